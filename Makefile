@@ -1,0 +1,46 @@
+# Two commands matter: `make demo` runs the product, `make test` runs both test tiers.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test test-default test-e2e lint format install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[cloud,hub,dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/ethos demo
+
+test: $(STAMP)
+	$(MAKE) lint
+	$(MAKE) test-default
+	$(MAKE) test-e2e
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test-default: $(STAMP)
+	$(PY) -m pytest -q
+
+# The e2e tier needs PostgreSQL and Mosquitto; say so plainly when they are not there.
+test-e2e: $(STAMP)
+	@if $(PY) -m tests.support.services_ready; then \
+		$(PY) -m pytest -q --e2e; \
+	else \
+		echo "e2e tier SKIPPED: PostgreSQL or Mosquitto not reachable (see above)"; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

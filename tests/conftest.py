@@ -1,0 +1,133 @@
+"""Test tiers and the shared out-of-process dependencies.
+
+Default tier: SQLite files, an in-process SMTP server, an in-process MQTT broker.
+``pytest --e2e`` (or ``ETHOS_E2E=1``): PostgreSQL (``DATABASE_URL``), an SMTP server
+process, Mosquitto on 127.0.0.1:1883. Every e2e test gets its own PostgreSQL schema and
+unique ids so the shared services stay clean.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import processes
+from tests.support.smtp_sink import MailCatcher, start_in_process
+
+DEFAULT_E2E_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DEFAULT_E2E_MQTT_URL = "mqtt://127.0.0.1:1883"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--e2e",
+        action="store_true",
+        default=os.environ.get("ETHOS_E2E", "") not in ("", "0", "false"),
+        help="run integration tests against real PostgreSQL, SMTP process, Mosquitto, browser",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e_only: runs only with --e2e (needs real services)")
+    config.addinivalue_line("markers", "browser: drives a real Chromium (e2e tier only)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--e2e"):
+        return
+    skip = pytest.mark.skip(reason="needs --e2e (real services)")
+    for item in items:
+        if "e2e_only" in item.keywords or "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    tier = "e2e (real PostgreSQL, SMTP process, Mosquitto)" if config.getoption("--e2e") else (
+        "default (SQLite, in-process SMTP and MQTT)"
+    )
+    return f"ethos test tier: {tier}"
+
+
+@pytest.fixture(scope="session")
+def e2e(pytestconfig: pytest.Config) -> bool:
+    return bool(pytestconfig.getoption("--e2e"))
+
+
+@pytest.fixture
+def unique_id() -> str:
+    """Short unique token for topics, serials and emails shared with real services."""
+    return uuid.uuid4().hex[:10]
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    url: str
+    schema: str | None = None
+
+
+@pytest.fixture
+async def database(e2e: bool, tmp_path: Path) -> AsyncIterator[DatabaseTarget]:
+    """An empty database: a SQLite file, or in e2e a fresh schema in PostgreSQL."""
+    if not e2e:
+        yield DatabaseTarget(url=f"sqlite+aiosqlite:///{tmp_path / 'ethos.db'}")
+        return
+    import asyncpg
+
+    url = os.environ.get("DATABASE_URL", DEFAULT_E2E_DATABASE_URL)
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+    finally:
+        await conn.close()
+    try:
+        yield DatabaseTarget(url=url, schema=schema)
+    finally:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+def smtp_server(e2e: bool, tmp_path: Path) -> Iterator[MailCatcher]:
+    """A real SMTP server storing mail in a Maildir: in-process, or a separate process in e2e."""
+    maildir = tmp_path / "maildir"
+    if not e2e:
+        controller = start_in_process(maildir)
+        try:
+            yield MailCatcher(maildir, controller.hostname, controller.port)
+        finally:
+            controller.stop()
+        return
+    port = processes.free_port()
+    proc = processes.start_python(
+        ["-m", "tests.support.smtp_sink", "--port", str(port), "--maildir", str(maildir)]
+    )
+    try:
+        processes.wait_for_port("127.0.0.1", port, proc)
+        yield MailCatcher(maildir, "127.0.0.1", port)
+    finally:
+        processes.stop(proc)
+
+
+@pytest.fixture
+async def mqtt_broker_url(e2e: bool) -> AsyncIterator[str]:
+    """URL of a running MQTT broker: in-process amqtt, or Mosquitto in e2e."""
+    if e2e:
+        yield os.environ.get("MQTT_URL", DEFAULT_E2E_MQTT_URL)
+        return
+    from tests.support.mqtt_broker import start_amqtt
+
+    broker, port = await start_amqtt()
+    try:
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        await broker.shutdown()
