@@ -1,0 +1,45 @@
+"""``ethos hub ...`` commands; imports only argparse at module level (heavy imports on use)."""
+
+from __future__ import annotations
+
+import argparse
+
+SERVE_HELP = """Run the local hub: core, integrations and the web UI.
+
+Environment:
+  ETHOS_DATA_DIR              data folder; the hub keeps its files in $ETHOS_DATA_DIR/hub
+                              (default ~/.local/share/ethos)
+  MQTT_URL                    MQTT broker, e.g. mqtt://user:pass@127.0.0.1:1883
+                              (no MQTT integration entry is created when unset)
+  ETHOS_CLOUD_URL             Ethos store / OpenID provider (default http://127.0.0.1:8080)
+  ETHOS_HUB_CLIENT_ID         OAuth client id of this hub at the store (default ethos-hub)
+  ETHOS_HUB_REDIRECT_URI      OAuth redirect URI (default http://HOST:PORT/auth/callback)
+  ETHOS_HUB_HISTORY_DAYS      days of state history to keep (default 10)
+  ETHOS_HUB_DISCOVERY_PREFIX  MQTT discovery prefix (default homeassistant)
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    hub_parser = subparsers.add_parser("hub", help="the local hub (run it, manage it)")
+    hub_commands = hub_parser.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
+    hub_commands.required = True
+    serve = hub_commands.add_parser(
+        "serve",
+        help="run the hub and its web UI",
+        description=SERVE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8181, help="port to listen on (default 8181)")
+    serve.set_defaults(handler=serve_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from hub.core.config import HubConfig
+    from hub.web.app import create_app
+
+    config = HubConfig.from_env(host=args.host, port=args.port)
+    web.run_app(create_app(config), host=args.host, port=args.port, print=None)
+    return 0

@@ -1,0 +1,46 @@
+"""Constants shared across the hub: environment variables, defaults, event names, limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+ENV_DATA_DIR: Final = "ETHOS_DATA_DIR"
+ENV_MQTT_URL: Final = "MQTT_URL"
+ENV_CLOUD_URL: Final = "ETHOS_CLOUD_URL"
+ENV_HUB_CLIENT_ID: Final = "ETHOS_HUB_CLIENT_ID"
+ENV_HUB_REDIRECT_URI: Final = "ETHOS_HUB_REDIRECT_URI"
+ENV_HUB_HISTORY_DAYS: Final = "ETHOS_HUB_HISTORY_DAYS"
+ENV_HUB_DISCOVERY_PREFIX: Final = "ETHOS_HUB_DISCOVERY_PREFIX"
+
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 8181
+DEFAULT_DATA_DIR: Final = "~/.local/share/ethos"
+DEFAULT_CLOUD_URL: Final = "http://127.0.0.1:8080"
+DEFAULT_CLIENT_ID: Final = "ethos-hub"
+HUB_SUBDIR: Final = "hub"
+DATABASE_FILE: Final = "hub.db"
+
+EVENT_STATE_CHANGED: Final = "state_changed"
+EVENT_HUB_STARTED: Final = "hub_started"
+EVENT_HUB_STOP: Final = "hub_stop"
+EVENT_DEVICE_REGISTRY_UPDATED: Final = "device_registry_updated"
+EVENT_ENTITY_REGISTRY_UPDATED: Final = "entity_registry_updated"
+EVENT_SERVICE_REGISTERED: Final = "service_registered"
+MATCH_ALL: Final = "*"
+
+STATE_UNAVAILABLE: Final = "unavailable"
+STATE_UNKNOWN: Final = "unknown"
+STATE_ON: Final = "on"
+STATE_OFF: Final = "off"
+
+ATTR_ENTITY_ID: Final = "entity_id"
+ATTR_FRIENDLY_NAME: Final = "friendly_name"
+
+DEFAULT_HISTORY_RETENTION: Final = timedelta(days=10)
+HISTORY_COMMIT_INTERVAL_S: Final = 1.0
+HISTORY_MAX_PENDING: Final = 50_000
+HISTORY_PURGE_INTERVAL_S: Final = 3600.0
+
+SETUP_RETRY_FIRST_DELAY_S: Final = 5.0
+SETUP_RETRY_MAX_DELAY_S: Final = 300.0

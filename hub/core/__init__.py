@@ -1,0 +1,1 @@
+"""The hub's core: event bus, state machine, services, registries, storage and loader."""

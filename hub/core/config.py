@@ -1,0 +1,72 @@
+"""Hub configuration, read once from the environment with safe local defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from hub.const import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLOUD_URL,
+    DEFAULT_DATA_DIR,
+    DEFAULT_HISTORY_RETENTION,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ENV_CLOUD_URL,
+    ENV_DATA_DIR,
+    ENV_HUB_CLIENT_ID,
+    ENV_HUB_DISCOVERY_PREFIX,
+    ENV_HUB_HISTORY_DAYS,
+    ENV_HUB_REDIRECT_URI,
+    ENV_MQTT_URL,
+    HUB_SUBDIR,
+)
+from hub.core.loader import INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """Everything the hub needs to start; tests build one directly."""
+
+    data_dir: Path
+    mqtt_url: str | None = None
+    cloud_url: str = DEFAULT_CLOUD_URL
+    client_id: str = DEFAULT_CLIENT_ID
+    redirect_uri: str | None = None
+    history_retention: timedelta = DEFAULT_HISTORY_RETENTION
+    discovery_prefix: str = "homeassistant"
+    integrations: tuple[str, ...] | None = None  # None: every integration folder
+    dashboards_dir: Path | None = None
+    # (folder, package) pairs searched for integrations; tests add their own.
+    integration_sources: tuple[tuple[Path, str], ...] = ((INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE),)
+
+    @property
+    def hub_dir(self) -> Path:
+        """Where the hub keeps its own files: ``$ETHOS_DATA_DIR/hub``."""
+        return self.data_dir / HUB_SUBDIR
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+    ) -> HubConfig:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR).expanduser()
+        days = env.get(ENV_HUB_HISTORY_DAYS)
+        retention = timedelta(days=float(days)) if days else DEFAULT_HISTORY_RETENTION
+        redirect = env.get(ENV_HUB_REDIRECT_URI) or f"http://{host}:{port}/auth/callback"
+        return cls(
+            data_dir=data_dir,
+            mqtt_url=env.get(ENV_MQTT_URL) or None,
+            cloud_url=(env.get(ENV_CLOUD_URL) or DEFAULT_CLOUD_URL).rstrip("/"),
+            client_id=env.get(ENV_HUB_CLIENT_ID) or DEFAULT_CLIENT_ID,
+            redirect_uri=redirect,
+            history_retention=retention,
+            discovery_prefix=env.get(ENV_HUB_DISCOVERY_PREFIX) or "homeassistant",
+        )

@@ -1,0 +1,125 @@
+"""Device registry: physical devices, matched by identifiers or connections, persisted."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlmodel import Session, select
+
+from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
+from hub.core.events import EventBus
+from hub.core.models import DeviceRow
+from hub.core.storage import Storage
+
+_LOGGER = logging.getLogger(__name__)
+
+Pair = tuple[str, str]
+_UPDATABLE = (
+    "name",
+    "manufacturer",
+    "model",
+    "sw_version",
+    "hw_version",
+    "suggested_area",
+    "configuration_url",
+)
+
+
+class DeviceRegistry:
+    """In memory for fast reads, written through to SQLite."""
+
+    def __init__(self, bus: EventBus, storage: Storage) -> None:
+        self._bus = bus
+        self._storage = storage
+        self._devices: dict[str, DeviceRow] = {}
+
+    async def async_load(self) -> None:
+        def load(session: Session) -> list[DeviceRow]:
+            return list(session.exec(select(DeviceRow)).all())
+
+        for row in await self._storage.async_session(load):
+            self._devices[row.id] = row
+
+    def get(self, device_id: str) -> DeviceRow | None:
+        return self._devices.get(device_id)
+
+    def async_all(self) -> list[DeviceRow]:
+        return sorted(self._devices.values(), key=lambda d: d.name_by_user or d.name or d.id)
+
+    def find(
+        self, identifiers: Iterable[Pair] = (), connections: Iterable[Pair] = ()
+    ) -> DeviceRow | None:
+        wanted_ids = {tuple(i) for i in identifiers}
+        wanted_cns = {tuple(c) for c in connections}
+        for device in self._devices.values():
+            if wanted_ids & {tuple(i) for i in device.identifiers}:
+                return device
+            if wanted_cns & {tuple(c) for c in device.connections}:
+                return device
+        return None
+
+    async def async_get_or_create(
+        self,
+        *,
+        config_entry_id: str | None,
+        identifiers: Iterable[Pair] = (),
+        connections: Iterable[Pair] = (),
+        **info: Any,
+    ) -> DeviceRow:
+        """Return the device matching any identifier/connection, updated with ``info``."""
+        identifiers = [list(i) for i in identifiers]
+        connections = [list(c) for c in connections]
+        if not identifiers and not connections:
+            raise ValueError("a device needs at least one identifier or connection")
+        device = self.find(map(tuple, identifiers), map(tuple, connections))
+        action = "update"
+        if device is None:
+            action = "create"
+            device = DeviceRow(id=uuid.uuid4().hex, config_entry_id=config_entry_id)
+            self._devices[device.id] = device
+        changed = action == "create"
+        for key, pairs in (("identifiers", identifiers), ("connections", connections)):
+            merged = list(getattr(device, key))
+            for pair in pairs:
+                if pair not in merged:
+                    merged.append(pair)
+                    changed = True
+            setattr(device, key, merged)
+        for key in _UPDATABLE:
+            value = info.get(key)
+            if value is not None and getattr(device, key) != value:
+                setattr(device, key, value)
+                changed = True
+        if changed:
+            await self._async_save(device)
+            self._bus.async_fire(
+                EVENT_DEVICE_REGISTRY_UPDATED, {"action": action, "device_id": device.id}
+            )
+        return device
+
+    async def async_update(self, device_id: str, *, name_by_user: str | None) -> DeviceRow:
+        device = self._devices[device_id]
+        device.name_by_user = name_by_user or None
+        await self._async_save(device)
+        self._bus.async_fire(
+            EVENT_DEVICE_REGISTRY_UPDATED, {"action": "update", "device_id": device_id}
+        )
+        return device
+
+    async def async_remove(self, device_id: str) -> None:
+        """Forget the device; integrations listening clean up their side (entities, topics)."""
+        device = self._devices.pop(device_id, None)
+        if device is None:
+            return
+
+        await self._storage.async_delete(DeviceRow, device_id)
+        self._bus.async_fire(
+            EVENT_DEVICE_REGISTRY_UPDATED,
+            {"action": "remove", "device_id": device_id, "device": device},
+        )
+
+    async def _async_save(self, device: DeviceRow) -> None:
+        await self._storage.async_merge(device)

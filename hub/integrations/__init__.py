@@ -1,0 +1,1 @@
+"""Integrations: one folder per domain, each with a manifest.json."""

@@ -1,0 +1,1 @@
+"""The hub's web UI: aiohttp + jinja2 pages, live updates, sign-in."""

@@ -1,0 +1,1 @@
+"""Integrations that exist only for the core's tests."""

@@ -1,0 +1,1 @@
+"""A test integration whose requirement is not installed."""

@@ -1,0 +1,1 @@
+"""A test integration whose manifest names another domain."""
