@@ -1,0 +1,49 @@
+"""Tiny leveled logger for the firmware: MicroPython has no ``logging`` module.
+
+Messages go to the serial console (stdout). On CPython the simulator routes them into
+``logging`` instead, by calling :func:`set_sink`.
+"""
+
+DEBUG = 10
+INFO = 20
+WARNING = 30
+ERROR = 40
+
+_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
+_state = {"level": INFO, "sink": None}
+
+
+def set_level(level):
+    _state["level"] = level
+
+
+def set_sink(sink):
+    """Send records to ``sink(level, message)`` instead of printing them."""
+    _state["sink"] = sink
+
+
+def log(level, message, *args):
+    if level < _state["level"]:
+        return
+    text = message % args if args else message
+    sink = _state["sink"]
+    if sink is None:
+        print(_NAMES.get(level, "LOG"), text)
+    else:
+        sink(level, text)
+
+
+def debug(message, *args):
+    log(DEBUG, message, *args)
+
+
+def info(message, *args):
+    log(INFO, message, *args)
+
+
+def warning(message, *args):
+    log(WARNING, message, *args)
+
+
+def error(message, *args):
+    log(ERROR, message, *args)

@@ -1,0 +1,357 @@
+"""HLK-LD2410 24 GHz radar: report-frame parser and command frames with ACK check.
+
+Pure logic. The parser takes bytes from anywhere; the driver talks to any object with
+``write(buf)``, ``any()`` and ``readinto(buf)`` (``machine.UART`` on the ESP32, the simulated
+radar on a PC). Nothing here imports hardware modules, so it runs on CPython and MicroPython.
+
+Frames (little-endian):
+  report  F4 F3 F2 F1 | len u16 | type | AA | data | 55 | 00 | F8 F7 F6 F5
+  command FD FC FB FA | len u16 | command u16 | value | 04 03 02 01
+The report has no checksum, so a frame is accepted only if its length, type, markers and
+tail all agree; otherwise one byte is dropped and the search starts again, which never
+skips a valid frame hidden inside a corrupt one.
+"""
+
+import struct
+
+import clock
+
+REPORT_HEAD = b"\xf4\xf3\xf2\xf1"
+REPORT_TAIL = b"\xf8\xf7\xf6\xf5"
+COMMAND_HEAD = b"\xfd\xfc\xfb\xfa"
+COMMAND_TAIL = b"\x04\x03\x02\x01"
+
+TYPE_ENGINEERING = 0x01
+TYPE_BASIC = 0x02
+BASIC_LENGTH = 0x0D
+# The longest payload either frame kind can have; a larger length field is corruption.
+MAX_PAYLOAD = 64
+MAX_FRAME = 4 + 2 + MAX_PAYLOAD + 4
+BUFFER_SIZE = 2 * MAX_FRAME
+
+MAX_GATE_INDEX = 8
+
+TARGET_NONE = 0
+TARGET_MOVING = 1
+TARGET_STILL = 2
+TARGET_BOTH = 3
+TARGET_NAMES = ("none", "moving", "still", "both")
+
+CMD_ENABLE_CONFIG = 0x00FF
+CMD_END_CONFIG = 0x00FE
+CMD_MAX_GATES = 0x0060
+CMD_READ_PARAMETERS = 0x0061
+CMD_ENGINEERING_ON = 0x0062
+CMD_ENGINEERING_OFF = 0x0063
+CMD_GATE_SENSITIVITY = 0x0064
+ACK_FLAG = 0x0100
+ALL_GATES = 0xFFFF
+
+
+class LD2410Error(Exception):
+    """The radar refused a command or did not answer."""
+
+
+class RadarReport:
+    """One decoded report frame. Distances in cm, energies 0-100."""
+
+    def __init__(
+        self,
+        engineering,
+        target_state,
+        moving_distance_cm,
+        moving_energy,
+        still_distance_cm,
+        still_energy,
+        detection_distance_cm,
+        moving_gate_energies=None,
+        still_gate_energies=None,
+        light=None,
+        out_pin=None,
+    ):
+        self.engineering = engineering
+        self.target_state = target_state
+        self.moving_distance_cm = moving_distance_cm
+        self.moving_energy = moving_energy
+        self.still_distance_cm = still_distance_cm
+        self.still_energy = still_energy
+        self.detection_distance_cm = detection_distance_cm
+        self.moving_gate_energies = moving_gate_energies
+        self.still_gate_energies = still_gate_energies
+        self.light = light
+        self.out_pin = out_pin
+
+    @property
+    def target_name(self):
+        return TARGET_NAMES[self.target_state] if self.target_state < 4 else "unknown"
+
+    def as_dict(self):
+        return {
+            "engineering": self.engineering,
+            "target_state": self.target_state,
+            "moving_distance_cm": self.moving_distance_cm,
+            "moving_energy": self.moving_energy,
+            "still_distance_cm": self.still_distance_cm,
+            "still_energy": self.still_energy,
+            "detection_distance_cm": self.detection_distance_cm,
+            "moving_gate_energies": self.moving_gate_energies,
+            "still_gate_energies": self.still_gate_energies,
+            "light": self.light,
+            "out_pin": self.out_pin,
+        }
+
+
+class CommandAck:
+    """An ACK frame: the command it answers, its status (0 ok) and any return data."""
+
+    def __init__(self, command, status, data):
+        self.command = command
+        self.status = status
+        self.data = data
+
+
+def decode_report_payload(payload):
+    """Decode the bytes between length and tail, or return None if they are not a report."""
+    size = len(payload)
+    if size < BASIC_LENGTH or payload[1] != 0xAA or payload[-2] != 0x55 or payload[-1] != 0:
+        return None
+    kind = payload[0]
+    state, moving_cm, moving_energy, still_cm, still_energy, detection_cm = struct.unpack_from(
+        "<BHBHBH", payload, 2
+    )
+    if state > TARGET_BOTH or moving_energy > 100 or still_energy > 100:
+        return None
+    if kind == TYPE_BASIC:
+        if size != BASIC_LENGTH:
+            return None
+        return RadarReport(
+            False, state, moving_cm, moving_energy, still_cm, still_energy, detection_cm
+        )
+    if kind != TYPE_ENGINEERING or size < BASIC_LENGTH + 4:
+        return None
+    max_moving_gate = payload[11]
+    max_still_gate = payload[12]
+    if max_moving_gate > MAX_GATE_INDEX or max_still_gate > MAX_GATE_INDEX:
+        return None
+    moving_start = 13
+    still_start = moving_start + max_moving_gate + 1
+    light_at = still_start + max_still_gate + 1
+    # light and OUT pin, then the 55 00 marker.
+    if light_at + 2 + 2 != size:
+        return None
+    return RadarReport(
+        True,
+        state,
+        moving_cm,
+        moving_energy,
+        still_cm,
+        still_energy,
+        detection_cm,
+        bytes(payload[moving_start:still_start]),
+        bytes(payload[still_start:light_at]),
+        payload[light_at],
+        payload[light_at + 1],
+    )
+
+
+def decode_ack_payload(payload):
+    """Decode an ACK's payload (command u16, status u16, data), or None if too short."""
+    if len(payload) < 4:
+        return None
+    command, status = struct.unpack_from("<HH", payload, 0)
+    if not command & ACK_FLAG:
+        return None
+    return CommandAck(command & ~ACK_FLAG, status, bytes(payload[4:]))
+
+
+class FrameParser:
+    """Turns a byte stream with garbage into reports and ACKs, in a fixed-size buffer.
+
+    ``feed`` accepts any amount of data and calls ``on_report(report)`` /
+    ``on_ack(ack)`` for each valid frame; it never raises on bad input.
+    """
+
+    def __init__(self, on_report=None, on_ack=None):
+        self._buf = bytearray(BUFFER_SIZE)
+        self._len = 0
+        self.on_report = on_report
+        self.on_ack = on_ack
+        self.frames = 0
+        self.dropped_bytes = 0
+
+    def feed(self, data):
+        view = memoryview(data)
+        offset = 0
+        total = len(data)
+        while offset < total:
+            room = BUFFER_SIZE - self._len
+            chunk = min(room, total - offset)
+            self._buf[self._len : self._len + chunk] = view[offset : offset + chunk]
+            self._len += chunk
+            offset += chunk
+            self._scan()
+
+    def _drop(self, count):
+        if count <= 0:
+            return
+        remaining = self._len - count
+        if remaining > 0:
+            self._buf[0:remaining] = self._buf[count : self._len]
+        self._len = max(remaining, 0)
+
+    def _find_head(self):
+        buf = self._buf
+        limit = self._len
+        i = 0
+        while i < limit:
+            first = buf[i]
+            if first == 0xF4 or first == 0xFD:
+                head = REPORT_HEAD if first == 0xF4 else COMMAND_HEAD
+                matched = 1
+                while matched < 4 and i + matched < limit and buf[i + matched] == head[matched]:
+                    matched += 1
+                # A head cut off at the end of the buffer counts as a candidate.
+                if matched == 4 or i + matched == limit:
+                    return i
+            i += 1
+        return limit
+
+    def _scan(self):
+        while self._len:
+            start = self._find_head()
+            if start:
+                self.dropped_bytes += start
+                self._drop(start)
+            if self._len < 6:
+                return
+            length = self._buf[4] | (self._buf[5] << 8)
+            if length > MAX_PAYLOAD or length < 2:
+                self._reject()
+                continue
+            frame_size = 10 + length
+            if self._len < frame_size:
+                return
+            if not self._accept(length, frame_size):
+                self._reject()
+                continue
+            self._drop(frame_size)
+
+    def _reject(self):
+        self.dropped_bytes += 1
+        self._drop(1)
+
+    def _accept(self, length, frame_size):
+        buf = self._buf
+        is_report = buf[0] == 0xF4
+        tail = REPORT_TAIL if is_report else COMMAND_TAIL
+        for k in range(4):
+            if buf[frame_size - 4 + k] != tail[k]:
+                return False
+        payload = memoryview(buf)[6 : 6 + length]
+        if is_report:
+            report = decode_report_payload(payload)
+            if report is None:
+                return False
+            self.frames += 1
+            if self.on_report is not None:
+                self.on_report(report)
+            return True
+        ack = decode_ack_payload(payload)
+        if ack is None:
+            return False
+        self.frames += 1
+        if self.on_ack is not None:
+            self.on_ack(ack)
+        return True
+
+
+def build_command(command, value=b""):
+    """The bytes of one command frame."""
+    return COMMAND_HEAD + struct.pack("<HH", 2 + len(value), command) + bytes(value) + COMMAND_TAIL
+
+
+def _word_values(pairs):
+    out = b""
+    for word, value in pairs:
+        out += struct.pack("<HI", word, value)
+    return out
+
+
+def max_gates_value(moving_gate, still_gate, no_one_s):
+    if not (2 <= moving_gate <= MAX_GATE_INDEX and 2 <= still_gate <= MAX_GATE_INDEX):
+        raise ValueError("gates must be 2..8")
+    if not 0 <= no_one_s <= 65535:
+        raise ValueError("no-one duration must be 0..65535 s")
+    return _word_values(((0, moving_gate), (1, still_gate), (2, no_one_s)))
+
+
+def gate_sensitivity_value(gate, moving, still):
+    if gate != ALL_GATES and not 0 <= gate <= MAX_GATE_INDEX:
+        raise ValueError("gate must be 0..8 or all")
+    if not (0 <= moving <= 100 and 0 <= still <= 100):
+        raise ValueError("thresholds must be 0..100")
+    return _word_values(((0, gate), (1, moving), (2, still)))
+
+
+class LD2410:
+    """Driver: reads reports from a UART-like object and sends acknowledged commands."""
+
+    def __init__(self, uart, on_report=None, timeout_ms=500, sleep=clock.sleep_ms):
+        self._uart = uart
+        self._rx = bytearray(64)
+        self._ack = None
+        self._sleep = sleep
+        self.timeout_ms = timeout_ms
+        self.parser = FrameParser(on_report, self._store_ack)
+
+    def _store_ack(self, ack):
+        self._ack = ack
+
+    def poll(self):
+        """Read whatever the UART holds and parse it; return the number of bytes read."""
+        total = 0
+        while self._uart.any():
+            count = self._uart.readinto(self._rx)
+            if not count:
+                break
+            total += count
+            self.parser.feed(memoryview(self._rx)[:count])
+        return total
+
+    def command(self, command, value=b""):
+        """Send one command and wait for its ACK; return the ACK's data."""
+        self._ack = None
+        self._uart.write(build_command(command, value))
+        started = clock.ticks_ms()
+        while True:
+            self.poll()
+            ack = self._ack
+            if ack is not None and ack.command == command:
+                if ack.status != 0:
+                    raise LD2410Error("command 0x%04x refused (status %d)" % (command, ack.status))
+                return ack.data
+            if clock.ticks_diff(clock.ticks_ms(), started) > self.timeout_ms:
+                raise LD2410Error(
+                    "command 0x%04x: no ACK within %d ms" % (command, self.timeout_ms)
+                )
+            self._sleep(2)
+
+    def enable_config(self):
+        return self.command(CMD_ENABLE_CONFIG, b"\x01\x00")
+
+    def end_config(self):
+        return self.command(CMD_END_CONFIG)
+
+    def configure(self, max_gate=None, no_one_s=None, moving=None, still=None, engineering=None):
+        """Apply settings inside one enable/end-config session (always ended)."""
+        self.enable_config()
+        try:
+            if max_gate is not None:
+                duration = 5 if no_one_s is None else no_one_s
+                self.command(CMD_MAX_GATES, max_gates_value(max_gate, max_gate, duration))
+            if moving is not None and still is not None:
+                self.command(CMD_GATE_SENSITIVITY, gate_sensitivity_value(ALL_GATES, moving, still))
+            if engineering is not None:
+                self.command(CMD_ENGINEERING_ON if engineering else CMD_ENGINEERING_OFF)
+        finally:
+            self.end_config()

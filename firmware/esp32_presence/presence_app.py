@@ -1,0 +1,303 @@
+"""The presence detector application: radar + PIR + BLE -> fusion -> MQTT and BTHome.
+
+Hardware arrives as plain objects (a UART-like radar port, a pin with ``value()``, an MQTT
+client factory, optional advertiser/network/watchdog/config store), so the same class runs
+on the ESP32 (``main.py``) and in the host simulator. ``step()`` does one pass of the main
+loop and never raises on bad input from the radar or the broker.
+"""
+
+import bthome_adv
+import clock
+import fw_log
+import ha_discovery
+import ld2410
+from ble_presence import BeaconTracker
+from claim import answer_challenge
+from device_config import claim_secret_bytes, dump_config, parse_setting
+from fusion import PresenceFusion
+from mqtt_link import MqttLink
+from pir import DebouncedInput
+from presence_const import (
+    GATE_CM,
+    HUB_STATUS_TOPIC,
+    LOOP_INTERVAL_MS,
+    MEASUREMENT_INTERVAL_MS,
+    MQTT_KEEPALIVE_S,
+    NUMBER_SETTINGS,
+    PAYLOAD_OFF,
+    PAYLOAD_OFFLINE,
+    PAYLOAD_ON,
+    PAYLOAD_ONLINE,
+    SENSITIVITY_LEVELS,
+    SETTING_HOLD_TIME,
+    SETTING_MAX_DISTANCE,
+    SETTING_ON_LATENCY,
+    SETTING_SENSITIVITY,
+)
+
+SETTING_KEYS = tuple(NUMBER_SETTINGS) + (SETTING_SENSITIVITY,)
+
+
+def format_value(value):
+    if isinstance(value, float) and value == int(value) and abs(value) >= 1:
+        return str(int(value))
+    return str(value)
+
+
+class PresenceDevice:
+    def __init__(
+        self,
+        config,
+        problems,
+        radar_port,
+        pir_pin,
+        mqtt_factory,
+        config_store=None,
+        advertiser=None,
+        network=None,
+        watchdog=None,
+    ):
+        self.config = config
+        self.serial = config["serial"]
+        self.claim_secret = claim_secret_bytes(config)
+        self.diagnostic = "; ".join(problems) if problems else "ok"
+        for problem in problems:
+            fw_log.warning("config: %s", problem)
+        self.fusion = PresenceFusion()
+        self.radar = ld2410.LD2410(radar_port, on_report=self._on_report)
+        self.pir_pin = pir_pin
+        self.pir = DebouncedInput()
+        ble = config["ble"]
+        self.tracker = BeaconTracker(ble["targets"], ble["absorption"])
+        self.advertiser = advertiser
+        self.network = network
+        self.watchdog = watchdog
+        self.config_store = config_store
+        self._packet_id = 0
+        self._published = {}
+        self._last_measurement_ms = None
+        self._now = clock.ticks_ms()
+        self._announce_pending = False
+        self.last_report_ms = None
+        self.on_published = None
+        self._prefix = "ethos/%s/" % self.serial
+        self.link = MqttLink(
+            mqtt_factory,
+            "ethos-" + self.serial,
+            config["mqtt"],
+            ha_discovery.status_topic(self.serial),
+            self._on_message,
+            self._on_connected,
+            MQTT_KEEPALIVE_S,
+        )
+        for key in SETTING_KEYS:
+            self._apply_setting(key, config["settings"][key], configure_radar=False)
+
+    # ----- inputs -------------------------------------------------------------------------
+
+    def _on_report(self, report):
+        self.last_report_ms = self._now
+        self.fusion.update_radar(report, self._now)
+
+    def configure_radar(self):
+        """Push gate count and sensitivity to the radar; report failure, keep running."""
+        settings = self.config["settings"]
+        max_gate = max(2, min(8, int(settings[SETTING_MAX_DISTANCE]) // GATE_CM))
+        moving, still, _ = SENSITIVITY_LEVELS[settings[SETTING_SENSITIVITY]]
+        try:
+            self.radar.configure(max_gate=max_gate, moving=moving, still=still)
+            fw_log.info("radar configured: max gate %d, thresholds %d/%d", max_gate, moving, still)
+            return True
+        except ld2410.LD2410Error as err:
+            self._set_diagnostic("radar configuration failed: %s" % err)
+            return False
+
+    def observe_ble(self, rssi, adv_data):
+        self.tracker.observe(rssi, adv_data, self._now)
+
+    # ----- main loop ----------------------------------------------------------------------
+
+    def step(self, now_ms=None):
+        now = clock.ticks_ms() if now_ms is None else now_ms
+        self._now = now
+        if self.watchdog is not None:
+            self.watchdog.feed()
+        self.radar.poll()
+        if self.pir_pin is not None and self.pir.update(self.pir_pin.value(), now):
+            self.fusion.update_pir(self.pir.state, now)
+            self._publish("pir", PAYLOAD_ON if self.pir.state else PAYLOAD_OFF)
+        if self.fusion.evaluate(now):
+            occupied = self.fusion.occupied
+            fw_log.info("occupancy %s", "ON" if occupied else "OFF")
+            self._publish("occupancy", PAYLOAD_ON if occupied else PAYLOAD_OFF)
+            self._advertise()
+        if self._measurement_due(now):
+            self._publish_measurements()
+        if self.network is None or self.network.ensure(now):
+            self.link.service(now)
+            if self._announce_pending and self.link.connected:
+                self._announce_pending = False
+                self._announce()
+        elif self.link.connected:
+            self.link.lost(now, OSError("network down"))
+
+    def run(self, should_stop=None, interval_ms=LOOP_INTERVAL_MS):
+        self.configure_radar()
+        self._advertise()
+        while should_stop is None or not should_stop():
+            self.step()
+            clock.sleep_ms(interval_ms)
+        self.close()
+
+    def close(self):
+        """Say goodbye: a clean disconnect would not fire the last will."""
+        if self.link.connected:
+            self.link.publish(ha_discovery.status_topic(self.serial), PAYLOAD_OFFLINE, True)
+        self.link.close()
+
+    # ----- outputs ------------------------------------------------------------------------
+
+    def _measurement_due(self, now):
+        last = self._last_measurement_ms
+        if last is not None and clock.ticks_diff(now, last) < MEASUREMENT_INTERVAL_MS:
+            return False
+        self._last_measurement_ms = now
+        return True
+
+    def _publish(self, key, value, retain=True, force=False):
+        if not force and self._published.get(key) == value:
+            return
+        if self.link.publish(self._prefix + key, value, retain, self._now):
+            self._published[key] = value
+            if self.on_published is not None:
+                self.on_published(key, value)
+
+    def _publish_measurements(self):
+        report = self.fusion.last_report
+        if report is not None:
+            self._publish("target", report.target_name)
+            self._publish("moving_distance", str(report.moving_distance_cm))
+            self._publish("moving_energy", str(report.moving_energy))
+            self._publish("still_distance", str(report.still_distance_cm))
+            self._publish("still_energy", str(report.still_energy))
+            self._publish("detection_distance", str(report.detection_distance_cm))
+        nearest = self.tracker.nearest(self._now)
+        if nearest is not None:
+            self._publish("ble_distance", "%.1f" % nearest[1])
+
+    def _advertise(self):
+        if self.advertiser is None:
+            return
+        self._packet_id = (self._packet_id + 1) & 0xFF
+        payload = bthome_adv.encode_advertisement(
+            self.fusion.occupied, self._packet_id, "ethos-" + self.serial
+        )
+        try:
+            self.advertiser.advertise(payload)
+        except OSError as err:
+            fw_log.warning("BLE advertise failed: %s", err)
+
+    def _set_diagnostic(self, text):
+        fw_log.warning("%s", text)
+        self.diagnostic = text
+        self._publish("diagnostic", text)
+
+    def _on_connected(self):
+        client = self.link.client
+        client.subscribe(self._prefix + "set/#")
+        client.subscribe(self._prefix + "claim/challenge")
+        client.subscribe(HUB_STATUS_TOPIC)
+        self._published = {}
+        self._announce()
+
+    def _announce(self):
+        """Publish availability, discovery and every current value (retained)."""
+        self.link.publish(ha_discovery.status_topic(self.serial), PAYLOAD_ONLINE, True)
+        count = 0
+        for topic, payload in ha_discovery.discovery_messages(self.serial):
+            if not self.link.publish(topic, payload, True):
+                return
+            count += 1
+        fw_log.info("published %d discovery configs", count)
+        settings = self.config["settings"]
+        for key in SETTING_KEYS:
+            self._publish(key, format_value(settings[key]), force=True)
+        self._publish("occupancy", PAYLOAD_ON if self.fusion.occupied else PAYLOAD_OFF, force=True)
+        self._publish("pir", PAYLOAD_ON if self.pir.state else PAYLOAD_OFF, force=True)
+        self._publish("diagnostic", self.diagnostic, force=True)
+        self._publish_measurements()
+
+    # ----- commands -----------------------------------------------------------------------
+
+    def _on_message(self, topic, payload):
+        try:
+            self._handle_message(bytes(topic).decode(), bytes(payload))
+        except Exception as err:  # one bad message must not stop the device
+            fw_log.error("message on %s failed: %s", topic, err)
+
+    def _handle_message(self, topic, payload):
+        if topic == HUB_STATUS_TOPIC:
+            if payload == PAYLOAD_ONLINE.encode():
+                fw_log.info("hub came online: re-announcing")
+                # Publishing from inside check_msg would re-enter umqtt; do it next step.
+                self._announce_pending = True
+            return
+        if not topic.startswith(self._prefix):
+            return
+        rest = topic[len(self._prefix) :]
+        if rest == "claim/challenge":
+            self._answer_claim(payload)
+        elif rest.startswith("set/"):
+            self.handle_setting(rest[4:], payload)
+
+    def _answer_claim(self, nonce):
+        if self.claim_secret is None:
+            self._set_diagnostic("claim challenge ignored: no claim secret configured")
+            return
+        try:
+            answer = answer_challenge(self.claim_secret, nonce)
+        except ValueError as err:
+            self._set_diagnostic("claim challenge rejected: %s" % err)
+            return
+        self.link.publish(self._prefix + "claim/response", answer, False)
+        fw_log.info("answered claim challenge")
+
+    def handle_setting(self, key, payload):
+        """Range-check, apply, save and echo one setting; refuse bad input with a reason."""
+        if key not in SETTING_KEYS:
+            self._set_diagnostic("unknown setting %r" % key)
+            return False
+        try:
+            value = parse_setting(key, payload)
+        except ValueError as err:
+            self._set_diagnostic("rejected %s=%r: %s" % (key, bytes(payload)[:32], err))
+            # Echo the value still in force so a hub control snaps back.
+            self._publish(key, format_value(self.config["settings"][key]), force=True)
+            return False
+        self._apply_setting(key, value, configure_radar=True)
+        self._save_config()
+        fw_log.info("setting %s = %s", key, value)
+        self._publish(key, format_value(value), force=True)
+        return True
+
+    def _apply_setting(self, key, value, configure_radar):
+        self.config["settings"][key] = value
+        fusion = self.fusion
+        if key == SETTING_HOLD_TIME:
+            fusion.hold_ms = int(value * 1000)
+        elif key == SETTING_ON_LATENCY:
+            fusion.on_latency_ms = int(value * 1000)
+        elif key == SETTING_MAX_DISTANCE:
+            fusion.max_distance_cm = int(value)
+        elif key == SETTING_SENSITIVITY:
+            fusion.min_energy = SENSITIVITY_LEVELS[value][2]
+        if configure_radar and key in (SETTING_MAX_DISTANCE, SETTING_SENSITIVITY):
+            self.configure_radar()
+
+    def _save_config(self):
+        if self.config_store is None:
+            return
+        try:
+            self.config_store.save(dump_config(self.config))
+        except OSError as err:
+            self._set_diagnostic("could not save config: %s" % err)
