@@ -47,8 +47,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    tier = "e2e (real PostgreSQL, SMTP process, Mosquitto)" if config.getoption("--e2e") else (
-        "default (SQLite, in-process SMTP and MQTT)"
+    tier = (
+        "e2e (real PostgreSQL, SMTP process, Mosquitto)"
+        if config.getoption("--e2e")
+        else ("default (SQLite, in-process SMTP and MQTT)")
     )
     return f"ethos test tier: {tier}"
 

@@ -26,9 +26,10 @@ class MaildirHandler:
     def __init__(self, maildir: Path) -> None:
         self._box = mailbox.Maildir(maildir, create=True)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server, session, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        message["X-Received-Ns"] = str(time.time_ns())
         self._box.add(message)
         return "250 Message accepted for delivery"
 
@@ -51,7 +52,7 @@ class MailCatcher:
         for key in sorted(box.keys()):
             with box.get_file(key) as handle:
                 found.append(email.message_from_binary_file(handle, policy=email.policy.default))
-        return found
+        return sorted(found, key=lambda m: int(m["X-Received-Ns"]))
 
     def messages_to(self, address: str) -> list[EmailMessage]:
         address = address.lower()

@@ -1,0 +1,3 @@
+"""Ethos cloud: the store service."""
+
+from __future__ import annotations

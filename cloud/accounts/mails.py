@@ -1,0 +1,52 @@
+"""The text of account mails. Plain text: readable everywhere, nothing loaded from elsewhere."""
+
+from __future__ import annotations
+
+CONFIRM_HOURS = 24
+
+
+def confirm_account(link: str) -> tuple[str, str]:
+    return (
+        "Confirm your Ethos account",
+        "Welcome to Ethos.\n\n"
+        f"Open this link within {CONFIRM_HOURS} hours to confirm your email address and "
+        f"finish creating your account:\n\n{link}\n\n"
+        "If you did not sign up, ignore this mail: the account stays unconfirmed and unusable.\n",
+    )
+
+
+def already_registered(login_link: str, reset_link: str) -> tuple[str, str]:
+    return (
+        "Someone tried to sign up with your address",
+        "Someone (probably you) tried to create an Ethos account with this address, "
+        "but an account already exists for it.\n\n"
+        f"Sign in: {login_link}\n"
+        f"Forgot your password? Reset it: {reset_link}\n\n"
+        "If this was not you, nothing has changed and you can ignore this mail.\n",
+    )
+
+
+def reset_password(link: str) -> tuple[str, str]:
+    return (
+        "Reset your Ethos password",
+        f"Open this link within {CONFIRM_HOURS} hours to choose a new password:\n\n{link}\n\n"
+        "If you did not ask for this, ignore this mail: your password stays as it is.\n",
+    )
+
+
+def reset_unknown_address(signup_link: str) -> tuple[str, str]:
+    return (
+        "Ethos password reset",
+        "Someone asked to reset the password of an Ethos account with this address, "
+        "but there is no such account.\n\n"
+        f"Create one: {signup_link}\n\n"
+        "If this was not you, ignore this mail.\n",
+    )
+
+
+def password_changed() -> tuple[str, str]:
+    return (
+        "Your Ethos password was changed",
+        "The password of your Ethos account was just changed and every session was signed "
+        "out. If this was not you, reset your password at once.\n",
+    )

@@ -1,0 +1,239 @@
+"""Account pages: sign-up, confirmation, sign-in and out, password reset, the account page."""
+
+from __future__ import annotations
+
+import math
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from cloud.accounts import service
+from cloud.db import utcnow
+from cloud.domain import InputErrors
+from cloud.web.auth import client_address, current_user, require_user, safe_next, sign_in, sign_out
+from cloud.web.forms import read_form, transaction
+from cloud.web.keys import SETTINGS
+
+SIGNUP_SENT = (
+    "If {email} can be used for a new account, we have sent a link to it. "
+    "Open it to confirm your address."
+)
+
+
+def _links(request: web.Request) -> service.Links:
+    return service.Links(request.app[SETTINGS].base_url)
+
+
+def _render(request: web.Request, name: str, status: int = 200, **context: object) -> web.Response:
+    return aiohttp_jinja2.render_template(f"account/{name}", request, context, status=status)
+
+
+async def signup_form(request: web.Request) -> web.Response:
+    if await current_user(request):
+        raise web.HTTPSeeOther("/account")
+    return _render(request, "signup.html")
+
+
+async def signup_submit(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    email = form.get("email", "")
+    try:
+        async with transaction(request.app) as session:
+            await service.sign_up(session, _links(request), email, form.get("password", ""))
+    except InputErrors as err:
+        return _render(request, "signup.html", 422, errors=err.fields, email=email)
+    return _render(
+        request,
+        "check_email.html",
+        message=SIGNUP_SENT.format(email=service.normalise_email(email)),
+    )
+
+
+async def confirm_link(request: web.Request) -> web.Response:
+    async with transaction(request.app) as session:
+        user, problem = await service.confirm(session, request.query.get("token", ""))
+    if user is None:
+        return _link_problem(request, problem, "confirm")
+    response = web.HTTPSeeOther("/account?welcome=1")
+    await sign_in(request, response, user)
+    raise response
+
+
+def _link_problem(
+    request: web.Request, problem: service.TokenProblem | None, kind: str
+) -> web.Response:
+    reason = problem.reason if problem else "unknown"
+    titles = {
+        "expired": "This link has expired",
+        "used": "This link was already used",
+        "unknown": "This link is not valid",
+    }
+    explain = {
+        "expired": "Links are valid for 24 hours.",
+        "used": "Each link works once." + (" You can sign in now." if kind == "confirm" else ""),
+        "unknown": "It may have been cut off by your mail program.",
+    }
+    resend = (
+        ("/account/resend", "Send a new confirmation link")
+        if kind == "confirm"
+        else ("/account/reset", "Send a new reset link")
+    )
+    return _render(
+        request,
+        "link_problem.html",
+        410 if reason in ("expired", "used") else 400,
+        title=titles[reason],
+        message=explain[reason],
+        email=problem.email if problem else None,
+        resend_action=resend[0],
+        resend_label=resend[1],
+    )
+
+
+async def resend_form(request: web.Request) -> web.Response:
+    return _render(
+        request,
+        "resend.html",
+        title="Send the confirmation link again",
+        intro="Enter the address you signed up with.",
+        action="/account/resend",
+        button="Send link",
+    )
+
+
+async def resend_submit(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    try:
+        async with transaction(request.app) as session:
+            await service.resend_confirmation(session, _links(request), form.get("email", ""))
+    except InputErrors as err:
+        return _render(
+            request,
+            "resend.html",
+            422,
+            errors=err.fields,
+            email=form.get("email"),
+            title="Send the confirmation link again",
+            intro="Enter the address you signed up with.",
+            action="/account/resend",
+            button="Send link",
+        )
+    return _render(
+        request,
+        "check_email.html",
+        message="If that address has an account waiting for confirmation, "
+        "a new link is on its way.",
+    )
+
+
+async def login_form(request: web.Request) -> web.Response:
+    if await current_user(request):
+        raise web.HTTPSeeOther(safe_next(request.query.get("next")))
+    return _render(request, "login.html", next=safe_next(request.query.get("next")))
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    email, target = form.get("email", ""), safe_next(form.get("next"))
+    async with transaction(request.app) as session:
+        user, refusal, retry_at = await service.authenticate(
+            session, email, form.get("password", ""), client_address(request)
+        )
+    if user is None:
+        assert refusal is not None
+        response = _render(
+            request,
+            "login.html",
+            refusal.status,
+            message=refusal.message,
+            email=email,
+            next=target,
+            unconfirmed=refusal.code == "not_confirmed",
+        )
+        if retry_at is not None:
+            response.headers["Retry-After"] = str(
+                max(1, math.ceil((retry_at - utcnow()).total_seconds()))
+            )
+        return response
+    response = web.HTTPSeeOther(target)
+    await sign_in(request, response, user)
+    raise response
+
+
+async def logout_submit(request: web.Request) -> web.Response:
+    response = web.HTTPSeeOther("/")
+    await sign_out(request, response)
+    raise response
+
+
+async def account_page(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    message = (
+        "Your address is confirmed. Welcome to Ethos!" if request.query.get("welcome") else None
+    )
+    return _render(request, "account.html", user=user, message=message)
+
+
+async def reset_request_form(request: web.Request) -> web.Response:
+    token = request.query.get("token")
+    if token:
+        return _render(request, "reset_form.html", token=token)
+    return _reset_request_page(request)
+
+
+def _reset_request_page(request: web.Request, status: int = 200, **extra: object) -> web.Response:
+    return _render(
+        request,
+        "resend.html",
+        status,
+        title="Reset your password",
+        intro="We will mail you a link to choose a new password.",
+        action="/account/reset",
+        button="Send reset link",
+        **extra,
+    )
+
+
+async def reset_request_submit(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    try:
+        async with transaction(request.app) as session:
+            await service.request_password_reset(session, _links(request), form.get("email", ""))
+    except InputErrors as err:
+        return _reset_request_page(request, 422, errors=err.fields, email=form.get("email"))
+    return _render(
+        request,
+        "check_email.html",
+        message="We have sent a mail to that address with what to do next.",
+    )
+
+
+async def reset_submit(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    token = form.get("token", "")
+    try:
+        async with transaction(request.app) as session:
+            user, problem = await service.reset_password(session, token, form.get("password", ""))
+    except InputErrors as err:
+        return _render(request, "reset_form.html", 422, token=token, errors=err.fields)
+    if user is None:
+        return _link_problem(request, problem, "reset")
+    response = web.HTTPSeeOther("/account")
+    await sign_in(request, response, user)
+    raise response
+
+
+def setup(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/account", account_page, name="account")
+    router.add_get("/account/signup", signup_form)
+    router.add_post("/account/signup", signup_submit)
+    router.add_get("/account/confirm", confirm_link)
+    router.add_get("/account/resend", resend_form)
+    router.add_post("/account/resend", resend_submit)
+    router.add_get("/account/login", login_form, name="login")
+    router.add_post("/account/login", login_submit)
+    router.add_post("/account/logout", logout_submit)
+    router.add_get("/account/reset", reset_request_form)
+    router.add_post("/account/reset", reset_request_submit)
+    router.add_post("/account/reset/new", reset_submit)

@@ -1,0 +1,160 @@
+"""Declare JSON endpoints once, with their pydantic models; the OpenAPI document follows.
+
+Handlers are registered through :class:`ApiRegistry`, which both adds the route and keeps
+the operation's models, so the published schema cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from cloud.domain import InputErrors
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+class ErrorBody(BaseModel):
+    error: str
+    fields: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    request: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    auth: bool = False
+    scopes: tuple[str, ...] = ()
+    errors: tuple[int, ...] = ()
+
+
+@dataclass
+class ApiRegistry:
+    """The JSON operations of the app, in registration order."""
+
+    operations: list[Operation] = field(default_factory=list)
+
+    def route(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            self.operations.append(Operation(method.upper(), path, handler, **options))
+            return handler
+
+        return decorator
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        for op in self.operations:
+            router.add_route(op.method, op.path, op.handler)
+
+    def document(self, title: str, version: str) -> dict[str, Any]:
+        return build_document(self.operations, title, version)
+
+
+async def read_json(request: web.Request, model: type[BaseModel]) -> Any:
+    """Parse and validate a JSON body; 415/400/422 with per-field messages, never a 500."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="Send application/json.")
+    try:
+        raw = await request.read()
+        return model.model_validate_json(raw)
+    except ValidationError as err:
+        raise InputErrors(validation_messages(err)) from err
+
+
+def validation_messages(err: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for item in err.errors():
+        if item["type"] == "json_invalid":
+            fields["body"] = "The body is not valid JSON."
+            continue
+        name = ".".join(str(p) for p in item["loc"]) or "body"
+        fields.setdefault(name, item["msg"])
+    return fields
+
+
+def _models(operations: list[Operation]) -> list[tuple[Any, str]]:
+    seen: dict[Any, str] = {ErrorBody: "serialization"}
+    for op in operations:
+        if op.request is not None:
+            seen.setdefault(op.request, "validation")
+        if isinstance(op.response, type) and issubclass(op.response, BaseModel):
+            seen.setdefault(op.response, "serialization")
+        elif isinstance(op.response, list):
+            seen.setdefault(op.response[0], "serialization")
+    return list(seen.items())
+
+
+def build_document(operations: list[Operation], title: str, version: str) -> dict[str, Any]:
+    schema_map, definitions = models_json_schema(_models(operations), ref_template=REF_TEMPLATE)
+
+    def ref(model: Any, mode: str) -> dict[str, Any]:
+        return schema_map[(model, mode)]
+
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        entry: dict[str, Any] = {
+            "summary": op.summary,
+            "operationId": op.handler.__name__,
+            "tags": [op.tag],
+            "responses": {},
+        }
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_params(op.path)
+        ]
+        if params:
+            entry["parameters"] = params
+        if op.request is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(op.request, "validation")}},
+            }
+        if op.response is None:
+            entry["responses"][str(op.status)] = {"description": "Done"}
+        else:
+            if isinstance(op.response, list):
+                body = {"type": "array", "items": ref(op.response[0], "serialization")}
+            else:
+                body = ref(op.response, "serialization")
+            entry["responses"][str(op.status)] = {
+                "description": "OK",
+                "content": {"application/json": {"schema": body}},
+            }
+        error_codes = set(op.errors) | ({401} if op.auth else set())
+        if op.request is not None:
+            error_codes |= {415, 422}
+        for code in sorted(error_codes):
+            entry["responses"][str(code)] = {
+                "description": "Error",
+                "content": {"application/json": {"schema": ref(ErrorBody, "serialization")}},
+            }
+        if op.auth:
+            entry["security"] = [{"session": []}, {"bearer": list(op.scopes)}]
+        paths.setdefault(op.path, {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "ethos_session"},
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            },
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]

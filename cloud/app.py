@@ -1,0 +1,107 @@
+"""The cloud application factory: wires configuration, database, mail, areas and pages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from cloud import db
+from cloud.accounts import api as accounts_api
+from cloud.accounts import routes as accounts_routes
+from cloud.api.openapi import ApiRegistry
+from cloud.catalog import routes as catalog_routes
+from cloud.catalog.loader import load_catalog
+from cloud.config import CloudSettings, ConfigError
+from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
+from cloud.web.auth import current_user
+from cloud.web.keys import API, CATALOG, DB, ENGINE, MAIL, SETTINGS
+from cloud.web.middleware import MIDDLEWARES, csrf_token
+
+_LOGGER = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).parent
+API_TITLE = "Ethos store API"
+API_VERSION = "1.0.0"
+
+
+async def _template_context(request: web.Request) -> dict[str, object]:
+    return {"user": await current_user(request), "csrf_token": lambda: csrf_token(request)}
+
+
+def _setup_templates(app: web.Application) -> None:
+    # The shared templates first, then each area's own `templates/` folder.
+    folders = [PACKAGE_DIR / "templates", *sorted(PACKAGE_DIR.glob("*/templates"))]
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        autoescape=jinja2.select_autoescape(default=True),
+        context_processors=[_template_context],
+    )
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    engine = db.create_engine(settings.database_url, settings.database_schema)
+    try:
+        if settings.production:
+            current, heads = await db.async_current_revisions(engine), db.head_revisions()
+            if current != heads:
+                raise ConfigError(
+                    f"database schema is at {sorted(current) or 'nothing'}, code expects "
+                    f"{sorted(heads)}: run `ethos cloud migrate` first"
+                )
+        else:
+            await db.async_upgrade_to_head(engine)
+        app[ENGINE] = engine
+        app[DB] = db.session_factory(engine)
+        yield
+    finally:
+        await engine.dispose()
+
+
+async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    transport = (
+        SmtpTransport(settings.smtp_url)
+        if settings.smtp_url
+        else OutboxTransport(settings.outbox_dir)
+    )
+    dispatcher = MailDispatcher(app[DB], transport, settings.mail_from)
+    app[MAIL] = dispatcher
+    task = asyncio.create_task(dispatcher.async_run(), name="mail-dispatcher")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.json_response(request.app[API].document(API_TITLE, API_VERSION))
+
+
+def create_app(settings: CloudSettings) -> web.Application:
+    """Build the store application. Resources open in cleanup contexts, closed on shutdown."""
+    settings.validate()
+    app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[CATALOG] = load_catalog()
+    api = app[API] = ApiRegistry()
+    _setup_templates(app)
+    app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_mail_ctx)
+
+    catalog_routes.setup(app, api)
+    accounts_routes.setup(app)
+    accounts_api.setup(api)
+
+    api.add_routes(app.router)
+    app.router.add_get("/api/v1/openapi.json", openapi_document)
+    app.router.add_static("/static", PACKAGE_DIR / "static", append_version=False)
+    return app

@@ -1,0 +1,112 @@
+"""Store pages for browsing the catalog, and its JSON API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import aiohttp_jinja2
+from aiohttp import web
+from pydantic import BaseModel
+
+from cloud.api.openapi import ApiRegistry
+from cloud.catalog.models import ETHICS_DIMENSIONS, EthicsScores, Product
+from cloud.web.keys import CATALOG
+
+SORTS = (
+    ("", "Best overall"),
+    ("privacy", "Privacy"),
+    ("openness", "Openness"),
+    ("environment", "Environment"),
+    ("price", "Price"),
+)
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name: str
+    description: str
+    price: Decimal
+    currency: str
+    category: str
+    tags: list[str]
+    scores: EthicsScores
+    url: str
+
+    @classmethod
+    def of(cls, product: Product) -> ProductOut:
+        return cls(
+            **product.model_dump(exclude={"tags"}),
+            tags=list(product.tags),
+            url=f"/products/{product.sku}",
+        )
+
+
+def _browse_args(request: web.Request) -> tuple[str | None, str | None]:
+    catalog = request.app[CATALOG]
+    category = request.query.get("category") or None
+    sort = request.query.get("sort") or None
+    if category is not None and category not in catalog.categories:
+        raise web.HTTPBadRequest(text=f"Unknown category {category!r}.")
+    if sort is not None and sort not in (*ETHICS_DIMENSIONS, "price"):
+        raise web.HTTPBadRequest(
+            text=f"Unknown sort {sort!r}: use privacy, openness, environment or price."
+        )
+    return category, sort
+
+
+async def home_page(request: web.Request) -> web.Response:
+    catalog = request.app[CATALOG]
+    category, sort = _browse_args(request)
+    return aiohttp_jinja2.render_template(
+        "home.html",
+        request,
+        {
+            "products": catalog.browse(category, sort),
+            "categories": catalog.categories,
+            "category": category,
+            "sort": sort or "",
+            "sorts": SORTS,
+        },
+    )
+
+
+def _product_or_404(request: web.Request) -> Product:
+    product = request.app[CATALOG].get(request.match_info["sku"])
+    if product is None:
+        raise web.HTTPNotFound(text="We do not sell that product.")
+    return product
+
+
+async def product_page(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        "product.html", request, {"product": _product_or_404(request)}
+    )
+
+
+def setup(app: web.Application, api: ApiRegistry) -> None:
+    app.router.add_get("/", home_page, name="home")
+    app.router.add_get("/products/{sku}", product_page, name="product")
+
+    @api.route(
+        "GET",
+        "/api/v1/products",
+        summary="List products",
+        tag="catalog",
+        response=[ProductOut],
+        errors=(400,),
+    )
+    async def list_products(request: web.Request) -> web.Response:
+        category, sort = _browse_args(request)
+        items = request.app[CATALOG].browse(category, sort)
+        return web.json_response([ProductOut.of(p).model_dump(mode="json") for p in items])
+
+    @api.route(
+        "GET",
+        "/api/v1/products/{sku}",
+        summary="One product",
+        tag="catalog",
+        response=ProductOut,
+        errors=(404,),
+    )
+    async def get_product(request: web.Request) -> web.Response:
+        return web.json_response(ProductOut.of(_product_or_404(request)).model_dump(mode="json"))

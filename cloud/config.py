@@ -1,0 +1,95 @@
+"""Cloud configuration, read once from environment variables with safe local defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (marker value)
+ENV_DEVELOPMENT = "development"
+ENV_PRODUCTION = "production"
+
+
+class ConfigError(ValueError):
+    """Configuration that must not be used; the message says which variable and why."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ethos"
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """Everything the cloud reads from its environment (see README, "Configuration")."""
+
+    data_dir: Path
+    base_url: str = "http://127.0.0.1:8080"
+    database_url: str = ""
+    database_schema: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "Ethos <no-reply@ethos.local>"
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    env: str = ENV_DEVELOPMENT
+    session_days: int = 14
+    max_body_bytes: int = 64 * 1024
+
+    @property
+    def production(self) -> bool:
+        return self.env == ENV_PRODUCTION
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.production or self.base_url.startswith("https://")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CloudSettings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("ETHOS_DATA_DIR") or default_data_dir()).expanduser()
+        database_url = env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'cloud.db'}"
+        settings = cls(
+            data_dir=data_dir,
+            base_url=(env.get("ETHOS_BASE_URL") or cls.base_url).rstrip("/"),
+            database_url=normalise_database_url(database_url),
+            database_schema=env.get("ETHOS_DB_SCHEMA") or None,
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("ETHOS_MAIL_FROM") or cls.mail_from,
+            secret_key=env.get("ETHOS_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
+            env=(env.get("ETHOS_ENV") or ENV_DEVELOPMENT).lower(),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse settings that are unsafe or meaningless, naming the variable."""
+        if self.env not in (ENV_DEVELOPMENT, ENV_PRODUCTION):
+            raise ConfigError(f"ETHOS_ENV must be 'development' or 'production', not {self.env!r}")
+        if urlsplit(self.base_url).scheme not in ("http", "https"):
+            raise ConfigError(f"ETHOS_BASE_URL must be an http(s) URL, not {self.base_url!r}")
+        if self.smtp_url and urlsplit(self.smtp_url).scheme not in ("smtp", "smtps"):
+            raise ConfigError("SMTP_URL must look like smtp://host:port or smtps://user:pw@host")
+        if not self.production:
+            return
+        if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
+            raise ConfigError(
+                "ETHOS_ENV=production needs ETHOS_SECRET_KEY set to a random value of "
+                "at least 32 characters (the development default is refused)"
+            )
+        if not self.smtp_url:
+            raise ConfigError("ETHOS_ENV=production needs SMTP_URL: mail cannot go to an outbox")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain postgresql:// and sqlite:// URLs and pick the async drivers."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url

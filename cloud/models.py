@@ -1,0 +1,10 @@
+"""Every cloud table, registered on one metadata for Alembic. Each area adds its import."""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from cloud.accounts import models as accounts_models  # noqa: F401 (registers tables)
+from cloud.mail import models as mail_models  # noqa: F401 (registers tables)
+
+metadata = SQLModel.metadata

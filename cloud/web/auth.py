@@ -1,0 +1,76 @@
+"""Browser sessions: the cookie, the current user, signing in and out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from cloud.accounts import service
+from cloud.accounts.models import User
+from cloud.web.keys import DB, SETTINGS
+
+SESSION_COOKIE = "ethos_session"
+_USER = web.RequestKey("ethos_user", object)
+
+
+async def current_user(request: web.Request) -> User | None:
+    """The signed-in user, looked up once per request (and only when a cookie is sent)."""
+    if _USER in request:
+        return request[_USER]
+    raw = request.cookies.get(SESSION_COOKIE)
+    user = None
+    if raw:
+        async with request.app[DB]() as session:
+            user = await service.session_user(session, raw)
+    request[_USER] = user
+    return user
+
+
+async def require_user(request: web.Request) -> User:
+    """The signed-in user, or a redirect to the login page that comes back here."""
+    user = await current_user(request)
+    if user is None:
+        if request.path.startswith("/api/"):
+            raise web.HTTPUnauthorized(
+                text="Sign in first.", headers={"WWW-Authenticate": 'Bearer realm="ethos"'}
+            )
+        raise web.HTTPSeeOther(f"/account/login?next={request.path_qs}")
+    return user
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after sign-in (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+async def sign_in(request: web.Request, response: web.StreamResponse, user: User) -> None:
+    """Start a fresh session: any old session id is dropped, a new one issued."""
+    settings = request.app[SETTINGS]
+    assert user.id is not None
+    async with request.app[DB]() as session, session.begin():
+        await service.end_session(session, request.cookies.get(SESSION_COOKIE))
+        raw = await service.create_session(session, user.id, timedelta(days=settings.session_days))
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    request[_USER] = user
+
+
+async def sign_out(request: web.Request, response: web.StreamResponse) -> None:
+    async with request.app[DB]() as session, session.begin():
+        await service.end_session(session, request.cookies.get(SESSION_COOKIE))
+    response.del_cookie(SESSION_COOKIE, path="/")
+    request[_USER] = None
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"

@@ -1,0 +1,53 @@
+"""Mail without SMTP goes to an outbox; state lives in the database, so replicas agree."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from cloud.app import create_app
+from tests.cloud.common import PASSWORD, link_path, log_in, sign_up, sign_up_and_confirm
+
+
+async def test_without_smtp_mail_is_written_to_outbox_and_link_logged(
+    aiohttp_client, cloud_settings, caplog, unique_id
+):
+    settings = replace(cloud_settings, smtp_url=None)
+    client = await aiohttp_client(create_app(settings))
+    email = f"ob-{unique_id}@example.org"
+    with caplog.at_level(logging.INFO, logger="cloud.mail.dispatcher"):
+        await sign_up(client, email)
+        for _ in range(100):
+            files = list(settings.outbox_dir.glob("*.eml"))
+            if files:
+                break
+            import asyncio
+
+            await asyncio.sleep(0.05)
+    assert len(files) == 1
+    content = files[0].read_text()
+    assert email in content and "/account/confirm?token=" in content
+    logged = [r.getMessage() for r in caplog.records if "/account/confirm?token=" in r.getMessage()]
+    assert logged
+    link = next(part for part in logged[0].split() if "/account/confirm" in part)
+    assert (await client.get(link_path(link))).status == 200
+
+
+async def test_two_replicas_share_sessions_and_throttles(
+    aiohttp_client, cloud_settings, smtp_server, unique_id
+):
+    first = await aiohttp_client(create_app(cloud_settings))
+    second = await aiohttp_client(create_app(cloud_settings))
+    email = f"rep-{unique_id}@example.org"
+    await sign_up_and_confirm(first, smtp_server, email)
+    cookie = next(c.value for c in first.session.cookie_jar if c.key == "ethos_session")
+
+    response = await second.get("/api/v1/me", headers={"Cookie": f"ethos_session={cookie}"})
+    assert response.status == 200
+    assert (await response.json())["email"] == email
+
+    # Failures counted on one replica lock the account on the other.
+    first.session.cookie_jar.clear()
+    for i in range(5):
+        assert (await log_in(first, email, f"wrong {i}")).status == 401
+    assert (await log_in(second, email, PASSWORD)).status == 429
