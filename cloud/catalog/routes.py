@@ -5,10 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import aiohttp_jinja2
+import jinja2
 from aiohttp import web
-from pydantic import BaseModel
+from markupsafe import Markup
+from pydantic import BaseModel, TypeAdapter
 
 from cloud.api.openapi import ApiRegistry
+from cloud.catalog.loader import Catalog
 from cloud.catalog.models import ETHICS_DIMENSIONS, EthicsScores, Product
 from cloud.web.keys import CATALOG
 
@@ -41,6 +44,42 @@ class ProductOut(BaseModel):
         )
 
 
+_PRODUCT_LIST = TypeAdapter(list[ProductOut])
+
+
+class CatalogViews:
+    """Rendered forms of the (immutable) catalog, built once per filter and sort.
+
+    The catalog only changes with a deploy, so the product grid and the API's JSON are
+    computed on first use and then served as bytes: the page costs little more than a
+    bare handler.
+    """
+
+    def __init__(self, catalog: Catalog, env: jinja2.Environment) -> None:
+        self._catalog = catalog
+        self._env = env
+        self._grids: dict[tuple[str | None, str | None], Markup] = {}
+        self._json: dict[tuple[str | None, str | None], bytes] = {}
+
+    def grid(self, category: str | None, sort: str | None) -> Markup:
+        key = (category, sort)
+        if key not in self._grids:
+            template = self._env.get_template("_product_grid.html")
+            products = self._catalog.browse(category, sort)
+            self._grids[key] = Markup(template.render(products=products))  # noqa: S704 (autoescaped template output)
+        return self._grids[key]
+
+    def products_json(self, category: str | None, sort: str | None) -> bytes:
+        key = (category, sort)
+        if key not in self._json:
+            items = [ProductOut.of(p) for p in self._catalog.browse(category, sort)]
+            self._json[key] = _PRODUCT_LIST.dump_json(items)
+        return self._json[key]
+
+
+VIEWS: web.AppKey[CatalogViews] = web.AppKey("catalog_views")
+
+
 def _browse_args(request: web.Request) -> tuple[str | None, str | None]:
     catalog = request.app[CATALOG]
     category = request.query.get("category") or None
@@ -61,7 +100,7 @@ async def home_page(request: web.Request) -> web.Response:
         "home.html",
         request,
         {
-            "products": catalog.browse(category, sort),
+            "grid": request.app[VIEWS].grid(category, sort),
             "categories": catalog.categories,
             "category": category,
             "sort": sort or "",
@@ -84,6 +123,7 @@ async def product_page(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application, api: ApiRegistry) -> None:
+    app[VIEWS] = CatalogViews(app[CATALOG], aiohttp_jinja2.get_env(app))
     app.router.add_get("/", home_page, name="home")
     app.router.add_get("/products/{sku}", product_page, name="product")
 
@@ -97,8 +137,9 @@ def setup(app: web.Application, api: ApiRegistry) -> None:
     )
     async def list_products(request: web.Request) -> web.Response:
         category, sort = _browse_args(request)
-        items = request.app[CATALOG].browse(category, sort)
-        return web.json_response([ProductOut.of(p).model_dump(mode="json") for p in items])
+        return web.Response(
+            body=request.app[VIEWS].products_json(category, sort), content_type="application/json"
+        )
 
     @api.route(
         "GET",
