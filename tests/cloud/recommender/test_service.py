@@ -91,6 +91,6 @@ async def test_naive_purchase_times_are_refused() -> None:
     from cloud.recommender.records import Purchase
 
     service = RecommendationService(debounce_seconds=0)
-    naive = [Purchase("u", "HUB-1", datetime(2026, 1, 1))]  # noqa: DTZ001
+    naive = [Purchase("u", "HUB-1", datetime(2026, 1, 1))]
     with pytest.raises(RecommenderInputError, match="naive timestamp"):
         await service.async_train(naive, KIT_CATALOG)
