@@ -27,6 +27,7 @@ def serve(kind: str, port: int) -> None:
     from aiohttp import web
 
     if kind == "bare":
+
         async def constant(_request: web.Request) -> web.Response:
             return web.Response(text="ok")
 
