@@ -134,24 +134,20 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _provision(args: argparse.Namespace) -> int:
-    from firmware.tools import ToolError, provision
-
-    try:
-        return provision(args)
-    except ToolError as err:
-        import logging
-
-        logging.getLogger(__name__).error("provision failed: %s", err)
-        return 2
+    return _run_tool("provision", args)
 
 
 def _flash(args: argparse.Namespace) -> int:
-    from firmware.tools import ToolError, flash
+    return _run_tool("flash", args)
+
+
+def _run_tool(name: str, args: argparse.Namespace) -> int:
+    import logging
+
+    from firmware import tools
 
     try:
-        return flash(args)
-    except ToolError as err:
-        import logging
-
-        logging.getLogger(__name__).error("flash failed: %s", err)
+        return getattr(tools, name)(args)
+    except tools.ToolError as err:
+        logging.getLogger(__name__).error("%s failed: %s", name, err)
         return 2

@@ -137,8 +137,13 @@ def decode_report_payload(payload):
     still_start = moving_start + max_moving_gate + 1
     light_at = still_start + max_still_gate + 1
     # light and OUT pin, then the 55 00 marker.
-    if light_at + 2 + 2 != size:
+    if light_at + 2 + 2 != size or payload[light_at + 1] > 1:
         return None
+    # Energies are percentages: a larger byte means this is not a report (no checksum
+    # exists, so plausibility is the only guard against a corrupt frame swallowing the next).
+    for k in range(moving_start, light_at):
+        if payload[k] > 100:
+            return None
     return RadarReport(
         True,
         state,
@@ -228,6 +233,9 @@ class FrameParser:
             if length > MAX_PAYLOAD or length < 2:
                 self._reject()
                 continue
+            if self._len >= 8 and not self._plausible_start(length):
+                self._reject()
+                continue
             frame_size = 10 + length
             if self._len < frame_size:
                 return
@@ -235,6 +243,19 @@ class FrameParser:
                 self._reject()
                 continue
             self._drop(frame_size)
+
+    def _plausible_start(self, length):
+        # Checked before the whole frame is in, so a cut-off frame followed by a valid one
+        # is dropped at once instead of holding the valid one back until more data arrives.
+        buf = self._buf
+        if buf[0] == 0xFD:
+            return length >= 4 and buf[7] & 1 == 1
+        kind = buf[6]
+        if buf[7] != 0xAA:
+            return False
+        if kind == TYPE_BASIC:
+            return length == BASIC_LENGTH
+        return kind == TYPE_ENGINEERING and length >= BASIC_LENGTH + 4
 
     def _reject(self):
         self.dropped_bytes += 1

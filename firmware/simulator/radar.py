@@ -40,39 +40,34 @@ class RadarTarget:
 NO_TARGET = RadarTarget()
 
 
-def basic_report_frame(target: RadarTarget) -> bytes:
-    data = struct.pack(
-        "<BBBHBHBH",
-        0x02,
-        0xAA,
-        target.state,
-        target.moving_cm,
-        target.moving_energy,
-        target.still_cm,
-        target.still_energy,
-        target.detection_cm,
+def _report_frame(kind: int, target: RadarTarget, extra: bytes = b"") -> bytes:
+    payload = (
+        struct.pack(
+            "<BBBHBHBH",
+            kind,
+            0xAA,
+            target.state,
+            target.moving_cm,
+            target.moving_energy,
+            target.still_cm,
+            target.still_energy,
+            target.detection_cm,
+        )
+        + extra
+        + b"\x55\x00"
     )
-    payload = data + b"\x55\x00"
     return REPORT_HEAD + struct.pack("<H", len(payload)) + payload + REPORT_TAIL
+
+
+def basic_report_frame(target: RadarTarget) -> bytes:
+    return _report_frame(0x02, target)
 
 
 def engineering_report_frame(
     target: RadarTarget, moving_gates: bytes, still_gates: bytes, light: int = 0, out: int = 0
 ) -> bytes:
-    data = struct.pack(
-        "<BBBHBHBH",
-        0x01,
-        0xAA,
-        target.state,
-        target.moving_cm,
-        target.moving_energy,
-        target.still_cm,
-        target.still_energy,
-        target.detection_cm,
-    )
-    data += bytes((len(moving_gates) - 1, len(still_gates) - 1)) + moving_gates + still_gates
-    payload = data + bytes((light, out)) + b"\x55\x00"
-    return REPORT_HEAD + struct.pack("<H", len(payload)) + payload + REPORT_TAIL
+    gates = bytes((len(moving_gates) - 1, len(still_gates) - 1)) + moving_gates + still_gates
+    return _report_frame(0x01, target, gates + bytes((light, out)))
 
 
 def ack_frame(command: int, status: int = 0, data: bytes = b"") -> bytes:
