@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from hub.const import ATTR_ENTITY_ID
+from hub.const import ATTR_ENTITY_ID, EVENT_DEVICE_REGISTRY_UPDATED
 from hub.core.entity import Entity
 from hub.core.errors import ServiceValidationError
+from hub.core.events import Event
 from hub.core.services import ServiceCall
 
 if TYPE_CHECKING:
@@ -22,7 +23,18 @@ class EntityTable:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._entities: dict[str, Entity] = {}
-        self._unregister_services: list = []
+        hub.bus.async_listen(EVENT_DEVICE_REGISTRY_UPDATED, self._on_device_event)
+
+    def _on_device_event(self, event: Event) -> None:
+        if event.data.get("action") == "remove":
+            self._hub.async_create_task(
+                self.async_forget_device(event.data["device_id"]), "forget device entities"
+            )
+
+    async def async_forget_device(self, device_id: str) -> None:
+        """A removed device takes its entities along, whichever integration made them."""
+        for row in self._hub.entities.entities_for_device(device_id):
+            await self.async_remove(row.entity_id, forget=True)
 
     def get(self, entity_id: str) -> Entity | None:
         return self._entities.get(entity_id)

@@ -1,0 +1,94 @@
+"""MQTT integration: one broker connection, Home Assistant discovery, the mqtt.publish service."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hub.core.errors import ConfigEntryNotReady, ServiceValidationError
+from hub.core.services import ServiceCall
+from hub.integrations.mqtt.client import MqttClient, MqttNotConnected
+from hub.integrations.mqtt.const import (
+    DOMAIN,
+    FIRST_CONNECT_TIMEOUT_S,
+    MAX_QUEUED_DISCOVERY,
+    PAYLOAD_OFFLINE,
+    PAYLOAD_ONLINE,
+)
+from hub.integrations.mqtt.discovery import MqttDiscovery
+
+if TYPE_CHECKING:
+    from hub.core.config_entries import ConfigEntry
+    from hub.core.hub import Hub
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class MqttRuntime:
+    """What the entry holds while loaded; other integrations find it in ``hub.data['mqtt']``."""
+
+    client: MqttClient
+    discovery: MqttDiscovery
+
+
+async def async_setup(hub: Hub) -> bool:
+    """Create or update the broker entry from MQTT_URL (the hub's configuration)."""
+    url = hub.config.mqtt_url
+    if not url:
+        return True
+    entries = hub.config_entries.async_entries(DOMAIN)
+    if not entries:
+        await hub.config_entries.async_add(DOMAIN, "MQTT broker", {"url": url}, setup=False)
+    elif entries[0].data.get("url") != url:
+        await hub.config_entries.async_update_data(entries[0], {**entries[0].data, "url": url})
+    return True
+
+
+async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
+    prefix = entry.data.get("discovery_prefix") or hub.config.discovery_prefix
+    status_topic = f"{prefix}/status"
+    try:
+        client = MqttClient(
+            entry.data["url"],
+            birth=(status_topic, PAYLOAD_ONLINE),
+            will=(status_topic, PAYLOAD_OFFLINE),
+        )
+    except (KeyError, ValueError) as err:
+        raise ValueError(f"bad broker URL: {err}") from err
+    discovery = MqttDiscovery(
+        hub, client, entry, prefix, entry.data.get("discovery_queue_size", MAX_QUEUED_DISCOVERY)
+    )
+    # Subscriptions first: the connection subscribes them before the birth message.
+    await discovery.async_start()
+    entry.async_on_unload(discovery.async_stop)
+    await client.async_start()
+    entry.async_on_unload(client.async_stop)
+    timeout = entry.data.get("connect_timeout", FIRST_CONNECT_TIMEOUT_S)
+    if not await client.async_wait_first_attempt(timeout):
+        raise ConfigEntryNotReady(f"broker {client.address} unreachable: {client.last_error}")
+    entry.runtime_data = MqttRuntime(client, discovery)
+    hub.data[DOMAIN] = entry.runtime_data
+    entry.async_on_unload(lambda: hub.data.pop(DOMAIN, None))
+
+    async def async_publish_service(call: ServiceCall) -> None:
+        topic, payload = call.data.get("topic"), call.data.get("payload", "")
+        if not isinstance(topic, str) or not isinstance(payload, str):
+            raise ServiceValidationError("mqtt.publish needs a topic and a string payload")
+        try:
+            await client.async_publish(
+                topic,
+                payload,
+                qos=int(call.data.get("qos", 0)),
+                retain=bool(call.data.get("retain")),
+            )
+        except (ValueError, MqttNotConnected) as err:
+            raise ServiceValidationError(str(err)) from err
+
+    entry.async_on_unload(hub.services.async_register(DOMAIN, "publish", async_publish_service))
+    return True
+
+
+async def async_unload_entry(hub: Hub, entry: ConfigEntry) -> bool:
+    return True

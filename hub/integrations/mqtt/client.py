@@ -1,0 +1,297 @@
+"""MQTT connection: reconnects with backoff, resubscribes, bounded queues, counted drops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+
+from hub.integrations.mqtt.const import (
+    DEFAULT_PORT,
+    DEFAULT_TLS_PORT,
+    KEEPALIVE_S,
+    MAX_PAYLOAD_BYTES,
+    MAX_QUEUED_INCOMING,
+    MAX_QUEUED_OUTGOING,
+    RECONNECT_FIRST_DELAY_S,
+    RECONNECT_MAX_DELAY_S,
+)
+from hub.integrations.mqtt.topics import topic_matches, valid_publish_topic, valid_subscribe_filter
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class MqttNotConnected(ConnectionError):
+    """Publishing while the broker is unreachable."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+
+MessageCallback = Callable[[ReceivedMessage], None]
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+    @classmethod
+    def from_url(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"unsupported MQTT URL scheme {parts.scheme!r}")
+        tls = parts.scheme in ("mqtts", "ssl")
+        if not parts.hostname:
+            raise ValueError("MQTT URL needs a host")
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+        )
+
+    def __str__(self) -> str:  # never shows the password
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def reconnect_delay(attempt: int) -> float:
+    """Exponential backoff with jitter so many hubs do not reconnect in step."""
+    base = min(RECONNECT_FIRST_DELAY_S * 2 ** max(attempt - 1, 0), RECONNECT_MAX_DELAY_S)
+    return base * random.uniform(0.8, 1.2)
+
+
+class MqttClient:
+    """One broker connection shared by the whole hub."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        client_id: str | None = None,
+        birth: tuple[str, str] | None = None,
+        will: tuple[str, str] | None = None,
+        max_queued_incoming: int = MAX_QUEUED_INCOMING,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
+        self.address = BrokerAddress.from_url(url)
+        self.client_id = client_id or f"ethos-hub-{uuid.uuid4().hex[:8]}"
+        self._birth = birth
+        self._will = will
+        self._max_queued_incoming = max_queued_incoming
+        self._max_payload = max_payload_bytes
+        self._exact: dict[str, list[MessageCallback]] = {}
+        # Last message per exact subscribed topic: a second subscriber to a topic the broker
+        # already sends us would otherwise never see its retained value.
+        self._last_message: dict[str, ReceivedMessage] = {}
+        self._wildcard: dict[str, list[MessageCallback]] = {}
+        self._client: aiomqtt.Client | None = None
+        self._task: asyncio.Task | None = None
+        self.connected = asyncio.Event()
+        self._first_attempt = asyncio.Event()
+        self.received = 0
+        self.dropped = 0  # incoming messages lost because the queue was full
+        self.oversized = 0
+        self.connections = 0
+        self.last_error: str | None = None
+        self._oversized_topics: set[str] = set()
+        self._dropping = False
+
+    # Lifecycle ---------------------------------------------------------------
+    async def async_start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._async_run(), name=f"mqtt {self.address}"
+            )
+
+    async def async_wait_first_attempt(self, seconds: float) -> bool:
+        """Wait for the first connection attempt to end; return whether it connected."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._first_attempt.wait(), seconds)
+        return self.connected.is_set()
+
+    async def async_stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        client = self._client
+        if client is not None and self._will is not None:
+            # A clean disconnect suppresses the will, so say "offline" ourselves.
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(1):  # a dead link must not hold up shutdown
+                    await client.publish(self._will[0], self._will[1], retain=True)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def _queue_type(self) -> type[asyncio.Queue]:
+        owner = self
+
+        class DroppingQueue(asyncio.Queue):
+            """Drops (and counts) instead of raising when full."""
+
+            def put_nowait(self, item: Any) -> None:
+                if self.full():
+                    owner._count_drop()
+                    return
+                super().put_nowait(item)
+
+        return DroppingQueue
+
+    def _count_drop(self) -> None:
+        self.dropped += 1
+        if not self._dropping:
+            self._dropping = True
+            _LOGGER.warning("MQTT incoming queue full; dropping messages (counted)")
+
+    def _new_client(self) -> aiomqtt.Client:
+        will = None
+        if self._will is not None:
+            will = aiomqtt.Will(self._will[0], self._will[1], qos=0, retain=True)
+        return aiomqtt.Client(
+            self.address.host,
+            self.address.port,
+            username=self.address.username,
+            password=self.address.password,
+            identifier=self.client_id,
+            will=will,
+            keepalive=KEEPALIVE_S,
+            tls_context=ssl.create_default_context() if self.address.tls else None,
+            queue_type=self._queue_type(),
+            max_queued_incoming_messages=self._max_queued_incoming,
+            max_queued_outgoing_messages=MAX_QUEUED_OUTGOING,
+        )
+
+    async def _async_run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                async with self._new_client() as client:
+                    self._client = client
+                    attempt = 0
+                    self.connections += 1
+                    filters = [*self._exact, *self._wildcard]
+                    if filters:
+                        await client.subscribe([(f, 0) for f in filters])
+                    if self._birth is not None:
+                        await client.publish(self._birth[0], self._birth[1])
+                    self.last_error = None
+                    self.connected.set()
+                    self._first_attempt.set()
+                    _LOGGER.info("Connected to MQTT broker %s", self.address)
+                    async for message in client.messages:
+                        self._dispatch(message)
+                    raise aiomqtt.MqttError("message stream ended")
+            except aiomqtt.MqttError as err:
+                if self.connected.is_set() or self.last_error is None:
+                    _LOGGER.warning("MQTT broker %s unreachable: %s", self.address, err)
+                self.last_error = str(err)
+                self._first_attempt.set()
+            finally:
+                self._client = None
+                self.connected.clear()
+            attempt += 1
+            await asyncio.sleep(reconnect_delay(attempt))
+
+    # Messages ----------------------------------------------------------------
+    def _dispatch(self, message: aiomqtt.Message) -> None:
+        self.received += 1
+        self._dropping = False
+        topic = message.topic.value
+        payload = message.payload
+        if not isinstance(payload, bytes | bytearray):
+            payload = b"" if payload is None else str(payload).encode()
+        if len(payload) > self._max_payload:
+            self.oversized += 1
+            if topic not in self._oversized_topics and len(self._oversized_topics) < 1000:
+                self._oversized_topics.add(topic)
+                _LOGGER.warning("Ignoring %s byte payload on %s", len(payload), topic)
+            return
+        received = ReceivedMessage(topic, bytes(payload), int(message.qos), bool(message.retain))
+        callbacks = self._exact.get(topic)
+        if callbacks:
+            self._last_message[topic] = received
+            for callback in callbacks:
+                self._call(callback, received)
+        for topic_filter, callbacks in list(self._wildcard.items()):
+            if topic_matches(topic_filter, topic):
+                for callback in callbacks:
+                    self._call(callback, received)
+
+    @staticmethod
+    def _call(callback: MessageCallback, message: ReceivedMessage) -> None:
+        try:
+            callback(message)
+        except Exception:
+            _LOGGER.exception("MQTT callback failed for %s", message.topic)
+
+    async def async_subscribe(
+        self, topic_filter: str, callback: MessageCallback
+    ) -> Callable[[], None]:
+        """Call ``callback`` for messages matching the filter; returns an unsubscribe."""
+        if not valid_subscribe_filter(topic_filter):
+            raise ValueError(f"invalid MQTT topic filter {topic_filter!r}")
+        table = self._wildcard if ("+" in topic_filter or "#" in topic_filter) else self._exact
+        callbacks = table.setdefault(topic_filter, [])
+        callbacks.append(callback)
+        client = self._client
+        last = self._last_message.get(topic_filter)
+        if last is not None:
+            asyncio.get_running_loop().call_soon(self._replay, callback, callbacks, last)
+        elif client is not None and (len(callbacks) == 1 or table is self._wildcard):
+            with contextlib.suppress(aiomqtt.MqttError):  # resubscribed on reconnect
+                await client.subscribe(topic_filter)
+
+        def unsubscribe() -> None:
+            if callback in callbacks:
+                callbacks.remove(callback)
+            if not callbacks and table.get(topic_filter) is callbacks:
+                del table[topic_filter]
+                self._last_message.pop(topic_filter, None)
+                if self._client is not None:
+                    asyncio.get_running_loop().create_task(self._async_unsubscribe(topic_filter))
+
+        return unsubscribe
+
+    def _replay(
+        self, callback: MessageCallback, callbacks: list[MessageCallback], message: ReceivedMessage
+    ) -> None:
+        if callback in callbacks:
+            self._call(callback, message)
+
+    async def _async_unsubscribe(self, topic_filter: str) -> None:
+        client = self._client
+        if client is not None and topic_filter not in self._exact | self._wildcard:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.unsubscribe(topic_filter)
+
+    async def async_publish(
+        self, topic: str, payload: str | bytes, qos: int = 0, retain: bool = False
+    ) -> None:
+        if not valid_publish_topic(topic):
+            raise ValueError(f"invalid MQTT topic {topic!r}")
+        client = self._client
+        if client is None:
+            raise MqttNotConnected(f"not connected to {self.address}")
+        try:
+            await client.publish(topic, payload, qos=qos, retain=retain)
+        except aiomqtt.MqttError as err:
+            raise MqttNotConnected(str(err)) from err

@@ -1,0 +1,171 @@
+"""Base class of MQTT entities: subscriptions, availability, expiry, templates, commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from hub.core.entity import DeviceInfo, Entity
+from hub.core.errors import HubError
+from hub.integrations.mqtt.availability import Availability
+from hub.integrations.mqtt.client import MqttClient, MqttNotConnected, ReceivedMessage
+from hub.integrations.mqtt.const import DOMAIN
+from hub.integrations.mqtt.schema import EntityConfig
+from hub.integrations.mqtt.template import TemplateRenderError, ValueTemplate
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(HubError):
+    """A command could not be sent because the broker is not connected."""
+
+
+class MqttEntity(Entity):
+    """An entity fed by MQTT messages; subclasses interpret the state value."""
+
+    def __init__(
+        self,
+        client: MqttClient,
+        config: EntityConfig,
+        *,
+        unique_id: str,
+        name: str | None,
+        object_id: str | None,
+        device_info: DeviceInfo | None,
+    ) -> None:
+        super().__init__(
+            platform=DOMAIN,
+            unique_id=unique_id,
+            name=name,
+            object_id=object_id,
+            device_info=device_info,
+        )
+        self.config = config
+        self._client = client
+        self._availability = Availability(config.availability_list(), config.availability_mode)
+        source = self.state_template_source()
+        self._value_template = ValueTemplate(source) if source else None
+        self._attributes_template = (
+            ValueTemplate(config.json_attributes_template)
+            if config.json_attributes_template
+            else None
+        )
+        self._unsubscribes: list[Callable[[], None]] = []
+        self._expire_after: int | None = getattr(config, "expire_after", None)
+        # Like Home Assistant: with expire_after, unavailable until the first value.
+        self._expired = bool(self._expire_after)
+        self._expire_handle: asyncio.TimerHandle | None = None
+        self._logged: set[str] = set()
+
+    def state_template_source(self) -> str | None:
+        return self.config.value_template
+
+    @property
+    def available(self) -> bool:
+        return self._availability.available and not self._expired
+
+    def log_once(self, key: str, message: str, *args: object) -> None:
+        """Warn about bad input once per entity and kind, so junk cannot flood the log."""
+        if key not in self._logged:
+            self._logged.add(key)
+            _LOGGER.warning("%s: " + message, self.entity_id or self.unique_id, *args)
+
+    async def async_subscribe(self, topic: str | None, callback: Callable) -> None:
+        if topic:
+            self._unsubscribes.append(await self._client.async_subscribe(topic, callback))
+
+    async def async_added(self) -> None:
+        for topic in self._availability.topics:
+            await self.async_subscribe(topic, self._on_availability_message)
+        await self.async_subscribe(self.config.state_topic, self._on_state_message)
+        await self.async_subscribe(self.config.json_attributes_topic, self._on_attributes_message)
+
+    async def async_will_remove(self) -> None:
+        while self._unsubscribes:
+            self._unsubscribes.pop()()
+        if self._expire_handle is not None:
+            self._expire_handle.cancel()
+
+    def _on_availability_message(self, message: ReceivedMessage) -> None:
+        try:
+            understood = self._availability.update(
+                message.topic, message.payload.decode("utf-8", "replace")
+            )
+        except TemplateRenderError as err:
+            self.log_once("availability_template", "availability template failed: %s", err)
+            return
+        if understood:
+            self.async_write_state()
+
+    def render_value(self, message: ReceivedMessage) -> str | None:
+        text = message.payload.decode("utf-8", "replace")
+        if self._value_template is None:
+            return text
+        try:
+            return self._value_template.render(text)
+        except TemplateRenderError as err:
+            self.log_once("value_template", "value template failed: %s", err)
+            return None
+
+    def _on_state_message(self, message: ReceivedMessage) -> None:
+        value = self.render_value(message)
+        if value is None or not self.process_state(value):
+            return
+        if self._expire_after:
+            self._restart_expiry()
+        self.async_write_state()
+
+    def process_state(self, value: str) -> bool:
+        """Take a rendered state value; return False to ignore the message."""
+        return False
+
+    def _restart_expiry(self) -> None:
+        self._expired = False
+        if self._expire_handle is not None:
+            self._expire_handle.cancel()
+        loop = asyncio.get_running_loop()
+        self._expire_handle = loop.call_later(self._expire_after, self._expire)  # type: ignore[arg-type]
+
+    def _expire(self) -> None:
+        self._expired = True
+        self._expire_handle = None
+        self.async_write_state()
+
+    def _on_attributes_message(self, message: ReceivedMessage) -> None:
+        text = message.payload.decode("utf-8", "replace")
+        try:
+            if self._attributes_template is not None:
+                text = self._attributes_template.render(text)
+            attributes = json.loads(text)
+        except (TemplateRenderError, ValueError) as err:
+            self.log_once("json_attributes", "attributes are not a JSON object: %s", err)
+            return
+        if not isinstance(attributes, dict):
+            self.log_once("json_attributes", "attributes are not a JSON object")
+            return
+        self.set_extra_attributes(attributes)
+        self.async_write_state()
+
+    def static_attributes(self) -> dict[str, Any]:
+        attrs: dict[str, Any] = {}
+        for key in ("device_class", "icon", "entity_category"):
+            value = getattr(self.config, key, None)
+            if value is not None:
+                attrs[key] = value
+        return attrs
+
+    @property
+    def optimistic(self) -> bool:
+        explicit = getattr(self.config, "optimistic", None)
+        return explicit if explicit is not None else self.config.state_topic is None
+
+    async def async_publish(self, topic: str, payload: str) -> None:
+        try:
+            await self._client.async_publish(
+                topic, payload, qos=self.config.qos, retain=self.config.retain
+            )
+        except MqttNotConnected as err:
+            raise BrokerUnavailable(f"MQTT broker unavailable: {err}") from err

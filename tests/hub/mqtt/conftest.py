@@ -1,0 +1,69 @@
+"""Fixtures for the MQTT integration: a hub connected to the test broker, a device client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from hub.core.hub import Hub
+from hub.integrations.mqtt import MqttRuntime
+from tests.hub.common import make_config
+from tests.hub.mqtt.device import FakeDevice
+
+
+@pytest.fixture
+def prefix(unique_id: str) -> str:
+    """A discovery prefix of this test's own, so runs against shared Mosquitto stay apart."""
+    return f"ha_test_{unique_id}"
+
+
+@pytest.fixture
+async def device(mqtt_broker_url: str) -> AsyncIterator[FakeDevice]:
+    async with FakeDevice.connect(mqtt_broker_url) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def start_hub(
+    tmp_path: Path, mqtt_broker_url: str, prefix: str
+) -> AsyncIterator[Callable[..., asyncio.Future]]:
+    hubs: list[Hub] = []
+
+    async def start(**overrides: object) -> Hub:
+        config = make_config(
+            tmp_path,
+            integrations=("mqtt",),
+            mqtt_url=overrides.pop("mqtt_url", mqtt_broker_url),
+            discovery_prefix=prefix,
+            **overrides,
+        )
+        hub = Hub(config)
+        hub.config_entries.retry_first_delay = 0.05
+        hubs.append(hub)
+        await hub.async_start()
+        return hub
+
+    yield start  # type: ignore[misc]
+    for started in hubs:
+        await started.async_stop()
+
+
+@pytest.fixture
+async def hub(start_hub) -> Hub:
+    return await start_hub()
+
+
+def runtime(hub: Hub) -> MqttRuntime:
+    return hub.data["mqtt"]
+
+
+async def wait_for(predicate: Callable[[], object], seconds: float = 5.0) -> None:
+    """Poll until the predicate holds (messages cross a real broker, so not instant)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
