@@ -1,0 +1,163 @@
+"""The command line: `ethos device simulate` as the demo runs it, and the firmware tools."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.firmware.mqtt_support import SECRET_HEX, clear_retained, observe
+from tests.support.processes import ROOT
+
+
+def ethos(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ethos.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LOG_LEVEL": "INFO"},
+        **kwargs,
+    )
+
+
+def ethos_run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ethos.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def serial(unique_id: str) -> str:
+    return f"EPD-C{unique_id}"
+
+
+@pytest.fixture
+async def cleanup(mqtt_broker_url: str, serial: str) -> AsyncIterator[None]:
+    yield
+    await clear_retained(mqtt_broker_url, serial)
+
+
+def simulate(serial: str, broker: str) -> subprocess.Popen:
+    return ethos(
+        "device", "simulate", "--serial", serial, "--claim-secret", SECRET_HEX, "--broker", broker
+    )
+
+
+async def _finish(process: subprocess.Popen, sig: int) -> tuple[int, str]:
+    process.send_signal(sig)
+    _out, err = await asyncio.to_thread(process.communicate, timeout=20)
+    return process.returncode, err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_simulate_runs_against_the_broker_and_stops_cleanly(
+    mqtt_broker_url, serial, cleanup, sig
+) -> None:
+    async with observe(
+        mqtt_broker_url, f"ethos/{serial}/#", f"homeassistant/+/{serial}/+/config"
+    ) as hub:
+        process = simulate(serial, mqtt_broker_url)
+        try:
+            await hub.wait_for(f"ethos/{serial}/status", b"online", timeout=20)
+            await hub.wait_for(f"homeassistant/binary_sensor/{serial}/occupancy/config")
+            await hub.wait_for(f"ethos/{serial}/occupancy", b"OFF")
+        finally:
+            code, log = await _finish(process, sig)
+        await hub.wait_for(f"ethos/{serial}/status", b"offline")
+    assert code == 0, log
+    assert "scenario someone: room empty" in log
+    assert "stopped" in log and "Traceback" not in log
+    assert SECRET_HEX not in log
+
+
+async def test_a_killed_simulator_is_reported_offline_by_its_last_will(
+    mqtt_broker_url, serial, cleanup
+) -> None:
+    async with observe(mqtt_broker_url, f"ethos/{serial}/status") as hub:
+        process = simulate(serial, mqtt_broker_url)
+        try:
+            await hub.wait_for(f"ethos/{serial}/status", b"online", timeout=20)
+        finally:
+            await _finish(process, signal.SIGKILL)
+        await hub.wait_for(f"ethos/{serial}/status", b"offline", timeout=20)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--serial", "EPD-1", "--claim-secret", "abc"], "64 hex digits"),
+        (["--serial", "bad serial", "--claim-secret", SECRET_HEX], "serial must be"),
+        (
+            ["--serial", "EPD-000123", "--claim-secret", SECRET_HEX, "--broker", "http://x"],
+            "mqtt://",
+        ),
+        (["--claim-secret", SECRET_HEX], "--serial and --claim-secret"),
+    ],
+)
+def test_simulate_refuses_bad_arguments_with_a_clear_message(args, message) -> None:
+    env_free = {k: v for k, v in os.environ.items() if not k.startswith("ETHOS_")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "ethos.cli", "device", "simulate", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_free,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert message in completed.stderr and "Traceback" not in completed.stderr
+
+
+def test_provision_dry_run_copies_every_firmware_file_and_the_config() -> None:
+    completed = ethos_run(
+        "firmware", "provision", "--port", "/dev/ttyUSB0", "--serial", "EPD-000123",
+        "--claim-secret", SECRET_HEX, "--wifi-ssid", "home", "--wifi-password", "hunter22",
+        "--broker", "mqtt://192.168.1.5:1883", "--dry-run",
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    copied = {line.rsplit(" ", 1)[-1] for line in lines if " fs cp " in line}
+    assert {":ld2410.py", ":main.py", ":board.py", ":presence_app.py", ":config.json"} <= copied
+    assert all("connect /dev/ttyUSB0" in line for line in lines)
+    assert lines[-1].endswith("reset")
+    assert SECRET_HEX not in completed.stdout + completed.stderr
+    assert "hunter22" not in completed.stdout + completed.stderr
+
+
+def test_provision_refuses_a_bad_claim_secret() -> None:
+    completed = ethos_run(
+        "firmware", "provision", "--port", "/dev/ttyUSB0", "--serial", "EPD-000123",
+        "--claim-secret", "nothex", "--dry-run",
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "claim secret" in completed.stderr
+
+
+def test_flash_dry_run_erases_then_writes_the_image_at_0x1000() -> None:
+    completed = ethos_run(
+        "firmware", "flash", "--port", "/dev/ttyUSB0", "--image", "ESP32_GENERIC.bin", "--dry-run"
+    )
+    assert completed.returncode == 0, completed.stderr
+    erase, write = completed.stdout.splitlines()
+    assert "--chip esp32 --port /dev/ttyUSB0" in erase and erase.endswith("erase_flash")
+    assert write.endswith("write_flash -z 0x1000 ESP32_GENERIC.bin")
+
+
+def test_help_names_the_environment_variables() -> None:
+    simulate_help = ethos_run("device", "simulate", "--help").stdout
+    provision_help = ethos_run("firmware", "provision", "--help").stdout
+    assert "ETHOS_CLAIM_SECRET" in simulate_help and "MQTT_URL" in simulate_help
+    assert "ETHOS_WIFI_PASSWORD" in provision_help
