@@ -94,7 +94,8 @@ import json, bthome_adv, ha_discovery, ble_presence
 print(json.dumps(list(bthome_adv.encode_advertisement(True, 9, 'ethos-EPD-000123'))))
 print(json.dumps([[t, json.loads(p)] for t, p in ha_discovery.discovery_messages('EPD-000123')]))
 samples = [-70, -71, -69, -70, -72, -20, -71, -110]
-print(json.dumps([ble_presence.robust_median(samples), round(ble_presence.rssi_to_distance(-92), 3)]))
+metres = round(ble_presence.rssi_to_distance(-92), 3)
+print(json.dumps([ble_presence.robust_median(samples), metres]))
 """
     micro, cpython = run_both(body)
     assert micro == cpython
@@ -118,7 +119,8 @@ config, problems = device_config.load_config('{{corrupt')
 print(json.dumps([problems, config['settings']]))
 config, problems = device_config.load_config(json.dumps(
     {{'serial': 'EPD-000123', 'claim_secret': 'ab' * 32, 'settings': {{'hold_time': 99999}}}}))
-print(json.dumps([problems, config['serial'], device_config.claim_secret_bytes(config) is not None]))
+has_secret = device_config.claim_secret_bytes(config) is not None
+print(json.dumps([problems, config['serial'], has_secret]))
 refusals = []
 for key, payload in (('hold_time', b'x'), ('sensitivity', b'max'), ('colour', b'1')):
     try:
