@@ -1,0 +1,53 @@
+"""Headless Debian Chromium driven by Playwright, with screenshots kept as test artifacts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.support.processes import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps calling home, which this
+# machine's closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+class Screenshots:
+    """Numbered screenshots of each step, in test-artifacts/<story>/."""
+
+    def __init__(self, story: str) -> None:
+        self.directory = ARTIFACTS / story
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for old in self.directory.glob("*.png"):
+            old.unlink()
+        self._count = 0
+
+    async def take(self, page: Page, step: str) -> Path:
+        self._count += 1
+        name = re.sub(r"[^a-z0-9]+", "-", step.lower()).strip("-")
+        path = self.directory / f"{self._count:02d}-{name}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        return path
