@@ -41,8 +41,9 @@ TUNING_GRID: Final[dict[str, tuple[float, ...]]] = {
 TUNING_ROUNDS: Final = 2
 TUNING_MAX_USERS: Final = 2000
 TUNING_MIN_USERS: Final = 20  # fewer validation users than this: keep the default weights
-# Ethics first, within a stated budget: the general ethics weight is raised to the largest
-# grid value that keeps validation NDCG within this fraction of the tuned best.
+# Ethics first, within a stated budget: the preference and general ethics weights are
+# raised to the largest grid values that keep validation NDCG within this fraction of the
+# tuned best.
 ETHICS_ACCURACY_BUDGET: Final = 0.02
 RANDOM_SEED: Final = 20261127
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -91,15 +92,15 @@ class RecommenderModel:
         if not known.all():
             _LOGGER.warning("ignoring %s purchases of items not in the catalog", (~known).sum())
         _users, sequences = user_sequences(interactions[known], index)
-        history = signals.History.from_sequences(sequences, len(items))
+        bought = signals.bought_matrix(sequences, len(items))
         covered, item_weights = signals.fit_ease(
-            history.bought, EASE_L2, COLLABORATIVE_MIN_SUPPORT, COLLABORATIVE_MAX_ITEMS
+            bought, EASE_L2, COLLABORATIVE_MIN_SUPPORT, COLLABORATIVE_MAX_ITEMS
         )
         return cls(
             items=items,
             covered=covered,
             item_weights=item_weights,
-            popularity=signals.popularity(history.bought),
+            popularity=signals.popularity(bought),
             weights=weights or BlendWeights(),
             purchases=int(known.sum()),
         )
@@ -164,8 +165,8 @@ class RecommenderModel:
             return []
         item = index[sku]
         together = np.zeros(len(self.items), dtype=np.float32)
-        position = np.searchsorted(self.covered, item)
-        if position < len(self.covered) and self.covered[position] == item:
+        position = self.covered_position[item]
+        if position >= 0:
             together[self.covered] = self.item_weights[position]
         similar = self.items.features @ self.items.features[item]
         # Co-purchase first; similarity (< 1) only orders what was never bought together.
@@ -187,8 +188,17 @@ class RecommenderModel:
         """(n,) True for items that may be recommended (all when stock is not given)."""
         if in_stock is None:
             return np.ones(len(self.items), dtype=bool)
-        stocked = set(in_stock)
-        return np.fromiter((sku in stocked for sku in self.items.skus), bool, len(self.items))
+        index = self.items.index
+        mask = np.zeros(len(self.items), dtype=bool)
+        mask[[index[sku] for sku in in_stock if sku in index]] = True
+        return mask
+
+    @cached_property
+    def covered_position(self) -> np.ndarray:
+        """(n,) each item's row in ``item_weights``, -1 when the collaborative model lacks it."""
+        position = np.full(len(self.items), -1, dtype=np.int64)
+        position[self.covered] = np.arange(len(self.covered))
+        return position
 
 
 def user_sequences(

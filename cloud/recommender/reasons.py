@@ -57,15 +57,10 @@ def _cold_start(model: RecommenderModel, item: int) -> str:
 
 
 def _strongest_co_purchase(model: RecommenderModel, owned: np.ndarray, item: int) -> int | None:
-    covered = model.covered
-    target = np.searchsorted(covered, item)
-    if target >= len(covered) or covered[target] != item:
-        return None
-    positions = np.searchsorted(covered, owned)
-    in_model = (positions < len(covered)) & (
-        covered[np.minimum(positions, len(covered) - 1)] == owned
-    )
-    if not in_model.any():
+    target = model.covered_position[item]
+    positions = model.covered_position[owned]
+    in_model = positions >= 0
+    if target < 0 or not in_model.any():
         return None
     strengths = model.item_weights[positions[in_model], target]
     best = int(np.argmax(strengths))

@@ -67,36 +67,51 @@ def generate_store_log(
     rng = np.random.default_rng(seed)
     catalog = _catalog(items, rng)
     categories = catalog["category"].to_numpy()
-    by_category = {name: np.flatnonzero(categories == name) for name in CATEGORIES}
-    by_category = {name: found for name, found in by_category.items() if len(found)}
-    names = list(by_category)
-    successors = {name: rng.choice(names, size=min(3, len(names)), replace=False) for name in names}
-    appeal = rng.lognormal(0.0, 1.0, size=items)
+    members = [np.flatnonzero(categories == name) for name in CATEGORIES]
+    members = [found for found in members if len(found)]
+    successors = [
+        rng.choice(len(members), size=min(3, len(members)), replace=False) for _ in members
+    ]
+    log_appeal = rng.normal(0.0, 1.0, size=items)  # log of a log-normal appeal
     scores = catalog[list(ETHICS_AXES)].to_numpy(dtype=float) / 10.0
 
     planted = np.where(
         rng.random(users) < preference_share, rng.choice(ETHICS_AXES, size=users), ""
     )
-    rows: list[tuple[str, str, datetime]] = []
+    user_ids: list[str] = []
+    item_rows: list[int] = []
+    times: list[np.ndarray] = []
     for user in range(users):
         axis = ETHICS_AXES.index(planted[user]) if planted[user] else None
-        tilt = np.exp(preference_strength * scores[:, axis]) if axis is not None else 1.0
-        weights = appeal * tilt
-        owned: set[int] = set()
-        when = _START + pd.Timedelta(days=float(rng.uniform(0, 365)))
-        category = str(rng.choice(names))
-        for _ in range(1 + rng.poisson(max(purchases_per_user - 1.0, 0.0))):
-            item = _pick(by_category[category], weights, owned, rng)
+        logits = log_appeal + (preference_strength * scores[:, axis] if axis is not None else 0.0)
+        owned = np.zeros(items, dtype=bool)
+        count = 1 + rng.poisson(max(purchases_per_user - 1.0, 0.0))
+        category = int(rng.integers(len(members)))
+        bought: list[int] = []
+        for _ in range(count):
+            item = _pick(members[category], logits, owned, rng)
             if item is None:
                 break
-            owned.add(item)
-            rows.append((f"u{user:05d}", str(catalog["item_id"].iat[item]), when))
-            when += pd.Timedelta(days=float(rng.exponential(14.0)))
+            owned[item] = True
+            bought.append(item)
             # Mostly follow the home's logic, sometimes wander.
-            following = rng.random() < 0.8
-            category = str(rng.choice(successors[category] if following else names))
-    purchases = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
-    purchases["timestamp"] = pd.to_datetime(purchases["timestamp"], utc=True)
+            if rng.random() < 0.8:
+                following = successors[category]
+                category = int(following[rng.integers(len(following))])
+            else:
+                category = int(rng.integers(len(members)))
+        days = rng.uniform(0, 365) + np.cumsum(rng.exponential(14.0, size=len(bought)))
+        user_ids += [f"u{user:05d}"] * len(bought)
+        item_rows += bought
+        times.append(days)
+    offsets = pd.to_timedelta(np.concatenate(times) if times else np.zeros(0), unit="D")
+    purchases = pd.DataFrame(
+        {
+            "user_id": user_ids,
+            "item_id": catalog["item_id"].to_numpy()[np.array(item_rows, dtype=np.int64)],
+            "timestamp": pd.Timestamp(_START) + offsets,
+        }
+    )
     planted_series = pd.Series(planted, index=[f"u{user:05d}" for user in range(users)])
     return SyntheticStore(purchases=purchases, items=catalog, planted=planted_series)
 
@@ -112,13 +127,13 @@ def _catalog(count: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _pick(
-    candidates: np.ndarray, weights: np.ndarray, owned: set[int], rng: np.random.Generator
+    candidates: np.ndarray, logits: np.ndarray, owned: np.ndarray, rng: np.random.Generator
 ) -> int | None:
-    free = np.array([item for item in candidates if item not in owned], dtype=np.int64)
-    if not len(free):
-        return None
-    chance = weights[free] / weights[free].sum()
-    return int(rng.choice(free, p=chance))
+    """Draw one not-yet-owned candidate with probability ∝ exp(logit) (Gumbel-max)."""
+    noisy = logits[candidates] + rng.gumbel(size=len(candidates))
+    noisy[owned[candidates]] = -np.inf
+    best = int(np.argmax(noisy))
+    return int(candidates[best]) if np.isfinite(noisy[best]) else None
 
 
 def preference_recovery(

@@ -3,8 +3,8 @@
 Protocol: hold out each user's last training purchase (validation), fit on the rest,
 compute every signal once, then coordinate ascent over :data:`TUNING_GRID` maximising
 validation NDCG@k. Finally the general ethics weight is raised to the largest grid value
-that keeps NDCG within :data:`ETHICS_ACCURACY_BUDGET` of the best: ethics first, at a
-stated, small price in accuracy.
+that keeps NDCG within :data:`ETHICS_ACCURACY_BUDGET` of the best, and so is the
+personal-preference weight: ethics first, at a stated, small price in accuracy.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ _LOGGER = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TuningResult:
     weights: BlendWeights
-    validation_ndcg: float | None  # None when there was too little data to tune
+    validation_ndcg: float | None  # of the chosen weights; None: too little data to tune
+    best_validation_ndcg: float | None  # before spending the ethics budget
     validation_users: int
 
 
@@ -50,7 +51,7 @@ def tune_weights(
         held = held.sample(TUNING_MAX_USERS, random_state=seed)
     if len(held) < TUNING_MIN_USERS:
         _LOGGER.info("only %s validation users: keeping the default blend weights", len(held))
-        return TuningResult(BlendWeights(), None, len(held))
+        return TuningResult(BlendWeights(), None, None, len(held))
     model = RecommenderModel.fit(rest, items)
     users, sequences = user_sequences(rest[rest["user_id"].isin(held["user_id"])], index)
     target_by_user = dict(
@@ -80,18 +81,24 @@ def tune_weights(
                 score = evaluate(candidate)
                 if score > best_score + 1e-12:
                     best, best_score = candidate, score
-    for value in sorted(TUNING_GRID["ethics"], reverse=True) if scored else ():
-        if value <= best.ethics:
-            break
-        candidate = replace(best, ethics=value)
-        if evaluate(candidate) >= (1.0 - ETHICS_ACCURACY_BUDGET) * best_score:
-            best = candidate
-            break
+    # Ethics first, within budget: the personal preference, then the general ethics weight,
+    # go to the largest grid value whose NDCG stays within the budget of the best found.
+    floor = (1.0 - ETHICS_ACCURACY_BUDGET) * best_score
+    for name in ("preference", "ethics") if scored else ():
+        for value in sorted(TUNING_GRID[name], reverse=True):
+            if value <= getattr(best, name):
+                break
+            candidate = replace(best, **{name: value})
+            if evaluate(candidate) >= floor:
+                best = candidate
+                break
+    chosen_score = evaluate(best)
     _LOGGER.info(
-        "tuned blend weights on %s users: %s (validation NDCG@%s %.4f)",
+        "tuned blend weights on %s users: %s (validation NDCG@%s %.4f, best %.4f)",
         len(users),
         best.as_dict(),
         k,
+        chosen_score,
         best_score,
     )
-    return TuningResult(best, best_score, len(users))
+    return TuningResult(best, chosen_score, best_score, len(users))

@@ -1,0 +1,121 @@
+"""Training time and per-user inference latency of the recommender, on one core.
+
+Store-sized synthetic data (``cloud.recommender.synthetic``): 10,000 users, 500 items,
+~100,000 purchases. The process is pinned to one CPU and BLAS to one thread.
+Side by side in the same run, a popularity baseline: counting purchases (its "training")
+and top-k by popularity minus owned items (its inference). Medians of ``--rounds``
+training runs; latency percentiles over ``--requests`` single-user calls.
+
+Usage: python benchmarks/recommender_serving.py [--users 10000] [--items 500]
+       [--purchases-per-user 10] [--rounds 3] [--requests 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--items", type=int, default=500)
+    parser.add_argument("--purchases-per-user", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=3000)
+    args = parser.parse_args()
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = "1"  # before numpy loads: one core means one BLAS thread too
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    import numpy as np
+
+    from cloud.recommender.persistence import load_model, save_model
+    from cloud.recommender.synthetic import generate_store_log
+    from cloud.recommender.training import train_model
+
+    store = generate_store_log(args.users, args.items, args.purchases_per_user)
+    purchases = store.purchases
+    print(
+        f"{purchases['user_id'].nunique()} users, {len(store.items)} items, "
+        f"{len(purchases)} purchases; CPUs allowed: {len(os.sched_getaffinity(0))}"
+    )
+
+    training, counting = [], []
+    for _ in range(args.rounds):
+        started = time.perf_counter()
+        model = train_model(purchases, store.items)
+        training.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        counts = purchases.groupby("item_id").size()
+        counting.append(time.perf_counter() - started)
+    train_median = statistics.median(training)
+    print(f"tuned weights: {model.weights.as_dict()}")
+    count_median = statistics.median(counting)
+    print(
+        f"training (tune + fit), median of {args.rounds}: {train_median:.2f} s "
+        f"(runs {', '.join(f'{t:.2f}' for t in training)}); popularity counting "
+        f"{count_median * 1000:.1f} ms; ratio x{train_median / count_median:.0f}"
+    )
+
+    owned = {
+        user: list(group["item_id"])
+        for user, group in purchases.sort_values("timestamp").groupby("user_id")
+    }
+    rng = np.random.default_rng(1)
+    users = rng.choice(sorted(owned), size=min(args.requests, len(owned)), replace=False)
+    in_stock = set(store.items["item_id"].iloc[: int(len(store.items) * 0.9)])
+    popularity = counts.reindex(store.items["item_id"]).fillna(0).to_numpy()
+    index = model.items.index
+
+    def popular_top(user: str) -> list[int]:
+        scores = popularity.copy()
+        scores[[index[sku] for sku in owned[user]]] = -1
+        return np.argsort(-scores, kind="stable")[:10].tolist()
+
+    for name, call in (
+        ("ethos recommend", lambda user: model.recommend(owned[user], in_stock, 10)),
+        (
+            "ethos often_bought_together",
+            lambda user: model.often_bought_together(owned[user][0], in_stock, 4),
+        ),
+        ("popularity top-10", popular_top),
+    ):
+        for user in users[:100]:
+            call(user)  # warm-up
+        latencies = []
+        for user in users:
+            started = time.perf_counter_ns()
+            call(user)
+            latencies.append((time.perf_counter_ns() - started) / 1e6)
+        print(
+            f"{name:<28} p50 {statistics.median(latencies):.3f} ms, "
+            f"p99 {percentile(latencies, 0.99):.3f} ms over {len(latencies)} users"
+        )
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.npz"
+        save_model(model, path)
+        started = time.perf_counter()
+        load_model(path)
+        loaded = time.perf_counter() - started
+        print(f"model file {path.stat().st_size / 1024:.0f} KiB, loads in {loaded * 1000:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
