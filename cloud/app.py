@@ -18,8 +18,11 @@ from cloud.accounts import routes as accounts_routes
 from cloud.api.openapi import ApiRegistry
 from cloud.catalog import routes as catalog_routes
 from cloud.catalog.loader import load_catalog
+from cloud.checkout import setup as checkout_setup
 from cloud.config import CloudSettings, ConfigError
+from cloud.inventory import routes as inventory_routes
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
+from cloud.payments import setup as payments_setup
 from cloud.web.auth import current_user
 from cloud.web.keys import API, CATALOG, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, csrf_token
@@ -100,6 +103,9 @@ def create_app(settings: CloudSettings) -> web.Application:
     catalog_routes.setup(app, api)
     accounts_routes.setup(app)
     accounts_api.setup(api)
+    payments_setup.setup(app)  # before checkout: its client is checkout's
+    checkout_setup.setup(app, api)
+    inventory_routes.setup(app, api)
 
     api.add_routes(app.router)
     app.router.add_get("/api/v1/openapi.json", openapi_document)

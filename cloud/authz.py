@@ -42,6 +42,7 @@ RULES: dict[str, Rule] = {
     "account.read": Rule(scope="profile"),
     "devices.read": Rule(scope="devices"),
     "orders.read": Rule(scope=None),
+    "orders.pay": Rule(scope=None),
     "recommendations.read": Rule(scope="profile"),
 }
 

@@ -16,6 +16,14 @@ ENV_HELP = """environment:
   ETHOS_MAIL_FROM   sender address of mails
   ETHOS_SECRET_KEY  signing key for forms; required (32+ chars) in production
   ETHOS_ENV         development (default) or production
+  BTCPAY_URL        BTCPay Server base URL (default http://127.0.0.1:8082, `ethos btcpay-sim serve`)
+  BTCPAY_API_KEY    Greenfield API key (store permissions: create/view invoices, modify webhooks)
+  BTCPAY_STORE_ID   the BTCPay store that receives payments
+  BTCPAY_WEBHOOK_SECRET  secret of the store's webhook to $ETHOS_BASE_URL/webhooks/btcpay;
+                    unset in development: the store creates its webhook at start-up
+  BTCPAY_SPEED_POLICY    HighSpeed, MediumSpeed (default), LowMediumSpeed or LowSpeed
+  BTCPAY_INVOICE_EXPIRY_MINUTES  invoice lifetime (default 15)
+  ETHOS_RECONCILE_SECONDS  how often open invoices are re-read (default 60)
 """
 
 
@@ -48,6 +56,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     migrate.set_defaults(handler=_migrate)
+
+    stock = commands.add_parser(
+        "stock",
+        help="manage stock units",
+        description="Manage the physical stock units the store sells.",
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stock_commands = stock.add_subparsers(dest="stock_command", metavar="COMMAND", required=True)
+    stock_import = stock_commands.add_parser(
+        "import",
+        help="add stock units from a CSV file (serial,sku,claim_secret)",
+        description=(
+            "Add stock units from a CSV with the header serial,sku,claim_secret (claim_secret: "
+            "64 hex digits). The whole file is checked first; one bad line imports nothing. "
+            "Units already in stock with the same sku and secret are skipped. Claim secrets "
+            "are stored encrypted under a key derived from ETHOS_SECRET_KEY."
+        ),
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stock_import.add_argument("file", help="the CSV file")
+    stock_import.set_defaults(handler=_stock_import)
 
 
 def _settings():
@@ -91,3 +122,18 @@ def _migrate(args: argparse.Namespace) -> int:
     asyncio.run(run())
     print("database is at the latest schema")
     return 0
+
+
+def _stock_import(args: argparse.Namespace) -> int:
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    from cloud.inventory.cli import run_stock_import
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"cannot read {args.file}: {err}", file=sys.stderr)
+        return 1
+    return asyncio.run(run_stock_import(_settings(), text))

@@ -9,6 +9,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (marker value)
+DEVELOPMENT_BTCPAY_API_KEY = "simulator-development-key"
+DEVELOPMENT_BTCPAY_STORE_ID = "simulator-store"
+SPEED_POLICIES = ("HighSpeed", "MediumSpeed", "LowMediumSpeed", "LowSpeed")
 ENV_DEVELOPMENT = "development"
 ENV_PRODUCTION = "production"
 
@@ -36,6 +39,15 @@ class CloudSettings:
     env: str = ENV_DEVELOPMENT
     session_days: int = 14
     max_body_bytes: int = 64 * 1024
+    # BTCPay Server (development defaults point at `ethos btcpay-sim serve`).
+    btcpay_url: str = "http://127.0.0.1:8082"
+    btcpay_api_key: str = DEVELOPMENT_BTCPAY_API_KEY
+    btcpay_store_id: str = DEVELOPMENT_BTCPAY_STORE_ID
+    btcpay_webhook_secret: str | None = None
+    btcpay_speed_policy: str = "MediumSpeed"
+    btcpay_timeout_seconds: float = 10.0
+    invoice_expiry_minutes: int = 15
+    reconcile_interval_seconds: float = 60.0
 
     @property
     def production(self) -> bool:
@@ -63,6 +75,13 @@ class CloudSettings:
             mail_from=env.get("ETHOS_MAIL_FROM") or cls.mail_from,
             secret_key=env.get("ETHOS_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
             env=(env.get("ETHOS_ENV") or ENV_DEVELOPMENT).lower(),
+            btcpay_url=(env.get("BTCPAY_URL") or cls.btcpay_url).rstrip("/"),
+            btcpay_api_key=env.get("BTCPAY_API_KEY") or DEVELOPMENT_BTCPAY_API_KEY,
+            btcpay_store_id=env.get("BTCPAY_STORE_ID") or DEVELOPMENT_BTCPAY_STORE_ID,
+            btcpay_webhook_secret=env.get("BTCPAY_WEBHOOK_SECRET") or None,
+            btcpay_speed_policy=env.get("BTCPAY_SPEED_POLICY") or cls.btcpay_speed_policy,
+            invoice_expiry_minutes=_int(env, "BTCPAY_INVOICE_EXPIRY_MINUTES", 15),
+            reconcile_interval_seconds=float(_int(env, "ETHOS_RECONCILE_SECONDS", 60)),
         )
         settings.validate()
         return settings
@@ -75,6 +94,14 @@ class CloudSettings:
             raise ConfigError(f"ETHOS_BASE_URL must be an http(s) URL, not {self.base_url!r}")
         if self.smtp_url and urlsplit(self.smtp_url).scheme not in ("smtp", "smtps"):
             raise ConfigError("SMTP_URL must look like smtp://host:port or smtps://user:pw@host")
+        if urlsplit(self.btcpay_url).scheme not in ("http", "https"):
+            raise ConfigError(f"BTCPAY_URL must be an http(s) URL, not {self.btcpay_url!r}")
+        if self.btcpay_speed_policy not in SPEED_POLICIES:
+            raise ConfigError(f"BTCPAY_SPEED_POLICY must be one of {', '.join(SPEED_POLICIES)}")
+        if not 1 <= self.invoice_expiry_minutes <= 7 * 24 * 60:
+            raise ConfigError("BTCPAY_INVOICE_EXPIRY_MINUTES must be between 1 and 10080")
+        if self.reconcile_interval_seconds <= 0:
+            raise ConfigError("ETHOS_RECONCILE_SECONDS must be positive")
         if not self.production:
             return
         if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
@@ -84,6 +111,27 @@ class CloudSettings:
             )
         if not self.smtp_url:
             raise ConfigError("ETHOS_ENV=production needs SMTP_URL: mail cannot go to an outbox")
+        if (
+            self.btcpay_api_key == DEVELOPMENT_BTCPAY_API_KEY
+            or self.btcpay_store_id == DEVELOPMENT_BTCPAY_STORE_ID
+            or not self.btcpay_webhook_secret
+            or not self.btcpay_url.startswith("https://")
+        ):
+            raise ConfigError(
+                "ETHOS_ENV=production needs a real BTCPay Server: set BTCPAY_URL (https), "
+                "BTCPAY_API_KEY, BTCPAY_STORE_ID and BTCPAY_WEBHOOK_SECRET (the simulator "
+                "and its development credentials are refused)"
+            )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as err:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from err
 
 
 def normalise_database_url(url: str) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.accounts import mails, throttle
 from cloud.accounts.models import EmailToken, User, WebSession
+from cloud.checkout.service import attach_guest_orders
 from cloud.db import utcnow
 from cloud.domain import InputErrors, Refusal
 from cloud.mail.outbox import queue_mail
@@ -179,6 +180,8 @@ async def confirm(session: AsyncSession, raw_token: str) -> tuple[User | None, T
         user.confirmed = True
         user.confirmed_at = utcnow()
         _LOGGER.info("account %s confirmed", user.id)
+        # The mailbox is proven now: guest orders placed with it become this account's.
+        await attach_guest_orders(session, user.id, user.email)
     return user, None
 
 

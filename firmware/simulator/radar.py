@@ -160,7 +160,9 @@ class SimulatedLD2410:
         self._rx += frame
         self.frames_sent += 1
         if self.on_frame is not None:
-            self.on_frame(self._ticks_ms(), target)
+            # The scheduled time: when a real radar would have finished sending this frame,
+            # whether or not the firmware has polled the UART yet.
+            self.on_frame(at_ms, target)
 
     def _execute(self, command: int, value: bytes) -> None:
         self.commands.append(command)

@@ -43,6 +43,10 @@ def test_production_with_real_settings_starts(tmp_path):
             "ETHOS_SECRET_KEY": "k" * 48,
             "SMTP_URL": "smtp://mail:25",
             "ETHOS_BASE_URL": "https://shop.example",
+            "BTCPAY_URL": "https://btcpay.example",
+            "BTCPAY_API_KEY": "a" * 40,
+            "BTCPAY_STORE_ID": "store1",
+            "BTCPAY_WEBHOOK_SECRET": "w" * 32,
         }
     )
     assert settings.production and settings.secure_cookies

@@ -1,0 +1,1 @@
+"""Checkout: the cart, orders and their state machine, the reconciler and the store pages."""

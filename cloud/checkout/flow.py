@@ -1,0 +1,218 @@
+"""Orders meet BTCPay: open the one invoice of an order, and follow the invoice's status.
+
+Nothing here holds a database transaction open across a network call. Every state change
+is a compare-and-set on the order row, first in its transaction, so webhooks, the
+reconciler and other replicas racing on one order apply each change exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.checkout import mails, service
+from cloud.checkout.models import Order
+from cloud.checkout.states import OrderStatus, can_move, order_status_for
+from cloud.config import CloudSettings
+from cloud.db import utcnow
+from cloud.inventory.service import units_of_orders
+from cloud.mail.outbox import queue_mail
+from cloud.payments.greenfield import BtcpayError, GreenfieldClient, Invoice
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class CheckoutContext:
+    """What order flows need from the running app."""
+
+    db: async_sessionmaker[AsyncSession]
+    client: GreenfieldClient
+    settings: CloudSettings
+    wake_mail: Callable[[], None]
+
+    @property
+    def check_interval(self) -> timedelta:
+        return timedelta(seconds=self.settings.reconcile_interval_seconds)
+
+    def order_link(self, order_id: str) -> str:
+        return f"{self.settings.base_url}/orders/{order_id}"
+
+
+async def load_order(ctx: CheckoutContext, order_id: str) -> Order | None:
+    async with ctx.db() as session:
+        return await session.get(Order, order_id)
+
+
+async def open_invoice(ctx: CheckoutContext, order_id: str) -> Order | None:
+    """Give an order its BTCPay invoice, once. A failure is recorded on the order for a retry."""
+    now = utcnow()
+    lease = timedelta(seconds=ctx.settings.btcpay_timeout_seconds * 3)
+    async with ctx.db() as session, session.begin():
+        claimed = await session.execute(
+            update(Order)
+            .where(
+                Order.id == order_id,
+                Order.invoice_id.is_(None),
+                Order.status == OrderStatus.AWAITING_INVOICE,
+                or_(Order.invoice_claimed_until.is_(None), Order.invoice_claimed_until < now),
+            )
+            .values(invoice_claimed_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        order = await session.get(Order, order_id)
+    if order is None or claimed.rowcount != 1:
+        return order
+    try:
+        invoice = await _existing_invoice(ctx, order) if order.payment_problem else None
+        if invoice is None:
+            invoice = await ctx.client.create_invoice(
+                order.id,
+                order.total,
+                order.currency,
+                ctx.order_link(order.id),
+                ctx.settings.btcpay_speed_policy,
+                ctx.settings.invoice_expiry_minutes,
+            )
+    except BtcpayError as err:
+        _LOGGER.warning("order %s: no invoice yet: %s", order.id, err.message)
+        async with ctx.db() as session, session.begin():
+            await session.execute(
+                update(Order)
+                .where(Order.id == order.id, Order.invoice_id.is_(None))
+                .values(
+                    payment_problem=err.message[:300],
+                    invoice_claimed_until=None,
+                    next_check_at=utcnow() + ctx.check_interval,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        return await load_order(ctx, order.id)
+    async with ctx.db() as session, session.begin():
+        await session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.invoice_id.is_(None))
+            .values(
+                invoice_id=invoice.id,
+                checkout_link=invoice.checkout_link,
+                status=OrderStatus.AWAITING_PAYMENT,
+                invoice_status=invoice.status,
+                invoice_additional_status=invoice.additional_status,
+                payment_problem=None,
+                invoice_claimed_until=None,
+                next_check_at=utcnow() + ctx.check_interval,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    _LOGGER.info("order %s: invoice %s opened", order.id, invoice.id)
+    if invoice.status != "New":
+        await sync_order_with_invoice(ctx, invoice)
+    return await load_order(ctx, order.id)
+
+
+async def _existing_invoice(ctx: CheckoutContext, order: Order) -> Invoice | None:
+    """An earlier attempt may have created the invoice before failing: adopt it."""
+    for invoice in await ctx.client.find_invoices(order.id):
+        if invoice.status == "New" and _matches(order, invoice):
+            return invoice
+    return None
+
+
+def _matches(order: Order, invoice: Invoice) -> bool:
+    return (
+        invoice.order_id == order.id
+        and invoice.amount == order.total
+        and invoice.currency == order.currency.upper()
+    )
+
+
+async def sync_order_with_invoice(ctx: CheckoutContext, invoice: Invoice) -> str:
+    """Move the invoice's order forward to what the invoice's status means. Idempotent."""
+    if not invoice.order_id:
+        return "ignored: not an order invoice"
+    if invoice.store_id and invoice.store_id != ctx.client.store_id:
+        return "ignored: another store"
+    for _ in range(MAX_ATTEMPTS):
+        order = await load_order(ctx, invoice.order_id)
+        if order is None:
+            return "ignored: unknown order"
+        adopting = order.invoice_id is None and order.status == OrderStatus.AWAITING_INVOICE
+        if order.invoice_id != invoice.id and not adopting:
+            return "ignored: not the order's invoice"
+        if not _matches(order, invoice):
+            _LOGGER.warning(
+                "invoice %s does not match order %s (amount or currency): not applied",
+                invoice.id,
+                order.id,
+            )
+            return "ignored: amount does not match the order"
+        target = order_status_for(invoice.status, invoice.additional_status)
+        if target is None:
+            return f"ignored: unknown invoice status {invoice.status}"
+        if not can_move(order.status, target):
+            return f"unchanged: {order.status}"
+        outcome = await _move(ctx, order, target, invoice, adopting)
+        if outcome is not None:
+            ctx.wake_mail()
+            return outcome
+    return "retry: order busy"
+
+
+async def _move(
+    ctx: CheckoutContext, order: Order, target: OrderStatus, invoice: Invoice, adopting: bool
+) -> str | None:
+    delay = service.next_check_after(target, ctx.check_interval)
+    fields: dict[str, object] = {
+        "invoice_status": invoice.status,
+        "invoice_additional_status": invoice.additional_status,
+        "next_check_at": utcnow() + delay if delay else None,
+    }
+    if adopting:
+        fields.update(invoice_id=invoice.id, checkout_link=invoice.checkout_link)
+    async with ctx.db() as session, session.begin():
+        if not await service.move_order(session, order, target, **fields):
+            return None  # someone moved it first: re-read and decide again
+        final = await service.apply_effects(session, order, target)
+        await _queue_status_mail(ctx, session, order, final, invoice.additional_status)
+    _LOGGER.info("order %s: %s -> %s (invoice %s)", order.id, order.status, final, invoice.id)
+    return final
+
+
+async def _queue_status_mail(
+    ctx: CheckoutContext,
+    session: AsyncSession,
+    order: Order,
+    status: OrderStatus,
+    additional: str | None,
+) -> None:
+    lines = await service.order_lines(session, order.id)
+    serials = (await units_of_orders(session, [order.id])).get(order.id)
+    mail = mails.status_mail(
+        status,
+        ctx.order_link(order.id),
+        f"{order.total} {order.currency}",
+        [(line.name, line.quantity, f"{line.unit_price} {order.currency}") for line in lines],
+        additional,
+        serials,
+    )
+    if mail is not None:
+        queue_mail(session, order.email, *mail)
+
+
+async def expire_order_without_invoice(ctx: CheckoutContext, order: Order) -> bool:
+    """BTCPay stayed unreachable for the whole invoice lifetime: release the stock."""
+    async with ctx.db() as session, session.begin():
+        if not await service.move_order(session, order, OrderStatus.EXPIRED, next_check_at=None):
+            return False
+        await service.apply_effects(session, order, OrderStatus.EXPIRED)
+        await _queue_status_mail(ctx, session, order, OrderStatus.EXPIRED, None)
+    ctx.wake_mail()
+    return True

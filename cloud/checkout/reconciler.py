@@ -1,0 +1,116 @@
+"""The reconciler: re-reads open invoices on a schedule, for webhooks that never arrived.
+
+Each pass claims due orders with one UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
+LOCKED) that pushes their next check into the future, so replicas running side by side
+never work on the same order at once, and a crash mid-pass only delays the next look.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from cloud.checkout import flow
+from cloud.checkout.models import Order
+from cloud.checkout.states import WATCHED_STATUSES, OrderStatus
+from cloud.db import utcnow
+from cloud.payments.greenfield import BtcpayError
+
+_LOGGER = logging.getLogger(__name__)
+
+BATCH = 50
+# While a replica works on an order, others leave it alone for this long.
+CLAIM_LEASE = timedelta(minutes=2)
+# Expired invoices are watched this long for late payments (BTCPay's default monitoring).
+MONITORING = timedelta(minutes=1440)
+
+
+async def claim_due_orders(ctx: flow.CheckoutContext, limit: int = BATCH) -> list[str]:
+    now = utcnow()
+    due = (
+        select(Order.id)
+        .where(
+            Order.next_check_at.is_not(None),
+            Order.next_check_at <= now,
+            Order.status.in_([*WATCHED_STATUSES, OrderStatus.AWAITING_INVOICE]),
+        )
+        .order_by(Order.next_check_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    async with ctx.db() as session, session.begin():
+        result = await session.execute(
+            update(Order)
+            .where(Order.id.in_(due.scalar_subquery()))
+            .values(next_check_at=now + CLAIM_LEASE)
+            .returning(Order.id)
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
+
+
+async def reconcile_once(ctx: flow.CheckoutContext, limit: int = BATCH) -> int:
+    """One pass over due orders; returns how many orders changed status."""
+    changed = 0
+    for order_id in await claim_due_orders(ctx, limit):
+        order = await flow.load_order(ctx, order_id)
+        if order is None:
+            continue
+        try:
+            changed += await _reconcile(ctx, order)
+        except BtcpayError as err:
+            _LOGGER.warning("reconciler: order %s not checked: %s", order.id, err.message)
+    return changed
+
+
+async def _reconcile(ctx: flow.CheckoutContext, order: Order) -> int:
+    now = utcnow()
+    if order.status == OrderStatus.AWAITING_INVOICE:
+        if order.created_at + timedelta(minutes=ctx.settings.invoice_expiry_minutes) < now:
+            return int(await flow.expire_order_without_invoice(ctx, order))
+        refreshed = await flow.open_invoice(ctx, order.id)
+        return int(refreshed is not None and refreshed.status != order.status)
+    assert order.invoice_id is not None
+    invoice = await ctx.client.get_invoice(order.invoice_id)
+    if invoice is None:
+        _LOGGER.warning("reconciler: invoice %s of order %s is gone", order.invoice_id, order.id)
+        return 0
+    outcome = await flow.sync_order_with_invoice(ctx, invoice)
+    moved = outcome in set(OrderStatus)
+    if not moved:
+        await _schedule_next(ctx, order)
+    return int(moved)
+
+
+async def _schedule_next(ctx: flow.CheckoutContext, order: Order) -> None:
+    """Unchanged: look again later, or stop once an expired invoice is past monitoring."""
+    interval = ctx.check_interval
+    expired = order.status in (OrderStatus.EXPIRED, OrderStatus.EXPIRED_PART_PAID)
+    if expired and utcnow() - order.updated_at > MONITORING:
+        next_check = None
+    else:
+        next_check = utcnow() + (interval * 10 if expired else interval)
+    async with ctx.db() as session, session.begin():
+        await session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.status == order.status)
+            .values(next_check_at=next_check)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def async_run_reconciler(ctx: flow.CheckoutContext) -> None:
+    """Background task: a pass every interval, forever; errors are logged, never fatal."""
+    while True:
+        try:
+            changed = await reconcile_once(ctx)
+            if changed:
+                _LOGGER.info("reconciler moved %d orders", changed)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _LOGGER.exception("reconciler pass failed; retrying next interval")
+        await asyncio.sleep(ctx.settings.reconcile_interval_seconds)

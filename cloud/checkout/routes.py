@@ -1,0 +1,215 @@
+"""Store pages for the cart, checkout, orders and paying with bitcoin."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from cloud.accounts.service import normalise_email
+from cloud.authz import authorize
+from cloud.checkout import flow, reconciler, service
+from cloud.checkout.access import readable_order
+from cloud.checkout.cart import (
+    CART_COOKIE,
+    Cart,
+    decode_cart,
+    encode_cart,
+    parse_quantity,
+    set_quantity,
+)
+from cloud.checkout.keys import CHECKOUT
+from cloud.checkout.models import Order
+from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes_for
+from cloud.domain import InputErrors, RefusedError
+from cloud.inventory.service import units_of_orders
+from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
+from cloud.web.auth import current_user, require_user
+from cloud.web.forms import read_form, transaction
+from cloud.web.keys import CATALOG, DB, MAIL, SETTINGS
+
+_LOGGER = logging.getLogger(__name__)
+
+PAYABLE = frozenset({OrderStatus.AWAITING_PAYMENT, OrderStatus.PART_PAID})
+LIVE_REFRESH_SECONDS = 5
+
+
+def read_cart(request: web.Request) -> Cart:
+    return decode_cart(request.app[SETTINGS].secret_key, request.cookies.get(CART_COOKIE))
+
+
+def _store_cart(request: web.Request, response: web.StreamResponse, cart: Cart) -> None:
+    if not cart:
+        response.del_cookie(CART_COOKIE, path="/")
+        return
+    response.set_cookie(
+        CART_COOKIE,
+        encode_cart(request.app[SETTINGS].secret_key, cart),
+        max_age=30 * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=request.app[SETTINGS].secure_cookies,
+        path="/",
+    )
+
+
+def _total(lines: list[service.PricedLine]) -> Decimal:
+    return sum((line.subtotal for line in lines), Decimal(0))
+
+
+async def cart_page(request: web.Request) -> web.Response:
+    lines = service.price_cart(request.app[CATALOG], read_cart(request))
+    async with request.app[DB]() as session:
+        refusal = await service.can_place_order(session, lines)
+    return aiohttp_jinja2.render_template(
+        "checkout/cart.html",
+        request,
+        {"lines": lines, "total": _total(lines), "refusal": refusal},
+    )
+
+
+async def cart_add(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    sku = form.get("sku", "")
+    if request.app[CATALOG].get(sku) is None:
+        raise web.HTTPNotFound(text="We do not sell that product.")
+    cart = read_cart(request)
+    quantity = min(cart.get(sku, 0) + parse_quantity(form.get("quantity")), 10)
+    response = web.HTTPSeeOther("/cart")
+    _store_cart(request, response, set_quantity(cart, sku, quantity))
+    raise response
+
+
+async def cart_update(request: web.Request) -> web.Response:
+    form = await read_form(request)
+    cart = read_cart(request)
+    sku = form.get("sku", "")
+    if sku not in cart:
+        raise web.HTTPSeeOther("/cart")
+    quantity = parse_quantity(form.get("quantity"), allow_zero=True)
+    response = web.HTTPSeeOther("/cart")
+    _store_cart(request, response, set_quantity(cart, sku, quantity))
+    raise response
+
+
+async def checkout_page(request: web.Request, status: int = 200, **extra: object) -> web.Response:
+    lines = service.price_cart(request.app[CATALOG], read_cart(request))
+    refusal = extra.pop("refusal", None)
+    if refusal is None:
+        async with request.app[DB]() as session:
+            refusal = await service.can_place_order(session, lines)
+    return aiohttp_jinja2.render_template(
+        "checkout/checkout.html",
+        request,
+        {"lines": lines, "total": _total(lines), "refusal": refusal, **extra},
+        status=status,
+    )
+
+
+async def checkout_submit(request: web.Request) -> web.Response:
+    """Place the order (stock reserved), open its invoice, then show the order page.
+
+    The answer redirects to our own order page, never straight to BTCPay: the CSP's
+    `form-action 'self'` also covers redirects after a form POST in Chrome. Paying is a
+    plain link from there.
+    """
+    form = await read_form(request)
+    user = await current_user(request)
+    lines = service.price_cart(request.app[CATALOG], read_cart(request))
+    try:
+        email = user.email if user else normalise_email(form.get("email", ""))
+        async with transaction(request.app) as session:
+            order = await service.place_order(session, lines, user.id if user else None, email)
+    except InputErrors as err:
+        return await checkout_page(request, 422, errors=err.fields, email=form.get("email", ""))
+    except RefusedError as err:
+        return await checkout_page(request, err.refusal.status, refusal=err.refusal)
+    await flow.open_invoice(request.app[CHECKOUT], order.id)
+    response = web.HTTPSeeOther(f"/orders/{order.id}")
+    _store_cart(request, response, {})
+    raise response
+
+
+async def order_view(request: web.Request, order: Order) -> dict[str, object]:
+    async with request.app[DB]() as session:
+        lines = await service.order_lines(session, order.id)
+        serials = (await units_of_orders(session, [order.id])).get(order.id, [])
+    status = OrderStatus(order.status)
+    return {
+        "order": order,
+        "lines": lines,
+        "serials": serials,
+        "status": status,
+        "text": STATUS_TEXT[status],
+        "notes": notes_for(order.invoice_additional_status),
+        "payable": status in PAYABLE and bool(order.checkout_link),
+        "live": status in OPEN_STATUSES or status == OrderStatus.AWAITING_INVOICE,
+        "refresh": LIVE_REFRESH_SECONDS,
+    }
+
+
+async def order_page(request: web.Request) -> web.Response:
+    order = await readable_order(request)
+    return aiohttp_jinja2.render_template(
+        "checkout/order.html", request, await order_view(request, order)
+    )
+
+
+async def order_pay(request: web.Request) -> web.Response:
+    """ "Pay with bitcoin": a GET link that redirects to the invoice's checkout page."""
+    order = await readable_order(request, "orders.pay")
+    if order.status in PAYABLE and order.checkout_link:
+        raise web.HTTPSeeOther(order.checkout_link)
+    raise web.HTTPSeeOther(f"/orders/{order.id}")
+
+
+async def order_retry_invoice(request: web.Request) -> web.Response:
+    order = await readable_order(request, "orders.pay")
+    await flow.open_invoice(request.app[CHECKOUT], order.id)
+    raise web.HTTPSeeOther(f"/orders/{order.id}")
+
+
+async def orders_page(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    principal = await authorize(request, "orders.read")
+    async with request.app[DB]() as session:
+        orders = await service.orders_of(session, principal.user_id)
+    return aiohttp_jinja2.render_template(
+        "checkout/orders.html",
+        request,
+        {"orders": orders, "texts": STATUS_TEXT, "statuses": OrderStatus, "owner": user},
+    )
+
+
+async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
+    context = app[CHECKOUT] = flow.CheckoutContext(
+        app[DB], app[GREENFIELD], app[SETTINGS], app[MAIL].wake
+    )
+
+    async def listener(invoice):  # type: ignore[no-untyped-def]
+        return await flow.sync_order_with_invoice(context, invoice)
+
+    app[INVOICE_LISTENER] = listener
+    task = asyncio.create_task(reconciler.async_run_reconciler(context), name="reconciler")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def add_page_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(_checkout_ctx)
+    app.router.add_get("/cart", cart_page, name="cart")
+    app.router.add_post("/cart/add", cart_add)
+    app.router.add_post("/cart/update", cart_update)
+    app.router.add_get("/checkout", checkout_page, name="checkout")
+    app.router.add_post("/checkout", checkout_submit)
+    app.router.add_get("/orders", orders_page, name="orders")
+    app.router.add_get("/orders/{order_id}", order_page, name="order")
+    app.router.add_get("/orders/{order_id}/pay", order_pay)
+    app.router.add_post("/orders/{order_id}/invoice", order_retry_invoice)

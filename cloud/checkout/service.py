@@ -1,0 +1,210 @@
+"""Order operations: place an order from a cart, and move it with its invoice.
+
+Operations take an open `AsyncSession` (the caller's transaction) except the ones that
+talk to BTCPay, which take the session factory: they never hold a transaction open while
+waiting on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.catalog.loader import Catalog
+from cloud.checkout.models import Order, OrderLine
+from cloud.checkout.states import (
+    RELEASING_STATUSES,
+    WATCHED_STATUSES,
+    OrderStatus,
+)
+from cloud.db import utcnow
+from cloud.domain import Refusal, RefusedError
+from cloud.inventory import service as inventory
+
+_LOGGER = logging.getLogger(__name__)
+
+EMPTY_CART = Refusal("empty_cart", "Your cart is empty: add a device first.", 409)
+MIXED_CURRENCIES = Refusal("mixed_currencies", "One order can only use one currency.", 409)
+ORDER_ID_BYTES = 16
+
+
+def new_order_id() -> str:
+    return secrets.token_urlsafe(ORDER_ID_BYTES)[:22]
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    sku: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+    currency: str
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+def price_cart(catalog: Catalog, cart: Mapping[str, int]) -> list[PricedLine]:
+    """Catalog prices for the cart's lines; unknown SKUs are dropped."""
+    lines = []
+    for sku, quantity in sorted(cart.items()):
+        product = catalog.get(sku)
+        if product is not None and quantity > 0:
+            lines.append(PricedLine(sku, product.name, product.price, quantity, product.currency))
+    return lines
+
+
+async def stock_shortfalls(session: AsyncSession, lines: list[PricedLine]) -> dict[str, int]:
+    """SKU → units available, for each line asking for more than is in stock."""
+    short = {}
+    for line in lines:
+        available = await inventory.available_count(session, line.sku)
+        if available < line.quantity:
+            short[line.sku] = available
+    return short
+
+
+def out_of_stock_refusal(lines: list[PricedLine], short: Mapping[str, int]) -> Refusal:
+    names = {line.sku: line.name for line in lines}
+    parts = [
+        f"{names.get(sku, sku)}: {'none' if left == 0 else f'only {left}'} left"
+        for sku, left in short.items()
+    ]
+    return Refusal("out_of_stock", "Not enough stock. " + "; ".join(parts) + ".", 409)
+
+
+async def can_place_order(session: AsyncSession, lines: list[PricedLine]) -> Refusal | None:
+    if not lines:
+        return EMPTY_CART
+    if len({line.currency for line in lines}) > 1:
+        return MIXED_CURRENCIES
+    short = await stock_shortfalls(session, lines)
+    return out_of_stock_refusal(lines, short) if short else None
+
+
+async def place_order(
+    session: AsyncSession, lines: list[PricedLine], user_id: int | None, email: str
+) -> Order:
+    """Create the order and reserve its units; refuses (rolling back) if stock runs short."""
+    refusal = await can_place_order(session, lines)
+    if refusal is not None:
+        raise RefusedError(refusal)
+    order = Order(
+        id=new_order_id(),
+        user_id=user_id,
+        email=email,
+        status=OrderStatus.AWAITING_INVOICE,
+        total=sum((line.subtotal for line in lines), Decimal(0)),
+        currency=lines[0].currency,
+    )
+    session.add(order)
+    await session.flush()
+    short: dict[str, int] = {}
+    for line in lines:
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                sku=line.sku,
+                name=line.name,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+            )
+        )
+        got = await inventory.reserve_units(session, order.id, line.sku, line.quantity)
+        if got < line.quantity:  # another buyer took them since the check above
+            short[line.sku] = got
+    if short:
+        raise RefusedError(out_of_stock_refusal(lines, short))
+    _LOGGER.info("order %s placed: %s %s", order.id, order.total, order.currency)
+    return order
+
+
+async def order_lines(session: AsyncSession, order_id: str) -> list[OrderLine]:
+    return list(
+        await session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)
+        )
+    )
+
+
+async def orders_of(session: AsyncSession, user_id: int) -> list[Order]:
+    return list(
+        await session.scalars(
+            select(Order).where(Order.user_id == user_id).order_by(Order.created_at.desc())
+        )
+    )
+
+
+async def attach_guest_orders(session: AsyncSession, user_id: int, email: str) -> int:
+    """Give a newly confirmed account the guest orders (and devices) bought with its email."""
+    result = await session.execute(
+        update(Order)
+        .where(Order.email == email, Order.user_id.is_(None))
+        .values(user_id=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    await inventory.attach_guest_ownerships(session, user_id, email)
+    if result.rowcount:
+        _LOGGER.info("account %s: %d guest orders attached", user_id, result.rowcount)
+    return result.rowcount
+
+
+async def move_order(
+    session: AsyncSession, order: Order, target: OrderStatus, **fields: object
+) -> bool:
+    """Compare-and-set the status: the first statement of the transaction, so concurrent
+    movers of the same order serialise on its row and only one of them wins."""
+    result = await session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == order.status)
+        .values(status=target, updated_at=utcnow(), **fields)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+async def apply_effects(session: AsyncSession, order: Order, target: OrderStatus) -> OrderStatus:
+    """Stock effects of entering `target`; returns the status the order really ends in."""
+    if target == OrderStatus.PAID:
+        lines = await order_lines(session, order.id)
+        quantities: dict[str, int] = {}
+        for line in lines:
+            quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+        allocated = await inventory.allocate_units_for_settled_order(
+            session, order.id, quantities, order.user_id, order.email
+        )
+        if not allocated:
+            await session.execute(
+                update(Order)
+                .where(Order.id == order.id)
+                .values(status=OrderStatus.BACKORDER)
+                .execution_options(synchronize_session=False)
+            )
+            _LOGGER.warning("order %s settled without stock: backorder", order.id)
+            return OrderStatus.BACKORDER
+    elif target in RELEASING_STATUSES:
+        await inventory.release_units(session, order.id)
+    elif target == OrderStatus.CONFIRMING:
+        # Paid before expiry: make sure its units are still held for it.
+        for line in await order_lines(session, order.id):
+            held = len(await inventory.held_units(session, order.id, line.sku))
+            if held < line.quantity:
+                await inventory.reserve_units(session, order.id, line.sku, line.quantity - held)
+    return target
+
+
+def next_check_after(status: OrderStatus, interval: timedelta) -> timedelta | None:
+    """How long until the reconciler looks at the order again (None: no more)."""
+    if status in WATCHED_STATUSES - RELEASING_STATUSES:
+        return interval
+    if status in WATCHED_STATUSES:  # expired: still watched for late payments
+        return interval * 10
+    return None

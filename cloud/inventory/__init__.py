@@ -1,0 +1,1 @@
+"""Inventory: physical stock units, their claim secrets, and who owns which unit."""

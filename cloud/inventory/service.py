@@ -1,0 +1,167 @@
+"""Stock operations: import, reserve for an open invoice, release, allocate on settlement.
+
+Every change is a conditional UPDATE or a unique row inside the caller's transaction, so
+concurrent checkouts, webhooks and reconcilers cannot hand one unit to two orders.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.db import utcnow
+from cloud.inventory.models import Ownership, StockUnit
+from cloud.inventory.sealing import unseal
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OwnedUnit:
+    serial: str
+    sku: str
+    claim_secret: bytes
+    order_id: str
+
+
+async def available_count(session: AsyncSession, sku: str) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(StockUnit)
+        .where(StockUnit.sku == sku, StockUnit.order_id.is_(None), StockUnit.sold_at.is_(None))
+    )
+    return int(count or 0)
+
+
+async def reserve_units(session: AsyncSession, order_id: str, sku: str, quantity: int) -> int:
+    """Hold up to `quantity` free units of `sku` for the order; returns how many it got."""
+    held = 0
+    while held < quantity:
+        candidates = list(
+            await session.scalars(
+                select(StockUnit.id)
+                .where(
+                    StockUnit.sku == sku,
+                    StockUnit.order_id.is_(None),
+                    StockUnit.sold_at.is_(None),
+                )
+                .order_by(StockUnit.id)
+                .limit(quantity - held)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not candidates:
+            break
+        result = await session.execute(
+            update(StockUnit)
+            .where(StockUnit.id.in_(candidates), StockUnit.order_id.is_(None))
+            .values(order_id=order_id)
+            .execution_options(synchronize_session=False)
+        )
+        held += result.rowcount
+    return held
+
+
+async def release_units(session: AsyncSession, order_id: str) -> int:
+    """Give back the units an order held but never bought."""
+    result = await session.execute(
+        update(StockUnit)
+        .where(StockUnit.order_id == order_id, StockUnit.sold_at.is_(None))
+        .values(order_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+async def held_units(session: AsyncSession, order_id: str, sku: str) -> list[int]:
+    return list(
+        await session.scalars(
+            select(StockUnit.id)
+            .where(StockUnit.order_id == order_id, StockUnit.sku == sku)
+            .order_by(StockUnit.id)
+        )
+    )
+
+
+async def allocate_units_for_settled_order(
+    session: AsyncSession,
+    order_id: str,
+    quantities: Mapping[str, int],
+    user_id: int | None,
+    email: str,
+) -> bool:
+    """Sell the units held for a settled order and record ownership.
+
+    Units released earlier (the invoice expired, then was paid or marked) are re-reserved
+    if stock remains. Returns False, selling nothing, when stock cannot cover the order.
+    """
+    unit_ids: list[int] = []
+    for sku, quantity in quantities.items():
+        held = await held_units(session, order_id, sku)
+        if len(held) < quantity:
+            await reserve_units(session, order_id, sku, quantity - len(held))
+            held = await held_units(session, order_id, sku)
+        if len(held) < quantity:
+            return False
+        unit_ids.extend(held[:quantity])
+    now = utcnow()
+    await session.execute(
+        update(StockUnit)
+        .where(StockUnit.id.in_(unit_ids), StockUnit.sold_at.is_(None))
+        .values(sold_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.add_all(
+        Ownership(unit_id=unit_id, order_id=order_id, user_id=user_id, email=email)
+        for unit_id in unit_ids
+    )
+    # The unique unit_id makes a second allocation of the same unit fail the transaction.
+    await session.flush()
+    _LOGGER.info("order %s: %d units allocated", order_id, len(unit_ids))
+    return True
+
+
+async def owned_units(session: AsyncSession, secret_key: str, user_id: int) -> list[OwnedUnit]:
+    rows = await session.execute(
+        select(StockUnit, Ownership.order_id)
+        .join(Ownership, Ownership.unit_id == StockUnit.id)
+        .where(Ownership.user_id == user_id)
+        .order_by(StockUnit.serial)
+    )
+    return [
+        OwnedUnit(
+            serial=unit.serial,
+            sku=unit.sku,
+            claim_secret=unseal(secret_key, unit.serial, unit.sealed_claim_secret),
+            order_id=order_id,
+        )
+        for unit, order_id in rows
+    ]
+
+
+async def units_of_orders(session: AsyncSession, order_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Serials sold to each order (for order pages)."""
+    rows = await session.execute(
+        select(Ownership.order_id, StockUnit.serial)
+        .join(StockUnit, StockUnit.id == Ownership.unit_id)
+        .where(Ownership.order_id.in_(list(order_ids)))
+        .order_by(StockUnit.serial)
+    )
+    serials: dict[str, list[str]] = {}
+    for order_id, serial in rows:
+        serials.setdefault(order_id, []).append(serial)
+    return serials
+
+
+async def attach_guest_ownerships(session: AsyncSession, user_id: int, email: str) -> int:
+    result = await session.execute(
+        update(Ownership)
+        .where(Ownership.email == email, Ownership.user_id.is_(None))
+        .values(user_id=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

@@ -1,0 +1,1 @@
+"""Payments through BTCPay Server: the Greenfield client, the webhook, and a simulator."""

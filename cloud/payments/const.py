@@ -1,0 +1,26 @@
+"""Constants shared by the Greenfield client, the webhook and the simulator."""
+
+from __future__ import annotations
+
+SIGNATURE_HEADER = "BTCPay-Sig"
+SIGNATURE_PREFIX = "sha256="
+SIMULATOR_HEADER = "X-Ethos-BTCPay-Simulator"
+WEBHOOK_PATH = "/webhooks/btcpay"
+
+INVOICE_EVENTS = frozenset(
+    {
+        "InvoiceCreated",
+        "InvoiceReceivedPayment",
+        "InvoicePaymentSettled",
+        "InvoiceProcessing",
+        "InvoiceSettled",
+        "InvoiceExpired",
+        "InvoiceInvalid",
+        "InvoiceExpiredPaidPartial",
+        "InvoicePaidAfterExpiration",
+    }
+)
+
+# BTCPay's automatic redelivery schedule: 10 s, 1 min, then 6 × 10 min.
+RETRY_DELAYS_SECONDS: tuple[float, ...] = (10, 60, *([600] * 6))
+SIMULATOR_PORT = 8082

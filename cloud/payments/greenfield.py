@@ -1,0 +1,207 @@
+"""A small Greenfield API client (aiohttp) for the invoice and webhook calls the store makes.
+
+Uses the store-scoped invoice paths, which every BTCPay version accepts. Every failure
+(HTTP 400/401/403/404/422/5xx, timeouts, refused connections) becomes a `BtcpayError`
+whose message can be shown to a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from cloud.payments.const import SIMULATOR_HEADER
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class BtcpayError(Exception):
+    """BTCPay did not do what we asked; `message` is fit for the buyer's order page."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """The fields of a Greenfield invoice the store acts on."""
+
+    id: str
+    store_id: str
+    status: str
+    additional_status: str
+    amount: Decimal
+    currency: str
+    order_id: str | None
+    checkout_link: str
+    expiration_time: datetime | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Invoice:
+        try:
+            metadata = data.get("metadata") or {}
+            expires = data.get("expirationTime")
+            return cls(
+                id=str(data["id"]),
+                store_id=str(data.get("storeId", "")),
+                status=str(data["status"]),
+                additional_status=str(data.get("additionalStatus") or "None"),
+                amount=Decimal(str(data["amount"])),
+                currency=str(data.get("currency", "")).upper(),
+                order_id=metadata.get("orderId") if isinstance(metadata, dict) else None,
+                checkout_link=str(data.get("checkoutLink") or ""),
+                expiration_time=datetime.fromtimestamp(int(expires), UTC) if expires else None,
+            )
+        except (KeyError, TypeError, ValueError, InvalidOperation) as err:
+            raise BtcpayError("BTCPay answered with an invoice we cannot read.") from err
+
+
+def invoice_request(
+    order_id: str,
+    amount: Decimal,
+    currency: str,
+    redirect_url: str,
+    speed_policy: str,
+    expiry_minutes: int,
+) -> dict[str, Any]:
+    """The create-invoice body: the order id only, no personal data."""
+    return {
+        "amount": str(amount.quantize(Decimal("0.01"))),
+        "currency": currency,
+        "metadata": {"orderId": order_id},
+        "checkout": {
+            "speedPolicy": speed_policy,
+            "expirationMinutes": expiry_minutes,
+            "redirectURL": redirect_url,
+            "redirectAutomatically": True,
+        },
+    }
+
+
+class GreenfieldClient:
+    """Calls one BTCPay store. The aiohttp session is the app's, shared by all requests."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        api_key: str,
+        store_id: str,
+        timeout_seconds: float = 10.0,
+        refuse_simulator: bool = False,
+    ) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"token {api_key}", "Accept": "application/json"}
+        self.store_id = store_id
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._refuse_simulator = refuse_simulator
+
+    def _store_path(self, suffix: str = "") -> str:
+        return f"/api/v1/stores/{quote(self.store_id, safe='')}{suffix}"
+
+    async def _call(self, method: str, path: str, body: Any = None) -> Any:
+        try:
+            async with self._session.request(
+                method, self._base + path, json=body, headers=self._headers, timeout=self._timeout
+            ) as response:
+                if self._refuse_simulator and SIMULATOR_HEADER in response.headers:
+                    raise BtcpayError("Production refuses the BTCPay simulator.", response.status)
+                if response.status == 404:
+                    return None
+                payload = await _json_or_none(response)
+                if response.status >= 400:
+                    raise BtcpayError(_error_message(response.status, payload), response.status)
+                return payload
+        except TimeoutError as err:
+            raise BtcpayError("BTCPay Server did not answer in time.") from err
+        except aiohttp.ClientError as err:
+            _LOGGER.warning("BTCPay unreachable: %s", type(err).__name__)
+            raise BtcpayError("BTCPay Server cannot be reached right now.") from err
+
+    async def create_invoice(
+        self,
+        order_id: str,
+        amount: Decimal,
+        currency: str,
+        redirect_url: str,
+        speed_policy: str,
+        expiry_minutes: int,
+    ) -> Invoice:
+        body = invoice_request(
+            order_id, amount, currency, redirect_url, speed_policy, expiry_minutes
+        )
+        data = await self._call("POST", self._store_path("/invoices"), body)
+        if not isinstance(data, dict):
+            raise BtcpayError("BTCPay did not create the invoice (store not found).", 404)
+        return Invoice.from_json(data)
+
+    async def get_invoice(self, invoice_id: str) -> Invoice | None:
+        data = await self._call("GET", self._store_path(f"/invoices/{quote(invoice_id, safe='')}"))
+        return Invoice.from_json(data) if isinstance(data, dict) else None
+
+    async def find_invoices(self, order_id: str) -> list[Invoice]:
+        data = await self._call(
+            "GET", self._store_path(f"/invoices?orderId={quote(order_id, safe='')}")
+        )
+        return [Invoice.from_json(item) for item in data or [] if isinstance(item, dict)]
+
+    async def payment_methods(self, invoice_id: str) -> list[dict[str, Any]]:
+        data = await self._call(
+            "GET", self._store_path(f"/invoices/{quote(invoice_id, safe='')}/payment-methods")
+        )
+        return [item for item in data or [] if isinstance(item, dict)]
+
+    async def create_webhook(self, url: str, secret: str | None = None) -> tuple[str, str]:
+        body: dict[str, Any] = {
+            "url": url,
+            "enabled": True,
+            "automaticRedelivery": True,
+            "authorizedEvents": {"everything": True},
+        }
+        if secret:
+            body["secret"] = secret
+        data = await self._call("POST", self._store_path("/webhooks"), body)
+        if not isinstance(data, dict) or not data.get("secret"):
+            raise BtcpayError("BTCPay did not return the webhook secret.")
+        return str(data["id"]), str(data["secret"])
+
+    async def list_webhooks(self) -> list[dict[str, Any]]:
+        data = await self._call("GET", self._store_path("/webhooks"))
+        return [item for item in data or [] if isinstance(item, dict)]
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        await self._call("DELETE", self._store_path(f"/webhooks/{quote(webhook_id, safe='')}"))
+
+
+async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except (ValueError, aiohttp.ContentTypeError, asyncio.IncompleteReadError):
+        return None
+
+
+def _error_message(status: int, payload: Any) -> str:
+    if status in (401, 403):
+        return "BTCPay Server refused our API key; the shop owner has been told."
+    if status == 422 and isinstance(payload, list):
+        details = "; ".join(
+            f"{item.get('path')}: {item.get('message')}"
+            for item in payload
+            if isinstance(item, dict)
+        )
+        return f"BTCPay Server refused the invoice ({details})."
+    if status == 400 and isinstance(payload, dict):
+        return f"BTCPay Server refused the invoice ({payload.get('message', 'bad request')})."
+    if status >= 500:
+        return f"BTCPay Server is unavailable (HTTP {status}); try again shortly."
+    return f"BTCPay Server answered HTTP {status}."

@@ -1,0 +1,24 @@
+"""Typed application keys of the payments area."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from cloud.payments.greenfield import GreenfieldClient, Invoice
+
+
+@dataclass
+class WebhookSecret:
+    """The secret BTCPay signs deliveries with: configured, or learnt when we create the hook."""
+
+    value: str | None = None
+
+
+InvoiceListener = Callable[[Invoice], Awaitable[str]]
+
+GREENFIELD: web.AppKey[GreenfieldClient] = web.AppKey("greenfield", GreenfieldClient)
+WEBHOOK_SECRET: web.AppKey[WebhookSecret] = web.AppKey("btcpay_webhook_secret", WebhookSecret)
+INVOICE_LISTENER: web.AppKey[InvoiceListener] = web.AppKey("invoice_listener")

@@ -1,0 +1,74 @@
+"""`POST /webhooks/btcpay`: verify, de-duplicate, then act on the invoice as BTCPay has it.
+
+The body is never trusted beyond naming an invoice: the invoice is re-fetched and its
+current status decides. Answers follow BTCPay's retry rules: 4xx for deliveries that
+must not be retried (bad signature, malformed body), 5xx only when a retry can help.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+
+from cloud.payments.const import INVOICE_EVENTS, SIGNATURE_HEADER
+from cloud.payments.greenfield import BtcpayError
+from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, WEBHOOK_SECRET
+from cloud.payments.models import ProcessedDelivery
+from cloud.payments.signature import signature_matches
+from cloud.web.keys import DB
+from cloud.web.middleware import csrf_exempt
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _answer(status: str, code: int = 200) -> web.Response:
+    return web.json_response({"status": status}, status=code)
+
+
+@csrf_exempt
+async def btcpay_webhook(request: web.Request) -> web.Response:
+    body = await request.read()
+    secret = request.app[WEBHOOK_SECRET].value
+    if not secret:
+        # Our webhook is still being registered: BTCPay retries 5xx later.
+        raise web.HTTPServiceUnavailable(text="The store is not ready for webhooks yet.")
+    if not signature_matches(secret, body, request.headers.get(SIGNATURE_HEADER)):
+        _LOGGER.warning("webhook refused: bad or missing %s", SIGNATURE_HEADER)
+        raise web.HTTPUnauthorized(text=f"Missing or wrong {SIGNATURE_HEADER} signature.")
+    try:
+        event = json.loads(body)
+        delivery_id = str(event.get("originalDeliveryId") or event["deliveryId"])[:64]
+        event_type = str(event.get("type", ""))[:48]
+        invoice_id = event.get("invoiceId")
+    except (ValueError, KeyError, AttributeError, TypeError):
+        raise web.HTTPBadRequest(text="The webhook body is not a BTCPay event.") from None
+    async with request.app[DB]() as session:
+        if await session.get(ProcessedDelivery, delivery_id) is not None:
+            return _answer("duplicate")
+    if event_type not in INVOICE_EVENTS or not isinstance(invoice_id, str):
+        return _answer("ignored: not an invoice event")
+    try:
+        invoice = await request.app[GREENFIELD].get_invoice(invoice_id)
+    except BtcpayError as err:
+        raise web.HTTPServiceUnavailable(text=f"Cannot check the invoice: {err.message}") from err
+    outcome = (
+        "ignored: unknown invoice"
+        if invoice is None
+        else await request.app[INVOICE_LISTENER](invoice)
+    )
+    if outcome.startswith("retry"):
+        raise web.HTTPServiceUnavailable(text="The order is busy; retry.")
+    try:
+        async with request.app[DB]() as session, session.begin():
+            session.add(
+                ProcessedDelivery(
+                    delivery_id=delivery_id, invoice_id=invoice_id[:64], event_type=event_type
+                )
+            )
+    except IntegrityError:
+        pass  # the same delivery was processed concurrently; the outcome is the same
+    _LOGGER.info("webhook %s %s for invoice %s: %s", delivery_id, event_type, invoice_id, outcome)
+    return _answer(outcome)
