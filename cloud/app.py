@@ -22,6 +22,7 @@ from cloud.checkout import setup as checkout_setup
 from cloud.config import CloudSettings, ConfigError
 from cloud.inventory import routes as inventory_routes
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
+from cloud.oauth import routes as oauth_routes
 from cloud.payments import setup as payments_setup
 from cloud.web.auth import current_user
 from cloud.web.keys import API, CATALOG, DB, ENGINE, MAIL, SETTINGS
@@ -106,6 +107,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     payments_setup.setup(app)  # before checkout: its client is checkout's
     checkout_setup.setup(app, api)
     inventory_routes.setup(app, api)
+    oauth_routes.setup(app, api)  # after the database context: its cleanup context needs it
 
     api.add_routes(app.router)
     app.router.add_get("/api/v1/openapi.json", openapi_document)

@@ -44,6 +44,7 @@ RULES: dict[str, Rule] = {
     "orders.read": Rule(scope=None),
     "orders.pay": Rule(scope=None),
     "recommendations.read": Rule(scope="profile"),
+    "oauth.userinfo": Rule(scope="openid"),
 }
 
 # Set by the OIDC area: turns a bearer token into a principal (or None when invalid).

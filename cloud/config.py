@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from cloud.oauth.settings import OAuthSettings
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (marker value)
 DEVELOPMENT_BTCPAY_API_KEY = "simulator-development-key"
@@ -39,6 +41,7 @@ class CloudSettings:
     env: str = ENV_DEVELOPMENT
     session_days: int = 14
     max_body_bytes: int = 64 * 1024
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)  # the OIDC provider
     # BTCPay Server (development defaults point at `ethos btcpay-sim serve`).
     btcpay_url: str = "http://127.0.0.1:8082"
     btcpay_api_key: str = DEVELOPMENT_BTCPAY_API_KEY
@@ -75,6 +78,7 @@ class CloudSettings:
             mail_from=env.get("ETHOS_MAIL_FROM") or cls.mail_from,
             secret_key=env.get("ETHOS_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
             env=(env.get("ETHOS_ENV") or ENV_DEVELOPMENT).lower(),
+            oauth=OAuthSettings.from_env(env),
             btcpay_url=(env.get("BTCPAY_URL") or cls.btcpay_url).rstrip("/"),
             btcpay_api_key=env.get("BTCPAY_API_KEY") or DEVELOPMENT_BTCPAY_API_KEY,
             btcpay_store_id=env.get("BTCPAY_STORE_ID") or DEVELOPMENT_BTCPAY_STORE_ID,
@@ -94,6 +98,7 @@ class CloudSettings:
             raise ConfigError(f"ETHOS_BASE_URL must be an http(s) URL, not {self.base_url!r}")
         if self.smtp_url and urlsplit(self.smtp_url).scheme not in ("smtp", "smtps"):
             raise ConfigError("SMTP_URL must look like smtp://host:port or smtps://user:pw@host")
+        self._validate_oauth(production=False)
         if urlsplit(self.btcpay_url).scheme not in ("http", "https"):
             raise ConfigError(f"BTCPAY_URL must be an http(s) URL, not {self.btcpay_url!r}")
         if self.btcpay_speed_policy not in SPEED_POLICIES:
@@ -122,6 +127,13 @@ class CloudSettings:
                 "BTCPAY_API_KEY, BTCPAY_STORE_ID and BTCPAY_WEBHOOK_SECRET (the simulator "
                 "and its development credentials are refused)"
             )
+        self._validate_oauth(production=True)
+
+    def _validate_oauth(self, production: bool) -> None:
+        try:
+            self.oauth.validate(production, self.base_url)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

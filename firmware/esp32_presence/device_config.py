@@ -10,6 +10,7 @@ import json
 from presence_const import (
     CLAIM_SECRET_BYTES,
     DEFAULT_SENSITIVITY,
+    DISCOVERY_PREFIX,
     NUMBER_SETTINGS,
     SENSITIVITY_OPTIONS,
     SETTING_SENSITIVITY,
@@ -29,7 +30,13 @@ def default_config():
         "serial": DEFAULT_SERIAL,
         "claim_secret": "",
         "wifi": {"ssid": "", "password": ""},
-        "mqtt": {"host": "127.0.0.1", "port": 1883, "user": "", "password": ""},
+        "mqtt": {
+            "host": "127.0.0.1",
+            "port": 1883,
+            "user": "",
+            "password": "",
+            "discovery_prefix": DISCOVERY_PREFIX,
+        },
         "pins": {"radar_tx": 17, "radar_rx": 16, "pir": 27, "led": 2},
         "ble": {"targets": [], "absorption": 2.7, "advertise": True},
         "settings": default_settings(),

@@ -62,8 +62,8 @@ def status_topic(serial):
     return state_topic(serial, "status")
 
 
-def config_topic(component, serial, object_id):
-    return "%s/%s/%s/%s/config" % (DISCOVERY_PREFIX, component, serial, object_id)
+def config_topic(component, serial, object_id, prefix=DISCOVERY_PREFIX):
+    return "%s/%s/%s/%s/config" % (prefix, component, serial, object_id)
 
 
 def _device(serial):
@@ -121,11 +121,11 @@ def _setting_config(serial, key):
     return "number", config
 
 
-def discovery_messages(serial):
+def discovery_messages(serial, prefix=DISCOVERY_PREFIX):
     """Yield (topic, JSON payload) for every entity of the device."""
     for component, object_id, name, extra in _SENSORS:
         config = _sensor_config(serial, component, object_id, name, extra)
-        yield config_topic(component, serial, object_id), json.dumps(config)
+        yield config_topic(component, serial, object_id, prefix), json.dumps(config)
     for key in tuple(NUMBER_SETTINGS) + (SETTING_SENSITIVITY,):
         component, config = _setting_config(serial, key)
-        yield config_topic(component, serial, key), json.dumps(config)
+        yield config_topic(component, serial, key, prefix), json.dumps(config)

@@ -18,8 +18,8 @@ from fusion import PresenceFusion
 from mqtt_link import MqttLink
 from pir import DebouncedInput
 from presence_const import (
+    DISCOVERY_PREFIX,
     GATE_CM,
-    HUB_STATUS_TOPIC,
     LOOP_INTERVAL_MS,
     MEASUREMENT_INTERVAL_MS,
     MQTT_KEEPALIVE_S,
@@ -81,6 +81,9 @@ class PresenceDevice:
         self.last_report_ms = None
         self.on_published = None
         self._prefix = "ethos/%s/" % self.serial
+        self._discovery_prefix = config["mqtt"].get("discovery_prefix") or DISCOVERY_PREFIX
+        # The hub's birth/will topic lives under the same prefix as the discovery configs.
+        self._hub_status_topic = self._discovery_prefix + "/status"
         self.link = MqttLink(
             mqtt_factory,
             "ethos-" + self.serial,
@@ -206,7 +209,7 @@ class PresenceDevice:
         client = self.link.client
         client.subscribe(self._prefix + "set/#")
         client.subscribe(self._prefix + "claim/challenge")
-        client.subscribe(HUB_STATUS_TOPIC)
+        client.subscribe(self._hub_status_topic)
         self._published = {}
         self._announce()
 
@@ -214,7 +217,7 @@ class PresenceDevice:
         """Publish availability, discovery and every current value (retained)."""
         self.link.publish(ha_discovery.status_topic(self.serial), PAYLOAD_ONLINE, True)
         count = 0
-        for topic, payload in ha_discovery.discovery_messages(self.serial):
+        for topic, payload in ha_discovery.discovery_messages(self.serial, self._discovery_prefix):
             if not self.link.publish(topic, payload, True):
                 return
             count += 1
@@ -236,7 +239,7 @@ class PresenceDevice:
             fw_log.error("message on %s failed: %s", topic, err)
 
     def _handle_message(self, topic, payload):
-        if topic == HUB_STATUS_TOPIC:
+        if topic == self._hub_status_topic:
             if payload == PAYLOAD_ONLINE.encode():
                 fw_log.info("hub came online: re-announcing")
                 # Publishing from inside check_msg would re-enter umqtt; do it next step.

@@ -10,7 +10,6 @@ SKU = "EPD-1"
 
 TOPIC_ROOT = "ethos"
 DISCOVERY_PREFIX = "homeassistant"
-HUB_STATUS_TOPIC = "homeassistant/status"
 PAYLOAD_ONLINE = "online"
 PAYLOAD_OFFLINE = "offline"
 PAYLOAD_ON = "ON"

@@ -91,9 +91,9 @@ async def observe(url: str, *topics: str) -> AsyncIterator[Observer]:
                 await task
 
 
-async def clear_retained(url: str, serial: str) -> None:
+async def clear_retained(url: str, serial: str, prefix: str = "homeassistant") -> None:
     """Delete what a test device left retained, so shared brokers stay clean."""
-    topics = (f"ethos/{serial}/#", f"homeassistant/+/{serial}/+/config")
+    topics = (f"ethos/{serial}/#", f"{prefix}/+/{serial}/+/config")
     async with observe(url, *topics) as observer:
         await asyncio.sleep(0.3)
         for topic in {m.topic for m in observer.messages if m.retain}:
@@ -179,6 +179,7 @@ class DeviceThread:
         settings: dict | None = None,
         config_text: str | None = "valid",
         secret_hex: str = SECRET_HEX,
+        discovery_prefix: str = "homeassistant",
     ) -> None:
         import json
 
@@ -186,7 +187,7 @@ class DeviceThread:
             config_text = json.dumps({"serial": serial, "claim_secret": secret_hex})
         config, problems = device_config.load_config(config_text)
         config["serial"] = serial
-        config["mqtt"].update(host=broker[0], port=broker[1])
+        config["mqtt"].update(host=broker[0], port=broker[1], discovery_prefix=discovery_prefix)
         config["settings"].update(settings or {})
         self.scene = Scene()
         self.radar = SimulatedLD2410(lambda _now: self.scene.target, clock.ticks_ms)

@@ -1,0 +1,1 @@
+"""The OpenID Connect provider: the store's accounts sign people in to hubs and apps."""

@@ -1,0 +1,219 @@
+"""A small aiohttp adapter for Authlib's (synchronous) authorization server.
+
+Authlib has no aiohttp integration. Requests are read completely on the event loop and
+turned into immutable Authlib request objects; Authlib then runs in a worker thread (it
+signs ID tokens, which costs CPU) and its database callbacks go back to the loop through
+:class:`LoopBridge`, where the async engine does the I/O. The loop never blocks on the
+database or on RSA, and Authlib sees ordinary synchronous calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
+from multidict import CIMultiDict, MultiDict, MultiDictProxy
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.authz import Principal
+
+T = TypeVar("T")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+BRIDGE_TIMEOUT_SECONDS = 30
+
+
+class LoopBridge:
+    """Runs database coroutines on the event loop for code running in a worker thread.
+
+    `in_request` uses the request's own session (committed only if Authlib answers with
+    success); `committed` runs in a separate transaction that commits whatever Authlib
+    answers, for facts that must stick even on an error (a replayed refresh token revokes
+    its family; a device poll is recorded so `slow_down` works).
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        session: AsyncSession,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self._loop = loop
+        self._session = session
+        self._sessions = sessions
+
+    def in_request(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        return self._wait(work(self._session))
+
+    def committed(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async def run() -> T:
+            async with self._sessions() as session, session.begin():
+                return await work(session)
+
+        return self._wait(run())
+
+    def _wait(self, coroutine: Awaitable[T]) -> T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+        return future.result(timeout=BRIDGE_TIMEOUT_SECONDS)
+
+
+_BRIDGE: ContextVar[LoopBridge] = ContextVar("oauth_loop_bridge")
+
+
+def bridge() -> LoopBridge:
+    """The bridge of the request Authlib is working on (set by `async_run_authlib`)."""
+    return _BRIDGE.get()
+
+
+class ParamsPayload(OAuth2Payload):
+    """Query and form parameters together, as Authlib expects them."""
+
+    def __init__(self, params: MultiDict[str]) -> None:
+        self._data = {key: params.getone(key) for key in params}
+        datalist: defaultdict[str, list[str]] = defaultdict(list)
+        for key, value in params.items():
+            datalist[key].append(value)
+        self._datalist = datalist
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> defaultdict[str, list[str]]:
+        return self._datalist
+
+
+class AiohttpOAuth2Request(OAuth2Request):
+    """What Authlib reads from a form or query request, captured before it runs."""
+
+    def __init__(
+        self,
+        method: str,
+        uri: str,
+        headers: CIMultiDict[str],
+        query: MultiDict[str],
+        form: MultiDict[str],
+    ) -> None:
+        super().__init__(method, uri, headers=headers)
+        self._query = MultiDictProxy(query)
+        self._form = MultiDictProxy(form)
+        params = MultiDict(query)
+        params.extend(form)
+        self.payload = ParamsPayload(params)
+        self.family_id: str | None = None  # the token family being issued (set on save)
+
+    @property
+    def args(self) -> MultiDictProxy[str]:
+        return self._query
+
+    @property
+    def form(self) -> MultiDictProxy[str]:
+        return self._form
+
+
+class DictJsonPayload(JsonPayload):
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self._data
+
+
+class AiohttpJsonRequest(JsonRequest):
+    """A JSON request (client registration) with the bearer principal already resolved."""
+
+    def __init__(
+        self,
+        method: str,
+        uri: str,
+        headers: CIMultiDict[str],
+        data: dict[str, Any],
+        principal: Principal,
+    ) -> None:
+        super().__init__(method, uri, headers)
+        self.payload = DictJsonPayload(data)
+        self.principal = principal
+        self.credential: Any = None
+
+
+def public_uri(request: web.Request, base_url: str, production: bool) -> str:
+    """The URL as the client sees it (behind a TLS proxy the socket may be plain http).
+
+    Authlib refuses plain http except on loopback. Production insists on an https base
+    URL (see the settings); in development a LAN address over http is allowed, so the
+    check is given the https form of the same URL.
+    """
+    uri = base_url + request.raw_path
+    if not production and uri.startswith("http://"):
+        uri = "https://" + uri[len("http://") :]
+    return uri
+
+
+async def async_form_request(
+    request: web.Request, base_url: str, production: bool
+) -> AiohttpOAuth2Request:
+    form: MultiDict[str] = MultiDict()
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        try:
+            posted = await request.post()
+        except ValueError as err:  # undecodable bytes, broken multipart
+            raise oauth_http_error(400, "invalid_request", "The form could not be read.") from err
+        form.extend((key, value) for key, value in posted.items() if isinstance(value, str))
+    return AiohttpOAuth2Request(
+        request.method,
+        public_uri(request, base_url, production),
+        CIMultiDict(request.headers),
+        MultiDict(request.query),
+        form,
+    )
+
+
+def oauth_http_error(status: int, error: str, description: str) -> web.HTTPException:
+    """An RFC 6749 §5.2 error body, passed through the error middleware unchanged."""
+    body = json.dumps({"error": error, "error_description": description})
+    classes: dict[int, type[web.HTTPException]] = {
+        400: web.HTTPBadRequest,
+        401: web.HTTPUnauthorized,
+        403: web.HTTPForbidden,
+    }
+    return classes[status](text=body, content_type="application/json")
+
+
+@dataclass(frozen=True)
+class OAuthResponse:
+    """Authlib's (status, body, headers), converted to aiohttp on the event loop."""
+
+    status: int
+    body: Any
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def location(self) -> str | None:
+        return next((value for name, value in self.headers if name.lower() == "location"), None)
+
+    def to_aiohttp(self) -> web.Response:
+        headers = CIMultiDict(self.headers)
+        if isinstance(self.body, dict):
+            headers["Content-Type"] = "application/json"
+            text = json.dumps(self.body)
+        else:
+            text = self.body or ""
+        headers.setdefault("Cache-Control", "no-store")
+        return web.Response(status=self.status, text=text, headers=headers)
+
+
+def in_bridge_context(current: LoopBridge, work: Callable[[], T]) -> T:
+    """Run Authlib work (in a worker thread) with `bridge()` pointing at `current`."""
+    token = _BRIDGE.set(current)
+    try:
+        return work()
+    finally:
+        _BRIDGE.reset(token)

@@ -1,0 +1,52 @@
+"""Names and fixed values of the OpenID Connect provider, kept in one place."""
+
+from __future__ import annotations
+
+AUTHORIZE_PATH = "/oauth/authorize"
+TOKEN_PATH = "/oauth/token"  # noqa: S105 (a path, not a secret)
+JWKS_PATH = "/oauth/jwks"
+USERINFO_PATH = "/oauth/userinfo"
+REVOKE_PATH = "/oauth/revoke"
+DEVICE_AUTHORIZATION_PATH = "/oauth/device_authorization"
+REGISTRATION_PATH = "/oauth/register"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+DEVICE_PAGE_PATH = "/device"
+
+SCOPE_OPENID = "openid"
+SCOPE_PROFILE = "profile"
+SCOPE_EMAIL = "email"
+SCOPE_DEVICES = "devices"
+# Lets a freshly onboarded hub register itself as a client (RFC 7591 initial access token).
+SCOPE_REGISTER = "hub.register"
+SCOPES_SUPPORTED = (SCOPE_OPENID, SCOPE_PROFILE, SCOPE_EMAIL, SCOPE_DEVICES, SCOPE_REGISTER)
+# What a dynamically registered hub may ask its household members for: never `hub.register`.
+REGISTERED_CLIENT_SCOPES = (SCOPE_OPENID, SCOPE_PROFILE, SCOPE_EMAIL, SCOPE_DEVICES)
+SCOPE_DESCRIPTIONS = {
+    SCOPE_OPENID: "Know that it is you (your account number)",
+    SCOPE_PROFILE: "See your account profile",
+    SCOPE_EMAIL: "See your email address",
+    SCOPE_DEVICES: "See the devices you own, with their claim secrets",
+    SCOPE_REGISTER: "Register a hub on your behalf",
+}
+
+GRANT_AUTHORIZATION_CODE = "authorization_code"
+GRANT_REFRESH_TOKEN = "refresh_token"  # noqa: S105 (a grant name)
+GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+
+AUTH_NONE = "none"
+AUTH_SECRET_BASIC = "client_secret_basic"  # noqa: S105 (a method name)
+AUTH_SECRET_POST = "client_secret_post"  # noqa: S105 (a method name)
+TOKEN_AUTH_METHODS = (AUTH_NONE, AUTH_SECRET_BASIC, AUTH_SECRET_POST)
+
+ID_TOKEN_ALG = "RS256"  # noqa: S105 (an algorithm name)
+RSA_KEY_BITS = 2048
+
+# First-party clients, created at start-up from the settings.
+MOBILE_CLIENT_ID = "ethos-mobile"
+HUB_SETUP_CLIENT_ID = "ethos-hub-setup"
+
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels: no words, no 0/O confusion
+SLOW_DOWN_STEP_SECONDS = 5  # RFC 8628 §3.5: the client adds 5 s after `slow_down`
+AUTHORIZATION_CODE_SECONDS = 60
+MAX_REDIRECT_URIS = 5
+MAX_CLIENT_NAME = 100

@@ -1,0 +1,88 @@
+"""ID-token signing keys: made on first start, kept in the database, rotated on a schedule.
+
+A retired key stays in the published JWKS until every ID token it signed has expired,
+so relying parties (hubs) never see a valid token whose key they cannot fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from joserfc.jwk import KeySet, RSAKey
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cloud.oauth.const import ID_TOKEN_ALG, RSA_KEY_BITS
+from cloud.oauth.models import SigningKey
+
+_LOGGER = logging.getLogger(__name__)
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The key that signs now, and every public key a verifier may still need."""
+
+    signing: RSAKey
+    published: tuple[RSAKey, ...]
+
+    def jwks(self) -> dict[str, Any]:
+        return KeySet(list(self.published)).as_dict(private=False)
+
+
+def _generate_key() -> RSAKey:
+    return RSAKey.generate_key(
+        RSA_KEY_BITS, parameters={"alg": ID_TOKEN_ALG, "use": "sig"}, auto_kid=True
+    )
+
+
+async def _async_new_key_row(now: datetime) -> SigningKey:
+    # RSA key generation takes tens of milliseconds of CPU: not on the event loop.
+    key = await asyncio.get_running_loop().run_in_executor(None, _generate_key)
+    _LOGGER.info("new ID-token signing key %s", key.kid)
+    return SigningKey(
+        kid=str(key.kid), private_jwk=json.dumps(key.as_dict(private=True)), created_at=now
+    )
+
+
+async def async_rotate_signing_key(session: AsyncSession, now: datetime) -> str:
+    """Retire the current key (still published) and start signing with a new one."""
+    rows = (await session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None)))).all()
+    for row in rows:
+        row.retired_at = now
+        session.add(row)
+    new = await _async_new_key_row(now)
+    session.add(new)
+    await session.flush()
+    return new.kid
+
+
+async def async_load_key_ring(
+    session: AsyncSession, now: datetime, rotate_after: timedelta, publish_for: timedelta
+) -> KeyRing:
+    """Load the keys, creating the first one and rotating an old one when due.
+
+    `publish_for` is how long a retired key stays published: the longest lifetime of a
+    token it signed, plus clock skew.
+    """
+    keep_after = now - publish_for - CLOCK_SKEW
+    await session.execute(delete(SigningKey).where(SigningKey.retired_at < keep_after))
+    rows = list((await session.scalars(select(SigningKey))).all())
+    active = sorted((row for row in rows if row.retired_at is None), key=lambda row: row.created_at)
+    if not active or now - active[-1].created_at >= rotate_after:
+        await async_rotate_signing_key(session, now)
+        rows = list((await session.scalars(select(SigningKey))).all())
+        active = [row for row in rows if row.retired_at is None]
+    signing_row = max(active, key=lambda row: row.created_at)
+    published = tuple(
+        RSAKey.import_key(json.loads(row.private_jwk))
+        for row in sorted(rows, key=lambda row: row.created_at, reverse=True)
+    )
+    signing = next(key for key in published if key.kid == signing_row.kid)
+    return KeyRing(signing=signing, published=published)

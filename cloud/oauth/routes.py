@@ -1,0 +1,356 @@
+"""HTTP endpoints of the provider: discovery, keys, authorize, token, userinfo, revoke,
+device authorization with the `/device` approval page, client registration."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+from authlib.oauth2.rfc6749 import OAuth2Error
+from multidict import CIMultiDict
+
+from cloud.api.openapi import ApiRegistry
+from cloud.authz import BEARER_RESOLVER, Principal, authorize
+from cloud.oauth import store
+from cloud.oauth.adapter import (
+    AiohttpJsonRequest,
+    AiohttpOAuth2Request,
+    OAuthResponse,
+    async_form_request,
+    bridge,
+    public_uri,
+)
+from cloud.oauth.bearer import async_resolve_bearer, bearer_token
+from cloud.oauth.claims import EndUser, user_claims
+from cloud.oauth.const import (
+    AUTHORIZE_PATH,
+    DEVICE_AUTHORIZATION_PATH,
+    DEVICE_PAGE_PATH,
+    DISCOVERY_PATH,
+    JWKS_PATH,
+    REGISTRATION_PATH,
+    REVOKE_PATH,
+    SCOPE_DESCRIPTIONS,
+    SCOPE_REGISTER,
+    TOKEN_PATH,
+    USERINFO_PATH,
+)
+from cloud.oauth.runtime import OAUTH, async_run_authlib, create_runtime, oauth_ctx
+from cloud.oauth.server import EthosAuthorizationServer
+from cloud.web.auth import current_user
+from cloud.web.forms import read_form, transaction
+from cloud.web.keys import DB, SETTINGS
+from cloud.web.middleware import CONTENT_SECURITY_POLICY, csrf_exempt
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
+    return aiohttp_jinja2.render_template(f"oauth/{name}", request, context, status=status)
+
+
+def _error_page(request: web.Request, error: OAuth2Error) -> web.Response:
+    # Never redirect when the client or its redirect URI is not trusted: explain instead.
+    return _render(
+        request,
+        "error.html",
+        400,
+        error=error.error,
+        description=error.description or "The application sent an invalid sign-in request.",
+    )
+
+
+def _login_redirect(request: web.Request) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther("/account/login?" + urlencode({"next": request.raw_path}))
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    client_name: str
+    scopes: list[str]
+    redirect_uri: str
+
+
+@dataclass(frozen=True)
+class AuthorizeOutcome:
+    response: OAuthResponse | None = None
+    error: OAuth2Error | None = None
+    login: bool = False
+    consent: ConsentRequest | None = None
+
+
+def _decide_authorization(
+    server: EthosAuthorizationServer,
+    oauth_request: AiohttpOAuth2Request,
+    user: EndUser | None,
+    decision: str | None,
+) -> AuthorizeOutcome:
+    """Validate the request, then issue a code, ask for consent or ask to sign in."""
+    try:
+        grant = server.get_consent_grant(oauth_request, end_user=user)
+    except OAuth2Error as error:
+        if error.redirect_uri:  # the client and its redirect URI were verified
+            return AuthorizeOutcome(response=server.handle_error_response(oauth_request, error))
+        return AuthorizeOutcome(error=error)
+    if user is None:
+        return AuthorizeOutcome(login=True)
+    client, scope = grant.client, oauth_request.scope
+    if decision == "deny":
+        denied = server.create_authorization_response(oauth_request, grant_user=None, grant=grant)
+        return AuthorizeOutcome(response=denied)
+    if not client.first_party:
+        if decision == "allow":
+            bridge().in_request(lambda s: store.save_consent(s, user.id, client.client_id, scope))
+        else:
+            granted = bridge().in_request(
+                lambda s: store.consented_scope(s, user.id, client.client_id)
+            )
+            if not set(scope.split()) <= granted:
+                return AuthorizeOutcome(
+                    consent=ConsentRequest(client.name, scope.split(), grant.redirect_uri)
+                )
+    issued = server.create_authorization_response(oauth_request, grant_user=user, grant=grant)
+    return AuthorizeOutcome(response=issued)
+
+
+async def authorize_endpoint(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    oauth_request = await async_form_request(request, settings.base_url, settings.production)
+    user = await current_user(request)
+    decision = oauth_request.form.get("decision") if request.method == "POST" else None
+    end_user = EndUser.of(user) if user else None
+    outcome = await async_run_authlib(
+        request.app,
+        lambda server: _decide_authorization(server, oauth_request, end_user, decision),
+    )
+    if outcome.response is not None:
+        return outcome.response.to_aiohttp()
+    if outcome.error is not None:
+        return _error_page(request, outcome.error)
+    if outcome.login:
+        raise _login_redirect(request)
+    assert outcome.consent is not None
+    consent = outcome.consent
+    response = _render(
+        request,
+        "consent.html",
+        client_name=consent.client_name,
+        scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in consent.scopes],
+        redirect_host=urlsplit(consent.redirect_uri).netloc,
+        action=request.raw_path,
+    )
+    # The answer redirects to the client: let this one form post lead there.
+    target = urlsplit(consent.redirect_uri)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc}"
+    )
+    return response
+
+
+async def _form_endpoint(request: web.Request, name: str | None) -> web.Response:
+    settings = request.app[SETTINGS]
+    oauth_request = await async_form_request(request, settings.base_url, settings.production)
+
+    def work(server: EthosAuthorizationServer) -> OAuthResponse:
+        if name is None:
+            return server.create_token_response(oauth_request)
+        return server.create_endpoint_response(name, oauth_request)
+
+    return (await async_run_authlib(request.app, work)).to_aiohttp()
+
+
+@csrf_exempt
+async def token_endpoint(request: web.Request) -> web.Response:
+    return await _form_endpoint(request, None)
+
+
+@csrf_exempt
+async def revocation_endpoint(request: web.Request) -> web.Response:
+    return await _form_endpoint(request, "revocation")
+
+
+@csrf_exempt
+async def device_authorization_endpoint(request: web.Request) -> web.Response:
+    return await _form_endpoint(request, "device_authorization")
+
+
+def _oauth_error(status: int, error: str, description: str, **headers: str) -> web.Response:
+    return web.json_response(
+        {"error": error, "error_description": description}, status=status, headers=headers
+    )
+
+
+@csrf_exempt
+async def registration_endpoint(request: web.Request) -> web.Response:
+    """RFC 7591, authorised by the hub's onboarding access token (scope `hub.register`)."""
+    token = bearer_token(request)
+    principal = await async_resolve_bearer(request, token) if token else None
+    if principal is None:
+        return _oauth_error(
+            401,
+            "invalid_token",
+            "Send the onboarding access token as a Bearer token.",
+            **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    if not principal.has_scope(SCOPE_REGISTER):
+        return _oauth_error(
+            403,
+            "insufficient_scope",
+            f"Registering a client needs the '{SCOPE_REGISTER}' scope.",
+            **{"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{SCOPE_REGISTER}"'},
+        )
+    try:
+        data = json.loads(await request.read())
+    except ValueError:
+        data = None
+    if request.content_type != "application/json" or not isinstance(data, dict):
+        return _oauth_error(400, "invalid_client_metadata", "Send the metadata as a JSON object.")
+    settings = request.app[SETTINGS]
+    json_request = AiohttpJsonRequest(
+        request.method,
+        public_uri(request, settings.base_url, settings.production),
+        CIMultiDict(request.headers),
+        data,
+        principal,
+    )
+    response = await async_run_authlib(
+        request.app,
+        lambda server: server.create_endpoint_response("client_registration", json_request),
+    )
+    return response.to_aiohttp()
+
+
+async def discovery_endpoint(request: web.Request) -> web.Response:
+    return web.json_response(
+        request.app[OAUTH].server.metadata(), headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
+async def jwks_endpoint(request: web.Request) -> web.Response:
+    # Short cache: a rotated-in key must reach verifiers soon.
+    return web.json_response(
+        request.app[OAUTH].keys().jwks(), headers={"Cache-Control": "public, max-age=60"}
+    )
+
+
+@csrf_exempt
+async def userinfo_endpoint(request: web.Request) -> web.Response:
+    if bearer_token(request) is None:
+        return _oauth_error(
+            401,
+            "invalid_token",
+            "Send an access token as a Bearer token.",
+            **{"WWW-Authenticate": 'Bearer realm="ethos"'},
+        )
+    principal: Principal = await authorize(request, "oauth.userinfo")
+    scope = " ".join(sorted(principal.scopes or ()))
+    # Only confirmed accounts hold tokens (the resolver checks), so the address is verified.
+    return web.json_response(
+        user_claims(principal.user_id, principal.email, True, scope),
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# The approval page for the device flow (the hub shows the code, the owner approves here).
+
+
+async def device_page(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    if user is None:
+        raise _login_redirect(request)
+    raw = request.query.get("user_code", "")
+    if not raw:
+        return _render(request, "device.html")
+    async with request.app[DB]() as session:
+        grant = await store.pending_device_grant(session, raw)
+        client = await store.get_client(session, grant.client_id) if grant else None
+    if grant is None or client is None:
+        return _render(
+            request,
+            "device.html",
+            404,
+            user_code=raw,
+            message="This code is unknown, already used or expired. Check the code on your hub.",
+        )
+    return _render(
+        request,
+        "device.html",
+        user_code=grant.user_code,
+        client_name=client.name,
+        scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in grant.scope.split()],
+    )
+
+
+async def device_decision(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    if user is None or user.id is None:
+        raise web.HTTPSeeOther("/account/login?" + urlencode({"next": DEVICE_PAGE_PATH}))
+    form = await read_form(request)
+    user_code, decision = form.get("user_code", ""), form.get("decision")
+    if decision not in ("approve", "deny"):
+        raise web.HTTPSeeOther(DEVICE_PAGE_PATH + "?" + urlencode({"user_code": user_code}))
+    async with transaction(request.app) as session:
+        grant = await store.decide_device_grant(
+            session, user_code, user.id, approved=decision == "approve"
+        )
+    if grant is None:
+        return _render(
+            request,
+            "device.html",
+            404,
+            user_code=user_code,
+            message="This code is unknown, already used or expired. Check the code on your hub.",
+        )
+    return _render(request, "device_done.html", approved=decision == "approve")
+
+
+# The account page: who has access, and revoking it.
+
+
+async def _account_access_context(request: web.Request) -> dict[str, object]:
+    if request.path != "/account":
+        return {}
+    user = await current_user(request)
+    if user is None or user.id is None:
+        return {}
+    async with request.app[DB]() as session:
+        return {"oauth_access": await store.clients_with_access(session, user.id)}
+
+
+async def revoke_access(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    if user is None or user.id is None:
+        raise web.HTTPSeeOther("/account/login?next=/account")
+    form = await read_form(request)
+    async with transaction(request.app) as session:
+        count = await store.revoke_client_access(session, user.id, form.get("client_id", ""))
+    _LOGGER.info("user %s revoked %s tokens of a client", user.id, count)
+    raise web.HTTPSeeOther("/account")
+
+
+def setup(app: web.Application, api: ApiRegistry) -> None:
+    """Mount the provider: routes, the bearer-token resolver and its resources."""
+    app[OAUTH] = create_runtime(app)
+    app[BEARER_RESOLVER] = async_resolve_bearer
+    app.cleanup_ctx.append(oauth_ctx)
+    processors = aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY
+    app[processors] = (*app.get(processors, ()), _account_access_context)
+    router = app.router
+    router.add_get(DISCOVERY_PATH, discovery_endpoint)
+    router.add_get(JWKS_PATH, jwks_endpoint)
+    router.add_route("GET", AUTHORIZE_PATH, authorize_endpoint)
+    router.add_route("POST", AUTHORIZE_PATH, authorize_endpoint)
+    router.add_post(TOKEN_PATH, token_endpoint)
+    router.add_post(REVOKE_PATH, revocation_endpoint)
+    router.add_post(DEVICE_AUTHORIZATION_PATH, device_authorization_endpoint)
+    router.add_post(REGISTRATION_PATH, registration_endpoint)
+    router.add_route("GET", USERINFO_PATH, userinfo_endpoint)
+    router.add_route("POST", USERINFO_PATH, userinfo_endpoint)
+    router.add_get(DEVICE_PAGE_PATH, device_page)
+    router.add_post(DEVICE_PAGE_PATH, device_decision)
+    router.add_post("/account/access/revoke", revoke_access)

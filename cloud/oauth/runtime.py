@@ -1,0 +1,162 @@
+"""The provider's resources on the app: Authlib server, its worker threads, the key ring."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypeVar
+
+from aiohttp import web
+
+from cloud.db import utcnow
+from cloud.oauth.adapter import LoopBridge, OAuthResponse, in_bridge_context
+from cloud.oauth.const import (
+    AUTH_NONE,
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_DEVICE_CODE,
+    GRANT_REFRESH_TOKEN,
+    HUB_SETUP_CLIENT_ID,
+    MOBILE_CLIENT_ID,
+    REGISTERED_CLIENT_SCOPES,
+    SCOPES_SUPPORTED,
+)
+from cloud.oauth.keys import KeyRing, async_load_key_ring
+from cloud.oauth.models import OAuthClient
+from cloud.oauth.server import EthosAuthorizationServer
+from cloud.web.keys import DB, SETTINGS
+
+_LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
+KEY_RELOAD_SECONDS = 300.0
+
+
+@dataclass
+class OAuthRuntime:
+    server: EthosAuthorizationServer
+    executor: ThreadPoolExecutor | None = None  # created at start-up, shut down at cleanup
+    key_ring: KeyRing | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def keys(self) -> KeyRing:
+        assert self.key_ring is not None, "the key ring loads at start-up"
+        return self.key_ring
+
+
+OAUTH: web.AppKey[OAuthRuntime] = web.AppKey("oauth_runtime", OAuthRuntime)
+
+
+async def async_run_authlib(
+    app: web.Application, work: Callable[[EthosAuthorizationServer], T]
+) -> T:
+    """Run Authlib in a worker thread within one transaction.
+
+    The transaction commits unless Authlib answered with an error, so a refused request
+    leaves nothing behind (facts that must stick use `LoopBridge.committed`).
+    """
+    runtime = app[OAUTH]
+    loop = asyncio.get_running_loop()
+    assert runtime.executor is not None, "the OAuth cleanup context is not running"
+    async with app[DB]() as session:
+        current = LoopBridge(loop, session, app[DB])
+        result = await loop.run_in_executor(
+            runtime.executor, in_bridge_context, current, lambda: work(runtime.server)
+        )
+        if isinstance(result, OAuthResponse) and result.status >= 400:
+            await session.rollback()
+        else:
+            await session.commit()
+    return result
+
+
+def _first_party_clients(app: web.Application) -> list[OAuthClient]:
+    settings = app[SETTINGS]
+    return [
+        OAuthClient(
+            client_id=MOBILE_CLIENT_ID,
+            name="Ethos mobile app",
+            redirect_uris="\n".join(settings.oauth.mobile_redirects(settings.base_url)),
+            grant_types=f"{GRANT_AUTHORIZATION_CODE} {GRANT_REFRESH_TOKEN}",
+            scope=" ".join(REGISTERED_CLIENT_SCOPES),
+            token_endpoint_auth_method=AUTH_NONE,
+            first_party=True,
+        ),
+        OAuthClient(
+            client_id=HUB_SETUP_CLIENT_ID,
+            name="Ethos hub setup",
+            redirect_uris="",
+            grant_types=f"{GRANT_DEVICE_CODE} {GRANT_REFRESH_TOKEN}",
+            scope=" ".join(SCOPES_SUPPORTED),
+            token_endpoint_auth_method=AUTH_NONE,
+            first_party=True,
+        ),
+    ]
+
+
+async def _async_sync_first_party_clients(app: web.Application) -> None:
+    async with app[DB]() as session, session.begin():
+        for wanted in _first_party_clients(app):
+            row = await session.get(OAuthClient, wanted.client_id)
+            if row is None:
+                session.add(wanted)
+                continue
+            for name in ("name", "redirect_uris", "grant_types", "scope"):
+                setattr(row, name, getattr(wanted, name))
+            row.token_endpoint_auth_method, row.first_party = AUTH_NONE, True
+
+
+async def async_reload_keys(app: web.Application) -> KeyRing:
+    """Load (and rotate when due) the signing keys; replicas converge through the database."""
+    oauth = app[SETTINGS].oauth
+    async with app[DB]() as session, session.begin():
+        ring = await async_load_key_ring(
+            session,
+            utcnow(),
+            rotate_after=timedelta(days=oauth.key_rotation_days),
+            publish_for=timedelta(seconds=max(oauth.id_token_seconds, oauth.access_token_seconds)),
+        )
+    app[OAUTH].key_ring = ring
+    return ring
+
+
+async def _async_reload_keys_forever(app: web.Application) -> None:
+    while True:
+        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        try:
+            await async_reload_keys(app)
+        except Exception:  # a database hiccup must not end the reloads
+            _LOGGER.exception("reloading signing keys failed; keeping the current ones")
+
+
+async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context (after the database's): clients, keys, worker threads."""
+    runtime = app[OAUTH]
+    runtime.executor = ThreadPoolExecutor(
+        app[SETTINGS].oauth.worker_threads, thread_name_prefix="oauth"
+    )
+    await _async_sync_first_party_clients(app)
+    await async_reload_keys(app)
+    runtime.tasks.append(asyncio.create_task(_async_reload_keys_forever(app), name="oauth-keys"))
+    try:
+        yield
+    finally:
+        for task in runtime.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        runtime.tasks.clear()
+        runtime.executor.shutdown(wait=False, cancel_futures=True)
+        runtime.executor = None
+
+
+def create_runtime(app: web.Application) -> OAuthRuntime:
+    settings = app[SETTINGS]
+    runtime = OAuthRuntime(
+        server=EthosAuthorizationServer(settings.base_url, settings.oauth, lambda: runtime.keys())
+    )
+    return runtime
