@@ -61,8 +61,8 @@ def evaluate(
     popularity_scores = np.broadcast_to(model.popularity, excluded.shape)
     rankings = {
         "ethos": model.rank(sequences, k),
-        "popularity": top_k(popularity_scores, excluded, table.categories, k, None),
-        "random": top_k(rng.random(excluded.shape), excluded, table.categories, k, None),
+        "popularity": top_k(popularity_scores, excluded, table.category_codes, k, None),
+        "random": top_k(rng.random(excluded.shape), excluded, table.category_codes, k, None),
     }
     # Mean of the three axes on the 0-10 scale; NaN for unscored items (left out of ethics@k).
     item_ethics = table.ethics.mean(axis=1) * SCORE_MAX

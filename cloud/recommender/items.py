@@ -61,6 +61,15 @@ class ItemTable:
         return {str(sku): position for position, sku in enumerate(self.skus)}
 
     @cached_property
+    def category_codes(self) -> np.ndarray:
+        """(n,) a number per category, -1 for items without one."""
+        names, codes = np.unique(self.categories, return_inverse=True)
+        codes = codes.astype(np.int64)
+        if len(names) and names[0] == "":
+            codes -= 1  # "" sorts first: it becomes -1, the rest shift down
+        return codes
+
+    @cached_property
     def ethics_filled(self) -> np.ndarray:
         """Ethics with unscored items at 0: the store does not presume a device is ethical."""
         return np.nan_to_num(self.ethics, nan=0.0)

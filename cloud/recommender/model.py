@@ -133,7 +133,7 @@ class RecommenderModel:
             excluded = owned_mask(chunk, len(self.items))
             if available is not None:
                 excluded |= ~available
-            out.append(top_k(scores, excluded, self.items.categories, k, MAX_PER_CATEGORY))
+            out.append(top_k(scores, excluded, self.items.category_codes, k, MAX_PER_CATEGORY))
         return np.vstack(out) if out else np.zeros((0, k), dtype=np.int64)
 
     def recommend(
@@ -145,15 +145,14 @@ class RecommenderModel:
         found = self.signals_for([sequence])
         scores = found.blend(self.weights)
         excluded = owned_mask([sequence], len(self.items)) | ~self.available(in_stock)
-        chosen = top_k(scores, excluded, self.items.categories, k, MAX_PER_CATEGORY)[0]
+        chosen = top_k(scores, excluded, self.items.category_codes, k, MAX_PER_CATEGORY)[0]
+        chosen = chosen[chosen >= 0]
+        reasons = explain(self, found, sequence, chosen)
         return [
             Recommendation(
-                sku=str(self.items.skus[item]),
-                score=float(scores[0, item]),
-                reason=explain(self, found, sequence, int(item)),
+                sku=str(self.items.skus[item]), score=float(scores[0, item]), reason=reason
             )
-            for item in chosen
-            if item >= 0
+            for item, reason in zip(chosen.tolist(), reasons, strict=True)
         ]
 
     def often_bought_together(
@@ -173,7 +172,7 @@ class RecommenderModel:
         scores = (np.where(together > 0, 1.0 + together, 0.0) + 0.5 * similar)[None, :]
         excluded = ~self.available(in_stock)
         excluded[item] = True
-        chosen = top_k(scores, excluded[None, :], self.items.categories, k, None)[0]
+        chosen = top_k(scores, excluded[None, :], self.items.category_codes, k, None)[0]
         return [
             Recommendation(
                 sku=str(self.items.skus[other]),
@@ -206,15 +205,15 @@ def user_sequences(
 ) -> tuple[list[str], list[np.ndarray]]:
     """Per user (sorted by id), the known item indices bought, oldest first."""
     frame = interactions[["user_id", "item_id", "timestamp"]].copy()
+    frame["user_id"] = frame["user_id"].astype(str)  # sort as the ids are returned
     frame["item"] = frame["item_id"].astype(str).map(index)
     frame = frame.dropna(subset=["item"])
     if frame.empty:
         return [], []
     frame = frame.sort_values(["user_id", "timestamp"], kind="stable")
-    grouped = frame.groupby("user_id", sort=True)["item"]
-    users = [str(user) for user in grouped.groups]
-    sequences = [group.to_numpy(dtype=np.int64) for _user, group in grouped]
-    return users, sequences
+    users, starts = np.unique(frame["user_id"].to_numpy(dtype=str), return_index=True)
+    sequences = np.split(frame["item"].to_numpy(dtype=np.int64), starts[1:])
+    return [str(user) for user in users], sequences
 
 
 def owned_mask(sequences: Sequence[np.ndarray], n_items: int) -> np.ndarray:

@@ -12,36 +12,49 @@ if TYPE_CHECKING:
     from .model import RecommenderModel, Signals
 
 
-def explain(model: RecommenderModel, found: Signals, owned: np.ndarray, item: int) -> str:
-    """The reason for recommending ``item``: the signal that contributed most to its score."""
-    items = model.items
+_SIGNALS = ("collaborative", "content", "preference", "ethics", "popularity")
+
+
+def explain(
+    model: RecommenderModel, found: Signals, owned: np.ndarray, chosen: np.ndarray
+) -> list[str]:
+    """A reason per chosen item: the signal that contributed most to its score, told in
+    terms of the shopper's own devices where possible."""
     if found.cold[0]:
-        return _cold_start(model, item)
+        return [_cold_start(model, int(item)) for item in chosen]
     weights = model.weights
-    contributions = {
-        "collaborative": weights.collaborative * found.collaborative[0, item],
-        "content": weights.content * found.content[0, item],
-        "preference": weights.preference * found.preference[0, item],
-        "ethics": weights.ethics * found.ethics[item],
-        "popularity": weights.popularity * found.popularity[item],
-    }
-    strongest = max(contributions, key=lambda name: contributions[name])
-    if contributions[strongest] <= 0:
-        return _cold_start(model, item)
-    if strongest == "collaborative":
-        anchor = _strongest_co_purchase(model, owned, item)
-        if anchor is not None:
-            return f"bought together with your {items.names[anchor]}"
-    if strongest in ("collaborative", "content"):
-        anchor = int(owned[np.argmax(items.features[owned] @ items.features[item])])
-        return f"similar to your {items.names[anchor]}"
-    if strongest == "preference":
-        axis = int(np.argmax(found.user_preferences[0] * items.ethics_filled[item]))
-        return f"high {ETHICS_AXES[axis]} ({_score(model, item, axis)}/10), like your other devices"
-    if strongest == "ethics":
-        axis = int(np.argmax(items.ethics_filled[item]))
-        return f"top {ETHICS_AXES[axis]} score ({_score(model, item, axis)}/10)"
-    return "popular with other shoppers"
+    contributions = np.vstack(
+        [
+            weights.collaborative * found.collaborative[0, chosen],
+            weights.content * found.content[0, chosen],
+            weights.preference * found.preference[0, chosen],
+            weights.ethics * found.ethics[chosen],
+            weights.popularity * found.popularity[chosen],
+        ]
+    )
+    strongest = contributions.argmax(axis=0)
+    co_purchase = _strongest_co_purchases(model, owned, chosen)
+    similar = owned[np.argmax(model.items.features[chosen] @ model.items.features[owned].T, axis=1)]
+    names = model.items.names
+    reasons = []
+    for column, item in enumerate(chosen.tolist()):
+        signal = _SIGNALS[strongest[column]]
+        if contributions[strongest[column], column] <= 0:
+            reasons.append(_cold_start(model, item))
+        elif signal == "collaborative" and co_purchase[column] >= 0:
+            reasons.append(f"bought together with your {names[co_purchase[column]]}")
+        elif signal in ("collaborative", "content"):
+            reasons.append(f"similar to your {names[similar[column]]}")
+        elif signal == "preference":
+            axis = int(np.argmax(found.user_preferences[0] * model.items.ethics_filled[item]))
+            score = _score(model, item, axis)
+            reasons.append(f"high {ETHICS_AXES[axis]} ({score}/10), like your other devices")
+        elif signal == "ethics":
+            axis = int(np.argmax(model.items.ethics_filled[item]))
+            reasons.append(f"top {ETHICS_AXES[axis]} score ({_score(model, item, axis)}/10)")
+        else:
+            reasons.append("popular with other shoppers")
+    return reasons
 
 
 def explain_together(model: RecommenderModel, item: int, bought_together: bool) -> str:
@@ -56,15 +69,21 @@ def _cold_start(model: RecommenderModel, item: int) -> str:
     return f"popular, with {ETHICS_AXES[axis]} {_score(model, item, axis)}/10"
 
 
-def _strongest_co_purchase(model: RecommenderModel, owned: np.ndarray, item: int) -> int | None:
-    target = model.covered_position[item]
-    positions = model.covered_position[owned]
-    in_model = positions >= 0
-    if target < 0 or not in_model.any():
-        return None
-    strengths = model.item_weights[positions[in_model], target]
-    best = int(np.argmax(strengths))
-    return int(owned[in_model][best]) if strengths[best] > 0 else None
+def _strongest_co_purchases(
+    model: RecommenderModel, owned: np.ndarray, chosen: np.ndarray
+) -> np.ndarray:
+    """Per chosen item, the owned item it is most strongly bought with (-1: none)."""
+    targets = model.covered_position[chosen]
+    sources = model.covered_position[owned]
+    anchors = np.full(len(chosen), -1, dtype=np.int64)
+    usable = sources >= 0
+    if not usable.any():
+        return anchors
+    strengths = model.item_weights[np.ix_(sources[usable], np.maximum(targets, 0))]
+    best = strengths.argmax(axis=0)
+    found = (targets >= 0) & (strengths[best, np.arange(len(chosen))] > 0)
+    anchors[found] = owned[usable][best[found]]
+    return anchors
 
 
 def _score(model: RecommenderModel, item: int, axis: int) -> str:

@@ -62,7 +62,7 @@ def tune_weights(
     excluded = owned_mask(sequences, len(items))
 
     def evaluate(weights: BlendWeights) -> float:
-        ranked = top_k(found.blend(weights), excluded, items.categories, k, MAX_PER_CATEGORY)
+        ranked = top_k(found.blend(weights), excluded, items.category_codes, k, MAX_PER_CATEGORY)
         return ndcg(ranked, targets)
 
     scored = not np.isnan(items.ethics).all()

@@ -94,3 +94,19 @@ async def test_naive_purchase_times_are_refused() -> None:
     naive = [Purchase("u", "HUB-1", datetime(2026, 1, 1))]
     with pytest.raises(RecommenderInputError, match="naive timestamp"):
         await service.async_train(naive, KIT_CATALOG)
+
+
+async def test_purchases_as_a_dataframe_with_numeric_user_ids() -> None:
+    import pandas as pd
+
+    from .common import START
+
+    rows = []
+    for user in range(1, 13):  # 1..12: numeric and text order differ ("10" < "2")
+        pair = ("HUB-1", "PRE-1") if user % 2 else ("BLB-1", "SEN-1")
+        rows += [(user, sku, START + pd.Timedelta(days=day)) for day, sku in enumerate(pair)]
+    frame = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"])
+    service = RecommendationService(debounce_seconds=0)
+    await service.async_train(frame, KIT_CATALOG)
+    assert service.recommend("13", owned=["HUB-1"], k=1)[0].sku == "PRE-1"
+    assert service.recommend("14", owned=["BLB-1"], k=1)[0].sku == "SEN-1"
