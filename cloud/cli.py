@@ -24,6 +24,13 @@ ENV_HELP = """environment:
   BTCPAY_SPEED_POLICY    HighSpeed, MediumSpeed (default), LowMediumSpeed or LowSpeed
   BTCPAY_INVOICE_EXPIRY_MINUTES  invoice lifetime (default 15)
   ETHOS_RECONCILE_SECONDS  how often open invoices are re-read (default 60)
+  ETHOS_OAUTH_ACCESS_TOKEN_SECONDS  OIDC access token lifetime (default 300)
+  ETHOS_OAUTH_ID_TOKEN_SECONDS      ID token lifetime (default 300)
+  ETHOS_OAUTH_REFRESH_TOKEN_DAYS    refresh token lifetime; each use rotates it (default 30)
+  ETHOS_OAUTH_DEVICE_CODE_SECONDS   how long a hub's device code waits for approval (default 600)
+  ETHOS_OAUTH_KEY_ROTATION_DAYS     age at which the ID-token signing key is replaced (default 90)
+  ETHOS_MOBILE_REDIRECT_URIS        redirect URIs of the mobile web app, space-separated
+                                    (default $ETHOS_BASE_URL/app/callback)
 """
 
 

@@ -78,7 +78,7 @@ class CloudSettings:
             mail_from=env.get("ETHOS_MAIL_FROM") or cls.mail_from,
             secret_key=env.get("ETHOS_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
             env=(env.get("ETHOS_ENV") or ENV_DEVELOPMENT).lower(),
-            oauth=OAuthSettings.from_env(env),
+            oauth=OAuthSettings.from_env(env, _int),
             btcpay_url=(env.get("BTCPAY_URL") or cls.btcpay_url).rstrip("/"),
             btcpay_api_key=env.get("BTCPAY_API_KEY") or DEVELOPMENT_BTCPAY_API_KEY,
             btcpay_store_id=env.get("BTCPAY_STORE_ID") or DEVELOPMENT_BTCPAY_STORE_ID,

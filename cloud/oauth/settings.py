@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-ENV_HELP = """\
-  ETHOS_OAUTH_ACCESS_TOKEN_SECONDS  access token lifetime (default 300)
-  ETHOS_OAUTH_ID_TOKEN_SECONDS      ID token lifetime (default 300)
-  ETHOS_OAUTH_REFRESH_TOKEN_DAYS    refresh token lifetime; each use rotates it (default 30)
-  ETHOS_OAUTH_DEVICE_CODE_SECONDS   how long a hub's device code waits for approval (default 600)
-  ETHOS_OAUTH_KEY_ROTATION_DAYS     age at which the ID-token signing key is replaced (default 90)
-  ETHOS_MOBILE_REDIRECT_URIS        space-separated redirect URIs of the mobile web app
-                                    (default $ETHOS_BASE_URL/app/callback)
-"""
+IntReader = Callable[[Mapping[str, str], str, int], int]
 
 
 class OAuthConfigError(ValueError):
@@ -23,6 +15,8 @@ class OAuthConfigError(ValueError):
 
 @dataclass(frozen=True)
 class OAuthSettings:
+    """Token lifetimes, key rotation, first-party redirect URIs (variables: cloud/cli.py)."""
+
     access_token_seconds: int = 300
     id_token_seconds: int = 300
     refresh_token_days: int = 30
@@ -33,13 +27,14 @@ class OAuthSettings:
     worker_threads: int = 8  # Authlib runs in these (it is synchronous)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> OAuthSettings:
+    def from_env(cls, env: Mapping[str, str], read_int: IntReader) -> OAuthSettings:
+        """`read_int(env, name, default)` is the cloud settings' whole-number parser."""
         return cls(
-            access_token_seconds=_int(env, "ETHOS_OAUTH_ACCESS_TOKEN_SECONDS", 300),
-            id_token_seconds=_int(env, "ETHOS_OAUTH_ID_TOKEN_SECONDS", 300),
-            refresh_token_days=_int(env, "ETHOS_OAUTH_REFRESH_TOKEN_DAYS", 30),
-            device_code_seconds=_int(env, "ETHOS_OAUTH_DEVICE_CODE_SECONDS", 600),
-            key_rotation_days=_int(env, "ETHOS_OAUTH_KEY_ROTATION_DAYS", 90),
+            access_token_seconds=read_int(env, "ETHOS_OAUTH_ACCESS_TOKEN_SECONDS", 300),
+            id_token_seconds=read_int(env, "ETHOS_OAUTH_ID_TOKEN_SECONDS", 300),
+            refresh_token_days=read_int(env, "ETHOS_OAUTH_REFRESH_TOKEN_DAYS", 30),
+            device_code_seconds=read_int(env, "ETHOS_OAUTH_DEVICE_CODE_SECONDS", 600),
+            key_rotation_days=read_int(env, "ETHOS_OAUTH_KEY_ROTATION_DAYS", 90),
             mobile_redirect_uris=tuple((env.get("ETHOS_MOBILE_REDIRECT_URIS") or "").split()),
         )
 
@@ -67,13 +62,3 @@ class OAuthSettings:
                 )
             if production and parts.scheme != "https":
                 raise OAuthConfigError("ETHOS_MOBILE_REDIRECT_URIS must be https in production")
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as err:
-        raise OAuthConfigError(f"{name} must be a whole number, not {raw!r}") from err
