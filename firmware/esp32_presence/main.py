@@ -15,7 +15,8 @@ def mqtt_factory(client_id, host, port, user, password, keepalive):
     return umqtt.simple.MQTTClient(client_id, host, port, user, password, keepalive)
 
 
-def start():
+def build_device():
+    """The PresenceDevice wired to this board, from config.json (or safe defaults)."""
     store = board.FlashConfigStore()
     config, problems = device_config.load_config(store.read())
     if config["serial"] == device_config.DEFAULT_SERIAL:
@@ -32,18 +33,28 @@ def start():
         network=board.Wifi(wifi["ssid"], wifi["password"], config["serial"]),
         watchdog=board.watchdog(),
     )
-    radio = None
     if config["ble"]["advertise"] or config["ble"]["targets"]:
-        radio = board.BleRadio(device)
-        device.advertiser = radio
+        device.advertiser = board.BleRadio(device)
     fw_log.info("ethos presence %s starting", config["serial"])
+    return device
 
-    def keep_scanning():
-        if radio is not None and config["ble"]["targets"]:
+
+def run(device, should_stop=None):
+    """The main loop; keeps a BLE scan going when targets are configured."""
+    radio = device.advertiser
+    scanning = radio is not None and bool(device.config["ble"]["targets"])
+
+    def stop_or_keep_scanning():
+        if scanning:
             radio.scan()
-        return False
+        return should_stop is not None and should_stop()
 
-    device.run(should_stop=keep_scanning)
+    device.run(should_stop=stop_or_keep_scanning)
 
 
-start()
+def start(should_stop=None):
+    run(build_device(), should_stop)
+
+
+if __name__ == "__main__":
+    start()
