@@ -19,7 +19,7 @@ from .items import ItemTable
 from .metrics import coverage, hit_rate, mean_ethics, ndcg
 from .model import BlendWeights, RecommenderModel, owned_mask, user_sequences
 from .ranking import top_k
-from .records import RecommenderInputError
+from .records import INTERACTION_COLUMNS, RecommenderInputError, require_columns
 from .tuning import tune_weights
 
 
@@ -44,6 +44,7 @@ def evaluate(
     """Evaluate on ``interactions``; ``weights`` skips tuning (e.g. to switch a signal off)."""
     if k < 1:
         raise RecommenderInputError(f"k must be at least 1, not {k}")
+    require_columns(interactions, INTERACTION_COLUMNS, "interactions")
     table = ItemTable.build(items, extra_skus=interactions["item_id"].astype(str))
     train, held = leave_last_out(interactions)
     if held.empty:

@@ -21,7 +21,7 @@ from .const import (
 from .items import ItemTable
 from .ranking import top_k
 from .reasons import explain, explain_together
-from .records import Recommendation, RecommenderInputError
+from .records import INTERACTION_COLUMNS, Recommendation, require_columns
 
 _LOGGER = logging.getLogger(__name__)
 _USERS_PER_CHUNK = 1024
@@ -87,6 +87,7 @@ class RecommenderModel:
         cls, interactions: pd.DataFrame, items: ItemTable, weights: BlendWeights | None = None
     ) -> RecommenderModel:
         """Fit on ``user_id, item_id, timestamp`` rows; items unknown to ``items`` are dropped."""
+        require_columns(interactions, INTERACTION_COLUMNS, "purchases")
         index = items.index
         known = interactions["item_id"].astype(str).isin(index.keys())
         if not known.all():
@@ -221,9 +222,3 @@ def owned_mask(sequences: Sequence[np.ndarray], n_items: int) -> np.ndarray:
     for row, sequence in enumerate(sequences):
         mask[row, sequence] = True
     return mask
-
-
-def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise RecommenderInputError(f"{what}: missing column(s) {', '.join(missing)}")

@@ -20,6 +20,13 @@ class RecommenderInputError(ValueError):
     """Input the recommender cannot use; the message says what and where."""
 
 
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Refuse a frame that lacks a column, naming the missing ones."""
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise RecommenderInputError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogItem:
     """What the recommender needs to know about a product."""

@@ -13,6 +13,7 @@ from .const import DEFAULT_K
 from .items import ItemTable
 from .model import RecommenderModel
 from .persistence import save_model
+from .records import INTERACTION_COLUMNS, require_columns
 from .tuning import tune_weights
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ def train_model(
     the model only knows, and only recommends, what the store sells now.
     """
     started = time.perf_counter()
+    require_columns(purchases, INTERACTION_COLUMNS, "purchases")
+    require_columns(items, ("item_id",), "catalog")
     table = ItemTable.build(items)
     known = purchases[purchases["item_id"].astype(str).isin(table.index.keys())]
     if len(known) < len(purchases):

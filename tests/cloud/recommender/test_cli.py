@@ -118,3 +118,32 @@ def test_help_names_the_environment(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["recommender", "evaluate", "--help"])
     assert "LOG_LEVEL" in capsys.readouterr().out
+
+
+def test_items_missing_from_the_items_file_still_count_without_content(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    interactions = tmp_path / "interactions.csv"
+    interactions.write_text(
+        "user_id,item_id,timestamp\n"
+        + "".join(f"u{n},A,{n}\nu{n},B,{n + 100}\n" for n in range(5))
+        + "v,C,1\nv,A,2\n"
+    )
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,category,privacy,openness,environment\nA,plug,9,9,9\nD,bulb,1,1,1\n")
+    args = ["recommender", "evaluate", "--interactions", str(interactions), "--items", str(items)]
+    assert main([*args, "--json", "--k", "2"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # A and D from the items file, B and C only from interactions: 4 items in the catalog.
+    assert report["items"] == 4
+    assert report["users"] == 6
+    # Only A (9) and D (1) carry scores, so ethics@2 averages over those shown, whatever
+    # the unscored B and C add to the lists.
+    for values in report["results"].values():
+        assert 1.0 <= values["ethics@2"] <= 9.0
+
+
+def test_k_below_one_is_refused(store_log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    interactions = str(store_log / "interactions.csv")
+    assert main(["recommender", "evaluate", "--interactions", interactions, "--k", "0"]) == 2
+    assert "k must be at least 1" in capsys.readouterr().err

@@ -110,3 +110,12 @@ async def test_purchases_as_a_dataframe_with_numeric_user_ids() -> None:
     await service.async_train(frame, KIT_CATALOG)
     assert service.recommend("13", owned=["HUB-1"], k=1)[0].sku == "PRE-1"
     assert service.recommend("14", owned=["BLB-1"], k=1)[0].sku == "SEN-1"
+
+
+async def test_purchases_frame_without_a_column_is_refused() -> None:
+    import pandas as pd
+
+    service = RecommendationService(debounce_seconds=0)
+    frame = pd.DataFrame({"user_id": ["u"], "sku": ["HUB-1"]})
+    with pytest.raises(RecommenderInputError, match=r"missing column\(s\) item_id, timestamp"):
+        await service.async_train(frame, KIT_CATALOG)
