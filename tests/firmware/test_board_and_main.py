@@ -98,7 +98,7 @@ async def test_main_runs_the_device_on_the_board(board: Board, mqtt_broker_url, 
     assert board.radar.commands[0] == 0x00FF and board.radar.commands[-1] == 0x00FE
     # The BTHome advertisement followed occupancy: last one says occupied.
     assert board.advertisements[-1].endswith(b"\x23\x01")
-    saved = json.loads(Path("config.json").read_text())
+    saved = json.loads(await asyncio.to_thread(Path("config.json").read_text))
     assert saved["settings"]["hold_time"] == 90 and saved["serial"] == serial
 
 
