@@ -49,4 +49,4 @@ RANDOM_SEED: Final = 20261127
 
 # Service.
 TRAINING_DEBOUNCE_SECONDS: Final = 30.0
-MODEL_FILE_FORMAT: Final = "ethos-recommender/1"
+MODEL_FILE_FORMAT: Final = "ethos-recommender/2"

@@ -31,16 +31,17 @@ _USERS_PER_CHUNK = 1024
 class BlendWeights:
     """How the per-user signals add up; collaborative is the scale reference (1.0).
 
-    The defaults are what tuning picks on the synthetic store log (see
-    ``benchmarks/recommender_synthetic.py``); training re-tunes them on the store's own
-    purchases once there are enough users (:mod:`cloud.recommender.tuning`).
+    Training tunes these on the store's own purchases (:mod:`cloud.recommender.tuning`).
+    The defaults, used while a store has too few repeat buyers to tune on, are what tuning
+    picked on the store-sized synthetic log of ``benchmarks/recommender_serving.py``
+    (10,000 users, 500 items).
     """
 
     collaborative: float = 1.0
-    popularity: float = 0.05
-    content: float = 0.05
+    popularity: float = 0.4
+    content: float = 0.0
     preference: float = 0.5
-    ethics: float = 0.05
+    ethics: float = 0.1
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -78,6 +79,7 @@ class RecommenderModel:
     items: ItemTable
     covered: np.ndarray  # item indices the collaborative model covers
     item_weights: np.ndarray  # (m, m) EASE weights over ``covered``
+    bought_together: np.ndarray  # (m, m) bool: someone bought both
     popularity: np.ndarray  # (n,)
     weights: BlendWeights = field(default_factory=BlendWeights)
     purchases: int = 0
@@ -94,13 +96,14 @@ class RecommenderModel:
             _LOGGER.warning("ignoring %s purchases of items not in the catalog", (~known).sum())
         _users, sequences = user_sequences(interactions[known], index)
         bought = signals.bought_matrix(sequences, len(items))
-        covered, item_weights = signals.fit_ease(
+        covered, item_weights, bought_together = signals.fit_ease(
             bought, EASE_L2, COLLABORATIVE_MIN_SUPPORT, COLLABORATIVE_MAX_ITEMS
         )
         return cls(
             items=items,
             covered=covered,
             item_weights=item_weights,
+            bought_together=bought_together,
             popularity=signals.popularity(bought),
             weights=weights or BlendWeights(),
             purchases=int(known.sum()),
@@ -167,11 +170,12 @@ class RecommenderModel:
         together = np.zeros(len(self.items), dtype=np.float32)
         position = self.covered_position[item]
         if position >= 0:
-            together[self.covered] = self.item_weights[position]
+            strength = self.item_weights[position]
+            together[self.covered] = np.where(self.bought_together[position], strength, 0.0)
         similar = self.items.features @ self.items.features[item]
-        # Co-purchase first; similarity (< 1) only orders what was never bought together.
-        scores = (np.where(together > 0, 1.0 + together, 0.0) + 0.5 * similar)[None, :]
-        excluded = ~self.available(in_stock)
+        # Co-purchases first (by EASE weight); similarity (<= 1) orders the rest.
+        scores = (np.where(together > 0, 2.0 + together, 0.0) + similar)[None, :]
+        excluded = ~self.available(in_stock) | (scores[0] <= 0)  # unrelated: not shown
         excluded[item] = True
         chosen = top_k(scores, excluded[None, :], self.items.category_codes, k, None)[0]
         return [

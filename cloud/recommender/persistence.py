@@ -40,6 +40,7 @@ def save_model(model: RecommenderModel, path: Path) -> None:
         "features": model.items.features,
         "covered": model.covered,
         "item_weights": model.item_weights,
+        "bought_together": model.bought_together,
         "popularity": model.popularity,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +71,7 @@ def load_model(path: Path) -> RecommenderModel:
                 items=items,
                 covered=archive["covered"],
                 item_weights=archive["item_weights"],
+                bought_together=archive["bought_together"],
                 popularity=archive["popularity"],
                 weights=BlendWeights(**header["weights"]),
                 purchases=int(header["purchases"]),

@@ -43,7 +43,9 @@ def explain(
             reasons.append(_cold_start(model, item))
         elif signal == "collaborative" and co_purchase[column] >= 0:
             reasons.append(f"bought together with your {names[co_purchase[column]]}")
-        elif signal in ("collaborative", "content"):
+        elif signal == "collaborative":
+            reasons.append("chosen by shoppers with devices like yours")
+        elif signal == "content":
             reasons.append(f"similar to your {names[similar[column]]}")
         elif signal == "preference":
             axis = int(np.argmax(found.user_preferences[0] * model.items.ethics_filled[item]))
@@ -79,7 +81,8 @@ def _strongest_co_purchases(
     usable = sources >= 0
     if not usable.any():
         return anchors
-    strengths = model.item_weights[np.ix_(sources[usable], np.maximum(targets, 0))]
+    pairs = np.ix_(sources[usable], np.maximum(targets, 0))
+    strengths = np.where(model.bought_together[pairs], model.item_weights[pairs], 0.0)
     best = strengths.argmax(axis=0)
     found = (targets >= 0) & (strengths[best, np.arange(len(chosen))] > 0)
     anchors[found] = owned[usable][best[found]]

@@ -56,22 +56,27 @@ def bought_matrix(sequences: Sequence[np.ndarray], n_items: int) -> sp.csr_matri
 
 def fit_ease(
     bought: sp.csr_matrix, l2: float, min_support: int, max_items: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return (the item indices the model covers, their m × m weight matrix)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (the item indices the model covers, their m × m weights, and m × m flags of
+    pairs someone actually bought together). EASE also weights pairs linked only through
+    other items; the flags keep "bought together" reasons true."""
     support = np.asarray(bought.sum(axis=0)).ravel()
     covered = np.flatnonzero(support >= min_support)
     if len(covered) > max_items:
         by_support = np.argsort(-support[covered], kind="stable")[:max_items]
         covered = np.sort(covered[by_support])
     if len(covered) < 2:
-        return covered, np.zeros((len(covered), len(covered)), dtype=np.float32)
+        empty = np.zeros((len(covered), len(covered)), dtype=np.float32)
+        return covered, empty, empty.astype(bool)
     sub = bought[:, covered]
     gram = (sub.T @ sub).toarray().astype(np.float64)
+    together = gram > 0
+    np.fill_diagonal(together, False)
     gram[np.diag_indices_from(gram)] += l2
     inverse = np.linalg.inv(gram)
     weights = inverse / -np.diag(inverse)
     np.fill_diagonal(weights, 0.0)
-    return covered, weights.astype(np.float32)
+    return covered, weights.astype(np.float32), together
 
 
 def popularity(bought: sp.csr_matrix) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from cloud.recommender.items import ItemTable
@@ -71,8 +73,9 @@ def test_synthetic_planted_preferences_are_recovered_better_with_ethics_weightin
             store, lambda user: [r.sku for r in model.recommend(owned.get(user, []), None, 3)]
         )
 
-    with_ethics = recovery(BlendWeights(preference=4.0))
-    without = recovery(BlendWeights(preference=0.0, ethics=0.0))
+    ethics_on = BlendWeights(popularity=0.05, content=0.05, preference=4.0, ethics=0.05)
+    with_ethics = recovery(ethics_on)
+    without = recovery(replace(ethics_on, preference=0.0, ethics=0.0))
     assert with_ethics > without + 0.1
     assert with_ethics > 0.6
 

@@ -119,3 +119,16 @@ async def test_purchases_frame_without_a_column_is_refused() -> None:
     frame = pd.DataFrame({"user_id": ["u"], "sku": ["HUB-1"]})
     with pytest.raises(RecommenderInputError, match=r"missing column\(s\) item_id, timestamp"):
         await service.async_train(frame, KIT_CATALOG)
+
+
+async def test_a_model_file_from_another_format_version_is_not_used(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+
+    path = tmp_path / "recommender.npz"
+    with path.open("wb") as stream:
+        np.savez(stream, header=np.array(json.dumps({"format": "ethos-recommender/0"})))
+    service = RecommendationService(path)
+    assert not await service.async_load()
+    assert service.model is None
