@@ -33,34 +33,32 @@ class LoopBridge:
     """Runs database coroutines on the event loop for code running in a worker thread.
 
     `in_request` uses the request's own session (committed only if Authlib answers with
-    success); `committed` runs in a separate transaction that commits whatever Authlib
-    answers, for facts that must stick even on an error (a replayed refresh token revokes
-    its family; a device poll is recorded so `slow_down` works).
+    success). `defer` queues work for its own transaction after that one has ended, for
+    facts that must stick even when the answer is an error (a replayed refresh token
+    revokes its family; a device poll is recorded so `slow_down` works). Running it
+    afterwards, not beside the open transaction, keeps SQLite from waiting on itself.
     """
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        session: AsyncSession,
-        sessions: async_sessionmaker[AsyncSession],
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, session: AsyncSession) -> None:
         self._loop = loop
         self._session = session
-        self._sessions = sessions
+        self.deferred: list[Callable[[AsyncSession], Awaitable[object]]] = []
 
     def in_request(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        return self._wait(work(self._session))
-
-    def committed(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async def run() -> T:
-            async with self._sessions() as session, session.begin():
-                return await work(session)
-
-        return self._wait(run())
-
-    def _wait(self, coroutine: Awaitable[T]) -> T:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(
+            work(self._session),  # type: ignore[arg-type]
+            self._loop,
+        )
         return future.result(timeout=BRIDGE_TIMEOUT_SECONDS)
+
+    def defer(self, work: Callable[[AsyncSession], Awaitable[object]]) -> None:
+        self.deferred.append(work)
+
+    async def async_run_deferred(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        for work in self.deferred:
+            async with sessions() as session, session.begin():
+                await work(session)
+        self.deferred.clear()
 
 
 _BRIDGE: ContextVar[LoopBridge] = ContextVar("oauth_loop_bridge")

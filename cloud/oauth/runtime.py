@@ -57,20 +57,25 @@ async def async_run_authlib(
     """Run Authlib in a worker thread within one transaction.
 
     The transaction commits unless Authlib answered with an error, so a refused request
-    leaves nothing behind (facts that must stick use `LoopBridge.committed`).
+    leaves nothing behind; facts that must stick anyway (`LoopBridge.defer`) follow in
+    their own transaction.
     """
     runtime = app[OAUTH]
     loop = asyncio.get_running_loop()
     assert runtime.executor is not None, "the OAuth cleanup context is not running"
     async with app[DB]() as session:
-        current = LoopBridge(loop, session, app[DB])
-        result = await loop.run_in_executor(
-            runtime.executor, in_bridge_context, current, lambda: work(runtime.server)
-        )
-        if isinstance(result, OAuthResponse) and result.status >= 400:
-            await session.rollback()
-        else:
-            await session.commit()
+        current = LoopBridge(loop, session)
+        try:
+            result = await loop.run_in_executor(
+                runtime.executor, in_bridge_context, current, lambda: work(runtime.server)
+            )
+            if isinstance(result, OAuthResponse) and result.status >= 400:
+                await session.rollback()
+            else:
+                await session.commit()
+        finally:
+            await session.close()
+            await current.async_run_deferred(app[DB])
     return result
 
 

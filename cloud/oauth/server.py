@@ -152,7 +152,7 @@ class CodeGrant(AuthorizationCodeGrant):
             # RFC 6749 §4.1.2: a code used twice revokes what it was exchanged for.
             family = found.replayed_family
             _LOGGER.warning("authorization code replayed by %s: tokens revoked", client.client_id)
-            bridge().committed(lambda s: store.revoke_family(s, family))
+            bridge().defer(lambda s: store.revoke_family(s, family))
         return found.code
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
@@ -178,7 +178,7 @@ class RotatingRefreshGrant(RefreshTokenGrant):
             if row.revoked_at is None:
                 _LOGGER.warning("refresh token reused (client %s): family revoked", row.client_id)
             family = row.family_id
-            bridge().committed(lambda s: store.revoke_family(s, family))
+            bridge().defer(lambda s: store.revoke_family(s, family))
             return None
         if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
             return None
@@ -192,7 +192,7 @@ class RotatingRefreshGrant(RefreshTokenGrant):
         assert token_id is not None
         if not bridge().in_request(lambda s: store.rotate_refresh(s, token_id)):
             # Spent concurrently by someone else: treat as reuse.
-            bridge().committed(lambda s: store.revoke_family(s, family))
+            bridge().defer(lambda s: store.revoke_family(s, family))
             raise InvalidGrantError("The refresh token was already used.")
 
 
@@ -203,11 +203,12 @@ class DeviceFlowGrant(DeviceCodeGrant):
         row = bridge().in_request(lambda s: store.find_device_grant(s, device_code))
         if row is None or row.consumed_at is not None:
             raise InvalidGrantError("Unknown or already used 'device_code'.")
-        self._too_fast = False
+        now, last = utcnow(), row.last_polled_at
+        self._too_fast = last is not None and now - last < timedelta(seconds=row.interval)
         if row.approved is None and not row.is_expired():
-            code_hash, now = row.device_code_hash, utcnow()
-            # Committed even though the answer is an error: the next poll must see it.
-            self._too_fast = bridge().committed(lambda s: store.record_poll(s, code_hash, now))
+            code_hash, too_fast = row.device_code_hash, self._too_fast
+            # Kept even though the answer is an error: the next poll must see it.
+            bridge().defer(lambda s: store.record_poll(s, code_hash, now, too_fast))
         self._grant_row = row
         return row
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.accounts.models import User
 from cloud.db import utcnow
+from cloud.oauth.const import SLOW_DOWN_STEP_SECONDS
 from cloud.oauth.models import (
     AuthorizationCode,
     Consent,
@@ -156,18 +157,16 @@ async def find_device_grant(session: AsyncSession, device_code: str) -> DeviceGr
     return await session.get(DeviceGrant, token_hash(device_code))
 
 
-async def record_poll(session: AsyncSession, code_hash: str, now: datetime) -> bool:
-    """Note a poll; True when it came sooner than the interval (and lengthen the interval)."""
-    row = await session.get(DeviceGrant, code_hash, with_for_update=True)
-    if row is None:
-        return False
-    too_fast = row.last_polled_at is not None and now - row.last_polled_at < timedelta(
-        seconds=row.interval
-    )
-    row.last_polled_at = now
+async def record_poll(
+    session: AsyncSession, code_hash: str, polled_at: datetime, too_fast: bool
+) -> None:
+    """Note a poll; one that came too soon lengthens the interval (RFC 8628 §3.5)."""
+    values: dict[str, object] = {"last_polled_at": polled_at}
     if too_fast:
-        row.interval += 5
-    return too_fast
+        values["interval"] = DeviceGrant.interval + SLOW_DOWN_STEP_SECONDS
+    await session.execute(
+        update(DeviceGrant).where(DeviceGrant.device_code_hash == code_hash).values(**values)
+    )
 
 
 async def spend_device_grant(session: AsyncSession, code_hash: str) -> bool:
