@@ -36,13 +36,3 @@ def answer_challenge(claim_secret, nonce):
     if not CLAIM_NONCE_MIN <= len(nonce) <= CLAIM_NONCE_MAX:
         raise ValueError("nonce must be %d..%d bytes" % (CLAIM_NONCE_MIN, CLAIM_NONCE_MAX))
     return binascii.hexlify(hmac_sha256(claim_secret, nonce)).decode()
-
-
-def constant_time_equal(left, right):
-    """Compare two byte strings without an early exit on the first difference."""
-    if len(left) != len(right):
-        return False
-    diff = 0
-    for a, b in zip(left, right):
-        diff |= a ^ b
-    return diff == 0

@@ -19,6 +19,7 @@ from presence_const import (
     PAYLOAD_ON,
     PAYLOAD_ONLINE,
     SENSITIVITY_OPTIONS,
+    SETTING_KEYS,
     SETTING_SENSITIVITY,
     TOPIC_ROOT,
 )
@@ -126,6 +127,6 @@ def discovery_messages(serial, prefix=DISCOVERY_PREFIX):
     for component, object_id, name, extra in _SENSORS:
         config = _sensor_config(serial, component, object_id, name, extra)
         yield config_topic(component, serial, object_id, prefix), json.dumps(config)
-    for key in tuple(NUMBER_SETTINGS) + (SETTING_SENSITIVITY,):
+    for key in SETTING_KEYS:
         component, config = _setting_config(serial, key)
         yield config_topic(component, serial, key, prefix), json.dumps(config)

@@ -23,19 +23,17 @@ from presence_const import (
     LOOP_INTERVAL_MS,
     MEASUREMENT_INTERVAL_MS,
     MQTT_KEEPALIVE_S,
-    NUMBER_SETTINGS,
     PAYLOAD_OFF,
     PAYLOAD_OFFLINE,
     PAYLOAD_ON,
     PAYLOAD_ONLINE,
     SENSITIVITY_LEVELS,
     SETTING_HOLD_TIME,
+    SETTING_KEYS,
     SETTING_MAX_DISTANCE,
     SETTING_ON_LATENCY,
     SETTING_SENSITIVITY,
 )
-
-SETTING_KEYS = tuple(NUMBER_SETTINGS) + (SETTING_SENSITIVITY,)
 
 
 def format_value(value):
@@ -78,8 +76,6 @@ class PresenceDevice:
         self._last_measurement_ms = None
         self._now = clock.ticks_ms()
         self._announce_pending = False
-        self.last_report_ms = None
-        self.on_published = None
         self._prefix = "ethos/%s/" % self.serial
         self._discovery_prefix = config["mqtt"].get("discovery_prefix") or DISCOVERY_PREFIX
         # The hub's birth/will topic lives under the same prefix as the discovery configs.
@@ -99,7 +95,6 @@ class PresenceDevice:
     # ----- inputs -------------------------------------------------------------------------
 
     def _on_report(self, report):
-        self.last_report_ms = self._now
         self.fusion.update_radar(report, self._now)
 
     def configure_radar(self):
@@ -172,8 +167,6 @@ class PresenceDevice:
             return
         if self.link.publish(self._prefix + key, value, retain, self._now):
             self._published[key] = value
-            if self.on_published is not None:
-                self.on_published(key, value)
 
     def _publish_measurements(self):
         report = self.fusion.last_report

@@ -31,6 +31,7 @@ NUMBER_SETTINGS = {
     SETTING_ON_LATENCY: (0, 10, 0.1, 0.5, "s"),
     SETTING_MAX_DISTANCE: (75, 600, 75, 600, "cm"),
 }
+SETTING_KEYS = tuple(NUMBER_SETTINGS) + (SETTING_SENSITIVITY,)
 SENSITIVITY_OPTIONS = ("low", "medium", "high")
 DEFAULT_SENSITIVITY = "medium"
 # sensitivity -> (radar moving threshold, radar still threshold, minimum energy for fusion).

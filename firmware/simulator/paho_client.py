@@ -121,11 +121,6 @@ class PahoMQTTClient:
             if self._callback is not None:
                 self._callback(topic, payload)
 
-    def wait_msg(self, timeout_s: float | None = None) -> None:
-        topic, payload = self._inbox.get(timeout=timeout_s)
-        if self._callback is not None:
-            self._callback(topic, payload)
-
     def ping(self) -> None:
         # paho sends PINGREQ itself; a ping here only has to notice a dead session.
         self._require()

@@ -221,3 +221,16 @@ async def test_broker_loss_fires_the_will_and_the_device_reconnects(
             device.stop()
             await proxy.close()
         assert device.device.link.connections == 2
+
+
+async def test_an_unreachable_broker_is_retried_with_backoff_while_sensing_goes_on(serial):
+    from tests.support.processes import free_port
+
+    device = DeviceThread(serial, ("127.0.0.1", free_port()), {"on_latency": 0}).start()
+    try:
+        await wait_until(lambda: device.device.link.backoff.delay_ms >= 400)
+        device.scene.target = RadarTarget(1, 120, 90, 0, 0)
+        await wait_until(lambda: device.device.fusion.occupied)
+    finally:
+        device.stop()
+    assert device.device.link.connections == 0

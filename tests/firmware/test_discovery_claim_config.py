@@ -67,12 +67,6 @@ def test_claim_answer_is_hex_hmac_of_the_nonce_and_bad_nonces_are_refused() -> N
             claim.answer_challenge(secret, bad)
 
 
-def test_constant_time_equal() -> None:
-    assert claim.constant_time_equal(b"abc", b"abc")
-    assert not claim.constant_time_equal(b"abc", b"abd")
-    assert not claim.constant_time_equal(b"abc", b"ab")
-
-
 def _valid_config_text(**changes) -> str:
     data = {"serial": SERIAL, "claim_secret": "ab" * 32, "wifi": {"ssid": "home", "password": "pw"}}
     data.update(changes)
