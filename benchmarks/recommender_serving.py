@@ -53,7 +53,8 @@ def main() -> int:
     purchases = store.purchases
     print(
         f"{purchases['user_id'].nunique()} users, {len(store.items)} items, "
-        f"{len(purchases)} purchases; CPUs allowed: {len(os.sched_getaffinity(0))}"
+        f"{len(purchases)} purchases; CPUs allowed: {len(os.sched_getaffinity(0))}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
 
     training, training_cpu, counting = [], [], []
@@ -119,6 +120,7 @@ def main() -> int:
         load_model(path)
         loaded = time.perf_counter() - started
         print(f"model file {path.stat().st_size / 1024:.0f} KiB, loads in {loaded * 1000:.0f} ms")
+    print(f"load average at the end {os.getloadavg()[0]:.1f} (wall-time tails grow with it)")
     return 0
 
 

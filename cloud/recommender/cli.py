@@ -45,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "without it items get no content or ethics signal",
     )
     evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
-    evaluate.add_argument("--seed", type=int, default=None, help="seed of the random baseline")
+    evaluate.add_argument(
+        "--seed", type=int, default=None, help="random seed (random baseline, tuning sample)"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -79,7 +81,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     try:
         log = read_interactions(Path(args.interactions))
         items = read_items(Path(args.items)) if args.items else None
-        report = evaluate(log.frame, items, args.k, args.seed or RANDOM_SEED)
+        seed = RANDOM_SEED if args.seed is None else args.seed
+        report = evaluate(log.frame, items, args.k, seed)
     except (RecommenderInputError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -111,7 +114,7 @@ def run_synthesize(args: argparse.Namespace) -> int:
         users=args.users,
         items=args.items,
         purchases_per_user=args.purchases_per_user,
-        seed=args.seed or RANDOM_SEED,
+        seed=RANDOM_SEED if args.seed is None else args.seed,
     )
     out = Path(args.out)
     write_store_log(store, out)

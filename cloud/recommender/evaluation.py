@@ -7,6 +7,7 @@ HR@k, NDCG@k, catalog coverage and the mean ethics score of the top k are report
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,15 @@ class EvaluationReport:
     weights: BlendWeights
 
     def as_json(self) -> dict[str, Any]:
-        return {"results": self.results, "users": self.users, "items": self.items}
+        """The CLI's JSON shape; a metric that cannot be computed is null, never NaN."""
+        results = {
+            name: {
+                metric: None if value is None or math.isnan(value) else value
+                for metric, value in values.items()
+            }
+            for name, values in self.results.items()
+        }
+        return {"results": results, "users": self.users, "items": self.items}
 
 
 def evaluate(
