@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from .const import RANDOM_SEED, SCORE_MAX
-from .holdout import leave_last_out
+from .holdout import held_out_users, leave_last_out
 from .items import ItemTable
 from .metrics import coverage, hit_rate, mean_ethics, ndcg
-from .model import BlendWeights, RecommenderModel, owned_mask, user_sequences
+from .model import BlendWeights, RecommenderModel, owned_mask
 from .ranking import top_k
 from .records import INTERACTION_COLUMNS, RecommenderInputError, require_columns
 from .tuning import tune_weights
@@ -60,11 +60,7 @@ def evaluate(
         raise RecommenderInputError("no user has two interactions: nothing to hold out")
     chosen = weights or tune_weights(train, table, k, seed).weights
     model = RecommenderModel.fit(train, table, chosen)
-    users, sequences = user_sequences(train[train["user_id"].isin(held["user_id"])], table.index)
-    target_by_user = dict(
-        zip(held["user_id"].astype(str), held["item_id"].astype(str), strict=True)
-    )
-    targets = np.array([table.index[target_by_user[user]] for user in users], dtype=np.int64)
+    users, sequences, targets = held_out_users(train, held, table.index)
 
     excluded = owned_mask(sequences, len(table))
     rng = np.random.default_rng(seed)

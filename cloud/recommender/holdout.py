@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from .model import user_sequences
 
 
 def leave_last_out(interactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -14,3 +17,15 @@ def leave_last_out(interactions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     is_last = ~ordered.duplicated("user_id", keep="last")
     held = ordered[is_last & (counts >= 2)]
     return ordered.drop(held.index), held
+
+
+def held_out_users(
+    train: pd.DataFrame, held: pd.DataFrame, index: dict[str, int]
+) -> tuple[list[str], list[np.ndarray], np.ndarray]:
+    """For the held-out users: ids, training histories (oldest first) and held-out items."""
+    users, sequences = user_sequences(train[train["user_id"].isin(held["user_id"])], index)
+    target_by_user = dict(
+        zip(held["user_id"].astype(str), held["item_id"].astype(str), strict=True)
+    )
+    targets = np.array([index[target_by_user[user]] for user in users], dtype=np.int64)
+    return users, sequences, targets

@@ -3,7 +3,7 @@
 * collaborative: EASE, a closed-form linear item-item model (Steck, 2019): item weights
   ``B = I - P / diag(P)`` with ``P = (XᵀX + λI)⁻¹``, scores ``x_u B``;
 * content: cosine between an item's features and the user's (recency-weighted) profile;
-* preference: the user's learned ethics preference dotted with the item's ethics scores;
+* preference: the user's learned ethics leaning (centred) dotted with the item's scores;
 * ethics and popularity: per-item, the same for everyone.
 """
 

@@ -24,10 +24,10 @@ from .const import (
     TUNING_MIN_USERS,
     TUNING_ROUNDS,
 )
-from .holdout import leave_last_out
+from .holdout import held_out_users, leave_last_out
 from .items import ItemTable
 from .metrics import ndcg
-from .model import BlendWeights, RecommenderModel, owned_mask, user_sequences
+from .model import BlendWeights, RecommenderModel, owned_mask
 from .ranking import top_k
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,11 +53,7 @@ def tune_weights(
         _LOGGER.info("only %s validation users: keeping the default blend weights", len(held))
         return TuningResult(BlendWeights(), None, None, len(held))
     model = RecommenderModel.fit(rest, items)
-    users, sequences = user_sequences(rest[rest["user_id"].isin(held["user_id"])], index)
-    target_by_user = dict(
-        zip(held["user_id"].astype(str), held["item_id"].astype(str), strict=True)
-    )
-    targets = np.array([index[target_by_user[user]] for user in users], dtype=np.int64)
+    users, sequences, targets = held_out_users(rest, held, index)
     found = model.signals_for(sequences)
     excluded = owned_mask(sequences, len(items))
 
