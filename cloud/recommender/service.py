@@ -89,7 +89,8 @@ class RecommendationService:
         """Train on these inputs and return the model once it serves.
 
         Calls within the debounce window (and calls made while a run is going) collapse
-        into one run on the latest inputs; every caller gets that run's model.
+        into one run on the latest inputs; every caller gets that run's model. While no
+        model is serving yet there is no debounce wait.
         """
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -114,7 +115,10 @@ class RecommendationService:
     async def _async_run_trainings(self) -> None:
         loop = asyncio.get_running_loop()
         while self._pending is not None:
-            await asyncio.sleep(self._debounce_seconds)
+            if self._model is not None:
+                # Something is serving, so let a burst of orders settle into one run;
+                # with nothing to serve yet (first start), train at once.
+                await asyncio.sleep(self._debounce_seconds)
             request, waiters = self._pending, self._waiters
             self._pending, self._waiters = None, []
             try:
@@ -166,7 +170,8 @@ class RecommendationService:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        _settle(self._waiters, error=asyncio.CancelledError())
+        for waiter in self._waiters:
+            waiter.cancel()
         self._waiters = []
 
 

@@ -15,15 +15,34 @@ from .common import KIT_CATALOG, kit_purchases, purchases
 
 async def test_bursts_of_training_requests_collapse_into_one_run_on_the_latest_inputs() -> None:
     service = RecommendationService(debounce_seconds=0.05)
+    await service.async_train(kit_purchases(), KIT_CATALOG)
     smaller = KIT_CATALOG[:3]
     models = await asyncio.gather(
         service.async_train(kit_purchases(), KIT_CATALOG),
         service.async_train(kit_purchases(), KIT_CATALOG),
         service.async_train(kit_purchases(), smaller),
     )
-    assert service.trainings == 1
+    assert service.trainings == 2
     assert models[0] is models[1] is models[2] is service.model
     assert {str(sku) for sku in service.model.items.skus} == {entry.sku for entry in smaller}
+
+
+async def test_the_first_training_does_not_wait_for_the_debounce() -> None:
+    service = RecommendationService(debounce_seconds=60)
+    await asyncio.wait_for(service.async_train(kit_purchases(), KIT_CATALOG), timeout=20)
+    assert service.trainings == 1
+
+
+async def test_closing_cancels_a_pending_training() -> None:
+    service = RecommendationService(debounce_seconds=60)
+    await service.async_train(kit_purchases(), KIT_CATALOG)
+    waiting = asyncio.ensure_future(service.async_train(kit_purchases(), KIT_CATALOG[:2]))
+    await asyncio.sleep(0.01)
+    await service.async_close()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert service.trainings == 1
+    assert len(service.model.items) == len(KIT_CATALOG)
 
 
 async def test_scheduled_training_does_not_block_and_then_serves() -> None:
