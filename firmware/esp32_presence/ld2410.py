@@ -53,17 +53,21 @@ class LD2410Error(Exception):
 
 
 class RadarReport:
-    """One decoded report frame. Distances in cm, energies 0-100."""
+    """One decoded report frame. Distances in cm, energies 0-100.
+
+    The parser fills one instance in place for every frame (no allocation per frame on
+    the device); a consumer that keeps a report beyond its callback takes ``copy()``.
+    """
 
     def __init__(
         self,
-        engineering,
-        target_state,
-        moving_distance_cm,
-        moving_energy,
-        still_distance_cm,
-        still_energy,
-        detection_distance_cm,
+        engineering=False,
+        target_state=TARGET_NONE,
+        moving_distance_cm=0,
+        moving_energy=0,
+        still_distance_cm=0,
+        still_energy=0,
+        detection_distance_cm=0,
         moving_gate_energies=None,
         still_gate_energies=None,
         light=None,
@@ -80,6 +84,21 @@ class RadarReport:
         self.still_gate_energies = still_gate_energies
         self.light = light
         self.out_pin = out_pin
+
+    def copy(self):
+        return RadarReport(
+            self.engineering,
+            self.target_state,
+            self.moving_distance_cm,
+            self.moving_energy,
+            self.still_distance_cm,
+            self.still_energy,
+            self.detection_distance_cm,
+            self.moving_gate_energies,
+            self.still_gate_energies,
+            self.light,
+            self.out_pin,
+        )
 
     @property
     def target_name(self):
@@ -110,104 +129,125 @@ class CommandAck:
         self.data = data
 
 
-def decode_report_payload(payload):
-    """Decode the bytes between length and tail, or return None if they are not a report."""
-    size = len(payload)
-    if size < BASIC_LENGTH or payload[1] != 0xAA or payload[-2] != 0x55 or payload[-1] != 0:
+def decode_report_payload(buf, at, size, report=None):
+    """Decode the ``size`` bytes at ``buf[at]`` (between length and tail) as a report.
+
+    Fills ``report`` (or a new one) and returns it, or returns None if the bytes are not a
+    report. Reads in place, so no slice of the buffer is made.
+    """
+    end = at + size
+    if size < BASIC_LENGTH or buf[at + 1] != 0xAA or buf[end - 2] != 0x55 or buf[end - 1] != 0:
         return None
-    kind = payload[0]
+    kind = buf[at]
     state, moving_cm, moving_energy, still_cm, still_energy, detection_cm = struct.unpack_from(
-        "<BHBHBH", payload, 2
+        "<BHBHBH", buf, at + 2
     )
     if state > TARGET_BOTH or moving_energy > 100 or still_energy > 100:
         return None
+    moving_gates = still_gates = light = out_pin = None
     if kind == TYPE_BASIC:
         if size != BASIC_LENGTH:
             return None
-        return RadarReport(
-            False, state, moving_cm, moving_energy, still_cm, still_energy, detection_cm
-        )
-    if kind != TYPE_ENGINEERING or size < BASIC_LENGTH + 4:
-        return None
-    max_moving_gate = payload[11]
-    max_still_gate = payload[12]
-    if max_moving_gate > MAX_GATE_INDEX or max_still_gate > MAX_GATE_INDEX:
-        return None
-    moving_start = 13
-    still_start = moving_start + max_moving_gate + 1
-    light_at = still_start + max_still_gate + 1
-    # light and OUT pin, then the 55 00 marker.
-    if light_at + 2 + 2 != size or payload[light_at + 1] > 1:
-        return None
-    # Energies are percentages: a larger byte means this is not a report (no checksum
-    # exists, so plausibility is the only guard against a corrupt frame swallowing the next).
-    for k in range(moving_start, light_at):
-        if payload[k] > 100:
+    elif kind == TYPE_ENGINEERING and size >= BASIC_LENGTH + 4:
+        max_moving_gate = buf[at + 11]
+        max_still_gate = buf[at + 12]
+        if max_moving_gate > MAX_GATE_INDEX or max_still_gate > MAX_GATE_INDEX:
             return None
-    return RadarReport(
-        True,
-        state,
-        moving_cm,
-        moving_energy,
-        still_cm,
-        still_energy,
-        detection_cm,
-        bytes(payload[moving_start:still_start]),
-        bytes(payload[still_start:light_at]),
-        payload[light_at],
-        payload[light_at + 1],
-    )
-
-
-def decode_ack_payload(payload):
-    """Decode an ACK's payload (command u16, status u16, data), or None if too short."""
-    if len(payload) < 4:
+        moving_start = at + 13
+        still_start = moving_start + max_moving_gate + 1
+        light_at = still_start + max_still_gate + 1
+        # light and OUT pin, then the 55 00 marker.
+        if light_at + 2 + 2 != end or buf[light_at + 1] > 1:
+            return None
+        # Energies are percentages: a larger byte means this is not a report (no checksum
+        # exists, so plausibility is the only guard against a corrupt frame swallowing the
+        # next one).
+        for k in range(moving_start, light_at):
+            if buf[k] > 100:
+                return None
+        moving_gates = bytes(buf[moving_start:still_start])
+        still_gates = bytes(buf[still_start:light_at])
+        light = buf[light_at]
+        out_pin = buf[light_at + 1]
+    else:
         return None
-    command, status = struct.unpack_from("<HH", payload, 0)
+    if report is None:
+        report = RadarReport()
+    report.engineering = kind == TYPE_ENGINEERING
+    report.target_state = state
+    report.moving_distance_cm = moving_cm
+    report.moving_energy = moving_energy
+    report.still_distance_cm = still_cm
+    report.still_energy = still_energy
+    report.detection_distance_cm = detection_cm
+    report.moving_gate_energies = moving_gates
+    report.still_gate_energies = still_gates
+    report.light = light
+    report.out_pin = out_pin
+    return report
+
+
+def decode_ack_payload(buf, at, size):
+    """Decode an ACK (command u16, status u16, data) at ``buf[at]``, or None."""
+    if size < 4:
+        return None
+    command, status = struct.unpack_from("<HH", buf, at)
     if not command & ACK_FLAG:
         return None
-    return CommandAck(command & ~ACK_FLAG, status, bytes(payload[4:]))
+    return CommandAck(command & ~ACK_FLAG, status, bytes(buf[at + 4 : at + size]))
 
 
 class FrameParser:
     """Turns a byte stream with garbage into reports and ACKs, in a fixed-size buffer.
 
     ``feed`` accepts any amount of data and calls ``on_report(report)`` /
-    ``on_ack(ack)`` for each valid frame; it never raises on bad input.
+    ``on_ack(ack)`` for each valid frame; it never raises on bad input. The report object
+    is reused for the next frame (see :class:`RadarReport`). Unparsed bytes
+    live in ``_buf[_start:_end]``; consuming only moves ``_start``, and the bytes are
+    moved to the front only when the buffer's end is reached.
     """
 
     def __init__(self, on_report=None, on_ack=None):
         self._buf = bytearray(BUFFER_SIZE)
-        self._len = 0
+        self._report = RadarReport()
+        self._start = 0
+        self._end = 0
         self.on_report = on_report
         self.on_ack = on_ack
         self.frames = 0
         self.dropped_bytes = 0
 
     def feed(self, data):
-        view = memoryview(data)
-        offset = 0
         total = len(data)
+        offset = 0
         while offset < total:
-            room = BUFFER_SIZE - self._len
-            chunk = min(room, total - offset)
-            self._buf[self._len : self._len + chunk] = view[offset : offset + chunk]
-            self._len += chunk
+            if self._end == BUFFER_SIZE:
+                self._compact()
+            chunk = min(BUFFER_SIZE - self._end, total - offset)
+            if offset == 0 and chunk == total:
+                self._buf[self._end : self._end + chunk] = data
+            else:
+                self._buf[self._end : self._end + chunk] = data[offset : offset + chunk]
+            self._end += chunk
             offset += chunk
             self._scan()
 
-    def _drop(self, count):
-        if count <= 0:
-            return
-        remaining = self._len - count
-        if remaining > 0:
-            self._buf[0:remaining] = self._buf[count : self._len]
-        self._len = max(remaining, 0)
+    def _compact(self):
+        pending = self._end - self._start
+        if pending:
+            self._buf[0:pending] = self._buf[self._start : self._end]
+        self._start = 0
+        self._end = pending
+
+    def _consume(self, count):
+        self._start += count
+        if self._start >= self._end:
+            self._start = self._end = 0
 
     def _find_head(self):
         buf = self._buf
-        limit = self._len
-        i = 0
+        limit = self._end
+        i = self._start
         while i < limit:
             first = buf[i]
             if first == 0xF4 or first == 0xFD:
@@ -222,36 +262,39 @@ class FrameParser:
         return limit
 
     def _scan(self):
-        while self._len:
-            start = self._find_head()
-            if start:
-                self.dropped_bytes += start
-                self._drop(start)
-            if self._len < 6:
+        buf = self._buf
+        while self._end > self._start:
+            head = self._find_head()
+            if head > self._start:
+                self.dropped_bytes += head - self._start
+                self._consume(head - self._start)
+            at = self._start
+            available = self._end - at
+            if available < 6:
                 return
-            length = self._buf[4] | (self._buf[5] << 8)
+            length = buf[at + 4] | (buf[at + 5] << 8)
             if length > MAX_PAYLOAD or length < 2:
                 self._reject()
                 continue
-            if self._len >= 8 and not self._plausible_start(length):
+            if available >= 8 and not self._plausible_start(at, length):
                 self._reject()
                 continue
             frame_size = 10 + length
-            if self._len < frame_size:
+            if available < frame_size:
                 return
-            if not self._accept(length, frame_size):
+            if not self._accept(at, length, frame_size):
                 self._reject()
                 continue
-            self._drop(frame_size)
+            self._consume(frame_size)
 
-    def _plausible_start(self, length):
+    def _plausible_start(self, at, length):
         # Checked before the whole frame is in, so a cut-off frame followed by a valid one
         # is dropped at once instead of holding the valid one back until more data arrives.
         buf = self._buf
-        if buf[0] == 0xFD:
-            return length >= 4 and buf[7] & 1 == 1
-        kind = buf[6]
-        if buf[7] != 0xAA:
+        if buf[at] == 0xFD:
+            return length >= 4 and buf[at + 7] & 1 == 1
+        kind = buf[at + 6]
+        if buf[at + 7] != 0xAA:
             return False
         if kind == TYPE_BASIC:
             return length == BASIC_LENGTH
@@ -259,25 +302,25 @@ class FrameParser:
 
     def _reject(self):
         self.dropped_bytes += 1
-        self._drop(1)
+        self._consume(1)
 
-    def _accept(self, length, frame_size):
+    def _accept(self, at, length, frame_size):
         buf = self._buf
-        is_report = buf[0] == 0xF4
+        is_report = buf[at] == 0xF4
         tail = REPORT_TAIL if is_report else COMMAND_TAIL
+        tail_at = at + frame_size - 4
         for k in range(4):
-            if buf[frame_size - 4 + k] != tail[k]:
+            if buf[tail_at + k] != tail[k]:
                 return False
-        payload = memoryview(buf)[6 : 6 + length]
         if is_report:
-            report = decode_report_payload(payload)
+            report = decode_report_payload(buf, at + 6, length, self._report)
             if report is None:
                 return False
             self.frames += 1
             if self.on_report is not None:
                 self.on_report(report)
             return True
-        ack = decode_ack_payload(payload)
+        ack = decode_ack_payload(buf, at + 6, length)
         if ack is None:
             return False
         self.frames += 1

@@ -23,7 +23,7 @@ SPEC_BASIC = bytes.fromhex("f4f3f2f10d0002aa034f00644c0064320055 00f8f7f6f5".rep
 def parse(data: bytes, chunk: int | None = None) -> tuple[list[ld2410.RadarReport], list]:
     reports: list[ld2410.RadarReport] = []
     acks: list[ld2410.CommandAck] = []
-    parser = ld2410.FrameParser(reports.append, acks.append)
+    parser = ld2410.FrameParser(lambda report: reports.append(report.copy()), acks.append)
     step = chunk or max(1, len(data))
     for start in range(0, len(data), step):
         parser.feed(data[start : start + step])
@@ -95,6 +95,16 @@ def test_truncated_engineering_frame_cannot_swallow_the_next_report() -> None:
     assert [(r.engineering, r.still_distance_cm) for r in reports] == [(False, 420)]
 
 
+def test_a_kept_copy_survives_the_next_frame() -> None:
+    seen: list[tuple[ld2410.RadarReport, ld2410.RadarReport]] = []
+    parser = ld2410.FrameParser(lambda report: seen.append((report, report.copy())))
+    parser.feed(basic_report_frame(RadarTarget(1, 111, 50, 0, 0)))
+    parser.feed(basic_report_frame(RadarTarget(2, 0, 0, 222, 60)))
+    (_, first_copy), (second_live, _) = seen
+    assert first_copy.moving_distance_cm == 111 and first_copy.target_name == "moving"
+    assert second_live.still_distance_cm == 222
+
+
 def test_command_frames_match_the_protocol() -> None:
     assert ld2410.build_command(ld2410.CMD_ENABLE_CONFIG, b"\x01\x00") == bytes.fromhex(
         "fdfcfbfa0400ff00010004030201"
@@ -150,7 +160,7 @@ def test_driver_configures_the_radar_inside_one_config_session() -> None:
 def test_driver_reads_reports_from_the_uart() -> None:
     reports: list[ld2410.RadarReport] = []
     radar = _radar(RadarTarget(1, 180, 77, 0, 0))
-    driver = ld2410.LD2410(radar, on_report=reports.append)
+    driver = ld2410.LD2410(radar, on_report=lambda report: reports.append(report.copy()))
     deadline = time.monotonic() + 2
     while len(reports) < 2 and time.monotonic() < deadline:
         driver.poll()

@@ -43,7 +43,7 @@ def garbage(draw) -> bytes:
 
 def _feed(stream: bytes, chunks: list[int]) -> list[ld2410.RadarReport]:
     reports: list[ld2410.RadarReport] = []
-    parser = ld2410.FrameParser(reports.append, lambda _ack: None)
+    parser = ld2410.FrameParser(lambda report: reports.append(report.copy()), lambda _ack: None)
     position = 0
     for size in chunks:
         parser.feed(stream[position : position + size])

@@ -36,7 +36,7 @@ def test_ld2410_parser_under_micropython() -> None:
     body = f"""
 import json, ld2410
 reports, acks = [], []
-parser = ld2410.FrameParser(reports.append, acks.append)
+parser = ld2410.FrameParser(lambda report: reports.append(report.copy()), acks.append)
 data = bytes.fromhex({_stream_hex()!r})
 for start in range(0, len(data), 5):
     parser.feed(data[start:start + 5])

@@ -31,7 +31,7 @@ def play(name: str, seconds: int) -> tuple[list[tuple[float, bool]], SimulatedLD
     reports: list[ld2410.RadarReport] = []
 
     def on_report(report: ld2410.RadarReport) -> None:
-        reports.append(report)
+        reports.append(report.copy())
         presence.update_radar(report, clock.now)
 
     driver = ld2410.LD2410(radar, on_report=on_report)
