@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,13 @@ class RecommendationService:
         *,
         debounce_seconds: float = TRAINING_DEBOUNCE_SECONDS,
         k: int = DEFAULT_K,
+        executor: Executor | None = None,
     ) -> None:
+        """``executor``: where training runs; the loop's default thread pool if None. A
+        one-worker ``ProcessPoolExecutor`` (spawn) keeps the GIL, hence the event loop,
+        free during training, at the cost of a second process."""
         self._model_path = model_path
+        self._executor = executor
         self._debounce_seconds = debounce_seconds
         self._k = k
         self._model: RecommenderModel | None = None
@@ -123,7 +129,7 @@ class RecommendationService:
             self._pending, self._waiters = None, []
             try:
                 model = await loop.run_in_executor(
-                    None, _train_blocking, request, self._model_path, self._k
+                    self._executor, _train_blocking, request, self._model_path, self._k
                 )
             except Exception as err:
                 _LOGGER.exception("recommender training failed; still serving the last model")

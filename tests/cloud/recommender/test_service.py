@@ -151,3 +151,14 @@ async def test_a_model_file_from_another_format_version_is_not_used(tmp_path: Pa
     service = RecommendationService(path)
     assert not await service.async_load()
     assert service.model is None
+
+
+async def test_training_can_run_in_a_separate_process(tmp_path: Path) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        service = RecommendationService(tmp_path / "model.npz", debounce_seconds=0, executor=pool)
+        await service.async_train(kit_purchases(), KIT_CATALOG)
+    assert [r.sku for r in service.recommend("u", owned=["HUB-1"], k=2)] == ["PRE-1", "PLG-1"]
+    assert (tmp_path / "model.npz").exists()
