@@ -15,18 +15,20 @@ APPLE_COMPANY = b"\x4c\x00"
 IBEACON_PREFIX = b"\x02\x15"
 
 
-def rssi_to_distance(rssi, rssi_at_1m=DEFAULT_RSSI_AT_1M, absorption=DEFAULT_ABSORPTION):
+def rssi_to_distance(
+    rssi: float, rssi_at_1m: float = DEFAULT_RSSI_AT_1M, absorption: float = DEFAULT_ABSORPTION
+) -> float:
     return 10 ** ((rssi_at_1m - rssi) / (10 * absorption))
 
 
-def _quantile(ordered, fraction):
+def _quantile(ordered: list, fraction: float) -> float:
     position = (len(ordered) - 1) * fraction
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def robust_median(values):
+def robust_median(values: list) -> float | None:
     """Median after dropping values outside [Q1 - 1.5 IQR, Q3 + 1.5 IQR]; None if empty."""
     if not values:
         return None
@@ -39,7 +41,7 @@ def robust_median(values):
     return _quantile(ordered, 0.5)
 
 
-def parse_advertisement(adv_data):
+def parse_advertisement(adv_data: bytes) -> tuple:
     """Return (name or None, ibeacon (uuid hex, major, minor, power) or None)."""
     name = None
     beacon = None
@@ -73,20 +75,20 @@ def parse_advertisement(adv_data):
 class RssiWindow:
     """The last ``max_samples`` RSSI readings of one target inside ``window_ms``."""
 
-    def __init__(self, window_ms=BLE_WINDOW_MS, max_samples=BLE_MAX_SAMPLES):
+    def __init__(self, window_ms: int = BLE_WINDOW_MS, max_samples: int = BLE_MAX_SAMPLES) -> None:
         self.window_ms = window_ms
         self._times = [0] * max_samples
         self._values = [0] * max_samples
         self._count = 0
         self._next = 0
 
-    def add(self, rssi, now_ms):
+    def add(self, rssi: int, now_ms: int) -> None:
         self._times[self._next] = now_ms
         self._values[self._next] = rssi
         self._next = (self._next + 1) % len(self._values)
         self._count = min(self._count + 1, len(self._values))
 
-    def recent(self, now_ms):
+    def recent(self, now_ms: int) -> list:
         out = []
         for k in range(self._count):
             if clock.ticks_diff(now_ms, self._times[k]) <= self.window_ms:
@@ -97,7 +99,9 @@ class RssiWindow:
 class BeaconTracker:
     """Tracks configured targets, each ``{"label", "uuid"?, "name"?, "rssi_at_1m"?}``."""
 
-    def __init__(self, targets, absorption=DEFAULT_ABSORPTION, window_ms=BLE_WINDOW_MS):
+    def __init__(
+        self, targets: list, absorption: float = DEFAULT_ABSORPTION, window_ms: int = BLE_WINDOW_MS
+    ) -> None:
         self.targets = []
         for target in targets:
             uuid = target.get("uuid")
@@ -112,7 +116,7 @@ class BeaconTracker:
             )
         self.absorption = absorption
 
-    def _match(self, name, beacon):
+    def _match(self, name: str | None, beacon: tuple | None) -> dict | None:
         for target in self.targets:
             if target["uuid"] and beacon and beacon[0] == target["uuid"]:
                 return target
@@ -120,7 +124,7 @@ class BeaconTracker:
                 return target
         return None
 
-    def observe(self, rssi, adv_data, now_ms):
+    def observe(self, rssi: int, adv_data: bytes, now_ms: int) -> str | None:
         """Feed one scan result; return the matched target's label or None."""
         name, beacon = parse_advertisement(adv_data)
         target = self._match(name, beacon)
@@ -131,14 +135,14 @@ class BeaconTracker:
         target["window"].add(rssi, now_ms)
         return target["label"]
 
-    def distance(self, target, now_ms):
+    def distance(self, target: dict, now_ms: int) -> float | None:
         rssi = robust_median(target["window"].recent(now_ms))
         if rssi is None:
             return None
         reference = target["rssi_at_1m"] or target.get("beacon_power") or DEFAULT_RSSI_AT_1M
         return rssi_to_distance(rssi, reference, self.absorption)
 
-    def nearest(self, now_ms):
+    def nearest(self, now_ms: int) -> tuple | None:
         """(label, metres) of the nearest target seen within the window, or None."""
         best = None
         for target in self.targets:

@@ -20,39 +20,39 @@ _IRQ_SCAN_RESULT = 5
 _IRQ_SCAN_DONE = 6
 
 
-def radar_uart(pins):
+def radar_uart(pins: dict) -> object:
     # UART1's default pins collide with flash: always pass tx/rx explicitly.
     return machine.UART(
         1, baudrate=RADAR_BAUD, tx=pins["radar_tx"], rx=pins["radar_rx"], rxbuf=512, timeout=0
     )
 
 
-def pir_pin(pins):
+def pir_pin(pins: dict) -> object:
     return machine.Pin(pins["pir"], machine.Pin.IN)
 
 
-def watchdog():
+def watchdog() -> object:
     return machine.WDT(timeout=WDT_TIMEOUT_MS)
 
 
-def unique_suffix():
+def unique_suffix() -> str:
     return machine.unique_id().hex().upper()
 
 
 class FlashConfigStore:
     """config.json on the internal filesystem, replaced atomically."""
 
-    def __init__(self, path=CONFIG_PATH):
+    def __init__(self, path: str = CONFIG_PATH) -> None:
         self.path = path
 
-    def read(self):
+    def read(self) -> str | None:
         try:
             with open(self.path) as handle:
                 return handle.read()
         except OSError:
             return None
 
-    def save(self, text):
+    def save(self, text: str) -> None:
         temporary = self.path + ".tmp"
         with open(temporary, "w") as handle:
             handle.write(text)
@@ -62,7 +62,7 @@ class FlashConfigStore:
 class Wifi:
     """Station mode with hostname ethos-<serial>; reconnects with backoff, never blocks."""
 
-    def __init__(self, ssid, password, serial):
+    def __init__(self, ssid: str, password: str, serial: str) -> None:
         network.hostname(("ethos-" + serial)[:32])
         self.wlan = network.WLAN(network.STA_IF)
         self.wlan.active(True)
@@ -71,7 +71,7 @@ class Wifi:
         self.backoff = Backoff(2000, 60000)
         self._attempt_at = None
 
-    def ensure(self, now_ms):
+    def ensure(self, now_ms: int) -> bool:
         if self.wlan.isconnected():
             if self._attempt_at is not None:
                 fw_log.info("wifi connected: %s", self.wlan.ifconfig()[0])
@@ -98,14 +98,14 @@ class Wifi:
 class BleRadio:
     """Passive scanning for configured targets plus the BTHome advertisement."""
 
-    def __init__(self, device):
+    def __init__(self, device: object) -> None:
         self.device = device
         self.ble = bluetooth.BLE()
         self.ble.active(True)
         self.ble.irq(self._irq)
         self.scanning = False
 
-    def _irq(self, event, data):
+    def _irq(self, event: int, data: tuple) -> None:
         if event == _IRQ_SCAN_RESULT:
             _addr_type, _addr, _adv_type, rssi, adv_data = data
             # The IRQ's buffers are reused: copy before keeping anything.
@@ -113,10 +113,10 @@ class BleRadio:
         elif event == _IRQ_SCAN_DONE:
             self.scanning = False
 
-    def scan(self):
+    def scan(self) -> None:
         if not self.scanning:
             self.scanning = True
             self.ble.gap_scan(10000, 100000, 30000, False)
 
-    def advertise(self, payload):
+    def advertise(self, payload: bytes) -> None:
         self.ble.gap_advertise(1000000, adv_data=payload)

@@ -16,14 +16,14 @@ AD_SHORT_NAME = 0x08
 AD_COMPLETE_NAME = 0x09
 
 
-def service_data(occupied, packet_id):
+def service_data(occupied: bool, packet_id: int) -> bytes:
     body = UUID_BTHOME + bytes(
         (DEVICE_INFO_V2_PLAIN, OBJ_PACKET_ID, packet_id & 0xFF, OBJ_OCCUPANCY, 1 if occupied else 0)
     )
     return bytes((len(body) + 1, SERVICE_DATA)) + body
 
 
-def encode_advertisement(occupied, packet_id, name=None):
+def encode_advertisement(occupied: bool, packet_id: int, name: str | None = None) -> bytes:
     """The raw advertising payload; a name that does not fit is shortened."""
     data = service_data(occupied, packet_id)
     if not name:

@@ -14,7 +14,7 @@ _INNER_PAD = 0x36
 _OUTER_PAD = 0x5C
 
 
-def _padded_key(key, pad):
+def _padded_key(key: bytes, pad: int) -> bytearray:
     if len(key) > BLOCK_SIZE:
         key = hashlib.sha256(key).digest()
     out = bytearray(BLOCK_SIZE)
@@ -23,7 +23,7 @@ def _padded_key(key, pad):
     return out
 
 
-def hmac_sha256(key, message):
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
     inner = hashlib.sha256(_padded_key(key, _INNER_PAD))
     inner.update(message)
     outer = hashlib.sha256(_padded_key(key, _OUTER_PAD))
@@ -31,7 +31,7 @@ def hmac_sha256(key, message):
     return outer.digest()
 
 
-def answer_challenge(claim_secret, nonce):
+def answer_challenge(claim_secret: bytes, nonce: bytes) -> str:
     """Hex answer to a claim nonce; ValueError for a nonce of implausible size."""
     if not CLAIM_NONCE_MIN <= len(nonce) <= CLAIM_NONCE_MAX:
         raise ValueError("nonce must be %d..%d bytes" % (CLAIM_NONCE_MIN, CLAIM_NONCE_MAX))

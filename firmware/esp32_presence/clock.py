@@ -13,14 +13,14 @@ try:
     sleep_ms = time.sleep_ms
 except AttributeError:
 
-    def ticks_ms():
+    def ticks_ms() -> int:
         return int(time.monotonic() * 1000)
 
-    def ticks_diff(end, start):
+    def ticks_diff(end: int, start: int) -> int:
         return end - start
 
-    def ticks_add(ticks, delta):
+    def ticks_add(ticks: int, delta: int) -> int:
         return ticks + delta
 
-    def sleep_ms(ms):
+    def sleep_ms(ms: int) -> None:
         time.sleep(ms / 1000)

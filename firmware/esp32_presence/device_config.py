@@ -19,13 +19,13 @@ from presence_const import (
 DEFAULT_SERIAL = "EPD-UNSET"
 
 
-def default_settings():
+def default_settings() -> dict:
     settings = {key: spec[3] for key, spec in NUMBER_SETTINGS.items()}
     settings[SETTING_SENSITIVITY] = DEFAULT_SENSITIVITY
     return settings
 
 
-def default_config():
+def default_config() -> dict:
     return {
         "serial": DEFAULT_SERIAL,
         "claim_secret": "",
@@ -43,13 +43,13 @@ def default_config():
     }
 
 
-def _is_serial(value):
+def _is_serial(value: object) -> bool:
     if not isinstance(value, str) or not 3 <= len(value) <= 32:
         return False
     return all(char.isalpha() or char.isdigit() or char in "-_" for char in value)
 
 
-def claim_secret_bytes(config):
+def claim_secret_bytes(config: dict) -> bytes | None:
     """The 32-byte claim secret, or None when the config has none or a malformed one."""
     text = config.get("claim_secret") or ""
     if len(text) != 2 * CLAIM_SECRET_BYTES:
@@ -60,7 +60,7 @@ def claim_secret_bytes(config):
         return None
 
 
-def parse_setting(key, payload):
+def parse_setting(key: str, payload: bytes | str) -> float | int | str:
     """Parse a command payload for setting ``key``; ValueError says why it was refused."""
     if isinstance(payload, (bytes, bytearray, memoryview)):
         try:
@@ -88,7 +88,7 @@ def parse_setting(key, payload):
     return round(value, 1)
 
 
-def _merge_section(target, source, name, problems):
+def _merge_section(target: dict, source: object, name: str, problems: list) -> None:
     if not isinstance(source, dict):
         problems.append(name + " is not an object")
         return
@@ -105,7 +105,7 @@ def _merge_section(target, source, name, problems):
         target[key] = value
 
 
-def load_config(text):
+def load_config(text: str | None) -> tuple:
     """Return (config, problems). ``text`` None means the file is missing."""
     config = default_config()
     problems = []
@@ -153,5 +153,5 @@ def load_config(text):
     return config, problems
 
 
-def dump_config(config):
+def dump_config(config: dict) -> str:
     return json.dumps(config)

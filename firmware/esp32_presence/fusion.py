@@ -8,11 +8,18 @@ stops reporting counts as seeing nobody. All fields can be changed while running
 """
 
 import clock
+from ld2410 import RadarReport
 from presence_const import RADAR_STALE_MS
 
 
 class PresenceFusion:
-    def __init__(self, on_latency_ms=500, hold_ms=15000, max_distance_cm=600, min_energy=30):
+    def __init__(
+        self,
+        on_latency_ms: int = 500,
+        hold_ms: int = 15000,
+        max_distance_cm: int = 600,
+        min_energy: int = 30,
+    ) -> None:
         self.on_latency_ms = on_latency_ms
         self.hold_ms = hold_ms
         self.max_distance_cm = max_distance_cm
@@ -25,30 +32,30 @@ class PresenceFusion:
         self._radar_since = None
         self._last_seen = None
 
-    def _target_counts(self, distance_cm, energy):
+    def _target_counts(self, distance_cm: int, energy: int) -> bool:
         return distance_cm <= self.max_distance_cm and energy >= self.min_energy
 
-    def radar_sees(self, report):
+    def radar_sees(self, report: RadarReport) -> bool:
         """Whether a report shows a target inside the distance and energy limits."""
         state = report.target_state
         moving = state & 1 and self._target_counts(report.moving_distance_cm, report.moving_energy)
         still = state & 2 and self._target_counts(report.still_distance_cm, report.still_energy)
         return bool(moving or still)
 
-    def update_radar(self, report, now_ms):
+    def update_radar(self, report: RadarReport, now_ms: int) -> None:
         self.last_report = report
         self._report_at = now_ms
         self._set_radar(self.radar_sees(report), now_ms)
 
-    def _set_radar(self, present, now_ms):
+    def _set_radar(self, present: bool, now_ms: int) -> None:
         if present and not self.radar_present:
             self._radar_since = now_ms
         self.radar_present = present
 
-    def update_pir(self, active, now_ms):
+    def update_pir(self, active: bool, now_ms: int) -> None:
         self.pir_active = bool(active)
 
-    def evaluate(self, now_ms):
+    def evaluate(self, now_ms: int) -> bool:
         """Recompute occupancy; return True when it changed."""
         if (
             self._report_at is not None

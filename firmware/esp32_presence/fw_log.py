@@ -13,16 +13,16 @@ _NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
 _state = {"level": INFO, "sink": None}
 
 
-def set_level(level):
+def set_level(level: int) -> None:
     _state["level"] = level
 
 
-def set_sink(sink):
+def set_sink(sink: object) -> None:
     """Send records to ``sink(level, message)`` instead of printing them."""
     _state["sink"] = sink
 
 
-def log(level, message, *args):
+def log(level: int, message: str, *args: object) -> None:
     if level < _state["level"]:
         return
     text = message % args if args else message
@@ -33,17 +33,17 @@ def log(level, message, *args):
         sink(level, text)
 
 
-def debug(message, *args):
+def debug(message: str, *args: object) -> None:
     log(DEBUG, message, *args)
 
 
-def info(message, *args):
+def info(message: str, *args: object) -> None:
     log(INFO, message, *args)
 
 
-def warning(message, *args):
+def warning(message: str, *args: object) -> None:
     log(WARNING, message, *args)
 
 
-def error(message, *args):
+def error(message: str, *args: object) -> None:
     log(ERROR, message, *args)

@@ -51,23 +51,25 @@ _SETTING_NAMES = {
 }
 
 
-def state_topic(serial, key):
+def state_topic(serial: str, key: str) -> str:
     return "%s/%s/%s" % (TOPIC_ROOT, serial, key)
 
 
-def command_topic(serial, key):
+def command_topic(serial: str, key: str) -> str:
     return "%s/%s/set/%s" % (TOPIC_ROOT, serial, key)
 
 
-def status_topic(serial):
+def status_topic(serial: str) -> str:
     return state_topic(serial, "status")
 
 
-def config_topic(component, serial, object_id, prefix=DISCOVERY_PREFIX):
+def config_topic(
+    component: str, serial: str, object_id: str, prefix: str = DISCOVERY_PREFIX
+) -> str:
     return "%s/%s/%s/%s/config" % (prefix, component, serial, object_id)
 
 
-def _device(serial):
+def _device(serial: str) -> dict:
     return {
         "identifiers": ["ethos:" + serial],
         "manufacturer": MANUFACTURER,
@@ -78,7 +80,7 @@ def _device(serial):
     }
 
 
-def _base(serial, object_id, name):
+def _base(serial: str, object_id: str, name: str) -> dict:
     return {
         "name": name,
         "unique_id": "ethos_%s_%s" % (serial.lower().replace("-", "_"), object_id),
@@ -92,7 +94,7 @@ def _base(serial, object_id, name):
     }
 
 
-def _sensor_config(serial, component, object_id, name, extra):
+def _sensor_config(serial: str, component: str, object_id: str, name: str, extra: dict) -> dict:
     config = _base(serial, object_id, name)
     if component == "binary_sensor":
         config["payload_on"] = PAYLOAD_ON
@@ -106,7 +108,7 @@ def _sensor_config(serial, component, object_id, name, extra):
     return config
 
 
-def _setting_config(serial, key):
+def _setting_config(serial: str, key: str) -> tuple:
     config = _base(serial, key, _SETTING_NAMES[key])
     config["command_topic"] = command_topic(serial, key)
     config["entity_category"] = "config"
@@ -122,7 +124,7 @@ def _setting_config(serial, key):
     return "number", config
 
 
-def discovery_messages(serial, prefix=DISCOVERY_PREFIX):
+def discovery_messages(serial: str, prefix: str = DISCOVERY_PREFIX):  # -> Iterator[(str, str)]
     """Yield (topic, JSON payload) for every entity of the device."""
     for component, object_id, name, extra in _SENSORS:
         config = _sensor_config(serial, component, object_id, name, extra)

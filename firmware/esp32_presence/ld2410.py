@@ -61,18 +61,18 @@ class RadarReport:
 
     def __init__(
         self,
-        engineering=False,
-        target_state=TARGET_NONE,
-        moving_distance_cm=0,
-        moving_energy=0,
-        still_distance_cm=0,
-        still_energy=0,
-        detection_distance_cm=0,
-        moving_gate_energies=None,
-        still_gate_energies=None,
-        light=None,
-        out_pin=None,
-    ):
+        engineering: bool = False,
+        target_state: int = TARGET_NONE,
+        moving_distance_cm: int = 0,
+        moving_energy: int = 0,
+        still_distance_cm: int = 0,
+        still_energy: int = 0,
+        detection_distance_cm: int = 0,
+        moving_gate_energies: bytes | None = None,
+        still_gate_energies: bytes | None = None,
+        light: int | None = None,
+        out_pin: int | None = None,
+    ) -> None:
         self.engineering = engineering
         self.target_state = target_state
         self.moving_distance_cm = moving_distance_cm
@@ -85,7 +85,7 @@ class RadarReport:
         self.light = light
         self.out_pin = out_pin
 
-    def copy(self):
+    def copy(self) -> "RadarReport":
         return RadarReport(
             self.engineering,
             self.target_state,
@@ -101,10 +101,10 @@ class RadarReport:
         )
 
     @property
-    def target_name(self):
+    def target_name(self) -> str:
         return TARGET_NAMES[self.target_state] if self.target_state < 4 else "unknown"
 
-    def as_dict(self):
+    def as_dict(self) -> dict:
         return {
             "engineering": self.engineering,
             "target_state": self.target_state,
@@ -123,13 +123,15 @@ class RadarReport:
 class CommandAck:
     """An ACK frame: the command it answers, its status (0 ok) and any return data."""
 
-    def __init__(self, command, status, data):
+    def __init__(self, command: int, status: int, data: bytes) -> None:
         self.command = command
         self.status = status
         self.data = data
 
 
-def decode_report_payload(buf, at, size, report=None):
+def decode_report_payload(
+    buf: bytearray, at: int, size: int, report: RadarReport | None = None
+) -> RadarReport | None:
     """Decode the ``size`` bytes at ``buf[at]`` (between length and tail) as a report.
 
     Fills ``report`` (or a new one) and returns it, or returns None if the bytes are not a
@@ -187,7 +189,7 @@ def decode_report_payload(buf, at, size, report=None):
     return report
 
 
-def decode_ack_payload(buf, at, size):
+def decode_ack_payload(buf: bytearray, at: int, size: int) -> CommandAck | None:
     """Decode an ACK (command u16, status u16, data) at ``buf[at]``, or None."""
     if size < 4:
         return None
@@ -207,7 +209,7 @@ class FrameParser:
     moved to the front only when the buffer's end is reached.
     """
 
-    def __init__(self, on_report=None, on_ack=None):
+    def __init__(self, on_report: object = None, on_ack: object = None) -> None:
         self._buf = bytearray(BUFFER_SIZE)
         self._report = RadarReport()
         self._start = 0
@@ -217,7 +219,7 @@ class FrameParser:
         self.frames = 0
         self.dropped_bytes = 0
 
-    def feed(self, data):
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
         total = len(data)
         offset = 0
         while offset < total:
@@ -232,19 +234,19 @@ class FrameParser:
             offset += chunk
             self._scan()
 
-    def _compact(self):
+    def _compact(self) -> None:
         pending = self._end - self._start
         if pending:
             self._buf[0:pending] = self._buf[self._start : self._end]
         self._start = 0
         self._end = pending
 
-    def _consume(self, count):
+    def _consume(self, count: int) -> None:
         self._start += count
         if self._start >= self._end:
             self._start = self._end = 0
 
-    def _find_head(self):
+    def _find_head(self) -> int:
         buf = self._buf
         limit = self._end
         i = self._start
@@ -261,7 +263,7 @@ class FrameParser:
             i += 1
         return limit
 
-    def _scan(self):
+    def _scan(self) -> None:
         buf = self._buf
         while self._end > self._start:
             head = self._find_head()
@@ -287,7 +289,7 @@ class FrameParser:
                 continue
             self._consume(frame_size)
 
-    def _plausible_start(self, at, length):
+    def _plausible_start(self, at: int, length: int) -> bool:
         # Checked before the whole frame is in, so a cut-off frame followed by a valid one
         # is dropped at once instead of holding the valid one back until more data arrives.
         buf = self._buf
@@ -300,11 +302,11 @@ class FrameParser:
             return length == BASIC_LENGTH
         return kind == TYPE_ENGINEERING and length >= BASIC_LENGTH + 4
 
-    def _reject(self):
+    def _reject(self) -> None:
         self.dropped_bytes += 1
         self._consume(1)
 
-    def _accept(self, at, length, frame_size):
+    def _accept(self, at: int, length: int, frame_size: int) -> bool:
         buf = self._buf
         is_report = buf[at] == 0xF4
         tail = REPORT_TAIL if is_report else COMMAND_TAIL
@@ -329,19 +331,19 @@ class FrameParser:
         return True
 
 
-def build_command(command, value=b""):
+def build_command(command: int, value: bytes = b"") -> bytes:
     """The bytes of one command frame."""
     return COMMAND_HEAD + struct.pack("<HH", 2 + len(value), command) + bytes(value) + COMMAND_TAIL
 
 
-def _word_values(pairs):
+def _word_values(pairs: tuple) -> bytes:
     out = b""
     for word, value in pairs:
         out += struct.pack("<HI", word, value)
     return out
 
 
-def max_gates_value(moving_gate, still_gate, no_one_s):
+def max_gates_value(moving_gate: int, still_gate: int, no_one_s: int) -> bytes:
     if not (2 <= moving_gate <= MAX_GATE_INDEX and 2 <= still_gate <= MAX_GATE_INDEX):
         raise ValueError("gates must be 2..8")
     if not 0 <= no_one_s <= 65535:
@@ -349,7 +351,7 @@ def max_gates_value(moving_gate, still_gate, no_one_s):
     return _word_values(((0, moving_gate), (1, still_gate), (2, no_one_s)))
 
 
-def gate_sensitivity_value(gate, moving, still):
+def gate_sensitivity_value(gate: int, moving: int, still: int) -> bytes:
     if gate != ALL_GATES and not 0 <= gate <= MAX_GATE_INDEX:
         raise ValueError("gate must be 0..8 or all")
     if not (0 <= moving <= 100 and 0 <= still <= 100):
@@ -360,7 +362,13 @@ def gate_sensitivity_value(gate, moving, still):
 class LD2410:
     """Driver: reads reports from a UART-like object and sends acknowledged commands."""
 
-    def __init__(self, uart, on_report=None, timeout_ms=500, sleep=clock.sleep_ms):
+    def __init__(
+        self,
+        uart: object,
+        on_report: object = None,
+        timeout_ms: int = 500,
+        sleep: object = clock.sleep_ms,
+    ) -> None:
         self._uart = uart
         self._rx = bytearray(64)
         self._ack = None
@@ -368,10 +376,10 @@ class LD2410:
         self.timeout_ms = timeout_ms
         self.parser = FrameParser(on_report, self._store_ack)
 
-    def _store_ack(self, ack):
+    def _store_ack(self, ack: CommandAck) -> None:
         self._ack = ack
 
-    def poll(self):
+    def poll(self) -> int:
         """Read whatever the UART holds and parse it; return the number of bytes read."""
         total = 0
         while self._uart.any():
@@ -382,7 +390,7 @@ class LD2410:
             self.parser.feed(memoryview(self._rx)[:count])
         return total
 
-    def command(self, command, value=b""):
+    def command(self, command: int, value: bytes = b"") -> bytes:
         """Send one command and wait for its ACK; return the ACK's data."""
         self._ack = None
         self._uart.write(build_command(command, value))
@@ -400,13 +408,20 @@ class LD2410:
                 )
             self._sleep(2)
 
-    def enable_config(self):
+    def enable_config(self) -> bytes:
         return self.command(CMD_ENABLE_CONFIG, b"\x01\x00")
 
-    def end_config(self):
+    def end_config(self) -> bytes:
         return self.command(CMD_END_CONFIG)
 
-    def configure(self, max_gate=None, no_one_s=None, moving=None, still=None, engineering=None):
+    def configure(
+        self,
+        max_gate: int | None = None,
+        no_one_s: int | None = None,
+        moving: int | None = None,
+        still: int | None = None,
+        engineering: bool | None = None,
+    ) -> None:
         """Apply settings inside one enable/end-config session (always ended)."""
         self.enable_config()
         try:

@@ -11,11 +11,13 @@ import umqtt.simple
 from presence_app import PresenceDevice
 
 
-def mqtt_factory(client_id, host, port, user, password, keepalive):
+def mqtt_factory(
+    client_id: str, host: str, port: int, user: str | None, password: str | None, keepalive: int
+) -> object:
     return umqtt.simple.MQTTClient(client_id, host, port, user, password, keepalive)
 
 
-def build_device():
+def build_device() -> PresenceDevice:
     """The PresenceDevice wired to this board, from config.json (or safe defaults)."""
     store = board.FlashConfigStore()
     config, problems = device_config.load_config(store.read())
@@ -39,12 +41,12 @@ def build_device():
     return device
 
 
-def run(device, should_stop=None):
+def run(device: PresenceDevice, should_stop: object = None) -> None:
     """The main loop; keeps a BLE scan going when targets are configured."""
     radio = device.advertiser
     scanning = radio is not None and bool(device.config["ble"]["targets"])
 
-    def stop_or_keep_scanning():
+    def stop_or_keep_scanning() -> bool:
         if scanning:
             radio.scan()
         return should_stop is not None and should_stop()
@@ -52,7 +54,7 @@ def run(device, should_stop=None):
     device.run(should_stop=stop_or_keep_scanning)
 
 
-def start(should_stop=None):
+def start(should_stop: object = None) -> None:
     run(build_device(), should_stop)
 
 

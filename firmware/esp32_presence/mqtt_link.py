@@ -14,20 +14,20 @@ from presence_const import BACKOFF_FIRST_MS, BACKOFF_MAX_MS, PAYLOAD_OFFLINE
 class Backoff:
     """Exponential delay between attempts, reset after a success."""
 
-    def __init__(self, first_ms=BACKOFF_FIRST_MS, max_ms=BACKOFF_MAX_MS):
+    def __init__(self, first_ms: int = BACKOFF_FIRST_MS, max_ms: int = BACKOFF_MAX_MS) -> None:
         self.first_ms = first_ms
         self.max_ms = max_ms
         self.delay_ms = 0
         self._last = None
 
-    def due(self, now_ms):
+    def due(self, now_ms: int) -> bool:
         return self._last is None or clock.ticks_diff(now_ms, self._last) >= self.delay_ms
 
-    def failed(self, now_ms):
+    def failed(self, now_ms: int) -> None:
         self._last = now_ms
         self.delay_ms = min(self.max_ms, self.delay_ms * 2 if self.delay_ms else self.first_ms)
 
-    def succeeded(self):
+    def succeeded(self) -> None:
         self._last = None
         self.delay_ms = 0
 
@@ -35,15 +35,15 @@ class Backoff:
 class MqttLink:
     def __init__(
         self,
-        factory,
-        client_id,
-        server,
-        will_topic,
-        on_message,
-        on_connect,
-        keepalive_s=30,
-        backoff=None,
-    ):
+        factory: object,
+        client_id: str,
+        server: dict,
+        will_topic: str,
+        on_message: object,
+        on_connect: object,
+        keepalive_s: int = 30,
+        backoff: Backoff | None = None,
+    ) -> None:
         self._factory = factory
         self._client_id = client_id
         self._server = server
@@ -57,7 +57,7 @@ class MqttLink:
         self.connections = 0
         self._last_ping = 0
 
-    def service(self, now_ms):
+    def service(self, now_ms: int) -> None:
         """Connect when due, deliver waiting messages, keep the session alive."""
         if not self.connected:
             if self.backoff.due(now_ms):
@@ -71,7 +71,7 @@ class MqttLink:
         except OSError as err:
             self.lost(now_ms, err)
 
-    def _connect(self, now_ms):
+    def _connect(self, now_ms: int) -> None:
         server = self._server
         try:
             if self.client is None:
@@ -103,7 +103,7 @@ class MqttLink:
                 self.backoff.delay_ms,
             )
 
-    def lost(self, now_ms, err):
+    def lost(self, now_ms: int, err: Exception) -> None:
         self.connected = False
         self.backoff.failed(now_ms)
         fw_log.warning("mqtt connection lost (%s); retry in %d ms", err, self.backoff.delay_ms)
@@ -112,7 +112,9 @@ class MqttLink:
         except OSError:
             pass
 
-    def publish(self, topic, payload, retain=False, now_ms=None):
+    def publish(
+        self, topic: str, payload: str | bytes, retain: bool = False, now_ms: int | None = None
+    ) -> bool:
         """Publish if connected; return False (and go down) instead of raising."""
         if not self.connected:
             return False
@@ -123,10 +125,10 @@ class MqttLink:
             self.lost(clock.ticks_ms() if now_ms is None else now_ms, err)
             return False
 
-    def subscribe(self, topic):
+    def subscribe(self, topic: str) -> None:
         self.client.subscribe(topic)
 
-    def close(self):
+    def close(self) -> None:
         if self.connected:
             try:
                 self.client.disconnect()

@@ -9,13 +9,13 @@ from presence_const import DEFAULT_PIR_DEBOUNCE_MS
 
 
 class DebouncedInput:
-    def __init__(self, settle_ms=DEFAULT_PIR_DEBOUNCE_MS, initial=False):
+    def __init__(self, settle_ms: int = DEFAULT_PIR_DEBOUNCE_MS, initial: bool = False) -> None:
         self.settle_ms = settle_ms
         self.state = bool(initial)
         self._candidate = self.state
         self._since = None
 
-    def update(self, level, now_ms):
+    def update(self, level: int | bool, now_ms: int) -> bool:
         """Feed one reading; return True when the stable state changed."""
         level = bool(level)
         if level == self.state:

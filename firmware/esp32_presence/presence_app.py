@@ -36,7 +36,7 @@ from presence_const import (
 )
 
 
-def format_value(value):
+def format_value(value: float | int | str) -> str:
     if isinstance(value, float) and value == int(value) and abs(value) >= 1:
         return str(int(value))
     return str(value)
@@ -45,16 +45,16 @@ def format_value(value):
 class PresenceDevice:
     def __init__(
         self,
-        config,
-        problems,
-        radar_port,
-        pir_pin,
-        mqtt_factory,
-        config_store=None,
-        advertiser=None,
-        network=None,
-        watchdog=None,
-    ):
+        config: dict,
+        problems: list,
+        radar_port: object,
+        pir_pin: object,
+        mqtt_factory: object,
+        config_store: object = None,
+        advertiser: object = None,
+        network: object = None,
+        watchdog: object = None,
+    ) -> None:
         self.config = config
         self.serial = config["serial"]
         self.claim_secret = claim_secret_bytes(config)
@@ -94,10 +94,10 @@ class PresenceDevice:
 
     # ----- inputs -------------------------------------------------------------------------
 
-    def _on_report(self, report):
+    def _on_report(self, report: ld2410.RadarReport) -> None:
         self.fusion.update_radar(report, self._now)
 
-    def configure_radar(self):
+    def configure_radar(self) -> bool:
         """Push gate count and sensitivity to the radar; report failure, keep running."""
         settings = self.config["settings"]
         max_gate = max(2, min(8, int(settings[SETTING_MAX_DISTANCE]) // GATE_CM))
@@ -110,12 +110,12 @@ class PresenceDevice:
             self._set_diagnostic("radar configuration failed: %s" % err)
             return False
 
-    def observe_ble(self, rssi, adv_data):
+    def observe_ble(self, rssi: int, adv_data: bytes) -> None:
         self.tracker.observe(rssi, adv_data, self._now)
 
     # ----- main loop ----------------------------------------------------------------------
 
-    def step(self, now_ms=None):
+    def step(self, now_ms: int | None = None) -> None:
         now = clock.ticks_ms() if now_ms is None else now_ms
         self._now = now
         if self.watchdog is not None:
@@ -139,7 +139,7 @@ class PresenceDevice:
         elif self.link.connected:
             self.link.lost(now, OSError("network down"))
 
-    def run(self, should_stop=None, interval_ms=LOOP_INTERVAL_MS):
+    def run(self, should_stop: object = None, interval_ms: int = LOOP_INTERVAL_MS) -> None:
         self.configure_radar()
         self._advertise()
         while should_stop is None or not should_stop():
@@ -147,7 +147,7 @@ class PresenceDevice:
             clock.sleep_ms(interval_ms)
         self.close()
 
-    def close(self):
+    def close(self) -> None:
         """Say goodbye: a clean disconnect would not fire the last will."""
         if self.link.connected:
             self.link.publish(ha_discovery.status_topic(self.serial), PAYLOAD_OFFLINE, True)
@@ -155,20 +155,20 @@ class PresenceDevice:
 
     # ----- outputs ------------------------------------------------------------------------
 
-    def _measurement_due(self, now):
+    def _measurement_due(self, now: int) -> bool:
         last = self._last_measurement_ms
         if last is not None and clock.ticks_diff(now, last) < MEASUREMENT_INTERVAL_MS:
             return False
         self._last_measurement_ms = now
         return True
 
-    def _publish(self, key, value, retain=True, force=False):
+    def _publish(self, key: str, value: str, retain: bool = True, force: bool = False) -> None:
         if not force and self._published.get(key) == value:
             return
         if self.link.publish(self._prefix + key, value, retain, self._now):
             self._published[key] = value
 
-    def _publish_measurements(self):
+    def _publish_measurements(self) -> None:
         report = self.fusion.last_report
         if report is not None:
             self._publish("target", report.target_name)
@@ -181,7 +181,7 @@ class PresenceDevice:
         if nearest is not None:
             self._publish("ble_distance", "%.1f" % nearest[1])
 
-    def _advertise(self):
+    def _advertise(self) -> None:
         if self.advertiser is None:
             return
         self._packet_id = (self._packet_id + 1) & 0xFF
@@ -193,12 +193,12 @@ class PresenceDevice:
         except OSError as err:
             fw_log.warning("BLE advertise failed: %s", err)
 
-    def _set_diagnostic(self, text):
+    def _set_diagnostic(self, text: str) -> None:
         fw_log.warning("%s", text)
         self.diagnostic = text
         self._publish("diagnostic", text)
 
-    def _on_connected(self):
+    def _on_connected(self) -> None:
         client = self.link.client
         client.subscribe(self._prefix + "set/#")
         client.subscribe(self._prefix + "claim/challenge")
@@ -206,7 +206,7 @@ class PresenceDevice:
         self._published = {}
         self._announce()
 
-    def _announce(self):
+    def _announce(self) -> None:
         """Publish availability, discovery and every current value (retained)."""
         self.link.publish(ha_discovery.status_topic(self.serial), PAYLOAD_ONLINE, True)
         count = 0
@@ -225,13 +225,13 @@ class PresenceDevice:
 
     # ----- commands -----------------------------------------------------------------------
 
-    def _on_message(self, topic, payload):
+    def _on_message(self, topic: bytes, payload: bytes) -> None:
         try:
             self._handle_message(bytes(topic).decode(), bytes(payload))
         except Exception as err:  # one bad message must not stop the device
             fw_log.error("message on %s failed: %s", topic, err)
 
-    def _handle_message(self, topic, payload):
+    def _handle_message(self, topic: str, payload: bytes) -> None:
         if topic == self._hub_status_topic:
             if payload == PAYLOAD_ONLINE.encode():
                 fw_log.info("hub came online: re-announcing")
@@ -246,7 +246,7 @@ class PresenceDevice:
         elif rest.startswith("set/"):
             self.handle_setting(rest[4:], payload)
 
-    def _answer_claim(self, nonce):
+    def _answer_claim(self, nonce: bytes) -> None:
         if self.claim_secret is None:
             self._set_diagnostic("claim challenge ignored: no claim secret configured")
             return
@@ -258,7 +258,7 @@ class PresenceDevice:
         self.link.publish(self._prefix + "claim/response", answer, False)
         fw_log.info("answered claim challenge")
 
-    def handle_setting(self, key, payload):
+    def handle_setting(self, key: str, payload: bytes | str) -> bool:
         """Range-check, apply, save and echo one setting; refuse bad input with a reason."""
         if key not in SETTING_KEYS:
             self._set_diagnostic("unknown setting %r" % key)
@@ -276,7 +276,7 @@ class PresenceDevice:
         self._publish(key, format_value(value), force=True)
         return True
 
-    def _apply_setting(self, key, value, configure_radar):
+    def _apply_setting(self, key: str, value: float | int | str, configure_radar: bool) -> None:
         self.config["settings"][key] = value
         fusion = self.fusion
         if key == SETTING_HOLD_TIME:
@@ -290,7 +290,7 @@ class PresenceDevice:
         if configure_radar and key in (SETTING_MAX_DISTANCE, SETTING_SENSITIVITY):
             self.configure_radar()
 
-    def _save_config(self):
+    def _save_config(self) -> None:
         if self.config_store is None:
             return
         try:
