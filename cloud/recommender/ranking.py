@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# Candidates examined per slot before the category cap gives up and relaxes.
+# Candidates examined per slot first; rows the category cap leaves short look further.
 _CANDIDATES_PER_SLOT = 5
 
 
@@ -20,15 +20,48 @@ def top_k(
     ``excluded`` (users, n) marks items never to return (owned, out of stock).
     ``category_codes`` (n,) numbers each item's category, -1 when unknown. With
     ``max_per_category``, an item is passed over when that many better items of its
-    category are already in the list; if that would leave the list short, the best
-    passed-over items fill it. Ties go to the lower item index.
+    category are already in the list; only when no other allowed item is left do the
+    best passed-over items fill the list. Ties go to the lower item index.
     """
     users, n_items = scores.shape
     result = np.full((users, k), -1, dtype=np.int64)
-    width = min(n_items, k * _CANDIDATES_PER_SLOT if max_per_category else k)
-    if width == 0 or k == 0 or users == 0:
+    if n_items == 0 or k == 0 or users == 0:
         return result
     masked = np.where(excluded, -np.inf, scores)
+    width = min(n_items, k * _CANDIDATES_PER_SLOT if max_per_category else k)
+    picked, short = _select(masked, category_codes, k, max_per_category, width)
+    result[:, : picked.shape[1]] = picked
+    if max_per_category is not None and width < n_items:
+        # The cap passed over too much among the first candidates: look at everything.
+        for row in np.flatnonzero(short):
+            result[row] = _greedy(masked[row], category_codes, k, max_per_category)
+    return result
+
+
+def _greedy(masked: np.ndarray, codes: np.ndarray, k: int, cap: int) -> np.ndarray:
+    """The same rule as :func:`_select`, one row, over the whole catalog."""
+    chosen: list[int] = []
+    passed_over: list[int] = []
+    taken: dict[int, int] = {}
+    for item in np.lexsort((np.arange(len(masked)), -masked)).tolist():
+        if not np.isfinite(masked[item]) or len(chosen) == k:
+            break
+        code = int(codes[item])
+        if code >= 0 and taken.get(code, 0) >= cap:
+            passed_over.append(item)
+            continue
+        taken[code] = taken.get(code, 0) + 1
+        chosen.append(item)
+    chosen += passed_over[: k - len(chosen)]
+    row = np.full(k, -1, dtype=np.int64)
+    row[: len(chosen)] = chosen
+    return row
+
+
+def _select(
+    masked: np.ndarray, codes_by_item: np.ndarray, k: int, cap: int | None, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick from each row's ``width`` best; also say which rows had to relax the cap."""
     candidates = np.argpartition(-masked, width - 1, axis=1)[:, :width]
     candidate_scores = np.take_along_axis(masked, candidates, axis=1)
     order = np.lexsort((candidates, -candidate_scores), axis=1)
@@ -37,16 +70,16 @@ def top_k(
 
     position = np.broadcast_to(np.arange(width), ranked.shape)
     priority = np.where(allowed, position, 2 * width + position)
-    if max_per_category is not None:
-        codes = category_codes[ranked]
+    if cap is not None:
+        codes = codes_by_item[ranked]
         # How many better-ranked allowed candidates share this candidate's category.
         same = (codes[:, :, None] == codes[:, None, :]) & allowed[:, None, :]
         better = np.tril(np.ones((width, width), dtype=bool), k=-1)
         ahead = (same & better).sum(axis=2)
-        passed_over = (codes >= 0) & (ahead >= max_per_category) & allowed
+        passed_over = (codes >= 0) & (ahead >= cap) & allowed
         priority = np.where(passed_over, width + position, priority)
     chosen = np.argsort(priority, axis=1, kind="stable")[:, : min(k, width)]
     picked = np.take_along_axis(ranked, chosen, axis=1)
-    picked_allowed = np.take_along_axis(allowed, chosen, axis=1)
-    result[:, : picked.shape[1]] = np.where(picked_allowed, picked, -1)
-    return result
+    chosen_priority = np.take_along_axis(priority, chosen, axis=1)
+    short = ((chosen_priority >= width) & (chosen_priority < 2 * width)).any(axis=1)
+    return np.where(chosen_priority < 2 * width, picked, -1), short
