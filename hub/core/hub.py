@@ -142,3 +142,4 @@ class Hub:
         await self.recorder.async_stop()
         await self.storage.async_close()
         self.state = HubState.NOT_RUNNING
+        _LOGGER.info("Hub stopped")

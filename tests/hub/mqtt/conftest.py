@@ -11,19 +11,12 @@ import pytest
 from hub.core.hub import Hub
 from hub.integrations.mqtt import MqttRuntime
 from tests.hub.common import make_config
-from tests.hub.mqtt.device import FakeDevice
 
 
 @pytest.fixture
 def prefix(unique_id: str) -> str:
     """A discovery prefix of this test's own, so runs against shared Mosquitto stay apart."""
     return f"ha_test_{unique_id}"
-
-
-@pytest.fixture
-async def device(mqtt_broker_url: str) -> AsyncIterator[FakeDevice]:
-    async with FakeDevice.connect(mqtt_broker_url) as fake:
-        yield fake
 
 
 @pytest.fixture

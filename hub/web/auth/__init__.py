@@ -1,0 +1,1 @@
+"""Sign-in: OpenID Connect relying party against the Ethos store, local sessions, roles."""

@@ -1,0 +1,34 @@
+"""Tables for people who use this hub and their sessions (secrets stored only as hashes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field
+
+from hub.core.models import HubModel, utcnow
+
+
+class HubUserRow(HubModel, table=True):
+    __tablename__ = "hub_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(index=True, unique=True)  # the store account's `sub`
+    email: str | None = None
+    name: str | None = None
+    role: str
+    last_cloud_sign_in: datetime | None = None
+    offline_token_hash: str | None = None
+    offline_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class HubSessionRow(HubModel, table=True):
+    __tablename__ = "hub_session"
+
+    token_hash: str = Field(primary_key=True)
+    user_id: int = Field(index=True)
+    csrf_token: str
+    offline: bool = False
+    expires_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,237 @@
+"""OpenID Connect relying party: discovery, PKCE S256, state and nonce, code exchange,
+and ID token verification against the provider's JWKS (joserfc)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from hub.web.auth.const import (
+    ID_TOKEN_ALGORITHMS,
+    MAX_PENDING_LOGINS,
+    OIDC_SCOPES,
+    OIDC_TIMEOUT_S,
+    PENDING_LOGIN_TTL_S,
+)
+
+_LOGGER = logging.getLogger(__name__)
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+DISCOVERY_CACHE_S = 3600.0
+
+
+class ProviderUnreachable(Exception):
+    """The store could not be reached (network, timeout, 5xx)."""
+
+
+class SignInFailed(Exception):
+    """The provider answered, but the sign-in cannot be accepted; message is user-facing."""
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+
+
+@dataclass(frozen=True)
+class PendingLogin:
+    state: str
+    nonce: str
+    code_verifier: str
+    next_path: str
+    created: float
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    subject: str
+    email: str | None
+    name: str | None
+    claims: dict[str, Any]
+
+
+def pkce_challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+class OidcRelyingParty:
+    """The hub as an OAuth public client of the store (no client secret, PKCE required)."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, issuer_url: str, client_id: str, redirect_uri: str
+    ) -> None:
+        self._http = session
+        self.issuer_url = issuer_url.rstrip("/")
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+        self._metadata: ProviderMetadata | None = None
+        self._metadata_at = 0.0
+        self._jwks: KeySet | None = None
+        self._pending: dict[str, PendingLogin] = {}
+
+    async def _async_get_json(self, url: str) -> dict[str, Any]:
+        try:
+            async with self._http.get(
+                url, timeout=aiohttp.ClientTimeout(total=OIDC_TIMEOUT_S)
+            ) as response:
+                if response.status >= 500:
+                    raise ProviderUnreachable(f"{url} answered {response.status}")
+                if response.status != 200:
+                    raise SignInFailed(f"the store answered {response.status} for {url}")
+                data = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise ProviderUnreachable(str(err) or type(err).__name__) from err
+        except ValueError as err:
+            raise SignInFailed("the store sent invalid JSON") from err
+        if not isinstance(data, dict):
+            raise SignInFailed("the store sent an unexpected document")
+        return data
+
+    async def async_metadata(self) -> ProviderMetadata:
+        if self._metadata is not None and time.monotonic() - self._metadata_at < DISCOVERY_CACHE_S:
+            return self._metadata
+        data = await self._async_get_json(self.issuer_url + DISCOVERY_PATH)
+        try:
+            metadata = ProviderMetadata(
+                issuer=str(data["issuer"]),
+                authorization_endpoint=str(data["authorization_endpoint"]),
+                token_endpoint=str(data["token_endpoint"]),
+                jwks_uri=str(data["jwks_uri"]),
+            )
+        except KeyError as err:
+            raise SignInFailed(f"provider metadata lacks {err}") from err
+        if metadata.issuer.rstrip("/") != self.issuer_url:
+            raise SignInFailed("provider issuer does not match ETHOS_CLOUD_URL")
+        methods = data.get("code_challenge_methods_supported")
+        if methods is not None and "S256" not in methods:
+            raise SignInFailed("provider does not support PKCE S256")
+        self._metadata, self._metadata_at = metadata, time.monotonic()
+        return metadata
+
+    def _forget_stale(self) -> None:
+        cutoff = time.monotonic() - PENDING_LOGIN_TTL_S
+        for state in [s for s, p in self._pending.items() if p.created < cutoff]:
+            del self._pending[state]
+        while len(self._pending) >= MAX_PENDING_LOGINS:
+            self._pending.pop(next(iter(self._pending)))
+
+    async def async_begin(self, next_path: str = "/") -> tuple[str, PendingLogin]:
+        """Return the authorization URL to send the browser to, and the pending login."""
+        metadata = await self.async_metadata()
+        self._forget_stale()
+        pending = PendingLogin(
+            state=secrets.token_urlsafe(24),
+            nonce=secrets.token_urlsafe(24),
+            code_verifier=secrets.token_urlsafe(64),
+            next_path=next_path,
+            created=time.monotonic(),
+        )
+        self._pending[pending.state] = pending
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": self.redirect_uri,
+                "scope": OIDC_SCOPES,
+                "state": pending.state,
+                "nonce": pending.nonce,
+                "code_challenge": pkce_challenge(pending.code_verifier),
+                "code_challenge_method": "S256",
+            }
+        )
+        separator = "&" if "?" in metadata.authorization_endpoint else "?"
+        return f"{metadata.authorization_endpoint}{separator}{query}", pending
+
+    def take_pending(self, state: str | None, browser_state: str | None) -> PendingLogin:
+        """The login this callback belongs to; it must come back to the browser that began it."""
+        if not state or not browser_state or not hmac.compare_digest(state, browser_state):
+            raise SignInFailed("this sign-in was not started in this browser; please try again")
+        pending = self._pending.pop(state, None)
+        if pending is None or time.monotonic() - pending.created > PENDING_LOGIN_TTL_S:
+            raise SignInFailed("the sign-in took too long or was already used; please try again")
+        return pending
+
+    async def async_finish(self, pending: PendingLogin, code: str) -> VerifiedIdentity:
+        metadata = await self.async_metadata()
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "client_id": self.client_id,
+            "code_verifier": pending.code_verifier,
+        }
+        try:
+            async with self._http.post(
+                metadata.token_endpoint,
+                data=form,
+                timeout=aiohttp.ClientTimeout(total=OIDC_TIMEOUT_S),
+            ) as response:
+                body = await response.json(content_type=None)
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise ProviderUnreachable(str(err) or type(err).__name__) from err
+        except ValueError as err:
+            raise SignInFailed("the store sent invalid JSON") from err
+        if status >= 500:
+            raise ProviderUnreachable(f"token endpoint answered {status}")
+        if status != 200 or not isinstance(body, dict) or "id_token" not in body:
+            error = body.get("error") if isinstance(body, dict) else None
+            raise SignInFailed(f"the store refused the sign-in ({error or status})")
+        return await self.async_verify_id_token(str(body["id_token"]), pending.nonce)
+
+    async def _async_keys(self, refresh: bool = False) -> KeySet:
+        if self._jwks is None or refresh:
+            metadata = await self.async_metadata()
+            data = await self._async_get_json(metadata.jwks_uri)
+            try:
+                self._jwks = KeySet.import_key_set(data)  # type: ignore[arg-type]
+            except (JoseError, ValueError, KeyError, TypeError) as err:
+                raise SignInFailed("the store's signing keys are unusable") from err
+        return self._jwks
+
+    async def async_verify_id_token(self, id_token: str, nonce: str) -> VerifiedIdentity:
+        metadata = await self.async_metadata()
+        keys = await self._async_keys()
+        try:
+            try:
+                token = jwt.decode(id_token, keys, algorithms=list(ID_TOKEN_ALGORITHMS))
+            except (JoseError, ValueError) as first:
+                # A rotated key: fetch the key set once more before refusing.
+                _LOGGER.debug("ID token not verified with cached keys: %s", first)
+                keys = await self._async_keys(refresh=True)
+                token = jwt.decode(id_token, keys, algorithms=list(ID_TOKEN_ALGORITHMS))
+            jwt.JWTClaimsRegistry(
+                iss={"essential": True, "value": metadata.issuer},
+                aud={"essential": True, "value": self.client_id},
+                sub={"essential": True},
+                exp={"essential": True},
+                iat={"essential": True},
+                nonce={"essential": True, "value": nonce},
+            ).validate(token.claims)
+        except (JoseError, ValueError) as err:
+            raise SignInFailed(f"the store's ID token was not valid ({err})") from err
+        claims = dict(token.claims)
+        audience = claims.get("aud")
+        if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != self.client_id:
+            raise SignInFailed("the ID token was issued to another client")
+        return VerifiedIdentity(
+            subject=str(claims["sub"]),
+            email=claims.get("email"),
+            name=claims.get("name") or claims.get("preferred_username"),
+            claims=claims,
+        )

@@ -1,0 +1,175 @@
+"""Sign-in routes: start at the store, come back with a code, or continue offline."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from hub.web.auth.const import (
+    KNOWN_USER_COOKIE,
+    LOGIN_STATE_COOKIE,
+    OFFLINE_GRACE,
+    SESSION_COOKIE,
+)
+from hub.web.auth.oidc import ProviderUnreachable, SignInFailed
+from hub.web.auth.users import NewSession
+from hub.web.context import page_context
+from hub.web.keys import OIDC_KEY, USERS_KEY
+
+_LOGGER = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+def _next_path(value: str | None) -> str:
+    if value and value.startswith("/") and not value.startswith(("//", "/auth/")):
+        return value
+    return "/"
+
+
+def _login_page(request: web.Request, status: int, **values: object) -> web.Response:
+    response = aiohttp_jinja2.render_template(
+        "login.html", request, page_context(request, **values)
+    )
+    response.set_status(status)
+    return response
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, new: NewSession) -> None:
+    max_age = int((new.expires_at - datetime.now(UTC)).total_seconds())
+    response.set_cookie(
+        SESSION_COOKIE,
+        new.token,
+        max_age=max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=request.secure,
+        path="/",
+    )
+
+
+@routes.get("/auth/login")
+async def login(request: web.Request) -> web.StreamResponse:
+    next_path = _next_path(request.query.get("next"))
+    oidc = request.app[OIDC_KEY]
+    try:
+        url, pending = await oidc.async_begin(next_path)
+    except ProviderUnreachable as err:
+        _LOGGER.warning("Ethos store unreachable for sign-in: %s", err)
+        known = await request.app[USERS_KEY].async_user_for_offline_credential(
+            request.cookies.get(KNOWN_USER_COOKIE)
+        )
+        return _login_page(request, 503, unreachable=True, known_user=known, next=next_path)
+    except SignInFailed as err:
+        return _login_page(request, 502, problem=str(err), next=next_path)
+    response = web.HTTPFound(url)
+    response.set_cookie(
+        LOGIN_STATE_COOKIE,
+        pending.state,
+        max_age=600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.secure,
+        path="/auth/",
+    )
+    raise response
+
+
+@routes.get("/auth/callback")
+async def callback(request: web.Request) -> web.StreamResponse:
+    oidc, users = request.app[OIDC_KEY], request.app[USERS_KEY]
+    if "error" in request.query:
+        reason = request.query.get("error_description") or request.query["error"]
+        return _login_page(request, 400, problem=f"the store did not sign you in: {reason[:200]}")
+    code = request.query.get("code")
+    try:
+        pending = oidc.take_pending(
+            request.query.get("state"), request.cookies.get(LOGIN_STATE_COOKIE)
+        )
+        if not code:
+            raise SignInFailed("the store sent no authorization code")
+        identity = await oidc.async_finish(pending, code)
+    except SignInFailed as err:
+        return _login_page(request, 400, problem=str(err))
+    except ProviderUnreachable as err:
+        return _login_page(request, 503, problem=f"the store became unreachable: {err}")
+    user = await users.async_upsert_from_claims(identity.subject, identity.email, identity.name)
+    session = await users.async_create_session(user)
+    credential, _until = await users.async_issue_offline_credential(user)
+    response = web.HTTPSeeOther(pending.next_path)
+    set_session_cookie(request, response, session)
+    response.set_cookie(
+        KNOWN_USER_COOKIE,
+        credential,
+        max_age=int(OFFLINE_GRACE.total_seconds()),
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+        path="/auth/",
+    )
+    response.del_cookie(LOGIN_STATE_COOKIE, path="/auth/")
+    _LOGGER.info("Signed in %s (%s)", user.email or user.subject, user.role)
+    raise response
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == request.host
+
+
+@routes.post("/auth/offline")
+async def offline_login(request: web.Request) -> web.StreamResponse:
+    """A recently seen user continues while the store is down; never while it is up."""
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="cross-site sign-in refused")
+    form = await request.post()
+    next_path = _next_path(str(form.get("next", "/")))
+    users = request.app[USERS_KEY]
+    try:
+        await request.app[OIDC_KEY].async_metadata()
+    except ProviderUnreachable:
+        pass
+    except SignInFailed as err:
+        return _login_page(request, 502, problem=str(err))
+    else:
+        raise web.HTTPSeeOther(f"/auth/login?next={next_path}")
+    user = await users.async_user_for_offline_credential(request.cookies.get(KNOWN_USER_COOKIE))
+    if user is None:
+        return _login_page(
+            request,
+            403,
+            unreachable=True,
+            known_user=None,
+            problem="offline sign-in is only for people who signed in here in the last 7 days",
+        )
+    session = await users.async_create_session(user, offline=True)
+    response = web.HTTPSeeOther(next_path)
+    set_session_cookie(request, response, session)
+    raise response
+
+
+@routes.post("/auth/logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    users = request.app[USERS_KEY]
+    token = request.cookies.get(SESSION_COOKIE)
+    principal = await users.async_principal_for(token)
+    form = await request.post()
+    sent = form.get("csrf")
+    if principal is not None and token:
+        if not isinstance(sent, str) or not hmac.compare_digest(sent, principal.csrf_token):
+            raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page")
+        await users.async_end_session(token)
+    response = web.HTTPSeeOther("/auth/signed-out")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+@routes.get("/auth/signed-out")
+async def signed_out(request: web.Request) -> web.Response:
+    return _login_page(request, 200, signed_out=True)

@@ -1,0 +1,118 @@
+"""Dashboard pages: view a dashboard, and (owner) edit its YAML with line-numbered errors."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from hub.dashboards import DashboardError
+from hub.web.authz import Action, require
+from hub.web.charts import render_history
+from hub.web.context import page_context
+from hub.web.keys import DASHBOARDS_KEY, HUB_KEY, PRINCIPAL_KEY
+from hub.web.view_models import entity_view
+
+routes = web.RouteTableDef()
+MAX_EDIT_BYTES = 256 * 1024
+
+
+async def _run(func, *args):
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.Response:
+    names = await _run(request.app[DASHBOARDS_KEY].names)
+    raise web.HTTPFound("/dashboards/home" if "home" in names else "/devices")
+
+
+@routes.get("/dashboards")
+async def dashboard_list(request: web.Request) -> web.Response:
+    names = await _run(request.app[DASHBOARDS_KEY].names)
+    return aiohttp_jinja2.render_template(
+        "dashboards.html", request, page_context(request, names=names)
+    )
+
+
+@routes.get("/dashboards/{name}")
+async def dashboard_page(request: web.Request) -> web.Response:
+    store, hub = request.app[DASHBOARDS_KEY], request.app[HUB_KEY]
+    name = request.match_info["name"]
+    try:
+        dashboard = await _run(store.load, name)
+    except DashboardError as err:
+        response = aiohttp_jinja2.render_template(
+            "dashboard_invalid.html",
+            request,
+            page_context(request, name=name, problems=err.problems),
+        )
+        return response
+    if dashboard is None:
+        raise web.HTTPNotFound(text="no such dashboard")
+    end = datetime.now(UTC)
+    cards = []
+    for card in dashboard.cards:
+        entities = [entity_view(hub, e) for e in card.entities]
+        charts = []
+        if card.type == "history-graph":
+            start = end - timedelta(hours=card.options["hours"])
+            for entity_id, view in zip(card.entities, entities, strict=True):
+                points = await hub.recorder.async_history(entity_id, start, end)
+                charts.append(
+                    render_history(
+                        points,
+                        start,
+                        end,
+                        title=view.name if view else entity_id,
+                        unit=view.unit if view else None,
+                    )
+                )
+        cards.append(
+            {
+                "card": card,
+                "entities": list(zip(card.entities, entities, strict=True)),
+                "charts": charts,
+            }
+        )
+    names = await _run(store.names)
+    return aiohttp_jinja2.render_template(
+        "dashboard.html",
+        request,
+        page_context(request, dashboard=dashboard, cards=cards, names=names),
+    )
+
+
+@routes.get("/dashboards/{name}/edit")
+async def dashboard_edit(request: web.Request) -> web.Response:
+    require(request[PRINCIPAL_KEY], Action.EDIT_DASHBOARD)
+    store = request.app[DASHBOARDS_KEY]
+    name = request.match_info["name"]
+    path = await _run(store.path_for, name)
+    source = await _run(path.read_text) if path else "title: New dashboard\ncards: []\n"
+    return aiohttp_jinja2.render_template(
+        "dashboard_edit.html", request, page_context(request, name=name, source=source, problems=[])
+    )
+
+
+@routes.post("/dashboards/{name}/edit")
+async def dashboard_save(request: web.Request) -> web.Response:
+    require(request[PRINCIPAL_KEY], Action.EDIT_DASHBOARD)
+    store = request.app[DASHBOARDS_KEY]
+    name = request.match_info["name"]
+    source = str((await request.post()).get("source", ""))
+    try:
+        if len(source.encode()) > MAX_EDIT_BYTES:
+            raise DashboardError([f"{name}.yaml:1: larger than {MAX_EDIT_BYTES} bytes"])
+        await _run(store.save, name, source)
+    except DashboardError as err:
+        response = aiohttp_jinja2.render_template(
+            "dashboard_edit.html",
+            request,
+            page_context(request, name=name, source=source, problems=err.problems),
+        )
+        response.set_status(400)
+        return response
+    raise web.HTTPSeeOther(f"/dashboards/{name}")

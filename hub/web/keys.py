@@ -1,0 +1,21 @@
+"""Typed keys for what hangs off the web app."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from hub.core.config import HubConfig
+from hub.core.hub import Hub
+from hub.dashboards import DashboardStore
+from hub.web.auth.oidc import OidcRelyingParty
+from hub.web.auth.users import Principal, UserStore
+
+HUB_KEY = web.AppKey("hub", Hub)
+CONFIG_KEY = web.AppKey("config", HubConfig)
+USERS_KEY = web.AppKey("users", UserStore)
+OIDC_KEY = web.AppKey("oidc", OidcRelyingParty)
+HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
+DASHBOARDS_KEY = web.AppKey("dashboards", DashboardStore)
+STREAMS_KEY = web.AppKey("streams", set)
+PRINCIPAL_KEY = web.RequestKey("principal", Principal)
