@@ -297,6 +297,12 @@ def _check_redirect_uri(uri: Any) -> str:
     return uri
 
 
+def _check_redirect_uris(uris: Any) -> list[str]:
+    if not isinstance(uris, list) or not 1 <= len(uris) <= MAX_REDIRECT_URIS:
+        raise InvalidRedirectURIError(f"Give 1 to {MAX_REDIRECT_URIS} redirect URIs.")
+    return [_check_redirect_uri(uri) for uri in uris]
+
+
 class Registration(ClientRegistrationEndpoint):
     """RFC 7591, allowed to holders of an onboarding token with the `hub.register` scope."""
 
@@ -329,13 +335,15 @@ class Registration(ClientRegistrationEndpoint):
             info.pop("client_secret_expires_at", None)
         return info
 
+    def extract_client_metadata(self, request: AiohttpJsonRequest) -> dict[str, Any]:
+        # RFC 7591 §3.2.2 names redirect URI problems `invalid_redirect_uri`: check first.
+        _check_redirect_uris(request.payload.data.get("redirect_uris"))
+        return super().extract_client_metadata(request)
+
     def save_client(
         self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any
     ) -> OAuthClient:
-        uris = client_metadata.get("redirect_uris") or []
-        if not isinstance(uris, list) or not 1 <= len(uris) <= MAX_REDIRECT_URIS:
-            raise InvalidRedirectURIError(f"Give 1 to {MAX_REDIRECT_URIS} redirect URIs.")
-        redirect_uris = [_check_redirect_uri(uri) for uri in uris]
+        redirect_uris = _check_redirect_uris(client_metadata.get("redirect_uris"))
         grant_types = client_metadata.get("grant_types") or [GRANT_AUTHORIZATION_CODE]
         if GRANT_AUTHORIZATION_CODE not in grant_types:
             raise InvalidClientMetadataError("'grant_types' must include 'authorization_code'.")

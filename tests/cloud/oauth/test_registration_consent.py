@@ -1,0 +1,248 @@
+"""A hub registers itself (RFC 7591) with its onboarding token; household members then
+sign in to it with code + PKCE after a consent screen; the owner can revoke it."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.cloud.common import PASSWORD
+from tests.cloud.oauth.conftest import HUB_REDIRECT_URI
+from tests.support.oidc_client import OidcClient, OidcError, StoreBrowser, Tokens
+
+ONBOARDING_SCOPE = "openid profile email devices hub.register"
+MEMBER_SCOPE = "openid profile email devices"
+HUB_METADATA = {
+    "client_name": "Living room hub",
+    "redirect_uris": [HUB_REDIRECT_URI],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+    "token_endpoint_auth_method": "client_secret_basic",
+    "scope": MEMBER_SCOPE,
+}
+
+
+async def _onboard(browser: StoreBrowser, hub_setup: OidcClient) -> Tokens:
+    device = await hub_setup.start_device_flow(ONBOARDING_SCOPE)
+    await browser.decide_device(device.user_code, approve=True)
+    return await hub_setup.poll_device_token(device, interval=0)
+
+
+async def _registered_hub(provider, browser, hub_setup, http, **changes) -> OidcClient:
+    onboarding = await _onboard(browser, hub_setup)
+    registered = await hub_setup.register(onboarding.access_token, HUB_METADATA | changes)
+    return OidcClient(
+        provider.base_url,
+        registered["client_id"],
+        http,
+        client_secret=registered.get("client_secret"),
+        redirect_uri=HUB_REDIRECT_URI,
+        token_endpoint_auth_method=registered["token_endpoint_auth_method"],
+    )
+
+
+async def _member(provider, unique_id: str, name: str = "member") -> StoreBrowser:
+    email = await provider.new_account(f"{name}-{unique_id}@example.org")
+    person = StoreBrowser(provider.base_url)
+    await person.sign_in(email, PASSWORD)
+    return person
+
+
+async def test_hub_registers_then_a_household_member_signs_in(
+    provider, browser, signed_in, hub_setup, http, unique_id
+):
+    onboarding = await _onboard(browser, hub_setup)
+    registered = await hub_setup.register(onboarding.access_token, HUB_METADATA)
+    assert registered["client_secret"] and registered["client_id"] != hub_setup.client_id
+    assert registered["redirect_uris"] == [HUB_REDIRECT_URI]
+    assert registered["scope"].split() == MEMBER_SCOPE.split()
+    hub = OidcClient(
+        provider.base_url,
+        registered["client_id"],
+        http,
+        client_secret=registered["client_secret"],
+        redirect_uri=HUB_REDIRECT_URI,
+        token_endpoint_auth_method="client_secret_basic",
+    )
+
+    member = await _member(provider, unique_id)
+    try:
+        request = await hub.authorization_request(MEMBER_SCOPE)
+        consent = await member.follow_until(request.url, HUB_REDIRECT_URI)
+        assert not isinstance(consent, str), "a third-party hub must ask for consent"
+        assert "Living room hub" in consent.text and "192.168.1.20:8181" in consent.text
+        assert (
+            "form-action 'self' http://192.168.1.20:8181"
+            in consent.headers["content-security-policy"]
+        )
+        callback = await member.authorize(request.url, HUB_REDIRECT_URI, consent="allow")
+        tokens = await hub.exchange_code(callback, request)
+        assert tokens.id_claims["email"].startswith("member-")
+        assert tokens.id_claims["aud"] == [hub.client_id]
+        devices = await http.get(
+            f"{provider.base_url}/api/v1/me/devices",
+            headers={"Authorization": f"Bearer {tokens.access_token}"},
+        )
+        assert devices.status_code == 200 and devices.json() == []
+
+        # The consent is remembered: the next sign-in goes straight back to the hub.
+        again = await hub.authorization_request(MEMBER_SCOPE)
+        callback = await member.follow_until(again.url, HUB_REDIRECT_URI)
+        assert isinstance(callback, str) and "code=" in callback
+    finally:
+        await member.aclose()
+
+
+async def test_the_devices_scope_is_needed_for_my_devices(
+    provider, browser, signed_in, hub_setup, http
+):
+    hub = await _registered_hub(provider, browser, hub_setup, http)
+    request = await hub.authorization_request("openid email")
+    callback = await browser.authorize(request.url, HUB_REDIRECT_URI, consent="allow")
+    tokens = await hub.exchange_code(callback, request)
+    devices = await http.get(
+        f"{provider.base_url}/api/v1/me/devices",
+        headers={"Authorization": f"Bearer {tokens.access_token}"},
+    )
+    assert devices.status_code == 403
+
+
+async def test_denying_consent_returns_access_denied_and_no_code(
+    provider, browser, signed_in, hub_setup, http
+):
+    hub = await _registered_hub(provider, browser, hub_setup, http)
+    request = await hub.authorization_request(MEMBER_SCOPE)
+    callback = await browser.authorize(request.url, HUB_REDIRECT_URI, consent="deny")
+    answer = parse_qs(urlsplit(callback).query)
+    assert answer["error"] == ["access_denied"] and "code" not in answer
+    assert answer["state"] == [request.state]
+
+
+async def test_a_public_hub_gets_no_secret_and_still_needs_pkce(
+    provider, browser, signed_in, hub_setup, http
+):
+    hub = await _registered_hub(
+        provider, browser, hub_setup, http, token_endpoint_auth_method="none"
+    )
+    assert hub.client_secret is None
+    request = await hub.authorization_request(MEMBER_SCOPE)
+    callback = await browser.authorize(request.url, HUB_REDIRECT_URI, consent="allow")
+    assert (await hub.exchange_code(callback, request)).access_token
+
+
+async def test_a_confidential_hub_with_a_wrong_secret_is_invalid_client(
+    provider, browser, signed_in, hub_setup, http
+):
+    hub = await _registered_hub(provider, browser, hub_setup, http)
+    request = await hub.authorization_request(MEMBER_SCOPE)
+    callback = await browser.authorize(request.url, HUB_REDIRECT_URI, consent="allow")
+    hub.client_secret = "wrong"
+    with pytest.raises(OidcError) as refused:
+        await hub.exchange_code(callback, request)
+    assert refused.value.error == "invalid_client"
+
+
+async def test_registration_needs_the_onboarding_token(
+    provider, browser, signed_in, mobile, hub_setup, http
+):
+    endpoint = f"{provider.base_url}/oauth/register"
+    response = await http.post(endpoint, json=HUB_METADATA)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_token"
+    response = await http.post(
+        endpoint, json=HUB_METADATA, headers={"Authorization": "Bearer made-up"}
+    )
+    assert response.status_code == 401
+
+    # A sign-in token of the mobile app lacks `hub.register`.
+    request = await mobile.authorization_request(MEMBER_SCOPE)
+    tokens = await mobile.exchange_code(
+        await browser.authorize(request.url, mobile.redirect_uri), request
+    )
+    response = await http.post(
+        endpoint, json=HUB_METADATA, headers={"Authorization": f"Bearer {tokens.access_token}"}
+    )
+    assert response.status_code == 403 and response.json()["error"] == "insufficient_scope"
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"scope": "openid hub.register"}, "invalid_client_metadata"),
+        ({"redirect_uris": []}, "invalid_redirect_uri"),
+        ({"redirect_uris": ["http://192.168.1.20:8181/cb#frag"]}, "invalid_redirect_uri"),
+        ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri"),
+        ({"grant_types": ["client_credentials"]}, "invalid_client_metadata"),
+        ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
+    ],
+)
+async def test_bad_client_metadata_is_refused(
+    provider, browser, signed_in, hub_setup, http, changes, error
+):
+    onboarding = await _onboard(browser, hub_setup)
+    with pytest.raises(OidcError) as refused:
+        await hub_setup.register(onboarding.access_token, HUB_METADATA | changes)
+    assert refused.value.status == 400 and refused.value.error == error
+
+
+async def test_a_body_that_is_not_json_metadata_is_refused(
+    provider, browser, signed_in, hub_setup, http
+):
+    onboarding = await _onboard(browser, hub_setup)
+    for body in (b"{not json", b"[1, 2]", b"\xff"):
+        response = await http.post(
+            f"{provider.base_url}/oauth/register",
+            content=body,
+            headers={
+                "Authorization": f"Bearer {onboarding.access_token}",
+                "Content-Type": "application/json",
+            },
+        )
+        assert response.status_code == 400, body
+        assert response.json()["error"] == "invalid_client_metadata"
+
+
+async def test_revoking_a_hub_from_the_account_page(provider, browser, signed_in, hub_setup, http):
+    hub = await _registered_hub(provider, browser, hub_setup, http)
+    request = await hub.authorization_request(MEMBER_SCOPE)
+    tokens = await hub.exchange_code(
+        await browser.authorize(request.url, HUB_REDIRECT_URI, consent="allow"), request
+    )
+    page = await browser.http.get("/account")
+    assert "Living room hub" in page.text and "Ethos hub setup" in page.text
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = await browser.http.post(
+        "/account/access/revoke", data={"client_id": hub.client_id, "csrf_token": token}
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/account"
+
+    with pytest.raises(OidcError) as refused:
+        await hub.userinfo(tokens.access_token)
+    assert refused.value.status == 401
+    with pytest.raises(OidcError):
+        await hub.refresh(tokens.refresh_token)
+    page = await browser.http.get("/account")
+    assert "Living room hub" not in page.text and "Ethos hub setup" in page.text
+    # The consent went with it: signing in to the hub asks again.
+    again = await hub.authorization_request(MEMBER_SCOPE)
+    consent = await browser.follow_until(again.url, HUB_REDIRECT_URI)
+    assert not isinstance(consent, str) and 'name="decision"' in consent.text
+
+
+async def test_revoking_needs_the_form_token(provider, browser, signed_in, hub_setup, http):
+    onboarding = await _onboard(browser, hub_setup)
+    response = await browser.http.post(
+        "/account/access/revoke", data={"client_id": hub_setup.client_id}
+    )
+    assert response.status_code == 403
+    assert (await hub_setup.userinfo(onboarding.access_token))["sub"]
+
+
+async def test_signing_out_of_the_store_ends_its_session(provider, browser, signed_in, mobile):
+    page = await browser.http.get("/account")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    await browser.http.post("/account/logout", data={"csrf_token": token})
+    request = await mobile.authorization_request(MEMBER_SCOPE)
+    response = await browser.http.get(request.url)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/account/login?")
