@@ -144,12 +144,11 @@ class Simulation:
         )
         self._phase_label: str | None = None
 
-    def _log_phase(self) -> bool:
+    def _log_phase(self) -> None:
         phase, _ = self.player.phase_at(clock.ticks_ms())
         if phase.label != self._phase_label:
             self._phase_label = phase.label
             _LOGGER.info("scenario %s: %s", self.options.scenario, phase.label)
-        return False
 
     def run(self, stop: threading.Event) -> None:
         _LOGGER.info(
@@ -158,7 +157,13 @@ class Simulation:
             self.options.broker_url.split("@")[-1],
             self.options.scenario,
         )
-        self.device.run(should_stop=lambda: stop.is_set() or self._log_phase())
+
+        def should_stop() -> bool:
+            # Called once per main-loop pass: also the place to narrate the scenario.
+            self._log_phase()
+            return stop.is_set()
+
+        self.device.run(should_stop=should_stop)
         _LOGGER.info("simulator for %s stopped", self.options.serial)
 
 

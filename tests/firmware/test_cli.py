@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -161,3 +162,29 @@ def test_help_names_the_environment_variables() -> None:
     provision_help = ethos_run("firmware", "provision", "--help").stdout
     assert "ETHOS_CLAIM_SECRET" in simulate_help and "MQTT_URL" in simulate_help
     assert "ETHOS_WIFI_PASSWORD" in provision_help
+
+
+async def test_settings_survive_a_restart_with_a_config_file(
+    mqtt_broker_url, serial, cleanup, tmp_path
+) -> None:
+    config_file = tmp_path / "config.json"
+    args = ["device", "simulate", "--serial", serial, "--claim-secret", SECRET_HEX]
+    args += ["--broker", mqtt_broker_url, "--config-file", str(config_file)]
+    async with observe(mqtt_broker_url, f"ethos/{serial}/#") as hub:
+        process = ethos(*args)
+        try:
+            await hub.wait_for(f"ethos/{serial}/hold_time", b"15", timeout=20)
+            await hub.publish(f"ethos/{serial}/set/hold_time", "120")
+            await hub.wait_for(f"ethos/{serial}/hold_time", b"120")
+        finally:
+            await _finish(process, signal.SIGTERM)
+        mark = len(hub.messages)
+        process = ethos(*args)
+        try:
+            await hub.wait_for(f"ethos/{serial}/status", b"online", timeout=20, after=mark)
+            await hub.wait_for(f"ethos/{serial}/hold_time", b"120", after=mark)
+        finally:
+            code, log = await _finish(process, signal.SIGTERM)
+    assert code == 0, log
+    saved = json.loads(await asyncio.to_thread(config_file.read_text))
+    assert saved["settings"]["hold_time"] == 120 and saved["serial"] == serial
