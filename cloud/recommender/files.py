@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,28 +38,29 @@ def parse_timestamp(text: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _open_rows(path: Path, required: tuple[str, ...]) -> tuple[csv.DictReader, object]:
-    handle = path.open(newline="", encoding="utf-8")
-    reader = csv.DictReader(handle)
-    header = [name.strip() for name in reader.fieldnames or []]
-    missing = [column for column in required if column not in header]
-    if missing:
-        handle.close()
-        raise RecommenderInputError(
-            f"{path} line 1: missing column(s) {', '.join(missing)} (found: {', '.join(header)})"
-        )
-    reader.fieldnames = header
-    return reader, handle
+@contextmanager
+def _rows(path: Path, required: tuple[str, ...]) -> Iterator[csv.DictReader]:
+    """A CSV reader over ``path`` whose header has been checked for ``required`` columns."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.strip() for name in reader.fieldnames or []]
+        missing = [column for column in required if column not in header]
+        if missing:
+            raise RecommenderInputError(
+                f"{path} line 1: missing column(s) {', '.join(missing)} "
+                f"(found: {', '.join(header)})"
+            )
+        reader.fieldnames = header
+        yield reader
 
 
 def read_interactions(path: Path) -> InteractionLog:
     """Read ``user_id,item_id,timestamp`` rows; exact and repeated (user, item) rows collapse
     to the first occurrence, since a purchase history is a set."""
-    reader, handle = _open_rows(path, INTERACTION_COLUMNS)
     users: list[str] = []
     items: list[str] = []
     times: list[datetime] = []
-    with handle:  # type: ignore[attr-defined]
+    with _rows(path, INTERACTION_COLUMNS) as reader:
         for row in reader:
             line = reader.line_num
             if None in row:
@@ -95,10 +98,9 @@ def read_items(path: Path) -> pd.DataFrame:
     Tags are separated by ``|``. An empty score means "not scored"; a score outside 0-10
     or a repeated item_id is an error naming the line.
     """
-    reader, handle = _open_rows(path, ("item_id",))
     rows = []
     seen: dict[str, int] = {}
-    with handle:  # type: ignore[attr-defined]
+    with _rows(path, ("item_id",)) as reader:
         for row in reader:
             line = reader.line_num
             if None in row:

@@ -17,6 +17,7 @@ from .const import (
     COLLABORATIVE_MIN_SUPPORT,
     EASE_L2,
     MAX_PER_CATEGORY,
+    USERS_PER_CHUNK,
 )
 from .items import ItemTable
 from .ranking import top_k
@@ -24,7 +25,6 @@ from .reasons import explain, explain_together
 from .records import INTERACTION_COLUMNS, Recommendation, require_columns
 
 _LOGGER = logging.getLogger(__name__)
-_USERS_PER_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -131,8 +131,8 @@ class RecommenderModel:
     ) -> np.ndarray:
         """(users, k) best item indices per user, owned items excluded, category-capped."""
         out = []
-        for start in range(0, len(sequences), _USERS_PER_CHUNK):
-            chunk = sequences[start : start + _USERS_PER_CHUNK]
+        for start in range(0, len(sequences), USERS_PER_CHUNK):
+            chunk = sequences[start : start + USERS_PER_CHUNK]
             scores = self.signals_for(chunk).blend(weights or self.weights)
             excluded = owned_mask(chunk, len(self.items))
             if available is not None:

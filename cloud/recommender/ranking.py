@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# Candidates examined per slot first; rows the category cap leaves short look further.
-_CANDIDATES_PER_SLOT = 5
+from .const import CANDIDATES_PER_SLOT
 
 
 def top_k(
@@ -28,7 +27,7 @@ def top_k(
     if n_items == 0 or k == 0 or users == 0:
         return result
     masked = np.where(excluded, -np.inf, scores)
-    width = min(n_items, k * _CANDIDATES_PER_SLOT if max_per_category else k)
+    width = min(n_items, k * CANDIDATES_PER_SLOT if max_per_category else k)
     picked, short = _select(masked, category_codes, k, max_per_category, width)
     result[:, : picked.shape[1]] = picked
     if max_per_category is not None and width < n_items:
