@@ -15,7 +15,7 @@ from sqlalchemy import update
 from cloud.db import utcnow
 from cloud.oauth.models import AuthorizationCode
 from cloud.web.keys import DB
-from tests.cloud.common import PASSWORD
+from tests.cloud.common import PASSWORD, csrf_from
 from tests.support.oidc_client import IdTokenError, OidcClient, OidcError, StoreBrowser
 
 SCOPE = "openid profile email devices"
@@ -95,7 +95,7 @@ async def test_signing_in_at_the_store_continues_the_authorization(
     assert target.startswith("/oauth/authorize?")
 
     page = await browser.http.get(login)
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    token = csrf_from(page.text)
     response = await browser.http.post(
         "/account/login",
         data={"email": email, "password": PASSWORD, "next": target, "csrf_token": token},

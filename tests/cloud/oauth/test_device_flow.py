@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from cloud.db import utcnow
 from cloud.oauth.models import DeviceGrant
 from cloud.web.keys import DB
+from tests.cloud.common import csrf_from
 from tests.support.oidc_client import DEVICE_GRANT, OidcClient, OidcError, StoreBrowser
 
 ONBOARDING_SCOPE = "openid profile email devices hub.register"
@@ -155,7 +156,7 @@ async def test_entering_the_code_by_hand_leads_to_the_confirmation(browser, sign
     device = await hub_setup.start_device_flow("openid")
     form = await browser.http.get("/device")
     assert form.status_code == 200 and 'name="user_code"' in form.text
-    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+    token = csrf_from(form.text)
     response = await browser.http.post(
         "/device", data={"user_code": device.user_code, "csrf_token": token}
     )

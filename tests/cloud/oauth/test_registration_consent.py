@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.cloud.common import PASSWORD
+from tests.cloud.common import PASSWORD, csrf_from
 from tests.cloud.oauth.conftest import HUB_REDIRECT_URI
 from tests.support.oidc_client import OidcClient, OidcError, StoreBrowser, Tokens
 
@@ -210,7 +210,7 @@ async def test_revoking_a_hub_from_the_account_page(provider, browser, signed_in
     )
     page = await browser.http.get("/account")
     assert "Living room hub" in page.text and "Ethos hub setup" in page.text
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    token = csrf_from(page.text)
     response = await browser.http.post(
         "/account/access/revoke", data={"client_id": hub.client_id, "csrf_token": token}
     )
@@ -240,7 +240,7 @@ async def test_revoking_needs_the_form_token(provider, browser, signed_in, hub_s
 
 async def test_signing_out_of_the_store_ends_its_session(provider, browser, signed_in, mobile):
     page = await browser.http.get("/account")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    token = csrf_from(page.text)
     await browser.http.post("/account/logout", data={"csrf_token": token})
     request = await mobile.authorization_request(MEMBER_SCOPE)
     response = await browser.http.get(request.url)
