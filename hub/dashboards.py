@@ -172,7 +172,7 @@ def parse_dashboard(name: str, text: str, path: Path) -> Dashboard:
         else:
             cards = [c for c in (check.card(n, i) for i, n in enumerate(listed.value)) if c]
     if check.problems:
-        raise DashboardError(check.problems)
+        raise DashboardError(sorted(check.problems, key=lambda p: int(p.split(":")[1])))
     return Dashboard(name, title, tuple(cards), text, path)
 
 

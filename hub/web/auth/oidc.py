@@ -102,8 +102,9 @@ class OidcRelyingParty:
             raise SignInFailed("the store sent an unexpected document")
         return data
 
-    async def async_metadata(self) -> ProviderMetadata:
-        if self._metadata is not None and time.monotonic() - self._metadata_at < DISCOVERY_CACHE_S:
+    async def async_metadata(self, refresh: bool = False) -> ProviderMetadata:
+        fresh = time.monotonic() - self._metadata_at < DISCOVERY_CACHE_S
+        if self._metadata is not None and fresh and not refresh:
             return self._metadata
         data = await self._async_get_json(self.issuer_url + DISCOVERY_PATH)
         try:
@@ -132,7 +133,8 @@ class OidcRelyingParty:
 
     async def async_begin(self, next_path: str = "/") -> tuple[str, PendingLogin]:
         """Return the authorization URL to send the browser to, and the pending login."""
-        metadata = await self.async_metadata()
+        # Fetched anew: this is also how the hub learns whether the store is reachable.
+        metadata = await self.async_metadata(refresh=True)
         self._forget_stale()
         pending = PendingLogin(
             state=secrets.token_urlsafe(24),

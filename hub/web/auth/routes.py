@@ -132,7 +132,7 @@ async def offline_login(request: web.Request) -> web.StreamResponse:
     next_path = _next_path(str(form.get("next", "/")))
     users = request.app[USERS_KEY]
     try:
-        await request.app[OIDC_KEY].async_metadata()
+        await request.app[OIDC_KEY].async_metadata(refresh=True)
     except ProviderUnreachable:
         pass
     except SignInFailed as err:
