@@ -192,9 +192,16 @@ class RecommenderModel:
         """(n,) True for items that may be recommended (all when stock is not given)."""
         if in_stock is None:
             return np.ones(len(self.items), dtype=bool)
+        last = self.__dict__.get("_last_stock")
+        if last is not None and last[0] is in_stock:
+            return last[1].copy()
         index = self.items.index
         mask = np.zeros(len(self.items), dtype=bool)
         mask[[index[sku] for sku in in_stock if sku in index]] = True
+        if isinstance(in_stock, frozenset):
+            # The service passes the same immutable stock set on every request until the
+            # stock changes: remember its mask (a frozen dataclass, hence __dict__).
+            self.__dict__["_last_stock"] = (in_stock, mask.copy())
         return mask
 
     @cached_property

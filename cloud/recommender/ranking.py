@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from .const import CANDIDATES_PER_SLOT
@@ -35,6 +37,14 @@ def top_k(
         for row in np.flatnonzero(short):
             result[row] = _greedy(masked[row], category_codes, k, max_per_category)
     return result
+
+
+@cache
+def _strictly_lower(width: int) -> np.ndarray:
+    """(width, width) True where the column ranks before the row."""
+    lower = np.tril(np.ones((width, width), dtype=bool), k=-1)
+    lower.flags.writeable = False
+    return lower
 
 
 def _greedy(masked: np.ndarray, codes: np.ndarray, k: int, cap: int) -> np.ndarray:
@@ -73,7 +83,7 @@ def _select(
         codes = codes_by_item[ranked]
         # How many better-ranked allowed candidates share this candidate's category.
         same = (codes[:, :, None] == codes[:, None, :]) & allowed[:, None, :]
-        better = np.tril(np.ones((width, width), dtype=bool), k=-1)
+        better = _strictly_lower(width)
         ahead = (same & better).sum(axis=2)
         passed_over = (codes >= 0) & (ahead >= cap) & allowed
         priority = np.where(passed_over, width + position, priority)
