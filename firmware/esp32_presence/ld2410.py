@@ -263,6 +263,18 @@ class FrameParser:
             i += 1
         return limit
 
+    def _head_inside(self, start: int, stop: int) -> bool:
+        """Whether a complete frame head starts in ``buf[start:stop]``."""
+        buf = self._buf
+        last = min(stop, self._end - 3)
+        for i in range(start, last):
+            first = buf[i]
+            if first == 0xF4 or first == 0xFD:
+                head = REPORT_HEAD if first == 0xF4 else COMMAND_HEAD
+                if buf[i + 1] == head[1] and buf[i + 2] == head[2] and buf[i + 3] == head[3]:
+                    return True
+        return False
+
     def _scan(self) -> None:
         buf = self._buf
         while self._end > self._start:
@@ -283,6 +295,12 @@ class FrameParser:
                 continue
             frame_size = 10 + length
             if available < frame_size:
+                if buf[at] == 0xF4 and self._head_inside(at + 1, at + frame_size):
+                    # A report's fields never hold four bytes > 100 in a row, so a head
+                    # inside its span means the candidate is a cut-off frame: drop it now
+                    # rather than hold the next frame back until the claimed length is in.
+                    self._reject()
+                    continue
                 return
             if not self._accept(at, length, frame_size):
                 self._reject()

@@ -1,0 +1,72 @@
+"""Bluetooth integration: BTHome v2 sensors heard through bleak, passively where possible.
+
+One config entry per adapter, created at start. Without an adapter (or BlueZ) the entry
+goes into setup retry with the reason; the rest of the hub runs on. Another scanner (tests,
+a remote proxy) can stand in for bleak through ``hub.data[SCANNER_FACTORY]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from hub.core.errors import ConfigEntryNotReady
+from hub.integrations.bluetooth.const import (
+    CONF_ADAPTER,
+    CONF_SILENT_AFTER,
+    CONF_STALE_AFTER,
+    DEVICE_STALE_AFTER_S,
+    DOMAIN,
+    SCANNER_SILENT_AFTER_S,
+    TITLE,
+)
+from hub.integrations.bluetooth.manager import BluetoothManager, Timing
+from hub.integrations.bluetooth.scanner import (
+    AdvertisementScanner,
+    BleakAdvertisementScanner,
+    ScannerFactory,
+    ScannerUnavailable,
+)
+
+if TYPE_CHECKING:
+    from hub.core.config_entries import ConfigEntry
+    from hub.core.hub import Hub
+
+__all__ = ["SCANNER_FACTORY", "AdvertisementScanner", "BluetoothManager", "ScannerFactory"]
+
+_LOGGER = logging.getLogger(__name__)
+
+SCANNER_FACTORY = f"{DOMAIN}.scanner_factory"
+
+
+async def async_setup(hub: Hub) -> bool:
+    """Make sure one entry exists; its adapter follows ETHOS_HUB_BLUETOOTH_ADAPTER."""
+    adapter = hub.config.bluetooth_adapter
+    entries = hub.config_entries.async_entries(DOMAIN)
+    if not entries:
+        await hub.config_entries.async_add(DOMAIN, TITLE, {CONF_ADAPTER: adapter}, setup=False)
+    elif entries[0].data.get(CONF_ADAPTER) != adapter:
+        await hub.config_entries.async_update_data(
+            entries[0], {**entries[0].data, CONF_ADAPTER: adapter}
+        )
+    return True
+
+
+async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
+    factory: ScannerFactory = hub.data.get(SCANNER_FACTORY, BleakAdvertisementScanner)
+    timing = Timing(
+        silent_after=float(entry.data.get(CONF_SILENT_AFTER, SCANNER_SILENT_AFTER_S)),
+        stale_after=float(entry.data.get(CONF_STALE_AFTER, DEVICE_STALE_AFTER_S)),
+    )
+    manager = BluetoothManager(hub, entry, factory, entry.data.get(CONF_ADAPTER), timing)
+    try:
+        await manager.async_start()
+    except ScannerUnavailable as err:
+        raise ConfigEntryNotReady(str(err)) from err
+    entry.runtime_data = manager
+    entry.async_on_unload(manager.async_stop)
+    return True
+
+
+async def async_unload_entry(hub: Hub, entry: ConfigEntry) -> bool:
+    return True

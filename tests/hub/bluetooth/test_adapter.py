@@ -1,0 +1,93 @@
+"""No adapter (for real: bleak on this machine finds none), adapter errors, the watchdog."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from hub.core.config_entries import EntryState
+from hub.core.hub import HubState
+from hub.integrations.bluetooth import SCANNER_FACTORY
+from hub.integrations.bluetooth.scanner import BleakAdvertisementScanner
+from tests.hub.bluetooth.advertisements import SPEC_EXAMPLE, ethos_presence
+from tests.hub.bluetooth.conftest import ReplayScanner, feed, manager, scanner, wait_for
+
+ADDRESS = "A4:C1:38:12:34:56"
+
+
+async def test_without_an_adapter_the_entry_retries_and_the_hub_runs_on(
+    start_hub, mqtt_broker_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        # The real bleak scanner: this machine has no Bluetooth adapter (nor BlueZ).
+        hub = await start_hub(
+            integrations=("bluetooth", "mqtt"),
+            mqtt_url=mqtt_broker_url,
+            scanner_factory=BleakAdvertisementScanner,
+        )
+    entry = hub.config_entries.async_entries("bluetooth")[0]
+
+    assert entry.state is EntryState.SETUP_RETRY
+    assert entry.reason.startswith("Bluetooth unavailable on the default adapter: ")
+    assert "Setup of bluetooth (Bluetooth) not ready: Bluetooth unavailable" in caplog.text
+    assert hub.state is HubState.RUNNING
+    assert hub.config_entries.async_entries("mqtt")[0].state is EntryState.LOADED
+    await wait_for(lambda: entry.retries >= 2)  # retried, and still refused
+    assert entry.state is EntryState.SETUP_RETRY
+
+    # An adapter appears: the next retry loads the entry and advertisements flow.
+    hub.data[SCANNER_FACTORY] = ReplayScanner
+    await wait_for(lambda: entry.state is EntryState.LOADED)
+    await feed(hub, SPEC_EXAMPLE, ADDRESS)
+    assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "25.0"
+
+
+async def test_the_bleak_scanner_refuses_with_the_adapter_and_the_reason() -> None:
+    heard: list[object] = []
+    bleak_scanner = BleakAdvertisementScanner(
+        lambda device, advertisement: heard.append(device), "hci7"
+    )
+    with pytest.raises(Exception, match=r"^Bluetooth unavailable on adapter hci7: "):
+        await bleak_scanner.async_start()
+    assert bleak_scanner.mode == "stopped"
+    await bleak_scanner.async_stop()  # stopping what never started is harmless
+
+
+async def test_a_silent_scanner_is_restarted_by_the_watchdog(
+    start_hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = await start_hub(entry_data={"silent_after": 0.2})
+    replay = scanner(hub)
+    assert replay.starts == 1
+    with caplog.at_level(logging.WARNING):
+        await wait_for(lambda: replay.starts == 2)
+    assert replay.stops == 1
+    assert "Bluetooth scanner heard nothing for" in caplog.text
+    await feed(hub, SPEC_EXAMPLE, ADDRESS)
+    assert hub.states.get("sensor.diy_sensor_3456_humidity").state == "50.55"
+
+
+async def test_a_failed_restart_is_tried_again_on_the_next_round(
+    start_hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = await start_hub(entry_data={"silent_after": 0.2})
+    replay = scanner(hub)
+    replay.refuse_starts = 1
+    with caplog.at_level(logging.ERROR):
+        await wait_for(lambda: replay.starts == 2)
+    assert manager(hub).restarts == 2
+    assert "Restarting the Bluetooth scanner failed: Bluetooth unavailable on hci9" in caplog.text
+    entry = hub.config_entries.async_entries("bluetooth")[0]
+    assert entry.state is EntryState.LOADED
+
+
+async def test_a_device_unheard_for_too_long_becomes_unavailable(start_hub) -> None:
+    hub = await start_hub(entry_data={"stale_after": 0.2, "silent_after": 600})
+    address = "24:0A:C4:5E:E0:42"
+    entity_id = "binary_sensor.ethos_epd_000123_e042_occupancy"
+    await feed(hub, ethos_presence(True, packet_id=1), address)
+    assert hub.states.get(entity_id).state == "on"
+    await wait_for(lambda: hub.states.get(entity_id).state == "unavailable")
+    await feed(hub, ethos_presence(True, packet_id=2), address)
+    assert hub.states.get(entity_id).state == "on"
