@@ -26,6 +26,13 @@ from hub.const import (
 )
 from hub.core.loader import INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE
 
+# Settings of the bluetooth and zeroconf integrations (documented in ``ethos hub serve --help``).
+ENV_HUB_NAME = "ETHOS_HUB_NAME"
+ENV_HUB_URL = "ETHOS_HUB_URL"
+ENV_HUB_ZEROCONF_INTERFACES = "ETHOS_HUB_ZEROCONF_INTERFACES"
+ENV_HUB_BLUETOOTH_ADAPTER = "ETHOS_HUB_BLUETOOTH_ADAPTER"
+DEFAULT_HUB_NAME = "Ethos hub"
+
 
 @dataclass(frozen=True)
 class HubConfig:
@@ -39,6 +46,12 @@ class HubConfig:
     history_retention: timedelta = DEFAULT_HISTORY_RETENTION
     discovery_prefix: str = "homeassistant"
     integrations: tuple[str, ...] | None = None  # None: every integration folder
+    host: str = DEFAULT_HOST  # where the web UI listens (zeroconf advertises it)
+    port: int = DEFAULT_PORT
+    name: str = DEFAULT_HUB_NAME
+    ui_url: str | None = None  # None: derived from host and port
+    zeroconf_interfaces: tuple[str, ...] | None = None  # None: derived from host
+    bluetooth_adapter: str | None = None  # None: the system's default adapter
     dashboards_dir: Path | None = None
     # (folder, package) pairs searched for integrations; tests add their own.
     integration_sources: tuple[tuple[Path, str], ...] = ((INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE),)
@@ -69,4 +82,15 @@ class HubConfig:
             redirect_uri=redirect,
             history_retention=retention,
             discovery_prefix=env.get(ENV_HUB_DISCOVERY_PREFIX) or "homeassistant",
+            host=host,
+            port=port,
+            name=env.get(ENV_HUB_NAME) or DEFAULT_HUB_NAME,
+            ui_url=env.get(ENV_HUB_URL) or None,
+            zeroconf_interfaces=_split_list(env.get(ENV_HUB_ZEROCONF_INTERFACES)),
+            bluetooth_adapter=env.get(ENV_HUB_BLUETOOTH_ADAPTER) or None,
         )
+
+
+def _split_list(value: str | None) -> tuple[str, ...] | None:
+    items = tuple(part.strip() for part in (value or "").split(",") if part.strip())
+    return items or None

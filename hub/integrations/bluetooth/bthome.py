@@ -199,33 +199,26 @@ class BTHomeReader:
         self, address: str, parser: BTHomeBluetoothDeviceData, update: SensorUpdate
     ) -> BTHomeReading | None:
         measurements: list[Measurement] = []
-        for key, value in update.entity_values.items():
-            if key.key in _NOT_ENTITIES or value.native_value is None:
-                continue
-            description = update.entity_descriptions.get(key)
-            measurements.append(
-                Measurement(
-                    key=key.key,
-                    name=value.name,
-                    value=value.native_value,
-                    binary=False,
-                    unit=_text(description and description.native_unit_of_measurement),
-                    device_class=_text(description and description.device_class),
+        sources = (
+            (update.entity_values, update.entity_descriptions, False),
+            (update.binary_entity_values, update.binary_entity_descriptions, True),
+        )
+        for values, descriptions, binary in sources:
+            for key, value in values.items():
+                if key.key in _NOT_ENTITIES or value.native_value is None:
+                    continue
+                description = descriptions.get(key)
+                unit = getattr(description, "native_unit_of_measurement", None)
+                measurements.append(
+                    Measurement(
+                        key=key.key,
+                        name=value.name,
+                        value=bool(value.native_value) if binary else value.native_value,
+                        binary=binary,
+                        unit=_text(unit),
+                        device_class=_text(getattr(description, "device_class", None)),
+                    )
                 )
-            )
-        for key, value in update.binary_entity_values.items():
-            if value.native_value is None:
-                continue
-            description = update.binary_entity_descriptions.get(key)
-            measurements.append(
-                Measurement(
-                    key=key.key,
-                    name=value.name,
-                    value=bool(value.native_value),
-                    binary=True,
-                    device_class=_text(description and description.device_class),
-                )
-            )
         if not measurements:
             return None
         info = update.devices.get(None)

@@ -17,6 +17,9 @@ from hub.integrations.bluetooth.scanner import (
 )
 from tests.hub.bluetooth.advertisements import to_bleak
 from tests.hub.common import make_config
+from tests.hub.mqtt.conftest import wait_for
+
+__all__ = ["ReplayScanner", "feed", "manager", "scanner", "wait_for"]
 
 
 class ReplayScanner:
@@ -88,11 +91,3 @@ async def feed(hub: Hub, raw: bytes, address: str = "A4:C1:38:00:00:01", rssi: i
     """Feed one advertisement and wait until the integration has handled it."""
     scanner(hub).feed(raw, address, rssi)
     await manager(hub).async_wait_idle()
-
-
-async def wait_for(predicate: Callable[[], object], seconds: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
