@@ -18,6 +18,10 @@ from .records import INTERACTION_COLUMNS, ITEM_COLUMNS, RecommenderInputError, c
 
 _LOGGER = logging.getLogger(__name__)
 
+# Timestamps outside this range are typos, and beyond 2262 pandas cannot hold them.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
 
 @dataclass(frozen=True, slots=True)
 class InteractionLog:
@@ -31,27 +35,40 @@ def parse_timestamp(text: str) -> datetime:
     """Epoch seconds or ISO 8601; a time without a zone is taken as UTC."""
     text = text.strip()
     try:
-        return datetime.fromtimestamp(float(text), tz=UTC)
+        return _in_range(datetime.fromtimestamp(float(text), tz=UTC))
     except (ValueError, OverflowError, OSError):
         pass
     parsed = datetime.fromisoformat(text)  # raises ValueError on nonsense
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return _in_range(parsed)
+
+
+def _in_range(when: datetime) -> datetime:
+    if not _EARLIEST <= when < _LATEST:
+        raise ValueError(f"{when} is outside {_EARLIEST.year}-{_LATEST.year}")
+    return when
 
 
 @contextmanager
 def _rows(path: Path, required: tuple[str, ...]) -> Iterator[csv.DictReader]:
-    """A CSV reader over ``path`` whose header has been checked for ``required`` columns."""
+    """A CSV reader over ``path`` whose header has been checked for ``required`` columns;
+    undecodable bytes and CSV syntax errors become :class:`RecommenderInputError`."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        header = [name.strip() for name in reader.fieldnames or []]
-        missing = [column for column in required if column not in header]
-        if missing:
-            raise RecommenderInputError(
-                f"{path} line 1: missing column(s) {', '.join(missing)} "
-                f"(found: {', '.join(header)})"
-            )
-        reader.fieldnames = header
-        yield reader
+        try:
+            header = [name.strip() for name in reader.fieldnames or []]
+            missing = [column for column in required if column not in header]
+            if missing:
+                raise RecommenderInputError(
+                    f"{path} line 1: missing column(s) {', '.join(missing)} "
+                    f"(found: {', '.join(header)})"
+                )
+            reader.fieldnames = header
+            yield reader
+        except UnicodeDecodeError:
+            raise RecommenderInputError(f"{path}: not UTF-8 text") from None
+        except csv.Error as err:
+            raise RecommenderInputError(f"{path} line {reader.line_num}: {err}") from None
 
 
 def read_interactions(path: Path) -> InteractionLog:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cloud.recommender.files import read_interactions, read_items
 from cloud.recommender.records import RecommenderInputError
@@ -96,3 +98,40 @@ def test_repeated_item_names_both_lines(tmp_path: Path) -> None:
     path = write(tmp_path, "item_id,category\nX,plug\nY,bulb\nX,bulb\n")
     with pytest.raises(RecommenderInputError, match=r"line 4: item_id 'X' already given on line 2"):
         read_items(path)
+
+
+def test_undecodable_bytes_are_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"user_id,item_id,timestamp\na,X,1\n\xff\xfe,Y,2\n")
+    with pytest.raises(RecommenderInputError, match=r"binary\.csv: not UTF-8 text"):
+        read_interactions(path)
+
+
+def test_timestamps_outside_a_plausible_range_name_the_line(tmp_path: Path) -> None:
+    for stamp in ("0001-01-01T00:00:00", "99999999999", "-5"):
+        path = write(tmp_path, f"user_id,item_id,timestamp\na,X,1700000000\nb,Y,{stamp}\n")
+        with pytest.raises(RecommenderInputError, match=rf"line 3: bad timestamp '{stamp}'"):
+            read_interactions(path)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.text(alphabet='aX19,.:-T+Z| "\n\r', max_size=300).map(str.encode),
+    )
+)
+def test_any_bytes_either_load_or_fail_with_a_clear_error(tmp_path: Path, body: bytes) -> None:
+    path = tmp_path / "fuzz.csv"
+    for header in (
+        b"user_id,item_id,timestamp\n",
+        b"item_id,category,privacy,openness,environment\n",
+    ):
+        path.write_bytes(header + body)
+        for reader in (read_interactions, read_items):
+            try:
+                reader(path)
+            except RecommenderInputError as err:
+                assert str(path) in str(err)
