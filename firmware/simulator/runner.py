@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from firmware.simulator.firmware_path import ensure_firmware_importable
 from firmware.simulator.paho_client import PahoMQTTClient
 from firmware.simulator.radar import SimulatedLD2410
-from firmware.simulator.scenarios import SCENARIOS, ScenarioPlayer, SimulatedPin
+from firmware.simulator.scenarios import SCENARIOS, ScenarioPlayer, SimulatedPhone, SimulatedPin
 
 ensure_firmware_importable()
 
@@ -31,6 +31,7 @@ from presence_app import PresenceDevice  # noqa: E402
 _LOGGER = logging.getLogger(__name__)
 _DEVICE_LOGGER = logging.getLogger("firmware.device")
 SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
+BLE_SCAN_INTERVAL_MS = 250
 
 
 class SimulatorError(ValueError):
@@ -81,6 +82,7 @@ def build_config(options: SimulatorOptions) -> tuple[dict[str, Any], list[str]]:
     config["serial"] = options.serial
     config["claim_secret"] = secret
     config["mqtt"] = broker_settings(options.broker_url)
+    config["ble"]["targets"] = [{"uuid": SimulatedPhone.UUID, "label": "phone"}]
     problems = [p for p in problems if not p.startswith(("serial", "claim secret"))]
     if options.hold_time_s is not None:
         config["settings"]["hold_time"] = device_config.parse_setting(
@@ -142,13 +144,25 @@ class Simulation:
             config_store=store,
             advertiser=self.advertiser,
         )
+        self.phone = SimulatedPhone(self.player)
         self._phase_label: str | None = None
+        self._next_scan_ms = 0
 
     def _log_phase(self) -> None:
         phase, _ = self.player.phase_at(clock.ticks_ms())
         if phase.label != self._phase_label:
             self._phase_label = phase.label
             _LOGGER.info("scenario %s: %s", self.options.scenario, phase.label)
+
+    def _scan_ble(self) -> None:
+        # The device's BLE IRQ delivers a scan result a few times a second.
+        now = clock.ticks_ms()
+        if now < self._next_scan_ms:
+            return
+        self._next_scan_ms = now + BLE_SCAN_INTERVAL_MS
+        result = self.phone.scan_result(now)
+        if result is not None:
+            self.device.observe_ble(*result)
 
     def run(self, stop: threading.Event) -> None:
         _LOGGER.info(
@@ -159,8 +173,10 @@ class Simulation:
         )
 
         def should_stop() -> bool:
-            # Called once per main-loop pass: also the place to narrate the scenario.
+            # Called once per main-loop pass: also the place to narrate the scenario and to
+            # hand the device what its BLE scanner would have heard.
             self._log_phase()
+            self._scan_ble()
             return stop.is_set()
 
         self.device.run(should_stop=should_stop)

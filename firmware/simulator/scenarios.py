@@ -6,6 +6,8 @@ Scenarios loop. ``someone`` is the default: someone comes, stays, leaves.
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass
 
 from firmware.simulator.radar import NO_TARGET, RadarTarget
@@ -22,6 +24,8 @@ class Phase:
     end_cm: int = 0
     energy: int = 0
     pir: bool = False
+    # The person carries a phone that the BLE scanner can see.
+    phone: bool = False
     # For flickering sources (fans): on for `pulse_ms`, off for the rest of `period_ms`.
     period_ms: int = 0
     pulse_ms: int = 0
@@ -41,9 +45,9 @@ class Phase:
 SCENARIOS: dict[str, tuple[Phase, ...]] = {
     "someone": (
         Phase("room empty", 8000),
-        Phase("someone enters", 4000, MOVING, 450, 150, 80, pir=True),
-        Phase("someone sits still", 20000, STILL, 150, 150, 55),
-        Phase("someone leaves", 3000, BOTH, 150, 450, 70, pir=True),
+        Phase("someone enters", 4000, MOVING, 450, 150, 80, pir=True, phone=True),
+        Phase("someone sits still", 20000, STILL, 150, 150, 55, phone=True),
+        Phase("someone leaves", 3000, BOTH, 150, 450, 70, pir=True, phone=True),
         Phase("room empty", 22000),
     ),
     "fan": (
@@ -86,6 +90,42 @@ class ScenarioPlayer:
         phase, offset = self.phase_at(now_ms)
         # A PIR sees heat *moving*: it fires during the first seconds of a moving phase.
         return phase.pir and offset < 2500
+
+
+class SimulatedPhone:
+    """A phone running an iBeacon app, carried by the scenario's person.
+
+    RSSI follows the log-distance model with the usual jitter and an occasional reflection
+    outlier, so the firmware's median filter has something to do.
+    """
+
+    UUID = "e2c56db5dffb48d2b060d0f5a71096e0"
+    MEASURED_POWER = -59
+    ABSORPTION = 2.7
+
+    def __init__(self, player: ScenarioPlayer, seed: int = 11) -> None:
+        self._player = player
+        self._random = random.Random(seed)
+        body = (
+            b"\x4c\x00\x02\x15"
+            + bytes.fromhex(self.UUID)
+            + b"\x00\x01\x00\x01"
+            + bytes([self.MEASURED_POWER & 0xFF])
+        )
+        self.advertisement = b"\x02\x01\x06" + bytes((len(body) + 1, 0xFF)) + body
+
+    def scan_result(self, now_ms: int) -> tuple[int, bytes] | None:
+        """(rssi, advertising data) if the phone is in range now, else None."""
+        phase, offset = self._player.phase_at(now_ms)
+        if not phase.phone:
+            return None
+        target = phase.target(offset)
+        metres = max(0.2, target.detection_cm / 100)
+        rssi = self.MEASURED_POWER - 10 * self.ABSORPTION * math.log10(metres)
+        rssi += self._random.gauss(0, 2)
+        if self._random.random() < 0.1:
+            rssi += self._random.choice((-25, 20))
+        return round(rssi), self.advertisement
 
 
 class SimulatedPin:

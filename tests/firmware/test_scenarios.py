@@ -6,12 +6,13 @@ firmware's driver parses them and the fusion decides occupancy, as on the device
 
 from __future__ import annotations
 
+import ble_presence
 import fusion
 import ld2410
 import pytest
 
 from firmware.simulator.radar import SimulatedLD2410
-from firmware.simulator.scenarios import SCENARIOS, ScenarioPlayer
+from firmware.simulator.scenarios import SCENARIOS, ScenarioPlayer, SimulatedPhone
 
 
 class VirtualClock:
@@ -64,3 +65,17 @@ def test_a_fan_never_makes_the_room_occupied() -> None:
 def test_a_pet_is_detected_the_radar_alone_cannot_tell() -> None:
     changes, _, _ = play("pet", 46)
     assert [on for _, on in changes] == [True, False]
+
+
+def test_the_simulated_phone_is_located_near_the_person_and_gone_with_them() -> None:
+    player = ScenarioPlayer(SCENARIOS["someone"], 0)
+    phone = SimulatedPhone(player)
+    tracker = ble_presence.BeaconTracker([{"uuid": SimulatedPhone.UUID, "label": "phone"}])
+    for now in range(12000, 32000, 250):  # sitting still 1.5 m away
+        result = phone.scan_result(now)
+        assert result is not None
+        tracker.observe(*result, now)
+    label, metres = tracker.nearest(32000)
+    assert label == "phone" and 1.0 < metres < 2.2
+    assert phone.scan_result(40000) is None  # left at 35 s, phone with them
+    assert tracker.nearest(50000) is None  # and the window forgot it
