@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from cloud.checkout import flow
 from cloud.checkout.models import Order
-from cloud.checkout.states import WATCHED_STATUSES, OrderStatus
+from cloud.checkout.states import EXPIRED_STATUSES, WATCHED_STATUSES, OrderStatus
 from cloud.db import utcnow
 from cloud.payments.greenfield import BtcpayError
 
@@ -88,7 +88,7 @@ async def _reconcile(ctx: flow.CheckoutContext, order: Order) -> int:
 async def _schedule_next(ctx: flow.CheckoutContext, order: Order) -> None:
     """Unchanged: look again later, or stop once an expired invoice is past monitoring."""
     interval = ctx.check_interval
-    expired = order.status in (OrderStatus.EXPIRED, OrderStatus.EXPIRED_PART_PAID)
+    expired = order.status in EXPIRED_STATUSES
     if expired and utcnow() - order.updated_at > MONITORING:
         next_check = None
     else:

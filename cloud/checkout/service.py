@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.catalog.loader import Catalog
 from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.states import (
+    EXPIRED_STATUSES,
+    OPEN_STATUSES,
     RELEASING_STATUSES,
-    WATCHED_STATUSES,
     OrderStatus,
 )
 from cloud.db import utcnow
@@ -203,8 +204,8 @@ async def apply_effects(session: AsyncSession, order: Order, target: OrderStatus
 
 def next_check_after(status: OrderStatus, interval: timedelta) -> timedelta | None:
     """How long until the reconciler looks at the order again (None: no more)."""
-    if status in WATCHED_STATUSES - RELEASING_STATUSES:
+    if status in OPEN_STATUSES:
         return interval
-    if status in WATCHED_STATUSES:  # expired: still watched for late payments
+    if status in EXPIRED_STATUSES:  # still watched for late payments and marking
         return interval * 10
     return None

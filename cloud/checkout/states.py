@@ -58,11 +58,13 @@ _RANK = {
 OPEN_STATUSES = frozenset(
     {OrderStatus.AWAITING_PAYMENT, OrderStatus.PART_PAID, OrderStatus.CONFIRMING}
 )
-# Expired invoices are still watched for late payments and manual marking.
-WATCHED_STATUSES = OPEN_STATUSES | {OrderStatus.EXPIRED, OrderStatus.EXPIRED_PART_PAID}
-RELEASING_STATUSES = frozenset(
-    {OrderStatus.EXPIRED, OrderStatus.EXPIRED_PART_PAID, OrderStatus.INVALID}
+# Expired invoices are still watched (less often) for late payments and manual marking.
+EXPIRED_STATUSES = frozenset(
+    {OrderStatus.EXPIRED, OrderStatus.EXPIRED_PART_PAID, OrderStatus.PAID_LATE}
 )
+WATCHED_STATUSES = OPEN_STATUSES | EXPIRED_STATUSES
+# Entering these ends the reservation: the units go back on sale.
+RELEASING_STATUSES = EXPIRED_STATUSES | {OrderStatus.INVALID}
 
 
 def order_status_for(status: str, additional: str | None) -> OrderStatus | None:

@@ -120,6 +120,8 @@ class GreenfieldClient:
                     return None
                 payload = await _json_or_none(response)
                 if response.status >= 400:
+                    if response.status in (401, 403):
+                        _LOGGER.error("BTCPay refused BTCPAY_API_KEY (HTTP %s)", response.status)
                     raise BtcpayError(_error_message(response.status, payload), response.status)
                 return payload
         except TimeoutError as err:
@@ -192,7 +194,7 @@ async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
 
 def _error_message(status: int, payload: Any) -> str:
     if status in (401, 403):
-        return "BTCPay Server refused our API key; the shop owner has been told."
+        return "BTCPay Server refused the shop credentials; please try again later."
     if status == 422 and isinstance(payload, list):
         details = "; ".join(
             f"{item.get('path')}: {item.get('message')}"

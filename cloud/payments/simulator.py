@@ -86,7 +86,12 @@ async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamR
             if fault["status"] == "timeout":
                 await asyncio.sleep(float(fault.get("delay", 30)))
             else:
-                response = _problem(int(fault["status"]), "simulated", "simulated failure")
+                status = int(fault["status"])
+                response = (
+                    _validation([("amount", "simulated failure")])
+                    if status == 422
+                    else _problem(status, "simulated", "simulated failure")
+                )
                 response.headers[SIMULATOR_HEADER] = "1"
                 return response
         header = request.headers.get("Authorization", "")

@@ -20,7 +20,7 @@ from cloud.config import CloudSettings
 from cloud.inventory.importer import import_stock
 from cloud.web.keys import CATALOG, DB
 from tests.cloud.common import csrf_from
-from tests.cloud.payments.sim_support import Sim, running_simulator
+from tests.cloud.payments.sim_support import Sim, running_simulator, start_simulator_process
 from tests.support import processes
 from tests.support.smtp_sink import MailCatcher
 
@@ -105,6 +105,23 @@ class Shop:
                 raise AssertionError(f"order {order_id} is {order.status}, not {status}")
             await asyncio.sleep(0.02)
 
+    async def wait_delivery(self, event_type: str, timeout: float = 10) -> dict[str, Any]:
+        """The simulator's record of the latest delivery of `event_type`, once answered."""
+        assert self.webhook is not None
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for delivery in await self.sim.deliveries(self.webhook["id"]):
+                _status, body = await self.sim.call(
+                    "GET",
+                    f"/api/v1/stores/{self.sim.store_id}/webhooks/{self.webhook['id']}"
+                    f"/deliveries/{delivery['id']}/request",
+                )
+                if body["type"] == event_type and delivery["status"] != "Pending":
+                    return {**delivery, "body": body}
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no answered {event_type} delivery")
+            await asyncio.sleep(0.02)
+
     async def reconcile(self) -> int:
         return await reconciler.reconcile_once(self.app[CHECKOUT])
 
@@ -127,7 +144,7 @@ async def open_shop(
         btcpay_api_key=sim.api_key,
         btcpay_store_id=sim.store_id,
         btcpay_webhook_secret=secret,
-        btcpay_timeout_seconds=2.0,
+        btcpay_timeout_seconds=1.0,
         reconcile_interval_seconds=3600,
     )
     webhook = (
@@ -137,15 +154,32 @@ async def open_shop(
     return Shop(client, sim, settings, smtp, webhook)
 
 
+@pytest.fixture(scope="session")
+def simulator_process(e2e: bool):
+    """With --e2e one simulator process serves the whole run (each test has its own store
+    database and webhook); by default every test gets a fresh in-process simulator."""
+    if not e2e:
+        yield None
+        return
+    url, proc = start_simulator_process()
+    try:
+        yield url
+    finally:
+        processes.stop(proc)
+
+
 @pytest.fixture
-async def sim(e2e: bool):
-    async with running_simulator(e2e) as running:
+async def sim(simulator_process):
+    async with running_simulator(simulator_process) as running:
         yield running
 
 
 @pytest.fixture
-async def shop(aiohttp_client, cloud_settings, sim, smtp_server) -> Shop:
-    return await open_shop(aiohttp_client, cloud_settings, sim, smtp_server, with_webhook=True)
+async def shop(aiohttp_client, cloud_settings, sim, smtp_server):
+    shop = await open_shop(aiohttp_client, cloud_settings, sim, smtp_server, with_webhook=True)
+    yield shop
+    assert shop.webhook is not None
+    await sim.call("DELETE", f"/api/v1/stores/{sim.store_id}/webhooks/{shop.webhook['id']}")
 
 
 @pytest.fixture

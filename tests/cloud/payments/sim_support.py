@@ -7,6 +7,7 @@ runs against both. Webhook retry delays are compressed so nothing sleeps for min
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -93,37 +94,40 @@ def compressed_delays() -> tuple[float, ...]:
     return tuple(delay * RETRY_SCALE for delay in RETRY_DELAYS_SECONDS)
 
 
+def start_simulator_process() -> tuple[str, subprocess.Popen]:
+    """`python -m cloud.payments.sim_cli serve` on a free port (the e2e tier)."""
+    port = processes.free_port()
+    proc = processes.start_python(
+        ["-m", "cloud.payments.sim_cli", "serve", "--port", str(port)],
+        env={
+            "BTCPAY_API_KEY": API_KEY,
+            "BTCPAY_STORE_ID": STORE_ID,
+            "BTCPAY_SIM_RETRY_SCALE": str(RETRY_SCALE),
+            "ETHOS_ENV": "development",
+        },
+    )
+    processes.wait_for_port("127.0.0.1", port, proc)
+    return f"http://127.0.0.1:{port}", proc
+
+
 @asynccontextmanager
-async def running_simulator(e2e: bool) -> AsyncIterator[Sim]:
+async def running_simulator(process_url: str | None) -> AsyncIterator[Sim]:
+    """The simulator at `process_url` (a separate process), or a fresh one in-process."""
     async with aiohttp.ClientSession() as session:
-        if not e2e:
-            app = create_simulator_app(
-                SimulatorSettings(
-                    api_key=API_KEY,
-                    store_id=STORE_ID,
-                    retry_delays=compressed_delays(),
-                    expiry_tick_seconds=0.2,
-                )
-            )
-            server = TestServer(app, host="127.0.0.1")
-            await server.start_server()
-            try:
-                yield Sim(str(server.make_url("")).rstrip("/"), session)
-            finally:
-                await server.close()
+        if process_url:
+            yield Sim(process_url, session)
             return
-        port = processes.free_port()
-        proc = processes.start_python(
-            ["-m", "cloud.payments.sim_cli", "serve", "--port", str(port)],
-            env={
-                "BTCPAY_API_KEY": API_KEY,
-                "BTCPAY_STORE_ID": STORE_ID,
-                "BTCPAY_SIM_RETRY_SCALE": str(RETRY_SCALE),
-                "ETHOS_ENV": "development",
-            },
+        app = create_simulator_app(
+            SimulatorSettings(
+                api_key=API_KEY,
+                store_id=STORE_ID,
+                retry_delays=compressed_delays(),
+                expiry_tick_seconds=0.2,
+            )
         )
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
         try:
-            processes.wait_for_port("127.0.0.1", port, proc)
-            yield Sim(f"http://127.0.0.1:{port}", session)
+            yield Sim(str(server.make_url("")).rstrip("/"), session)
         finally:
-            processes.stop(proc)
+            await server.close()

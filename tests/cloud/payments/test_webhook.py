@@ -1,0 +1,161 @@
+"""`POST /webhooks/btcpay`: forged, replayed, reordered, duplicated, unknown and tampered input.
+
+Each gets a clear answer (4xx where BTCPay must not retry, 2xx when there is nothing to do,
+5xx only when a retry can help) and leaves orders, stock and ownership consistent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+from cloud.payments.signature import sign_body
+
+
+def event(shop, invoice_id: str, kind: str = "InvoiceSettled", **extra) -> dict:
+    delivery = uuid.uuid4().hex
+    return {
+        "deliveryId": delivery,
+        "webhookId": "hook",
+        "originalDeliveryId": delivery,
+        "isRedelivery": False,
+        "type": kind,
+        "timestamp": 1_800_000_000,
+        "storeId": shop.sim.store_id,
+        "invoiceId": invoice_id,
+        "metadata": {},
+        **extra,
+    }
+
+
+async def post(shop, payload: dict | None = None, *, body: bytes | None = None, sig=True):
+    raw = body if body is not None else json.dumps(payload, indent=2).encode()
+    headers = {"Content-Type": "application/json"}
+    if sig is True:
+        headers["BTCPay-Sig"] = sign_body(shop.settings.btcpay_webhook_secret, raw)
+    elif sig:
+        headers["BTCPay-Sig"] = sig
+    response = await shop.client.post("/webhooks/btcpay", data=raw, headers=headers)
+    return response.status, await response.json()
+
+
+async def paid_order(shop) -> tuple[str, str]:
+    """An order whose invoice is settled in BTCPay, but no webhook has told the store."""
+    await shop.add_stock("EPD-1", 1)
+    order_id = await shop.place_order()
+    invoice_id = await shop.invoice_id(order_id)
+    await shop.sim.act(invoice_id, "pay")
+    await shop.sim.act(invoice_id, "confirm")
+    return order_id, invoice_id
+
+
+async def test_forged_or_missing_signature_is_refused_with_4xx(shop_without_webhook):
+    shop = shop_without_webhook
+    order_id, invoice_id = await paid_order(shop)
+    payload = event(shop, invoice_id)
+    for sig in (False, "sha256=" + "0" * 64, "sha1=abc", sign_body("wrong-secret", b"{}")):
+        status, answer = await post(shop, payload, sig=sig)
+        assert status == 401 and "signature" in answer["error"]
+    # A body changed after signing fails too (the signature covers the raw bytes).
+    raw = json.dumps(payload, indent=2).encode()
+    good = sign_body(shop.settings.btcpay_webhook_secret, raw)
+    status, _ = await post(shop, body=json.dumps(payload).encode(), sig=good)
+    assert status == 401
+    assert (await shop.order(order_id)).status == "awaiting_payment"
+    status, answer = await post(shop, payload)
+    assert status == 200 and answer["status"] == "paid"
+
+
+async def test_malformed_body_with_valid_signature_is_400(shop_without_webhook):
+    for body in (b"not json", b"[]", b'{"type": "InvoiceSettled"}'):
+        status, answer = await post(shop_without_webhook, body=body)
+        assert status == 400 and answer["error"]
+
+
+async def test_unknown_event_types_and_invoices_get_2xx_and_change_nothing(shop_without_webhook):
+    shop = shop_without_webhook
+    order_id, invoice_id = await paid_order(shop)
+    status, answer = await post(shop, event(shop, invoice_id, "PayoutCreated"))
+    assert status == 200 and answer["status"].startswith("ignored")
+    status, answer = await post(shop, event(shop, invoice_id, "SubscriberCharged"))
+    assert status == 200 and answer["status"].startswith("ignored")
+    status, answer = await post(shop, event(shop, "NoSuchInvoice1234"))
+    assert status == 200 and answer["status"] == "ignored: unknown invoice"
+    assert (await shop.order(order_id)).status == "awaiting_payment"
+
+
+async def test_replayed_and_redelivered_events_are_deduplicated(shop_without_webhook):
+    shop = shop_without_webhook
+    order_id, invoice_id = await paid_order(shop)
+    first = event(shop, invoice_id)
+    assert (await post(shop, first))[1]["status"] == "paid"
+    status, answer = await post(shop, first)
+    assert status == 200 and answer["status"] == "duplicate"
+    redelivery = {**first, "deliveryId": uuid.uuid4().hex, "isRedelivery": True}
+    status, answer = await post(shop, redelivery)
+    assert status == 200 and answer["status"] == "duplicate"
+    api = await (await shop.client.get(f"/api/v1/orders/{order_id}")).json()
+    assert api["status"] == "paid" and len(api["devices"]) == 1
+
+
+async def test_reordered_events_never_move_an_order_back(shop_without_webhook):
+    shop = shop_without_webhook
+    order_id, invoice_id = await paid_order(shop)
+    assert (await post(shop, event(shop, invoice_id, "InvoiceSettled")))[1]["status"] == "paid"
+    for late in ("InvoiceProcessing", "InvoiceReceivedPayment", "InvoiceCreated"):
+        status, answer = await post(shop, event(shop, invoice_id, late))
+        assert status == 200 and answer["status"] == "unchanged: paid"
+    assert (await shop.order(order_id)).status == "paid"
+
+
+async def test_the_body_is_not_trusted_only_the_refetched_invoice(shop_without_webhook):
+    """A correctly signed "InvoiceSettled" for an unpaid invoice settles nothing."""
+    shop = shop_without_webhook
+    await shop.add_stock("EPD-1", 1)
+    order_id = await shop.place_order()
+    invoice_id = await shop.invoice_id(order_id)
+    status, answer = await post(
+        shop, event(shop, invoice_id, "InvoiceSettled", metadata={"orderId": order_id})
+    )
+    assert status == 200 and answer["status"] == "unchanged: awaiting_payment"
+    assert (await shop.order(order_id)).status == "awaiting_payment"
+
+
+async def test_an_invoice_with_a_tampered_amount_never_pays_the_order(shop):
+    """Someone creates (and pays) a cheaper invoice naming our order: it is not applied."""
+    await shop.add_stock("EPD-1", 1)
+    await shop.sim.fail_next(503)  # our own invoice request fails: the order waits for one
+    order_id = await shop.place_order()
+    assert (await shop.order(order_id)).status == "awaiting_invoice"
+    status, cheap = await shop.sim.call(
+        "POST",
+        f"/api/v1/stores/{shop.sim.store_id}/invoices",
+        {"amount": "0.01", "currency": "EUR", "metadata": {"orderId": order_id}},
+    )
+    assert status == 200
+    await shop.sim.act(cheap["id"], "pay")
+    await shop.sim.act(cheap["id"], "confirm")
+    delivery = await shop.wait_delivery("InvoiceSettled")
+    assert delivery["httpCode"] == 200
+    order = await shop.order(order_id)
+    assert order.status == "awaiting_invoice" and order.invoice_id is None
+
+
+async def test_btcpay_down_while_refetching_asks_for_a_retry(shop):
+    """503 while BTCPay cannot be asked; BTCPay's retry (compressed here) then succeeds."""
+    await shop.add_stock("EPD-1", 1)
+    order_id = await shop.place_order()
+    invoice_id = await shop.invoice_id(order_id)
+    await shop.sim.act(invoice_id, "pay")
+    await shop.wait_status(order_id, "confirming")
+    await shop.sim.fail_next(503, count=1)
+    await shop.sim.act(invoice_id, "confirm")
+    await shop.wait_status(order_id, "paid")
+    # The delivery answered 503 was retried on (compressed) schedule and then accepted.
+    for _ in range(500):
+        deliveries = await shop.sim.deliveries(shop.webhook["id"])
+        if all(d["status"] == "HttpSuccess" for d in deliveries):
+            break
+        await asyncio.sleep(0.01)
+    assert {d["status"] for d in deliveries} == {"HttpSuccess"}
