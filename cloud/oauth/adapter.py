@@ -43,6 +43,8 @@ class LoopBridge:
         self._loop = loop
         self._session = session
         self.deferred: list[Callable[[AsyncSession], Awaitable[object]]] = []
+        # Rows loaded on the loop before Authlib runs, by (kind, key): saves round trips.
+        self.prefetched: dict[tuple[str, object], object] = {}
 
     def in_request(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         future = asyncio.run_coroutine_threadsafe(
@@ -50,6 +52,12 @@ class LoopBridge:
             self._loop,
         )
         return future.result(timeout=BRIDGE_TIMEOUT_SECONDS)
+
+    def lookup(self, kind: str, key: object, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """A prefetched row if there is one, else `work` in the request's session."""
+        if (kind, key) in self.prefetched:
+            return self.prefetched[(kind, key)]  # type: ignore[return-value]
+        return self.in_request(work)
 
     def defer(self, work: Callable[[AsyncSession], Awaitable[object]]) -> None:
         self.deferred.append(work)

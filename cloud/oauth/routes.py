@@ -3,6 +3,7 @@ device authorization with the `/device` approval page, client registration."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -161,7 +162,11 @@ async def _form_endpoint(request: web.Request, name: str | None) -> web.Response
             return server.create_token_response(oauth_request)
         return server.create_endpoint_response(name, oauth_request)
 
-    return (await async_run_authlib(request.app, work)).to_aiohttp()
+    prefetch = None
+    refresh_token = oauth_request.form.get("refresh_token")
+    if name is None and oauth_request.form.get("grant_type") == "refresh_token" and refresh_token:
+        prefetch = functools.partial(store.prefetch_refresh, refresh_token=refresh_token)
+    return (await async_run_authlib(request.app, work, prefetch)).to_aiohttp()
 
 
 @csrf_exempt

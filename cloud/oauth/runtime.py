@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db import utcnow
 from cloud.oauth.adapter import LoopBridge, OAuthResponse, in_bridge_context
@@ -51,14 +52,20 @@ class OAuthRuntime:
 OAUTH: web.AppKey[OAuthRuntime] = web.AppKey("oauth_runtime", OAuthRuntime)
 
 
+Prefetch = Callable[[AsyncSession], Awaitable[dict[tuple[str, object], object]]]
+
+
 async def async_run_authlib(
-    app: web.Application, work: Callable[[EthosAuthorizationServer], T]
+    app: web.Application,
+    work: Callable[[EthosAuthorizationServer], T],
+    prefetch: Prefetch | None = None,
 ) -> T:
     """Run Authlib in a worker thread within one transaction.
 
     The transaction commits unless Authlib answered with an error, so a refused request
     leaves nothing behind; facts that must stick anyway (`LoopBridge.defer`) follow in
-    their own transaction.
+    their own transaction. `prefetch` loads, on the loop and in one query, rows Authlib
+    will ask for (the hot refresh path), so its callbacks need no round trip for them.
     """
     runtime = app[OAUTH]
     loop = asyncio.get_running_loop()
@@ -66,6 +73,8 @@ async def async_run_authlib(
     async with app[DB]() as session:
         current = LoopBridge(loop, session)
         try:
+            if prefetch is not None:
+                current.prefetched.update(await prefetch(session))
             result = await loop.run_in_executor(
                 runtime.executor, in_bridge_context, current, lambda: work(runtime.server)
             )

@@ -73,7 +73,7 @@ _LOGGER = logging.getLogger(__name__)
 def _load_user(user_id: int | None, auth_time: Any = None) -> EndUser | None:
     if user_id is None:
         return None
-    user = bridge().in_request(lambda s: store.get_user(s, user_id))
+    user = bridge().lookup("user", user_id, lambda s: store.get_user(s, user_id))
     return EndUser.of(user, auth_time) if user else None
 
 
@@ -171,7 +171,9 @@ class RotatingRefreshGrant(RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
-        row = bridge().in_request(lambda s: store.find_refresh(s, refresh_token))
+        row = bridge().lookup(
+            "refresh", refresh_token, lambda s: store.find_refresh(s, refresh_token)
+        )
         if row is None:
             return None
         if row.rotated_at is not None or row.revoked_at is not None:
@@ -399,7 +401,7 @@ class EthosAuthorizationServer(AuthorizationServer):
         self.register_endpoint(Registration(self))
 
     def query_client(self, client_id: str) -> OAuthClient | None:
-        return bridge().in_request(lambda s: store.get_client(s, client_id))
+        return bridge().lookup("client", client_id, lambda s: store.get_client(s, client_id))
 
     def save_token(self, token: dict[str, Any], request: AiohttpOAuth2Request) -> None:
         previous = request.refresh_token

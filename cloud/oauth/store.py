@@ -90,6 +90,28 @@ async def find_refresh(session: AsyncSession, refresh_token: str) -> OAuthToken 
     )
 
 
+async def prefetch_refresh(
+    session: AsyncSession, refresh_token: str
+) -> dict[tuple[str, object], object]:
+    """The refresh token's row, client and user in one query (the refresh grant's reads)."""
+    row = (
+        await session.execute(
+            select(OAuthToken, OAuthClient, User)
+            .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
+            .join(User, User.id == OAuthToken.user_id)
+            .where(OAuthToken.refresh_token_hash == token_hash(refresh_token))
+        )
+    ).first()
+    if row is None:
+        return {("refresh", refresh_token): None}
+    token, client, user = row
+    return {
+        ("refresh", refresh_token): token,
+        ("client", client.client_id): client,
+        ("user", user.id): user if user.confirmed else None,
+    }
+
+
 async def rotate_refresh(session: AsyncSession, token_id: int) -> bool:
     """Mark a refresh token used; False when it was already used (or revoked) meanwhile."""
     result = await session.execute(
