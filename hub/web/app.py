@@ -35,7 +35,9 @@ WEB_DIR = Path(__file__).resolve().parent
 
 async def async_health(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    return web.json_response({"state": hub.state, "started_in": hub.started_in})
+    return web.json_response(
+        {"state": hub.state, "started_in": hub.started_in, "entities": len(hub.entity_table)}
+    )
 
 
 def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:

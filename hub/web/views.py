@@ -211,7 +211,6 @@ async def api_mqtt_status(request: web.Request) -> web.Response:
         {
             "connected": client.connected.is_set(),
             "received": client.received,
-            "dropped": client.dropped,
             "oversized": client.oversized,
             "discovery_dropped": discovery.dropped,
             "discovery_ignored": discovery.ignored,

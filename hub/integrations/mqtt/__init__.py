@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hub.core.config_entries import EntryState
 from hub.core.errors import ConfigEntryNotReady, ServiceValidationError
 from hub.core.services import ServiceCall
 from hub.integrations.mqtt.client import MqttClient, MqttNotConnected
@@ -21,6 +22,7 @@ from hub.integrations.mqtt.discovery import MqttDiscovery
 if TYPE_CHECKING:
     from hub.core.config_entries import ConfigEntry
     from hub.core.hub import Hub
+    from hub.integrations.zeroconf import ZeroconfService
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +46,33 @@ async def async_setup(hub: Hub) -> bool:
     elif entries[0].data.get("url") != url:
         await hub.config_entries.async_update_data(entries[0], {**entries[0].data, "url": url})
     return True
+
+
+async def async_zeroconf_discovered(hub: Hub, service: ZeroconfService) -> None:
+    """A broker announced as ``_mqtt._tcp`` (manifest): used only when MQTT_URL is unset.
+
+    An entry made this way follows the broker if it moves while unreachable; an entry from
+    MQTT_URL, or a working one, is left alone. Brokers found so carry no credentials.
+    """
+    if hub.config.mqtt_url or service.host is None:
+        return
+    url = f"mqtt://{service.host}:{service.port}"
+    entries = hub.config_entries.async_entries(DOMAIN)
+    if not entries:
+        _LOGGER.info("Using MQTT broker %s found by zeroconf (%s)", url, service.name)
+        await hub.config_entries.async_add(
+            DOMAIN, "MQTT broker", {"url": url, "source": "zeroconf"}
+        )
+        return
+    entry = entries[0]
+    if entry.data.get("source") != "zeroconf" or entry.data.get("url") == url:
+        return
+    if entry.state is EntryState.LOADED:
+        return
+    _LOGGER.info("MQTT broker moved to %s (found by zeroconf as %s)", url, service.name)
+    await hub.config_entries.async_unload(entry.entry_id)
+    await hub.config_entries.async_update_data(entry, {**entry.data, "url": url})
+    await hub.config_entries.async_setup(entry.entry_id)
 
 
 async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:

@@ -20,7 +20,6 @@ from hub.integrations.mqtt.const import (
     DEFAULT_TLS_PORT,
     KEEPALIVE_S,
     MAX_PAYLOAD_BYTES,
-    MAX_QUEUED_INCOMING,
     MAX_QUEUED_OUTGOING,
     RECONNECT_FIRST_DELAY_S,
     RECONNECT_MAX_DELAY_S,
@@ -89,31 +88,30 @@ class MqttClient:
         client_id: str | None = None,
         birth: tuple[str, str] | None = None,
         will: tuple[str, str] | None = None,
-        max_queued_incoming: int = MAX_QUEUED_INCOMING,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
     ) -> None:
         self.address = BrokerAddress.from_url(url)
         self.client_id = client_id or f"ethos-hub-{uuid.uuid4().hex[:8]}"
         self._birth = birth
         self._will = will
-        self._max_queued_incoming = max_queued_incoming
         self._max_payload = max_payload_bytes
         self._exact: dict[str, list[MessageCallback]] = {}
         # Last message per exact subscribed topic: a second subscriber to a topic the broker
         # already sends us would otherwise never see its retained value.
         self._last_message: dict[str, ReceivedMessage] = {}
+        self._pending_subscribe: set[str] = set()
+        self._subscribe_task: asyncio.Task | None = None
+        self._pending_future: asyncio.Future[None] | None = None
         self._wildcard: dict[str, list[MessageCallback]] = {}
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task | None = None
         self.connected = asyncio.Event()
         self._first_attempt = asyncio.Event()
         self.received = 0
-        self.dropped = 0  # incoming messages lost because the queue was full
         self.oversized = 0
         self.connections = 0
         self.last_error: str | None = None
         self._oversized_topics: set[str] = set()
-        self._dropping = False
 
     # Lifecycle ---------------------------------------------------------------
     async def async_start(self) -> None:
@@ -141,26 +139,27 @@ class MqttClient:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        if self._subscribe_task is not None:
+            self._subscribe_task.cancel()
+        if self._pending_future is not None and not self._pending_future.done():
+            self._pending_future.set_result(None)
 
     def _queue_type(self) -> type[asyncio.Queue]:
         owner = self
 
-        class DroppingQueue(asyncio.Queue):
-            """Drops (and counts) instead of raising when full."""
+        class DirectDispatch(asyncio.Queue):
+            """Hands each message straight to the subscribers instead of queueing it.
+
+            aiomqtt would queue every message and wake a task per message to read it back;
+            dispatching in place removes that layer (several times faster), and with no
+            queue in the hub a burst cannot grow memory here: TCP pushes back to the
+            broker, whose own limits apply.
+            """
 
             def put_nowait(self, item: Any) -> None:
-                if self.full():
-                    owner._count_drop()
-                    return
-                super().put_nowait(item)
+                owner._dispatch(item)
 
-        return DroppingQueue
-
-    def _count_drop(self) -> None:
-        self.dropped += 1
-        if not self._dropping:
-            self._dropping = True
-            _LOGGER.warning("MQTT incoming queue full; dropping messages (counted)")
+        return DirectDispatch
 
     def _new_client(self) -> aiomqtt.Client:
         will = None
@@ -176,7 +175,6 @@ class MqttClient:
             keepalive=KEEPALIVE_S,
             tls_context=ssl.create_default_context() if self.address.tls else None,
             queue_type=self._queue_type(),
-            max_queued_incoming_messages=self._max_queued_incoming,
             max_queued_outgoing_messages=MAX_QUEUED_OUTGOING,
         )
 
@@ -197,8 +195,10 @@ class MqttClient:
                     self.connected.set()
                     self._first_attempt.set()
                     _LOGGER.info("Connected to MQTT broker %s", self.address)
-                    async for message in client.messages:
-                        self._dispatch(message)
+                    # Messages are dispatched as they arrive (see DirectDispatch); this
+                    # only waits for the connection to end.
+                    async for _message in client.messages:
+                        pass
                     raise aiomqtt.MqttError("message stream ended")
             except aiomqtt.MqttError as err:
                 if self.connected.is_set() or self.last_error is None:
@@ -214,7 +214,6 @@ class MqttClient:
     # Messages ----------------------------------------------------------------
     def _dispatch(self, message: aiomqtt.Message) -> None:
         self.received += 1
-        self._dropping = False
         topic = message.topic.value
         payload = message.payload
         if not isinstance(payload, bytes | bytearray):
@@ -257,8 +256,8 @@ class MqttClient:
         if last is not None:
             asyncio.get_running_loop().call_soon(self._replay, callback, callbacks, last)
         elif client is not None and (len(callbacks) == 1 or table is self._wildcard):
-            with contextlib.suppress(aiomqtt.MqttError):  # resubscribed on reconnect
-                await client.subscribe(topic_filter)
+            # Wait for the broker's SUBACK so a message sent right after is not missed.
+            await asyncio.shield(self._queue_subscribe(topic_filter))
 
         def unsubscribe() -> None:
             if callback in callbacks:
@@ -270,6 +269,32 @@ class MqttClient:
                     asyncio.get_running_loop().create_task(self._async_unsubscribe(topic_filter))
 
         return unsubscribe
+
+    def _queue_subscribe(self, topic_filter: str) -> asyncio.Future[None]:
+        """Batch new filters into one SUBSCRIBE instead of a round trip per entity."""
+        self._pending_subscribe.add(topic_filter)
+        if self._pending_future is None:
+            self._pending_future = asyncio.get_running_loop().create_future()
+        if self._subscribe_task is None or self._subscribe_task.done():
+            self._subscribe_task = asyncio.get_running_loop().create_task(
+                self._async_flush_subscribe(), name="mqtt subscribe"
+            )
+        return self._pending_future
+
+    async def _async_flush_subscribe(self) -> None:
+        await asyncio.sleep(0)  # let the current burst of subscriptions gather
+        while self._pending_subscribe:
+            batch, waiters = self._pending_subscribe, self._pending_future
+            self._pending_subscribe, self._pending_future = set(), None
+            client = self._client
+            try:
+                if client is not None:  # otherwise the next connection subscribes all
+                    await client.subscribe([(f, 0) for f in sorted(batch)])
+            except aiomqtt.MqttError:
+                pass
+            finally:
+                if waiters is not None and not waiters.done():
+                    waiters.set_result(None)
 
     def _replay(
         self, callback: MessageCallback, callbacks: list[MessageCallback], message: ReceivedMessage

@@ -17,9 +17,9 @@ COMPONENTS: Final = frozenset(
 )
 
 # Bounded everywhere: a burst costs dropped messages (counted), never unbounded memory.
-MAX_QUEUED_INCOMING: Final = 20_000
 MAX_QUEUED_OUTGOING: Final = 1_000
 MAX_QUEUED_DISCOVERY: Final = 2_000
+DISCOVERY_BATCH: Final = 500
 MAX_PAYLOAD_BYTES: Final = 256 * 1024
 MAX_TOPIC_BYTES: Final = 65_535
 

@@ -25,7 +25,12 @@ from hub.integrations.mqtt.abbreviations import BASE_TOPIC, expand_config
 from hub.integrations.mqtt.binary_sensor import MqttBinarySensor
 from hub.integrations.mqtt.button import MqttButton
 from hub.integrations.mqtt.client import MqttClient, MqttNotConnected, ReceivedMessage
-from hub.integrations.mqtt.const import COMPONENTS, MAX_PAYLOAD_BYTES, MAX_QUEUED_DISCOVERY
+from hub.integrations.mqtt.const import (
+    COMPONENTS,
+    DISCOVERY_BATCH,
+    MAX_PAYLOAD_BYTES,
+    MAX_QUEUED_DISCOVERY,
+)
 from hub.integrations.mqtt.entity import MqttEntity
 from hub.integrations.mqtt.light import MqttLight
 from hub.integrations.mqtt.number import MqttNumber
@@ -125,8 +130,19 @@ class MqttDiscovery:
             self.dropped += 1
 
     async def _async_work(self) -> None:
+        """Take what has queued up; topics in parallel (their subscriptions share one
+        round trip to the broker), each topic's messages in order."""
         while True:
-            message = await self._queue.get()
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < DISCOVERY_BATCH:
+                batch.append(self._queue.get_nowait())
+            by_topic: dict[str, list[ReceivedMessage]] = {}
+            for message in batch:
+                by_topic.setdefault(message.topic, []).append(message)
+            await asyncio.gather(*(self._async_process_in_order(m) for m in by_topic.values()))
+
+    async def _async_process_in_order(self, messages: list[ReceivedMessage]) -> None:
+        for message in messages:
             await self.async_process_discovery_message(message.topic, message.payload)
 
     # Public API ----------------------------------------------------------------
