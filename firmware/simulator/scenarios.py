@@ -92,6 +92,20 @@ class ScenarioPlayer:
         return phase.pir and offset < 2500
 
 
+def ibeacon_advertisement(
+    uuid_hex: str, measured_power: int, major: int = 1, minor: int = 2
+) -> bytes:
+    """Flags plus Apple iBeacon manufacturer data, as a phone beacon app sends them."""
+    body = (
+        b"\x4c\x00\x02\x15"
+        + bytes.fromhex(uuid_hex)
+        + major.to_bytes(2, "big")
+        + minor.to_bytes(2, "big")
+        + (measured_power & 0xFF).to_bytes(1, "big")
+    )
+    return b"\x02\x01\x06" + bytes((len(body) + 1, 0xFF)) + body
+
+
 class SimulatedPhone:
     """A phone running an iBeacon app, carried by the scenario's person.
 
@@ -102,17 +116,11 @@ class SimulatedPhone:
     UUID = "e2c56db5dffb48d2b060d0f5a71096e0"
     MEASURED_POWER = -59
     ABSORPTION = 2.7
+    ADVERTISEMENT = ibeacon_advertisement(UUID, MEASURED_POWER)
 
     def __init__(self, player: ScenarioPlayer, seed: int = 11) -> None:
         self._player = player
         self._random = random.Random(seed)
-        body = (
-            b"\x4c\x00\x02\x15"
-            + bytes.fromhex(self.UUID)
-            + b"\x00\x01\x00\x01"
-            + bytes([self.MEASURED_POWER & 0xFF])
-        )
-        self.advertisement = b"\x02\x01\x06" + bytes((len(body) + 1, 0xFF)) + body
 
     def scan_result(self, now_ms: int) -> tuple[int, bytes] | None:
         """(rssi, advertising data) if the phone is in range now, else None."""
@@ -125,7 +133,7 @@ class SimulatedPhone:
         rssi += self._random.gauss(0, 2)
         if self._random.random() < 0.1:
             rssi += self._random.choice((-25, 20))
-        return round(rssi), self.advertisement
+        return round(rssi), self.ADVERTISEMENT
 
 
 class SimulatedPin:

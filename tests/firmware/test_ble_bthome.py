@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-
 import ble_presence
 import bthome_adv
 import pytest
@@ -11,13 +9,10 @@ from bleak.backends.device import BLEDevice
 from bthome_ble import BTHomeBluetoothDeviceData
 from habluetooth import BluetoothServiceInfoBleak
 
+from firmware.simulator.scenarios import ibeacon_advertisement
+
 BTHOME_UUID = "0000fcd2-0000-1000-8000-00805f9b34fb"
 IBEACON_UUID = "e2c56db5dffb48d2b060d0f5a71096e0"
-
-
-def ibeacon_adv(uuid_hex: str, power: int = -59) -> bytes:
-    body = b"\x4c\x00\x02\x15" + bytes.fromhex(uuid_hex) + struct.pack(">HHb", 1, 2, power)
-    return b"\x02\x01\x06" + bytes((len(body) + 1, 0xFF)) + body
 
 
 def named_adv(name: str) -> bytes:
@@ -36,7 +31,7 @@ def test_median_drops_outliers_beyond_one_and_a_half_iqr() -> None:
 
 
 def test_ibeacon_and_names_are_parsed_and_malformed_data_is_survived() -> None:
-    name, beacon = ble_presence.parse_advertisement(ibeacon_adv(IBEACON_UUID, -59))
+    name, beacon = ble_presence.parse_advertisement(ibeacon_advertisement(IBEACON_UUID, -59))
     assert name is None and beacon == (IBEACON_UUID, 1, 2, -59)
     assert ble_presence.parse_advertisement(named_adv("Pixel"))[0] == "Pixel"
     assert ble_presence.parse_advertisement(b"\x05\x09ab") == (None, None)  # length overruns
@@ -50,7 +45,7 @@ def test_tracker_estimates_distance_of_configured_targets_within_the_window() ->
         window_ms=5000,
     )
     for now, rssi in enumerate([-59, -60, -58, -59, -30]):
-        assert tracker.observe(rssi, ibeacon_adv(IBEACON_UUID, -59), now * 100) == "keys"
+        assert tracker.observe(rssi, ibeacon_advertisement(IBEACON_UUID, -59), now * 100) == "keys"
     assert tracker.observe(-80, named_adv("Stranger"), 0) is None
     for now in range(5):
         tracker.observe(-80, named_adv("Pixel"), now * 100)

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from firmware.simulator.radar import RadarTarget
+from firmware.simulator.scenarios import SimulatedPhone
 from tests.firmware.mqtt_support import SECRET_HEX, clear_retained, host_port, observe, wait_until
 from tests.firmware.stand_in_hardware import Board, install
-
-IBEACON = "e2c56db5dffb48d2b060d0f5a71096e0"
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ def write_config(path: Path, serial: str, broker: str, **extra) -> None:
         "wifi": {"ssid": "home", "password": "pw"},
         "mqtt": {"host": host, "port": port},
         "pins": {"radar_tx": 17, "radar_rx": 16, "pir": 27, "led": 2},
-        "ble": {"targets": [{"uuid": IBEACON, "label": "keys"}]},
+        "ble": {"targets": [{"uuid": SimulatedPhone.UUID, "label": "keys"}]},
     }
     config.update(extra)
     path.write_text(json.dumps(config))
@@ -68,13 +67,6 @@ class Runner:
             raise AssertionError("main.run crashed") from self.error
 
 
-def ibeacon_adv(power: int = -59) -> bytes:
-    body = (
-        b"\x4c\x00\x02\x15" + bytes.fromhex(IBEACON) + b"\x00\x01\x00\x02" + bytes([power & 0xFF])
-    )
-    return b"\x02\x01\x06" + bytes((len(body) + 1, 0xFF)) + body
-
-
 async def test_main_runs_the_device_on_the_board(board: Board, mqtt_broker_url, unique_id):
     serial = f"EPD-M{unique_id}"
     write_config(Path("config.json"), serial, mqtt_broker_url, settings={"on_latency": 0})
@@ -85,7 +77,10 @@ async def test_main_runs_the_device_on_the_board(board: Board, mqtt_broker_url, 
             board.target = RadarTarget(1, 140, 85, 0, 0)
             await hub.wait_for(f"ethos/{serial}/occupancy", b"ON")
             for _ in range(5):  # a phone/beacon seen by the scanner, through the real IRQ path
-                board.ble_irq(5, (0, memoryview(b"\x11" * 6), 0, -59, memoryview(ibeacon_adv())))
+                board.ble_irq(
+                    5,
+                    (0, memoryview(b"\x11" * 6), 0, -59, memoryview(SimulatedPhone.ADVERTISEMENT)),
+                )
             await hub.wait_for(f"ethos/{serial}/ble_distance", b"1.0")
             await hub.publish(f"ethos/{serial}/set/hold_time", "90")
             await hub.wait_for(f"ethos/{serial}/hold_time", b"90")
