@@ -165,24 +165,25 @@ async def test_registration_needs_the_onboarding_token(
     assert response.status_code == 403 and response.json()["error"] == "insufficient_scope"
 
 
-@pytest.mark.parametrize(
-    ("changes", "error"),
-    [
-        ({"scope": "openid hub.register"}, "invalid_client_metadata"),
-        ({"redirect_uris": []}, "invalid_redirect_uri"),
-        ({"redirect_uris": ["http://192.168.1.20:8181/cb#frag"]}, "invalid_redirect_uri"),
-        ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri"),
-        ({"grant_types": ["client_credentials"]}, "invalid_client_metadata"),
-        ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
-    ],
-)
-async def test_bad_client_metadata_is_refused(
-    provider, browser, signed_in, hub_setup, http, changes, error
-):
-    onboarding = await _onboard(browser, hub_setup)
-    with pytest.raises(OidcError) as refused:
-        await hub_setup.register(onboarding.access_token, HUB_METADATA | changes)
-    assert refused.value.status == 400 and refused.value.error == error
+BAD_METADATA = [
+    ({"scope": "openid hub.register"}, "invalid_client_metadata"),  # scope escalation
+    ({"redirect_uris": []}, "invalid_redirect_uri"),
+    ({"redirect_uris": ["http://192.168.1.20:8181/cb#frag"]}, "invalid_redirect_uri"),
+    ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri"),
+    ({"grant_types": ["client_credentials"]}, "invalid_client_metadata"),
+    ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
+]
+
+
+async def test_bad_client_metadata_is_refused(provider, browser, signed_in, hub_setup, http):
+    onboarding = await _onboard(browser, hub_setup)  # one onboarding for every case
+    for changes, error in BAD_METADATA:
+        with pytest.raises(OidcError) as refused:
+            await hub_setup.register(onboarding.access_token, HUB_METADATA | changes)
+        assert (refused.value.status, refused.value.error) == (400, error), changes
+    # Nothing was registered: the account page lists only the hub setup client.
+    page = await browser.http.get("/account")
+    assert page.text.count("data-client-id=") == 1
 
 
 async def test_a_body_that_is_not_json_metadata_is_refused(
