@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 from markupsafe import Markup, escape
 
 from hub.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 
+Points = list[tuple[datetime, str]]
 WIDTH, HEIGHT = 640, 160
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 8, 10, 22
 _MISSING = frozenset({STATE_UNAVAILABLE, STATE_UNKNOWN, ""})
@@ -78,7 +80,13 @@ def render_history(
     return Markup("".join(parts))  # noqa: S704 - every dynamic text above is escaped
 
 
-def _numeric(points, x_of, end, plot_h, unit):
+def _numeric(
+    points: Points,
+    x_of: Callable[[datetime], float],
+    end: datetime,
+    plot_h: float,
+    unit: str | None,
+) -> list[str]:
     values = [v for _, s in points if (v := _as_float(s)) is not None]
     low, high = min(values), max(values)
     if high == low:
@@ -118,7 +126,9 @@ def _numeric(points, x_of, end, plot_h, unit):
     return out
 
 
-def _timeline(points, x_of, end, plot_h):
+def _timeline(
+    points: Points, x_of: Callable[[datetime], float], end: datetime, plot_h: float
+) -> list[str]:
     colours: dict[str, str] = {}
     out = []
     for (moment, state), nxt in zip(points, [*points[1:], (end, "")], strict=True):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -16,10 +18,12 @@ from hub.web.keys import DASHBOARDS_KEY, HUB_KEY, PRINCIPAL_KEY
 from hub.web.view_models import entity_view
 
 routes = web.RouteTableDef()
+T = TypeVar("T")
 MAX_EDIT_BYTES = 256 * 1024
 
 
-async def _run(func, *args):
+async def _run(func: Callable[..., T], *args: object) -> T:
+    """Small file IO off the loop."""
     return await asyncio.get_running_loop().run_in_executor(None, func, *args)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,9 @@ from tests.hub.common import make_config
 def prefix(unique_id: str) -> str:
     """A discovery prefix of this test's own, so runs against shared Mosquitto stay apart."""
     return f"ha_test_{unique_id}"
+
+
+StartHub = Callable[..., Awaitable[Hub]]
 
 
 @pytest.fixture
@@ -45,7 +48,7 @@ async def start_hub(
 
 
 @pytest.fixture
-async def hub(start_hub) -> Hub:
+async def hub(start_hub: StartHub) -> Hub:
     return await start_hub()
 
 

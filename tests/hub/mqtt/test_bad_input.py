@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from hub.core.hub import Hub
-from tests.hub.mqtt.conftest import runtime, wait_for
+from tests.hub.mqtt.conftest import StartHub, runtime, wait_for
 from tests.hub.mqtt.device import FakeDevice
 
 
@@ -112,3 +112,18 @@ async def test_sandbox_refuses_unsafe_template_access(
         lambda: hub.states.get("sensor.sbx2") and hub.states.get("sensor.sbx2").state == "x"
     )
     assert hub.states.get("sensor.sbx").state == "unknown"
+
+
+async def test_retained_junk_on_the_broker_does_not_stop_the_hub_starting(
+    start_hub: StartHub, device: FakeDevice, prefix: str
+) -> None:
+    await device.publish(f"{prefix}/sensor/junk1/config", "{{{{", retain=True)
+    await device.publish(f"{prefix}/light/junk2/config", {"name": "No command"}, retain=True)
+    await device.publish(
+        f"{prefix}/sensor/fine/config", {"name": "Fine", "stat_t": f"{prefix}/fine"}, retain=True
+    )
+    hub = await start_hub()
+    await wait_for(lambda: hub.states.get("sensor.fine"))
+    discovery = runtime(hub).discovery
+    await wait_for(lambda: discovery.ignored == 2)
+    assert [d.entity_id for d in discovery.discovered()] == ["sensor.fine"]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hub.core.config_entries import EntryState
-from tests.hub.mqtt.conftest import runtime, wait_for
+from tests.hub.mqtt.conftest import StartHub, runtime, wait_for
 from tests.hub.mqtt.device import FakeDevice
 from tests.hub.mqtt.proxy import CuttableProxy
 from tests.support.processes import free_port
@@ -24,7 +24,7 @@ async def proxy(mqtt_broker_url: str) -> AsyncIterator[CuttableProxy]:
 
 
 async def test_broker_down_at_start_is_retried_then_connects(
-    start_hub,
+    start_hub: StartHub,
     proxy: CuttableProxy,
 ) -> None:
     hub = await start_hub(mqtt_url=proxy.url)  # nothing listens there yet
@@ -37,7 +37,7 @@ async def test_broker_down_at_start_is_retried_then_connects(
 
 
 async def test_reconnects_and_resubscribes_after_the_link_drops(
-    start_hub,
+    start_hub: StartHub,
     proxy: CuttableProxy,
     device: FakeDevice,
     prefix: str,
@@ -59,7 +59,7 @@ async def test_reconnects_and_resubscribes_after_the_link_drops(
 
 
 async def test_discovery_burst_is_bounded_and_counted(
-    start_hub,
+    start_hub: StartHub,
     mqtt_broker_url: str,
     device: FakeDevice,
     prefix: str,
@@ -82,7 +82,7 @@ async def test_discovery_burst_is_bounded_and_counted(
 
 
 async def test_removing_a_device_clears_its_retained_discovery_for_good(
-    start_hub,
+    start_hub: StartHub,
     device: FakeDevice,
     mqtt_broker_url: str,
     prefix: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from hub.core.hub import Hub
-from tests.hub.mqtt.conftest import runtime, wait_for
+from tests.hub.mqtt.conftest import StartHub, runtime, wait_for
 from tests.hub.mqtt.device import FakeDevice
 
 
@@ -171,7 +171,7 @@ async def test_expire_after_makes_a_silent_sensor_unavailable(
 
 
 async def test_birth_message_is_sent_when_the_hub_connects(
-    start_hub,
+    start_hub: StartHub,
     device: FakeDevice,
     prefix: str,
 ) -> None:
