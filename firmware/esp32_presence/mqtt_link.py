@@ -107,10 +107,20 @@ class MqttLink:
         self.connected = False
         self.backoff.failed(now_ms)
         fw_log.warning("mqtt connection lost (%s); retry in %d ms", err, self.backoff.delay_ms)
+        self._drop_socket()
+
+    def _drop_socket(self) -> None:
         try:
             self.client.disconnect()
         except OSError:
-            pass
+            # umqtt.simple writes DISCONNECT before closing: on a dead socket the write
+            # fails and the socket would stay open, and the ESP32 has only a few.
+            sock = getattr(self.client, "sock", None)
+            if sock is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
 
     def publish(
         self, topic: str, payload: str | bytes, retain: bool = False, now_ms: int | None = None
@@ -125,13 +135,7 @@ class MqttLink:
             self.lost(clock.ticks_ms() if now_ms is None else now_ms, err)
             return False
 
-    def subscribe(self, topic: str) -> None:
-        self.client.subscribe(topic)
-
     def close(self) -> None:
         if self.connected:
-            try:
-                self.client.disconnect()
-            except OSError:
-                pass
+            self._drop_socket()
         self.connected = False

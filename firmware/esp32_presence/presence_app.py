@@ -43,6 +43,8 @@ def format_value(value: float | int | str) -> str:
 
 
 class PresenceDevice:
+    """One presence detector: owns the sensors' state and the MQTT session."""
+
     def __init__(
         self,
         config: dict,
@@ -116,6 +118,7 @@ class PresenceDevice:
     # ----- main loop ----------------------------------------------------------------------
 
     def step(self, now_ms: int | None = None) -> None:
+        """One pass of the main loop: read sensors, decide, publish, keep the links up."""
         now = clock.ticks_ms() if now_ms is None else now_ms
         self._now = now
         if self.watchdog is not None:
