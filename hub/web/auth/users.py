@@ -24,7 +24,8 @@ from hub.web.auth.models import HubSessionRow, HubUserRow
 _LOGGER = logging.getLogger(__name__)
 
 
-def _hash(token: str) -> str:
+def hash_token(token: str) -> str:
+    """What is stored for a session or offline token: its SHA-256, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -109,7 +110,7 @@ class UserStore:
         lifetime = OFFLINE_SESSION_LIFETIME if offline else SESSION_LIFETIME
         expires = datetime.now(UTC) + lifetime
         row = HubSessionRow(
-            token_hash=_hash(token),
+            token_hash=hash_token(token),
             user_id=user.id or 0,
             csrf_token=csrf,
             offline=offline,
@@ -134,7 +135,7 @@ class UserStore:
         """The person behind a session cookie, or None if unknown or expired."""
         if not token or len(token) > 200:
             return None
-        token_hash = _hash(token)
+        token_hash = hash_token(token)
 
         def lookup(session: Session) -> tuple[HubUserRow, HubSessionRow] | None:
             row = session.get(HubSessionRow, token_hash)
@@ -150,7 +151,7 @@ class UserStore:
         return self._principal(*found) if found else None
 
     async def async_end_session(self, token: str) -> None:
-        await self._storage.async_delete(HubSessionRow, _hash(token))
+        await self._storage.async_delete(HubSessionRow, hash_token(token))
 
     async def async_issue_offline_credential(self, user: HubUserRow) -> tuple[str, datetime]:
         """A browser-held secret that lets this user in while the store is unreachable."""
@@ -160,7 +161,7 @@ class UserStore:
         def save(session: Session) -> None:
             stored = session.get(HubUserRow, user.id)
             if stored is not None:
-                stored.offline_token_hash, stored.offline_until = _hash(token), until
+                stored.offline_token_hash, stored.offline_until = hash_token(token), until
                 session.add(stored)
 
         await self._storage.async_session(save)
@@ -179,7 +180,7 @@ class UserStore:
         user = await self._storage.async_session(lookup)
         if user is None or not user.offline_token_hash:
             return None
-        if not hmac.compare_digest(user.offline_token_hash, _hash(token)):
+        if not hmac.compare_digest(user.offline_token_hash, hash_token(token)):
             return None
         if (_aware(user.offline_until) or datetime.min.replace(tzinfo=UTC)) <= datetime.now(UTC):
             return None
