@@ -5,6 +5,7 @@ on the device only (the simulator supplies its own stand-ins for these objects).
 """
 
 import os
+import socket
 
 import bluetooth
 import clock
@@ -29,6 +30,24 @@ def radar_uart(pins: dict) -> object:
 
 def pir_pin(pins: dict) -> object:
     return machine.Pin(pins["pir"], machine.Pin.IN)
+
+
+def broker_reachable(host: str, port: int, timeout_s: float = 3.0) -> bool:
+    """A TCP connect with a timeout: umqtt.simple connects without one, and an unanswered
+    SYN would block longer than the watchdog allows (a reset, then the same again)."""
+    try:
+        address = socket.getaddrinfo(host, port)[0][-1]
+        probe = socket.socket()
+    except OSError:
+        return False
+    try:
+        probe.settimeout(timeout_s)
+        probe.connect(address)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
 
 
 def watchdog() -> object:

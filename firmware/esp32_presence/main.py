@@ -11,10 +11,19 @@ import umqtt.simple
 from presence_app import PresenceDevice
 
 
+class GuardedMQTTClient(umqtt.simple.MQTTClient):
+    """umqtt.simple, but connect() first checks the broker answers within a timeout."""
+
+    def connect(self, clean_session: bool = True) -> bool:
+        if not board.broker_reachable(self.server, self.port):
+            raise OSError("broker %s:%s not reachable" % (self.server, self.port))
+        return super().connect(clean_session)
+
+
 def mqtt_factory(
     client_id: str, host: str, port: int, user: str | None, password: str | None, keepalive: int
 ) -> object:
-    return umqtt.simple.MQTTClient(client_id, host, port, user, password, keepalive)
+    return GuardedMQTTClient(client_id, host, port, user, password, keepalive)
 
 
 def build_device() -> PresenceDevice:

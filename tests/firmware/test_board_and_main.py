@@ -138,3 +138,20 @@ def test_flash_config_store_replaces_the_file_atomically(board: Board, tmp_path:
     store.save('{"serial": "EPD-1"}')
     assert store.read() == '{"serial": "EPD-1"}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+
+
+async def test_the_broker_probe_has_a_timeout_and_guards_connect(board: Board, mqtt_broker_url):
+    import board as board_module
+    import main
+
+    from tests.support.processes import free_port
+
+    host, port = host_port(mqtt_broker_url)
+    assert await asyncio.to_thread(board_module.broker_reachable, host, port)
+    closed = free_port()
+    assert not await asyncio.to_thread(board_module.broker_reachable, "127.0.0.1", closed, 1.0)
+    # 192.0.2.0/24 is TEST-NET-1: nothing answers; the probe must end (timeout), not hang.
+    assert not await asyncio.to_thread(board_module.broker_reachable, "192.0.2.1", 1883, 0.3)
+    client = main.mqtt_factory("ethos-x", "127.0.0.1", closed, None, None, 30)
+    with pytest.raises(OSError, match="not reachable"):
+        await asyncio.to_thread(client.connect)
