@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from joserfc import jwt
@@ -70,19 +70,40 @@ def pkce_challenge(verifier: str) -> str:
 
 
 class OidcRelyingParty:
-    """The hub as an OAuth public client of the store (no client secret, PKCE required)."""
+    """The hub as an OAuth client of the store: PKCE always, a client secret once it has one."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, issuer_url: str, client_id: str, redirect_uri: str
+        self,
+        session: aiohttp.ClientSession,
+        issuer_url: str,
+        client_id: str,
+        redirect_uri: str,
+        client_secret: str | None = None,
     ) -> None:
         self._http = session
         self.issuer_url = issuer_url.rstrip("/")
-        self.client_id = client_id
-        self.redirect_uri = redirect_uri
+        self.set_client(client_id, redirect_uri, client_secret)
         self._metadata: ProviderMetadata | None = None
         self._metadata_at = 0.0
         self._jwks: KeySet | None = None
         self._pending: dict[str, PendingLogin] = {}
+
+    def set_client(
+        self, client_id: str, redirect_uri: str, client_secret: str | None = None
+    ) -> None:
+        """Use these client credentials from now on (a hub that registered itself at the
+        store gets a client id and secret; until then it is a public client with PKCE)."""
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+        self._client_secret = client_secret
+
+    def _client_auth(self) -> aiohttp.BasicAuth | None:
+        if not self._client_secret:
+            return None
+        # client_secret_basic: both parts form-encoded first (RFC 6749, section 2.3.1).
+        return aiohttp.BasicAuth(
+            quote(self.client_id, safe=""), quote(self._client_secret, safe="")
+        )
 
     async def _async_get_json(self, url: str) -> dict[str, Any]:
         try:
@@ -181,6 +202,7 @@ class OidcRelyingParty:
             async with self._http.post(
                 metadata.token_endpoint,
                 data=form,
+                auth=self._client_auth(),
                 timeout=aiohttp.ClientTimeout(total=OIDC_TIMEOUT_S),
             ) as response:
                 body = await response.json(content_type=None)
