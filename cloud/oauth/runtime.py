@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db import utcnow
+from cloud.oauth import store
 from cloud.oauth.adapter import LoopBridge, OAuthResponse, in_bridge_context
 from cloud.oauth.const import (
     AUTH_NONE,
@@ -34,7 +35,7 @@ from cloud.web.keys import DB, SETTINGS
 _LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
-KEY_RELOAD_SECONDS = 300.0
+HOUSEKEEPING_SECONDS = 300.0
 
 
 @dataclass
@@ -138,13 +139,22 @@ async def async_reload_keys(app: web.Application) -> KeyRing:
     return ring
 
 
-async def _async_reload_keys_forever(app: web.Application) -> None:
+async def async_housekeeping(app: web.Application) -> None:
+    """Reload (and rotate) the signing keys; forget expired codes, grants and tokens."""
+    await async_reload_keys(app)
+    async with app[DB]() as session, session.begin():
+        removed = await store.purge_expired(session, utcnow())
+    if removed:
+        _LOGGER.info("forgot %s expired OAuth rows", removed)
+
+
+async def _async_housekeeping_forever(app: web.Application) -> None:
     while True:
-        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
         try:
-            await async_reload_keys(app)
-        except Exception:  # a database hiccup must not end the reloads
-            _LOGGER.exception("reloading signing keys failed; keeping the current ones")
+            await async_housekeeping(app)
+        except Exception:  # a database hiccup must not end the housekeeping
+            _LOGGER.exception("OAuth housekeeping failed; keeping the current keys")
 
 
 async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -155,7 +165,9 @@ async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     await _async_sync_first_party_clients(app)
     await async_reload_keys(app)
-    runtime.tasks.append(asyncio.create_task(_async_reload_keys_forever(app), name="oauth-keys"))
+    runtime.tasks.append(
+        asyncio.create_task(_async_housekeeping_forever(app), name="oauth-housekeeping")
+    )
     try:
         yield
     finally:
@@ -170,6 +182,8 @@ async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_runtime(app: web.Application) -> OAuthRuntime:
     settings = app[SETTINGS]
+    # Authlib logs issued tokens at DEBUG: keep its logger above that, secrets stay out.
+    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger().level))
     runtime = OAuthRuntime(
         server=EthosAuthorizationServer(settings.base_url, settings.oauth, lambda: runtime.keys())
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,8 @@ from cloud.oauth.models import (
     OAuthToken,
 )
 from cloud.security import token_hash
+
+PURGE_GRACE = timedelta(hours=1)
 
 
 def new_family_id() -> str:
@@ -158,6 +160,29 @@ async def find_access(session: AsyncSession, access_token: str) -> tuple[OAuthTo
         )
     ).first()
     return (row[0], row[1]) if row else None
+
+
+async def purge_expired(session: AsyncSession, now: datetime) -> int:
+    """Forget what can no longer be used: old codes, device grants and dead tokens.
+
+    Tokens are kept until their refresh token would have expired, so that a replay of
+    a rotated one is still recognised (and revokes its family) while it matters.
+    """
+    removed = 0
+    for statement in (
+        delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - PURGE_GRACE),
+        delete(DeviceGrant).where(DeviceGrant.expires_at < now - PURGE_GRACE),
+        delete(OAuthToken).where(
+            OAuthToken.access_expires_at < now - PURGE_GRACE,
+            or_(
+                OAuthToken.refresh_expires_at.is_(None),
+                OAuthToken.refresh_expires_at < now - PURGE_GRACE,
+            ),
+        ),
+    ):
+        result = await session.execute(statement)
+        removed += result.rowcount  # type: ignore[attr-defined]
+    return removed
 
 
 # Device authorization (RFC 8628)
