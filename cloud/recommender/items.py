@@ -103,4 +103,6 @@ def _content_features(frame: pd.DataFrame, ethics: np.ndarray) -> np.ndarray:
     )
     ethics_part = np.nan_to_num(ethics, nan=0.0) * ETHICS_FEATURE_SCALE
     combined = np.hstack([one_hot, ethics_part]).astype(np.float32)
+    if not len(combined):
+        return combined  # an empty catalog
     return normalize(combined).astype(np.float32)

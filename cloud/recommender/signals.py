@@ -91,7 +91,7 @@ def collaborative(history: History, covered: np.ndarray, weights: np.ndarray) ->
     scores = np.zeros(history.weighted.shape, dtype=np.float32)
     if len(covered):
         scores[:, covered] = history.weighted[:, covered] @ weights
-    top = scores.max(axis=1, keepdims=True)
+    top = scores.max(axis=1, keepdims=True, initial=0.0)
     return np.divide(scores, top, out=scores, where=top > 0)
 
 

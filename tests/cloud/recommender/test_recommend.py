@@ -114,3 +114,11 @@ async def test_no_model_yet_means_no_recommendations() -> None:
     service = RecommendationService(debounce_seconds=0)
     assert service.recommend("u", owned=["HUB-1"]) == []
     assert service.often_bought_together("HUB-1") == []
+
+
+async def test_an_empty_catalog_trains_and_recommends_nothing() -> None:
+    service = RecommendationService(debounce_seconds=0)
+    model = await service.async_train([], [])
+    assert len(model.items) == 0
+    assert service.recommend("u", owned=["HUB-1"]) == []
+    assert service.often_bought_together("HUB-1") == []
