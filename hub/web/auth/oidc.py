@@ -10,13 +10,10 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from hub.web.auth.const import (
     ID_TOKEN_ALGORITHMS,
@@ -25,6 +22,9 @@ from hub.web.auth.const import (
     OIDC_TIMEOUT_S,
     PENDING_LOGIN_TTL_S,
 )
+
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
 
 _LOGGER = logging.getLogger(__name__)
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -219,6 +219,10 @@ class OidcRelyingParty:
         return await self.async_verify_id_token(str(body["id_token"]), pending.nonce)
 
     async def _async_keys(self, refresh: bool = False) -> KeySet:
+        # joserfc (and cryptography) load on the first sign-in, not at hub start.
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         if self._jwks is None or refresh:
             metadata = await self.async_metadata()
             data = await self._async_get_json(metadata.jwks_uri)
@@ -229,6 +233,9 @@ class OidcRelyingParty:
         return self._jwks
 
     async def async_verify_id_token(self, id_token: str, nonce: str) -> VerifiedIdentity:
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         metadata = await self.async_metadata()
         keys = await self._async_keys()
         try:
