@@ -53,7 +53,7 @@ def explain(
             reasons.append(f"high {ETHICS_AXES[axis]} ({score}/10), like your other devices")
         elif signal == "ethics":
             axis = int(np.argmax(model.items.ethics_filled[item]))
-            reasons.append(f"top {ETHICS_AXES[axis]} score ({_score(model, item, axis)}/10)")
+            reasons.append(f"rated {ETHICS_AXES[axis]} {_score(model, item, axis)}/10")
         else:
             reasons.append("popular with other shoppers")
     return reasons
@@ -65,10 +65,12 @@ def explain_together(model: RecommenderModel, item: int, bought_together: bool) 
 
 
 def _cold_start(model: RecommenderModel, item: int) -> str:
+    popular = model.popularity[item] > 0
     if np.isnan(model.items.ethics[item]).any():
-        return "popular with other shoppers"
+        return "popular with other shoppers" if popular else "new in the store"
     axis = int(np.argmax(model.items.ethics[item]))
-    return f"popular, with {ETHICS_AXES[axis]} {_score(model, item, axis)}/10"
+    rating = f"{ETHICS_AXES[axis]} {_score(model, item, axis)}/10"
+    return f"popular, with {rating}" if popular else f"rated {rating}"
 
 
 def _strongest_co_purchases(

@@ -122,3 +122,16 @@ async def test_an_empty_catalog_trains_and_recommends_nothing() -> None:
     assert len(model.items) == 0
     assert service.recommend("u", owned=["HUB-1"]) == []
     assert service.often_bought_together("HUB-1") == []
+
+
+async def test_reasons_never_call_an_unsold_product_popular() -> None:
+    catalog = [item("SOLD", "plug", 5, 5, 5), item("UNSOLD", "bulb", 9, 7, 3)]
+    catalog.append(CatalogItem("BARE", category="hub"))
+    service = RecommendationService(debounce_seconds=0)
+    await service.async_train(purchases(("u", "SOLD")), catalog)
+    reasons = {r.sku: r.reason for r in service.recommend("new", owned=[], k=3)}
+    assert reasons == {
+        "UNSOLD": "rated privacy 9/10",
+        "SOLD": "popular, with privacy 5/10",
+        "BARE": "new in the store",
+    }
