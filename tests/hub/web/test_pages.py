@@ -109,6 +109,9 @@ async def test_controls_send_commands_over_mqtt(
     assert api.status == 200
     await wait_for(lambda: device.messages_on(f"{prefix}/plug/mode/set") == ["boost"])
     assert device.messages_on(f"{prefix}/plug/set") == ["ON"]
+    status = await (await owner.client.get("/api/mqtt")).json()
+    assert status["connected"] is True and status["received"] >= 1
+    assert status["discovery_dropped"] == 0 and status["recorder_dropped"] == 0
 
 
 async def test_user_mistakes_get_clear_4xx_answers(
