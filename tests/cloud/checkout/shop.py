@@ -6,10 +6,12 @@ import asyncio
 import itertools
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from cloud.app import create_app
@@ -132,7 +134,12 @@ class Shop:
 
 
 async def open_shop(
-    aiohttp_client, settings: CloudSettings, sim: Sim, smtp: MailCatcher, with_webhook: bool
+    aiohttp_client,
+    settings: CloudSettings,
+    sim: Sim,
+    smtp: MailCatcher,
+    with_webhook: bool,
+    prepare: Callable[[web.Application], None] | None = None,
 ) -> Shop:
     port = processes.free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -150,7 +157,10 @@ async def open_shop(
     webhook = (
         await sim.create_webhook(f"{base_url}/webhooks/btcpay", secret) if with_webhook else None
     )
-    client = await aiohttp_client(create_app(settings), server_kwargs={"port": port})
+    app = create_app(settings)
+    if prepare is not None:
+        prepare(app)
+    client = await aiohttp_client(app, server_kwargs={"port": port})
     return Shop(client, sim, settings, smtp, webhook)
 
 
