@@ -27,7 +27,8 @@ def _register_device(subparsers: argparse._SubParsersAction) -> None:
             "Run the ESP32 presence detector's firmware modules on CPython with a simulated "
             "LD2410 radar and PIR, against a real MQTT broker, until SIGTERM or Ctrl-C. "
             "Environment: ETHOS_DEVICE_SERIAL, ETHOS_CLAIM_SECRET (used when the options are "
-            "omitted; prefer it for the secret, which is never logged), MQTT_URL, LOG_LEVEL."
+            "omitted; prefer it for the secret, which is never logged), MQTT_URL, "
+            "ETHOS_HUB_DISCOVERY_PREFIX, LOG_LEVEL."
         ),
     )
     simulate.add_argument(
@@ -50,6 +51,13 @@ def _register_device(subparsers: argparse._SubParsersAction) -> None:
         default="someone",
         choices=SCENARIO_NAMES,
         help="someone (comes, stays, leaves; default), fan, pet, empty — all loop",
+    )
+    simulate.add_argument(
+        "--discovery-prefix",
+        default=os.environ.get("ETHOS_HUB_DISCOVERY_PREFIX", "homeassistant"),
+        metavar="PREFIX",
+        help="MQTT discovery prefix, as the hub's (default: $ETHOS_HUB_DISCOVERY_PREFIX "
+        "or homeassistant)",
     )
     simulate.add_argument(
         "--hold-time", type=float, metavar="S", help="initial off-delay in seconds (1-3600)"
@@ -123,6 +131,7 @@ def _simulate(args: argparse.Namespace) -> int:
         claim_secret_hex=args.claim_secret,
         broker_url=args.broker,
         scenario=args.scenario,
+        discovery_prefix=args.discovery_prefix,
         hold_time_s=args.hold_time,
         config_file=Path(args.config_file) if args.config_file else None,
     )

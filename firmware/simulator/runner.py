@@ -44,6 +44,7 @@ class SimulatorOptions:
     claim_secret_hex: str
     broker_url: str
     scenario: str = "someone"
+    discovery_prefix: str = "homeassistant"
     hold_time_s: float | None = None
     config_file: Path | None = None
     radar_noise_ms: int = 5000
@@ -82,6 +83,9 @@ def build_config(options: SimulatorOptions) -> tuple[dict[str, Any], list[str]]:
     config["serial"] = options.serial
     config["claim_secret"] = secret
     config["mqtt"] = broker_settings(options.broker_url)
+    if not re.fullmatch(r"[A-Za-z0-9_/-]+", options.discovery_prefix):
+        raise SimulatorError("discovery prefix may hold letters, digits, '_', '-' and '/'")
+    config["mqtt"]["discovery_prefix"] = options.discovery_prefix.strip("/")
     config["ble"]["targets"] = [{"uuid": SimulatedPhone.UUID, "label": "phone"}]
     problems = [p for p in problems if not p.startswith(("serial", "claim secret"))]
     if options.hold_time_s is not None:

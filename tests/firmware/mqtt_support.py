@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +21,7 @@ from presence_app import PresenceDevice
 
 from firmware.simulator.paho_client import PahoMQTTClient
 from firmware.simulator.radar import RadarTarget, SimulatedLD2410
+from tests.support.processes import ROOT
 
 SECRET_HEX = "5e" * 32
 
@@ -91,9 +95,11 @@ async def observe(url: str, *topics: str) -> AsyncIterator[Observer]:
                 await task
 
 
-async def clear_retained(url: str, serial: str, prefix: str = "homeassistant") -> None:
-    """Delete what a test device left retained, so shared brokers stay clean."""
-    topics = (f"ethos/{serial}/#", f"{prefix}/+/{serial}/+/config")
+async def clear_retained(
+    url: str, serial: str, prefix: str = "homeassistant", *extra_topics: str
+) -> None:
+    """Delete what a test device (and hub) left retained, so shared brokers stay clean."""
+    topics = (f"ethos/{serial}/#", f"{prefix}/+/{serial}/+/config", *extra_topics)
     async with observe(url, *topics) as observer:
         await asyncio.sleep(0.3)
         for topic in {m.topic for m in observer.messages if m.retain}:
@@ -218,6 +224,32 @@ class DeviceThread:
         self._thread.join(10)
         if self.error is not None:
             raise AssertionError("device loop crashed") from self.error
+
+
+def ethos(*args: str) -> subprocess.Popen:
+    """The `ethos` command as a separate process, as the demo starts it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ethos.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LOG_LEVEL": "INFO"},
+    )
+
+
+def simulate(serial: str, broker: str, *extra: str) -> subprocess.Popen:
+    return ethos(
+        "device", "simulate", "--serial", serial, "--claim-secret", SECRET_HEX, "--broker", broker,
+        *extra,
+    )  # fmt: skip
+
+
+async def finish(process: subprocess.Popen, sig: int) -> tuple[int, str]:
+    """Send ``sig``, wait for the exit; (exit status, stderr)."""
+    process.send_signal(sig)
+    _out, err = await asyncio.to_thread(process.communicate, timeout=20)
+    return process.returncode, err
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -12,20 +12,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.firmware.mqtt_support import SECRET_HEX, clear_retained, observe
+from tests.firmware.mqtt_support import (
+    SECRET_HEX,
+    clear_retained,
+    ethos,
+    finish,
+    observe,
+    simulate,
+)
 from tests.support.processes import ROOT
-
-
-def ethos(*args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ethos.cli", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "LOG_LEVEL": "INFO"},
-        **kwargs,
-    )
 
 
 def ethos_run(*args: str) -> subprocess.CompletedProcess:
@@ -50,18 +45,6 @@ async def cleanup(mqtt_broker_url: str, serial: str) -> AsyncIterator[None]:
     await clear_retained(mqtt_broker_url, serial)
 
 
-def simulate(serial: str, broker: str) -> subprocess.Popen:
-    return ethos(
-        "device", "simulate", "--serial", serial, "--claim-secret", SECRET_HEX, "--broker", broker
-    )
-
-
-async def _finish(process: subprocess.Popen, sig: int) -> tuple[int, str]:
-    process.send_signal(sig)
-    _out, err = await asyncio.to_thread(process.communicate, timeout=20)
-    return process.returncode, err
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 async def test_simulate_runs_against_the_broker_and_stops_cleanly(
     mqtt_broker_url, serial, cleanup, sig
@@ -75,7 +58,7 @@ async def test_simulate_runs_against_the_broker_and_stops_cleanly(
             await hub.wait_for(f"homeassistant/binary_sensor/{serial}/occupancy/config")
             await hub.wait_for(f"ethos/{serial}/occupancy", b"OFF")
         finally:
-            code, log = await _finish(process, sig)
+            code, log = await finish(process, sig)
         await hub.wait_for(f"ethos/{serial}/status", b"offline")
     assert code == 0, log
     assert "scenario someone: room empty" in log
@@ -91,7 +74,7 @@ async def test_a_killed_simulator_is_reported_offline_by_its_last_will(
         try:
             await hub.wait_for(f"ethos/{serial}/status", b"online", timeout=20)
         finally:
-            await _finish(process, signal.SIGKILL)
+            await finish(process, signal.SIGKILL)
         await hub.wait_for(f"ethos/{serial}/status", b"offline", timeout=20)
 
 
@@ -177,14 +160,21 @@ async def test_settings_survive_a_restart_with_a_config_file(
             await hub.publish(f"ethos/{serial}/set/hold_time", "120")
             await hub.wait_for(f"ethos/{serial}/hold_time", b"120")
         finally:
-            await _finish(process, signal.SIGTERM)
+            await finish(process, signal.SIGTERM)
         mark = len(hub.messages)
         process = ethos(*args)
         try:
             await hub.wait_for(f"ethos/{serial}/status", b"online", timeout=20, after=mark)
             await hub.wait_for(f"ethos/{serial}/hold_time", b"120", after=mark)
         finally:
-            code, log = await _finish(process, signal.SIGTERM)
+            code, log = await finish(process, signal.SIGTERM)
     assert code == 0, log
     saved = json.loads(await asyncio.to_thread(config_file.read_text))
     assert saved["settings"]["hold_time"] == 120 and saved["serial"] == serial
+
+
+def test_the_cli_offers_exactly_the_simulator_scenarios() -> None:
+    from firmware import cli
+    from firmware.simulator.scenarios import SCENARIOS
+
+    assert set(cli.SCENARIO_NAMES) == set(SCENARIOS)

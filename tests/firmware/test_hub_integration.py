@@ -8,6 +8,7 @@ a shared Mosquitto stay apart.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,7 +17,14 @@ import pytest
 
 from firmware.simulator.radar import RadarTarget
 from hub.core.hub import Hub
-from tests.firmware.mqtt_support import DeviceThread, clear_retained, host_port, wait_until
+from tests.firmware.mqtt_support import (
+    DeviceThread,
+    clear_retained,
+    finish,
+    host_port,
+    simulate,
+    wait_until,
+)
 from tests.hub.common import make_config
 
 
@@ -42,7 +50,8 @@ async def hub(tmp_path: Path, mqtt_broker_url: str, prefix: str, serial: str) ->
         yield started
     finally:
         await started.async_stop()
-        await clear_retained(mqtt_broker_url, serial, prefix)
+        # The hub's own birth/will is retained under the test prefix too.
+        await clear_retained(mqtt_broker_url, serial, prefix, f"{prefix}/status")
 
 
 def entity_ids(hub: Hub) -> dict[str, str]:
@@ -99,4 +108,18 @@ async def test_the_hub_discovers_shows_and_controls_the_simulated_device(
         assert device.device.fusion.hold_ms == 45000
     finally:
         device.stop()
+    await wait_until(lambda: hub.states.get(occupancy).state == "unavailable")
+
+
+async def test_the_hub_discovers_the_simulator_the_demo_starts(
+    hub: Hub, mqtt_broker_url: str, prefix: str, serial: str
+):
+    process = simulate(serial, mqtt_broker_url, "--discovery-prefix", prefix)
+    try:
+        await wait_until(lambda: len(entity_ids(hub)) == 14, timeout=20)
+        occupancy = entity_ids(hub)["occupancy"]
+        await wait_until(lambda: hub.states.get(occupancy).state == "off")
+    finally:
+        code, log = await finish(process, signal.SIGTERM)
+    assert code == 0, log
     await wait_until(lambda: hub.states.get(occupancy).state == "unavailable")
