@@ -24,7 +24,7 @@ from pathlib import Path
 import aiomqtt
 
 from benchmarks.hub_common import ENTITIES, private_mosquitto, publish_burst
-from hub.const import EVENT_STATE_CHANGED
+from hub.const import EVENT_STATE_CHANGED, HISTORY_COMMIT_INTERVAL_S
 from hub.core.config import HubConfig
 from hub.core.events import Event
 from hub.core.hub import Hub
@@ -138,6 +138,7 @@ async def hub_round(port: int, count: int, prefix: str, data_dir: Path) -> dict:
     started = time.perf_counter()
     finished = await _wait(done, lambda: handled, count)
     elapsed = time.perf_counter() - started
+    await asyncio.sleep(HISTORY_COMMIT_INTERVAL_S + 0.3)  # let an in-flight commit land
     await hub.recorder.async_flush()
     recorded = hub.recorder.recorded - recorded_before
     result = {
