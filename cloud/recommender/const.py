@@ -14,7 +14,7 @@ DEFAULT_K: Final = 10
 # Serving rules.
 MAX_PER_CATEGORY: Final = 3  # at most this many items of one category in a top list
 # Candidates examined per list slot before a row the cap leaves short looks further.
-CANDIDATES_PER_SLOT: Final = 5
+CANDIDATES_PER_SLOT: Final = 3
 USERS_PER_CHUNK: Final = 1024  # batch ranking: bounds dense (users × items) arrays
 COLD_START_POPULARITY_SHARE: Final = 0.3  # cold start: ethics first, popularity breaks ties
 

@@ -32,9 +32,14 @@ def top_k(
     width = min(n_items, k * CANDIDATES_PER_SLOT if max_per_category else k)
     picked, short = _select(masked, category_codes, k, max_per_category, width)
     result[:, : picked.shape[1]] = picked
-    if max_per_category is not None and width < n_items:
-        # The cap passed over too much among the first candidates: look at everything.
-        for row in np.flatnonzero(short):
+    if max_per_category is not None and width < n_items and short.any():
+        # The cap passed over too much among the first candidates: look further, then
+        # (rarely) at everything.
+        rows = np.flatnonzero(short)
+        wider = min(n_items, width * 8)
+        picked, still_short = _select(masked[rows], category_codes, k, max_per_category, wider)
+        result[rows, : picked.shape[1]] = picked
+        for row in rows[still_short] if wider < n_items else ():
             result[row] = _greedy(masked[row], category_codes, k, max_per_category)
     return result
 

@@ -71,12 +71,17 @@ def tune_weights(
         if scored or name not in ("preference", "ethics")
     }
     for _round in range(TUNING_ROUNDS):
+        start_of_round = best
         for name, grid in tunable.items():
             for value in grid:
+                if value == getattr(best, name):
+                    continue
                 candidate = replace(best, **{name: value})
                 score = evaluate(candidate)
                 if score > best_score + 1e-12:
                     best, best_score = candidate, score
+        if best == start_of_round:
+            break  # a full round changed nothing: more rounds would not either
     # Ethics first, within budget: the personal preference, then the general ethics weight,
     # go to the largest grid value whose NDCG stays within the budget of the best found.
     floor = (1.0 - ETHICS_ACCURACY_BUDGET) * best_score

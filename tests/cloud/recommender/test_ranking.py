@@ -12,7 +12,7 @@ from cloud.recommender.ranking import top_k
 @st.composite
 def rankings(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int | None]:
     users = draw(st.integers(1, 4))
-    items = draw(st.integers(1, 30))
+    items = draw(st.integers(1, 60))
     scores = np.array(
         draw(st.lists(st.integers(0, 6), min_size=users * items, max_size=users * items)),
         dtype=float,
