@@ -6,12 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import pytest
-
 from firmware.simulator.radar import RadarTarget, basic_report_frame, engineering_report_frame
 from tests.firmware.interpreters import run_both, run_micropython
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 SPEC_BASIC = "f4f3f2f10d0002aa034f00644c0064320055" + "00f8f7f6f5"
 
