@@ -54,7 +54,7 @@ async def load_order(ctx: CheckoutContext, order_id: str) -> Order | None:
 async def open_invoice(ctx: CheckoutContext, order_id: str) -> Order | None:
     """Give an order its BTCPay invoice, once. A failure is recorded on the order for a retry."""
     now = utcnow()
-    lease = timedelta(seconds=ctx.settings.btcpay_timeout_seconds * 3)
+    lease = invoice_claim_lease(ctx.settings)
     async with ctx.db() as session, session.begin():
         claimed = await session.execute(
             update(Order)
@@ -70,6 +70,16 @@ async def open_invoice(ctx: CheckoutContext, order_id: str) -> Order | None:
         order = await session.get(Order, order_id)
     if order is None or claimed.rowcount != 1:
         return order
+    await request_invoice(ctx, order)
+    return await load_order(ctx, order.id)
+
+
+def invoice_claim_lease(settings: CloudSettings) -> timedelta:
+    return timedelta(seconds=settings.btcpay_timeout_seconds * 3)
+
+
+async def request_invoice(ctx: CheckoutContext, order: Order) -> None:
+    """Ask BTCPay for the invoice of an order this worker has claimed, and record it."""
     try:
         invoice = await _existing_invoice(ctx, order) if order.payment_problem else None
         if invoice is None:
@@ -94,7 +104,7 @@ async def open_invoice(ctx: CheckoutContext, order_id: str) -> Order | None:
                 )
                 .execution_options(synchronize_session=False)
             )
-        return await load_order(ctx, order.id)
+        return
     async with ctx.db() as session, session.begin():
         await session.execute(
             update(Order)
@@ -115,7 +125,6 @@ async def open_invoice(ctx: CheckoutContext, order_id: str) -> Order | None:
     _LOGGER.info("order %s: invoice %s opened", order.id, invoice.id)
     if invoice.status != "New":
         await sync_order_with_invoice(ctx, invoice)
-    return await load_order(ctx, order.id)
 
 
 async def _existing_invoice(ctx: CheckoutContext, order: Order) -> Invoice | None:

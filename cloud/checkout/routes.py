@@ -124,12 +124,18 @@ async def checkout_submit(request: web.Request) -> web.Response:
     try:
         email = user.email if user else normalise_email(form.get("email", ""))
         async with transaction(request.app) as session:
-            order = await service.place_order(session, lines, user.id if user else None, email)
+            order = await service.place_order(
+                session,
+                lines,
+                user.id if user else None,
+                email,
+                flow.invoice_claim_lease(request.app[SETTINGS]),
+            )
     except InputErrors as err:
         return await checkout_page(request, 422, errors=err.fields, email=form.get("email", ""))
     except RefusedError as err:
         return await checkout_page(request, err.refusal.status, refusal=err.refusal)
-    await flow.open_invoice(request.app[CHECKOUT], order.id)
+    await flow.request_invoice(request.app[CHECKOUT], order)
     response = web.HTTPSeeOther(f"/orders/{order.id}")
     _store_cart(request, response, {})
     raise response

@@ -92,12 +92,20 @@ async def can_place_order(session: AsyncSession, lines: list[PricedLine]) -> Ref
 
 
 async def place_order(
-    session: AsyncSession, lines: list[PricedLine], user_id: int | None, email: str
+    session: AsyncSession,
+    lines: list[PricedLine],
+    user_id: int | None,
+    email: str,
+    claim_lease: timedelta = timedelta(seconds=30),
 ) -> Order:
-    """Create the order and reserve its units; refuses (rolling back) if stock runs short."""
-    refusal = await can_place_order(session, lines)
-    if refusal is not None:
-        raise RefusedError(refusal)
+    """Create the order and reserve its units; refuses (rolling back) if stock runs short.
+
+    The order is created claimed for its first invoice request (see flow.request_invoice).
+    """
+    if not lines:
+        raise RefusedError(EMPTY_CART)
+    if len({line.currency for line in lines}) > 1:
+        raise RefusedError(MIXED_CURRENCIES)
     order = Order(
         id=new_order_id(),
         user_id=user_id,
@@ -105,6 +113,10 @@ async def place_order(
         status=OrderStatus.AWAITING_INVOICE,
         total=sum((line.subtotal for line in lines), Decimal(0)),
         currency=lines[0].currency,
+        # The placing request asks BTCPay for the invoice right after commit.
+        invoice_claimed_until=utcnow() + claim_lease,
+        # Should that request die half-way, the reconciler takes over once the claim lapses.
+        next_check_at=utcnow() + claim_lease,
     )
     session.add(order)
     await session.flush()
@@ -123,6 +135,9 @@ async def place_order(
         if got < line.quantity:  # another buyer took them since the check above
             short[line.sku] = got
     if short:
+        # Report what is really left (this order's partial holds roll back with it).
+        for sku, got in short.items():
+            short[sku] = got + await inventory.available_count(session, sku)
         raise RefusedError(out_of_stock_refusal(lines, short))
     _LOGGER.info("order %s placed: %s %s", order.id, order.total, order.currency)
     return order
