@@ -24,7 +24,7 @@ def rankings(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, 
     return scores, excluded, codes, draw(st.integers(1, 12)), draw(st.sampled_from([None, 2, 3]))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(rankings())
 def test_top_k_respects_exclusions_order_and_the_category_cap(
     case: tuple[np.ndarray, np.ndarray, np.ndarray, int, int | None],
