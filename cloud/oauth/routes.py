@@ -8,7 +8,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -19,6 +19,7 @@ from cloud.api.openapi import ApiRegistry
 from cloud.authz import BEARER_RESOLVER, Principal, authorize
 from cloud.oauth import store
 from cloud.oauth.adapter import (
+    FORM_TYPES,
     AiohttpJsonRequest,
     AiohttpOAuth2Request,
     OAuthResponse,
@@ -146,11 +147,44 @@ async def authorize_endpoint(request: web.Request) -> web.StreamResponse:
         action=request.raw_path,
     )
     # The answer redirects to the client: let this one form post lead there.
-    target = urlsplit(consent.redirect_uri)
+    _allow_form_redirect_to(response, consent.redirect_uri)
+    return response
+
+
+def _allow_form_redirect_to(response: web.StreamResponse, redirect_uri: str) -> None:
+    """Chrome applies `form-action` to every redirect after a form post: name the client's
+    (already verified) origin beside 'self' on the page whose form leads there."""
+    target = urlsplit(redirect_uri)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
         "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc}"
     )
-    return response
+
+
+async def _login_page_leading_to_a_client(
+    request: web.Request, response: web.StreamResponse
+) -> None:
+    """The store's sign-in form, when it continues an authorization, ends at the client:
+    login POST -> /oauth/authorize -> the client's redirect URI. Allow that origin on the
+    sign-in page, but only for a registered client and one of its exact redirect URIs."""
+    if request.path != "/account/login":
+        return
+    if request.method == "GET":
+        target = request.query.get("next", "")
+    elif request.method == "POST" and request.content_type in FORM_TYPES:
+        target = str((await request.post()).get("next", ""))
+    else:
+        return
+    if not target.startswith(AUTHORIZE_PATH + "?"):
+        return
+    params = parse_qs(urlsplit(target).query)
+    client_id = params.get("client_id", [""])[0]
+    redirect_uri = params.get("redirect_uri", [""])[0]
+    if not client_id or not redirect_uri:
+        return
+    async with request.app[DB]() as session:
+        client = await store.get_client(session, client_id)
+    if client is not None and client.check_redirect_uri(redirect_uri):
+        _allow_form_redirect_to(response, redirect_uri)
 
 
 async def _form_endpoint(request: web.Request, name: str | None) -> web.Response:
@@ -343,6 +377,7 @@ def setup(app: web.Application, api: ApiRegistry) -> None:
     app[OAUTH] = create_runtime(app)
     app[BEARER_RESOLVER] = async_resolve_bearer
     app.cleanup_ctx.append(oauth_ctx)
+    app.on_response_prepare.append(_login_page_leading_to_a_client)
     processors = aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY
     app[processors] = (*app.get(processors, ()), _account_access_context)
     router = app.router

@@ -247,3 +247,29 @@ async def test_signing_out_of_the_store_ends_its_session(provider, browser, sign
     response = await browser.http.get(request.url)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/account/login?")
+
+
+async def test_the_sign_in_page_may_lead_on_to_a_registered_client_only(
+    provider, browser, signed_in, hub_setup, http, unique_id
+):
+    """Chrome checks `form-action` along the whole redirect chain after the sign-in form."""
+    hub = await _registered_hub(provider, browser, hub_setup, http)
+    request = await hub.authorization_request(MEMBER_SCOPE)
+    stranger = StoreBrowser(provider.base_url)
+    try:
+        first = await stranger.http.get(request.url)
+        login = await stranger.http.get(first.headers["location"])
+        assert login.status_code == 200
+        policy = login.headers["content-security-policy"]
+        assert policy.endswith("form-action 'self' http://192.168.1.20:8181")
+
+        # A forged redirect URI never reaches the sign-in page through /oauth/authorize,
+        # and named in a hand-made `next` it does not widen the policy.
+        forged = request.url.replace("192.168.1.20%3A8181", "evil.example")
+        assert (await stranger.http.get(forged)).status_code == 400
+        target = forged.split(provider.base_url, 1)[1]
+        login = await stranger.http.get("/account/login", params={"next": target})
+        assert login.status_code == 200
+        assert login.headers["content-security-policy"].endswith("form-action 'self'")
+    finally:
+        await stranger.aclose()
