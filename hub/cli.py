@@ -10,12 +10,19 @@ Environment:
   ETHOS_DATA_DIR              data folder; the hub keeps its files in $ETHOS_DATA_DIR/hub
                               (default ~/.local/share/ethos)
   MQTT_URL                    MQTT broker, e.g. mqtt://user:pass@127.0.0.1:1883
-                              (no MQTT integration entry is created when unset)
+                              (unset: a broker announced on the LAN as _mqtt._tcp,
+                              found by zeroconf, is used; anonymous brokers only)
   ETHOS_CLOUD_URL             Ethos store / OpenID provider (default http://127.0.0.1:8080)
   ETHOS_HUB_CLIENT_ID         OAuth client id of this hub at the store (default ethos-hub)
   ETHOS_HUB_REDIRECT_URI      OAuth redirect URI (default http://HOST:PORT/auth/callback)
   ETHOS_HUB_HISTORY_DAYS      days of state history to keep (default 10)
   ETHOS_HUB_DISCOVERY_PREFIX  MQTT discovery prefix (default homeassistant)
+  ETHOS_HUB_NAME              name the hub advertises on the LAN (default "Ethos hub")
+  ETHOS_HUB_URL               web UI address advertised by zeroconf (default from --host/--port)
+  ETHOS_HUB_ZEROCONF_INTERFACES  comma-separated IPs where the hub speaks mDNS (advertises
+                              _ethos-hub._tcp, browses _mqtt._tcp); default: 127.0.0.1 when
+                              --host is loopback, that address when specific, all for 0.0.0.0
+  ETHOS_HUB_BLUETOOTH_ADAPTER BLE adapter for BTHome sensors, e.g. hci1 (default: system's)
 """
 
 
