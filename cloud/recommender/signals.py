@@ -90,7 +90,10 @@ def collaborative(history: History, covered: np.ndarray, weights: np.ndarray) ->
     """(users, n) EASE scores, scaled so each user's best item scores 1."""
     scores = np.zeros(history.weighted.shape, dtype=np.float32)
     if len(covered):
-        scores[:, covered] = history.weighted[:, covered] @ weights
+        owned = history.weighted[:, covered]
+        # Only rows of items someone here bought matter: for one shopper, a handful.
+        rows = np.flatnonzero(owned.any(axis=0))
+        scores[:, covered] = owned[:, rows] @ weights[rows]
     top = scores.max(axis=1, keepdims=True, initial=0.0)
     return np.divide(scores, top, out=scores, where=top > 0)
 
