@@ -153,10 +153,12 @@ def main() -> int:
             call(user)
             cpu.append((time.thread_time_ns() - started_cpu) / 1e6)
             wall.append((time.perf_counter_ns() - started) / 1e6)
+        waited = sum(1 for w, c in zip(wall, cpu, strict=True) if w - c > 1.0)
         print(
             f"{name:<30} wall p50 {statistics.median(wall):.3f} ms, "
             f"p99 {percentile(wall, 0.99):.3f} ms; CPU p50 {statistics.median(cpu):.3f} ms, "
-            f"p99 {percentile(cpu, 0.99):.3f} ms ({len(wall)} users)"
+            f"p99 {percentile(cpu, 0.99):.3f} ms ({len(wall)} users; "
+            f"{waited / len(wall):.1%} waited > 1 ms for the CPU)"
         )
 
     os.sched_setaffinity(0, all_cpus)
