@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 from hub.core.errors import ConfigEntryNotReady
 from hub.integrations.bluetooth.const import (
     CONF_ADAPTER,
+    CONF_MAX_DEVICES,
     CONF_SILENT_AFTER,
     CONF_STALE_AFTER,
     DEVICE_STALE_AFTER_S,
     DOMAIN,
+    MAX_TRACKED_DEVICES,
     SCANNER_SILENT_AFTER_S,
     TITLE,
 )
@@ -58,7 +60,14 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
         silent_after=float(entry.data.get(CONF_SILENT_AFTER, SCANNER_SILENT_AFTER_S)),
         stale_after=float(entry.data.get(CONF_STALE_AFTER, DEVICE_STALE_AFTER_S)),
     )
-    manager = BluetoothManager(hub, entry, factory, entry.data.get(CONF_ADAPTER), timing)
+    manager = BluetoothManager(
+        hub,
+        entry,
+        factory,
+        entry.data.get(CONF_ADAPTER),
+        timing,
+        max_devices=int(entry.data.get(CONF_MAX_DEVICES, MAX_TRACKED_DEVICES)),
+    )
     try:
         await manager.async_start()
     except ScannerUnavailable as err:

@@ -22,6 +22,7 @@ DUPLICATE_WINDOW_S: Final = 4.0
 CONF_ADAPTER: Final = "adapter"
 CONF_SILENT_AFTER: Final = "silent_after"
 CONF_STALE_AFTER: Final = "stale_after"
+CONF_MAX_DEVICES: Final = "max_devices"
 
 # A scanner that has heard nothing for this long is restarted (a wedged adapter is the
 # usual cause); the watchdog looks this often.
@@ -33,6 +34,8 @@ DEVICE_STALE_AFTER_S: Final = 15 * 60.0
 
 # Bounded everywhere: floods cost dropped advertisements (counted), never unbounded memory.
 MAX_QUEUED_ADVERTISEMENTS: Final = 1_000
+# Devices are added without asking (like a BTHome-aware app); a spoofer sending from ever new
+# addresses stops at this many devices instead of filling the registries.
 MAX_TRACKED_DEVICES: Final = 256
 MAX_SERVICE_DATA_BYTES: Final = 255
 LIBRARY_LOGGER: Final = "bthome_ble.parser"  # filters do not apply to child loggers

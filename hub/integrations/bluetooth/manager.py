@@ -23,6 +23,7 @@ from hub.integrations.bluetooth.const import (
     DEVICE_STALE_AFTER_S,
     LIBRARY_LOGGER,
     MAX_QUEUED_ADVERTISEMENTS,
+    MAX_TRACKED_DEVICES,
     SCANNER_SILENT_AFTER_S,
     WATCHDOG_INTERVAL_FRACTION,
 )
@@ -58,12 +59,15 @@ class BluetoothManager:
         adapter: str | None = None,
         timing: Timing | None = None,
         max_queued: int = MAX_QUEUED_ADVERTISEMENTS,
+        max_devices: int = MAX_TRACKED_DEVICES,
     ) -> None:
         self._hub = hub
         self._entry = entry
         self.timing = timing or Timing()
         self.scanner = scanner_factory(self.on_advertisement, adapter)
-        self.reader = BTHomeReader()
+        self.reader = BTHomeReader(max_devices)
+        self._max_devices = max_devices
+        self._addresses: set[str] = set()  # devices that have entities
         self._log_limiter = LibraryLogLimiter()
         self._queue: asyncio.Queue[Queued] = asyncio.Queue(max_queued)
         self._entities: dict[str, BTHomeEntity] = {}
@@ -73,6 +77,7 @@ class BluetoothManager:
         self.dropped = 0
         self.processed = 0
         self.restarts = 0
+        self.refused_devices = 0
 
     # The scanner callback ------------------------------------------------------
     def on_advertisement(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
@@ -130,6 +135,17 @@ class BluetoothManager:
                 self._queue.task_done()
 
     async def _async_apply(self, reading: BTHomeReading, heard_at: float) -> None:
+        if reading.address not in self._addresses:
+            if len(self._addresses) >= self._max_devices:
+                if not self.refused_devices:
+                    _LOGGER.warning(
+                        "Already %d BTHome devices; ignoring new ones such as %s",
+                        self._max_devices,
+                        reading.address,
+                    )
+                self.refused_devices += 1
+                return
+            self._addresses.add(reading.address)
         for measurement in reading.measurements:
             unique_id = f"{reading.address}-{measurement.key}"
             entity = self._entities.get(unique_id)

@@ -123,3 +123,15 @@ async def test_the_library_logs_a_repeated_complaint_once(
         await manager(hub).async_wait_idle()
     complaints = [r for r in caplog.records if "numerical order" in r.getMessage()]
     assert len(complaints) == 1
+
+
+async def test_new_addresses_beyond_the_device_limit_are_refused(start_hub) -> None:
+    hub = await start_hub(entry_data={"max_devices": 3})
+    for n in range(10):
+        scanner(hub).feed(ethos_presence(True, 1, serial=f"EPD-1{n:05d}"), f"66:00:00:00:00:{n:02X}")
+    await manager(hub).async_wait_idle()
+    assert len(hub.states.async_all()) == 3
+    assert manager(hub).refused_devices == 7
+    # Known devices keep working.
+    await feed(hub, ethos_presence(False, 2, serial="EPD-100000"), "66:00:00:00:00:00")
+    assert hub.states.get("binary_sensor.ethos_epd_100000_0000_occupancy").state == "off"
