@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -162,3 +163,15 @@ async def test_entering_the_code_by_hand_leads_to_the_confirmation(browser, sign
     )
     assert response.status_code == 303
     assert response.headers["location"] == f"/device?user_code={device.user_code}"
+
+
+async def test_the_reference_client_keeps_polling_through_pending_and_slow_down(
+    browser, signed_in, hub_setup
+):
+    device = await hub_setup.start_device_flow("openid email")
+    polling = asyncio.create_task(hub_setup.poll_device_token(device, interval=0.02, max_polls=500))
+    await asyncio.sleep(0.3)  # several polls answered `authorization_pending` / `slow_down`
+    assert not polling.done()
+    await browser.decide_device(device.user_code, approve=True)
+    tokens = await asyncio.wait_for(polling, timeout=20)
+    assert (await hub_setup.userinfo(tokens.access_token))["email"] == signed_in
