@@ -144,6 +144,8 @@ class RecommenderModel:
         self, owned: Sequence[str], in_stock: Collection[str] | None, k: int
     ) -> list[Recommendation]:
         """Top ``k`` for someone owning ``owned`` (oldest first), each with a reason."""
+        if k < 1 or not len(self.items):
+            return []
         index = self.items.index
         sequence = np.array([index[sku] for sku in owned if sku in index], dtype=np.int64)
         found = self.signals_for([sequence])
@@ -164,7 +166,7 @@ class RecommenderModel:
     ) -> list[Recommendation]:
         """Items most often bought with ``sku`` (collaborative), then the most similar."""
         index = self.items.index
-        if sku not in index:
+        if k < 1 or sku not in index:
             return []
         item = index[sku]
         together = np.zeros(len(self.items), dtype=np.float32)

@@ -110,6 +110,11 @@ async def test_accepts_store_catalog_entries(tmp_path: Path) -> None:
     assert CatalogItem.from_catalog_entry(catalog[0]).scores == (9.0, 9.0, 8.0)
 
 
+async def test_a_list_length_below_one_gives_an_empty_list(service: RecommendationService) -> None:
+    assert service.recommend("u", owned=["HUB-1"], k=-3) == []
+    assert service.often_bought_together("HUB-1", k=0) == []
+
+
 async def test_no_model_yet_means_no_recommendations() -> None:
     service = RecommendationService(debounce_seconds=0)
     assert service.recommend("u", owned=["HUB-1"]) == []
