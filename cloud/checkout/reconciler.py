@@ -1,8 +1,9 @@
 """The reconciler: re-reads open invoices on a schedule, for webhooks that never arrived.
 
-Each pass claims due orders with one UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
-LOCKED) that pushes their next check into the future, so replicas running side by side
-never work on the same order at once, and a crash mid-pass only delays the next look.
+Each pass claims due orders (SELECT … FOR UPDATE SKIP LOCKED, then an UPDATE that pushes
+their next check into the future and re-checks they are still due), so replicas running
+side by side never work on the same order at once, and a crash mid-pass only delays the
+next look.
 """
 
 from __future__ import annotations
@@ -29,22 +30,28 @@ MONITORING = timedelta(minutes=1440)
 
 
 async def claim_due_orders(ctx: flow.CheckoutContext, limit: int = BATCH) -> list[str]:
+    """Lock due orders (skipping rows another replica holds) and push their next check out;
+    the UPDATE re-checks that each is still due, so only one replica gets each order."""
     now = utcnow()
-    due = (
-        select(Order.id)
-        .where(
-            Order.next_check_at.is_not(None),
-            Order.next_check_at <= now,
-            Order.status.in_([*WATCHED_STATUSES, OrderStatus.AWAITING_INVOICE]),
-        )
-        .order_by(Order.next_check_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
     async with ctx.db() as session, session.begin():
+        due = list(
+            await session.scalars(
+                select(Order.id)
+                .where(
+                    Order.next_check_at.is_not(None),
+                    Order.next_check_at <= now,
+                    Order.status.in_([*WATCHED_STATUSES, OrderStatus.AWAITING_INVOICE]),
+                )
+                .order_by(Order.next_check_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not due:
+            return []
         result = await session.execute(
             update(Order)
-            .where(Order.id.in_(due.scalar_subquery()))
+            .where(Order.id.in_(due), Order.next_check_at <= now)
             .values(next_check_at=now + CLAIM_LEASE)
             .returning(Order.id)
             .execution_options(synchronize_session=False)

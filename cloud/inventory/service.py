@@ -40,30 +40,34 @@ async def available_count(session: AsyncSession, sku: str) -> int:
 async def reserve_units(session: AsyncSession, order_id: str, sku: str, quantity: int) -> int:
     """Hold up to `quantity` free units of `sku` for the order; returns how many it got.
 
-    One UPDATE over a locked-and-skipped selection of free units: concurrent buyers take
-    different units; a retry picks up rows another transaction skipped past.
+    Candidates are locked with SKIP LOCKED (PostgreSQL), so concurrent buyers pick different
+    units; the UPDATE re-checks that each is still free, and a short count retries.
+    (Not one `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE)`: PostgreSQL may
+    re-run such a subquery and update more than n rows.)
     """
     held = 0
     while held < quantity:
-        free = (
-            select(StockUnit.id)
-            .where(
-                StockUnit.sku == sku,
-                StockUnit.order_id.is_(None),
-                StockUnit.sold_at.is_(None),
+        candidates = list(
+            await session.scalars(
+                select(StockUnit.id)
+                .where(
+                    StockUnit.sku == sku,
+                    StockUnit.order_id.is_(None),
+                    StockUnit.sold_at.is_(None),
+                )
+                .order_by(StockUnit.id)
+                .limit(quantity - held)
+                .with_for_update(skip_locked=True)
             )
-            .order_by(StockUnit.id)
-            .limit(quantity - held)
-            .with_for_update(skip_locked=True)
         )
+        if not candidates:
+            break
         result = await session.execute(
             update(StockUnit)
-            .where(StockUnit.id.in_(free.scalar_subquery()), StockUnit.order_id.is_(None))
+            .where(StockUnit.id.in_(candidates), StockUnit.order_id.is_(None))
             .values(order_id=order_id)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 0:
-            break
         held += result.rowcount
     return held
 

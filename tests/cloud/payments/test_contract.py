@@ -107,7 +107,7 @@ async def test_webhook_registration_and_deliveries_validate(sim, receiver, green
     await sim.act(late.id, "expire")
     await sim.act(late.id, "pay")
     await sim.mark(late.id, "Settled")
-    await wait_for(lambda: len(receiver.received) >= 13)
+    await wait_for(lambda: len(receiver.received) >= 14)
     bodies = receiver.bodies()
     kinds = [(b["invoiceId"], b["type"]) for b in bodies]
     assert [k for i, k in kinds if i == paid.id] == [

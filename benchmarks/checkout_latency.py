@@ -1,0 +1,251 @@
+"""Checkout latency (order + BTCPay invoice) at 50 concurrent buyers, and webhooks per second.
+
+Three processes on this 2-core machine: the BTCPay simulator, the store (SQLite by default,
+or --database-url), and this load generator. Baselines measured in the same run:
+- checkout vs. the invoice round trip alone (POST …/invoices straight to the simulator),
+- webhooks vs. the invoice re-fetch alone (GET …/invoices/{id} straight to the simulator).
+Several rounds; medians of the per-round figures are reported.
+Usage: python benchmarks/checkout_latency.py [--buyers 50] [--rounds 3] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.processes import free_port, stop, wait_for_port  # noqa: E402
+
+API_KEY = "bench-api-key"
+STORE = "bench-store"
+WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105 (a local benchmark's own secret)
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def ethos(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ethos.cli", *args], cwd=ROOT, env={**os.environ, **env}
+    )
+
+
+async def one_buyer(base: str, latencies: list[float]) -> str:
+    import aiohttp
+
+    # unsafe: keep cookies set by an IP-address host (127.0.0.1).
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(f"{base}/products/EPD-1") as response:
+            token = CSRF_RE.search(await response.text()).group(1)
+        data = {"sku": "EPD-1", "quantity": "1", "csrf_token": token}
+        async with session.post(f"{base}/cart/add", data=data, allow_redirects=False) as r:
+            assert r.status == 303, r.status
+        async with session.get(f"{base}/checkout") as response:
+            token = CSRF_RE.search(await response.text()).group(1)
+        form = {"email": f"{secrets.token_hex(4)}@bench.example", "csrf_token": token}
+        start = time.perf_counter()
+        async with session.post(f"{base}/checkout", data=form, allow_redirects=False) as r:
+            await r.read()
+            latencies.append(time.perf_counter() - start)
+            assert r.status == 303, (r.status, await r.text())
+            return r.headers["Location"].rsplit("/", 1)[-1]
+
+
+async def invoice_baseline(sim: str, buyers: int) -> list[float]:
+    import aiohttp
+
+    latencies: list[float] = []
+    headers = {"Authorization": f"token {API_KEY}"}
+    body = {"amount": "49.00", "currency": "EUR", "metadata": {"orderId": "baseline"}}
+
+    async with aiohttp.ClientSession(headers=headers) as session:
+
+        async def create() -> None:
+            start = time.perf_counter()
+            async with session.post(f"{sim}/api/v1/stores/{STORE}/invoices", json=body) as r:
+                await r.read()
+            latencies.append(time.perf_counter() - start)
+
+        await asyncio.gather(*(create() for _ in range(buyers)))
+    return latencies
+
+
+def webhook_body(invoice_id: str) -> bytes:
+    delivery = secrets.token_hex(11)
+    return json.dumps(
+        {
+            "deliveryId": delivery,
+            "webhookId": "bench",
+            "originalDeliveryId": delivery,
+            "isRedelivery": False,
+            "type": "InvoiceSettled",
+            "timestamp": int(time.time()),
+            "storeId": STORE,
+            "invoiceId": invoice_id,
+            "metadata": {},
+            "manuallyMarked": True,
+            "overPaid": False,
+        },
+        indent=2,
+    ).encode()
+
+
+async def webhooks_per_second(base: str, sim: str, invoice_ids: list[str]) -> tuple[float, float]:
+    """Settle every invoice in BTCPay, then deliver one signed webhook each (20 at a time):
+    (webhooks/s with allocation, re-fetches/s of the same invoices straight from BTCPay)."""
+    import aiohttp
+
+    headers = {"Authorization": f"token {API_KEY}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for invoice_id in invoice_ids:
+            url = f"{sim}/api/v1/stores/{STORE}/invoices/{invoice_id}/status"
+            async with session.post(url, json={"status": "Settled"}) as r:
+                assert r.status == 200
+        gate = asyncio.Semaphore(20)
+
+        async def deliver(invoice_id: str) -> None:
+            body = webhook_body(invoice_id)
+            sig = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+            async with (
+                gate,
+                session.post(
+                    f"{base}/webhooks/btcpay",
+                    data=body,
+                    headers={"BTCPay-Sig": sig, "Content-Type": "application/json"},
+                ) as r,
+            ):
+                answer = await r.json()
+                assert r.status == 200 and answer["status"] == "paid", answer
+
+        start = time.perf_counter()
+        await asyncio.gather(*(deliver(i) for i in invoice_ids))
+        hooks = len(invoice_ids) / (time.perf_counter() - start)
+
+        async def refetch(invoice_id: str) -> None:
+            async with gate, session.get(f"{sim}/api/v1/stores/{STORE}/invoices/{invoice_id}") as r:
+                await r.read()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(refetch(i) for i in invoice_ids))
+        fetches = len(invoice_ids) / (time.perf_counter() - start)
+    return hooks, fetches
+
+
+async def invoice_ids_of(database_url: str, schema: str | None, order_ids: list[str]) -> list[str]:
+    from sqlalchemy import select
+
+    from cloud import db
+    from cloud.checkout.models import Order
+
+    engine = db.create_engine(database_url, schema)
+    async with db.session_factory(engine)() as session:
+        rows = await session.execute(select(Order.invoice_id).where(Order.id.in_(order_ids)))
+        ids = [row[0] for row in rows]
+    await engine.dispose()
+    assert None not in ids, "some orders have no invoice"
+    return ids
+
+
+async def run(args: argparse.Namespace, base: str, sim: str, db_url: str) -> dict[str, list]:
+    keys = ("p50", "p99", "b50", "b99", "hooks", "fetch", "s50")
+    figures: dict[str, list] = {k: [] for k in keys}
+    await asyncio.gather(*(one_buyer(base, []) for _ in range(5)))  # warm-up
+    for _ in range(args.rounds):
+        alone: list[float] = []
+        for _ in range(10):  # one buyer at a time: the service time without queueing
+            await one_buyer(base, alone)
+        figures["s50"].append(statistics.median(alone) * 1000)
+        latencies: list[float] = []
+        orders = await asyncio.gather(*(one_buyer(base, latencies) for _ in range(args.buyers)))
+        baseline = await invoice_baseline(sim, args.buyers)
+        figures["p50"].append(statistics.median(latencies) * 1000)
+        figures["p99"].append(percentile(latencies, 99) * 1000)
+        figures["b50"].append(statistics.median(baseline) * 1000)
+        figures["b99"].append(percentile(baseline, 99) * 1000)
+        invoice_ids = await invoice_ids_of(db_url, args.schema, list(orders))
+        hooks, fetches = await webhooks_per_second(base, sim, invoice_ids)
+        figures["hooks"].append(hooks)
+        figures["fetch"].append(fetches)
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--buyers", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--schema", default=None, help="PostgreSQL schema (must exist, empty)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db_url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
+        sim_port, cloud_port = free_port(), free_port()
+        base, sim = f"http://127.0.0.1:{cloud_port}", f"http://127.0.0.1:{sim_port}"
+        env = {
+            "ETHOS_DATA_DIR": tmp,
+            "DATABASE_URL": db_url,
+            "ETHOS_BASE_URL": base,
+            "BTCPAY_URL": sim,
+            "BTCPAY_API_KEY": API_KEY,
+            "BTCPAY_STORE_ID": STORE,
+            "BTCPAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "ETHOS_RECONCILE_SECONDS": "3600",
+            "LOG_LEVEL": "WARNING",
+        }
+        if args.schema:
+            env["ETHOS_DB_SCHEMA"] = args.schema
+        units = (args.buyers + 10) * args.rounds + 100
+        stock = Path(tmp) / "stock.csv"
+        stock.write_text(
+            "serial,sku,claim_secret\n"
+            + "".join(f"EPD-{n:06d},EPD-1,{secrets.token_hex(32)}\n" for n in range(1, units + 1))
+        )
+        assert ethos(["cloud", "stock", "import", str(stock)], env).wait() == 0
+        procs = [
+            ethos(["btcpay-sim", "serve", "--port", str(sim_port)], env),
+            ethos(["cloud", "serve", "--port", str(cloud_port)], env),
+        ]
+        try:
+            wait_for_port("127.0.0.1", sim_port, procs[0])
+            wait_for_port("127.0.0.1", cloud_port, procs[1])
+            figures = asyncio.run(run(args, base, sim, db_url))
+        finally:
+            for proc in procs:
+                stop(proc)
+    med = {key: statistics.median(values) for key, values in figures.items()}
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    print(
+        f"checkout (order + invoice), {args.buyers} concurrent buyers, {backend}, "
+        f"median of {args.rounds} rounds:"
+    )
+    print(f"  store checkout   p50 {med['p50']:7.1f} ms   p99 {med['p99']:7.1f} ms")
+    print(f"  invoice only     p50 {med['b50']:7.1f} ms   p99 {med['b99']:7.1f} ms  (baseline)")
+    print(f"  one buyer alone  p50 {med['s50']:7.1f} ms  (service time, no queueing)")
+    print(
+        f"  ratio            p50 {med['p50'] / med['b50']:7.1f} x    p99 "
+        f"{med['p99'] / med['b99']:7.1f} x"
+    )
+    print(f"webhooks (settle + allocate + receipt mail), 20 in flight: {med['hooks']:7.0f} /s")
+    print(f"invoice re-fetch alone (baseline):                          {med['fetch']:7.0f} /s")
+    print(f"goal p99 < 50 ms: {'met' if med['p99'] < 50 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
