@@ -16,7 +16,7 @@ from bleak import BleakScanner
 from bleak.args.bluez import BlueZScannerArgs, OrPattern
 from bleak.assigned_numbers import AdvertisementDataType
 from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
+from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
 from hub.core.errors import HubError
 from hub.integrations.bluetooth.const import BTHOME_UUID_ON_AIR
@@ -57,9 +57,15 @@ def describe_error(err: BaseException) -> str:
 class BleakAdvertisementScanner:
     """A local adapter through bleak: passive when the platform allows, else active."""
 
-    def __init__(self, callback: AdvertisementCallback, adapter: str | None = None) -> None:
+    def __init__(
+        self,
+        callback: AdvertisementCallback,
+        adapter: str | None = None,
+        backend: type[BaseBleakScanner] | None = None,
+    ) -> None:
         self._callback = callback
         self._adapter = adapter
+        self._backend = backend  # None: the platform's (BlueZ, CoreBluetooth, WinRT)
         self._scanner: BleakScanner | None = None
         self.mode = "stopped"
 
@@ -77,7 +83,10 @@ class BleakAdvertisementScanner:
 
     async def _async_try(self, mode: str) -> None:
         scanner = BleakScanner(
-            self._callback, scanning_mode=mode, bluez=self._bluez_args(mode == "passive")
+            self._callback,
+            scanning_mode=mode,  # type: ignore[arg-type]
+            bluez=self._bluez_args(mode == "passive"),
+            backend=self._backend,
         )
         await scanner.start()
         self._scanner, self.mode = scanner, mode

@@ -11,6 +11,7 @@ from hub.core.hub import HubState
 from hub.integrations.bluetooth import SCANNER_FACTORY
 from hub.integrations.bluetooth.scanner import BleakAdvertisementScanner
 from tests.hub.bluetooth.advertisements import SPEC_EXAMPLE, ethos_presence
+from tests.hub.bluetooth.bleak_backend import ActiveOnlyBackend
 from tests.hub.bluetooth.conftest import ReplayScanner, feed, manager, scanner, wait_for
 
 ADDRESS = "A4:C1:38:12:34:56"
@@ -91,3 +92,29 @@ async def test_a_device_unheard_for_too_long_becomes_unavailable(start_hub) -> N
     await wait_for(lambda: hub.states.get(entity_id).state == "unavailable")
     await feed(hub, ethos_presence(True, packet_id=2), address)
     assert hub.states.get(entity_id).state == "on"
+
+
+async def test_without_passive_support_it_scans_actively_and_says_so(
+    start_hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    def active_only(callback, adapter):  # type: ignore[no-untyped-def]
+        return BleakAdvertisementScanner(callback, adapter, backend=ActiveOnlyBackend)
+
+    with caplog.at_level(logging.WARNING):
+        hub = await start_hub(scanner_factory=active_only, bluetooth_adapter="hci1")
+    assert manager(hub).scanner.mode == "active"
+    assert "Passive Bluetooth scanning is not available on adapter hci1" in caplog.text
+    assert "requires BlueZ >= 5.56" in caplog.text
+    [backend] = ActiveOnlyBackend.started
+    (passive, passive_args), (active, active_args) = ActiveOnlyBackend.attempts[-2:]
+    assert (passive, active) == ("passive", "active")
+    # Passive on BlueZ: a monitor pattern on the BTHome service data UUID as sent on air.
+    [pattern] = passive_args["or_patterns"]
+    assert (pattern.ad_data_type, pattern.content_of_pattern) == (0x16, b"\xd2\xfc")
+    assert active_args == {"adapter": "hci1"}
+    # Bytes from the air through bleak's own callback dispatch into the hub.
+    backend.receive(SPEC_EXAMPLE, ADDRESS)
+    await manager(hub).async_wait_idle()
+    assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "25.0"
+    await hub.async_stop()
+    assert ActiveOnlyBackend.started == []

@@ -128,7 +128,9 @@ async def test_the_library_logs_a_repeated_complaint_once(
 async def test_new_addresses_beyond_the_device_limit_are_refused(start_hub) -> None:
     hub = await start_hub(entry_data={"max_devices": 3})
     for n in range(10):
-        scanner(hub).feed(ethos_presence(True, 1, serial=f"EPD-1{n:05d}"), f"66:00:00:00:00:{n:02X}")
+        scanner(hub).feed(
+            ethos_presence(True, 1, serial=f"EPD-1{n:05d}"), f"66:00:00:00:00:{n:02X}"
+        )
     await manager(hub).async_wait_idle()
     assert len(hub.states.async_all()) == 3
     assert manager(hub).refused_devices == 7
