@@ -98,6 +98,7 @@ class ReaderCounters:
     duplicates: int = 0
     encrypted: int = 0
     malformed: int = 0
+    parser_errors: int = 0  # the library (or the conversion) raised: a bug to report
     not_bthome: int = 0
     evicted: int = 0
     logged: set[str] = field(default_factory=set, repr=False)
@@ -157,6 +158,7 @@ class BTHomeReader:
             update = tracked.parser.update(self._service_info(device, advertisement, now))
             reading = self._reading(address, tracked.parser, update)
         except Exception as err:  # the library must not take the hub down on radio junk
+            self.counters.parser_errors += 1
             self._malformed(address, f"{type(err).__name__}: {err}")
             return None
         if reading is None:

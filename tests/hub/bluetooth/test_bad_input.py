@@ -41,7 +41,9 @@ def _read_all(reader: BTHomeReader, raw: bytes, now: float = 0.0) -> None:
 @FUZZ
 @given(st.binary(max_size=31))
 def test_fuzzed_raw_advertisements_are_read_or_ignored(raw: bytes) -> None:
-    _read_all(BTHomeReader(), raw)
+    reader = BTHomeReader()
+    _read_all(reader, raw)
+    assert reader.counters.parser_errors == 0  # refused by checks, not by a caught crash
 
 
 @FUZZ
@@ -50,7 +52,7 @@ def test_fuzzed_bthome_payloads_are_read_or_ignored(objects: bytes, device_info:
     reader = BTHomeReader()
     _read_all(reader, bthome(objects, "Fuzz", device_info=device_info))
     counters = reader.counters
-    # Every BTHome advertisement is accounted for one way or another.
+    assert counters.parser_errors == 0  # refused by checks, not by a caught crash
     assert counters.accepted + counters.malformed + counters.encrypted <= 1
 
 
@@ -61,6 +63,7 @@ async def test_every_truncation_of_valid_packets_is_survived(start_hub) -> None:
         for cut in range(len(raw)):
             scanner(hub).feed(raw[:cut], ADDRESS)
     await manager(hub).async_wait_idle()
+    assert manager(hub).reader.counters.parser_errors == 0
     # Still working: a whole packet is read as usual.
     await feed(hub, SPEC_EXAMPLE, ADDRESS)
     assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "25.0"
@@ -75,6 +78,7 @@ async def test_random_junk_through_the_live_hub_changes_nothing_else(start_hub) 
         scanner(hub).feed(bthome(objects, device_info=DEVICE_INFO_V2_PLAIN), f"66:00:00:00:{n:04X}")
     await manager(hub).async_wait_idle()
     assert manager(hub).processed == 201
+    assert manager(hub).reader.counters.parser_errors == 0
     assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "25.0"
     await feed(hub, bthome(b"\x02" + struct.pack("<h", 1999), "DIY-sensor"), ADDRESS)
     assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "19.99"
