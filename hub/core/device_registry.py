@@ -109,6 +109,21 @@ class DeviceRegistry:
         )
         return device
 
+    async def async_set_extra(self, device_id: str, key: str, value: Any) -> DeviceRow | None:
+        """Store one integration's note on a device (``extra[key]``), e.g. its adoption."""
+        device = self._devices.get(device_id)
+        if device is None:
+            return None
+        if device.extra.get(key) == value:
+            return device
+        device.extra = {**device.extra, key: value}
+        await self._async_save(device)
+        self._bus.async_fire(
+            EVENT_DEVICE_REGISTRY_UPDATED,
+            {"action": "update", "device_id": device_id, "extra": key},
+        )
+        return device
+
     async def async_remove(self, device_id: str) -> None:
         """Forget the device; integrations listening clean up their side (entities, topics)."""
         device = self._devices.pop(device_id, None)

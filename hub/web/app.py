@@ -14,7 +14,7 @@ from aiohttp import web
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
-from hub.web import dashboard_views, stream, views
+from hub.web import cloud_views, dashboard_views, presence_views, stream, views
 from hub.web.auth import routes as auth_routes
 from hub.web.auth.oidc import OidcRelyingParty
 from hub.web.auth.users import UserStore
@@ -70,12 +70,15 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
             app[HTTP_KEY] = session
             redirect = config.redirect_uri or "http://127.0.0.1:8181/auth/callback"
             app[OIDC_KEY] = OidcRelyingParty(session, config.cloud_url, config.client_id, redirect)
+            cloud_views.apply_registered_client(app)
             yield
 
     app.cleanup_ctx.extend([hub_lifecycle, http_client])
     app.on_shutdown.append(stream.async_close_streams)
     app.router.add_get("/healthz", async_health)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
-    for table in (auth_routes.routes, views.routes, stream.routes, dashboard_views.routes):
+    cloud_views.setup(app)
+    tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes)
+    for table in (*tables, dashboard_views.routes):
         app.router.add_routes(table)
     return app

@@ -33,6 +33,7 @@ class DeviceView:
     sw_version: str | None
     identifiers: list[str]
     entities: list[EntityView]
+    adoption: dict[str, Any] | None = None  # set by ethos_cloud: owner, verified, reason
 
     @property
     def available(self) -> bool:
@@ -83,4 +84,5 @@ def device_view(hub: Hub, device: DeviceRow) -> DeviceView:
             for pair in device.identifiers
         ],
         entities=entities,
+        adoption=device.extra.get("ethos"),
     )

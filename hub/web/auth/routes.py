@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
+from hub.web import cloud_views
 from hub.web.auth.const import (
     KNOWN_USER_COOKIE,
     LOGIN_STATE_COOKIE,
@@ -55,6 +56,9 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, new: 
 @routes.get("/auth/login")
 async def login(request: web.Request) -> web.StreamResponse:
     next_path = _next_path(request.query.get("next"))
+    if cloud_views.linking_available(request.app) and not cloud_views.is_linked(request.app):
+        raise web.HTTPSeeOther("/auth/link")  # no registered client yet: nobody can sign in
+    cloud_views.apply_registered_client(request.app)  # the client of the latest link
     oidc = request.app[OIDC_KEY]
     try:
         url, pending = await oidc.async_begin(next_path)

@@ -1,0 +1,97 @@
+"""Ethos store account: link the hub (device grant + registration), sync owned devices,
+adopt the ones that prove their claim secret.
+
+The entry exists once the hub is linked; ``hub.data["ethos_cloud"]`` then holds the
+``CloudRuntime`` (owned-devices sync, adoption, the hub's registered client for sign-in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from hub.integrations.ethos_cloud.adoption import AdoptionManager
+from hub.integrations.ethos_cloud.client import EthosCloudClient
+from hub.integrations.ethos_cloud.const import (
+    CLAIM_TIMEOUT_S,
+    DATA_CLAIM_TIMEOUT,
+    DATA_CLIENT_ID,
+    DATA_CLIENT_SECRET,
+    DATA_CLOUD_URL,
+    DATA_REDIRECT_URI,
+    DOMAIN,
+    KEY_FILE,
+)
+from hub.integrations.ethos_cloud.secret_box import SecretBox, SecretUnreadable
+from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
+
+if TYPE_CHECKING:
+    from hub.core.config_entries import ConfigEntry
+    from hub.core.hub import Hub
+
+_LOGGER = logging.getLogger(__name__)
+_BOX = f"{DOMAIN}.secret_box"
+
+
+@dataclass
+class CloudRuntime:
+    """What a loaded link offers the rest of the hub (web UI included)."""
+
+    sync: OwnedDevicesSync
+    adoption: AdoptionManager
+    client_id: str
+    client_secret: str | None  # None when it could not be decrypted (link again)
+    redirect_uri: str
+
+
+async def async_secret_box(hub: Hub) -> SecretBox:
+    """The hub's one SecretBox (key file created on first use)."""
+    box = hub.data.get(_BOX)
+    if box is None:
+        path = hub.config.hub_dir / KEY_FILE
+        box = await asyncio.get_running_loop().run_in_executor(None, SecretBox.load_or_create, path)
+        hub.data[_BOX] = box
+    return box
+
+
+def cloud_runtime(hub: Hub) -> CloudRuntime | None:
+    return hub.data.get(DOMAIN)
+
+
+async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
+    box = await async_secret_box(hub)
+    session = aiohttp.ClientSession()
+    entry.async_on_unload(session.close)
+    client = EthosCloudClient(session, entry.data.get(DATA_CLOUD_URL) or hub.config.cloud_url)
+    sync = OwnedDevicesSync(hub, entry, client, box)
+    adoption = AdoptionManager(
+        hub, sync, float(entry.data.get(DATA_CLAIM_TIMEOUT, CLAIM_TIMEOUT_S))
+    )
+    try:
+        secret: str | None = box.open(entry.data[DATA_CLIENT_SECRET])
+    except (KeyError, SecretUnreadable):
+        _LOGGER.warning("The hub's client secret cannot be read; link the hub again")
+        secret = None
+    runtime = CloudRuntime(
+        sync,
+        adoption,
+        str(entry.data.get(DATA_CLIENT_ID, "")),
+        secret,
+        str(entry.data.get(DATA_REDIRECT_URI, "")),
+    )
+    entry.runtime_data = runtime
+    hub.data[DOMAIN] = runtime
+    entry.async_on_unload(lambda: hub.data.pop(DOMAIN, None))
+    sync.async_start()
+    entry.async_on_unload(sync.async_stop)
+    adoption.async_start()
+    entry.async_on_unload(adoption.async_stop)
+    return True
+
+
+async def async_unload_entry(hub: Hub, entry: ConfigEntry) -> bool:
+    return True

@@ -1,0 +1,30 @@
+"""Roles of the presence detector's entities and the settings it accepts (see the firmware's
+presence_const.py: the device echoes each applied setting on ``ethos/<serial>/<key>``)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "ethos_presence"
+SERVICE_SET_SETTING: Final = "set_setting"
+
+# Discovery object ids of the firmware, as the unique id ends: ethos_<serial>_<object id>.
+MEASUREMENTS: Final = (
+    "occupancy",
+    "moving_distance",
+    "moving_energy",
+    "still_distance",
+    "still_energy",
+    "target",
+    "pir",
+)
+SETTINGS: Final = ("hold_time", "on_latency", "max_distance", "sensitivity")
+SETTING_LABELS: Final = {
+    "hold_time": "Hold time",
+    "on_latency": "On-latency",
+    "max_distance": "Maximum distance",
+    "sensitivity": "Sensitivity",
+}
+# How long a settings change waits for the device's echo before saying it was not confirmed.
+CONFIRM_TIMEOUT_S: Final = 5.0
+HISTORY_HOURS: Final = 24

@@ -1,0 +1,133 @@
+"""Changing a detector's settings: sent over MQTT, confirmed only by the device's echo.
+
+The command goes through the setting's own number/select entity (which range-checks it
+and publishes ``ethos/<serial>/set/<key>``); the device answers on ``ethos/<serial>/<key>``
+with the value now in force: the requested one (confirmed), or the previous one when it
+refused the value (it snaps back). No echo within the timeout: "not confirmed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from hub.const import ATTR_ENTITY_ID
+from hub.core.errors import ServiceValidationError
+from hub.core.events import Context
+from hub.integrations.ethos_presence.const import CONFIRM_TIMEOUT_S, SETTING_LABELS, SETTINGS
+from hub.integrations.ethos_presence.detector import PresenceDetector
+
+if TYPE_CHECKING:
+    from hub.core.hub import Hub
+    from hub.integrations.mqtt.client import ReceivedMessage
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Outcome(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+    NOT_CONFIRMED = "not_confirmed"
+
+
+@dataclass(frozen=True)
+class SettingResult:
+    key: str
+    requested: str
+    outcome: Outcome
+    in_force: str | None
+    at: datetime
+
+    @property
+    def message(self) -> str:
+        label = SETTING_LABELS.get(self.key, self.key)
+        if self.outcome is Outcome.CONFIRMED:
+            return f"{label} set to {self.requested}: confirmed by the device."
+        if self.outcome is Outcome.REFUSED:
+            return f"The device refused {label.lower()} {self.requested}; it keeps {self.in_force}."
+        return f"{label} {self.requested} was sent, but the device did not confirm it."
+
+
+def _same(requested: str, echoed: str, numeric: bool) -> bool:
+    if not numeric:
+        return requested == echoed
+    try:
+        return math.isclose(float(requested), float(echoed), rel_tol=1e-9, abs_tol=1e-9)
+    except ValueError:
+        return False
+
+
+class SettingsChanger:
+    """Sends one setting and waits for the echo; remembers the last result per device."""
+
+    def __init__(self, hub: Hub, timeout: float = CONFIRM_TIMEOUT_S) -> None:
+        self._hub = hub
+        self.timeout = timeout
+        self.last_result: dict[str, SettingResult] = {}
+
+    async def async_set(
+        self, detector: PresenceDetector, key: str, value: Any, context: Context | None = None
+    ) -> SettingResult:
+        if key not in SETTINGS:
+            raise ServiceValidationError(f"unknown setting {key!r}")
+        entity_id = detector.entity(key)
+        if entity_id is None:
+            raise ServiceValidationError(f"this detector does not offer {key!r}")
+        runtime = self._hub.data.get("mqtt")
+        if runtime is None:
+            raise ServiceValidationError("the MQTT broker is not connected")
+        numeric = entity_id.startswith("number.")
+        requested = str(value).strip()
+        if not requested:
+            raise ServiceValidationError("enter a value")
+        echoes: asyncio.Queue[str] = asyncio.Queue(maxsize=16)
+
+        def on_echo(message: ReceivedMessage) -> None:
+            if not message.retain:
+                with contextlib.suppress(asyncio.QueueFull):
+                    echoes.put_nowait(bytes(message.payload[:64]).decode("utf-8", "replace"))
+
+        unsubscribe = await runtime.client.async_subscribe(
+            f"ethos/{detector.serial}/{key}", on_echo
+        )
+        try:
+            service, field = ("set_value", "value") if numeric else ("select_option", "option")
+            await self._hub.services.async_call(
+                entity_id.split(".", 1)[0],
+                service,
+                {ATTR_ENTITY_ID: entity_id, field: requested},
+                context,
+            )
+            result = await self._async_wait_echo(key, requested, numeric, echoes)
+        finally:
+            unsubscribe()
+        self.last_result[detector.device_id] = result
+        _LOGGER.info("Setting %s=%s on %s: %s", key, requested, detector.serial, result.outcome)
+        return result
+
+    async def _async_wait_echo(
+        self, key: str, requested: str, numeric: bool, echoes: asyncio.Queue[str]
+    ) -> SettingResult:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        last: str | None = None
+        while (remaining := deadline - loop.time()) > 0:
+            try:
+                last = await asyncio.wait_for(echoes.get(), remaining)
+            except TimeoutError:
+                break
+            if _same(requested, last, numeric):
+                return SettingResult(key, requested, Outcome.CONFIRMED, last, _now())
+            # The device echoes the value still in force when it refuses one.
+            return SettingResult(key, requested, Outcome.REFUSED, last, _now())
+        return SettingResult(key, requested, Outcome.NOT_CONFIRMED, last, _now())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

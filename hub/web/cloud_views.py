@@ -1,0 +1,176 @@
+"""Linking the hub to a store account (code + QR) and the store-related device actions.
+
+``/auth/link`` is reachable before anyone can sign in (a fresh hub has no registered
+client yet, so nobody could). Starting a link is allowed while the hub is unlinked, or to
+the hub's owner afterwards (to link again when the store refused the old link).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+import segno
+from aiohttp import web
+from markupsafe import Markup
+
+from hub.integrations.ethos_cloud import async_secret_box, cloud_runtime
+from hub.integrations.ethos_cloud.client import CloudError, EthosCloudClient
+from hub.integrations.ethos_cloud.const import DOMAIN
+from hub.integrations.ethos_cloud.onboarding import LinkFlow, LinkState
+from hub.web.auth.const import SESSION_COOKIE
+from hub.web.authz import Action, require
+from hub.web.context import page_context
+from hub.web.keys import CONFIG_KEY, HTTP_KEY, HUB_KEY, OIDC_KEY, PRINCIPAL_KEY, USERS_KEY
+
+_LOGGER = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+@dataclass
+class LinkSlot:
+    """The app's one linking attempt (created on first use, after the app has started)."""
+
+    flow: LinkFlow | None = None
+
+
+LINK_SLOT_KEY = web.AppKey("ethos_cloud_link_slot", LinkSlot)
+WAITING_REFRESH_S = 3
+
+
+def qr_svg(text: str, title: str) -> Markup:
+    """The QR code as inline SVG, made here: no image service sees the URL."""
+    out = io.BytesIO()
+    segno.make(text, error="m").save(
+        out, kind="svg", xmldecl=False, svgns=True, scale=5, border=2, title=title,
+        svgclass="qr", nl=False,
+    )  # fmt: skip
+    return Markup(out.getvalue().decode())  # noqa: S704 (segno's own SVG, title escaped by it)
+
+
+def is_linked(app: web.Application) -> bool:
+    return bool(app[HUB_KEY].config_entries.async_entries(DOMAIN))
+
+
+def linking_available(app: web.Application) -> bool:
+    return DOMAIN in app[HUB_KEY].loaded_integrations
+
+
+def apply_registered_client(app: web.Application) -> None:
+    """Sign-in uses the client the hub registered at the store, once linked."""
+    runtime = cloud_runtime(app[HUB_KEY])
+    if runtime is not None and runtime.client_id and runtime.client_secret:
+        app[OIDC_KEY].set_client(runtime.client_id, runtime.redirect_uri, runtime.client_secret)
+
+
+def setup(app: web.Application) -> None:
+    app[LINK_SLOT_KEY] = LinkSlot()
+    app.router.add_routes(routes)
+
+
+async def async_link_flow(app: web.Application) -> LinkFlow:
+    slot = app[LINK_SLOT_KEY]
+    if slot.flow is None:
+        hub = app[HUB_KEY]
+        client = EthosCloudClient(app[HTTP_KEY], app[CONFIG_KEY].cloud_url)
+        slot.flow = LinkFlow(hub, client, await async_secret_box(hub))
+    return slot.flow
+
+
+async def _may_start(request: web.Request) -> bool:
+    if not is_linked(request.app):
+        return True
+    principal = await request.app[USERS_KEY].async_principal_for(
+        request.cookies.get(SESSION_COOKIE)
+    )
+    return principal is not None and principal.is_owner
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return origin != "null" and urlsplit(origin).netloc == request.host
+
+
+def _page(request: web.Request, status: int = 200, **values: object) -> web.Response:
+    response = aiohttp_jinja2.render_template("link.html", request, page_context(request, **values))
+    response.set_status(status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.get("/auth/link")
+async def link_page(request: web.Request) -> web.Response:
+    app = request.app
+    if not linking_available(app):
+        return _page(request, 404, flow_state="unavailable", problem="linking is not enabled")
+    flow = await async_link_flow(app)
+    if flow.poll_due():
+        config = app[CONFIG_KEY]
+        await flow.async_poll(app[OIDC_KEY].redirect_uri, config.name)
+    apply_registered_client(app)
+    runtime = cloud_runtime(app[HUB_KEY])
+    authorization = flow.authorization if flow.state is LinkState.WAITING else None
+    return _page(
+        request,
+        flow_state=flow.state.value,
+        problem=flow.problem,
+        authorization=authorization,
+        qr=qr_svg(authorization.verification_uri_complete, "Scan to approve this hub")
+        if authorization
+        else None,
+        refresh=WAITING_REFRESH_S if authorization else None,
+        linked=is_linked(app),
+        account=runtime.sync.account_email if runtime else None,
+        sync=runtime.sync if runtime else None,
+        may_start=await _may_start(request),
+    )
+
+
+@routes.post("/auth/link")
+async def start_link(request: web.Request) -> web.StreamResponse:
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="cross-site request refused")
+    if not linking_available(request.app):
+        raise web.HTTPNotFound(text="linking is not enabled")
+    if not await _may_start(request):
+        raise web.HTTPForbidden(text="this hub is linked; only its owner can link it again")
+    flow = await async_link_flow(request.app)
+    try:
+        await flow.async_start()
+    except CloudError as err:
+        return _page(request, 503, flow_state="failed", problem=str(err), may_start=True,
+                     authorization=None, qr=None, refresh=None, linked=is_linked(request.app),
+                     account=None, sync=None)  # fmt: skip
+    raise web.HTTPSeeOther("/auth/link")
+
+
+@routes.post("/devices/{device_id}/verify")
+async def verify_device(request: web.Request) -> web.Response:
+    """Challenge the device again now (e.g. after fixing its claim secret)."""
+    require(request[PRINCIPAL_KEY], Action.CONTROL)
+    hub = request.app[HUB_KEY]
+    device_id = request.match_info["device_id"]
+    if hub.devices.get(device_id) is None:
+        raise web.HTTPNotFound(text="no such device")
+    runtime = cloud_runtime(hub)
+    if runtime is None:
+        raise web.HTTPConflict(text="link the hub to your Ethos account first")
+    task = runtime.adoption.async_check(device_id)
+    if task is not None:
+        await task
+    raise web.HTTPSeeOther(f"/devices/{device_id}")
+
+
+@routes.post("/cloud/sync")
+async def sync_now(request: web.Request) -> web.Response:
+    require(request[PRINCIPAL_KEY], Action.CONTROL)
+    runtime = cloud_runtime(request.app[HUB_KEY])
+    if runtime is None:
+        raise web.HTTPConflict(text="link the hub to your Ethos account first")
+    await runtime.sync.async_sync_once()
+    raise web.HTTPSeeOther("/devices")
