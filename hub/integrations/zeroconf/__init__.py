@@ -67,7 +67,7 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
         aiozc, discovery, hub_service_info(hub.config, advertised_addresses(interfaces))
     )
     entry.runtime_data = runtime
-    # Announcing takes a few probe rounds (~1 s); the hub does not wait for it to start.
+    # Probing and announcing take about a second; the hub does not wait for them to start.
     task = hub.async_create_task(_async_advertise(runtime), "zeroconf advertise")
     entry.async_on_unload(task.cancel)
     return True
@@ -76,7 +76,9 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
 async def _async_advertise(runtime: ZeroconfRuntime) -> None:
     service = runtime.service
     try:
-        await runtime.aiozc.async_register_service(service, allow_name_change=True)
+        # Probing (name still free?) happens in the call; announcing in what it returns.
+        announcing = await runtime.aiozc.async_register_service(service, allow_name_change=True)
+        await announcing
     except Exception as err:  # a LAN problem must not take the hub down: say so and go on
         _LOGGER.error("Could not advertise the hub as %s: %s", service.name, err)
         return
