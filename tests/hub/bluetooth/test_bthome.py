@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+from firmware.simulator.firmware_path import ensure_firmware_importable
 from hub.const import STATE_OFF, STATE_ON
 from tests.hub.bluetooth.advertisements import SPEC_EXAMPLE, bthome, ethos_presence
 from tests.hub.bluetooth.conftest import feed, manager
@@ -97,3 +98,18 @@ async def test_entities_keep_their_ids_and_come_back_after_a_restart(start_hub) 
     state = hub.states.get("sensor.diy_sensor_3456_temperature")
     assert state.state == "-5.5"
     assert state.name == "Greenhouse"
+
+
+async def test_the_presence_firmwares_own_advertisement_is_read(start_hub) -> None:
+    """Bytes made by the firmware's encoder (firmware/esp32_presence/bthome_adv.py)."""
+    ensure_firmware_importable()
+    import bthome_adv
+
+    hub = await start_hub()
+    entity_id = "binary_sensor.ethos_epd_000123_e042_occupancy"
+    for packet_id, occupied, expected in ((7, True, STATE_ON), (8, False, STATE_OFF)):
+        raw = bthome_adv.encode_advertisement(occupied, packet_id, "ethos-EPD-000123")
+        await feed(hub, raw, ETHOS)
+        assert hub.states.get(entity_id).state == expected
+    device = hub.devices.find(connections=[("bluetooth", ETHOS)])
+    assert device.name == "ethos-EPD-000123 E042"
