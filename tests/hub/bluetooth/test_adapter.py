@@ -10,7 +10,7 @@ from hub.core.config_entries import EntryState
 from hub.core.hub import HubState
 from hub.integrations.bluetooth import SCANNER_FACTORY
 from hub.integrations.bluetooth.scanner import BleakAdvertisementScanner
-from tests.hub.bluetooth.advertisements import SPEC_EXAMPLE, ethos_presence
+from tests.hub.bluetooth.advertisements import SPEC_EXAMPLE, bthome, ethos_presence
 from tests.hub.bluetooth.bleak_backend import ActiveOnlyBackend
 from tests.hub.bluetooth.conftest import ReplayScanner, feed, manager, scanner, wait_for
 
@@ -83,13 +83,16 @@ async def test_a_failed_restart_is_tried_again_on_the_next_round(
     assert entry.state is EntryState.LOADED
 
 
-async def test_a_device_unheard_for_too_long_becomes_unavailable(start_hub) -> None:
+async def test_a_device_unheard_for_too_long_becomes_unavailable_unless_sleepy(start_hub) -> None:
     hub = await start_hub(entry_data={"stale_after": 0.2, "silent_after": 600})
     address = "24:0A:C4:5E:E0:42"
     entity_id = "binary_sensor.ethos_epd_000123_e042_occupancy"
     await feed(hub, ethos_presence(True, packet_id=1), address)
+    # A trigger-based ("sleepy", device info 0x44) door sensor only speaks on events.
+    await feed(hub, bthome(b"\x1a\x01", "Door", device_info=0x44), "C0:FF:EE:00:00:09")
     assert hub.states.get(entity_id).state == "on"
     await wait_for(lambda: hub.states.get(entity_id).state == "unavailable")
+    assert hub.states.get("binary_sensor.door_0009_door").state == "on"
     await feed(hub, ethos_presence(True, packet_id=2), address)
     assert hub.states.get(entity_id).state == "on"
 
