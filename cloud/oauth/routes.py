@@ -1,5 +1,5 @@
-"""HTTP endpoints of the provider: discovery, keys, authorize, token, userinfo, revoke,
-device authorization with the `/device` approval page, client registration."""
+"""HTTP endpoints of the provider: discovery, keys, authorize (with its consent screen),
+token, userinfo, revoke, device authorization, client registration; and `setup`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import functools
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -19,7 +18,6 @@ from cloud.api.openapi import ApiRegistry
 from cloud.authz import BEARER_RESOLVER, Principal, authorize
 from cloud.oauth import store
 from cloud.oauth.adapter import (
-    FORM_TYPES,
     AiohttpJsonRequest,
     AiohttpOAuth2Request,
     OAuthResponse,
@@ -42,33 +40,34 @@ from cloud.oauth.const import (
     TOKEN_PATH,
     USERINFO_PATH,
 )
+from cloud.oauth.pages import (
+    account_access_context,
+    allow_form_redirect_to,
+    device_decision,
+    device_page,
+    login_page_leading_to_a_client,
+    login_redirect,
+    render,
+    revoke_access,
+)
 from cloud.oauth.runtime import OAUTH, async_run_authlib, create_runtime, oauth_ctx
 from cloud.oauth.server import EthosAuthorizationServer
 from cloud.web.auth import current_user
-from cloud.web.forms import read_form, transaction
-from cloud.web.keys import DB, SETTINGS
-from cloud.web.middleware import CONTENT_SECURITY_POLICY, csrf_exempt
+from cloud.web.keys import SETTINGS
+from cloud.web.middleware import csrf_exempt
 
 _LOGGER = logging.getLogger(__name__)
 
 
-def _render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
-    return aiohttp_jinja2.render_template(f"oauth/{name}", request, context, status=status)
-
-
 def _error_page(request: web.Request, error: OAuth2Error) -> web.Response:
     # Never redirect when the client or its redirect URI is not trusted: explain instead.
-    return _render(
+    return render(
         request,
         "error.html",
         400,
         error=error.error,
         description=error.description or "The application sent an invalid sign-in request.",
     )
-
-
-def _login_redirect(request: web.Request) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther("/account/login?" + urlencode({"next": request.raw_path}))
 
 
 @dataclass(frozen=True)
@@ -135,10 +134,10 @@ async def authorize_endpoint(request: web.Request) -> web.StreamResponse:
     if outcome.error is not None:
         return _error_page(request, outcome.error)
     if outcome.login:
-        raise _login_redirect(request)
+        raise login_redirect(request)
     assert outcome.consent is not None
     consent = outcome.consent
-    response = _render(
+    response = render(
         request,
         "consent.html",
         client_name=consent.client_name,
@@ -147,44 +146,8 @@ async def authorize_endpoint(request: web.Request) -> web.StreamResponse:
         action=request.raw_path,
     )
     # The answer redirects to the client: let this one form post lead there.
-    _allow_form_redirect_to(response, consent.redirect_uri)
+    allow_form_redirect_to(response, consent.redirect_uri)
     return response
-
-
-def _allow_form_redirect_to(response: web.StreamResponse, redirect_uri: str) -> None:
-    """Chrome applies `form-action` to every redirect after a form post: name the client's
-    (already verified) origin beside 'self' on the page whose form leads there."""
-    target = urlsplit(redirect_uri)
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
-        "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc}"
-    )
-
-
-async def _login_page_leading_to_a_client(
-    request: web.Request, response: web.StreamResponse
-) -> None:
-    """The store's sign-in form, when it continues an authorization, ends at the client:
-    login POST -> /oauth/authorize -> the client's redirect URI. Allow that origin on the
-    sign-in page, but only for a registered client and one of its exact redirect URIs."""
-    if request.path != "/account/login":
-        return
-    if request.method == "GET":
-        target = request.query.get("next", "")
-    elif request.method == "POST" and request.content_type in FORM_TYPES:
-        target = str((await request.post()).get("next", ""))
-    else:
-        return
-    if not target.startswith(AUTHORIZE_PATH + "?"):
-        return
-    params = parse_qs(urlsplit(target).query)
-    client_id = params.get("client_id", [""])[0]
-    redirect_uri = params.get("redirect_uri", [""])[0]
-    if not client_id or not redirect_uri:
-        return
-    async with request.app[DB]() as session:
-        client = await store.get_client(session, client_id)
-    if client is not None and client.check_redirect_uri(redirect_uri):
-        _allow_form_redirect_to(response, redirect_uri)
 
 
 async def _form_endpoint(request: web.Request, name: str | None) -> web.Response:
@@ -295,91 +258,14 @@ async def userinfo_endpoint(request: web.Request) -> web.Response:
     )
 
 
-# The approval page for the device flow (the hub shows the code, the owner approves here).
-
-
-async def device_page(request: web.Request) -> web.Response:
-    user = await current_user(request)
-    if user is None:
-        raise _login_redirect(request)
-    raw = request.query.get("user_code", "")
-    if not raw:
-        return _render(request, "device.html")
-    async with request.app[DB]() as session:
-        grant = await store.pending_device_grant(session, raw)
-        client = await store.get_client(session, grant.client_id) if grant else None
-    if grant is None or client is None:
-        return _render(
-            request,
-            "device.html",
-            404,
-            user_code=raw,
-            message="This code is unknown, already used or expired. Check the code on your hub.",
-        )
-    return _render(
-        request,
-        "device.html",
-        user_code=grant.user_code,
-        client_name=client.name,
-        scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in grant.scope.split()],
-    )
-
-
-async def device_decision(request: web.Request) -> web.Response:
-    user = await current_user(request)
-    if user is None or user.id is None:
-        raise web.HTTPSeeOther("/account/login?" + urlencode({"next": DEVICE_PAGE_PATH}))
-    form = await read_form(request)
-    user_code, decision = form.get("user_code", ""), form.get("decision")
-    if decision not in ("approve", "deny"):
-        raise web.HTTPSeeOther(DEVICE_PAGE_PATH + "?" + urlencode({"user_code": user_code}))
-    async with transaction(request.app) as session:
-        grant = await store.decide_device_grant(
-            session, user_code, user.id, approved=decision == "approve"
-        )
-    if grant is None:
-        return _render(
-            request,
-            "device.html",
-            404,
-            user_code=user_code,
-            message="This code is unknown, already used or expired. Check the code on your hub.",
-        )
-    return _render(request, "device_done.html", approved=decision == "approve")
-
-
-# The account page: who has access, and revoking it.
-
-
-async def _account_access_context(request: web.Request) -> dict[str, object]:
-    if request.path != "/account":
-        return {}
-    user = await current_user(request)
-    if user is None or user.id is None:
-        return {}
-    async with request.app[DB]() as session:
-        return {"oauth_access": await store.clients_with_access(session, user.id)}
-
-
-async def revoke_access(request: web.Request) -> web.Response:
-    user = await current_user(request)
-    if user is None or user.id is None:
-        raise web.HTTPSeeOther("/account/login?next=/account")
-    form = await read_form(request)
-    async with transaction(request.app) as session:
-        count = await store.revoke_client_access(session, user.id, form.get("client_id", ""))
-    _LOGGER.info("user %s revoked %s tokens of a client", user.id, count)
-    raise web.HTTPSeeOther("/account")
-
-
 def setup(app: web.Application, api: ApiRegistry) -> None:
     """Mount the provider: routes, the bearer-token resolver and its resources."""
     app[OAUTH] = create_runtime(app)
     app[BEARER_RESOLVER] = async_resolve_bearer
     app.cleanup_ctx.append(oauth_ctx)
-    app.on_response_prepare.append(_login_page_leading_to_a_client)
+    app.on_response_prepare.append(login_page_leading_to_a_client)
     processors = aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY
-    app[processors] = (*app.get(processors, ()), _account_access_context)
+    app[processors] = (*app.get(processors, ()), account_access_context)
     router = app.router
     router.add_get(DISCOVERY_PATH, discovery_endpoint)
     router.add_get(JWKS_PATH, jwks_endpoint)

@@ -1,0 +1,143 @@
+"""The provider's pages in the store: device approval at /device, the account page's list
+of hubs and apps with access (and revoking them), and the sign-in page's form policy."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from cloud.oauth import store
+from cloud.oauth.adapter import FORM_TYPES
+from cloud.oauth.const import AUTHORIZE_PATH, DEVICE_PAGE_PATH, SCOPE_DESCRIPTIONS
+from cloud.web.auth import current_user
+from cloud.web.forms import read_form, transaction
+from cloud.web.keys import DB
+from cloud.web.middleware import CONTENT_SECURITY_POLICY
+
+_LOGGER = logging.getLogger(__name__)
+UNKNOWN_CODE = "This code is unknown, already used or expired. Check the code on your hub."
+
+
+def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
+    return aiohttp_jinja2.render_template(f"oauth/{name}", request, context, status=status)
+
+
+def login_redirect(request: web.Request) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther("/account/login?" + urlencode({"next": request.raw_path}))
+
+
+def allow_form_redirect_to(response: web.StreamResponse, redirect_uri: str) -> None:
+    """Chrome applies `form-action` to every redirect after a form post: name the client's
+    (already verified) origin beside 'self' on the page whose form leads there."""
+    target = urlsplit(redirect_uri)
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc}"
+    )
+
+
+async def login_page_leading_to_a_client(
+    request: web.Request, response: web.StreamResponse
+) -> None:
+    """The store's sign-in form, when it continues an authorization, ends at the client:
+    login POST -> /oauth/authorize -> the client's redirect URI. Allow that origin on the
+    sign-in page, but only for a registered client and one of its exact redirect URIs."""
+    if request.path != "/account/login":
+        return
+    if request.method == "GET":
+        target = request.query.get("next", "")
+    elif request.method == "POST" and request.content_type in FORM_TYPES:
+        target = str((await request.post()).get("next", ""))
+    else:
+        return
+    if not target.startswith(AUTHORIZE_PATH + "?"):
+        return
+    params = parse_qs(urlsplit(target).query)
+    client_id = params.get("client_id", [""])[0]
+    redirect_uri = params.get("redirect_uri", [""])[0]
+    if not client_id or not redirect_uri:
+        return
+    async with request.app[DB]() as session:
+        client = await store.get_client(session, client_id)
+    if client is not None and client.check_redirect_uri(redirect_uri):
+        allow_form_redirect_to(response, redirect_uri)
+
+
+# The approval page for the device flow (the hub shows the code, the owner approves here).
+
+
+async def device_page(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    if user is None:
+        raise login_redirect(request)
+    raw = request.query.get("user_code", "")
+    if not raw:
+        return render(request, "device.html")
+    async with request.app[DB]() as session:
+        grant = await store.pending_device_grant(session, raw)
+        client = await store.get_client(session, grant.client_id) if grant else None
+    if grant is None or client is None:
+        return render(
+            request,
+            "device.html",
+            404,
+            user_code=raw,
+            message=UNKNOWN_CODE,
+        )
+    return render(
+        request,
+        "device.html",
+        user_code=grant.user_code,
+        client_name=client.name,
+        scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in grant.scope.split()],
+    )
+
+
+async def device_decision(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    if user is None or user.id is None:
+        raise web.HTTPSeeOther("/account/login?" + urlencode({"next": DEVICE_PAGE_PATH}))
+    form = await read_form(request)
+    user_code, decision = form.get("user_code", ""), form.get("decision")
+    if decision not in ("approve", "deny"):
+        raise web.HTTPSeeOther(DEVICE_PAGE_PATH + "?" + urlencode({"user_code": user_code}))
+    async with transaction(request.app) as session:
+        grant = await store.decide_device_grant(
+            session, user_code, user.id, approved=decision == "approve"
+        )
+    if grant is None:
+        return render(
+            request,
+            "device.html",
+            404,
+            user_code=user_code,
+            message=UNKNOWN_CODE,
+        )
+    return render(request, "device_done.html", approved=decision == "approve")
+
+
+# The account page: who has access, and revoking it.
+
+
+async def account_access_context(request: web.Request) -> dict[str, object]:
+    if request.path != "/account":
+        return {}
+    user = await current_user(request)
+    if user is None or user.id is None:
+        return {}
+    async with request.app[DB]() as session:
+        return {"oauth_access": await store.clients_with_access(session, user.id)}
+
+
+async def revoke_access(request: web.Request) -> web.Response:
+    user = await current_user(request)
+    if user is None or user.id is None:
+        raise web.HTTPSeeOther("/account/login?next=/account")
+    form = await read_form(request)
+    async with transaction(request.app) as session:
+        count = await store.revoke_client_access(session, user.id, form.get("client_id", ""))
+    _LOGGER.info("user %s revoked %s tokens of a client", user.id, count)
+    raise web.HTTPSeeOther("/account")
