@@ -148,6 +148,8 @@ class AdoptionManager:
             return None
         owner = self._sync.account_email
         owned = self._sync.owned.get(serial)
+        if owned is None and not self._sync.knows_owned:
+            return None  # no list yet: the first answer from the store triggers the check
         if owned is None:
             result = Adoption(
                 serial,

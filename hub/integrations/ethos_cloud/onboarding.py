@@ -32,8 +32,11 @@ from hub.integrations.ethos_cloud.const import (
     DATA_CLIENT_ID,
     DATA_CLIENT_SECRET,
     DATA_CLOUD_URL,
+    DATA_ETAG,
+    DATA_OWNED,
     DATA_REDIRECT_URI,
     DATA_REFRESH_TOKEN,
+    DATA_SYNCED_AT,
     DOMAIN,
     ONBOARDING_SCOPE,
     SETUP_CLIENT_ID,
@@ -164,9 +167,11 @@ class LinkFlow:
             return await entries.async_add(DOMAIN, email or "Ethos store account", data)
         entry = existing[0]
         await entries.async_unload(entry.entry_id)
-        # Settings a test or the owner put on the entry (poll interval...) stay; the cache
-        # of the previous account does not.
-        kept = {k: v for k, v in entry.data.items() if k.endswith("_s")}
+        # Settings put on the entry (poll interval...) stay; so does the cached device list
+        # when the same account links again. Another account's list does not.
+        same_account = entry.data.get(DATA_ACCOUNT_SUBJECT) == str(info["sub"])
+        cached = (DATA_OWNED, DATA_ETAG, DATA_SYNCED_AT) if same_account else ()
+        kept = {k: v for k, v in entry.data.items() if k.endswith("_s") or k in cached}
         await entries.async_update_data(entry, {**kept, **data})
         entry.title = email or entry.title
         await entries.async_setup(entry.entry_id)

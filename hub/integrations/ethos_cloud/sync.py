@@ -79,8 +79,14 @@ class OwnedDevicesSync:
         self._access_expires = 0.0
         self._listeners: list[Callable[[], None]] = []
         self._wake = asyncio.Event()
+        self._round = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self._load_cache()
+
+    @property
+    def knows_owned(self) -> bool:
+        """Whether the owned list came from the store at least once (now or cached)."""
+        return self.synced_at is not None
 
     @property
     def account_email(self) -> str | None:
@@ -131,7 +137,14 @@ class OwnedDevicesSync:
 
     # One round ---------------------------------------------------------------
     async def async_sync_once(self) -> bool:
-        """Ask the store once; returns whether the owned set changed. Never raises."""
+        """Ask the store once; returns whether the owned set changed. Never raises.
+
+        Rounds never overlap: refresh tokens rotate, and a second refresh with the token
+        the first one just spent would look like a stolen token to the store."""
+        async with self._round:
+            return await self._async_sync_once()
+
+    async def _async_sync_once(self) -> bool:
         try:
             changed = await self._async_fetch()
         except CloudAuthError as err:
@@ -173,11 +186,14 @@ class OwnedDevicesSync:
                 raise
             self._access_token = None  # expired early or revoked: one fresh token, then give up
             answer = await self._client.async_owned_devices(await self._async_token(), self._etag)
+        first_answer = self.synced_at is None
         self.synced_at = datetime.now(UTC)
         if answer.devices is None:
             return False
         owned = {d.serial: d for d in answer.devices}
-        changed = owned != self.owned
+        # The first answer counts as a change even when empty: until then nobody may
+        # conclude that a device is not owned.
+        changed = owned != self.owned or first_answer
         self.owned, self._etag = owned, answer.etag
         plain = json.dumps([d.model_dump() for d in answer.devices])
         await self._async_save(

@@ -32,7 +32,7 @@ _LOGGER = logging.getLogger(__name__)
 
 class Outcome(enum.StrEnum):
     CONFIRMED = "confirmed"
-    REFUSED = "refused"
+    DIFFERENT = "different"  # the device refused or adjusted the value (it says which)
     NOT_CONFIRMED = "not_confirmed"
 
 
@@ -49,8 +49,8 @@ class SettingResult:
         label = SETTING_LABELS.get(self.key, self.key)
         if self.outcome is Outcome.CONFIRMED:
             return f"{label} set to {self.requested}: confirmed by the device."
-        if self.outcome is Outcome.REFUSED:
-            return f"The device refused {label.lower()} {self.requested}; it keeps {self.in_force}."
+        if self.outcome is Outcome.DIFFERENT:
+            return f"{label}: the device did not take {self.requested}; it uses {self.in_force}."
         return f"{label} {self.requested} was sent, but the device did not confirm it."
 
 
@@ -124,8 +124,9 @@ class SettingsChanger:
                 break
             if _same(requested, last, numeric):
                 return SettingResult(key, requested, Outcome.CONFIRMED, last, _now())
-            # The device echoes the value still in force when it refuses one.
-            return SettingResult(key, requested, Outcome.REFUSED, last, _now())
+            # The device echoes the value in force: the old one when it refused the new one,
+            # or the value snapped to its step.
+            return SettingResult(key, requested, Outcome.DIFFERENT, last, _now())
         return SettingResult(key, requested, Outcome.NOT_CONFIRMED, last, _now())
 
 

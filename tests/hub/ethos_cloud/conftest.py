@@ -32,7 +32,13 @@ def prefix(unique_id: str) -> str:
 
 @pytest.fixture
 async def home(
-    mqtt_broker_url: str, shop, aiohttp_client, tmp_path: Path, prefix: str, unique_id: str
+    mqtt_broker_url: str,
+    shop,
+    aiohttp_client,
+    tmp_path: Path,
+    prefix: str,
+    unique_id: str,
+    e2e: bool,
 ) -> AsyncIterator[Home]:
     home = await open_home(
         shop, aiohttp_client, tmp_path / "hub", mqtt_broker_url, prefix,
@@ -42,4 +48,5 @@ async def home(
         yield home
     finally:
         await home.person.aclose()
-        await clear_retained(mqtt_broker_url, "none", prefix, f"{prefix}/status")
+        if e2e:  # the shared Mosquitto; the in-process broker lives for one test only
+            await clear_retained(mqtt_broker_url, "none", prefix, f"{prefix}/status")

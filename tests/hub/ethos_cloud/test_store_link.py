@@ -1,0 +1,105 @@
+"""The link against the real store: the typed devices client with ETags, secrets sealed at
+rest, and a revoked link that asks the owner to link again without losing anything."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import httpx
+import pytest
+
+from hub.const import DATABASE_FILE
+from hub.integrations.ethos_cloud import async_secret_box
+from hub.integrations.ethos_cloud.client import EthosCloudClient
+from hub.integrations.ethos_cloud.const import DATA_REFRESH_TOKEN, DOMAIN, SETUP_CLIENT_ID
+from hub.integrations.ethos_cloud.sync import SyncStatus
+from tests.hub.ethos_cloud.claim_device import claiming_device
+from tests.hub.ethos_cloud.common import Home, unique_serial
+from tests.hub.ethos_cloud.test_adoption_bad_input import honest
+from tests.support.oidc_client import OidcClient
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+async def test_the_typed_client_reads_owned_devices_and_uses_etags(
+    home: Home, http: httpx.AsyncClient
+) -> None:
+    base_url = home.shop.settings.base_url
+    setup = OidcClient(base_url, SETUP_CLIENT_ID, http)
+    grant = await setup.start_device_flow("openid devices")
+    await home.person.decide_device(grant.user_code, approve=True)
+    token = (await setup.poll_device_token(grant, interval=0)).access_token
+    async with aiohttp.ClientSession() as session:
+        client = EthosCloudClient(session, base_url)
+        first = await client.async_owned_devices(token)
+        assert first.devices == [] and first.etag
+        unchanged = await client.async_owned_devices(token, first.etag)
+        assert unchanged.devices is None and unchanged.etag == first.etag  # 304
+
+        serial = unique_serial()
+        secret = await home.buy(serial)
+        bought = await client.async_owned_devices(token, first.etag)
+        assert bought.devices is not None and bought.etag != first.etag
+        [device] = bought.devices
+        assert (device.serial, device.sku, device.claim_secret) == (serial, "EPD-1", secret)
+        assert device.name  # the catalog's product name
+
+
+async def test_secrets_are_sealed_in_the_hub_database(home: Home, tmp_path: Path) -> None:
+    await home.link()
+    home.poll_fast()
+    serial = unique_serial()
+    secret = await home.buy(serial)
+    await home.runtime.sync.async_sync_once()
+    assert serial in home.runtime.sync.owned
+    [entry] = home.hub.config_entries.async_entries(DOMAIN)
+    refresh = (await async_secret_box(home.hub)).open(entry.data[DATA_REFRESH_TOKEN])
+    stored = b"".join(
+        path.read_bytes() for path in (tmp_path / "hub" / "hub").glob(f"{DATABASE_FILE}*")
+    )
+    assert stored  # the database (and its WAL) exist and were read
+    assert refresh.encode() not in stored and secret.encode() not in stored
+    assert serial.encode() not in stored or b"ethos_cloud" in stored  # the entry is there
+
+
+async def test_a_revoked_link_asks_to_link_again_and_keeps_the_devices(
+    home: Home, http: httpx.AsyncClient, mqtt_broker_url: str
+) -> None:
+    await home.link()
+    await home.sign_in_to_hub()
+    home.poll_fast()
+    serial = unique_serial()
+    secret = await home.buy(serial)
+    await home.runtime.sync.async_sync_once()
+    async with claiming_device(mqtt_broker_url, serial, home.prefix, honest(secret)):
+        assert (await home.wait_adoption(serial))["verified"] is True
+
+        # The owner removes the hub's access in the store (here: revokes its refresh token).
+        [entry] = home.hub.config_entries.async_entries(DOMAIN)
+        refresh = (await async_secret_box(home.hub)).open(entry.data[DATA_REFRESH_TOKEN])
+        await OidcClient(home.shop.settings.base_url, SETUP_CLIENT_ID, http).revoke(refresh)
+        sync = home.runtime.sync
+        sync.interval = 3600  # stop the fast polling: this test drives the rounds
+        sync._access_token = None  # the hour-long access token would hide the revocation
+        await sync.async_sync_once()
+        assert sync.status is SyncStatus.RELINK_REQUIRED
+        assert serial in sync.owned  # the cached list stays
+        assert home.adoption(serial)["verified"] is True  # and so does the adoption
+
+        page = await (await home.hub_client.get("/auth/link")).text()
+        assert 'data-sync-status="relink_required"' in page
+        assert "the store no longer accepts this link" in page and 'id="link-start"' in page
+
+        # Linking again (the owner is signed in) brings the sync back.
+        relinked = await home.link()
+        assert 'data-sync-status="ok"' in relinked or 'data-sync-status="starting"' in relinked
+        await home.runtime.sync.async_sync_once()
+        assert home.runtime.sync.status is SyncStatus.OK
+        assert serial in home.runtime.sync.owned
+        assert home.adoption(serial)["verified"] is True
