@@ -1,10 +1,19 @@
-"""The whole product as separate processes, for the browser story (e2e tier only)."""
+"""The whole product as separate processes, for the browser story (e2e tier only).
+
+The store, the BTCPay simulator, the hub and the simulated presence detector each run as
+their own `ethos …` process, as in `ethos demo`; PostgreSQL, the SMTP server process and
+Mosquitto come from the tier's fixtures. Serials and MQTT discovery prefixes are unique per
+test so the shared broker stays clean.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -15,32 +24,104 @@ from tests.support.smtp_sink import MailCatcher
 
 
 @dataclass
-class RunningStore:
-    url: str
+class Stack:
+    """Running processes of the product and how to reach them."""
+
+    tmp: Path
+    mail: MailCatcher
+    base_env: dict[str, str]
+    urls: dict[str, str] = field(default_factory=dict)
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    def start(self, name: str, args: list[str], env: dict[str, str], port: int | None) -> None:
+        log = (self.tmp / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ethos", *args],
+            cwd=processes.ROOT,
+            env={**os.environ, **self.base_env, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.procs.append(proc)
+        if port is not None:
+            processes.wait_for_port("127.0.0.1", port, proc, timeout=60)
+            self.urls[name] = f"http://127.0.0.1:{port}"
+
+    def run(self, args: list[str], env: dict[str, str]) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "ethos", *args],
+            cwd=processes.ROOT,
+            env={**os.environ, **self.base_env, **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def log(self, name: str) -> str:
+        path = self.tmp / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            processes.stop(proc)
+
+
+@dataclass
+class StoreStack:
+    stack: Stack
+    store_url: str
+    btcpay_url: str
+    store_env: dict[str, str]
     mail: MailCatcher
 
 
 @pytest.fixture
-def store_process(
+def store_stack(
     database: DatabaseTarget, smtp_server: MailCatcher, tmp_path: Path
-) -> Iterator[RunningStore]:
-    """`ethos cloud serve` as its own process, on the tier's database and SMTP server."""
-    port = processes.free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
+) -> Iterator[StoreStack]:
+    """BTCPay simulator + store processes on the tier's database and SMTP server."""
+    stack = Stack(tmp_path, smtp_server, {"LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")})
+    sim_port, store_port = processes.free_port(), processes.free_port()
+    store_url = f"http://127.0.0.1:{store_port}"
+    store_env = {
         "ETHOS_DATA_DIR": str(tmp_path / "cloud"),
-        "ETHOS_BASE_URL": url,
+        "ETHOS_BASE_URL": store_url,
         "DATABASE_URL": database.url,
         "SMTP_URL": smtp_server.url,
-        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        "BTCPAY_URL": f"http://127.0.0.1:{sim_port}",
     }
     if database.schema:
-        env["ETHOS_DB_SCHEMA"] = database.schema
-    proc = processes.start_python(
-        ["-m", "ethos", "cloud", "serve", "--port", str(port)], env=env
-    )
+        store_env["ETHOS_DB_SCHEMA"] = database.schema
     try:
-        processes.wait_for_port("127.0.0.1", port, proc, timeout=60)
-        yield RunningStore(url=url, mail=smtp_server)
+        stack.start(
+            "btcpay-sim",
+            ["btcpay-sim", "serve", "--port", str(sim_port)],
+            {"BTCPAY_SIM_RETRY_SCALE": "0.01"},
+            sim_port,
+        )
+        stack.start("store", ["cloud", "serve", "--port", str(store_port)], store_env, store_port)
+        yield StoreStack(stack, store_url, stack.urls["btcpay-sim"], store_env, smtp_server)
     finally:
-        processes.stop(proc)
+        stack.stop()
+
+
+@dataclass
+class DeviceUnit:
+    serial: str
+    claim_secret: str
+
+
+def import_unit(store: StoreStack, sku: str = "EPD-1") -> DeviceUnit:
+    """Put one fresh unit in stock through `ethos cloud stock import`."""
+    unit = DeviceUnit(f"EPD-{secrets.randbelow(900_000) + 100_000}", secrets.token_hex(32))
+    csv = store.stack.tmp / f"stock-{unit.serial}.csv"
+    csv.write_text(f"serial,sku,claim_secret\n{unit.serial},{sku},{unit.claim_secret}\n")
+    store.stack.run(["cloud", "stock", "import", str(csv)], store.store_env)
+    return unit
+
+
+@pytest.fixture
+def store_process(store_stack: StoreStack) -> StoreStack:
+    return store_stack

@@ -1,0 +1,233 @@
+"""Process supervision for `ethos demo`: start components in order, report, stop cleanly."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ethos.demo import DEMO_DIR_DEFAULT, DEMO_SERIAL
+
+_LOGGER = logging.getLogger(__name__)
+
+PORT_CLOUD = 8080
+PORT_BTCPAY = 8082
+PORT_HUB = 8181
+PORT_MQTT = 1883
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Component:
+    name: str
+    args: list[str]
+    port: int | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+class DemoRunner:
+    def __init__(self, fresh: bool, host: str) -> None:
+        self.host = host
+        self.data_dir = Path(os.environ.get("ETHOS_DATA_DIR") or DEMO_DIR_DEFAULT).resolve()
+        if fresh and self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs = self.data_dir / "logs"
+        self.logs.mkdir(exist_ok=True)
+        self.running: list[Component] = []
+
+    # -- set-up -----------------------------------------------------------------------
+    def claim_secret(self) -> str:
+        """The simulated unit's secret: made once, kept in the data directory."""
+        path = self.data_dir / "demo-device.secret"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def stock_file(self, secret: str) -> Path:
+        """Demo stock: the simulated detector first, then a few units of each product."""
+        from cloud.catalog.loader import load_catalog
+
+        lines = ["serial,sku,claim_secret", f"{DEMO_SERIAL},EPD-1,{secret}"]
+        for index, product in enumerate(load_catalog().products):
+            prefix = product.sku.split("-")[0][:4]
+            for unit in range(1, 6):
+                serial = f"{prefix}-{900000 + index * 100 + unit}"
+                lines.append(f"{serial},{product.sku},{secrets.token_hex(32)}")
+        path = self.data_dir / "demo-stock.csv"
+        if not path.exists():
+            path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def base_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "ETHOS_DATA_DIR": str(self.data_dir),
+            "ETHOS_BASE_URL": f"http://{self.host}:{PORT_CLOUD}",
+            "ETHOS_CLOUD_URL": f"http://{self.host}:{PORT_CLOUD}",
+            "MQTT_URL": f"mqtt://{self.host}:{PORT_MQTT}",
+            "BTCPAY_URL": f"http://{self.host}:{PORT_BTCPAY}",
+        }
+
+    # -- process handling ------------------------------------------------------------
+    def start(self, component: Component, step: int, total: int) -> None:
+        print(f"[{step}/{total}] starting {component.name} …", end=" ", flush=True)
+        log = (self.logs / f"{component.name.replace(' ', '-')}.log").open("ab")
+        component.process = subprocess.Popen(  # noqa: S603 (our interpreter, our arguments)
+            [sys.executable, *component.args],
+            env={**self.base_env(), **component.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
+        )
+        self.running.append(component)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while component.port and not port_open(self.host, component.port):
+            if component.process.poll() is not None or time.monotonic() > deadline:
+                print("failed")
+                raise RuntimeError(f"{component.name} did not start; see {log.name}")
+            time.sleep(0.1)
+        if component.process.poll() is not None:
+            print("failed")
+            raise RuntimeError(f"{component.name} exited; see {log.name}")
+        print("ready")
+
+    def run_once(self, name: str, args: list[str]) -> None:
+        result = subprocess.run(  # noqa: S603 (our interpreter, our arguments)
+            [sys.executable, *args], env=self.base_env(), capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{name} failed: {result.stderr.strip() or result.stdout.strip()}")
+
+    def stop_all(self) -> None:
+        for component in reversed(self.running):
+            process = component.process
+            if process is None or process.poll() is not None:
+                continue
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.running.clear()
+
+    # -- the demo --------------------------------------------------------------------
+    def components(self, secret: str) -> list[Component]:
+        ethos = ["-m", "ethos"]
+        items = []
+        if port_open(self.host, PORT_MQTT):
+            print(f"MQTT: using the broker already answering on {self.host}:{PORT_MQTT}")
+        else:
+            items.append(
+                Component(
+                    "mqtt broker",
+                    ["-m", "ethos.demo_broker", "--host", self.host, "--port", str(PORT_MQTT)],
+                    PORT_MQTT,
+                )
+            )
+        items += [
+            Component(
+                "btcpay simulator",
+                [*ethos, "btcpay-sim", "serve", "--host", self.host, "--port", str(PORT_BTCPAY)],
+                PORT_BTCPAY,
+            ),
+            Component(
+                "store",
+                [*ethos, "cloud", "serve", "--host", self.host, "--port", str(PORT_CLOUD)],
+                PORT_CLOUD,
+            ),
+            Component(
+                "hub",
+                [*ethos, "hub", "serve", "--host", self.host, "--port", str(PORT_HUB)],
+                PORT_HUB,
+            ),
+            Component(
+                "presence detector simulator",
+                [
+                    *ethos,
+                    "device",
+                    "simulate",
+                    "--serial",
+                    DEMO_SERIAL,
+                    "--config-file",
+                    str(self.data_dir / "demo-device.json"),
+                ],
+                env={"ETHOS_CLAIM_SECRET": secret},
+            ),
+        ]
+        return items
+
+    def run(self) -> int:
+        # A service manager stops us with SIGTERM: treat it like Ctrl-C so children stop too.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        secret = self.claim_secret()
+        stock = self.stock_file(secret)
+        components = self.components(secret)
+        total = len(components) + 1
+        try:
+            step = 0
+            for component in components:
+                step += 1
+                self.start(component, step, total)
+                if component.name == "store":
+                    step += 1
+                    print(f"[{step}/{total}] importing demo stock …", end=" ", flush=True)
+                    self.run_once(
+                        "stock import", ["-m", "ethos", "cloud", "stock", "import", str(stock)]
+                    )
+                    print("done")
+            self.announce()
+            while all(c.process and c.process.poll() is None for c in self.running):
+                time.sleep(0.5)
+            dead = next(c for c in self.running if c.process and c.process.poll() is not None)
+            print(f"\n{dead.name} stopped unexpectedly; see {self.logs}. Stopping the demo.")
+            return 1
+        except KeyboardInterrupt:
+            print("\nstopping …", flush=True)
+            return 0
+        except RuntimeError as err:
+            print(f"\n{err}")
+            return 1
+        finally:
+            self.stop_all()
+            print("demo stopped")
+
+    def announce(self) -> None:
+        outbox = self.data_dir / "outbox"
+        print(
+            "\nEthos demo is running.\n"
+            f"  Store           http://{self.host}:{PORT_CLOUD}\n"
+            f"  Hub             http://{self.host}:{PORT_HUB}\n"
+            f"  BTCPay (sim.)   http://{self.host}:{PORT_BTCPAY}\n"
+            f"  Device          {DEMO_SERIAL} (simulated, someone comes, stays, leaves)\n"
+            f"  Mail            {outbox}  (no SMTP_URL: each mail is an .eml file there)\n"
+            f"  Logs            {self.logs}\n\n"
+            "What to do first: open the store, create an account, open the confirmation\n"
+            "mail in the outbox, then buy the Ethos Presence Detector and pay on the BTCPay\n"
+            "simulator page. Then open the hub, link it to your account and sign in.\n"
+            "Press Ctrl-C to stop everything.\n",
+            flush=True,
+        )
