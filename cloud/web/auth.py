@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -35,7 +36,7 @@ async def require_user(request: web.Request) -> User:
             raise web.HTTPUnauthorized(
                 text="Sign in first.", headers={"WWW-Authenticate": 'Bearer realm="ethos"'}
             )
-        raise web.HTTPSeeOther(f"/account/login?next={request.path_qs}")
+        raise web.HTTPSeeOther(f"/account/login?{urlencode({'next': request.path_qs})}")
     return user
 
 

@@ -193,3 +193,29 @@ async def test_open_redirect_after_login_is_refused(client, smtp_server, unique_
     )
     assert response.status == 303
     assert response.headers["Location"] == "/"
+
+
+async def test_sign_in_returns_to_the_full_page_asked_for(client, smtp_server, unique_id):
+    email = f"nx-{unique_id}@example.org"
+    await sign_up_and_confirm(client, smtp_server, email)
+    client.session.cookie_jar.clear()
+
+    response = await client.get("/account?welcome=1&from=mail", allow_redirects=False)
+    assert response.status == 303
+    login_page = response.headers["Location"]
+    page = await client.get(login_page)
+    from tests.cloud.common import csrf_from
+
+    text = await page.text()
+    assert 'name="next" value="/account?welcome=1&amp;from=mail"' in text
+    response = await client.post(
+        "/account/login",
+        data={
+            "email": email,
+            "password": PASSWORD,
+            "next": "/account?welcome=1&from=mail",
+            "csrf_token": csrf_from(text),
+        },
+        allow_redirects=False,
+    )
+    assert response.headers["Location"] == "/account?welcome=1&from=mail"
