@@ -202,8 +202,14 @@ async def _queue_status_mail(
     status: OrderStatus,
     additional: str | None,
 ) -> None:
+    if not mails.mails_buyer(status):
+        return
     lines = await service.order_lines(session, order.id)
-    serials = (await units_of_orders(session, [order.id])).get(order.id)
+    serials = (
+        (await units_of_orders(session, [order.id])).get(order.id)
+        if status == OrderStatus.PAID
+        else None
+    )
     mail = mails.status_mail(
         status,
         ctx.order_link(order.id),

@@ -16,6 +16,10 @@ _SUBJECTS = {
 }
 
 
+def mails_buyer(status: OrderStatus) -> bool:
+    return status in _SUBJECTS
+
+
 def status_mail(
     status: OrderStatus,
     order_link: str,

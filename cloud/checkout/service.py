@@ -75,10 +75,13 @@ async def stock_shortfalls(session: AsyncSession, lines: list[PricedLine]) -> di
 
 def out_of_stock_refusal(lines: list[PricedLine], short: Mapping[str, int]) -> Refusal:
     names = {line.sku: line.name for line in lines}
-    parts = [
-        f"{names.get(sku, sku)}: {'none' if left == 0 else f'only {left}'} left"
-        for sku, left in short.items()
-    ]
+    wanted = {line.sku: line.quantity for line in lines}
+    parts = []
+    for sku, left in short.items():
+        if left >= wanted.get(sku, 0):  # free, but held by a checkout in flight
+            parts.append(f"{names.get(sku, sku)}: another buyer is checking out the last units")
+        else:
+            parts.append(f"{names.get(sku, sku)}: {'none' if left == 0 else f'only {left}'} left")
     return Refusal("out_of_stock", "Not enough stock. " + "; ".join(parts) + ".", 409)
 
 

@@ -134,6 +134,9 @@ class WebhookSender:
     async def _attempt(self, delivery: Delivery) -> bool:
         """Send once; True when BTCPay would retry (5xx, 408, 429, network error)."""
         webhook = self._webhooks[delivery.webhook_id]
+        if not webhook.enabled:  # deleted or disabled since: nothing more is sent
+            delivery.status, delivery.error = "Failed", "webhook disabled"
+            return False
         delivery.attempts += 1
         headers = {
             "Content-Type": "application/json",

@@ -137,3 +137,14 @@ async def test_orders_and_devices_are_private(shop, aiohttp_client):
     assert (await stranger.get(f"/orders/{order_id}/pay", allow_redirects=False)).status == 404
     assert await (await stranger.get("/api/v1/me/devices")).json() == []
     assert (await stranger.get("/orders/NoSuchOrderAtAll00000")).status == 404
+
+
+async def test_openapi_document_lists_checkout_and_devices(shop):
+    document = await (await shop.client.get("/api/v1/openapi.json")).json()
+    paths = document["paths"]
+    for path in ("/api/v1/cart", "/api/v1/orders", "/api/v1/orders/{order_id}"):
+        assert "get" in paths[path]
+    devices = paths["/api/v1/me/devices"]["get"]
+    assert {"bearer": ["devices"]} in devices["security"]
+    schema = document["components"]["schemas"]["DeviceOut"]
+    assert {"serial", "sku", "name", "claim_secret"} <= set(schema["properties"])
