@@ -24,6 +24,7 @@ from cloud.inventory import routes as inventory_routes
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import routes as oauth_routes
 from cloud.payments import setup as payments_setup
+from cloud.recommender import web as recommender_web
 from cloud.web.auth import current_user
 from cloud.web.keys import API, CATALOG, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, csrf_token
@@ -108,6 +109,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     checkout_setup.setup(app, api)
     inventory_routes.setup(app, api)
     oauth_routes.setup(app, api)  # after the database context: its cleanup context needs it
+    recommender_web.setup(app, api)  # after the database context: trains at start-up
 
     api.add_routes(app.router)
     app.router.add_get("/api/v1/openapi.json", openapi_document)

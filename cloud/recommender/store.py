@@ -1,0 +1,274 @@
+"""The recommender inside the running store: reads purchases and stock from the database,
+keeps each replica's model trained, and serves lists for pages and the API.
+
+Replicas: the model is derived data. Every replica trains its own from the database (or
+loads the file it saved last), so nothing depends on which process settled an order. A
+settle commits in whichever replica got the webhook or ran the reconciler; every replica
+notices it with the same cheap query (`settled_fingerprint`: how many settled purchase
+lines, and the latest settle time) polled every `poll_seconds`, and schedules a debounced
+training run when the fingerprint moved. A failed query or training is logged and retried
+on the next poll; the settle path itself is never involved.
+
+Restart: next to the model file a small JSON file records the fingerprint the model was
+trained on; when the database still matches it, the loaded model serves and no training
+runs at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.catalog.loader import Catalog
+from cloud.checkout.models import Order, OrderLine
+from cloud.checkout.states import OrderStatus
+from cloud.inventory.models import StockUnit
+
+from .model import RecommenderModel
+from .records import Purchase, Recommendation
+from .service import RecommendationService
+
+_LOGGER = logging.getLogger(__name__)
+
+# Orders whose buyer paid: their lines are purchases (a backorder was paid too).
+SETTLED_STATUSES = (OrderStatus.PAID, OrderStatus.BACKORDER)
+
+
+@dataclass(frozen=True)
+class RecommenderOptions:
+    """Timing of the store's recommender; tests shorten these."""
+
+    debounce_seconds: float = 30.0  # a burst of settles becomes one training run
+    poll_seconds: float = 10.0  # how soon a replica notices orders settled anywhere
+    stock_ttl_seconds: float = 2.0  # anonymous pages reuse the stock list this long
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a model was trained on, as far as settled purchases go."""
+
+    lines: int
+    latest: str | None  # ISO time of the latest settle
+
+    def as_json(self) -> str:
+        return json.dumps({"lines": self.lines, "latest": self.latest})
+
+    @classmethod
+    def from_json(cls, text: str) -> Fingerprint | None:
+        try:
+            raw = json.loads(text)
+            return cls(int(raw["lines"]), raw["latest"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+async def settled_fingerprint(session: AsyncSession) -> Fingerprint:
+    row = (
+        await session.execute(
+            select(func.count(OrderLine.id), func.max(Order.updated_at))
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.status.in_(SETTLED_STATUSES), Order.user_id.is_not(None))
+        )
+    ).one()
+    latest: datetime | None = row[1]
+    return Fingerprint(int(row[0] or 0), latest.isoformat() if latest else None)
+
+
+async def settled_purchases(session: AsyncSession) -> list[Purchase]:
+    """One purchase per line of every settled order of an account (guest orders skipped
+    until an account claims them); the settle time is the order's last status change."""
+    rows = await session.execute(
+        select(Order.user_id, OrderLine.sku, Order.updated_at)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(Order.status.in_(SETTLED_STATUSES), Order.user_id.is_not(None))
+        .order_by(Order.updated_at, Order.id, OrderLine.id)
+    )
+    return [Purchase(str(user_id), sku, settled_at) for user_id, sku, settled_at in rows]
+
+
+async def purchased_skus(session: AsyncSession, user_id: int) -> list[str]:
+    """The user's purchased SKUs, oldest settle first."""
+    rows = await session.scalars(
+        select(OrderLine.sku)
+        .join(Order, OrderLine.order_id == Order.id)
+        .where(Order.status.in_(SETTLED_STATUSES), Order.user_id == user_id)
+        .order_by(Order.updated_at, Order.id, OrderLine.id)
+    )
+    return list(rows)
+
+
+async def in_stock_skus(session: AsyncSession) -> frozenset[str]:
+    """SKUs with at least one unit neither held for an open invoice nor sold."""
+    rows = await session.scalars(
+        select(StockUnit.sku)
+        .where(StockUnit.order_id.is_(None), StockUnit.sold_at.is_(None))
+        .distinct()
+    )
+    return frozenset(rows)
+
+
+@dataclass(frozen=True)
+class Picks:
+    personal: bool  # False: the cold-start list
+    items: list[Recommendation]
+
+
+class StoreRecommender:
+    """One per app: the service, its training triggers, and cached anonymous lists."""
+
+    def __init__(
+        self,
+        db: async_sessionmaker[AsyncSession],
+        catalog: Catalog,
+        model_path: Path,
+        options: RecommenderOptions,
+    ) -> None:
+        self.service = RecommendationService(model_path, debounce_seconds=options.debounce_seconds)
+        self._db = db
+        self._catalog = catalog
+        self._options = options
+        self._fingerprint_path = model_path.with_suffix(".trained.json")
+        self._trained: Fingerprint | None = None  # what the serving model covers
+        self._requested: Fingerprint | None = None  # what the latest training asked for
+        self._stock: tuple[float, frozenset[str]] | None = None
+        self._cold_start: tuple[RecommenderModel, frozenset[str], list[Recommendation]] | None = (
+            None
+        )
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._watcher: asyncio.Task[None] | None = None
+
+    @property
+    def trained_on(self) -> Fingerprint | None:
+        """The settled purchases the serving model covers (None: not known)."""
+        return self._trained
+
+    async def async_start(self) -> None:
+        """Serve the saved model at once if the database still matches it; train otherwise
+        (waiting only when there is nothing to serve), then watch for settled orders."""
+        loaded = await self.service.async_load()
+        if loaded and self._fingerprint_path.exists():
+            self._trained = Fingerprint.from_json(self._fingerprint_path.read_text())
+        async with self._db() as session:
+            current = await settled_fingerprint(session)
+        if not loaded:
+            await self._async_train(current)
+        elif current != self._trained:
+            self._schedule(current)
+        self._watcher = asyncio.create_task(self._async_watch(), name="recommender-watch")
+
+    def notify_settled(self) -> None:
+        """Optional hook for the settle path: look for new purchases now, not at the next poll."""
+        self._wake.set()
+
+    async def _async_watch(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._options.poll_seconds)
+            self._wake.clear()
+            try:
+                async with self._db() as session:
+                    current = await settled_fingerprint(session)
+                if current not in (self._trained, self._requested):
+                    self._schedule(current)
+            except Exception:
+                _LOGGER.exception("recommender: could not check for settled orders")
+
+    def _schedule(self, fingerprint: Fingerprint) -> None:
+        self._requested = fingerprint
+        task = asyncio.create_task(self._async_train_logged(fingerprint))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _async_train_logged(self, fingerprint: Fingerprint) -> None:
+        try:
+            await self._async_train(fingerprint)
+        except Exception:
+            # The service logged the cause; the next poll asks again.
+            self._requested = None
+
+    async def _async_train(self, fingerprint: Fingerprint) -> None:
+        async with self._db() as session:
+            purchases = await settled_purchases(session)
+            stock = await in_stock_skus(session)
+        catalog = [product.model_dump() for product in self._catalog.products]
+        await self.service.async_train(purchases, catalog, stock)
+        self._stock = (time.monotonic(), stock)
+        if self._trained is None or fingerprint.lines >= self._trained.lines:
+            self._trained = fingerprint
+            await asyncio.get_running_loop().run_in_executor(
+                None, _write_atomically, self._fingerprint_path, fingerprint.as_json()
+            )
+
+    async def async_in_stock(self, fresh: bool) -> frozenset[str]:
+        """What is in stock: read now (``fresh``) or reused for ``stock_ttl_seconds``."""
+        now = time.monotonic()
+        if not fresh and self._stock and now - self._stock[0] < self._options.stock_ttl_seconds:
+            return self._stock[1]
+        async with self._db() as session:
+            stock = await in_stock_skus(session)
+        self._stock = (now, stock)
+        self.service.update_stock(stock)
+        return stock
+
+    async def async_for_user(self, user_id: int | None, k: int = 10) -> Picks:
+        """Recommendations for an account (owned items excluded), or the cold-start list
+        for a visitor or an account without purchases."""
+        if user_id is None:
+            return Picks(False, self.cold_start(await self.async_in_stock(fresh=False), k))
+        async with self._db() as session:
+            owned = await purchased_skus(session, user_id)
+            stock = await in_stock_skus(session)
+        self.service.update_stock(stock)
+        if not owned:
+            return Picks(False, self.cold_start(stock, k))
+        return Picks(True, self.service.recommend(str(user_id), owned, in_stock=stock, k=k))
+
+    def cold_start(self, stock: frozenset[str], k: int) -> list[Recommendation]:
+        """The list for shoppers without purchases, computed once per model and stock."""
+        model = self.service.model
+        if model is None:
+            return []
+        cached = self._cold_start
+        if cached is None or cached[0] is not model or cached[1] != stock:
+            items = self.service.recommend("", [], in_stock=stock, k=max(k, 10))
+            cached = self._cold_start = (model, stock, items)
+        return cached[2][:k]
+
+    async def async_together(self, sku: str, k: int = 4) -> list[Recommendation]:
+        stock = await self.async_in_stock(fresh=False)
+        return self.service.often_bought_together(sku, k=k, in_stock=stock)
+
+    async def async_close(self) -> None:
+        tasks: Sequence[asyncio.Task[None]] = [*self._tasks, *filter(None, [self._watcher])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.service.async_close()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A crash mid-write must not leave a fingerprint that claims more than the model has.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

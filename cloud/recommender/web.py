@@ -1,0 +1,165 @@
+"""Wires the recommender into the store: its lifetime (cleanup context), the
+`/api/v1/me/recommendations` endpoint, and the lists on the home and product pages.
+
+Pages get their lists from a template context processor that only acts on the `home` and
+`product` routes, so the catalog handlers stay as they are and the templates just
+include ours.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import aiohttp_jinja2
+from aiohttp import web
+from pydantic import BaseModel
+
+from cloud.api.openapi import ApiRegistry
+from cloud.authz import authorize
+from cloud.catalog.loader import Catalog
+from cloud.catalog.models import Product
+from cloud.web.auth import current_user
+from cloud.web.keys import CATALOG, DB, SETTINGS
+
+from .records import Recommendation
+from .store import RecommenderOptions, StoreRecommender
+
+_LOGGER = logging.getLogger(__name__)
+
+RECOMMENDER: web.AppKey[StoreRecommender] = web.AppKey("recommender")
+OPTIONS: web.AppKey[RecommenderOptions] = web.AppKey("recommender_options")
+
+MODEL_FILE = "recommender/model.npz"
+HOME_ITEMS = 6
+TOGETHER_ITEMS = 4
+API_ITEMS = 10
+
+PERSONAL_TITLE = "Recommended for you"
+COLD_START_TITLE = "Popular picks, best for privacy, openness and environment"
+TOGETHER_TITLE = "Often bought together"
+SIMILAR_TITLE = "Similar devices"
+MAX_SIMILARITY_SCORE = 1.0  # often_bought_together: similarity-only items score at most this
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    product: Product
+    reason: str
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """A titled list of products with reasons, for a page."""
+
+    title: str
+    personal: bool
+    items: list[Suggestion]
+
+
+class RecommendationOut(BaseModel):
+    sku: str
+    name: str
+    reason: str
+    score: float
+    price: Decimal
+    currency: str
+    url: str
+
+
+class RecommendationsOut(BaseModel):
+    personal: bool  # False: the cold-start list (no purchases yet)
+    title: str
+    items: list[RecommendationOut]
+
+
+def _suggestions(catalog: Catalog, recommendations: list[Recommendation]) -> list[Suggestion]:
+    # A product the model knows but the catalog dropped since is skipped.
+    found = ((catalog.get(r.sku), r.reason) for r in recommendations)
+    return [Suggestion(product, reason) for product, reason in found if product is not None]
+
+
+async def _async_shelf(request: web.Request, user_id: int | None, k: int) -> Shelf:
+    picks = await request.app[RECOMMENDER].async_for_user(user_id, k)
+    return Shelf(
+        PERSONAL_TITLE if picks.personal else COLD_START_TITLE,
+        picks.personal,
+        _suggestions(request.app[CATALOG], picks.items),
+    )
+
+
+async def _page_context(request: web.Request) -> dict[str, object]:
+    route = request.match_info.route.name
+    if route == "home":
+        user = await current_user(request)
+        return {"recommended": await _async_shelf(request, user.id if user else None, HOME_ITEMS)}
+    if route == "product":
+        sku = request.match_info.get("sku", "")
+        together = await request.app[RECOMMENDER].async_together(sku, TOGETHER_ITEMS)
+        items = _suggestions(request.app[CATALOG], together)
+        # The model lists co-purchases first, scored above any similarity (<= 1); with
+        # none yet, the list holds only similar products and says so.
+        bought_together = bool(together) and together[0].score > MAX_SIMILARITY_SCORE
+        title = TOGETHER_TITLE if bought_together else SIMILAR_TITLE
+        return {"together": Shelf(title, False, items)}
+    return {}
+
+
+async def _recommender_ctx(app: web.Application) -> AsyncIterator[None]:
+    recommender = StoreRecommender(
+        app[DB],
+        app[CATALOG],
+        app[SETTINGS].data_dir / MODEL_FILE,
+        app.get(OPTIONS) or RecommenderOptions(),
+    )
+    app[RECOMMENDER] = recommender
+    await recommender.async_start()
+    yield
+    await recommender.async_close()
+
+
+def setup(app: web.Application, api: ApiRegistry) -> None:
+    """Call after the database context is registered: training at start-up needs it."""
+    app.cleanup_ctx.append(_recommender_ctx)
+    processors = app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY]
+    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [*processors, _page_context]
+
+    @api.route(
+        "GET",
+        "/api/v1/me/recommendations",
+        summary="Products recommended to me, each with a short reason",
+        tag="recommendations",
+        response=RecommendationsOut,
+        auth=True,
+        scopes=("profile",),
+        errors=(401, 403),
+    )
+    async def my_recommendations(request: web.Request) -> web.Response:
+        principal = await authorize(request, "recommendations.read")
+        picks = await request.app[RECOMMENDER].async_for_user(principal.user_id, API_ITEMS)
+        catalog = request.app[CATALOG]
+        items = []
+        for pick in picks.items:
+            product = catalog.get(pick.sku)
+            if product is not None:
+                items.append(
+                    RecommendationOut(
+                        sku=product.sku,
+                        name=product.name,
+                        reason=pick.reason,
+                        score=round(pick.score, 4),
+                        price=product.price,
+                        currency=product.currency,
+                        url=f"/products/{product.sku}",
+                    )
+                )
+        out = RecommendationsOut(
+            personal=picks.personal,
+            title=PERSONAL_TITLE if picks.personal else COLD_START_TITLE,
+            items=items,
+        )
+        return web.json_response(
+            out.model_dump(mode="json"), headers={"Cache-Control": "private, no-store"}
+        )

@@ -1,0 +1,3 @@
+"""Recommender surface fixtures: the checkout's BTCPay simulator, reused."""
+
+from tests.cloud.checkout.shop import sim, simulator_process  # noqa: F401
