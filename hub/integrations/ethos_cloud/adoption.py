@@ -22,7 +22,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from hub.const import EVENT_DEVICE_REGISTRY_UPDATED, EVENT_HUB_STARTED
+from hub.const import (
+    EVENT_DEVICE_REGISTRY_UPDATED,
+    EVENT_HUB_STARTED,
+    EVENT_STATE_CHANGED,
+    STATE_UNAVAILABLE,
+)
 from hub.core.events import Event
 from hub.core.models import DeviceRow
 from hub.integrations.ethos_cloud.const import (
@@ -83,6 +88,7 @@ class AdoptionManager:
         self.claim_timeout = claim_timeout
         self._in_flight: dict[str, asyncio.Task] = {}
         self._retry_handles: dict[str, asyncio.TimerHandle] = {}
+        self._again: set[str] = set()
         self._unsubscribes: list[Callable[[], None]] = []
 
     def async_start(self) -> None:
@@ -90,6 +96,7 @@ class AdoptionManager:
         self._unsubscribes += [
             bus.async_listen(EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry_event),
             bus.async_listen(EVENT_HUB_STARTED, lambda _event: self.async_check_all()),
+            bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed),
             self._sync.async_listen(self.async_check_all),
         ]
         self.async_check_all()
@@ -118,6 +125,21 @@ class AdoptionManager:
         if not current.get("verified"):
             self.async_check(device.id)
 
+    def _on_state_changed(self, event: Event) -> None:
+        """A device that was offline when it was checked is checked again when it is back
+        (its discovery is unchanged, so the registry says nothing)."""
+        old, new = event.data.get("old_state"), event.data.get("new_state")
+        if old is None or new is None or old.state != STATE_UNAVAILABLE:
+            return
+        if new.state == STATE_UNAVAILABLE:
+            return
+        row = self._hub.entities.get(event.data["entity_id"])
+        device = self._hub.devices.get(row.device_id) if row and row.device_id else None
+        if device is None or ethos_serial(device) is None:
+            return
+        if not (device.extra.get(EXTRA_KEY) or {}).get("verified"):
+            self.async_check(device.id)
+
     def async_check_all(self) -> None:
         """Check every device that names an Ethos serial (owned set changed, hub started)."""
         for device in self._hub.devices.async_all():
@@ -131,14 +153,23 @@ class AdoptionManager:
         """Start (or join) the check of one device; returns its task."""
         running = self._in_flight.get(device_id)
         if running is not None:
+            # Something changed while it ran (e.g. the device came online after the
+            # challenge went out): check once more when this check is done.
+            self._again.add(device_id)
             return running
         handle = self._retry_handles.pop(device_id, None)
         if handle is not None:
             handle.cancel()
         task = self._hub.async_create_task(self._async_check(device_id), "ethos claim check")
         self._in_flight[device_id] = task
-        task.add_done_callback(lambda _t: self._in_flight.pop(device_id, None))
+        task.add_done_callback(lambda _task: self._check_done(device_id))
         return task
+
+    def _check_done(self, device_id: str) -> None:
+        self._in_flight.pop(device_id, None)
+        if device_id in self._again and self._unsubscribes:  # not when stopping
+            self._again.discard(device_id)
+            self.async_check(device_id)
 
     # The check -------------------------------------------------------------------
     async def _async_check(self, device_id: str) -> Adoption | None:

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from tests.firmware.mqtt_support import wait_until
 from tests.hub.ethos_cloud.claim_device import claiming_device
 from tests.hub.ethos_cloud.common import Home, unique_serial
 
@@ -103,3 +104,20 @@ async def _csrf(home: Home) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', page)
     assert match
     return match.group(1)
+
+
+async def test_a_device_silent_at_first_is_verified_when_it_comes_online(
+    linked: Home, mqtt_broker_url: str
+) -> None:
+    serial, secret = await _owned_serial(linked)
+    powered = {"on": False}
+
+    def answer(nonce: bytes) -> str | None:
+        return honest(secret)(nonce) if powered["on"] else None
+
+    async with claiming_device(mqtt_broker_url, serial, linked.prefix, answer) as device:
+        assert (await linked.wait_adoption(serial))["verified"] is False
+        powered["on"] = True  # no new discovery: only its availability and states change
+        await device.publish(f"ethos/{serial}/status", "online", retain=True)
+        await device.publish(f"ethos/{serial}/occupancy", "OFF", retain=True)
+        await wait_until(lambda: linked.adoption(serial).get("verified") is True, timeout=5)
