@@ -1,4 +1,4 @@
-"""ID-token signing keys: made on first start, kept in the database, rotated on a schedule.
+"""ID-token signing keys: made on first start, kept sealed in the database, rotated on a schedule.
 
 A retired key stays in the published JWKS until every ID token it signed has expired,
 so relying parties (hubs) never see a valid token whose key they cannot fetch.
@@ -17,6 +17,7 @@ from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud import sealing
 from cloud.oauth.const import ID_TOKEN_ALG, RSA_KEY_BITS
 from cloud.oauth.models import SigningKey
 
@@ -42,29 +43,42 @@ def _generate_key() -> RSAKey:
     )
 
 
-async def _async_new_key_row(now: datetime) -> SigningKey:
+def _seal_key(secret_key: str, key: RSAKey) -> str:
+    private = json.dumps(key.as_dict(private=True)).encode()
+    return sealing.seal(secret_key, sealing.PURPOSE_SIGNING_KEYS, str(key.kid), private)
+
+
+def _unseal_key(secret_key: str, row: SigningKey) -> RSAKey:
+    private = sealing.unseal(secret_key, sealing.PURPOSE_SIGNING_KEYS, row.kid, row.sealed_jwk)
+    return RSAKey.import_key(json.loads(private))
+
+
+async def _async_new_key_row(now: datetime, secret_key: str) -> SigningKey:
     # RSA key generation takes tens of milliseconds of CPU: not on the event loop.
     key = await asyncio.get_running_loop().run_in_executor(None, _generate_key)
     _LOGGER.info("new ID-token signing key %s", key.kid)
-    return SigningKey(
-        kid=str(key.kid), private_jwk=json.dumps(key.as_dict(private=True)), created_at=now
-    )
+    return SigningKey(kid=str(key.kid), sealed_jwk=_seal_key(secret_key, key), created_at=now)
 
 
-async def async_rotate_signing_key(session: AsyncSession, now: datetime) -> str:
+async def async_rotate_signing_key(session: AsyncSession, now: datetime, *, secret_key: str) -> str:
     """Retire the current key (still published) and start signing with a new one."""
     rows = (await session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None)))).all()
     for row in rows:
         row.retired_at = now
         session.add(row)
-    new = await _async_new_key_row(now)
+    new = await _async_new_key_row(now, secret_key)
     session.add(new)
     await session.flush()
     return new.kid
 
 
 async def async_load_key_ring(
-    session: AsyncSession, now: datetime, rotate_after: timedelta, publish_for: timedelta
+    session: AsyncSession,
+    now: datetime,
+    *,
+    secret_key: str,
+    rotate_after: timedelta,
+    publish_for: timedelta,
 ) -> KeyRing:
     """Load the keys, creating the first one and rotating an old one when due.
 
@@ -76,12 +90,12 @@ async def async_load_key_ring(
     rows = list((await session.scalars(select(SigningKey))).all())
     active = sorted((row for row in rows if row.retired_at is None), key=lambda row: row.created_at)
     if not active or now - active[-1].created_at >= rotate_after:
-        await async_rotate_signing_key(session, now)
+        await async_rotate_signing_key(session, now, secret_key=secret_key)
         rows = list((await session.scalars(select(SigningKey))).all())
         active = [row for row in rows if row.retired_at is None]
     signing_row = max(active, key=lambda row: row.created_at)
     published = tuple(
-        RSAKey.import_key(json.loads(row.private_jwk))
+        _unseal_key(secret_key, row)
         for row in sorted(rows, key=lambda row: row.created_at, reverse=True)
     )
     signing = next(key for key in published if key.kid == signing_row.kid)

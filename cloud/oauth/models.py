@@ -201,7 +201,7 @@ class SigningKey(SQLModel, table=True):
     __tablename__ = "oauth_signing_keys"
 
     kid: str = Field(primary_key=True, max_length=64)
-    private_jwk: str = Field(sa_column=Column(Text, nullable=False))
+    sealed_jwk: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

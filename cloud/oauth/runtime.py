@@ -132,6 +132,7 @@ async def async_reload_keys(app: web.Application) -> KeyRing:
         ring = await async_load_key_ring(
             session,
             utcnow(),
+            secret_key=app[SETTINGS].secret_key,
             rotate_after=timedelta(days=oauth.key_rotation_days),
             publish_for=timedelta(seconds=max(oauth.id_token_seconds, oauth.access_token_seconds)),
         )

@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "oauth_signing_keys",
         sa.Column("kid", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("private_jwk", sa.Text(), nullable=False),
+        sa.Column("sealed_jwk", sa.Text(), nullable=False),
         sa.Column("created_at", cloud.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("retired_at", cloud.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("kid"),

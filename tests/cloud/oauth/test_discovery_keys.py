@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from cloud.db import utcnow
 from cloud.oauth.keys import async_load_key_ring, async_rotate_signing_key
 from cloud.oauth.models import SigningKey
 from cloud.oauth.runtime import async_reload_keys
-from cloud.web.keys import DB
+from cloud.web.keys import DB, SETTINGS
 from tests.support.oidc_client import OidcClient
 
 
@@ -48,7 +49,9 @@ async def test_the_key_survives_a_restart(provider, aiohttp_server, http):
 async def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(provider, http):
     old = (await http.get(f"{provider.base_url}/oauth/jwks")).json()["keys"][0]["kid"]
     async with provider.app[DB]() as session, session.begin():
-        new = await async_rotate_signing_key(session, utcnow())
+        new = await async_rotate_signing_key(
+            session, utcnow(), secret_key=provider.app[SETTINGS].secret_key
+        )
     ring = await async_reload_keys(provider.app)
     published = [
         key["kid"] for key in (await http.get(f"{provider.base_url}/oauth/jwks")).json()["keys"]
@@ -60,7 +63,11 @@ async def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(prov
     later = utcnow() + timedelta(hours=1)
     async with provider.app[DB]() as session, session.begin():
         ring = await async_load_key_ring(
-            session, later, rotate_after=timedelta(days=90), publish_for=timedelta(minutes=5)
+            session,
+            later,
+            secret_key=provider.app[SETTINGS].secret_key,
+            rotate_after=timedelta(days=90),
+            publish_for=timedelta(minutes=5),
         )
         kids = set((await session.scalars(select(SigningKey.kid))).all())
     assert [key.kid for key in ring.published] == [new]
@@ -70,11 +77,16 @@ async def test_rotation_keeps_the_old_key_published_until_its_tokens_expire(prov
 async def test_a_key_older_than_the_rotation_age_is_replaced(provider):
     async with provider.app[DB]() as session, session.begin():
         before = await async_load_key_ring(
-            session, utcnow(), rotate_after=timedelta(days=90), publish_for=timedelta(minutes=5)
+            session,
+            utcnow(),
+            secret_key=provider.app[SETTINGS].secret_key,
+            rotate_after=timedelta(days=90),
+            publish_for=timedelta(minutes=5),
         )
         after = await async_load_key_ring(
             session,
             utcnow() + timedelta(days=91),
+            secret_key=provider.app[SETTINGS].secret_key,
             rotate_after=timedelta(days=90),
             publish_for=timedelta(minutes=5),
         )
@@ -84,3 +96,20 @@ async def test_a_key_older_than_the_rotation_age_is_replaced(provider):
     token = jwt.encode({"alg": "RS256", "kid": after.signing.kid}, {"sub": "1"}, after.signing)
     keys = KeySet.import_key_set(after.jwks())
     assert jwt.decode(token, keys, ["RS256"]).claims["sub"] == "1"
+
+
+async def test_private_keys_are_sealed_at_rest(provider, http):
+    """A database dump does not give the signing key away; another secret cannot open it."""
+    from cryptography.exceptions import InvalidTag
+
+    from cloud import sealing
+
+    kid = (await http.get(f"{provider.base_url}/oauth/jwks")).json()["keys"][0]["kid"]
+    async with provider.app[DB]() as session:
+        row = await session.get(SigningKey, kid)
+    assert '"d"' not in row.sealed_jwk and "PRIVATE" not in row.sealed_jwk
+    secret = provider.app[SETTINGS].secret_key
+    opened = sealing.unseal(secret, sealing.PURPOSE_SIGNING_KEYS, kid, row.sealed_jwk)
+    assert b'"d"' in opened
+    with pytest.raises(InvalidTag):
+        sealing.unseal(secret + "x", sealing.PURPOSE_SIGNING_KEYS, kid, row.sealed_jwk)
