@@ -45,3 +45,8 @@ async def test_models_and_migrations_agree(database):
         assert diff == []
     finally:
         await engine.dispose()
+
+
+def test_history_has_one_head():
+    """Later migrations have one line to build on."""
+    assert db.head_revisions() == {"0004_merge"}
