@@ -7,8 +7,10 @@ the hub's owner afterwards (to link again when the store refused the old link).
 
 from __future__ import annotations
 
+import hmac
 import io
 import logging
+import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -39,6 +41,7 @@ class LinkSlot:
 
 LINK_SLOT_KEY = web.AppKey("ethos_cloud_link_slot", LinkSlot)
 WAITING_REFRESH_S = 3
+LINK_TOKEN_COOKIE = "ethos_hub_link"  # noqa: S105 (a cookie name)
 
 
 def qr_svg(text: str, title: str) -> Markup:
@@ -89,17 +92,28 @@ async def _may_start(request: web.Request) -> bool:
     return principal is not None and principal.is_owner
 
 
-def _same_origin(request: web.Request) -> bool:
+def _form_token_ok(request: web.Request, sent: object) -> bool:
+    """Double-submit token: this page is used before anyone can sign in, so the session's
+    CSRF token does not exist yet. (Origin cannot decide: with no-referrer, Chromium
+    sends ``Origin: null`` on same-site form posts.)"""
     origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    return origin != "null" and urlsplit(origin).netloc == request.host
+    if origin not in (None, "null") and urlsplit(origin).netloc != request.host:
+        return False
+    cookie = request.cookies.get(LINK_TOKEN_COOKIE)
+    return bool(cookie) and isinstance(sent, str) and hmac.compare_digest(sent, cookie)
 
 
 def _page(request: web.Request, status: int = 200, **values: object) -> web.Response:
-    response = aiohttp_jinja2.render_template("link.html", request, page_context(request, **values))
+    token = request.cookies.get(LINK_TOKEN_COOKIE) or secrets.token_urlsafe(24)
+    response = aiohttp_jinja2.render_template(
+        "link.html", request, page_context(request, link_token=token, **values)
+    )
     response.set_status(status)
     response.headers["Cache-Control"] = "no-store"
+    response.set_cookie(
+        LINK_TOKEN_COOKIE, token, httponly=True, samesite="Strict", secure=request.secure,
+        path="/auth/link",
+    )  # fmt: skip
     return response
 
 
@@ -133,8 +147,9 @@ async def link_page(request: web.Request) -> web.Response:
 
 @routes.post("/auth/link")
 async def start_link(request: web.Request) -> web.StreamResponse:
-    if not _same_origin(request):
-        raise web.HTTPForbidden(text="cross-site request refused")
+    form = await request.post()
+    if not _form_token_ok(request, form.get("link_token")):
+        raise web.HTTPForbidden(text="this form has expired or came from another site; reload")
     if not linking_available(request.app):
         raise web.HTTPNotFound(text="linking is not enabled")
     if not await _may_start(request):

@@ -12,7 +12,12 @@ from markupsafe import Markup
 from hub.core.events import Context
 from hub.core.hub import Hub
 from hub.integrations.ethos_presence import SettingResult, find_detector, settings_changer
-from hub.integrations.ethos_presence.const import HISTORY_HOURS, SETTING_LABELS, SETTINGS
+from hub.integrations.ethos_presence.const import (
+    HISTORY_CHOICES,
+    HISTORY_HOURS,
+    SETTING_LABELS,
+    SETTINGS,
+)
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
@@ -28,10 +33,22 @@ class PresencePanel:
     measurements: dict[str, EntityView]
     settings: list[tuple[str, str, EntityView]]  # key, label, entity
     history: Markup
+    hours: int
     last_result: SettingResult | None
 
 
-async def async_presence_panel(hub: Hub, device_id: str) -> PresencePanel | None:
+def history_hours(value: str | None) -> int:
+    """The timeline's window: one of the offered choices, else the default."""
+    try:
+        hours = int(value or HISTORY_HOURS)
+    except ValueError:
+        return HISTORY_HOURS
+    return hours if hours in HISTORY_CHOICES else HISTORY_HOURS
+
+
+async def async_presence_panel(
+    hub: Hub, device_id: str, hours: int = HISTORY_HOURS
+) -> PresencePanel | None:
     if settings_changer(hub) is None:
         return None  # the ethos_presence integration is not loaded
     detector = find_detector(hub, device_id)
@@ -41,15 +58,17 @@ async def async_presence_panel(hub: Hub, device_id: str) -> PresencePanel | None
     if "occupancy" not in views:
         return None
     end = datetime.now(UTC)
-    start = end - timedelta(hours=HISTORY_HOURS)
+    start = end - timedelta(hours=hours)
     points = await hub.recorder.async_history(views["occupancy"].entity_id, start, end)
-    history = render_history(points, start, end, title=f"Presence, last {HISTORY_HOURS} hours")
+    unit = "hour" if hours == 1 else "hours"
+    history = render_history(points, start, end, title=f"Presence, last {hours} {unit}")
     changer = settings_changer(hub)
     return PresencePanel(
         occupancy=views["occupancy"],
         measurements=views,
         settings=[(key, SETTING_LABELS[key], views[key]) for key in SETTINGS if key in views],
         history=history,
+        hours=hours,
         last_result=changer.last_result.get(device_id) if changer else None,
     )
 

@@ -17,7 +17,7 @@ from hub.web.authz import Action, require
 from hub.web.charts import render_history
 from hub.web.context import page_context
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
-from hub.web.presence_views import async_presence_panel
+from hub.web.presence_views import async_presence_panel, history_hours
 from hub.web.view_models import all_entities, device_view, entity_view
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ async def device_page(request: web.Request) -> web.Response:
             charts[entity.entity_id] = render_history(
                 points, start, end, title=f"{entity.name}, last 24 hours", unit=entity.unit
             )
-    presence = await async_presence_panel(hub, device.id)
+    hours = history_hours(request.query.get("presence_hours"))
+    presence = await async_presence_panel(hub, device.id, hours)
     return aiohttp_jinja2.render_template(
         "device.html",
         request,

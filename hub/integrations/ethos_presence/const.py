@@ -27,4 +27,5 @@ SETTING_LABELS: Final = {
 }
 # How long a settings change waits for the device's echo before saying it was not confirmed.
 CONFIRM_TIMEOUT_S: Final = 5.0
-HISTORY_HOURS: Final = 24
+HISTORY_HOURS: Final = 6
+HISTORY_CHOICES: Final = (1, 6, 24)

@@ -34,6 +34,7 @@ from tests.hub.common import make_config
 from tests.support.oidc_client import StoreBrowser
 from tests.support.processes import free_port
 
+LINK_TOKEN = re.compile(r'name="link_token" value="([^"]+)"')
 USER_CODE = re.compile(r'data-user-code="([A-Z-]+)"')
 INTEGRATIONS = ("mqtt", "ethos_cloud", "ethos_presence")
 FAST_POLL_S = 0.2
@@ -71,7 +72,12 @@ class Home:
 
     async def link(self) -> str:
         """Link through the hub's pages: start, read the code, approve in the store."""
-        page = await self.hub_client.post("/auth/link", allow_redirects=False)
+        form = await (await self.hub_client.get("/auth/link")).text()
+        token = LINK_TOKEN.search(form)
+        assert token, form
+        page = await self.hub_client.post(
+            "/auth/link", data={"link_token": token.group(1)}, allow_redirects=False
+        )
         assert page.status == 303, await page.text()
         html = await (await self.hub_client.get("/auth/link")).text()
         match = USER_CODE.search(html)

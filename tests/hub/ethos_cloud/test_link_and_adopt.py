@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from tests.firmware.mqtt_support import DeviceThread, clear_retained, host_port, wait_until
-from tests.hub.ethos_cloud.common import Home, unique_serial
+from tests.hub.ethos_cloud.common import LINK_TOKEN, Home, unique_serial
 
 
 async def test_link_shows_code_and_qr_then_the_account(home: Home) -> None:
@@ -16,19 +16,28 @@ async def test_link_shows_code_and_qr_then_the_account(home: Home) -> None:
     page = await (await home.hub_client.get("/auth/link")).text()
     assert 'id="link-start"' in page and "Link this hub" in page
 
-    started = await home.hub_client.post("/auth/link", allow_redirects=False)
+    # Without the page's form token (another site posting), nothing starts.
+    forged = await home.hub_client.post("/auth/link", data={"link_token": "x"})
+    assert forged.status == 403 and "another site" in await forged.text()
+    token = LINK_TOKEN.search(page)
+    assert token
+    cross = await home.hub_client.post(
+        "/auth/link",
+        data={"link_token": token.group(1)},
+        headers={"Origin": "http://evil.example"},
+        allow_redirects=False,
+    )
+    assert cross.status == 403
+
+    started = await home.hub_client.post(
+        "/auth/link", data={"link_token": token.group(1)}, allow_redirects=False
+    )
     assert started.status == 303
     waiting = await (await home.hub_client.get("/auth/link")).text()
     assert 'id="link-user-code"' in waiting
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in waiting and "Scan to approve" in waiting
     assert f"{home.shop.settings.base_url}/device" in waiting
     assert '<meta http-equiv="refresh"' in waiting
-
-    # A second start from another site is refused (no CSRF token on this public page).
-    cross = await home.hub_client.post(
-        "/auth/link", headers={"Origin": "http://evil.example"}, allow_redirects=False
-    )
-    assert cross.status == 403
 
 
 async def test_owner_links_signs_in_buys_and_the_device_is_adopted(

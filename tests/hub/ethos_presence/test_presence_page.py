@@ -107,7 +107,7 @@ async def test_the_page_shows_occupancy_live_with_readings_and_history(
     page = await (await owner.client.get(f"/devices/{device_id}")).text()
     assert 'id="presence-occupancy"' in page and f'data-state-of="{occupancy}">off<' in page
     assert 'id="presence-moving"' in page and 'id="presence-still"' in page
-    assert 'id="presence-history"' in page and "Presence, last 24 hours" in page
+    assert 'id="presence-history"' in page and "Presence, last 6 hours" in page
 
     stream = await owner.client.get("/api/stream")
     detector.scene.target = RadarTarget(2, 0, 0, 210, 66)
@@ -121,6 +121,10 @@ async def test_the_page_shows_occupancy_live_with_readings_and_history(
     assert f'data-state-of="{found.roles["still_energy"]}">66<' in page
     # The timeline now has an "on" band (a <rect class="band"> titled with the state).
     assert '<rect class="band"' in page and "<title>on from" in page
+    hour = await (await owner.client.get(f"/devices/{device_id}?presence_hours=1")).text()
+    assert "Presence, last 1 hour" in hour and "<title>on from" in hour
+    odd = await owner.client.get(f"/devices/{device_id}?presence_hours=lots")
+    assert odd.status == 200 and "Presence, last 6 hours" in await odd.text()
 
 
 async def test_a_setting_is_sent_and_confirmed_by_the_device_echo(
