@@ -13,6 +13,7 @@ from hub.const import ATTR_ENTITY_ID
 from hub.core.errors import ServiceValidationError
 from hub.core.events import Context
 from hub.core.hub import Hub
+from hub.integrations.ethos_cloud import cloud_runtime
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
 from hub.web.context import page_context
@@ -45,8 +46,11 @@ def _local_path(candidate: object, fallback: str) -> str:
 async def devices_page(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     devices = [device_view(hub, d) for d in hub.devices.async_all()]
+    runtime = cloud_runtime(hub)
     return aiohttp_jinja2.render_template(
-        "devices.html", request, page_context(request, devices=devices)
+        "devices.html",
+        request,
+        page_context(request, devices=devices, sync=runtime.sync if runtime else None),
     )
 
 

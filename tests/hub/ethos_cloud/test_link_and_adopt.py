@@ -46,9 +46,12 @@ async def test_owner_links_signs_in_buys_and_the_device_is_adopted(
     linked = await home.link()
     assert 'id="link-linked"' in linked and home.email in linked
     await home.sign_in_to_hub()
+    await wait_until(lambda: home.runtime.sync.status == "ok")  # its first round
     devices_page = await (await home.hub_client.get("/devices")).text()
     assert "· owner" in devices_page
 
+    assert 'id="store-sync" data-sync-status="ok"' in devices_page
+    assert f"0 devices owned by {home.email}" in devices_page
     home.poll_fast()
     serial = unique_serial()
     secret = await home.buy(serial)

@@ -92,6 +92,8 @@ async def test_a_revoked_link_asks_to_link_again_and_keeps_the_devices(
         assert serial in sync.owned  # the cached list stays
         assert home.adoption(serial)["verified"] is True  # and so does the adoption
 
+        devices = await (await home.hub_client.get("/devices")).text()
+        assert 'id="store-relink"' in devices and "Link the hub again" in devices
         page = await (await home.hub_client.get("/auth/link")).text()
         assert 'data-sync-status="relink_required"' in page
         assert "the store no longer accepts this link" in page and 'id="link-start"' in page
