@@ -25,6 +25,7 @@ from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import routes as oauth_routes
 from cloud.payments import setup as payments_setup
 from cloud.recommender import web as recommender_web
+from cloud.web import pwa
 from cloud.web.auth import current_user
 from cloud.web.keys import API, CATALOG, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, csrf_token
@@ -113,5 +114,6 @@ def create_app(settings: CloudSettings) -> web.Application:
 
     api.add_routes(app.router)
     app.router.add_get("/api/v1/openapi.json", openapi_document)
+    pwa.setup(app)
     app.router.add_static("/static", PACKAGE_DIR / "static", append_version=False)
     return app

@@ -1,0 +1,39 @@
+// Ethos store service worker: caches the app shell; pages come from the network and fall
+// back to the offline page. Nothing personal (pages, API answers) is ever cached.
+const CACHE = "ethos-shell-v1";
+const SHELL = [
+  "/offline",
+  "/static/ethos.css",
+  "/static/app.js",
+  "/static/icon.svg",
+  "/static/icon-192.png",
+  "/static/manifest.webmanifest",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)));
+  self.skipWaiting();
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys().then((keys) =>
+      Promise.all(keys.filter((key) => key !== CACHE).map((key) => caches.delete(key)))
+    )
+  );
+  self.clients.claim();
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) {
+    return;
+  }
+  if (request.mode === "navigate") {
+    event.respondWith(fetch(request).catch(() => caches.match("/offline")));
+    return;
+  }
+  if (new URL(request.url).pathname.startsWith("/static/")) {
+    event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
+  }
+});
