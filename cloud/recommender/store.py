@@ -146,7 +146,6 @@ class StoreRecommender:
         self._cold_start: tuple[RecommenderModel, frozenset[str], list[Recommendation]] | None = (
             None
         )
-        self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._watcher: asyncio.Task[None] | None = None
 
@@ -164,20 +163,18 @@ class StoreRecommender:
         async with self._db() as session:
             current = await settled_fingerprint(session)
         if not loaded:
-            await self._async_train(current)
+            try:
+                await self._async_train(current)
+            except Exception:
+                # The store still opens: lists stay empty and the watcher tries again.
+                _LOGGER.exception("recommender: no model at start-up")
         elif current != self._trained:
             self._schedule(current)
         self._watcher = asyncio.create_task(self._async_watch(), name="recommender-watch")
 
-    def notify_settled(self) -> None:
-        """Optional hook for the settle path: look for new purchases now, not at the next poll."""
-        self._wake.set()
-
     async def _async_watch(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._options.poll_seconds)
-            self._wake.clear()
+            await asyncio.sleep(self._options.poll_seconds)
             try:
                 async with self._db() as session:
                     current = await settled_fingerprint(session)

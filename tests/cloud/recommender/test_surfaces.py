@@ -210,3 +210,26 @@ async def test_a_restart_serves_the_saved_model_without_training(
     assert after == before and after["personal"] is True
     assert recommender.service.trainings == 0
     assert recommender.trained_on is not None and recommender.trained_on.lines == 2
+
+
+async def test_another_replica_learns_of_an_order_settled_elsewhere(
+    aiohttp_client, cloud_settings, sim, smtp_server, tmp_path
+):
+    shop = await _stocked_shop(aiohttp_client, cloud_settings, sim, smtp_server)
+    # A second replica: same database, its own data directory, no webhook of its own.
+    replica = await open_shop(
+        aiohttp_client,
+        replace(cloud_settings, data_dir=tmp_path / "replica"),
+        sim,
+        smtp_server,
+        with_webhook=False,
+        prepare=prepared(),
+    )
+    ada = await new_shopper(aiohttp_client, shop, "ada@example.com")
+    await buy(shop, ada, "EPD-1")  # settled by the first replica's webhook
+    await wait_trained_on(replica.app, 1)
+
+    assert (await log_in(replica.client, ada.email)).status in (200, 303)
+    body = await (await replica.client.get("/api/v1/me/recommendations")).json()
+    assert body["personal"] is True
+    assert body["items"] and "EPD-1" not in {item["sku"] for item in body["items"]}
