@@ -9,12 +9,14 @@ include ours.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 import aiohttp_jinja2
+import jinja2
 from aiohttp import web
+from markupsafe import Markup
 from pydantic import BaseModel
 
 from cloud.api.openapi import ApiRegistry
@@ -31,6 +33,8 @@ _LOGGER = logging.getLogger(__name__)
 
 RECOMMENDER: web.AppKey[StoreRecommender] = web.AppKey("recommender")
 OPTIONS: web.AppKey[RecommenderOptions] = web.AppKey("recommender_options")
+RENDERER: web.AppKey[ShelfRenderer] = web.AppKey("recommender_shelves")
+SHELF_TEMPLATE = "recommender/_shelf.html"
 
 MODEL_FILE = "recommender/model.npz"
 HOME_ITEMS = 6
@@ -81,29 +85,47 @@ def _suggestions(catalog: Catalog, recommendations: list[Recommendation]) -> lis
     return [Suggestion(product, reason) for product, reason in found if product is not None]
 
 
-async def _async_shelf(request: web.Request, user_id: int | None, k: int) -> Shelf:
-    picks = await request.app[RECOMMENDER].async_for_user(user_id, k)
-    return Shelf(
-        PERSONAL_TITLE if picks.personal else COLD_START_TITLE,
-        picks.personal,
-        _suggestions(request.app[CATALOG], picks.items),
-    )
+class ShelfRenderer:
+    """Renders shelves; the anonymous home shelf (the same for every visitor until the
+    model or the stock changes) is rendered once per distinct list, as the catalog grid is."""
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self._env = env
+        # shelf id -> the last shared (not personal) list and its rendering
+        self._last: dict[str, tuple[tuple[str, tuple[Recommendation, ...]], Markup]] = {}
+
+    def render(self, shelf_id: str, shelf: Shelf, picks: Sequence[Recommendation]) -> Markup:
+        key = (shelf.title, tuple(picks))
+        last = self._last.get(shelf_id)
+        if last is not None and last[0] == key and not shelf.personal:
+            return last[1]
+        template = self._env.get_template(SHELF_TEMPLATE)
+        html = Markup(template.render(shelf=shelf, shelf_id=shelf_id))  # noqa: S704 (autoescaped template output)
+        if not shelf.personal:
+            self._last[shelf_id] = (key, html)
+        return html
 
 
 async def _page_context(request: web.Request) -> dict[str, object]:
     route = request.match_info.route.name
     if route == "home":
         user = await current_user(request)
-        return {"recommended": await _async_shelf(request, user.id if user else None, HOME_ITEMS)}
+        picks = await request.app[RECOMMENDER].async_for_user(user.id if user else None, HOME_ITEMS)
+        shelf = Shelf(
+            PERSONAL_TITLE if picks.personal else COLD_START_TITLE,
+            picks.personal,
+            _suggestions(request.app[CATALOG], picks.items),
+        )
+        return {"recommended_html": request.app[RENDERER].render("recommended", shelf, picks.items)}
     if route == "product":
         sku = request.match_info.get("sku", "")
         together = await request.app[RECOMMENDER].async_together(sku, TOGETHER_ITEMS)
-        items = _suggestions(request.app[CATALOG], together)
         # The model lists co-purchases first, scored above any similarity (<= 1); with
         # none yet, the list holds only similar products and says so.
         bought_together = bool(together) and together[0].score > MAX_SIMILARITY_SCORE
         title = TOGETHER_TITLE if bought_together else SIMILAR_TITLE
-        return {"together": Shelf(title, False, items)}
+        shelf = Shelf(title, False, _suggestions(request.app[CATALOG], together))
+        return {"together_html": request.app[RENDERER].render("together", shelf, together)}
     return {}
 
 
@@ -123,6 +145,7 @@ async def _recommender_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application, api: ApiRegistry) -> None:
     """Call after the database context is registered: training at start-up needs it."""
     app.cleanup_ctx.append(_recommender_ctx)
+    app[RENDERER] = ShelfRenderer(aiohttp_jinja2.get_env(app))
     processors = app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY]
     app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [*processors, _page_context]
 
