@@ -2,8 +2,8 @@
 `/api/v1/me/recommendations` endpoint, and the lists on the home and product pages.
 
 Pages get their lists from a template context processor that only acts on the `home` and
-`product` routes, so the catalog handlers stay as they are and the templates just
-include ours.
+`product` routes: it renders `recommender/_shelf.html` into `recommended_html` /
+`together_html`, which the pages' blocks print, so the catalog handlers stay as they are.
 """
 
 from __future__ import annotations
