@@ -143,9 +143,10 @@ class StoreRecommender:
         self._trained: Fingerprint | None = None  # what the serving model covers
         self._requested: Fingerprint | None = None  # what the latest training asked for
         self._stock: tuple[float, frozenset[str]] | None = None
-        self._cold_start: tuple[RecommenderModel, frozenset[str], list[Recommendation]] | None = (
-            None
-        )
+        # Cold-start lists by length, for one model and one stock.
+        self._cold_start: (
+            tuple[RecommenderModel, frozenset[str], dict[int, list[Recommendation]]] | None
+        ) = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._watcher: asyncio.Task[None] | None = None
 
@@ -234,15 +235,18 @@ class StoreRecommender:
         return Picks(True, self.service.recommend(str(user_id), owned, in_stock=stock, k=k))
 
     def cold_start(self, stock: frozenset[str], k: int) -> list[Recommendation]:
-        """The list for shoppers without purchases, computed once per model and stock."""
+        """The list for shoppers without purchases, computed once per model, stock and
+        length: the same list object until one changes (callers may cache by identity)."""
         model = self.service.model
         if model is None:
             return []
         cached = self._cold_start
         if cached is None or cached[0] is not model or cached[1] != stock:
-            items = self.service.recommend("", [], in_stock=stock, k=max(k, 10))
-            cached = self._cold_start = (model, stock, items)
-        return cached[2][:k]
+            cached = self._cold_start = (model, stock, {})
+        lists = cached[2]
+        if k not in lists:
+            lists[k] = self.service.recommend("", [], in_stock=stock, k=k)
+        return lists[k]
 
     async def async_together(self, sku: str, k: int = 4) -> list[Recommendation]:
         stock = await self.async_in_stock(fresh=False)

@@ -91,18 +91,25 @@ class ShelfRenderer:
 
     def __init__(self, env: jinja2.Environment) -> None:
         self._env = env
-        # shelf id -> the last shared (not personal) list and its rendering
-        self._last: dict[str, tuple[tuple[str, tuple[Recommendation, ...]], Markup]] = {}
+        # shelf id -> the last shared (not personal) list: its key, the list, its rendering
+        self._last: dict[
+            str, tuple[tuple[str, tuple[Recommendation, ...]], Sequence[Recommendation], Markup]
+        ] = {}
+
+    def shared(self, shelf_id: str, picks: Sequence[Recommendation]) -> Markup | None:
+        """The rendering of this very list object, if it is the last shared one."""
+        last = self._last.get(shelf_id)
+        return last[2] if last is not None and last[1] is picks else None
 
     def render(self, shelf_id: str, shelf: Shelf, picks: Sequence[Recommendation]) -> Markup:
         key = (shelf.title, tuple(picks))
         last = self._last.get(shelf_id)
         if last is not None and last[0] == key and not shelf.personal:
-            return last[1]
+            return last[2]
         template = self._env.get_template(SHELF_TEMPLATE)
         html = Markup(template.render(shelf=shelf, shelf_id=shelf_id))  # noqa: S704 (autoescaped template output)
         if not shelf.personal:
-            self._last[shelf_id] = (key, html)
+            self._last[shelf_id] = (key, picks, html)
         return html
 
 
@@ -111,6 +118,9 @@ async def _page_context(request: web.Request) -> dict[str, object]:
     if route == "home":
         user = await current_user(request)
         picks = await request.app[RECOMMENDER].async_for_user(user.id if user else None, HOME_ITEMS)
+        shared = request.app[RENDERER].shared("recommended", picks.items)
+        if shared is not None and not picks.personal:
+            return {"recommended_html": shared}
         shelf = Shelf(
             PERSONAL_TITLE if picks.personal else COLD_START_TITLE,
             picks.personal,

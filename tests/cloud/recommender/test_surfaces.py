@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from cloud.recommender.web import (
+    API_ITEMS,
     COLD_START_TITLE,
     PERSONAL_TITLE,
     RECOMMENDER,
@@ -114,6 +115,9 @@ async def test_new_and_anonymous_shoppers_get_the_cold_start_list(
     shown = _shelf_items(shelf)
     assert list(shown) == skus[: len(shown)]
     assert all(reason.strip() for reason in shown.values())
+    # The home page's shorter list does not shorten the API's (12 products in stock).
+    again = await (await newcomer.client.get("/api/v1/me/recommendations")).json()
+    assert len(again["items"]) == API_ITEMS and [i["sku"] for i in again["items"]] == skus
 
 
 async def test_product_page_shows_what_is_often_bought_together(
