@@ -113,15 +113,52 @@ class DeviceUnit:
     claim_secret: str
 
 
-def import_unit(store: StoreStack, sku: str = "EPD-1") -> DeviceUnit:
-    """Put one fresh unit in stock through `ethos cloud stock import`."""
-    unit = DeviceUnit(f"EPD-{secrets.randbelow(900_000) + 100_000}", secrets.token_hex(32))
-    csv = store.stack.tmp / f"stock-{unit.serial}.csv"
-    csv.write_text(f"serial,sku,claim_secret\n{unit.serial},{sku},{unit.claim_secret}\n")
+def import_units(store: StoreStack, skus: list[str]) -> list[DeviceUnit]:
+    """Put one fresh unit of each sku in stock through `ethos cloud stock import`."""
+    units = [
+        DeviceUnit(f"EPD-{secrets.randbelow(900_000) + 100_000}", secrets.token_hex(32))
+        for _ in skus
+    ]
+    csv = store.stack.tmp / f"stock-{units[0].serial}.csv"
+    rows = "".join(
+        f"{u.serial},{sku},{u.claim_secret}\n" for u, sku in zip(units, skus, strict=True)
+    )
+    csv.write_text("serial,sku,claim_secret\n" + rows)
     store.stack.run(["cloud", "stock", "import", str(csv)], store.store_env)
-    return unit
+    return units
 
 
 @pytest.fixture
 def store_process(store_stack: StoreStack) -> StoreStack:
     return store_stack
+
+
+@dataclass
+class HomeStack:
+    hub_url: str
+    prefix: str
+    broker_url: str
+
+
+def start_home(store: StoreStack, unit: DeviceUnit, broker_url: str, unique_id: str) -> HomeStack:
+    """The hub and the simulated presence detector, on a discovery prefix of their own."""
+    prefix = f"ethos_story_{unique_id}"
+    port = processes.free_port()
+    common = {"MQTT_URL": broker_url, "ETHOS_HUB_DISCOVERY_PREFIX": prefix}
+    store.stack.start(
+        "hub",
+        ["hub", "serve", "--port", str(port)],
+        {
+            **common,
+            "ETHOS_DATA_DIR": str(store.stack.tmp / "home"),
+            "ETHOS_CLOUD_URL": store.store_url,
+        },
+        port,
+    )
+    store.stack.start(
+        "device",
+        ["device", "simulate", "--serial", unit.serial, "--broker", broker_url],
+        {**common, "ETHOS_CLAIM_SECRET": unit.claim_secret},
+        None,
+    )
+    return HomeStack(store.stack.urls["hub"], prefix, broker_url)

@@ -1,8 +1,13 @@
 """The main story as a person does it, in headless Chromium (e2e tier).
 
 Sign up → confirm by mail → sign in → buy the presence detector → pay on the BTCPay
-simulator → the order turns paid and the unit is theirs. Screenshots of every step land
-in test-artifacts/story/.
+simulator → the order turns paid and the unit is theirs → open the hub, link it to the
+account (code shown by the hub, approved in the store) → sign in to the hub with the same
+credentials → the device is adopted and verified → occupancy changes live as the simulated
+scenario runs → a setting is changed and confirmed by the device → back in the store,
+recommendations with reasons. Every part runs as its own process (store, BTCPay simulator,
+hub, device simulator) against PostgreSQL, the SMTP server process and Mosquitto.
+Screenshots of every step land in test-artifacts/story/.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cloud.common import LINK_RE
-from tests.e2e.conftest import import_unit
+from tests.e2e.conftest import import_units, start_home
 from tests.support.browser import Screenshots, chromium
 
 pytestmark = pytest.mark.browser
@@ -25,9 +30,12 @@ def _csp_watch(page, violations: list[str]) -> None:
     )
 
 
-async def test_story_in_the_store(store_stack, unique_id):
+async def test_the_whole_story(store_stack, mqtt_broker_url, unique_id):
     store = store_stack.store_url
-    unit = import_unit(store_stack)
+    # The detector they will buy, and other products in stock to recommend afterwards.
+    unit, *_ = import_units(
+        store_stack, ["EPD-1", "TH-BTHOME", "PLUG-OPEN", "TRV-OPEN", "AIR-CO2", "HUB-PI"]
+    )
     email = f"story-{unique_id}@example.org"
     shots = Screenshots("story")
     violations: list[str] = []
@@ -88,6 +96,77 @@ async def test_story_in_the_store(store_stack, unique_id):
         await page.goto(f"{store}/devices")
         assert unit.serial in await page.content()
         await shots.take(page, "my devices")
+
+        # 4. At home: the hub links to the account, the owner signs in with the same
+        # credentials, and the bought device is found, verified and adopted.
+        home = start_home(store_stack, unit, mqtt_broker_url, unique_id)
+        hub = await browser.new_page()
+        _csp_watch(hub, violations)
+        await hub.goto(home.hub_url + "/")
+        await hub.wait_for_url("**/auth/link")
+        await hub.click("#link-start")
+        code = await hub.inner_text("#link-user-code")
+        assert await hub.locator("svg.qr").count() == 1
+        await shots.take(hub, "hub shows a code")
+        await page.goto(await hub.get_attribute("#link-verification-uri", "href"))
+        await page.wait_for_selector(f"text={code}")
+        await page.click("button:has-text('Approve')")
+        await shots.take(page, "approved in the store")
+        await hub.wait_for_selector("#link-linked", timeout=30_000)
+        assert email in await hub.inner_text("#link-account")
+
+        # Signing in to the hub goes through the store's sign-in page: same email and
+        # password (this browser tab has no store session of its own).
+        await hub.click("#link-sign-in")
+        await hub.wait_for_url(f"{store}/account/login**")
+        await hub.fill("input[name=email]", email)
+        await hub.fill("input[name=password]", PASSWORD)
+        await shots.take(hub, "hub sign-in with the store credentials")
+        await hub.click("button:has-text('Sign in')")
+        await hub.wait_for_load_state()
+        if await hub.locator("button:has-text('Allow')").count():
+            await shots.take(hub, "store asks consent for the hub")
+            await hub.click("button:has-text('Allow')")
+        await hub.wait_for_url(home.hub_url + "/**")
+
+        await hub.goto(home.hub_url + "/devices")
+        badge = hub.locator(f'.adoption-badge[data-serial="{unit.serial}"]')
+        await badge.wait_for(timeout=60_000)
+        await hub.wait_for_selector(
+            f'.adoption-badge[data-serial="{unit.serial}"]:has-text("Verified")', timeout=30_000
+        )
+        await shots.take(hub, "hub devices")
+        await hub.click(f'li.card:has(.adoption-badge[data-serial="{unit.serial}"]) h2 a')
+        await hub.wait_for_selector('#adoption[data-verified="true"]')
+        assert email in await hub.inner_text("#adoption-owner")
+        await shots.take(hub, "device adopted and verified")
+
+        # Occupancy follows the simulated scenario live (someone comes, stays, leaves).
+        before = (await hub.inner_text("#presence-occupancy")).strip()
+        after = "off" if before == "on" else "on"
+        await hub.wait_for_selector(f"#presence-occupancy:text('{after}')", timeout=90_000)
+        await shots.take(hub, f"occupancy {after}, live")
+
+        # A setting goes to the device over MQTT and the device's echo confirms it.
+        await hub.fill("#setting-hold_time-input", "45")
+        await hub.click("#setting-hold_time-set")
+        await hub.wait_for_selector('#settings-result[data-outcome="confirmed"]')
+        assert await hub.inner_text("#setting-hold_time-value") == "45"
+        await shots.take(hub, "setting confirmed by the device")
+
+        # 5. Back in the store: recommendations based on the purchase, with reasons.
+        shelf = page.locator("section.recommendations.personal")
+        for _ in range(60):  # the model retrains shortly after a settled order
+            await page.goto(store)
+            if await shelf.count():
+                break
+            await page.wait_for_timeout(1000)
+        recommended = shelf.locator("li.recommended")
+        assert await recommended.count() >= 3
+        assert "EPD-1" not in [await r.get_attribute("data-sku") for r in await recommended.all()]
+        for index in range(await recommended.count()):
+            assert (await recommended.nth(index).locator(".reason").inner_text()).strip()
+        await shots.take(page, "recommendations with reasons")
 
         # At phone size the store stays usable (no horizontal scrolling).
         phone = await browser.new_page(viewport={"width": 390, "height": 844})
