@@ -14,6 +14,7 @@ from cloud.api.openapi import ApiRegistry
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import ETHICS_DIMENSIONS, EthicsScores, Product
 from cloud.web.keys import CATALOG
+from cloud.web.middleware import NEW_CSRF_COOKIE
 
 SORTS = (
     ("", "Best overall"),
@@ -96,17 +97,45 @@ def _browse_args(request: web.Request) -> tuple[str | None, str | None]:
 async def home_page(request: web.Request) -> web.Response:
     catalog = request.app[CATALOG]
     category, sort = _browse_args(request)
-    return aiohttp_jinja2.render_template(
-        "home.html",
-        request,
-        {
-            "grid": request.app[VIEWS].grid(category, sort),
-            "categories": catalog.categories,
-            "category": category,
-            "sort": sort or "",
-            "sorts": SORTS,
-        },
-    )
+    context = {
+        "grid": request.app[VIEWS].grid(category, sort),
+        "categories": catalog.categories,
+        "category": category,
+        "sort": sort or "",
+        "sorts": SORTS,
+    }
+    if request.cookies:  # a session, a cart or a form token: this page is the visitor's own
+        return aiohttp_jinja2.render_template("home.html", request, context)
+    return request.app[ANONYMOUS_PAGES].home(request, context)
+
+
+class AnonymousPages:
+    """Whole home pages for visitors without cookies, who all see the same page.
+
+    The page is keyed by filter, sort and the (shared) recommendation shelf, so a new
+    model or stock change makes a new entry; old entries are dropped beyond a bound.
+    """
+
+    MAX_ENTRIES = 128
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[str | None, str | None, str], bytes] = {}
+
+    def home(self, request: web.Request, context: dict[str, object]) -> web.Response:
+        shared = request.get(aiohttp_jinja2.REQUEST_CONTEXT_KEY, {})
+        key = (context["category"], context["sort"], str(shared.get("recommended_html", "")))
+        body = self._pages.get(key)
+        if body is None:
+            response = aiohttp_jinja2.render_template("home.html", request, context)
+            if request.get(NEW_CSRF_COOKIE) or response.cookies:
+                return response  # personalised after all: never shared
+            if len(self._pages) >= self.MAX_ENTRIES:
+                self._pages.pop(next(iter(self._pages)))
+            body = self._pages[key] = response.body  # type: ignore[assignment]
+        return web.Response(body=body, content_type="text/html", charset="utf-8")
+
+
+ANONYMOUS_PAGES: web.AppKey[AnonymousPages] = web.AppKey("anonymous_pages")
 
 
 def _product_or_404(request: web.Request) -> Product:
@@ -124,6 +153,7 @@ async def product_page(request: web.Request) -> web.Response:
 
 def setup(app: web.Application, api: ApiRegistry) -> None:
     app[VIEWS] = CatalogViews(app[CATALOG], aiohttp_jinja2.get_env(app))
+    app[ANONYMOUS_PAGES] = AnonymousPages()
     app.router.add_get("/", home_page, name="home")
     app.router.add_get("/products/{sku}", product_page, name="product")
 

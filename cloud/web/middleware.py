@@ -19,7 +19,7 @@ _LOGGER = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CSRF_COOKIE = "ethos_csrf"
-_NEW_CSRF_COOKIE = web.RequestKey("ethos_new_csrf_cookie", str)
+NEW_CSRF_COOKIE = web.RequestKey("ethos_new_csrf_cookie", str)
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_PURPOSE = "csrf"
@@ -63,10 +63,10 @@ def is_api_request(request: web.Request) -> bool:
 def csrf_token(request: web.Request) -> str:
     """The token forms must echo; issues the CSRF cookie on first use."""
     secret = request.app[SETTINGS].secret_key
-    cookie = request.cookies.get(CSRF_COOKIE) or request.get(_NEW_CSRF_COOKIE)
+    cookie = request.cookies.get(CSRF_COOKIE) or request.get(NEW_CSRF_COOKIE)
     if not cookie:
         cookie = new_token()
-        request[_NEW_CSRF_COOKIE] = cookie
+        request[NEW_CSRF_COOKIE] = cookie
     return sign(secret, CSRF_PURPOSE, cookie)
 
 
@@ -159,7 +159,7 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
     response = await handler(request)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    new_cookie = request.get(_NEW_CSRF_COOKIE)
+    new_cookie = request.get(NEW_CSRF_COOKIE)
     if new_cookie and not response.prepared:
         response.set_cookie(
             CSRF_COOKIE,

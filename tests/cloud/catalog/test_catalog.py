@@ -101,3 +101,22 @@ def test_catalog_errors_name_file_and_field(tmp_path: Path):
     (tmp_path / "plugs.json").write_text("[{")
     with pytest.raises(CatalogError, match=r"plugs.json: not valid JSON at line 1"):
         load_catalog(tmp_path)
+
+
+async def test_anonymous_home_page_is_shared_but_never_a_personal_one(
+    client, smtp_server, unique_id
+):
+    from tests.cloud.common import sign_up_and_confirm
+
+    first = await (await client.get("/?sort=privacy")).text()
+    assert first == await (await client.get("/?sort=privacy")).text()
+    assert first != await (await client.get("/?sort=openness")).text()
+
+    email = f"home-{unique_id}@example.org"
+    await sign_up_and_confirm(client, smtp_server, email)
+    signed_in = await (await client.get("/?sort=privacy")).text()
+    assert email in signed_in and 'name="csrf_token"' in signed_in
+
+    client.session.cookie_jar.clear()  # a stranger, without cookies
+    page = await (await client.get("/?sort=privacy")).text()
+    assert email not in page and "Sign in" in page
