@@ -14,7 +14,7 @@ from aiohttp import web
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
-from hub.web import cloud_views, dashboard_views, presence_views, stream, views
+from hub.web import cloud_views, dashboard_views, presence_views, pwa, stream, views
 from hub.web.auth import routes as auth_routes
 from hub.web.auth.oidc import OidcRelyingParty
 from hub.web.auth.users import UserStore
@@ -78,7 +78,7 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     app.router.add_get("/healthz", async_health)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
     cloud_views.setup(app)
-    tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes)
+    tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
     for table in (*tables, dashboard_views.routes):
         app.router.add_routes(table)
     return app

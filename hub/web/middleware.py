@@ -20,9 +20,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
 )
-PUBLIC_PREFIXES = ("/static/", "/auth/", "/healthz")
+PUBLIC_PREFIXES = ("/static/", "/auth/", "/healthz", "/sw.js", "/offline")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

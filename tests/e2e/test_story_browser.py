@@ -30,17 +30,37 @@ def _csp_watch(page, violations: list[str]) -> None:
     )
 
 
-async def test_the_whole_story(store_stack, mqtt_broker_url, unique_id):
+# Playwright's mobile emulation of a 390×844 phone (touch, mobile viewport, phone UA).
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36"
+    ),
+}
+DEVICES = {"desktop": {}, "phone": PHONE}
+
+
+@pytest.mark.parametrize("device", sorted(DEVICES))
+async def test_the_whole_story(store_stack, mqtt_broker_url, unique_id, device):
     store = store_stack.store_url
     # The detector they will buy, and other products in stock to recommend afterwards.
     unit, *_ = import_units(
         store_stack, ["EPD-1", "TH-BTHOME", "PLUG-OPEN", "TRV-OPEN", "AIR-CO2", "HUB-PI"]
     )
     email = f"story-{unique_id}@example.org"
-    shots = Screenshots("story")
+    shots = Screenshots(f"story-{device}")
     violations: list[str] = []
-    async with chromium() as browser:
-        page = await browser.new_page()
+    async with chromium() as chromium_browser:
+        # Each tab its own context: the hub tab has no store session of its own.
+        async def new_page():
+            context = await chromium_browser.new_context(**DEVICES[device])
+            return await context.new_page()
+
+        page = await new_page()
         _csp_watch(page, violations)
 
         # 1. Sign up: a partial account, and a mail with the link.
@@ -100,7 +120,7 @@ async def test_the_whole_story(store_stack, mqtt_broker_url, unique_id):
         # 4. At home: the hub links to the account, the owner signs in with the same
         # credentials, and the bought device is found, verified and adopted.
         home = start_home(store_stack, unit, mqtt_broker_url, unique_id)
-        hub = await browser.new_page()
+        hub = await new_page()
         _csp_watch(hub, violations)
         await hub.goto(home.hub_url + "/")
         await hub.wait_for_url("**/auth/link")
@@ -169,7 +189,7 @@ async def test_the_whole_story(store_stack, mqtt_broker_url, unique_id):
         await shots.take(page, "recommendations with reasons")
 
         # At phone size the store stays usable (no horizontal scrolling).
-        phone = await browser.new_page(viewport={"width": 390, "height": 844})
+        phone = await chromium_browser.new_page(viewport={"width": 390, "height": 844})
         await phone.goto(store)
         assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
         await shots.take(phone, "store at phone size")

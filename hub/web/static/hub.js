@@ -58,3 +58,10 @@
     });
   });
 })();
+
+// Installable web app: the service worker keeps the shell for when the hub is out of reach.
+if ("serviceWorker" in navigator) {
+  window.addEventListener("load", function () {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+  });
+}
