@@ -18,9 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from firmware.simulator.firmware_path import ensure_firmware_importable
 from tests.conftest import DatabaseTarget
 from tests.support import processes
 from tests.support.smtp_sink import MailCatcher
+
+ensure_firmware_importable()  # tests.firmware.mqtt_support reads the flat firmware modules
 
 
 @dataclass

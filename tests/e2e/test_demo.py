@@ -1,0 +1,102 @@
+"""`ethos demo` brings the whole product up, reports it, and stops everything on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import aiohttp
+import pytest
+
+from cloud.config import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID
+from ethos.demo import DEMO_SERIAL
+from ethos.demo_runner import PORT_BTCPAY, PORT_CLOUD, PORT_HUB, port_open
+from tests.firmware.mqtt_support import clear_retained, observe
+from tests.support.processes import ROOT
+
+pytestmark = pytest.mark.e2e_only
+
+READY_LINE = "Press Ctrl-C to stop everything."
+
+
+def _wait_for_line(proc: subprocess.Popen, text: str, timeout: float) -> list[str]:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if text in line:
+            return lines
+    raise AssertionError(f"demo did not print {text!r}; output:\n" + "\n".join(lines))
+
+
+def _start_demo(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ethos", "demo", "--fresh"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+async def test_demo_runs_the_product_and_stops_cleanly(tmp_path, mqtt_broker_url, unique_id):
+    if any(port_open("127.0.0.1", port) for port in (PORT_CLOUD, PORT_BTCPAY, PORT_HUB)):
+        pytest.skip("a demo port (8080, 8082, 8181) is already in use on this machine")
+    prefix = f"ethos_demo_{unique_id}"
+    env = {
+        **os.environ,
+        "ETHOS_DATA_DIR": str(tmp_path / "demo"),
+        "ETHOS_HUB_DISCOVERY_PREFIX": prefix,
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc = _start_demo(env)
+    try:
+        async with observe(mqtt_broker_url, f"{prefix}/+/+/+/config") as observer:
+            lines = await asyncio.to_thread(_wait_for_line, proc, READY_LINE, 120)
+            assert any("[1/" in line and "ready" in line for line in lines)
+            output = "\n".join(lines)
+            async with aiohttp.ClientSession() as http:
+                store = await http.get(f"http://127.0.0.1:{PORT_CLOUD}/")
+                assert store.status == 200
+                product = await http.get(f"http://127.0.0.1:{PORT_CLOUD}/api/v1/products/EPD-1")
+                assert product.status == 200
+                health = await http.get(f"http://127.0.0.1:{PORT_HUB}/healthz")
+                assert health.status == 200
+                invoices = await http.get(
+                    f"http://127.0.0.1:{PORT_BTCPAY}/api/v1/stores/"
+                    f"{DEVELOPMENT_BTCPAY_STORE_ID}/invoices",
+                    headers={"Authorization": f"token {DEVELOPMENT_BTCPAY_API_KEY}"},
+                )
+                assert invoices.status == 200 and await invoices.json() == []
+            for _ in range(100):  # the simulated detector announces itself
+                if any(DEMO_SERIAL.lower() in m.topic.lower() for m in observer.messages):
+                    break
+                await asyncio.sleep(0.1)
+            assert any(DEMO_SERIAL.lower() in m.topic.lower() for m in observer.messages)
+        assert (tmp_path / "demo" / "demo-stock.csv").read_text().count(DEMO_SERIAL) == 1
+        assert "Ethos demo is running." in output and "What to do first" in output
+        for port in (PORT_CLOUD, PORT_HUB, PORT_BTCPAY):
+            assert f"http://127.0.0.1:{port}" in output
+
+        proc.send_signal(signal.SIGINT)
+        rest = await asyncio.to_thread(proc.communicate, timeout=60)
+        assert proc.returncode == 0
+        assert "demo stopped" in rest[0]
+        assert not any(port_open("127.0.0.1", p) for p in (PORT_CLOUD, PORT_BTCPAY, PORT_HUB))
+    finally:
+        if proc.poll() is None:  # stop it the way a service manager would: it stops its parts
+            proc.terminate()
+            try:
+                await asyncio.to_thread(proc.wait, 60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        await clear_retained(mqtt_broker_url, DEMO_SERIAL, prefix)
