@@ -90,15 +90,21 @@ def _link_problem(
     )
 
 
-async def resend_form(request: web.Request) -> web.Response:
+def _resend_page(request: web.Request, status: int = 200, **extra: object) -> web.Response:
     return _render(
         request,
         "resend.html",
+        status,
         title="Send the confirmation link again",
         intro="Enter the address you signed up with.",
         action="/account/resend",
         button="Send link",
+        **extra,
     )
+
+
+async def resend_form(request: web.Request) -> web.Response:
+    return _resend_page(request)
 
 
 async def resend_submit(request: web.Request) -> web.Response:
@@ -107,17 +113,7 @@ async def resend_submit(request: web.Request) -> web.Response:
         async with transaction(request.app) as session:
             await service.resend_confirmation(session, _links(request), form.get("email", ""))
     except InputErrors as err:
-        return _render(
-            request,
-            "resend.html",
-            422,
-            errors=err.fields,
-            email=form.get("email"),
-            title="Send the confirmation link again",
-            intro="Enter the address you signed up with.",
-            action="/account/resend",
-            button="Send link",
-        )
+        return _resend_page(request, 422, errors=err.fields, email=form.get("email"))
     return _render(
         request,
         "check_email.html",

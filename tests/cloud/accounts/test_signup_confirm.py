@@ -155,3 +155,11 @@ async def test_cross_site_origin_is_refused(client):
         headers={"Origin": "https://evil.example"},
     )
     assert response.status == 403
+
+
+async def test_resend_with_a_bad_address_keeps_the_form_with_its_error(client, smtp_server):
+    response = await submit_form(client, "/account/resend", "/account/resend", {"email": "nope"})
+    assert response.status == 422
+    body = await response.text()
+    assert 'id="email-error"' in body and 'action="/account/resend"' in body
+    assert smtp_server.messages() == []
