@@ -81,6 +81,39 @@ async def test_removing_a_device_is_persisted(tmp_path: Path) -> None:
         assert hub.devices.get(device_id) is None
 
 
+async def test_entities_added_at_once_are_all_persisted_and_later_writes_win(
+    tmp_path: Path,
+) -> None:
+    """Many registry writes in flight together share transactions; none is lost or reordered."""
+    config = make_config(tmp_path)
+    async with running_hub(config) as hub:
+
+        def thermometer(n: int) -> Thermometer:
+            device = DeviceInfo(identifiers=(("test", f"dev-{n // 4}"),), name=f"Room {n // 4}")
+            return Thermometer(
+                str(n), platform="test", unique_id=f"t{n}", name=f"T {n}", device_info=device
+            )
+
+        ids = await asyncio.gather(
+            *(hub.entity_table.async_add(thermometer(n)) for n in range(200))
+        )
+        # In one batch: a rename then a removal of the same entity, and two renames in a row.
+        await asyncio.gather(
+            hub.entity_table.async_rename(ids[0], "Renamed then forgotten"),
+            hub.entity_table.async_remove(ids[0], forget=True),
+            hub.entity_table.async_rename(ids[1], "First name"),
+            hub.entity_table.async_rename(ids[1], "Last name"),
+        )
+
+    async with running_hub(config) as hub:
+        assert hub.entities.get(ids[0]) is None
+        assert hub.entities.get(ids[1]).name == "Last name"
+        assert {row.entity_id for row in hub.entities.async_all()} == set(ids[1:])
+        assert len(hub.devices.async_all()) == 50
+        row = hub.entities.get(ids[199])
+        assert hub.devices.get(row.device_id).name == "Room 49"
+
+
 async def test_integrations_load_in_dependency_order_and_bad_ones_are_reported(
     tmp_path: Path,
 ) -> None:
