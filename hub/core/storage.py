@@ -123,26 +123,38 @@ class Storage:
                     done.set_result(None)
 
     def _write_batch(self, batch: dict[RowKey, HubModel | None]) -> None:
-        with Session(self.engine, expire_on_commit=False) as session:
-            # One SELECT per table fills the identity map, so each merge below finds its
-            # row there instead of querying for it.
-            by_model: dict[type[HubModel], list[object]] = {}
-            for (model, key), row in batch.items():
-                if row is not None and len(key) == 1 and key[0] is not _UNSAVED:
-                    by_model.setdefault(model, []).append(key[0])
-            for model, keys in by_model.items():
-                (column,) = sa_inspect(model).primary_key
-                for start in range(0, len(keys), _PRELOAD_CHUNK):
-                    chunk = keys[start : start + _PRELOAD_CHUNK]
-                    session.exec(select(model).where(column.in_(chunk))).all()
-            for (model, key), row in batch.items():
-                if row is not None:
-                    session.merge(row)
+        with Session(self.engine, expire_on_commit=False) as session, session.no_autoflush:
+            stored = self._preload(session, batch)
+            for row_key, row in batch.items():
+                if row is None:
+                    if row_key in stored:
+                        session.delete(stored[row_key])
+                elif row_key in stored:
+                    session.merge(row)  # found in the identity map: no query
                 else:
-                    existing = session.get(model, key if len(key) > 1 else key[0])
-                    if existing is not None:
-                        session.delete(existing)
+                    session.add(row)  # new rows go out together at the flush
             session.commit()
+
+    @staticmethod
+    def _preload(session: Session, batch: dict[RowKey, HubModel | None]) -> dict[RowKey, HubModel]:
+        """The stored rows of the batch's keys, one SELECT per table (and chunk)."""
+        by_model: dict[type[HubModel], list[object]] = {}
+        for model, key in batch:
+            if len(key) == 1:
+                by_model.setdefault(model, []).append(key[0])
+        stored: dict[RowKey, HubModel] = {}
+        for model, keys in by_model.items():
+            (column,) = sa_inspect(model).primary_key
+            for start in range(0, len(keys), _PRELOAD_CHUNK):
+                chunk = keys[start : start + _PRELOAD_CHUNK]
+                for row in session.exec(select(model).where(column.in_(chunk))):
+                    stored[_row_key(row)] = row
+        for model, key in batch:
+            if len(key) > 1 and key[0] is not _UNSAVED:
+                found = session.get(model, key)
+                if found is not None:
+                    stored[(model, key)] = found
+        return stored
 
 
 def _row_key(row: HubModel) -> RowKey:
