@@ -20,7 +20,8 @@ def _check_topic(value: str | None) -> str | None:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built on first use: a hub whose devices are all sensors never pays for the light schema.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class DeviceConfig(_Model):
