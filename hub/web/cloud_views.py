@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
-import segno
 from aiohttp import web
 from markupsafe import Markup
 
@@ -46,6 +45,8 @@ LINK_TOKEN_COOKIE = "ethos_hub_link"  # noqa: S105 (a cookie name)
 
 def qr_svg(text: str, title: str) -> Markup:
     """The QR code as inline SVG, made here: no image service sees the URL."""
+    import segno  # only the link page draws QR codes; not loaded while the hub starts
+
     out = io.BytesIO()
     segno.make(text, error="m").save(
         out, kind="svg", xmldecl=False, svgns=True, scale=5, border=2, title=title,
