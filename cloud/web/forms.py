@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cloud.mail.outbox import queued_mail
 from cloud.web.keys import DB, MAIL
 
 
@@ -24,4 +25,5 @@ async def transaction(app: web.Application) -> AsyncIterator[AsyncSession]:
     """One atomic unit of work; queued mail is dispatched once it has committed."""
     async with app[DB]() as session, session.begin():
         yield session
-    app[MAIL].wake()
+    if queued_mail(session):
+        app[MAIL].wake()
