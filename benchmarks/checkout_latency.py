@@ -1,11 +1,22 @@
 """Checkout latency (order + BTCPay invoice) at 50 concurrent buyers, and webhooks per second.
 
 Three processes on this 2-core machine: the BTCPay simulator, the store (SQLite by default,
-or --database-url), and this load generator. Baselines measured in the same run:
-- checkout vs. the invoice round trip alone (POST …/invoices straight to the simulator),
-- webhooks vs. the invoice re-fetch alone (GET …/invoices/{id} straight to the simulator).
+or --database-url), and this load generator. Each buyer is a browser session that opens the
+product page, adds it to the cart, opens the checkout page and submits it; the latency is
+that last POST (order placed, stock reserved, invoice created at BTCPay, redirect).
+
+Three loads, each round:
+- alone: one buyer at a time (the service time, no queueing);
+- concurrent: 50 buyers shopping at once for --seconds, each pausing 1–3 s between pages
+  (a load test's "concurrent users" with think time), buying again and again;
+- burst: 50 buyers who all start at the same instant (a stress figure: every checkout queues
+  behind the others, so its p99 is about 50 × the store's CPU time per buyer).
+Baselines measured in the same run: the invoice round trip alone (POST …/invoices straight
+to the simulator, 50 at once), and the invoice re-fetch alone for webhooks. The store's CPU
+time per buyer (from /proc) says how many buyers a second one core can serve.
 Several rounds; medians of the per-round figures are reported.
-Usage: python benchmarks/checkout_latency.py [--buyers 50] [--rounds 3] [--database-url URL]
+Usage: python benchmarks/checkout_latency.py [--buyers 50] [--seconds 20] [--rounds 3]
+       [--database-url URL --schema NAME]
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import secrets
 import statistics
@@ -23,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +49,15 @@ WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105 (a local benchmark's own s
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+THINK_SECONDS = (1.0, 3.0)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
@@ -47,18 +69,29 @@ def ethos(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-async def one_buyer(base: str, latencies: list[float]) -> str:
+async def no_pause() -> None:
+    return None
+
+
+async def one_buyer(
+    base: str, latencies: list[float], pause: Callable[[], Awaitable[None]] = no_pause
+) -> str:
+    """One buyer's visit; `pause` is awaited before each page (the buyer's think time)."""
     import aiohttp
 
     # unsafe: keep cookies set by an IP-address host (127.0.0.1).
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        await pause()
         async with session.get(f"{base}/products/EPD-1") as response:
             token = CSRF_RE.search(await response.text()).group(1)
         data = {"sku": "EPD-1", "quantity": "1", "csrf_token": token}
+        await pause()
         async with session.post(f"{base}/cart/add", data=data, allow_redirects=False) as r:
             assert r.status == 303, r.status
+        await pause()
         async with session.get(f"{base}/checkout") as response:
             token = CSRF_RE.search(await response.text()).group(1)
+        await pause()
         form = {"email": f"{secrets.token_hex(4)}@bench.example", "csrf_token": token}
         start = time.perf_counter()
         async with session.post(f"{base}/checkout", data=form, allow_redirects=False) as r:
@@ -66,6 +99,26 @@ async def one_buyer(base: str, latencies: list[float]) -> str:
             latencies.append(time.perf_counter() - start)
             assert r.status == 303, (r.status, await r.text())
             return r.headers["Location"].rsplit("/", 1)[-1]
+
+
+async def concurrent_buyers(
+    base: str, buyers: int, seconds: float, seed: int
+) -> tuple[list[float], list[str]]:
+    """`buyers` shoppers with think time, each buying again and again until time is up."""
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    orders: list[str] = []
+    deadline = time.perf_counter() + seconds
+
+    async def pause() -> None:
+        await asyncio.sleep(rng.uniform(*THINK_SECONDS))
+
+    async def shopper() -> None:
+        while time.perf_counter() < deadline:
+            orders.append(await one_buyer(base, latencies, pause))
+
+    await asyncio.gather(*(shopper() for _ in range(buyers)))
+    return latencies, orders
 
 
 async def invoice_baseline(sim: str, buyers: int) -> list[float]:
@@ -163,15 +216,24 @@ async def invoice_ids_of(database_url: str, schema: str | None, order_ids: list[
     return ids
 
 
-async def run(args: argparse.Namespace, base: str, sim: str, db_url: str) -> dict[str, list]:
-    keys = ("p50", "p99", "b50", "b99", "hooks", "fetch", "s50")
+async def run(
+    args: argparse.Namespace, base: str, sim: str, db_url: str, store_pid: int
+) -> dict[str, list]:
+    keys = ("c50", "c99", "rate", "cpu", "p50", "p99", "b50", "b99", "hooks", "fetch", "s50")
     figures: dict[str, list] = {k: [] for k in keys}
     await asyncio.gather(*(one_buyer(base, []) for _ in range(5)))  # warm-up
-    for _ in range(args.rounds):
+    for round_no in range(args.rounds):
         alone: list[float] = []
         for _ in range(10):  # one buyer at a time: the service time without queueing
             await one_buyer(base, alone)
         figures["s50"].append(statistics.median(alone) * 1000)
+        cpu_before, start = cpu_seconds(store_pid), time.perf_counter()
+        shopping, bought = await concurrent_buyers(base, args.buyers, args.seconds, round_no)
+        elapsed = time.perf_counter() - start
+        figures["c50"].append(statistics.median(shopping) * 1000)
+        figures["c99"].append(percentile(shopping, 99) * 1000)
+        figures["rate"].append(len(bought) / elapsed)
+        figures["cpu"].append((cpu_seconds(store_pid) - cpu_before) * 1000 / len(bought))
         latencies: list[float] = []
         orders = await asyncio.gather(*(one_buyer(base, latencies) for _ in range(args.buyers)))
         baseline = await invoice_baseline(sim, args.buyers)
@@ -189,6 +251,7 @@ async def run(args: argparse.Namespace, base: str, sim: str, db_url: str) -> dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--buyers", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0, help="concurrent phase length")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--schema", default=None, help="PostgreSQL schema (must exist, empty)")
@@ -210,7 +273,9 @@ def main() -> int:
         }
         if args.schema:
             env["ETHOS_DB_SCHEMA"] = args.schema
-        units = (args.buyers + 10) * args.rounds + 100
+        # Each concurrent buyer buys about once every 4 × 2 s of think time.
+        per_round = args.buyers + 10 + int(args.buyers * args.seconds / 6) + 50
+        units = per_round * args.rounds + 100
         stock = Path(tmp) / "stock.csv"
         stock.write_text(
             "serial,sku,claim_secret\n"
@@ -224,26 +289,39 @@ def main() -> int:
         try:
             wait_for_port("127.0.0.1", sim_port, procs[0])
             wait_for_port("127.0.0.1", cloud_port, procs[1])
-            figures = asyncio.run(run(args, base, sim, db_url))
+            figures = asyncio.run(run(args, base, sim, db_url, procs[1].pid))
         finally:
             for proc in procs:
                 stop(proc)
     med = {key: statistics.median(values) for key, values in figures.items()}
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    print(
-        f"checkout (order + invoice), {args.buyers} concurrent buyers, {backend}, "
-        f"median of {args.rounds} rounds:"
-    )
-    print(f"  store checkout   p50 {med['p50']:7.1f} ms   p99 {med['p99']:7.1f} ms")
-    print(f"  invoice only     p50 {med['b50']:7.1f} ms   p99 {med['b99']:7.1f} ms  (baseline)")
+    low, high = THINK_SECONDS
+    print(f"checkout (order + invoice), {backend}, median of {args.rounds} rounds:")
     print(f"  one buyer alone  p50 {med['s50']:7.1f} ms  (service time, no queueing)")
     print(
-        f"  ratio            p50 {med['p50'] / med['b50']:7.1f} x    p99 "
-        f"{med['p99'] / med['b99']:7.1f} x"
+        f"  {args.buyers} concurrent buyers ({low:g}–{high:g} s between pages, "
+        f"{args.seconds:g} s): p50 {med['c50']:7.1f} ms   p99 {med['c99']:7.1f} ms   "
+        f"{med['rate']:.1f} checkouts/s"
+    )
+    print(
+        f"  store CPU per buyer (4 pages): {med['cpu']:.1f} ms, so one core serves about "
+        f"{1000 / med['cpu']:.0f} buyers/s"
+    )
+    print(
+        f"  burst: {args.buyers} buyers at the same instant: "
+        f"p50 {med['p50']:7.1f} ms   p99 {med['p99']:7.1f} ms"
+    )
+    print(
+        f"  invoice only, {args.buyers} at once: p50 {med['b50']:7.1f} ms   "
+        f"p99 {med['b99']:7.1f} ms  (baseline)"
     )
     print(f"webhooks (settle + allocate + receipt mail), 20 in flight: {med['hooks']:7.0f} /s")
     print(f"invoice re-fetch alone (baseline):                          {med['fetch']:7.0f} /s")
-    print(f"goal p99 < 50 ms: {'met' if med['p99'] < 50 else 'NOT met'}")
+    verdict = {True: "met", False: "NOT met"}
+    print(
+        f"goal p99 < 50 ms: {verdict[med['c99'] < 50]} for {args.buyers} concurrent buyers; "
+        f"{verdict[med['p99'] < 50]} for a burst of {args.buyers}"
+    )
     return 0
 
 
