@@ -95,8 +95,8 @@ async def _may_start(request: web.Request) -> bool:
 
 def _form_token_ok(request: web.Request, sent: object) -> bool:
     """Double-submit token: this page is used before anyone can sign in, so the session's
-    CSRF token does not exist yet. (Origin cannot decide: with no-referrer, Chromium
-    sends ``Origin: null`` on same-site form posts.)"""
+    CSRF token does not exist yet. (Origin alone cannot decide: privacy settings and some
+    browsers send ``Origin: null`` or none at all.)"""
     origin = request.headers.get("Origin")
     if origin not in (None, "null") and urlsplit(origin).netloc != request.host:
         return False

@@ -45,7 +45,9 @@ def _apply_headers(response: web.StreamResponse) -> None:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Not no-referrer: under it browsers send "Origin: null" even on same-origin form
+    # posts, which the sign-in pages' origin checks must then refuse.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
 
 
 def wants_json(request: web.Request) -> bool:
