@@ -10,8 +10,6 @@ import logging
 import os
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
-
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -21,6 +19,9 @@ class SecretUnreadable(Exception):
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
+        # Imported here: cryptography's Rust core is ~8 MB resident, paid by linked hubs only.
+        from cryptography.fernet import Fernet
+
         self._fernet = Fernet(key)
 
     @classmethod
@@ -31,6 +32,8 @@ class SecretBox:
         except FileNotFoundError:
             pass
         path.parent.mkdir(parents=True, exist_ok=True)
+        from cryptography.fernet import Fernet  # see __init__
+
         key = Fernet.generate_key()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as file:
@@ -42,6 +45,8 @@ class SecretBox:
         return self._fernet.encrypt(plain.encode()).decode("ascii")
 
     def open(self, sealed: str) -> str:
+        from cryptography.fernet import InvalidToken  # loaded by __init__ already
+
         try:
             return self._fernet.decrypt(sealed.encode("ascii")).decode()
         except (InvalidToken, ValueError) as err:
