@@ -12,7 +12,7 @@ from cloud.db import utcnow
 from cloud.domain import InputErrors
 from cloud.web.auth import client_address, current_user, require_user, safe_next, sign_in, sign_out
 from cloud.web.forms import read_form, transaction
-from cloud.web.keys import SETTINGS
+from cloud.web.keys import DB, SETTINGS
 
 SIGNUP_SENT = (
     "If {email} can be used for a new account, we have sent a link to it. "
@@ -49,9 +49,20 @@ async def signup_submit(request: web.Request) -> web.Response:
     )
 
 
-async def confirm_link(request: web.Request) -> web.Response:
+async def confirm_page(request: web.Request) -> web.Response:
+    """The mailed link only shows a button: mail scanners that open links must not use it up."""
+    token = request.query.get("token", "")
+    async with request.app[DB]() as session:
+        email, problem = await service.check_confirmation(session, token)
+    if email is None:
+        return _link_problem(request, problem, "confirm")
+    return _render(request, "confirm.html", token=token, email=email)
+
+
+async def confirm_submit(request: web.Request) -> web.Response:
+    form = await read_form(request)
     async with transaction(request.app) as session:
-        user, problem = await service.confirm(session, request.query.get("token", ""))
+        user, problem = await service.confirm(session, form.get("token", ""))
     if user is None:
         return _link_problem(request, problem, "confirm")
     response = web.HTTPSeeOther("/account?welcome=1")
@@ -224,7 +235,8 @@ def setup(app: web.Application) -> None:
     router.add_get("/account", account_page, name="account")
     router.add_get("/account/signup", signup_form)
     router.add_post("/account/signup", signup_submit)
-    router.add_get("/account/confirm", confirm_link)
+    router.add_get("/account/confirm", confirm_page)
+    router.add_post("/account/confirm", confirm_submit)
     router.add_get("/account/resend", resend_form)
     router.add_post("/account/resend", resend_submit)
     router.add_get("/account/login", login_form, name="login")

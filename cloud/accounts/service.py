@@ -145,30 +145,47 @@ class TokenProblem:
     email: str | None = None
 
 
-async def _consume_token(
+async def _usable_token(
     session: AsyncSession, raw_token: str, purpose: str
 ) -> tuple[User | None, TokenProblem | None]:
-    """Mark a token used exactly once (one UPDATE guarded by `used_at IS NULL`)."""
-    digest = token_hash(raw_token or "")
-    row = await session.get(EmailToken, digest)
+    """The user behind a link that can still be used, or why it cannot (nothing changes)."""
+    row = await session.get(EmailToken, token_hash(raw_token or ""))
     if row is None or row.purpose != purpose:
         return None, TokenProblem("unknown")
     user = await session.get(User, row.user_id)
     email = user.email if user else None
     if row.used_at is not None:
         return None, TokenProblem("used", email)
-    now = utcnow()
-    if row.expires_at <= now:
+    if row.expires_at <= utcnow():
         return None, TokenProblem("expired", email)
+    return user, None
+
+
+async def _consume_token(
+    session: AsyncSession, raw_token: str, purpose: str
+) -> tuple[User | None, TokenProblem | None]:
+    """Mark a token used exactly once (one UPDATE guarded by `used_at IS NULL`)."""
+    user, problem = await _usable_token(session, raw_token, purpose)
+    if user is None:
+        return None, problem
+    digest = token_hash(raw_token)
     result = await session.execute(
         update(EmailToken)
         .where(EmailToken.token_hash == digest, EmailToken.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # a concurrent request used it a moment ago
-        return None, TokenProblem("used", email)
+        return None, TokenProblem("used", user.email)
     return user, None
+
+
+async def check_confirmation(
+    session: AsyncSession, raw_token: str
+) -> tuple[str | None, TokenProblem | None]:
+    """The address a confirmation link would confirm, without using the link up."""
+    user, problem = await _usable_token(session, raw_token, PURPOSE_CONFIRM)
+    return (user.email, None) if user is not None else (None, problem)
 
 
 async def confirm(session: AsyncSession, raw_token: str) -> tuple[User | None, TokenProblem | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp.test_utils import TestClient
 
@@ -40,6 +40,15 @@ async def mailed_link(smtp: MailCatcher, email: str, count: int = 1) -> str:
     return link_path(links[0])
 
 
+async def confirm_with_link(client: TestClient, link: str, **kwargs):
+    """Open a mailed confirmation link and press its button, as a person does."""
+    return await submit_form(client, link, "/account/confirm", {"token": token_of(link)}, **kwargs)
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
 async def sign_up(client: TestClient, email: str, password: str = PASSWORD):
     return await submit_form(
         client, "/account/signup", "/account/signup", {"email": email, "password": password}
@@ -53,7 +62,7 @@ async def sign_up_and_confirm(
     response = await sign_up(client, email, password)
     assert response.status == 200
     link = await mailed_link(smtp, email)
-    response = await client.get(link)
+    response = await confirm_with_link(client, link)
     assert response.status == 200
 
 

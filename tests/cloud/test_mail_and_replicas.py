@@ -6,7 +6,14 @@ import logging
 from dataclasses import replace
 
 from cloud.app import create_app
-from tests.cloud.common import PASSWORD, link_path, log_in, sign_up, sign_up_and_confirm
+from tests.cloud.common import (
+    PASSWORD,
+    confirm_with_link,
+    link_path,
+    log_in,
+    sign_up,
+    sign_up_and_confirm,
+)
 
 
 async def test_without_smtp_mail_is_written_to_outbox_and_link_logged(
@@ -30,7 +37,7 @@ async def test_without_smtp_mail_is_written_to_outbox_and_link_logged(
     logged = [r.getMessage() for r in caplog.records if "/account/confirm?token=" in r.getMessage()]
     assert logged
     link = next(part for part in logged[0].split() if "/account/confirm" in part)
-    assert (await client.get(link_path(link))).status == 200
+    assert (await confirm_with_link(client, link_path(link))).status == 200
 
 
 async def test_two_replicas_share_sessions_and_throttles(

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from cloud.accounts.models import User
 from cloud.web.keys import DB
-from tests.cloud.common import PASSWORD, mailed_link
+from tests.cloud.common import PASSWORD, confirm_with_link, mailed_link
 
 
 async def _users(client) -> int:
@@ -28,7 +28,7 @@ async def test_json_signup_confirm_login_and_me(client, smtp_server, unique_id):
     assert response.status == 403
     assert (await response.json())["code"] == "not_confirmed"
 
-    await client.get(await mailed_link(smtp_server, email))
+    await confirm_with_link(client, await mailed_link(smtp_server, email))
     client.session.cookie_jar.clear()
     response = await client.post(
         "/api/v1/account/login", json={"email": email, "password": PASSWORD}

@@ -6,7 +6,13 @@ from cloud.checkout.cart import CART_COOKIE
 from cloud.checkout.models import Order
 from cloud.inventory.service import available_count
 from cloud.web.keys import DB
-from tests.cloud.common import csrf_from, mailed_link, sign_up, sign_up_and_confirm
+from tests.cloud.common import (
+    confirm_with_link,
+    csrf_from,
+    mailed_link,
+    sign_up,
+    sign_up_and_confirm,
+)
 
 
 async def _order_count(shop) -> int:
@@ -111,7 +117,7 @@ async def test_guest_order_joins_the_account_when_its_email_is_confirmed(shop):
     sent = len(shop.smtp.messages_to("later@example.com"))
     assert (await sign_up(shop.client, "later@example.com")).status == 200
     confirm = await mailed_link(shop.smtp, "later@example.com", count=sent + 1)
-    assert (await shop.client.get(confirm)).status == 200
+    assert (await confirm_with_link(shop.client, confirm)).status == 200
     response = await shop.client.get("/api/v1/me/devices")
     devices = await response.json()
     assert response.status == 200, devices
