@@ -4,22 +4,26 @@ of hubs and apps with access (and revoking them), and the sign-in page's form po
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from cloud.accounts import throttle
+from cloud.db import utcnow
 from cloud.oauth import store
 from cloud.oauth.adapter import FORM_TYPES
 from cloud.oauth.const import AUTHORIZE_PATH, DEVICE_PAGE_PATH, SCOPE_DESCRIPTIONS
-from cloud.web.auth import current_user
+from cloud.web.auth import client_address, current_user
 from cloud.web.forms import read_form, transaction
 from cloud.web.keys import DB
 from cloud.web.middleware import CONTENT_SECURITY_POLICY
 
 _LOGGER = logging.getLogger(__name__)
 UNKNOWN_CODE = "This code is unknown, already used or expired. Check the code on your hub."
+TOO_MANY_CODES = "Too many wrong codes. Wait {seconds} s, then type the code on your hub again."
 
 
 def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
@@ -69,24 +73,59 @@ async def login_page_leading_to_a_client(
 # The approval page for the device flow (the hub shows the code, the owner approves here).
 
 
+# User codes are short so people can type them: wrong guesses are throttled per account
+# and per address (RFC 8628 §5.1), with the sign-in's brute-force policies.
+
+
+def _code_keys(request: web.Request, user_id: int) -> list[tuple[str, throttle.ThrottlePolicy]]:
+    return [
+        (f"device-code:user:{user_id}", throttle.ACCOUNT_POLICY),
+        (f"device-code:ip:{client_address(request)}", throttle.ADDRESS_POLICY),
+    ]
+
+
+async def _refusal_while_guessing(
+    request: web.Request, user_id: int, user_code: str
+) -> web.Response | None:
+    keys = [key for key, _policy in _code_keys(request, user_id)]
+    async with request.app[DB]() as session:
+        until = await throttle.blocked_until(session, keys)
+    if until is None:
+        return None
+    seconds = max(1, math.ceil((until - utcnow()).total_seconds()))
+    response = render(
+        request,
+        "device.html",
+        429,
+        user_code=user_code,
+        message=TOO_MANY_CODES.format(seconds=seconds),
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+async def _unknown_code(request: web.Request, user_id: int, user_code: str) -> web.Response:
+    async with transaction(request.app) as session:
+        for key, policy in _code_keys(request, user_id):
+            await throttle.record_failure(session, key, policy)
+    _LOGGER.info("user %s typed an unknown device code", user_id)
+    return render(request, "device.html", 404, user_code=user_code, message=UNKNOWN_CODE)
+
+
 async def device_page(request: web.Request) -> web.Response:
     user = await current_user(request)
-    if user is None:
+    if user is None or user.id is None:
         raise login_redirect(request)
     raw = request.query.get("user_code", "")
     if not raw:
         return render(request, "device.html")
+    if refusal := await _refusal_while_guessing(request, user.id, raw):
+        return refusal
     async with request.app[DB]() as session:
         grant = await store.pending_device_grant(session, raw)
         client = await store.get_client(session, grant.client_id) if grant else None
     if grant is None or client is None:
-        return render(
-            request,
-            "device.html",
-            404,
-            user_code=raw,
-            message=UNKNOWN_CODE,
-        )
+        return await _unknown_code(request, user.id, raw)
     return render(
         request,
         "device.html",
@@ -104,18 +143,14 @@ async def device_decision(request: web.Request) -> web.Response:
     user_code, decision = form.get("user_code", ""), form.get("decision")
     if decision not in ("approve", "deny"):
         raise web.HTTPSeeOther(DEVICE_PAGE_PATH + "?" + urlencode({"user_code": user_code}))
+    if refusal := await _refusal_while_guessing(request, user.id, user_code):
+        return refusal
     async with transaction(request.app) as session:
         grant = await store.decide_device_grant(
             session, user_code, user.id, approved=decision == "approve"
         )
     if grant is None:
-        return render(
-            request,
-            "device.html",
-            404,
-            user_code=user_code,
-            message=UNKNOWN_CODE,
-        )
+        return await _unknown_code(request, user.id, user_code)
     return render(request, "device_done.html", approved=decision == "approve")
 
 

@@ -175,3 +175,18 @@ async def test_the_reference_client_keeps_polling_through_pending_and_slow_down(
     await browser.decide_device(device.user_code, approve=True)
     tokens = await asyncio.wait_for(polling, timeout=20)
     assert (await hub_setup.userinfo(tokens.access_token))["email"] == signed_in
+
+
+async def test_guessing_user_codes_is_slowed_then_refused(browser, signed_in, hub_setup):
+    device = await hub_setup.start_device_flow("openid")
+    answers = []
+    for guess in range(6):
+        wrong = await browser.http.get("/device", params={"user_code": f"BBBB-BBB{guess}"})
+        answers.append(wrong.status_code)
+    # Five wrong codes are just wrong; the sixth earns a wait, told to the person.
+    assert answers == [404] * 5 + [429]
+    waiting = await browser.http.get("/device", params={"user_code": device.user_code})
+    assert waiting.status_code == 429
+    assert "Too many wrong codes" in waiting.text and int(waiting.headers["retry-after"]) >= 1
+    # While the wait lasts even the right code is not looked up, so nothing is approved.
+    assert await _poll_error(hub_setup, device.device_code) == "authorization_pending"
