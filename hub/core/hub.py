@@ -53,6 +53,7 @@ class Hub:
         self.data: dict[str, Any] = {}
         self.state = HubState.NOT_RUNNING
         self.started_in: float | None = None
+        self._start_began: float | None = None
         self._tasks: set[asyncio.Task] = set()
 
     def async_create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
@@ -62,8 +63,14 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    @property
+    def uptime(self) -> float | None:
+        """Seconds since the core began starting (libraries already imported), as Home
+        Assistant counts its start-up; None before it starts."""
+        return None if self._start_began is None else time.perf_counter() - self._start_began
+
     async def async_start(self) -> None:
-        started = time.perf_counter()
+        started = self._start_began = time.perf_counter()
         self.state = HubState.STARTING
         await self.storage.async_open()
         await self.devices.async_load()

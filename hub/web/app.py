@@ -36,7 +36,12 @@ WEB_DIR = Path(__file__).resolve().parent
 async def async_health(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     return web.json_response(
-        {"state": hub.state, "started_in": hub.started_in, "entities": len(hub.entity_table)}
+        {
+            "state": hub.state,
+            "started_in": hub.started_in,
+            "uptime": hub.uptime,
+            "entities": len(hub.entity_table),
+        }
     )
 
 

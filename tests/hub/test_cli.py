@@ -38,6 +38,8 @@ def test_serve_starts_the_hub_with_its_data_under_the_data_dir(tmp_path: Path, e
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             health = json.load(response)
         assert health["state"] == "running"
+        # Seconds since the core began starting: it has run at least as long as its start.
+        assert health["uptime"] >= health["started_in"] > 0
         assert (tmp_path / "hub" / "hub.db").is_file()
     finally:
         stop(proc)
