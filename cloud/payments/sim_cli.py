@@ -66,6 +66,7 @@ def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from cloud.payments.simulator import SimulatorRefused, create_simulator_app
+    from ethos.event_loop import new_server_loop
 
     try:
         app = create_simulator_app(settings_from_env())
@@ -77,6 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         print=lambda _msg: print(f"BTCPay simulator on http://{args.host}:{args.port}", flush=True),
+        loop=new_server_loop(),
     )
     return 0
 
