@@ -24,6 +24,7 @@ ENV_HELP = """environment:
   BTCPAY_SPEED_POLICY    HighSpeed, MediumSpeed (default), LowMediumSpeed or LowSpeed
   BTCPAY_INVOICE_EXPIRY_MINUTES  invoice lifetime (default 15)
   ETHOS_RECONCILE_SECONDS  how often open invoices are re-read (default 60)
+  ETHOS_TRUSTED_PROXIES    reverse proxies (addresses/CIDRs) whose X-Forwarded-For is believed
   ETHOS_OAUTH_ACCESS_TOKEN_SECONDS  OIDC access token lifetime (default 300)
   ETHOS_OAUTH_ID_TOKEN_SECONDS      ID token lifetime (default 300)
   ETHOS_OAUTH_REFRESH_TOKEN_DAYS    refresh token lifetime; each use rotates it (default 30)

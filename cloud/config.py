@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class CloudSettings:
     btcpay_timeout_seconds: float = 10.0
     invoice_expiry_minutes: int = 15
     reconcile_interval_seconds: float = 60.0
+    # Reverse proxies whose X-Forwarded-For names the real client (sign-in throttling).
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -86,6 +89,7 @@ class CloudSettings:
             btcpay_speed_policy=env.get("BTCPAY_SPEED_POLICY") or cls.btcpay_speed_policy,
             invoice_expiry_minutes=_int(env, "BTCPAY_INVOICE_EXPIRY_MINUTES", 15),
             reconcile_interval_seconds=float(_int(env, "ETHOS_RECONCILE_SECONDS", 60)),
+            trusted_proxies=_networks(env, "ETHOS_TRUSTED_PROXIES"),
         )
         settings.validate()
         return settings
@@ -134,6 +138,21 @@ class CloudSettings:
             self.oauth.validate(production, self.base_url)
         except ValueError as err:
             raise ConfigError(str(err)) from err
+
+
+def _networks(
+    env: Mapping[str, str], name: str
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or networks (CIDR), e.g. ``127.0.0.1, 10.0.0.0/8``."""
+    networks = []
+    for part in (env.get(name) or "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError as err:
+            raise ConfigError(f"{name}: {part.strip()!r} is not an address or network") from err
+    return tuple(networks)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -74,4 +76,35 @@ async def sign_out(request: web.Request, response: web.StreamResponse) -> None:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The address a request comes from. Behind trusted reverse proxies (ETHOS_TRUSTED_PROXIES)
+    that is the right-most X-Forwarded-For hop that is not one of them: hops further left
+    were written by the client and could be anything."""
+    remote = request.remote or "unknown"
+    trusted = request.app[SETTINGS].trusted_proxies
+    if not trusted or not _within(remote, trusted):
+        return remote
+    hops = [
+        hop.strip() for hop in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")
+    ]
+    for hop in reversed([hop for hop in hops if hop]):
+        if not _within(hop, trusted):
+            return hop if _is_address(hop) else remote
+    return remote
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _within(
+    address: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)

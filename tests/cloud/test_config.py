@@ -57,3 +57,14 @@ def test_nonsense_values_name_the_variable(tmp_path):
         CloudSettings.from_env({"ETHOS_DATA_DIR": str(tmp_path), "ETHOS_ENV": "staging"})
     with pytest.raises(ConfigError, match="SMTP_URL"):
         CloudSettings.from_env({"ETHOS_DATA_DIR": str(tmp_path), "SMTP_URL": "mail:25"})
+    with pytest.raises(ConfigError, match=r"ETHOS_TRUSTED_PROXIES: 'proxy\.lan'"):
+        CloudSettings.from_env(
+            {"ETHOS_DATA_DIR": str(tmp_path), "ETHOS_TRUSTED_PROXIES": "10.0.0.1, proxy.lan"}
+        )
+
+
+def test_trusted_proxies_are_addresses_and_networks(tmp_path):
+    settings = CloudSettings.from_env(
+        {"ETHOS_DATA_DIR": str(tmp_path), "ETHOS_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8, ::1"}
+    )
+    assert [str(n) for n in settings.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
