@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from hub.integrations.ethos_cloud import async_secret_box, cloud_runtime
 from hub.integrations.ethos_cloud.client import CloudError, EthosCloudClient
-from hub.integrations.ethos_cloud.const import DOMAIN
+from hub.integrations.ethos_cloud.const import DATA_ACCOUNT_SUBJECT, DOMAIN
 from hub.integrations.ethos_cloud.onboarding import LinkFlow, LinkState
 from hub.web.auth.const import SESSION_COOKIE
 from hub.web.authz import Action, require
@@ -57,6 +57,15 @@ def qr_svg(text: str, title: str) -> Markup:
 
 def is_linked(app: web.Application) -> bool:
     return bool(app[HUB_KEY].config_entries.async_entries(DOMAIN))
+
+
+def linked_account_subject(app: web.Application) -> str | None:
+    """The store account (OIDC subject) the hub is linked to: the hub's owner."""
+    for entry in app[HUB_KEY].config_entries.async_entries(DOMAIN):
+        subject = entry.data.get(DATA_ACCOUNT_SUBJECT)
+        if isinstance(subject, str) and subject:
+            return subject
+    return None
 
 
 def linking_available(app: web.Application) -> bool:

@@ -101,7 +101,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
         return _login_page(request, 400, problem=str(err))
     except ProviderUnreachable as err:
         return _login_page(request, 503, problem=f"the store became unreachable: {err}")
-    user = await users.async_upsert_from_claims(identity.subject, identity.email, identity.name)
+    user = await users.async_upsert_from_claims(
+        identity.subject,
+        identity.email,
+        identity.name,
+        owner_subject=cloud_views.linked_account_subject(request.app),
+    )
     session = await users.async_create_session(user)
     credential, _until = await users.async_issue_offline_credential(user)
     response = web.HTTPSeeOther(pending.next_path)

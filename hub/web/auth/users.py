@@ -67,9 +67,12 @@ class UserStore:
         self._storage = storage
 
     async def async_upsert_from_claims(
-        self, subject: str, email: str | None, name: str | None
+        self, subject: str, email: str | None, name: str | None, owner_subject: str | None = None
     ) -> HubUserRow:
-        """Record a successful sign-in at the store; the very first user becomes owner."""
+        """Record a successful sign-in at the store.
+
+        ``owner_subject`` is the store account the hub is linked to: it is the owner, and
+        everyone else a member. A hub not linked (yet) makes its very first user owner."""
         now = datetime.now(UTC)
 
         def upsert(session: Session) -> HubUserRow:
@@ -78,7 +81,10 @@ class UserStore:
                 has_owner = session.exec(
                     select(HubUserRow).where(HubUserRow.role == ROLE_OWNER)
                 ).first()
-                user = HubUserRow(subject=subject, role=ROLE_MEMBER if has_owner else ROLE_OWNER)
+                first = owner_subject is None and not has_owner
+                user = HubUserRow(subject=subject, role=ROLE_OWNER if first else ROLE_MEMBER)
+            if subject == owner_subject:
+                user.role = ROLE_OWNER
             user.email, user.name, user.last_cloud_sign_in = email, name, now
             session.add(user)
             session.flush()

@@ -94,11 +94,16 @@ class Home:
         self.runtime.sync.interval = FAST_POLL_S
         self.runtime.sync.request_sync()
 
-    async def sign_in_to_hub(self, next_path: str = "/devices") -> None:
+    async def sign_in_to_hub(
+        self, next_path: str = "/devices", person: StoreBrowser | None = None
+    ) -> None:
+        """Sign in to the hub with a store account: the owner's, or `person`'s."""
         redirect_uri = self.app[OIDC_KEY].redirect_uri
         started = await self.hub_client.get(f"/auth/login?next={next_path}", allow_redirects=False)
         assert started.status == 302, await started.text()
-        callback = await self.person.authorize(started.headers["Location"], redirect_uri)
+        callback = await (person or self.person).authorize(
+            started.headers["Location"], redirect_uri
+        )
         done = await self.hub_client.get(
             f"/auth/callback?{urlsplit(callback).query}", allow_redirects=False
         )

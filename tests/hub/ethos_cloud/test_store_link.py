@@ -15,10 +15,11 @@ from hub.integrations.ethos_cloud import async_secret_box
 from hub.integrations.ethos_cloud.client import EthosCloudClient
 from hub.integrations.ethos_cloud.const import DATA_REFRESH_TOKEN, DOMAIN, SETUP_CLIENT_ID
 from hub.integrations.ethos_cloud.sync import SyncStatus
+from tests.cloud.common import PASSWORD, sign_up_and_confirm
 from tests.hub.ethos_cloud.claim_device import claiming_device
 from tests.hub.ethos_cloud.common import Home, unique_serial
 from tests.hub.ethos_cloud.test_adoption_bad_input import honest
-from tests.support.oidc_client import OidcClient
+from tests.support.oidc_client import OidcClient, StoreBrowser
 
 
 @pytest.fixture
@@ -105,3 +106,26 @@ async def test_a_revoked_link_asks_to_link_again_and_keeps_the_devices(
         assert home.runtime.sync.status is SyncStatus.OK
         assert serial in home.runtime.sync.owned
         assert home.adoption(serial)["verified"] is True
+
+
+async def test_the_linked_account_owns_the_hub_whoever_signs_in_first(
+    home: Home, unique_id: str
+) -> None:
+    await home.link()
+    # A guest with their own store account reaches the hub's sign-in before the owner does.
+    guest_email = f"guest-{unique_id}@example.org"
+    await sign_up_and_confirm(home.shop.client, home.shop.smtp, guest_email)
+    guest = StoreBrowser(home.shop.settings.base_url)
+    try:
+        await guest.sign_in(guest_email, PASSWORD)
+        await home.sign_in_to_hub(person=guest)
+    finally:
+        await guest.aclose()
+    assert "· member" in await (await home.hub_client.get("/devices")).text()
+
+    home.hub_client.session.cookie_jar.clear()
+    await home.sign_in_to_hub()
+    assert "· owner" in await (await home.hub_client.get("/devices")).text()
+    # Only the owner may link the hub again.
+    home.hub_client.session.cookie_jar.clear()
+    assert 'id="link-start"' not in await (await home.hub_client.get("/auth/link")).text()
