@@ -97,13 +97,12 @@ class OidcRelyingParty:
         self.redirect_uri = redirect_uri
         self._client_secret = client_secret
 
-    def _client_auth(self) -> aiohttp.BasicAuth | None:
+    def _client_auth_headers(self) -> dict[str, str]:
         if not self._client_secret:
-            return None
+            return {}
         # client_secret_basic: both parts form-encoded first (RFC 6749, section 2.3.1).
-        return aiohttp.BasicAuth(
-            quote(self.client_id, safe=""), quote(self._client_secret, safe="")
-        )
+        pair = f"{quote(self.client_id, safe='')}:{quote(self._client_secret, safe='')}"
+        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode("ascii")}
 
     async def _async_get_json(self, url: str) -> dict[str, Any]:
         try:
@@ -202,7 +201,7 @@ class OidcRelyingParty:
             async with self._http.post(
                 metadata.token_endpoint,
                 data=form,
-                auth=self._client_auth(),
+                headers=self._client_auth_headers(),
                 timeout=aiohttp.ClientTimeout(total=OIDC_TIMEOUT_S),
             ) as response:
                 body = await response.json(content_type=None)
