@@ -61,7 +61,7 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
         # SQLite has one writer at a time; with several connections, a writer that finds
         # the file locked sleeps in SQLite's busy handler (1 ms, 2 ms … 100 ms). One shared
         # connection queues work in the event loop instead, with no sleeping.
-        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=30)
+        kwargs.update(pool_size=1, max_overflow=0)
     elif schema:
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     engine = create_async_engine(url, **kwargs)

@@ -81,30 +81,29 @@ def client_address(request: web.Request) -> str:
     were written by the client and could be anything."""
     remote = request.remote or "unknown"
     trusted = request.app[SETTINGS].trusted_proxies
-    if not trusted or not _within(remote, trusted):
+    if not trusted or not _within(_ip(remote), trusted):
         return remote
     hops = [
         hop.strip() for hop in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")
     ]
     for hop in reversed([hop for hop in hops if hop]):
-        if not _within(hop, trusted):
-            return hop if _is_address(hop) else remote
+        ip = _ip(hop)
+        if ip is None:
+            return remote
+        if not _within(ip, trusted):
+            return hop
     return remote
 
 
-def _is_address(text: str) -> bool:
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        ipaddress.ip_address(text)
+        return ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _within(
-    address: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+    networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
 ) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
+    return ip is not None and any(ip in network for network in networks)

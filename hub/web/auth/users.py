@@ -78,10 +78,12 @@ class UserStore:
         def upsert(session: Session) -> HubUserRow:
             user = session.exec(select(HubUserRow).where(HubUserRow.subject == subject)).first()
             if user is None:
-                has_owner = session.exec(
-                    select(HubUserRow).where(HubUserRow.role == ROLE_OWNER)
-                ).first()
-                first = owner_subject is None and not has_owner
+                first = (
+                    owner_subject is None
+                    and not session.exec(
+                        select(HubUserRow).where(HubUserRow.role == ROLE_OWNER)
+                    ).first()
+                )
                 user = HubUserRow(subject=subject, role=ROLE_OWNER if first else ROLE_MEMBER)
             if subject == owner_subject:
                 user.role = ROLE_OWNER
