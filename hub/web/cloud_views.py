@@ -26,6 +26,7 @@ from hub.web.auth.const import SESSION_COOKIE
 from hub.web.authz import Action, require
 from hub.web.context import page_context
 from hub.web.keys import CONFIG_KEY, HTTP_KEY, HUB_KEY, OIDC_KEY, PRINCIPAL_KEY, USERS_KEY
+from hub.web.views import requested_device
 
 _LOGGER = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -179,9 +180,7 @@ async def verify_device(request: web.Request) -> web.Response:
     """Challenge the device again now (e.g. after fixing its claim secret)."""
     require(request[PRINCIPAL_KEY], Action.CONTROL)
     hub = request.app[HUB_KEY]
-    device_id = request.match_info["device_id"]
-    if hub.devices.get(device_id) is None:
-        raise web.HTTPNotFound(text="no such device")
+    device_id = requested_device(request).id
     runtime = cloud_runtime(hub)
     if runtime is None:
         raise web.HTTPConflict(text="link the hub to your Ethos account first")

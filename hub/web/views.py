@@ -13,6 +13,7 @@ from hub.const import ATTR_ENTITY_ID
 from hub.core.errors import ServiceValidationError
 from hub.core.events import Context
 from hub.core.hub import Hub
+from hub.core.models import DeviceRow
 from hub.integrations.ethos_cloud import cloud_runtime
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
@@ -54,12 +55,18 @@ async def devices_page(request: web.Request) -> web.Response:
     )
 
 
+def requested_device(request: web.Request) -> DeviceRow:
+    """The device the URL's ``{device_id}`` names; 404 when there is none."""
+    device = request.app[HUB_KEY].devices.get(request.match_info["device_id"])
+    if device is None:
+        raise web.HTTPNotFound(text="no such device")
+    return device
+
+
 @routes.get("/devices/{device_id}")
 async def device_page(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    device = hub.devices.get(request.match_info["device_id"])
-    if device is None:
-        raise web.HTTPNotFound(text="no such device")
+    device = requested_device(request)
     view = device_view(hub, device)
     end = datetime.now(UTC)
     start = end - timedelta(hours=24)
@@ -83,9 +90,7 @@ async def device_page(request: web.Request) -> web.Response:
 async def rename_device(request: web.Request) -> web.Response:
     require(request[PRINCIPAL_KEY], Action.RENAME)
     hub = request.app[HUB_KEY]
-    device_id = request.match_info["device_id"]
-    if hub.devices.get(device_id) is None:
-        raise web.HTTPNotFound(text="no such device")
+    device_id = requested_device(request).id
     name = str((await request.post()).get("name", "")).strip()
     if len(name) > 100:
         raise ServiceValidationError("a name has at most 100 characters")
@@ -97,9 +102,7 @@ async def rename_device(request: web.Request) -> web.Response:
 async def remove_device(request: web.Request) -> web.Response:
     require(request[PRINCIPAL_KEY], Action.REMOVE_DEVICE)
     hub = request.app[HUB_KEY]
-    device_id = request.match_info["device_id"]
-    if hub.devices.get(device_id) is None:
-        raise web.HTTPNotFound(text="no such device")
+    device_id = requested_device(request).id
     await hub.devices.async_remove(device_id)
     raise web.HTTPSeeOther("/devices")
 
