@@ -7,9 +7,14 @@ import asyncio
 import logging
 import signal
 import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from amqtt.broker import Broker
 
 
-async def _serve(host: str, port: int) -> None:
+async def async_start_broker(host: str, port: int) -> Broker:
+    """Start an anonymous amqtt broker on host:port; the caller shuts it down."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from amqtt.broker import Broker
@@ -23,6 +28,11 @@ async def _serve(host: str, port: int) -> None:
             }
         )
         await broker.start()
+    return broker
+
+
+async def _serve(host: str, port: int) -> None:
+    broker = await async_start_broker(host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
