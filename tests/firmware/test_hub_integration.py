@@ -25,7 +25,7 @@ from tests.firmware.mqtt_support import (
     simulate,
     wait_until,
 )
-from tests.hub.common import make_config
+from tests.hub.common import StartedHubs, make_config
 
 
 @pytest.fixture
@@ -43,13 +43,11 @@ async def hub(tmp_path: Path, mqtt_broker_url: str, prefix: str, serial: str) ->
     config = make_config(
         tmp_path, integrations=("mqtt",), mqtt_url=mqtt_broker_url, discovery_prefix=prefix
     )
-    started = Hub(config)
-    started.config_entries.retry_first_delay = 0.05
-    await started.async_start()
+    hubs = StartedHubs()
     try:
-        yield started
+        yield await hubs.async_start(Hub(config))
     finally:
-        await started.async_stop()
+        await hubs.async_stop_all()
         # The hub's own birth/will is retained under the test prefix too.
         await clear_retained(mqtt_broker_url, serial, prefix, f"{prefix}/status")
 

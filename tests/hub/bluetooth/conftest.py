@@ -16,7 +16,7 @@ from hub.integrations.bluetooth.scanner import (
     ScannerUnavailable,
 )
 from tests.hub.bluetooth.advertisements import to_bleak
-from tests.hub.common import make_config
+from tests.hub.common import StartedHubs, make_config
 from tests.hub.mqtt.conftest import wait_for
 
 __all__ = ["ReplayScanner", "feed", "manager", "scanner", "wait_for"]
@@ -52,7 +52,7 @@ class ReplayScanner:
 
 @pytest.fixture
 async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., asyncio.Future]]:
-    hubs: list[Hub] = []
+    started = StartedHubs()
 
     async def start(
         *,
@@ -63,9 +63,7 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., asyncio.Futur
         overrides.setdefault("integrations", ("bluetooth",))
         hub = Hub(make_config(tmp_path, **overrides))
         hub.data[SCANNER_FACTORY] = scanner_factory
-        hub.config_entries.retry_first_delay = 0.05
-        hubs.append(hub)
-        await hub.async_start()
+        await started.async_start(hub)
         if entry_data:
             # Options live in the entry's data: reload it with them, as a settings change would.
             entry = hub.config_entries.async_entries("bluetooth")[0]
@@ -75,8 +73,7 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., asyncio.Futur
         return hub
 
     yield start  # type: ignore[misc]
-    for started in hubs:
-        await started.async_stop()
+    await started.async_stop_all()
 
 
 def manager(hub: Hub) -> BluetoothManager:

@@ -10,7 +10,7 @@ import pytest
 
 from hub.core.hub import Hub
 from hub.integrations.mqtt import MqttRuntime
-from tests.hub.common import make_config
+from tests.hub.common import StartedHubs, make_config
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ StartHub = Callable[..., Awaitable[Hub]]
 async def start_hub(
     tmp_path: Path, mqtt_broker_url: str, prefix: str
 ) -> AsyncIterator[Callable[..., asyncio.Future]]:
-    hubs: list[Hub] = []
+    started = StartedHubs()
 
     async def start(**overrides: object) -> Hub:
         config = make_config(
@@ -36,15 +36,10 @@ async def start_hub(
             discovery_prefix=prefix,
             **overrides,
         )
-        hub = Hub(config)
-        hub.config_entries.retry_first_delay = 0.05
-        hubs.append(hub)
-        await hub.async_start()
-        return hub
+        return await started.async_start(Hub(config))
 
     yield start  # type: ignore[misc]
-    for started in hubs:
-        await started.async_stop()
+    await started.async_stop_all()
 
 
 @pytest.fixture

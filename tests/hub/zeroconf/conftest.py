@@ -14,7 +14,7 @@ from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from hub.core.hub import Hub
 from hub.integrations.zeroconf import ZeroconfRuntime
-from tests.hub.common import make_config
+from tests.hub.common import StartedHubs, make_config
 
 LOOPBACK = "127.0.0.1"
 PROBE_TYPE = "_ethos-probe._tcp.local."
@@ -75,20 +75,15 @@ async def responder(loopback_mdns: None) -> AsyncIterator[AsyncZeroconf]:
 async def start_hub(
     tmp_path: Path, loopback_mdns: None
 ) -> AsyncIterator[Callable[..., asyncio.Future]]:
-    hubs: list[Hub] = []
+    started = StartedHubs()
 
     async def start(**overrides: object) -> Hub:
         overrides.setdefault("integrations", ("zeroconf",))
         overrides.setdefault("zeroconf_interfaces", (LOOPBACK,))
-        hub = Hub(make_config(tmp_path, **overrides))
-        hub.config_entries.retry_first_delay = 0.05
-        hubs.append(hub)
-        await hub.async_start()
-        return hub
+        return await started.async_start(Hub(make_config(tmp_path, **overrides)))
 
     yield start  # type: ignore[misc]
-    for started in hubs:
-        await started.async_stop()
+    await started.async_stop_all()
 
 
 def runtime(hub: Hub) -> ZeroconfRuntime:
