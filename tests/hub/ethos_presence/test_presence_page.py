@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from hub.core.hub import Hub
 from hub.integrations.ethos_presence import find_detector, settings_changer
 from hub.web.app import create_app
 from tests.hub.common import make_config
-from tests.hub.web.conftest import SignedIn, sign_in
+from tests.hub.web.conftest import SignedIn
 
 ensure_firmware_importable()
 
@@ -50,14 +50,6 @@ def hub_app(tmp_path: Path, mqtt_broker_url: str, prefix: str) -> web.Applicatio
         cloud_url="http://127.0.0.1:9",
     )
     return create_app(config)
-
-
-@pytest.fixture
-async def owner(
-    hub_app: web.Application, aiohttp_client: Callable[..., Awaitable[TestClient]]
-) -> SignedIn:
-    client = await aiohttp_client(hub_app)
-    return SignedIn(client, await sign_in(client, "owner-sub", "Olivia"))
 
 
 @pytest.fixture
