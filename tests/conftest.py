@@ -19,6 +19,8 @@ import pytest
 from tests.support import processes
 from tests.support.smtp_sink import MailCatcher, start_in_process
 
+pytest_plugins = ["tests.support.hang_report"]
+
 DEFAULT_E2E_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_E2E_MQTT_URL = "mqtt://127.0.0.1:1883"
 
