@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from cloud.web import pwa
 from cloud.web.auth import current_user
 from cloud.web.keys import API, CATALOG, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, csrf_token
+from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,9 +83,7 @@ async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
     app[MAIL] = dispatcher
     task = asyncio.create_task(dispatcher.async_run(), name="mail-dispatcher")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await async_cancel_and_wait(task)
 
 
 async def openapi_document(request: web.Request) -> web.Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -32,6 +31,7 @@ from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
 from cloud.web.auth import current_user, require_user
 from cloud.web.forms import read_form, transaction
 from cloud.web.keys import CATALOG, DB, MAIL, SETTINGS
+from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -203,9 +203,7 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
     app[INVOICE_LISTENER] = listener
     task = asyncio.create_task(reconciler.async_run_reconciler(context), name="reconciler")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await async_cancel_and_wait(task)
 
 
 def add_page_routes(app: web.Application) -> None:

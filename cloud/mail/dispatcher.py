@@ -109,8 +109,11 @@ class MailDispatcher:
                 raise
             except Exception:
                 _LOGGER.exception("mail delivery pass failed; retrying at next poll")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives with a wake-up, and the store's shutdown would wait for this forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
+                async with asyncio.timeout(POLL_INTERVAL_S):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def async_deliver_due(self) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from cloud.oauth.keys import KeyRing, async_load_key_ring
 from cloud.oauth.models import OAuthClient
 from cloud.oauth.server import EthosAuthorizationServer
 from cloud.web.keys import DB, SETTINGS
+from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -172,10 +172,7 @@ async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in runtime.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel_and_wait(*runtime.tasks)
         runtime.tasks.clear()
         runtime.executor.shutdown(wait=False, cancel_futures=True)
         runtime.executor = None

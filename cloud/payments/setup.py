@@ -10,7 +10,6 @@ and answers deliveries with 503, which BTCPay retries.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from cloud.payments.greenfield import BtcpayError, GreenfieldClient
 from cloud.payments.keys import GREENFIELD, WEBHOOK_SECRET, WebhookSecret
 from cloud.payments.webhook import btcpay_webhook
 from cloud.web.keys import SETTINGS
+from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,10 +73,7 @@ async def _payments_ctx(app: web.Application) -> AsyncIterator[None]:
             name="btcpay-webhook-registration",
         )
     yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await async_cancel_and_wait(task)
     await session.close()
 
 

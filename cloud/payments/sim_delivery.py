@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -15,6 +14,7 @@ import aiohttp
 from cloud.payments.const import SIGNATURE_HEADER
 from cloud.payments.signature import sign_body
 from cloud.payments.sim_state import Event, SimWebhook, new_id
+from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -162,11 +162,7 @@ class WebhookSender:
             return True
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel_and_wait(*self._tasks)
 
 
 def _now() -> int:

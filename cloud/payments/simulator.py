@@ -9,7 +9,6 @@ and tests only: it refuses to run when ETHOS_ENV=production.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -26,6 +25,7 @@ from cloud.payments.const import RETRY_DELAYS_SECONDS, SIMULATOR_HEADER
 from cloud.payments.sim_delivery import WebhookSender
 from cloud.payments.sim_pages import checkout_page
 from cloud.payments.sim_state import Event, SimInvoice, SimStore, SimWebhook, new_id
+from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -338,9 +338,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
     ticker = asyncio.create_task(expire_loop(), name="btcpay-sim-expiry")
     yield
-    ticker.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await ticker
+    await async_cancel_and_wait(ticker)
     await sender.close()
     await session.close()
 

@@ -14,7 +14,6 @@ Typical use by the web layer::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from ethos.tasks import async_cancel_and_wait
 
 from .const import DEFAULT_K, TRAINING_DEBOUNCE_SECONDS
 from .model import RecommenderModel
@@ -172,10 +173,7 @@ class RecommendationService:
 
     async def async_close(self) -> None:
         """Stop a pending or running training (the executor thread finishes on its own)."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await async_cancel_and_wait(self._task)
         for waiter in self._waiters:
             waiter.cancel()
         self._waiters = []

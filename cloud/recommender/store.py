@@ -17,13 +17,11 @@ runs at all.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +33,7 @@ from cloud.catalog.loader import Catalog
 from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.states import OrderStatus
 from cloud.inventory.models import StockUnit
+from ethos.tasks import async_cancel_and_wait
 
 from .model import RecommenderModel
 from .records import Purchase, Recommendation
@@ -253,12 +252,7 @@ class StoreRecommender:
         return self.service.often_bought_together(sku, k=k, in_stock=stock)
 
     async def async_close(self) -> None:
-        tasks: Sequence[asyncio.Task[None]] = [*self._tasks, *filter(None, [self._watcher])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel_and_wait(*self._tasks, self._watcher)
         await self.service.async_close()
 
 

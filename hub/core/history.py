@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
+from ethos.tasks import async_cancel_and_wait
 from hub.const import (
     EVENT_STATE_CHANGED,
     HISTORY_COMMIT_INTERVAL_S,
@@ -140,9 +140,6 @@ class Recorder:
         if self._unsub is not None:
             self._unsub()
             self._unsub = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await async_cancel_and_wait(self._task)
+        self._task = None
         await self.async_flush()

@@ -9,6 +9,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
+from ethos.tasks import async_cancel_and_wait
 from hub.const import DATABASE_FILE, EVENT_HUB_STARTED, EVENT_HUB_STOP
 from hub.core import loader
 from hub.core.config import HubConfig
@@ -143,9 +144,7 @@ class Hub:
         self.bus.async_fire(EVENT_HUB_STOP)
         for entry in reversed(self.config_entries.async_entries()):
             await self.config_entries.async_unload(entry.entry_id)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await async_cancel_and_wait(*self._tasks)
         await self.recorder.async_stop()
         await self.storage.async_close()
         self.state = HubState.NOT_RUNNING

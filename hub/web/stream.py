@@ -57,8 +57,9 @@ async def state_stream(request: web.Request) -> web.StreamResponse:
         await response.prepare(request)
         await response.write(b"retry: 3000\n\n")
         while not subscriber.closing:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(subscriber.wake.wait(), KEEPALIVE_S)
+            with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancel
+                async with asyncio.timeout(KEEPALIVE_S):
+                    await subscriber.wake.wait()
             if not subscriber.wake.is_set():
                 await response.write(b": keep-alive\n\n")
                 continue

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 
 from cloud.app import create_app
+from cloud.web.keys import MAIL
 from tests.cloud.common import (
     PASSWORD,
     confirm_with_link,
@@ -28,8 +30,6 @@ async def test_without_smtp_mail_is_written_to_outbox_and_link_logged(
             files = list(settings.outbox_dir.glob("*.eml"))
             if files:
                 break
-            import asyncio
-
             await asyncio.sleep(0.05)
     assert len(files) == 1
     content = files[0].read_text()
@@ -58,3 +58,15 @@ async def test_two_replicas_share_sessions_and_throttles(
     for i in range(5):
         assert (await log_in(first, email, f"wrong {i}")).status == 401
     assert (await log_in(second, email, PASSWORD)).status == 429
+
+
+async def test_the_mail_sender_stops_when_stopped_as_mail_is_queued(aiohttp_client, cloud_settings):
+    """Mail queued at the moment the store shuts down must not keep the sender alive."""
+    client = await aiohttp_client(create_app(cloud_settings))
+    dispatcher = client.app[MAIL]
+    sender = asyncio.create_task(dispatcher.async_run())
+    await asyncio.sleep(0.5)  # it delivered what was due and waits for the next mail
+    dispatcher.wake()
+    sender.cancel()
+    done, _ = await asyncio.wait({sender}, timeout=5)
+    assert sender in done and sender.cancelled(), "the mail sender ignored its cancellation"

@@ -8,7 +8,6 @@ dropped advertisements, never unbounded memory or a stalled loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
+from ethos.tasks import async_cancel_and_wait
 from hub.integrations.bluetooth.binary_sensor import BTHomeBinarySensor
 from hub.integrations.bluetooth.bthome import BTHomeReader, BTHomeReading, LibraryLogLimiter
 from hub.integrations.bluetooth.const import (
@@ -103,11 +103,7 @@ class BluetoothManager:
         ]
 
     async def async_stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel_and_wait(*self._tasks)
         self._tasks = []
         logging.getLogger(LIBRARY_LOGGER).removeFilter(self._log_limiter)
         await self.scanner.async_stop()

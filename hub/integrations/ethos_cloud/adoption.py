@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ethos.tasks import async_cancel_and_wait
 from hub.const import (
     EVENT_DEVICE_REGISTRY_UPDATED,
     EVENT_HUB_STARTED,
@@ -107,12 +108,7 @@ class AdoptionManager:
         for handle in self._retry_handles.values():
             handle.cancel()
         self._retry_handles.clear()
-        tasks = list(self._in_flight.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel_and_wait(*self._in_flight.values())
 
     # Triggers ------------------------------------------------------------------
     def _on_registry_event(self, event: Event) -> None:
@@ -230,8 +226,9 @@ class AdoptionManager:
             await client.async_publish(f"{base}/challenge", nonce, qos=1)
             deadline = asyncio.get_running_loop().time() + self.claim_timeout
             while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
-                try:
-                    answer = await asyncio.wait_for(answers.get(), remaining)
+                try:  # asyncio.timeout: wait_for may drop an answer that lands on time-out
+                    async with asyncio.timeout(remaining):
+                        answer = await answers.get()
                 except TimeoutError:
                     break
                 text = answer.decode("ascii", "replace").strip().lower()

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from ethos.tasks import async_cancel_and_wait
 from hub.integrations.ethos_cloud.client import (
     CloudAuthError,
     CloudError,
@@ -113,11 +114,8 @@ class OwnedDevicesSync:
         self._task = self._hub.async_create_task(self._async_loop(), "ethos_cloud sync")
 
     async def async_stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await async_cancel_and_wait(self._task)
+        self._task = None
 
     def async_listen(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` whenever the set of owned devices changes."""
@@ -132,8 +130,11 @@ class OwnedDevicesSync:
         while self.status is not SyncStatus.RELINK_REQUIRED:
             await self.async_sync_once()
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives with a wake-up, and the hub's shutdown would wait for this forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
 
     # One round ---------------------------------------------------------------
     async def async_sync_once(self) -> bool:

@@ -118,8 +118,9 @@ class SettingsChanger:
         deadline = loop.time() + self.timeout
         last: str | None = None
         while (remaining := deadline - loop.time()) > 0:
-            try:
-                last = await asyncio.wait_for(echoes.get(), remaining)
+            try:  # asyncio.timeout: wait_for may drop an echo that lands on time-out
+                async with asyncio.timeout(remaining):
+                    last = await echoes.get()
             except TimeoutError:
                 break
             if _same(requested, last, numeric):

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
+from ethos.tasks import async_cancel_and_wait
 from hub.integrations.mqtt.const import (
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
@@ -123,7 +124,8 @@ class MqttClient:
     async def async_wait_first_attempt(self, seconds: float) -> bool:
         """Wait for the first connection attempt to end; return whether it connected."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._first_attempt.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._first_attempt.wait()
         return self.connected.is_set()
 
     async def async_stop(self) -> None:
@@ -136,9 +138,7 @@ class MqttClient:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(1):  # a dead link must not hold up shutdown
                     await client.publish(self._will[0], self._will[1], retain=True)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await async_cancel_and_wait(task)
         if self._subscribe_task is not None:
             self._subscribe_task.cancel()
         if self._pending_future is not None and not self._pending_future.done():

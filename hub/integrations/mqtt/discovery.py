@@ -8,7 +8,6 @@ Bad input is logged once per topic and ignored; nothing already discovered is lo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from ethos.tasks import async_cancel_and_wait
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
 from hub.core.entity import DeviceInfo
 from hub.core.events import Event
@@ -115,10 +115,7 @@ class MqttDiscovery:
     async def async_stop(self) -> None:
         while self._unsubscribes:
             self._unsubscribes.pop()()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
+        await async_cancel_and_wait(self._worker)
         for record in list(self._discovered.values()):
             await self._hub.entity_table.async_remove(record.entity_id)
         self._discovered.clear()

@@ -9,7 +9,6 @@ run one at a time and a chatty LAN cannot grow memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zeroconf import ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from ethos.tasks import async_cancel_and_wait
 from hub.integrations.zeroconf.const import (
     DISCOVERY_HOOK,
     MANIFEST_KEY,
@@ -102,11 +102,8 @@ class ServiceDiscovery:
         if self._browser is not None:
             await self._browser.async_cancel()
             self._browser = None
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        await async_cancel_and_wait(self._worker)
+        self._worker = None
 
     def _on_change(
         self, zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange

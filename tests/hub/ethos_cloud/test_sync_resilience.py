@@ -4,6 +4,7 @@ a small scripted HTTP server here (the real one cannot be made to send garbage).
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from hub.integrations.ethos_cloud.const import (
     DOMAIN,
 )
 from hub.integrations.ethos_cloud.sync import OwnedDevicesSync, SyncStatus
+from tests.firmware.mqtt_support import wait_until
 from tests.hub.common import make_config, running_hub
 
 
@@ -188,3 +190,20 @@ async def test_a_refused_refresh_token_asks_for_a_new_link_and_keeps_the_cache(
         assert sync.status is SyncStatus.RELINK_REQUIRED
         assert "link it again" in (sync.problem or "")
         assert set(sync.owned) == {"EPD-000003"}
+
+
+async def test_the_sync_stops_when_asked_to_poll_at_the_moment_it_stops(
+    store: tuple[ScriptedStore, str], tmp_path: Path
+) -> None:
+    """A refresh pressed as the hub shuts down must not keep the sync loop alive."""
+    scripted, url = store
+    scripted.devices = [unit("EPD-000004")]
+    async with running_hub(_config(tmp_path, url)) as hub:
+        sync = await _link(hub, url)
+        await wait_until(lambda: "ok" in scripted.requests)
+        await asyncio.sleep(0.2)  # the first round is over: the loop waits for the next
+        asked = len(scripted.requests)
+        sync.request_sync()
+        async with asyncio.timeout(5):  # the stop cancels the loop in this same step
+            await sync.async_stop()
+        assert len(scripted.requests) == asked  # no new round after the stop

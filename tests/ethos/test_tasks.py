@@ -1,0 +1,49 @@
+"""Stopping background tasks: a cancellation a library swallowed is repeated."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from ethos.tasks import async_cancel_and_wait
+
+
+async def _loop_that_swallows_one_cancel(rounds: list[str]) -> None:
+    """Behaves like a loop over aiomqtt calls on Python 3.11: one cancel is lost."""
+    swallowed = False
+    while True:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            if swallowed:
+                raise
+            swallowed = True  # what 3.11's wait_for does when the awaited result lands too
+            rounds.append("went on")
+
+
+async def test_a_task_that_swallowed_its_cancellation_is_cancelled_again() -> None:
+    rounds: list[str] = []
+    task = asyncio.create_task(_loop_that_swallows_one_cancel(rounds))
+    await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        await async_cancel_and_wait(task)
+    assert task.cancelled()
+    assert rounds == ["went on"]  # the first request really was lost
+
+
+async def test_finished_failed_and_missing_tasks_are_fine(caplog: pytest.LogCaptureFixture) -> None:
+    async def fail() -> None:
+        raise RuntimeError("broken pipe to nowhere")
+
+    async def finish() -> str:
+        return "done"
+
+    failed, finished = asyncio.create_task(fail(), name="doomed"), asyncio.create_task(finish())
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.WARNING, logger="ethos.tasks"):
+        await async_cancel_and_wait(failed, finished, None)
+    assert finished.result() == "done"
+    assert [r.getMessage() for r in caplog.records] == ["Background task doomed had failed"]
+    assert "broken pipe to nowhere" in caplog.text
