@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import ha_discovery
 
+from ethos.tasks import async_cancel_and_wait
 from tests.hub.mqtt.device import FakeDevice
 
 Answer = Callable[[bytes], str | None]
@@ -23,14 +24,10 @@ async def claiming_device(
         challenge = f"ethos/{serial}/claim/challenge"
         await device.watch(challenge)
         seen = 0
-        # Checked each round, not only cancelled: on Python 3.11 a cancel that lands as a
-        # publish is acknowledged is swallowed inside aiomqtt's wait_for, and the task would
-        # answer forever (the test then waited for it forever).
-        done = asyncio.Event()
 
         async def respond() -> None:
             nonlocal seen
-            while not done.is_set():
+            while True:
                 nonces = device.messages_on(challenge)
                 for nonce in nonces[seen:]:
                     reply = answer(nonce.encode())
@@ -45,7 +42,6 @@ async def claiming_device(
         try:
             yield device
         finally:
-            done.set()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Not a bare cancel: on Python 3.11 one that lands as a publish is acknowledged
+            # is swallowed inside aiomqtt, and this loop would answer forever.
+            await async_cancel_and_wait(task)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt
+
+from ethos.tasks import async_cancel_and_wait
 
 
 class FakeDevice:
@@ -34,9 +35,7 @@ class FakeDevice:
             finally:
                 for topic in device.retained_topics:  # leave a shared broker clean
                     await client.publish(topic, b"", qos=1, retain=True)
-                device._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await device._task
+                await async_cancel_and_wait(device._task)
 
     async def _listen(self) -> None:
         async for message in self.client.messages:
