@@ -15,8 +15,9 @@ import pytest
 
 from firmware.simulator.radar import RadarTarget
 from firmware.simulator.scenarios import SimulatedPhone
-from tests.firmware.mqtt_support import SECRET_HEX, clear_retained, host_port, observe, wait_until
+from tests.firmware.mqtt_support import SECRET_HEX, clear_retained, host_port, observe
 from tests.firmware.stand_in_hardware import Board, install
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

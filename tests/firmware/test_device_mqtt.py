@@ -21,8 +21,8 @@ from tests.firmware.mqtt_support import (
     clear_retained,
     host_port,
     observe,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

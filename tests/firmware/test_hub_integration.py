@@ -23,9 +23,9 @@ from tests.firmware.mqtt_support import (
     finish,
     host_port,
     simulate,
-    wait_until,
 )
 from tests.hub.common import StartedHubs, make_config
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

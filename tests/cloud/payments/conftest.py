@@ -57,10 +57,3 @@ async def receiver(sim):  # noqa: F811 (the fixture above)
     for hook in hooks:
         if hook["url"] == recorder.url:
             await sim.call("DELETE", f"/api/v1/stores/{sim.store_id}/webhooks/{hook['id']}")
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)

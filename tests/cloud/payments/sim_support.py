@@ -6,7 +6,6 @@ runs against both. Webhook retry delays are compressed so nothing sleeps for min
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator
@@ -89,13 +88,6 @@ class Sim:
         )
         assert status == 200
         return data
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 def compressed_delays() -> tuple[float, ...]:

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from cloud.payments.greenfield import GreenfieldClient
 from cloud.payments.signature import signature_matches
 from tests.cloud.payments.greenfield_schema import errors, validator, webhook_validator
-from tests.cloud.payments.sim_support import wait_for
+from tests.support.waiting import wait_until
 
 
 async def test_client_request_is_a_valid_create_invoice_request():
@@ -107,7 +107,7 @@ async def test_webhook_registration_and_deliveries_validate(sim, receiver, green
     await sim.act(late.id, "expire")
     await sim.act(late.id, "pay")
     await sim.mark(late.id, "Settled")
-    await wait_for(lambda: len(receiver.received) >= 14)
+    await wait_until(lambda: len(receiver.received) >= 14)
     bodies = receiver.bodies()
     kinds = [(b["invoiceId"], b["type"]) for b in bodies]
     assert [k for i, k in kinds if i == paid.id] == [

@@ -17,8 +17,9 @@ from cloud.payments.greenfield import BtcpayError, GreenfieldClient
 from cloud.payments.simulator import SimulatorRefused, SimulatorSettings
 from ethos.cli import main as ethos_main
 from tests.cloud.checkout.shop import Shop
-from tests.cloud.payments.sim_support import RETRY_SCALE, wait_for
+from tests.cloud.payments.sim_support import RETRY_SCALE
 from tests.support import processes
+from tests.support.waiting import wait_until
 
 
 async def _hook(sim, url: str) -> dict:
@@ -36,7 +37,7 @@ async def test_failed_deliveries_are_retried_on_btcpays_schedule(sim, receiver, 
     receiver.answers = [503, 500, 200]
     await _hook(sim, receiver.url)
     await _created(greenfield)
-    await wait_for(lambda: len(receiver.received) == 3)
+    await wait_until(lambda: len(receiver.received) == 3)
     times = [t for t, _, _ in receiver.received]
     delays = [b - a for a, b in itertools.pairwise(times)]
     expected = [d * RETRY_SCALE for d in RETRY_DELAYS_SECONDS[:2]]  # 10 s, 1 min (scaled)
@@ -55,8 +56,8 @@ async def test_only_5xx_408_429_and_network_errors_are_retried(
     receiver.answers = [answer]
     await _hook(sim, receiver.url)
     await _created(greenfield)
-    await wait_for(lambda: len(receiver.received) >= 1)
-    await wait_for(lambda: len(receiver.received) >= attempts)
+    await wait_until(lambda: len(receiver.received) >= 1)
+    await wait_until(lambda: len(receiver.received) >= attempts)
     # Longer than the first (scaled) retry delay: a refused delivery stays refused.
     await asyncio.sleep(RETRY_DELAYS_SECONDS[0] * RETRY_SCALE * 3)
     assert len(receiver.received) == attempts
@@ -65,7 +66,7 @@ async def test_only_5xx_408_429_and_network_errors_are_retried(
 async def test_redelivery_carries_the_original_delivery_id(sim, receiver, greenfield):
     hook = await _hook(sim, receiver.url)
     await _created(greenfield)
-    await wait_for(lambda: len(receiver.received) == 1)
+    await wait_until(lambda: len(receiver.received) == 1)
     original = receiver.bodies()[0]
     assert original["isRedelivery"] is False
     status, new_id = await sim.call(
@@ -74,7 +75,7 @@ async def test_redelivery_carries_the_original_delivery_id(sim, receiver, greenf
         f"{original['deliveryId']}/redeliver",
     )
     assert status == 200
-    await wait_for(lambda: len(receiver.received) == 2)
+    await wait_until(lambda: len(receiver.received) == 2)
     again = receiver.bodies()[1]
     assert again["deliveryId"] == new_id != original["deliveryId"]
     assert again["originalDeliveryId"] == original["deliveryId"] and again["isRedelivery"]

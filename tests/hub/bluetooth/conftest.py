@@ -17,9 +17,8 @@ from hub.integrations.bluetooth.scanner import (
 )
 from tests.hub.bluetooth.advertisements import to_bleak
 from tests.hub.common import StartedHubs, make_config
-from tests.hub.mqtt.conftest import wait_for
 
-__all__ = ["ReplayScanner", "feed", "manager", "scanner", "wait_for"]
+__all__ = ["ReplayScanner", "feed", "manager", "scanner"]
 
 
 class ReplayScanner:

@@ -12,7 +12,8 @@ from hub.integrations.bluetooth import SCANNER_FACTORY
 from hub.integrations.bluetooth.scanner import BleakAdvertisementScanner
 from tests.hub.bluetooth.advertisements import SPEC_EXAMPLE, bthome, ethos_presence
 from tests.hub.bluetooth.bleak_backend import ActiveOnlyBackend
-from tests.hub.bluetooth.conftest import ReplayScanner, feed, manager, scanner, wait_for
+from tests.hub.bluetooth.conftest import ReplayScanner, feed, manager, scanner
+from tests.support.waiting import wait_until
 
 ADDRESS = "A4:C1:38:12:34:56"
 
@@ -34,12 +35,12 @@ async def test_without_an_adapter_the_entry_retries_and_the_hub_runs_on(
     assert "Setup of bluetooth (Bluetooth) not ready: Bluetooth unavailable" in caplog.text
     assert hub.state is HubState.RUNNING
     assert hub.config_entries.async_entries("mqtt")[0].state is EntryState.LOADED
-    await wait_for(lambda: entry.retries >= 2)  # retried, and still refused
+    await wait_until(lambda: entry.retries >= 2)  # retried, and still refused
     assert entry.state is EntryState.SETUP_RETRY
 
     # An adapter appears: the next retry loads the entry and advertisements flow.
     hub.data[SCANNER_FACTORY] = ReplayScanner
-    await wait_for(lambda: entry.state is EntryState.LOADED)
+    await wait_until(lambda: entry.state is EntryState.LOADED)
     await feed(hub, SPEC_EXAMPLE, ADDRESS)
     assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "25.0"
 
@@ -62,7 +63,7 @@ async def test_a_silent_scanner_is_restarted_by_the_watchdog(
     replay = scanner(hub)
     assert replay.starts == 1
     with caplog.at_level(logging.WARNING):
-        await wait_for(lambda: replay.starts == 2)
+        await wait_until(lambda: replay.starts == 2)
     assert replay.stops == 1
     assert "Bluetooth scanner heard nothing for" in caplog.text
     await feed(hub, SPEC_EXAMPLE, ADDRESS)
@@ -76,7 +77,7 @@ async def test_a_failed_restart_is_tried_again_on_the_next_round(
     replay = scanner(hub)
     replay.refuse_starts = 1
     with caplog.at_level(logging.ERROR):
-        await wait_for(lambda: replay.starts == 2)
+        await wait_until(lambda: replay.starts == 2)
     assert manager(hub).restarts == 2
     assert "Restarting the Bluetooth scanner failed: Bluetooth unavailable on hci9" in caplog.text
     entry = hub.config_entries.async_entries("bluetooth")[0]
@@ -91,7 +92,7 @@ async def test_a_device_unheard_for_too_long_becomes_unavailable_unless_sleepy(s
     # A trigger-based ("sleepy", device info 0x44) door sensor only speaks on events.
     await feed(hub, bthome(b"\x1a\x01", "Door", device_info=0x44), "C0:FF:EE:00:00:09")
     assert hub.states.get(entity_id).state == "on"
-    await wait_for(lambda: hub.states.get(entity_id).state == "unavailable")
+    await wait_until(lambda: hub.states.get(entity_id).state == "unavailable")
     assert hub.states.get("binary_sensor.door_0009_door").state == "on"
     await feed(hub, ethos_presence(True, packet_id=2), address)
     assert hub.states.get(entity_id).state == "on"

@@ -20,7 +20,8 @@ from tests.hub.bluetooth.advertisements import (
     ethos_presence,
     to_bleak,
 )
-from tests.hub.bluetooth.conftest import feed, manager, scanner, wait_for
+from tests.hub.bluetooth.conftest import feed, manager, scanner
+from tests.support.waiting import wait_until
 
 ADDRESS = "A4:C1:38:12:34:56"
 BTHOME_UUID = "0000fcd2-0000-1000-8000-00805f9b34fb"
@@ -103,7 +104,7 @@ async def test_a_flood_is_bounded_dropped_and_counted(start_hub) -> None:
     assert bt.dropped == 500
     await bt.async_wait_idle()
     assert bt.processed == 1_000
-    await wait_for(lambda: hub.states.get("binary_sensor.ethos_epd_000123_3456_occupancy"))
+    await wait_until(lambda: hub.states.get("binary_sensor.ethos_epd_000123_3456_occupancy"))
 
 
 def test_the_device_table_is_bounded() -> None:

@@ -29,10 +29,10 @@ from hub.web.cloud_views import async_link_flow
 from hub.web.keys import CONFIG_KEY, HUB_KEY, OIDC_KEY
 from tests.cloud.checkout.shop import Shop
 from tests.cloud.common import PASSWORD, sign_up_and_confirm
-from tests.firmware.mqtt_support import wait_until
 from tests.hub.common import make_config
 from tests.support.oidc_client import StoreBrowser
 from tests.support.processes import free_port
+from tests.support.waiting import wait_until
 
 LINK_TOKEN = re.compile(r'name="link_token" value="([^"]+)"')
 USER_CODE = re.compile(r'data-user-code="([A-Z-]+)"')

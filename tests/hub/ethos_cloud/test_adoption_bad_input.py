@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from tests.firmware.mqtt_support import wait_until
 from tests.hub.ethos_cloud.claim_device import claiming_device
 from tests.hub.ethos_cloud.common import Home, unique_serial
+from tests.support.waiting import wait_until
 
 
 def honest(secret_hex: str):

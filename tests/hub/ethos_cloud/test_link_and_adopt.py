@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import time
 
-from tests.firmware.mqtt_support import DeviceThread, clear_retained, host_port, wait_until
+from tests.firmware.mqtt_support import DeviceThread, clear_retained, host_port
 from tests.hub.ethos_cloud.common import LINK_TOKEN, Home, unique_serial
+from tests.support.waiting import wait_until
 
 
 async def test_link_shows_code_and_qr_then_the_account(home: Home) -> None:

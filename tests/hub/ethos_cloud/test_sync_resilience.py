@@ -23,8 +23,8 @@ from hub.integrations.ethos_cloud.const import (
     DOMAIN,
 )
 from hub.integrations.ethos_cloud.sync import OwnedDevicesSync, SyncStatus
-from tests.firmware.mqtt_support import wait_until
 from tests.hub.common import make_config, running_hub
+from tests.support.waiting import wait_until
 
 
 @dataclass

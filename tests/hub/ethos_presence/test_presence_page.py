@@ -26,8 +26,8 @@ from tests.firmware.mqtt_support import (  # noqa: E402
     DeviceThread,
     clear_retained,
     host_port,
-    wait_until,
 )
+from tests.support.waiting import wait_until  # noqa: E402
 
 
 @pytest.fixture

@@ -49,12 +49,3 @@ async def hub(start_hub: StartHub) -> Hub:
 
 def runtime(hub: Hub) -> MqttRuntime:
     return hub.data["mqtt"]
-
-
-async def wait_for(predicate: Callable[[], object], seconds: float = 5.0) -> None:
-    """Poll until the predicate holds (messages cross a real broker, so not instant)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)

@@ -7,8 +7,9 @@ import logging
 import pytest
 
 from hub.core.hub import Hub
-from tests.hub.mqtt.conftest import StartHub, runtime, wait_for
+from tests.hub.mqtt.conftest import StartHub, runtime
 from tests.hub.mqtt.device import FakeDevice
+from tests.support.waiting import wait_until
 
 
 async def test_junk_discovery_is_ignored_and_good_entities_survive(
@@ -16,7 +17,7 @@ async def test_junk_discovery_is_ignored_and_good_entities_survive(
 ) -> None:
     good_topic = f"{prefix}/sensor/good/config"
     await device.publish(good_topic, {"name": "Good", "stat_t": f"{prefix}/good"}, retain=True)
-    await wait_for(lambda: hub.states.get("sensor.good"))
+    await wait_until(lambda: hub.states.get("sensor.good"))
     discovery = runtime(hub).discovery
 
     junk = [
@@ -38,11 +39,11 @@ async def test_junk_discovery_is_ignored_and_good_entities_survive(
         for topic, payload in junk:
             await device.client.publish(topic, payload, retain=False)
         # The oversized one is refused by the connection before discovery sees it.
-        await wait_for(lambda: discovery.ignored >= len(junk) - 1)
+        await wait_until(lambda: discovery.ignored >= len(junk) - 1)
         assert runtime(hub).client.oversized == 1
         # The same junk again is not logged again.
         await device.client.publish(junk[0][0], b"{still not json")
-        await wait_for(lambda: discovery.ignored >= len(junk))
+        await wait_until(lambda: discovery.ignored >= len(junk))
 
     warnings = [r.getMessage() for r in caplog.records if "Ignoring discovery" in r.getMessage()]
     assert len(warnings) == len(junk) - 1
@@ -55,7 +56,7 @@ async def test_junk_discovery_is_ignored_and_good_entities_survive(
     assert any("min must be below max" in w for w in warnings)
     assert len(discovery.discovered()) == 1
     await device.publish(f"{prefix}/good", "ok")
-    await wait_for(lambda: hub.states.get("sensor.good").state == "ok")
+    await wait_until(lambda: hub.states.get("sensor.good").state == "ok")
 
 
 async def test_discovery_api_accepts_messages_without_a_broker_round_trip(
@@ -87,14 +88,14 @@ async def test_bad_state_payloads_and_broken_renders_keep_the_last_state(
             "pl_off": "False",
         },
     )
-    await wait_for(lambda: hub.states.get("binary_sensor.door"))
+    await wait_until(lambda: hub.states.get("binary_sensor.door"))
     await device.publish(topic, {"door": {"open": True}})
-    await wait_for(lambda: hub.states.get("binary_sensor.door").state == "on")
+    await wait_until(lambda: hub.states.get("binary_sensor.door").state == "on")
     await device.publish(topic, {"window": 1})  # template fails: value_json.door undefined
     await device.publish(topic, "not json at all")
     await device.publish(topic, {"door": {"open": "ajar"}})  # neither on nor off
     await device.publish(topic, {"door": {"open": False}})
-    await wait_for(lambda: hub.states.get("binary_sensor.door").state == "off")
+    await wait_until(lambda: hub.states.get("binary_sensor.door").state == "off")
 
 
 async def test_sandbox_refuses_unsafe_template_access(
@@ -105,10 +106,10 @@ async def test_sandbox_refuses_unsafe_template_access(
         f"{prefix}/sensor/sbx/config",
         {"name": "Sbx", "stat_t": topic, "val_tpl": "{{ value.__class__.__mro__ }}"},
     )
-    await wait_for(lambda: hub.states.get("sensor.sbx"))
+    await wait_until(lambda: hub.states.get("sensor.sbx"))
     await device.publish(topic, "x")
     await device.publish(f"{prefix}/sensor/sbx2/config", {"name": "Sbx2", "stat_t": topic})
-    await wait_for(
+    await wait_until(
         lambda: hub.states.get("sensor.sbx2") and hub.states.get("sensor.sbx2").state == "x"
     )
     assert hub.states.get("sensor.sbx").state == "unknown"
@@ -123,7 +124,7 @@ async def test_retained_junk_on_the_broker_does_not_stop_the_hub_starting(
         f"{prefix}/sensor/fine/config", {"name": "Fine", "stat_t": f"{prefix}/fine"}, retain=True
     )
     hub = await start_hub()
-    await wait_for(lambda: hub.states.get("sensor.fine"))
+    await wait_until(lambda: hub.states.get("sensor.fine"))
     discovery = runtime(hub).discovery
-    await wait_for(lambda: discovery.ignored == 2)
+    await wait_until(lambda: discovery.ignored == 2)
     assert [d.entity_id for d in discovery.discovered()] == ["sensor.fine"]

@@ -8,13 +8,13 @@ import pytest
 
 from hub.core.errors import ServiceValidationError
 from hub.core.hub import Hub
-from tests.hub.mqtt.conftest import wait_for
 from tests.hub.mqtt.device import FakeDevice
+from tests.support.waiting import wait_until
 
 
 async def _discover(hub: Hub, device: FakeDevice, topic: str, config: dict, entity_id: str) -> None:
     await device.publish(topic, config, retain=True)
-    await wait_for(lambda: hub.states.get(entity_id))
+    await wait_until(lambda: hub.states.get(entity_id))
 
 
 async def test_switch_commands_and_state_echo(hub: Hub, device: FakeDevice, prefix: str) -> None:
@@ -36,12 +36,12 @@ async def test_switch_commands_and_state_echo(hub: Hub, device: FakeDevice, pref
         "switch.plug",
     )
     await hub.services.async_call("switch", "turn_on", {"entity_id": "switch.plug"})
-    await wait_for(lambda: device.messages_on(cmd) == ["1"])
+    await wait_until(lambda: device.messages_on(cmd) == ["1"])
     assert hub.states.get("switch.plug").state == "unknown"  # not optimistic: waits for echo
     await device.publish(stat, "ON")
-    await wait_for(lambda: hub.states.get("switch.plug").state == "on")
+    await wait_until(lambda: hub.states.get("switch.plug").state == "on")
     await hub.services.async_call("switch", "toggle", {"entity_id": "switch.plug"})
-    await wait_for(lambda: device.messages_on(cmd) == ["1", "0"])
+    await wait_until(lambda: device.messages_on(cmd) == ["1", "0"])
 
 
 async def test_optimistic_switch_without_state_topic(
@@ -81,11 +81,11 @@ async def test_light_default_schema_with_brightness(
     await hub.services.async_call(
         "light", "turn_on", {"entity_id": "light.lamp", "brightness": 255}
     )
-    await wait_for(lambda: device.messages_on(f"{base}/set") == ["ON"])
+    await wait_until(lambda: device.messages_on(f"{base}/set") == ["ON"])
     assert device.messages_on(f"{base}/bri/set") == ["100"]
     await device.publish(f"{base}/state", "ON")
     await device.publish(f"{base}/bri", "50")
-    await wait_for(lambda: hub.states.get("light.lamp").attributes.get("brightness") == 128)
+    await wait_until(lambda: hub.states.get("light.lamp").attributes.get("brightness") == 128)
     assert hub.states.get("light.lamp").state == "on"
     with pytest.raises(ServiceValidationError, match="between 0 and 255"):
         await hub.services.async_call(
@@ -113,11 +113,11 @@ async def test_light_json_schema_like_zigbee2mqtt(
         "light.bulb",
     )
     await device.publish(base, {"state": "ON", "brightness": 254})
-    await wait_for(lambda: hub.states.get("light.bulb").state == "on")
+    await wait_until(lambda: hub.states.get("light.bulb").state == "on")
     assert hub.states.get("light.bulb").attributes["brightness"] == 254
     await hub.services.async_call("light", "turn_on", {"entity_id": "light.bulb", "brightness": 10})
     await hub.services.async_call("light", "turn_off", {"entity_id": "light.bulb"})
-    await wait_for(lambda: len(device.messages_on(f"{base}/set")) == 2)
+    await wait_until(lambda: len(device.messages_on(f"{base}/set")) == 2)
     sent = [json.loads(m) for m in device.messages_on(f"{base}/set")]
     assert sent == [{"state": "ON", "brightness": 10}, {"state": "OFF"}]
 
@@ -166,7 +166,7 @@ async def test_button_number_and_select(hub: Hub, device: FakeDevice, prefix: st
     await hub.services.async_call(
         "select", "select_option", {"entity_id": "select.sensitivity", "option": "high"}
     )
-    await wait_for(lambda: len([t for t, _, _ in device.received if "/set/" in t]) == 3)
+    await wait_until(lambda: len([t for t, _, _ in device.received if "/set/" in t]) == 3)
     assert device.messages_on(f"{base}/set/restart") == ["go"]
     assert device.messages_on(f"{base}/set/max") == ["4.5"]
     assert device.messages_on(f"{base}/set/sens") == ["high"]
@@ -188,5 +188,5 @@ async def test_button_number_and_select(hub: Hub, device: FakeDevice, prefix: st
     await device.publish(f"{base}/sens", "medium")
     await device.publish(f"{base}/sens", "bogus")  # not an option: ignored
     await device.publish(f"{base}/max", "3")
-    await wait_for(lambda: hub.states.get("number.max_distance").state == "3")
+    await wait_until(lambda: hub.states.get("number.max_distance").state == "3")
     assert hub.states.get("select.sensitivity").state == "medium"

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hub.core.config_entries import EntryState
-from tests.hub.mqtt.conftest import StartHub, runtime, wait_for
+from tests.hub.mqtt.conftest import StartHub, runtime
 from tests.hub.mqtt.device import FakeDevice
 from tests.hub.mqtt.proxy import CuttableProxy
 from tests.support.processes import free_port
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ async def test_broker_down_at_start_is_retried_then_connects(
     assert entry.state is EntryState.SETUP_RETRY
     assert "unreachable" in entry.reason
     await proxy.start()
-    await wait_for(lambda: entry.state is EntryState.LOADED, seconds=10)
+    await wait_until(lambda: entry.state is EntryState.LOADED, timeout=10)
     assert hub.data["mqtt"].client.connected.is_set()
 
 
@@ -46,16 +47,16 @@ async def test_reconnects_and_resubscribes_after_the_link_drops(
     hub = await start_hub(mqtt_url=proxy.url)
     client = runtime(hub).client
     await device.publish(f"{prefix}/sensor/r/config", {"name": "R", "stat_t": f"{prefix}/r"})
-    await wait_for(lambda: hub.states.get("sensor.r"))
+    await wait_until(lambda: hub.states.get("sensor.r"))
     proxy.cut()
-    await wait_for(lambda: not client.connected.is_set())
-    await wait_for(lambda: client.connected.is_set(), seconds=10)
+    await wait_until(lambda: not client.connected.is_set())
+    await wait_until(lambda: client.connected.is_set(), timeout=10)
     assert client.connections == 2
     await device.publish(f"{prefix}/r", "after")
-    await wait_for(lambda: hub.states.get("sensor.r").state == "after")
+    await wait_until(lambda: hub.states.get("sensor.r").state == "after")
     # Discovery was resubscribed too.
     await device.publish(f"{prefix}/sensor/r2/config", {"name": "R2", "stat_t": f"{prefix}/r"})
-    await wait_for(lambda: hub.states.get("sensor.r2"))
+    await wait_until(lambda: hub.states.get("sensor.r2"))
 
 
 async def test_discovery_burst_is_bounded_and_counted(
@@ -74,11 +75,11 @@ async def test_discovery_burst_is_bounded_and_counted(
         await device.client.publish(
             f"{prefix}/sensor/b{n}/config", f'{{"name": "B{n}", "stat_t": "{prefix}/b"}}'
         )
-    await wait_for(lambda: len(discovery.discovered()) + discovery.dropped == burst, seconds=20)
+    await wait_until(lambda: len(discovery.discovered()) + discovery.dropped == burst, timeout=20)
     assert discovery.dropped > 0
     assert len(discovery.discovered()) >= 5
     await device.publish(f"{prefix}/b", "still fine")
-    await wait_for(lambda: hub.states.get("sensor.b0").state == "still fine")
+    await wait_until(lambda: hub.states.get("sensor.b0").state == "still fine")
 
 
 async def test_removing_a_device_clears_its_retained_discovery_for_good(
@@ -97,14 +98,14 @@ async def test_removing_a_device_clears_its_retained_discovery_for_good(
     await device.publish(
         f"{prefix}/sensor/other/config", {"name": "Other", "stat_t": f"{prefix}/o"}, retain=True
     )
-    await wait_for(lambda: len(runtime(hub).discovery.discovered()) == 3)
+    await wait_until(lambda: len(runtime(hub).discovery.discovered()) == 3)
     device_id = hub.entities.get("sensor.gone_t").device_id
 
     await device.watch(f"{prefix}/+/gone/+/config")
     await hub.devices.async_remove(device_id)
-    await wait_for(lambda: all(device.messages_on(t)[-1:] == [""] for t in topics))
-    await wait_for(lambda: hub.states.get("sensor.gone_t") is None)
-    await wait_for(lambda: hub.states.get("switch.gone_s") is None)
+    await wait_until(lambda: all(device.messages_on(t)[-1:] == [""] for t in topics))
+    await wait_until(lambda: hub.states.get("sensor.gone_t") is None)
+    await wait_until(lambda: hub.states.get("switch.gone_s") is None)
     assert hub.entities.get("sensor.gone_t") is None
     assert hub.states.get("sensor.other") is not None
 
@@ -116,6 +117,6 @@ async def test_removing_a_device_clears_its_retained_discovery_for_good(
 
     await hub.async_stop()
     restarted = await start_hub()
-    await wait_for(lambda: restarted.states.get("sensor.other"))
+    await wait_until(lambda: restarted.states.get("sensor.other"))
     assert restarted.states.get("sensor.gone_t") is None
     assert restarted.devices.get(device_id) is None

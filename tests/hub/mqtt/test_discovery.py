@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from hub.core.hub import Hub
-from tests.hub.mqtt.conftest import StartHub, runtime, wait_for
+from tests.hub.mqtt.conftest import StartHub, runtime
 from tests.hub.mqtt.device import FakeDevice
+from tests.support.waiting import wait_until
 
 
 def tasmota_like(base: str) -> dict:
@@ -29,14 +30,14 @@ async def test_classic_topic_with_abbreviations_base_topic_and_template(
     await device.publish(
         f"{prefix}/sensor/plug1/temp/config", tasmota_like(f"{prefix}/tele/plug1"), retain=True
     )
-    await wait_for(lambda: hub.states.get("sensor.plug_1_temperature"))
+    await wait_until(lambda: hub.states.get("sensor.plug_1_temperature"))
     state = hub.states.get("sensor.plug_1_temperature")
     assert state.state == "unknown"
     assert state.attributes["unit_of_measurement"] == "°C"
     assert state.attributes["device_class"] == "temperature"
 
     await device.publish(f"{prefix}/tele/plug1/SENSOR", {"ENERGY": {"Temperature": 21.46}})
-    await wait_for(lambda: hub.states.get("sensor.plug_1_temperature").state == "21.5")
+    await wait_until(lambda: hub.states.get("sensor.plug_1_temperature").state == "21.5")
 
     row = hub.entities.get("sensor.plug_1_temperature")
     dev = hub.devices.get(row.device_id)
@@ -86,7 +87,7 @@ async def test_device_form_with_components_shared_device_and_removal_of_one(
         },
     }
     await device.publish(topic, config, retain=True)
-    await wait_for(lambda: len(runtime(hub).discovery.discovered()) == 3)
+    await wait_until(lambda: len(runtime(hub).discovery.discovered()) == 3)
     occupancy, distance = "binary_sensor.presence_occupancy", "sensor.presence_distance"
     assert hub.states.get(occupancy).state == "unavailable"  # until the device says online
 
@@ -94,7 +95,7 @@ async def test_device_form_with_components_shared_device_and_removal_of_one(
     await device.publish(
         f"{prefix}/ethos/EPD-000123/state", {"occupied": True, "distance": 142, "hold": 30}
     )
-    await wait_for(lambda: hub.states.get(distance).state == "142")
+    await wait_until(lambda: hub.states.get(distance).state == "142")
     assert hub.states.get(occupancy).state == "on"
     assert hub.states.get("number.presence_hold_time").state == "30"
     device_ids = {hub.entities.get(e).device_id for e in (occupancy, distance)}
@@ -104,7 +105,7 @@ async def test_device_form_with_components_shared_device_and_removal_of_one(
     # A component reduced to its platform key is removed; the others stay.
     config["cmps"]["distance"] = {"p": "sensor"}
     await device.publish(topic, config, retain=True)
-    await wait_for(lambda: hub.states.get(distance) is None)
+    await wait_until(lambda: hub.states.get(distance) is None)
     assert hub.states.get(occupancy).state == "on"
 
 
@@ -113,9 +114,9 @@ async def test_empty_retained_payload_removes_the_entity(
 ) -> None:
     topic = f"{prefix}/switch/relay/config"
     await device.publish(topic, {"name": "Relay", "cmd_t": f"{prefix}/relay/set"}, retain=True)
-    await wait_for(lambda: hub.states.get("switch.relay"))
+    await wait_until(lambda: hub.states.get("switch.relay"))
     await device.publish(topic, "", retain=True)
-    await wait_for(lambda: hub.states.get("switch.relay") is None)
+    await wait_until(lambda: hub.states.get("switch.relay") is None)
 
 
 async def test_availability_modes_and_templates(hub: Hub, device: FakeDevice, prefix: str) -> None:
@@ -138,22 +139,22 @@ async def test_availability_modes_and_templates(hub: Hub, device: FakeDevice, pr
             "avty_tpl": "{{ 'online' if value_json.up else 'offline' }}",
         },
     )
-    await wait_for(lambda: hub.states.get("sensor.tpl"))
+    await wait_until(lambda: hub.states.get("sensor.tpl"))
     await device.publish(f"{prefix}/multi/state", "7")
     await device.publish(f"{prefix}/multi/a", "online")
-    await wait_for(lambda: hub.states.get("sensor.any").state == "7")
+    await wait_until(lambda: hub.states.get("sensor.any").state == "7")
     assert hub.states.get("sensor.all").state == "unavailable"
     assert hub.states.get("sensor.latest").state == "7"
 
     await device.publish(f"{prefix}/multi/b", "down")
-    await wait_for(lambda: hub.states.get("sensor.latest").state == "unavailable")
+    await wait_until(lambda: hub.states.get("sensor.latest").state == "unavailable")
     assert hub.states.get("sensor.any").state == "7"
     await device.publish(f"{prefix}/multi/b", "up")
-    await wait_for(lambda: hub.states.get("sensor.all").state == "7")
+    await wait_until(lambda: hub.states.get("sensor.all").state == "7")
 
     assert hub.states.get("sensor.tpl").state == "unavailable"
     await device.publish(f"{prefix}/multi/json", json.dumps({"up": True}))
-    await wait_for(lambda: hub.states.get("sensor.tpl").state == "7")
+    await wait_until(lambda: hub.states.get("sensor.tpl").state == "7")
 
 
 async def test_expire_after_makes_a_silent_sensor_unavailable(
@@ -163,11 +164,11 @@ async def test_expire_after_makes_a_silent_sensor_unavailable(
         f"{prefix}/sensor/exp/config",
         {"name": "Exp", "stat_t": f"{prefix}/exp/state", "exp_aft": 1},
     )
-    await wait_for(lambda: hub.states.get("sensor.exp"))
+    await wait_until(lambda: hub.states.get("sensor.exp"))
     assert hub.states.get("sensor.exp").state == "unavailable"
     await device.publish(f"{prefix}/exp/state", "3")
-    await wait_for(lambda: hub.states.get("sensor.exp").state == "3")
-    await wait_for(lambda: hub.states.get("sensor.exp").state == "unavailable", seconds=3)
+    await wait_until(lambda: hub.states.get("sensor.exp").state == "3")
+    await wait_until(lambda: hub.states.get("sensor.exp").state == "unavailable", timeout=3)
 
 
 async def test_birth_message_is_sent_when_the_hub_connects(
@@ -177,7 +178,7 @@ async def test_birth_message_is_sent_when_the_hub_connects(
 ) -> None:
     await device.watch(f"{prefix}/status")
     await start_hub()
-    await wait_for(lambda: device.messages_on(f"{prefix}/status") == ["online"])
+    await wait_until(lambda: device.messages_on(f"{prefix}/status") == ["online"])
 
 
 async def test_json_attributes_topic_sets_attributes(
@@ -187,6 +188,6 @@ async def test_json_attributes_topic_sets_attributes(
         f"{prefix}/sensor/att/config",
         {"name": "Att", "stat_t": f"{prefix}/att/state", "json_attr_t": f"{prefix}/att/attrs"},
     )
-    await wait_for(lambda: hub.states.get("sensor.att"))
+    await wait_until(lambda: hub.states.get("sensor.att"))
     await device.publish(f"{prefix}/att/attrs", {"linkquality": 87})
-    await wait_for(lambda: hub.states.get("sensor.att").attributes.get("linkquality") == 87)
+    await wait_until(lambda: hub.states.get("sensor.att").attributes.get("linkquality") == 87)

@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 
 from hub.dashboards import DashboardError, DashboardStore, parse_dashboard
-from tests.hub.mqtt.conftest import wait_for
 from tests.hub.mqtt.device import FakeDevice
 from tests.hub.web.conftest import DASHBOARDS, SignedIn, second_browser
+from tests.support.waiting import wait_until
 
 
 async def _sensor(signed: SignedIn, device: FakeDevice, prefix: str) -> str:
@@ -21,7 +21,7 @@ async def _sensor(signed: SignedIn, device: FakeDevice, prefix: str) -> str:
         {"name": "Room temperature", "stat_t": f"{prefix}/room/temp", "unit_of_meas": "°C"},
         retain=True,
     )
-    await wait_for(lambda: signed.hub.states.get("sensor.room_temperature"))
+    await wait_until(lambda: signed.hub.states.get("sensor.room_temperature"))
     return "sensor.room_temperature"
 
 
@@ -87,7 +87,7 @@ async def test_dashboard_page_renders_cards_and_owner_edits_it(
 ) -> None:
     entity_id = await _sensor(owner, device, prefix)
     await device.publish(f"{prefix}/room/temp", "21")
-    await wait_for(lambda: owner.hub.states.get(entity_id).state == "21")
+    await wait_until(lambda: owner.hub.states.get(entity_id).state == "21")
     assert (await owner.client.get("/", allow_redirects=False)).headers[
         "Location"
     ] == "/dashboards/home"

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.hub.mqtt.conftest import wait_for
 from tests.hub.mqtt.device import FakeDevice
 from tests.hub.web.conftest import SignedIn, second_browser
+from tests.support.waiting import wait_until
 
 
 async def _add_plug(signed: SignedIn, device: FakeDevice, prefix: str) -> str:
@@ -46,7 +46,7 @@ async def _add_plug(signed: SignedIn, device: FakeDevice, prefix: str) -> str:
         },
         retain=True,
     )
-    await wait_for(lambda: signed.hub.states.get("select.desk_plug_mode"))
+    await wait_until(lambda: signed.hub.states.get("select.desk_plug_mode"))
     return signed.hub.entities.get("switch.desk_plug_relay").device_id
 
 
@@ -70,7 +70,7 @@ async def test_devices_device_detail_and_security_headers(
 ) -> None:
     device_id = await _add_plug(owner, device, prefix)
     await device.publish(f"{prefix}/plug/power", "42.5")
-    await wait_for(lambda: owner.hub.states.get("sensor.desk_plug_power").state == "42.5")
+    await wait_until(lambda: owner.hub.states.get("sensor.desk_plug_power").state == "42.5")
 
     listing = await owner.client.get("/devices")
     text = await listing.text()
@@ -107,7 +107,7 @@ async def test_controls_send_commands_over_mqtt(
         headers={"X-CSRF-Token": owner.principal.csrf_token},
     )
     assert api.status == 200
-    await wait_for(lambda: device.messages_on(f"{prefix}/plug/mode/set") == ["boost"])
+    await wait_until(lambda: device.messages_on(f"{prefix}/plug/mode/set") == ["boost"])
     assert device.messages_on(f"{prefix}/plug/set") == ["ON"]
     status = await (await owner.client.get("/api/mqtt")).json()
     assert status["connected"] is True and status["received"] >= 1
@@ -177,7 +177,7 @@ async def _member_can_control_not_remove(owner: SignedIn, member: SignedIn, devi
         f"/devices/{device_id}/remove", data=owner.form(), allow_redirects=False
     )
     assert removed.status == 303
-    await wait_for(lambda: owner.hub.states.get("switch.desk_plug_relay") is None)
+    await wait_until(lambda: owner.hub.states.get("switch.desk_plug_relay") is None)
     assert owner.hub.devices.get(device_id) is None
 
 
@@ -185,9 +185,9 @@ async def test_entity_page_draws_history(owner: SignedIn, device: FakeDevice, pr
     await _add_plug(owner, device, prefix)
     for watts in ("10", "20", "15"):
         await device.publish(f"{prefix}/plug/power", watts)
-        await wait_for(lambda w=watts: owner.hub.states.get("sensor.desk_plug_power").state == w)
+        await wait_until(lambda w=watts: owner.hub.states.get("sensor.desk_plug_power").state == w)
     await device.publish(f"{prefix}/plug/state", "ON")
-    await wait_for(lambda: owner.hub.states.get("switch.desk_plug_relay").state == "on")
+    await wait_until(lambda: owner.hub.states.get("switch.desk_plug_relay").state == "on")
 
     power = await (await owner.client.get("/entities/sensor.desk_plug_power?hours=1")).text()
     assert '<svg class="chart"' in power and "<path d=" in power

@@ -10,8 +10,8 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 
 from hub.core.config_entries import EntryState
 from hub.core.hub import HubState
-from tests.hub.mqtt.conftest import wait_for
 from tests.hub.zeroconf.conftest import runtime
+from tests.support.waiting import wait_until
 
 HUB_TYPE = "_ethos-hub._tcp.local."
 
@@ -32,7 +32,7 @@ async def test_the_hub_is_browsable_with_its_txt_properties(
     browser = AsyncServiceBrowser(responder.zeroconf, [HUB_TYPE], handlers=[on_change])
     try:
         instance = f"{name}.{HUB_TYPE}"
-        await wait_for(lambda: instance in seen, seconds=10)
+        await wait_until(lambda: instance in seen, timeout=10)
     finally:
         await browser.async_cancel()
     info = AsyncServiceInfo(HUB_TYPE, instance)
