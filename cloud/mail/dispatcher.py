@@ -8,7 +8,6 @@ failed delivery is retried with growing waits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from datetime import timedelta
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.db import utcnow
 from cloud.mail.models import OutgoingMail
+from ethos.tasks import async_wait_event
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -109,11 +109,7 @@ class MailDispatcher:
                 raise
             except Exception:
                 _LOGGER.exception("mail delivery pass failed; retrying at next poll")
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
-            # arrives with a wake-up, and the store's shutdown would wait for this forever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_INTERVAL_S):
-                    await self._wake.wait()
+            await async_wait_event(self._wake, POLL_INTERVAL_S)
             self._wake.clear()
 
     async def async_deliver_due(self) -> int:

@@ -4,12 +4,12 @@ at most one pending state per entity, never an unbounded queue."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from typing import Any
 
 from aiohttp import web
 
+from ethos.tasks import async_wait_event
 from hub.const import EVENT_STATE_CHANGED
 from hub.core.events import Event
 from hub.web.keys import HUB_KEY, STREAMS_KEY
@@ -57,10 +57,7 @@ async def state_stream(request: web.Request) -> web.StreamResponse:
         await response.prepare(request)
         await response.write(b"retry: 3000\n\n")
         while not subscriber.closing:
-            with contextlib.suppress(TimeoutError):  # not wait_for: it can swallow a cancel
-                async with asyncio.timeout(KEEPALIVE_S):
-                    await subscriber.wake.wait()
-            if not subscriber.wake.is_set():
+            if not await async_wait_event(subscriber.wake, KEEPALIVE_S):
                 await response.write(b": keep-alive\n\n")
                 continue
             subscriber.wake.clear()

@@ -1,4 +1,5 @@
-"""Stopping background tasks: a cancellation a library swallowed is repeated."""
+"""Stopping background tasks: a cancellation a library swallowed is repeated, and our own
+waits keep a cancellation that arrives with the wake-up."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 
 import pytest
 
-from ethos.tasks import async_cancel_and_wait
+from ethos.tasks import async_cancel_and_wait, async_wait_event
 
 
 async def _loop_that_swallows_one_cancel(rounds: list[str]) -> None:
@@ -47,3 +48,20 @@ async def test_finished_failed_and_missing_tasks_are_fine(caplog: pytest.LogCapt
     assert finished.result() == "done"
     assert [r.getMessage() for r in caplog.records] == ["Background task doomed had failed"]
     assert "broken pipe to nowhere" in caplog.text
+
+
+async def test_waiting_for_an_event_says_whether_it_came() -> None:
+    event = asyncio.Event()
+    assert await async_wait_event(event, 0.05) is False
+    event.set()
+    assert await async_wait_event(event, 0.05) is True
+
+
+async def test_a_cancel_arriving_with_the_wake_up_still_cancels() -> None:
+    event = asyncio.Event()
+    waiter = asyncio.create_task(async_wait_event(event, 3600))
+    await asyncio.sleep(0)
+    event.set()
+    waiter.cancel()  # the same step: asyncio.wait_for on Python 3.11 would return True here
+    done, _ = await asyncio.wait({waiter}, timeout=5)
+    assert waiter in done and waiter.cancelled()

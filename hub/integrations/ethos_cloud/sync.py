@@ -12,7 +12,6 @@ asks the owner to link again; nothing local is removed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import json
 import logging
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from ethos.tasks import async_cancel_and_wait
+from ethos.tasks import async_cancel_and_wait, async_wait_event
 from hub.integrations.ethos_cloud.client import (
     CloudAuthError,
     CloudError,
@@ -130,11 +129,7 @@ class OwnedDevicesSync:
         while self.status is not SyncStatus.RELINK_REQUIRED:
             await self.async_sync_once()
             self._wake.clear()
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
-            # arrives with a wake-up, and the hub's shutdown would wait for this forever.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval):
-                    await self._wake.wait()
+            await async_wait_event(self._wake, self.interval)
 
     # One round ---------------------------------------------------------------
     async def async_sync_once(self) -> bool:

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 
-from ethos.tasks import async_cancel_and_wait
+from ethos.tasks import async_cancel_and_wait, async_wait_event
 from hub.integrations.mqtt.const import (
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
@@ -123,9 +123,7 @@ class MqttClient:
 
     async def async_wait_first_attempt(self, seconds: float) -> bool:
         """Wait for the first connection attempt to end; return whether it connected."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._first_attempt.wait()
+        await async_wait_event(self._first_attempt, seconds)
         return self.connected.is_set()
 
     async def async_stop(self) -> None:
