@@ -16,6 +16,7 @@ from tests.cloud.common import (
     sign_up,
     sign_up_and_confirm,
 )
+from tests.support.waiting import wait_until
 
 
 async def test_without_smtp_mail_is_written_to_outbox_and_link_logged(
@@ -26,11 +27,8 @@ async def test_without_smtp_mail_is_written_to_outbox_and_link_logged(
     email = f"ob-{unique_id}@example.org"
     with caplog.at_level(logging.INFO, logger="cloud.mail.dispatcher"):
         await sign_up(client, email)
-        for _ in range(100):
-            files = list(settings.outbox_dir.glob("*.eml"))
-            if files:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: any(settings.outbox_dir.glob("*.eml")), timeout=5)
+    files = list(settings.outbox_dir.glob("*.eml"))
     assert len(files) == 1
     content = files[0].read_text()
     assert email in content and "/account/confirm?token=" in content
