@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.checkout import mails, service
@@ -27,6 +27,24 @@ from cloud.payments.greenfield import BtcpayError, GreenfieldClient, Invoice
 _LOGGER = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# Built once: it runs on every checkout, and building statements per call was a large
+# share of the checkout's CPU time.
+_RECORD_INVOICE = (
+    update(Order)
+    .where(Order.id == bindparam("b_order"), Order.invoice_id.is_(None))
+    .values(
+        invoice_id=bindparam("b_invoice"),
+        checkout_link=bindparam("b_link"),
+        status=OrderStatus.AWAITING_PAYMENT,
+        invoice_status=bindparam("b_status"),
+        invoice_additional_status=bindparam("b_additional"),
+        payment_problem=None,
+        invoice_claimed_until=None,
+        next_check_at=bindparam("b_next_check"),
+        updated_at=bindparam("b_now"),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
@@ -105,22 +123,19 @@ async def request_invoice(ctx: CheckoutContext, order: Order) -> None:
                 .execution_options(synchronize_session=False)
             )
         return
+    now = utcnow()
     async with ctx.db() as session, session.begin():
         await session.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.invoice_id.is_(None))
-            .values(
-                invoice_id=invoice.id,
-                checkout_link=invoice.checkout_link,
-                status=OrderStatus.AWAITING_PAYMENT,
-                invoice_status=invoice.status,
-                invoice_additional_status=invoice.additional_status,
-                payment_problem=None,
-                invoice_claimed_until=None,
-                next_check_at=utcnow() + ctx.check_interval,
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
+            _RECORD_INVOICE,
+            {
+                "b_order": order.id,
+                "b_invoice": invoice.id,
+                "b_link": invoice.checkout_link,
+                "b_status": invoice.status,
+                "b_additional": invoice.additional_status,
+                "b_next_check": now + ctx.check_interval,
+                "b_now": now,
+            },
         )
     _LOGGER.info("order %s: invoice %s opened", order.id, invoice.id)
     if invoice.status != "New":

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.catalog.loader import Catalog
@@ -34,6 +34,8 @@ _LOGGER = logging.getLogger(__name__)
 EMPTY_CART = Refusal("empty_cart", "Your cart is empty: add a device first.", 409)
 MIXED_CURRENCIES = Refusal("mixed_currencies", "One order can only use one currency.", 409)
 ORDER_ID_BYTES = 16
+_INSERT_ORDER = insert(Order)
+_INSERT_LINE = insert(OrderLine)
 
 
 def new_order_id() -> str:
@@ -109,6 +111,7 @@ async def place_order(
         raise RefusedError(EMPTY_CART)
     if len({line.currency for line in lines}) > 1:
         raise RefusedError(MIXED_CURRENCIES)
+    now = utcnow()
     order = Order(
         id=new_order_id(),
         user_id=user_id,
@@ -117,23 +120,29 @@ async def place_order(
         total=sum((line.subtotal for line in lines), Decimal(0)),
         currency=lines[0].currency,
         # The placing request asks BTCPay for the invoice right after commit.
-        invoice_claimed_until=utcnow() + claim_lease,
+        invoice_claimed_until=now + claim_lease,
         # Should that request die half-way, the reconciler takes over once the claim lapses.
-        next_check_at=utcnow() + claim_lease,
+        next_check_at=now + claim_lease,
+        created_at=now,
+        updated_at=now,
     )
-    session.add(order)
-    await session.flush()
+    # Core inserts: the order is returned to the caller, not tracked by the session.
+    await session.execute(_INSERT_ORDER, [order.model_dump()])
+    await session.execute(
+        _INSERT_LINE,
+        [
+            {
+                "order_id": order.id,
+                "sku": line.sku,
+                "name": line.name,
+                "unit_price": line.unit_price,
+                "quantity": line.quantity,
+            }
+            for line in lines
+        ],
+    )
     short: dict[str, int] = {}
     for line in lines:
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                sku=line.sku,
-                name=line.name,
-                unit_price=line.unit_price,
-                quantity=line.quantity,
-            )
-        )
         got = await inventory.reserve_units(session, order.id, line.sku, line.quantity)
         if got < line.quantity:  # another buyer took them since the check above
             short[line.sku] = got

@@ -15,7 +15,7 @@ from cloud.app import create_app
 from cloud.checkout import reconciler
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.models import Order
-from cloud.inventory.models import Ownership
+from cloud.inventory.models import Ownership, StockUnit
 from cloud.inventory.service import available_count
 from cloud.payments.signature import sign_body
 from cloud.web.keys import DB
@@ -105,6 +105,35 @@ async def test_two_buyers_race_for_the_last_unit_at_checkout(shop, aiohttp_clien
     async with shop.app[DB]() as session:
         assert await session.scalar(select(func.count()).select_from(Order)) == 1
         assert await available_count(session, "EPD-1") == 0
+
+
+async def test_buyers_racing_for_several_units_each_never_hold_more_than_the_stock(
+    shop, aiohttp_client
+):
+    """Five units, four buyers of two each: two orders get two units each, the others are
+    refused and hold nothing; one unit stays free."""
+    await shop.add_stock("EPD-1", 5)
+    buyers = [shop.client] + [await aiohttp_client(shop.client.server) for _ in range(3)]
+    for buyer in buyers:
+        await shop.add_to_cart("EPD-1", 2, client=buyer)
+    answers = await asyncio.gather(
+        *(shop.submit_checkout(f"b{n}@example.com", client=b) for n, b in enumerate(buyers))
+    )
+    assert sorted(answer.status for answer in answers) == [303, 303, 409, 409]
+    async with shop.app[DB]() as session:
+        orders = list(await session.scalars(select(Order.id)))
+        held = dict(
+            (
+                await session.execute(
+                    select(StockUnit.order_id, func.count())
+                    .where(StockUnit.order_id.is_not(None))
+                    .group_by(StockUnit.order_id)
+                )
+            ).all()
+        )
+        assert await available_count(session, "EPD-1") == 1
+    assert len(orders) == 2
+    assert held == {order_id: 2 for order_id in orders}
 
 
 async def test_last_unit_sold_while_an_expired_invoice_is_then_settled(shop, aiohttp_client):
