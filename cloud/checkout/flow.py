@@ -96,10 +96,15 @@ def invoice_claim_lease(settings: CloudSettings) -> timedelta:
     return timedelta(seconds=settings.btcpay_timeout_seconds * 3)
 
 
-async def request_invoice(ctx: CheckoutContext, order: Order) -> None:
-    """Ask BTCPay for the invoice of an order this worker has claimed, and record it."""
+async def request_invoice(ctx: CheckoutContext, order: Order, *, first: bool = False) -> None:
+    """Ask BTCPay for the invoice of an order this worker has claimed, and record it.
+
+    `first`: the request that placed the order, right after its commit, so no invoice can
+    exist yet. Any later attempt first looks for one by orderId: an earlier attempt may
+    have had it created and then failed or died before recording it.
+    """
     try:
-        invoice = await _existing_invoice(ctx, order) if order.payment_problem else None
+        invoice = None if first else await _existing_invoice(ctx, order)
         if invoice is None:
             invoice = await ctx.client.create_invoice(
                 order.id,

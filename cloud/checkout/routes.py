@@ -135,7 +135,7 @@ async def checkout_submit(request: web.Request) -> web.Response:
         return await checkout_page(request, 422, errors=err.fields, email=form.get("email", ""))
     except RefusedError as err:
         return await checkout_page(request, err.refusal.status, refusal=err.refusal)
-    await flow.request_invoice(request.app[CHECKOUT], order)
+    await flow.request_invoice(request.app[CHECKOUT], order, first=True)
     response = web.HTTPSeeOther(f"/orders/{order.id}")
     _store_cart(request, response, {})
     raise response

@@ -7,12 +7,12 @@ import dataclasses
 from sqlalchemy import update
 
 from cloud.app import create_app
-from cloud.checkout import reconciler
+from cloud.checkout import reconciler, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.models import Order
 from cloud.db import utcnow
 from cloud.inventory.service import available_count
-from cloud.web.keys import DB
+from cloud.web.keys import CATALOG, DB
 
 
 async def make_due(shop) -> None:
@@ -99,3 +99,30 @@ async def test_a_restarted_store_picks_up_where_it_left(shop_without_webhook, ai
     await make_due(shop)
     assert await shop.reconcile() == 1
     assert (await shop.order(order_id)).status == "paid"
+
+
+async def test_an_invoice_made_by_a_request_that_died_is_adopted_not_duplicated(
+    shop_without_webhook,
+):
+    """The placing request had BTCPay create the invoice, then its process died before
+    recording it (no error was recorded either). Once its claim lapses, the reconciler
+    finds that invoice by orderId instead of opening a second one."""
+    shop = shop_without_webhook
+    await shop.add_stock("EPD-1", 1)
+    ctx = shop.app[CHECKOUT]
+    lines = service.price_cart(shop.app[CATALOG], {"EPD-1": 1})
+    async with shop.app[DB]() as session, session.begin():
+        order = await service.place_order(session, lines, None, "crash@example.com")
+    made = await ctx.client.create_invoice(
+        order.id, order.total, order.currency, ctx.order_link(order.id), "MediumSpeed", 15
+    )
+    # The process is gone; time passes beyond its claim on the order.
+    async with shop.app[DB]() as session, session.begin():
+        await session.execute(
+            update(Order).where(Order.id == order.id).values(invoice_claimed_until=utcnow())
+        )
+    await make_due(shop)
+    assert await shop.reconcile() == 1
+    adopted = await shop.order(order.id)
+    assert adopted.status == "awaiting_payment" and adopted.invoice_id == made.id
+    assert [i.id for i in await ctx.client.find_invoices(order.id)] == [made.id]
