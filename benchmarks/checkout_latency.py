@@ -13,11 +13,13 @@ Three loads, each round:
 - burst: 50 buyers who all start at the same instant (a stress figure: every checkout queues
   behind the others, so its p99 is about 50 × the store's CPU time per buyer).
 Baselines measured in the same run: the invoice round trip alone (POST …/invoices straight
-to the simulator, 50 at once), and the invoice re-fetch alone for webhooks. The store's CPU
+to the simulator, 50 at once), the invoice re-fetch alone for webhooks, and the disk's own
+flush latency during the concurrent phase (a probe syncing 4 KiB every 50 ms): every
+checkout commits twice, so a flush the disk holds up shows in its tail. The store's CPU
 time per buyer (from /proc) says how many buyers a second one core can serve.
 Several rounds; medians of the per-round figures are reported.
 Usage: python benchmarks/checkout_latency.py [--buyers 50] [--seconds 20] [--rounds 3]
-       [--database-url URL --schema NAME]
+       [--database-url URL --schema NAME] [--tmp-dir /dev/shm]
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -51,6 +54,44 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 THINK_SECONDS = (1.0, 3.0)
+PROBE_INTERVAL_S = 0.05
+SLOW_S = 0.050  # the goal's bound
+
+
+class DiskFlushProbe:
+    """Baseline for the disk: every 50 ms, write 4 KiB and fdatasync it, as a COMMIT does,
+    in a file beside the database (the same disk as PostgreSQL's here). A flush the disk
+    holds for tens of milliseconds delays every COMMIT waiting on it, whatever the code."""
+
+    def __init__(self, folder: str) -> None:
+        self._path = Path(folder) / "flush-probe"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.latencies: list[float] = []
+
+    def __enter__(self) -> DiskFlushProbe:
+        self.latencies = []
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="flush-probe", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        assert self._thread is not None
+        self._thread.join()
+
+    def _run(self) -> None:
+        fd = os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            block = os.urandom(4096)
+            while not self._stop.wait(PROBE_INTERVAL_S):
+                os.pwrite(fd, block, 0)
+                start = time.perf_counter()
+                os.fdatasync(fd)
+                self.latencies.append(time.perf_counter() - start)
+        finally:
+            os.close(fd)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -221,9 +262,12 @@ async def invoice_ids_of(database_url: str, schema: str | None, order_ids: list[
 
 
 async def run(
-    args: argparse.Namespace, base: str, sim: str, db_url: str, store_pid: int
+    args: argparse.Namespace, base: str, sim: str, db_url: str, store_pid: int, probe_dir: str
 ) -> dict[str, list]:
-    keys = ("c50", "c99", "rate", "cpu", "p50", "p99", "b50", "b99", "hooks", "fetch", "s50")
+    keys = (
+        *("c50", "c99", "slow", "rate", "cpu", "p50", "p99", "b50", "b99", "hooks", "fetch"),
+        *("s50", "f50", "f999", "fmax", "fslow"),
+    )
     figures: dict[str, list] = {k: [] for k in keys}
     await asyncio.gather(*(one_buyer(base, []) for _ in range(5)))  # warm-up
     for round_no in range(args.rounds):
@@ -232,10 +276,16 @@ async def run(
             await one_buyer(base, alone)
         figures["s50"].append(statistics.median(alone) * 1000)
         cpu_before, start = cpu_seconds(store_pid), time.perf_counter()
-        shopping, bought = await concurrent_buyers(base, args.buyers, args.seconds, round_no)
+        with DiskFlushProbe(probe_dir) as probe:
+            shopping, bought = await concurrent_buyers(base, args.buyers, args.seconds, round_no)
         elapsed = time.perf_counter() - start
         figures["c50"].append(statistics.median(shopping) * 1000)
         figures["c99"].append(percentile(shopping, 99) * 1000)
+        figures["slow"].append(1000 * sum(v > SLOW_S for v in shopping) / len(shopping))
+        figures["f50"].append(statistics.median(probe.latencies) * 1000)
+        figures["f999"].append(percentile(probe.latencies, 99.9) * 1000)
+        figures["fmax"].append(max(probe.latencies) * 1000)
+        figures["fslow"].append(sum(v > SLOW_S for v in probe.latencies) / elapsed * 60)
         figures["rate"].append(len(bought) / elapsed)
         figures["cpu"].append((cpu_seconds(store_pid) - cpu_before) * 1000 / len(bought))
         latencies: list[float] = []
@@ -259,8 +309,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--schema", default=None, help="PostgreSQL schema (must exist, empty)")
+    parser.add_argument(
+        "--tmp-dir",
+        default=None,
+        help="where the run's files go (SQLite database, flush probe); /dev/shm (no disk "
+        "flushes) gives the baseline without the disk",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.tmp_dir) as tmp:
         db_url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
         sim_port, cloud_port = free_port(), free_port()
         base, sim = f"http://127.0.0.1:{cloud_port}", f"http://127.0.0.1:{sim_port}"
@@ -293,7 +349,7 @@ def main() -> int:
         try:
             wait_for_port("127.0.0.1", sim_port, procs[0])
             wait_for_port("127.0.0.1", cloud_port, procs[1])
-            figures = asyncio.run(run(args, base, sim, db_url, procs[1].pid))
+            figures = asyncio.run(run(args, base, sim, db_url, procs[1].pid, tmp))
         finally:
             for proc in procs:
                 stop(proc)
@@ -306,6 +362,12 @@ def main() -> int:
         f"  {args.buyers} concurrent buyers ({low:g}–{high:g} s between pages, "
         f"{args.seconds:g} s): p50 {med['c50']:7.1f} ms   p99 {med['c99']:7.1f} ms   "
         f"{med['rate']:.1f} checkouts/s"
+    )
+    print(f"    checkouts over 50 ms: {med['slow']:.1f} per 1000")
+    print(
+        f"    disk flush beside it (4 KiB + fdatasync every 50 ms, baseline): "
+        f"p50 {med['f50']:.2f} ms   p99.9 {med['f999']:.1f} ms   max {med['fmax']:.0f} ms   "
+        f"{med['fslow']:.1f} flushes/min over 50 ms"
     )
     print(
         f"  store CPU per buyer (4 pages): {med['cpu']:.1f} ms, so one core serves about "
