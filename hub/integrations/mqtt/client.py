@@ -136,9 +136,7 @@ class MqttClient:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(1):  # a dead link must not hold up shutdown
                     await client.publish(self._will[0], self._will[1], retain=True)
-        await async_cancel_and_wait(task)
-        if self._subscribe_task is not None:
-            self._subscribe_task.cancel()
+        await async_cancel_and_wait(task, self._subscribe_task)
         if self._pending_future is not None and not self._pending_future.done():
             self._pending_future.set_result(None)
 
