@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -330,8 +331,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     sender = app[SENDER] = WebhookSender(session, app[SIM_SETTINGS].retry_delays)
 
     async def expire_loop() -> None:
-        import time
-
         while True:
             await asyncio.sleep(app[SIM_SETTINGS].expiry_tick_seconds)
             publish(app, app[STORE].expire_due(int(time.time())))

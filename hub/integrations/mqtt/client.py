@@ -102,6 +102,8 @@ class MqttClient:
         self._last_message: dict[str, ReceivedMessage] = {}
         self._pending_subscribe: set[str] = set()
         self._subscribe_task: asyncio.Task | None = None
+        # Unsubscribes in flight: referenced so they are not collected, awaited on stop.
+        self._unsubscribe_tasks: set[asyncio.Task] = set()
         self._pending_future: asyncio.Future[None] | None = None
         self._wildcard: dict[str, list[MessageCallback]] = {}
         self._client: aiomqtt.Client | None = None
@@ -136,7 +138,7 @@ class MqttClient:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(1):  # a dead link must not hold up shutdown
                     await client.publish(self._will[0], self._will[1], retain=True)
-        await async_cancel_and_wait(task, self._subscribe_task)
+        await async_cancel_and_wait(task, self._subscribe_task, *self._unsubscribe_tasks)
         if self._pending_future is not None and not self._pending_future.done():
             self._pending_future.set_result(None)
 
@@ -262,7 +264,11 @@ class MqttClient:
                 del table[topic_filter]
                 self._last_message.pop(topic_filter, None)
                 if self._client is not None:
-                    asyncio.get_running_loop().create_task(self._async_unsubscribe(topic_filter))
+                    task = asyncio.get_running_loop().create_task(
+                        self._async_unsubscribe(topic_filter), name="mqtt unsubscribe"
+                    )
+                    self._unsubscribe_tasks.add(task)
+                    task.add_done_callback(self._unsubscribe_tasks.discard)
 
         return unsubscribe
 
