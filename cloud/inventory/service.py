@@ -28,17 +28,20 @@ class OwnedUnit:
     order_id: str
 
 
-_FREE = (StockUnit.order_id.is_(None), StockUnit.sold_at.is_(None))
+# A unit is free (in stock) while no open invoice holds it and nobody has bought it.
+UNIT_IS_FREE = (StockUnit.order_id.is_(None), StockUnit.sold_at.is_(None))
 # Built once: these run on every checkout, and building statements per call was a large
 # share of the checkout's CPU time.
 _FREE_UNITS = (
     select(StockUnit.id)
-    .where(StockUnit.sku == bindparam("b_sku"), *_FREE)
+    .where(StockUnit.sku == bindparam("b_sku"), *UNIT_IS_FREE)
     .order_by(StockUnit.id)
     .limit(bindparam("b_wanted"))
 )
 _COUNT_FREE_UNITS = (
-    select(func.count()).select_from(StockUnit).where(StockUnit.sku == bindparam("b_sku"), *_FREE)
+    select(func.count())
+    .select_from(StockUnit)
+    .where(StockUnit.sku == bindparam("b_sku"), *UNIT_IS_FREE)
 )
 _LOCK_FREE_UNITS = _FREE_UNITS.with_for_update(skip_locked=True)
 _HOLD_UNITS = (

@@ -33,6 +33,7 @@ from cloud.catalog.loader import Catalog
 from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.states import OrderStatus
 from cloud.inventory.models import StockUnit
+from cloud.inventory.service import UNIT_IS_FREE
 from ethos.tasks import async_cancel_and_wait
 
 from .model import RecommenderModel
@@ -110,11 +111,7 @@ async def purchased_skus(session: AsyncSession, user_id: int) -> list[str]:
 
 async def in_stock_skus(session: AsyncSession) -> frozenset[str]:
     """SKUs with at least one unit neither held for an open invoice nor sold."""
-    rows = await session.scalars(
-        select(StockUnit.sku)
-        .where(StockUnit.order_id.is_(None), StockUnit.sold_at.is_(None))
-        .distinct()
-    )
+    rows = await session.scalars(select(StockUnit.sku).where(*UNIT_IS_FREE).distinct())
     return frozenset(rows)
 
 
