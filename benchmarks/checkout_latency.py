@@ -55,7 +55,7 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 THINK_SECONDS = (1.0, 3.0)
 PROBE_INTERVAL_S = 0.05
-SLOW_S = 0.050  # the goal's bound
+GOAL_MS = 50  # the issue's goal: checkout p99 under this
 
 
 class DiskFlushProbe:
@@ -281,11 +281,11 @@ async def run(
         elapsed = time.perf_counter() - start
         figures["c50"].append(statistics.median(shopping) * 1000)
         figures["c99"].append(percentile(shopping, 99) * 1000)
-        figures["slow"].append(1000 * sum(v > SLOW_S for v in shopping) / len(shopping))
+        figures["slow"].append(1000 * sum(v * 1000 > GOAL_MS for v in shopping) / len(shopping))
         figures["f50"].append(statistics.median(probe.latencies) * 1000)
         figures["f999"].append(percentile(probe.latencies, 99.9) * 1000)
         figures["fmax"].append(max(probe.latencies) * 1000)
-        figures["fslow"].append(sum(v > SLOW_S for v in probe.latencies) / elapsed * 60)
+        figures["fslow"].append(sum(v * 1000 > GOAL_MS for v in probe.latencies) / elapsed * 60)
         figures["rate"].append(len(bought) / elapsed)
         figures["cpu"].append((cpu_seconds(store_pid) - cpu_before) * 1000 / len(bought))
         latencies: list[float] = []
@@ -363,11 +363,11 @@ def main() -> int:
         f"{args.seconds:g} s): p50 {med['c50']:7.1f} ms   p99 {med['c99']:7.1f} ms   "
         f"{med['rate']:.1f} checkouts/s"
     )
-    print(f"    checkouts over 50 ms: {med['slow']:.1f} per 1000")
+    print(f"    checkouts over {GOAL_MS} ms: {med['slow']:.1f} per 1000")
     print(
         f"    disk flush beside it (4 KiB + fdatasync every 50 ms, baseline): "
         f"p50 {med['f50']:.2f} ms   p99.9 {med['f999']:.1f} ms   max {med['fmax']:.0f} ms   "
-        f"{med['fslow']:.1f} flushes/min over 50 ms"
+        f"{med['fslow']:.1f} flushes/min over {GOAL_MS} ms"
     )
     print(
         f"  store CPU per buyer (4 pages): {med['cpu']:.1f} ms, so one core serves about "
@@ -385,8 +385,8 @@ def main() -> int:
     print(f"invoice re-fetch alone (baseline):                          {med['fetch']:7.0f} /s")
     verdict = {True: "met", False: "NOT met"}
     print(
-        f"goal p99 < 50 ms: {verdict[med['c99'] < 50]} for {args.buyers} concurrent buyers; "
-        f"{verdict[med['p99'] < 50]} for a burst of {args.buyers}"
+        f"goal p99 < {GOAL_MS} ms: {verdict[med['c99'] < GOAL_MS]} for {args.buyers} "
+        f"concurrent buyers; {verdict[med['p99'] < GOAL_MS]} for a burst of {args.buyers}"
     )
     return 0
 

@@ -114,7 +114,12 @@ async def test_an_invoice_made_by_a_request_that_died_is_adopted_not_duplicated(
     async with shop.app[DB]() as session, session.begin():
         order = await service.place_order(session, lines, None, "crash@example.com")
     made = await ctx.client.create_invoice(
-        order.id, order.total, order.currency, ctx.order_link(order.id), "MediumSpeed", 15
+        order.id,
+        order.total,
+        order.currency,
+        ctx.order_link(order.id),
+        ctx.settings.btcpay_speed_policy,
+        ctx.settings.invoice_expiry_minutes,
     )
     # The process is gone; time passes beyond its claim on the order.
     async with shop.app[DB]() as session, session.begin():
