@@ -96,6 +96,18 @@ def invoice_claim_lease(settings: CloudSettings) -> timedelta:
     return timedelta(seconds=settings.btcpay_timeout_seconds * 3)
 
 
+async def create_invoice(ctx: CheckoutContext, order: Order) -> Invoice:
+    """Have BTCPay create the order's invoice (its amount, currency and our settings)."""
+    return await ctx.client.create_invoice(
+        order.id,
+        order.total,
+        order.currency,
+        ctx.order_link(order.id),
+        ctx.settings.btcpay_speed_policy,
+        ctx.settings.invoice_expiry_minutes,
+    )
+
+
 async def request_invoice(ctx: CheckoutContext, order: Order, *, first: bool = False) -> None:
     """Ask BTCPay for the invoice of an order this worker has claimed, and record it.
 
@@ -106,14 +118,7 @@ async def request_invoice(ctx: CheckoutContext, order: Order, *, first: bool = F
     try:
         invoice = None if first else await _existing_invoice(ctx, order)
         if invoice is None:
-            invoice = await ctx.client.create_invoice(
-                order.id,
-                order.total,
-                order.currency,
-                ctx.order_link(order.id),
-                ctx.settings.btcpay_speed_policy,
-                ctx.settings.invoice_expiry_minutes,
-            )
+            invoice = await create_invoice(ctx, order)
     except BtcpayError as err:
         _LOGGER.warning("order %s: no invoice yet: %s", order.id, err.message)
         async with ctx.db() as session, session.begin():

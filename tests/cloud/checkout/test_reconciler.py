@@ -7,7 +7,7 @@ import dataclasses
 from sqlalchemy import update
 
 from cloud.app import create_app
-from cloud.checkout import reconciler, service
+from cloud.checkout import flow, reconciler, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.models import Order
 from cloud.db import utcnow
@@ -113,14 +113,7 @@ async def test_an_invoice_made_by_a_request_that_died_is_adopted_not_duplicated(
     lines = service.price_cart(shop.app[CATALOG], {"EPD-1": 1})
     async with shop.app[DB]() as session, session.begin():
         order = await service.place_order(session, lines, None, "crash@example.com")
-    made = await ctx.client.create_invoice(
-        order.id,
-        order.total,
-        order.currency,
-        ctx.order_link(order.id),
-        ctx.settings.btcpay_speed_policy,
-        ctx.settings.invoice_expiry_minutes,
-    )
+    made = await flow.create_invoice(ctx, order)  # what the placing request did
     # The process is gone; time passes beyond its claim on the order.
     async with shop.app[DB]() as session, session.begin():
         await session.execute(
