@@ -27,6 +27,9 @@ Environment:
                               _ethos-hub._tcp, browses _mqtt._tcp); default: 127.0.0.1 when
                               --host is loopback, that address when specific, all for 0.0.0.0
   ETHOS_HUB_BLUETOOTH_ADAPTER BLE adapter for BTHome sensors, e.g. hci1 (default: system's)
+  ETHOS_HUB_ACCOUNT_CHECK_MINUTES  how often the hub asks the store whether each signed-in
+                              person may still come in (password reset, access revoked);
+                              default 10
 """
 
 

@@ -31,7 +31,10 @@ ENV_HUB_NAME = "ETHOS_HUB_NAME"
 ENV_HUB_URL = "ETHOS_HUB_URL"
 ENV_HUB_ZEROCONF_INTERFACES = "ETHOS_HUB_ZEROCONF_INTERFACES"
 ENV_HUB_BLUETOOTH_ADAPTER = "ETHOS_HUB_BLUETOOTH_ADAPTER"
+# How often the hub asks the store whether each signed-in person is still let in.
+ENV_HUB_ACCOUNT_CHECK_MINUTES = "ETHOS_HUB_ACCOUNT_CHECK_MINUTES"
 DEFAULT_HUB_NAME = "Ethos hub"
+DEFAULT_ACCOUNT_CHECK = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class HubConfig:
     zeroconf_interfaces: tuple[str, ...] | None = None  # None: derived from host
     bluetooth_adapter: str | None = None  # None: the system's default adapter
     dashboards_dir: Path | None = None
+    # A session used this long after its person's last check asks the store again (their
+    # password reset or revoked access then ends it).
+    account_check_interval: timedelta = DEFAULT_ACCOUNT_CHECK
     # (folder, package) pairs searched for integrations; tests add their own.
     integration_sources: tuple[tuple[Path, str], ...] = ((INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE),)
 
@@ -73,6 +79,12 @@ class HubConfig:
         data_dir = Path(env.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR).expanduser()
         days = env.get(ENV_HUB_HISTORY_DAYS)
         retention = timedelta(days=float(days)) if days else DEFAULT_HISTORY_RETENTION
+        check_minutes = env.get(ENV_HUB_ACCOUNT_CHECK_MINUTES)
+        account_check = (
+            timedelta(minutes=max(float(check_minutes), 0.0))
+            if check_minutes
+            else DEFAULT_ACCOUNT_CHECK
+        )
         redirect = env.get(ENV_HUB_REDIRECT_URI) or f"http://{host}:{port}/auth/callback"
         return cls(
             data_dir=data_dir,
@@ -88,6 +100,7 @@ class HubConfig:
             ui_url=env.get(ENV_HUB_URL) or None,
             zeroconf_interfaces=_split_list(env.get(ENV_HUB_ZEROCONF_INTERFACES)),
             bluetooth_adapter=env.get(ENV_HUB_BLUETOOTH_ADAPTER) or None,
+            account_check_interval=account_check,
         )
 
 

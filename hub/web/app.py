@@ -14,20 +14,39 @@ from aiohttp import web
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
-from hub.web import cloud_views, dashboard_views, presence_views, pwa, stream, views
+from hub.integrations.ethos_cloud import async_secret_box
+from hub.web import (
+    cloud_views,
+    dashboard_views,
+    presence_views,
+    pwa,
+    stream,
+    users_views,
+    views,
+)
 from hub.web.auth import routes as auth_routes
+from hub.web.auth.account_check import AccountChecker
+from hub.web.auth.household import Household
 from hub.web.auth.oidc import OidcRelyingParty
 from hub.web.auth.users import UserStore
+from hub.web.forms import readable_bodies
 from hub.web.keys import (
+    ACCOUNT_CHECK_KEY,
     CONFIG_KEY,
     DASHBOARDS_KEY,
+    HOUSEHOLD_KEY,
     HTTP_KEY,
     HUB_KEY,
     OIDC_KEY,
     STREAMS_KEY,
     USERS_KEY,
 )
-from hub.web.middleware import authentication, friendly_errors, security_headers
+from hub.web.middleware import (
+    async_hide_server_version,
+    authentication,
+    friendly_errors,
+    security_headers,
+)
 
 _LOGGER = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -48,12 +67,20 @@ async def async_health(request: web.Request) -> web.Response:
 def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     """Build the web app; it starts the hub with the app and stops it on shutdown."""
     app = web.Application(
-        middlewares=[security_headers, friendly_errors, authentication],
+        middlewares=[security_headers, friendly_errors, readable_bodies, authentication],
         client_max_size=1024**2,
     )
+    app.on_response_prepare.append(async_hide_server_version)
     app[CONFIG_KEY] = config
     app[HUB_KEY] = hub or Hub(config)
     app[USERS_KEY] = UserStore(app[HUB_KEY].storage)
+    app[HOUSEHOLD_KEY] = Household(app[HUB_KEY].storage)
+    app[ACCOUNT_CHECK_KEY] = AccountChecker(
+        app[HUB_KEY].storage,
+        config.account_check_interval,
+        lambda: async_secret_box(app[HUB_KEY]),
+        lambda: app[OIDC_KEY],
+    )
     app[DASHBOARDS_KEY] = DashboardStore(
         config.dashboards_dir or DEFAULT_DASHBOARDS_DIR, config.hub_dir / "dashboards"
     )
@@ -76,7 +103,9 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
             redirect = config.redirect_uri or "http://127.0.0.1:8181/auth/callback"
             app[OIDC_KEY] = OidcRelyingParty(session, config.cloud_url, config.client_id, redirect)
             cloud_views.apply_registered_client(app)
+            app[ACCOUNT_CHECK_KEY].async_start()
             yield
+            await app[ACCOUNT_CHECK_KEY].async_stop()
 
     app.cleanup_ctx.extend([hub_lifecycle, http_client])
     app.on_shutdown.append(stream.async_close_streams)
@@ -84,6 +113,6 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
     cloud_views.setup(app)
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
-    for table in (*tables, dashboard_views.routes):
+    for table in (*tables, dashboard_views.routes, users_views.routes):
         app.router.add_routes(table)
     return app

@@ -6,6 +6,8 @@ import enum
 
 from aiohttp import web
 
+from hub.web.auth.const import ROLE_OWNER
+from hub.web.auth.models import HubUserRow
 from hub.web.auth.users import Principal
 
 
@@ -15,10 +17,14 @@ class Action(enum.StrEnum):
     RENAME = "rename"
     REMOVE_DEVICE = "remove_device"
     EDIT_DASHBOARD = "edit_dashboard"
-    MANAGE_USERS = "manage_users"
+    MANAGE_USERS = "manage_users"  # see people and invitations, invite
+    REMOVE_USER = "remove_user"
+    TRANSFER_OWNERSHIP = "transfer_ownership"
+    LINK_HUB = "link_hub"  # link the hub to a store account (again)
 
 
 _MEMBER_ACTIONS = frozenset({Action.VIEW, Action.CONTROL})
+_ABOUT_SOMEONE = frozenset({Action.REMOVE_USER, Action.TRANSFER_OWNERSHIP})
 
 
 def refusal(principal: Principal | None, action: Action) -> str | None:
@@ -30,8 +36,50 @@ def refusal(principal: Principal | None, action: Action) -> str | None:
     return "only the hub's owner can do this"
 
 
+def refusal_about(
+    principal: Principal | None,
+    action: Action,
+    target: HubUserRow,
+    linked_subject: str | None = None,
+) -> str | None:
+    """Why ``action`` on the person ``target`` is refused, or None (side-effect free).
+
+    Nobody removes themselves or the owner; the store account that holds the hub's link
+    stays while the link is theirs (link the hub to another account first)."""
+    reason = refusal(principal, action)
+    if reason is not None or principal is None:
+        return reason or "sign in first"
+    if action not in _ABOUT_SOMEONE:
+        return None
+    transfer = action is Action.TRANSFER_OWNERSHIP
+    if target.id == principal.user_id:
+        return "that is you" if transfer else "make someone else owner before you leave"
+    if target.role == ROLE_OWNER:
+        return "they already own this hub" if transfer else "the owner cannot be removed"
+    if action is Action.REMOVE_USER and linked_subject and target.subject == linked_subject:
+        return "this store account holds the hub's link; link the hub to another account first"
+    return None
+
+
+def may_link(principal: Principal | None, *, linked: bool, has_owner: bool) -> bool:
+    """Linking (again) is for the owner; on a hub never set up (no link, no owner) anyone
+    on the LAN may start, since nobody could sign in before the first link."""
+    if not linked and not has_owner:
+        return True
+    return refusal(principal, Action.LINK_HUB) is None
+
+
 def require(principal: Principal | None, action: Action) -> Principal:
     reason = refusal(principal, action)
+    if reason is not None or principal is None:
+        raise web.HTTPForbidden(text=reason or "forbidden")
+    return principal
+
+
+def require_about(
+    principal: Principal | None, action: Action, target: HubUserRow, linked_subject: str | None
+) -> Principal:
+    reason = refusal_about(principal, action, target, linked_subject)
     if reason is not None or principal is None:
         raise web.HTTPForbidden(text=reason or "forbidden")
     return principal

@@ -1,12 +1,17 @@
 """Linking the hub to a store account (code + QR) and the store-related device actions.
 
 ``/auth/link`` is reachable before anyone can sign in (a fresh hub has no registered
-client yet, so nobody could). Starting a link is allowed while the hub is unlinked, or to
-the hub's owner afterwards (to link again when the store refused the old link).
+client yet, so nobody could). Starting a link is allowed on a hub never set up (no link,
+no owner), and to the hub's owner afterwards (to link again when the store refused the
+old link). The code, and the linked account, are shown only to the browser that started
+the link (it holds the page's token cookie) and to signed-in people: whoever else opens
+the page learns nothing they could approve or read. The account that approves owns the
+hub; whoever owned it before becomes a member.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import io
 import logging
@@ -21,11 +26,12 @@ from markupsafe import Markup
 from hub.integrations.ethos_cloud import async_secret_box, cloud_runtime
 from hub.integrations.ethos_cloud.client import CloudError, EthosCloudClient
 from hub.integrations.ethos_cloud.const import DATA_ACCOUNT_SUBJECT, DOMAIN
-from hub.integrations.ethos_cloud.onboarding import LinkFlow, LinkState
-from hub.web.auth.const import SESSION_COOKIE
-from hub.web.authz import Action, require
+from hub.integrations.ethos_cloud.onboarding import LinkFlow, LinkResult, LinkState
+from hub.web.authz import Action, may_link, require
 from hub.web.context import page_context
-from hub.web.keys import CONFIG_KEY, HTTP_KEY, HUB_KEY, OIDC_KEY, PRINCIPAL_KEY, USERS_KEY
+from hub.web.forms import async_read_form
+from hub.web.keys import CONFIG_KEY, HOUSEHOLD_KEY, HTTP_KEY, HUB_KEY, OIDC_KEY, PRINCIPAL_KEY
+from hub.web.middleware import async_signed_in
 from hub.web.views import requested_device
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,6 +43,7 @@ class LinkSlot:
     """The app's one linking attempt (created on first use, after the app has started)."""
 
     flow: LinkFlow | None = None
+    starter: str | None = None  # hash of the page token of the browser that started it
 
 
 LINK_SLOT_KEY = web.AppKey("ethos_cloud_link_slot", LinkSlot)
@@ -90,17 +97,29 @@ async def async_link_flow(app: web.Application) -> LinkFlow:
     if slot.flow is None:
         hub = app[HUB_KEY]
         client = EthosCloudClient(app[HTTP_KEY], app[CONFIG_KEY].cloud_url)
-        slot.flow = LinkFlow(hub, client, await async_secret_box(hub))
+        household = app[HOUSEHOLD_KEY]
+
+        async def async_owner_linked(result: LinkResult) -> None:
+            await household.async_link_owner(result.subject, result.email, result.name)
+
+        slot.flow = LinkFlow(hub, client, await async_secret_box(hub), async_owner_linked)
     return slot.flow
 
 
 async def _may_start(request: web.Request) -> bool:
-    if not is_linked(request.app):
-        return True
-    principal = await request.app[USERS_KEY].async_principal_for(
-        request.cookies.get(SESSION_COOKIE)
-    )
-    return principal is not None and principal.is_owner
+    linked = is_linked(request.app)
+    has_owner = await request.app[HOUSEHOLD_KEY].async_has_owner()
+    return may_link(await async_signed_in(request), linked=linked, has_owner=has_owner)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _is_starter(request: web.Request) -> bool:
+    """Whether this browser started the current link (it holds that page token)."""
+    starter, cookie = request.app[LINK_SLOT_KEY].starter, request.cookies.get(LINK_TOKEN_COOKIE)
+    return bool(starter and cookie) and hmac.compare_digest(starter, _token_hash(cookie or ""))
 
 
 def _form_token_ok(request: web.Request, sent: object) -> bool:
@@ -139,26 +158,33 @@ async def link_page(request: web.Request) -> web.Response:
         await flow.async_poll(app[OIDC_KEY].redirect_uri, config.name)
     apply_registered_client(app)
     runtime = cloud_runtime(app[HUB_KEY])
-    authorization = flow.authorization if flow.state is LinkState.WAITING else None
+    principal = await async_signed_in(request)
+    starter = _is_starter(request)
+    # Only the starting browser sees the code (whoever approves it owns the hub), and only
+    # it and signed-in people see which account the hub is linked to.
+    waiting = flow.state is LinkState.WAITING
+    authorization = flow.authorization if waiting and starter else None
+    insider = starter or principal is not None
     return _page(
         request,
         flow_state=flow.state.value,
-        problem=flow.problem,
+        problem=flow.problem if insider else None,
         authorization=authorization,
         qr=qr_svg(authorization.verification_uri_complete, "Scan to approve this hub")
         if authorization
         else None,
         refresh=WAITING_REFRESH_S if authorization else None,
+        elsewhere=waiting and not starter,
         linked=is_linked(app),
-        account=runtime.sync.account_email if runtime else None,
-        sync=runtime.sync if runtime else None,
+        account=runtime.sync.account_email if runtime and insider else None,
+        sync=runtime.sync if runtime and principal is not None else None,
         may_start=await _may_start(request),
     )
 
 
 @routes.post("/auth/link")
 async def start_link(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await async_read_form(request)
     if not _form_token_ok(request, form.get("link_token")):
         raise web.HTTPForbidden(text="this form has expired or came from another site; reload")
     if not linking_available(request.app):
@@ -166,12 +192,14 @@ async def start_link(request: web.Request) -> web.StreamResponse:
     if not await _may_start(request):
         raise web.HTTPForbidden(text="this hub is linked; only its owner can link it again")
     flow = await async_link_flow(request.app)
+    # The code goes to this browser only: the one holding the page token it just sent.
+    request.app[LINK_SLOT_KEY].starter = _token_hash(str(form.get("link_token")))
     try:
         await flow.async_start()
     except CloudError as err:
         return _page(request, 503, flow_state="failed", problem=str(err), may_start=True,
                      authorization=None, qr=None, refresh=None, linked=is_linked(request.app),
-                     account=None, sync=None)  # fmt: skip
+                     account=None, sync=None, elsewhere=False)  # fmt: skip
     raise web.HTTPSeeOther("/auth/link")
 
 

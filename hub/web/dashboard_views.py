@@ -14,6 +14,7 @@ from hub.dashboards import DashboardError
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
 from hub.web.context import page_context
+from hub.web.forms import async_read_form
 from hub.web.keys import DASHBOARDS_KEY, HUB_KEY, PRINCIPAL_KEY
 from hub.web.view_models import entity_view
 
@@ -106,7 +107,7 @@ async def dashboard_save(request: web.Request) -> web.Response:
     require(request[PRINCIPAL_KEY], Action.EDIT_DASHBOARD)
     store = request.app[DASHBOARDS_KEY]
     name = request.match_info["name"]
-    source = str((await request.post()).get("source", ""))
+    source = str((await async_read_form(request)).get("source", ""))
     try:
         if len(source.encode()) > MAX_EDIT_BYTES:
             raise DashboardError([f"{name}.yaml:1: larger than {MAX_EDIT_BYTES} bytes"])

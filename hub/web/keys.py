@@ -8,12 +8,16 @@ from aiohttp import web
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
 from hub.dashboards import DashboardStore
+from hub.web.auth.account_check import AccountChecker
+from hub.web.auth.household import Household
 from hub.web.auth.oidc import OidcRelyingParty
 from hub.web.auth.users import Principal, UserStore
 
 HUB_KEY = web.AppKey("hub", Hub)
 CONFIG_KEY = web.AppKey("config", HubConfig)
 USERS_KEY = web.AppKey("users", UserStore)
+HOUSEHOLD_KEY = web.AppKey("household", Household)
+ACCOUNT_CHECK_KEY = web.AppKey("account_check", AccountChecker)
 OIDC_KEY = web.AppKey("oidc", OidcRelyingParty)
 HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
 DASHBOARDS_KEY = web.AppKey("dashboards", DashboardStore)

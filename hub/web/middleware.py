@@ -12,8 +12,10 @@ from aiohttp import web
 
 from hub.core.errors import HubError, ServiceNotFound
 from hub.web.auth.const import SESSION_COOKIE
+from hub.web.auth.users import Principal
 from hub.web.context import page_context
-from hub.web.keys import PRINCIPAL_KEY, USERS_KEY
+from hub.web.forms import async_read_form
+from hub.web.keys import ACCOUNT_CHECK_KEY, PRINCIPAL_KEY, USERS_KEY
 
 _LOGGER = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -25,6 +27,10 @@ CSP = (
 )
 PUBLIC_PREFIXES = ("/static/", "/auth/", "/healthz", "/sw.js", "/offline")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Versioned assets (``append_version``) may be cached; every other answer may be personal.
+CACHEABLE_PREFIXES = ("/static/",)
+HSTS = "max-age=31536000"
+SERVER_NAME = "Ethos hub"  # never the Python and aiohttp versions
 
 
 @web.middleware
@@ -33,15 +39,21 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
-        _apply_headers(response)
+        _apply_headers(request, response)
         raise
-    _apply_headers(response)
+    _apply_headers(request, response)
     return response
 
 
-def _apply_headers(response: web.StreamResponse) -> None:
+def _apply_headers(request: web.Request, response: web.StreamResponse) -> None:
     if response.prepared:
         return
+    if not request.path.startswith(CACHEABLE_PREFIXES):
+        response.headers.setdefault("Cache-Control", "no-store")
+    if request.secure:
+        # Only over https: the hub is usually plain http on the LAN, where HSTS would lock
+        # browsers out of it.
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
@@ -50,8 +62,28 @@ def _apply_headers(response: web.StreamResponse) -> None:
     response.headers.setdefault("Referrer-Policy", "same-origin")
 
 
+async def async_hide_server_version(
+    _request: web.BaseRequest, response: web.StreamResponse
+) -> None:
+    """``on_response_prepare``: the ``Server`` header names the product, not its versions."""
+    response.headers["Server"] = SERVER_NAME
+
+
 def wants_json(request: web.Request) -> bool:
     return request.path.startswith("/api/")
+
+
+async def async_signed_in(request: web.Request) -> Principal | None:
+    """The person behind this browser's session, if the session exists and the store has
+    not taken their access back (checked now and then, see ``AccountChecker``)."""
+    principal = await request.app[USERS_KEY].async_principal_for(
+        request.cookies.get(SESSION_COOKIE)
+    )
+    if principal is None:
+        return None
+    if not await request.app[ACCOUNT_CHECK_KEY].async_still_admitted(principal.user_id):
+        return None
+    return principal
 
 
 @web.middleware
@@ -60,9 +92,7 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
     request[PRINCIPAL_KEY] = None
     if request.path.startswith(PUBLIC_PREFIXES):
         return await handler(request)
-    principal = await request.app[USERS_KEY].async_principal_for(
-        request.cookies.get(SESSION_COOKIE)
-    )
+    principal = await async_signed_in(request)
     if principal is None:
         if wants_json(request):
             raise web.HTTPUnauthorized(
@@ -76,7 +106,7 @@ async def authentication(request: web.Request, handler: Handler) -> web.StreamRe
             "application/x-www-form-urlencoded",
             "multipart/form-data",
         ):
-            sent = (await request.post()).get("csrf")
+            sent = (await async_read_form(request)).get("csrf")
         if not isinstance(sent, str) or not hmac.compare_digest(sent, principal.csrf_token):
             raise web.HTTPForbidden(text="missing or wrong CSRF token; reload the page")
     return await handler(request)

@@ -20,6 +20,7 @@ from hub.integrations.ethos_presence.const import (
 )
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
+from hub.web.forms import async_read_form
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
 from hub.web.view_models import EntityView, entity_view
 
@@ -83,7 +84,7 @@ async def change_setting(request: web.Request) -> web.Response:
     changer = settings_changer(hub)
     if detector is None or changer is None:
         raise web.HTTPNotFound(text="no such presence detector")
-    form = await request.post()
+    form = await async_read_form(request)
     await changer.async_set(
         detector,
         str(form.get("key", "")),

@@ -18,8 +18,10 @@ from hub.integrations.ethos_cloud import cloud_runtime
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
 from hub.web.context import page_context
+from hub.web.forms import async_read_form, async_read_json
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
 from hub.web.presence_views import async_presence_panel, history_hours
+from hub.web.redirects import local_path
 from hub.web.view_models import all_entities, device_view, entity_view
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,13 +36,6 @@ COMMANDS: dict[str, dict[str, str | None]] = {
     "number": {"set_value": "value"},
     "select": {"select_option": "option"},
 }
-
-
-def _local_path(candidate: object, fallback: str) -> str:
-    """Only same-site paths: a `next` value must never send the user elsewhere."""
-    if isinstance(candidate, str) and candidate.startswith("/") and not candidate.startswith("//"):
-        return candidate
-    return fallback
 
 
 @routes.get("/devices")
@@ -91,7 +86,7 @@ async def rename_device(request: web.Request) -> web.Response:
     require(request[PRINCIPAL_KEY], Action.RENAME)
     hub = request.app[HUB_KEY]
     device_id = requested_device(request).id
-    name = str((await request.post()).get("name", "")).strip()
+    name = str((await async_read_form(request)).get("name", "")).strip()
     if len(name) > 100:
         raise ServiceValidationError("a name has at most 100 characters")
     await hub.devices.async_update(device_id, name_by_user=name or None)
@@ -166,10 +161,10 @@ async def _call_command(request: web.Request, entity_id: str, service: str, valu
 
 @routes.post("/entities/{entity_id}/command")
 async def entity_command(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await async_read_form(request)
     entity_id = request.match_info["entity_id"]
     await _call_command(request, entity_id, str(form.get("service", "")), form.get("value"))
-    raise web.HTTPSeeOther(_local_path(form.get("next"), f"/entities/{entity_id}"))
+    raise web.HTTPSeeOther(local_path(form.get("next"), f"/entities/{entity_id}"))
 
 
 # JSON API ---------------------------------------------------------------------
@@ -202,12 +197,7 @@ async def api_state(request: web.Request) -> web.Response:
 
 @routes.post("/api/entities/{entity_id}/command")
 async def api_command(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        return web.json_response({"error": "body must be JSON"}, status=400)
-    if not isinstance(body, dict):
-        return web.json_response({"error": "body must be a JSON object"}, status=400)
+    body = await async_read_json(request)
     entity_id = request.match_info["entity_id"]
     await _call_command(request, entity_id, str(body.get("service", "")), body.get("value"))
     return web.json_response(_state_json(request.app[HUB_KEY], entity_id) or {})

@@ -7,6 +7,8 @@
    (RFC 7591), so people can sign in to the hub with their store accounts.
 4. The refresh token and the client secret are sealed (``SecretBox``) into the
    ``ethos_cloud`` config entry; linking again updates the same entry (nothing else is lost).
+5. ``on_linked`` is told which store account approved: the web UI makes it the hub's
+   owner (and anyone who owned the hub before a member).
 
 Polling happens when the link page asks (it refreshes itself while waiting), never faster
 than the store's interval, so no background task outlives a tab nobody looks at.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,15 +68,24 @@ class LinkResult:
     client: RegisteredClient
     redirect_uri: str
     email: str | None
+    subject: str = ""  # the store account that approved
+    name: str | None = None
 
 
 class LinkFlow:
     """One linking attempt at a time; the web page drives it."""
 
-    def __init__(self, hub: Hub, client: EthosCloudClient, box: SecretBox) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        client: EthosCloudClient,
+        box: SecretBox,
+        on_linked: Callable[[LinkResult], Awaitable[None]] | None = None,
+    ) -> None:
         self._hub = hub
         self._client = client
         self._box = box
+        self._on_linked = on_linked
         self.state = LinkState.IDLE
         self.problem: str | None = None
         self.authorization: DeviceAuthorization | None = None
@@ -138,10 +150,16 @@ class LinkFlow:
             self.state, self.problem = LinkState.FAILED, str(err)
             return self.state
         email = info.get("email") if isinstance(info.get("email"), str) else None
+        name = info.get("name") or info.get("preferred_username")
         entry = await self._async_save(tokens.refresh_token, registered, redirect_uri, info, email)
-        self.result = LinkResult(entry, registered, redirect_uri, email)
+        self.result = LinkResult(
+            entry, registered, redirect_uri, email, str(info["sub"]),
+            name if isinstance(name, str) else None,
+        )  # fmt: skip
         self.state, self.problem, self.authorization = LinkState.LINKED, None, None
         _LOGGER.info("Hub linked to the store account %s", email or info["sub"])
+        if self._on_linked is not None:
+            await self._on_linked(self.result)
         return self.state
 
     async def _async_save(

@@ -18,6 +18,7 @@ import aiohttp
 from hub.web.auth.const import (
     ID_TOKEN_ALGORITHMS,
     MAX_PENDING_LOGINS,
+    MAX_PENDING_LOGINS_PER_CLIENT,
     OIDC_SCOPES,
     OIDC_TIMEOUT_S,
     PENDING_LOGIN_TTL_S,
@@ -39,6 +40,10 @@ class SignInFailed(Exception):
     """The provider answered, but the sign-in cannot be accepted; message is user-facing."""
 
 
+class GrantRevoked(Exception):
+    """The store refused a person's refresh token: their access to the hub was taken back."""
+
+
 @dataclass(frozen=True)
 class ProviderMetadata:
     issuer: str
@@ -54,6 +59,8 @@ class PendingLogin:
     code_verifier: str
     next_path: str
     created: float
+    client: str = ""  # the browser's address: each address has its own share of the bound
+    invite: str | None = None  # an invitation link's token, spent only if the sign-in works
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,16 @@ class VerifiedIdentity:
     email: str | None
     name: str | None
     claims: dict[str, Any]
+
+    @property
+    def email_verified(self) -> bool:
+        return self.claims.get("email_verified") is True
+
+
+@dataclass(frozen=True)
+class CompletedSignIn:
+    identity: VerifiedIdentity
+    refresh_token: str | None  # kept (sealed) to learn when the store takes access back
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -144,24 +161,41 @@ class OidcRelyingParty:
         self._metadata, self._metadata_at = metadata, time.monotonic()
         return metadata
 
-    def _forget_stale(self) -> None:
+    def _make_room(self, client: str) -> None:
+        """Drop stale logins; then, when full, the oldest of this client (or of the client
+        holding the most): one address cannot push out the sign-ins of the others."""
         cutoff = time.monotonic() - PENDING_LOGIN_TTL_S
         for state in [s for s, p in self._pending.items() if p.created < cutoff]:
             del self._pending[state]
+        by_client: dict[str, list[str]] = {}
+        for state, pending in self._pending.items():  # oldest first (insertion order)
+            by_client.setdefault(pending.client, []).append(state)
+        own = by_client.get(client, [])
+        while len(own) >= MAX_PENDING_LOGINS_PER_CLIENT:
+            del self._pending[own.pop(0)]
         while len(self._pending) >= MAX_PENDING_LOGINS:
-            self._pending.pop(next(iter(self._pending)))
+            biggest = max(by_client.values(), key=len)
+            del self._pending[biggest.pop(0)]
 
-    async def async_begin(self, next_path: str = "/") -> tuple[str, PendingLogin]:
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    async def async_begin(
+        self, next_path: str = "/", *, client: str = "", invite: str | None = None
+    ) -> tuple[str, PendingLogin]:
         """Return the authorization URL to send the browser to, and the pending login."""
         # Fetched anew: this is also how the hub learns whether the store is reachable.
         metadata = await self.async_metadata(refresh=True)
-        self._forget_stale()
+        self._make_room(client)
         pending = PendingLogin(
             state=secrets.token_urlsafe(24),
             nonce=secrets.token_urlsafe(24),
             code_verifier=secrets.token_urlsafe(64),
             next_path=next_path,
             created=time.monotonic(),
+            client=client,
+            invite=invite,
         )
         self._pending[pending.state] = pending
         query = urlencode(
@@ -188,15 +222,8 @@ class OidcRelyingParty:
             raise SignInFailed("the sign-in took too long or was already used; please try again")
         return pending
 
-    async def async_finish(self, pending: PendingLogin, code: str) -> VerifiedIdentity:
+    async def _async_token_request(self, form: dict[str, str]) -> tuple[int, Any]:
         metadata = await self.async_metadata()
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": self.redirect_uri,
-            "client_id": self.client_id,
-            "code_verifier": pending.code_verifier,
-        }
         try:
             async with self._http.post(
                 metadata.token_endpoint,
@@ -212,10 +239,41 @@ class OidcRelyingParty:
             raise SignInFailed("the store sent invalid JSON") from err
         if status >= 500:
             raise ProviderUnreachable(f"token endpoint answered {status}")
+        return status, body
+
+    async def async_finish(self, pending: PendingLogin, code: str) -> CompletedSignIn:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "client_id": self.client_id,
+            "code_verifier": pending.code_verifier,
+        }
+        status, body = await self._async_token_request(form)
         if status != 200 or not isinstance(body, dict) or "id_token" not in body:
             error = body.get("error") if isinstance(body, dict) else None
             raise SignInFailed(f"the store refused the sign-in ({error or status})")
-        return await self.async_verify_id_token(str(body["id_token"]), pending.nonce)
+        identity = await self.async_verify_id_token(str(body["id_token"]), pending.nonce)
+        refresh = body.get("refresh_token")
+        return CompletedSignIn(identity, refresh if isinstance(refresh, str) else None)
+
+    async def async_refresh(self, refresh_token: str) -> str | None:
+        """Spend a person's refresh token; the store's new one (None: it sent none).
+
+        Raises ``GrantRevoked`` when the store refuses it (revoked, expired, reused),
+        ``ProviderUnreachable`` when it cannot say, ``SignInFailed`` on nonsense."""
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": self.client_id,
+        }
+        status, body = await self._async_token_request(form)
+        if status in (400, 401) and isinstance(body, dict) and isinstance(body.get("error"), str):
+            raise GrantRevoked(str(body["error"]))
+        if status != 200 or not isinstance(body, dict):
+            raise SignInFailed(f"the store answered {status} to a token refresh")
+        new = body.get("refresh_token")
+        return new if isinstance(new, str) else None
 
     async def _async_keys(self, refresh: bool = False) -> KeySet:
         # joserfc (and cryptography) load on the first sign-in, not at hub start.

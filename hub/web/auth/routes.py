@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -17,19 +17,18 @@ from hub.web.auth.const import (
     OFFLINE_GRACE,
     SESSION_COOKIE,
 )
+from hub.web.auth.household import Identity
 from hub.web.auth.oidc import ProviderUnreachable, SignInFailed
 from hub.web.auth.users import NewSession
 from hub.web.context import page_context
-from hub.web.keys import OIDC_KEY, USERS_KEY
+from hub.web.forms import async_read_form
+from hub.web.keys import ACCOUNT_CHECK_KEY, HOUSEHOLD_KEY, OIDC_KEY, USERS_KEY
+from hub.web.middleware import async_signed_in
+from hub.web.redirects import next_after_sign_in
 
 _LOGGER = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-
-
-def _next_path(value: str | None) -> str:
-    if value and value.startswith("/") and not value.startswith(("//", "/auth/")):
-        return value
-    return "/"
+MAX_INVITE_TOKEN = 200
 
 
 def _login_page(request: web.Request, status: int, **values: object) -> web.Response:
@@ -55,13 +54,20 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, new: 
 
 @routes.get("/auth/login")
 async def login(request: web.Request) -> web.StreamResponse:
-    next_path = _next_path(request.query.get("next"))
-    if cloud_views.linking_available(request.app) and not cloud_views.is_linked(request.app):
+    next_path = next_after_sign_in(request.query.get("next"))
+    invite = request.query.get("invite") or None
+    if invite is not None and len(invite) > MAX_INVITE_TOKEN:
+        invite = None
+    if (
+        cloud_views.linking_available(request.app)
+        and not cloud_views.is_linked(request.app)
+        and not await request.app[HOUSEHOLD_KEY].async_has_owner()
+    ):
         raise web.HTTPSeeOther("/auth/link")  # no registered client yet: nobody can sign in
     cloud_views.apply_registered_client(request.app)  # the client of the latest link
     oidc = request.app[OIDC_KEY]
     try:
-        url, pending = await oidc.async_begin(next_path)
+        url, pending = await oidc.async_begin(next_path, client=request.remote or "", invite=invite)
     except ProviderUnreachable as err:
         _LOGGER.warning("Ethos store unreachable for sign-in: %s", err)
         known = await request.app[USERS_KEY].async_user_for_offline_credential(
@@ -96,16 +102,24 @@ async def callback(request: web.Request) -> web.StreamResponse:
         )
         if not code:
             raise SignInFailed("the store sent no authorization code")
-        identity = await oidc.async_finish(pending, code)
+        completed = await oidc.async_finish(pending, code)
     except SignInFailed as err:
         return _login_page(request, 400, problem=str(err))
     except ProviderUnreachable as err:
         return _login_page(request, 503, problem=f"the store became unreachable: {err}")
-    user = await users.async_upsert_from_claims(
-        identity.subject,
-        identity.email,
-        identity.name,
-        owner_subject=cloud_views.linked_account_subject(request.app),
+    verified = completed.identity
+    user = await request.app[HOUSEHOLD_KEY].async_admit(
+        Identity(verified.subject, verified.email, verified.email_verified, verified.name),
+        linked_subject=cloud_views.linked_account_subject(request.app),
+        invite_token=pending.invite,
+    )
+    if user is None or user.id is None:
+        _LOGGER.warning("Refused a sign-in: store account %s is not on this hub", verified.subject)
+        response = _login_page(request, 403, not_admitted=True)
+        response.del_cookie(LOGIN_STATE_COOKIE, path="/auth/")
+        return response
+    await request.app[ACCOUNT_CHECK_KEY].async_remember(
+        user.id, oidc.client_id, completed.refresh_token
     )
     session = await users.async_create_session(user)
     credential, _until = await users.async_issue_offline_credential(user)
@@ -137,8 +151,8 @@ async def offline_login(request: web.Request) -> web.StreamResponse:
     """A recently seen user continues while the store is down; never while it is up."""
     if not _same_origin(request):
         raise web.HTTPForbidden(text="cross-site sign-in refused")
-    form = await request.post()
-    next_path = _next_path(str(form.get("next", "/")))
+    form = await async_read_form(request)
+    next_path = next_after_sign_in(form.get("next", "/"))
     users = request.app[USERS_KEY]
     try:
         await request.app[OIDC_KEY].async_metadata(refresh=True)
@@ -147,9 +161,9 @@ async def offline_login(request: web.Request) -> web.StreamResponse:
     except SignInFailed as err:
         return _login_page(request, 502, problem=str(err))
     else:
-        raise web.HTTPSeeOther(f"/auth/login?next={next_path}")
+        raise web.HTTPSeeOther(f"/auth/login?next={quote(next_path, safe='')}")
     user = await users.async_user_for_offline_credential(request.cookies.get(KNOWN_USER_COOKIE))
-    if user is None:
+    if user is None or user.id is None:
         return _login_page(
             request,
             403,
@@ -167,8 +181,8 @@ async def offline_login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     users = request.app[USERS_KEY]
     token = request.cookies.get(SESSION_COOKIE)
-    principal = await users.async_principal_for(token)
-    form = await request.post()
+    principal = await async_signed_in(request)
+    form = await async_read_form(request)
     sent = form.get("csrf")
     if principal is not None and token:
         if not isinstance(sent, str) or not hmac.compare_digest(sent, principal.csrf_token):

@@ -1,4 +1,6 @@
-"""People and sessions: the first person to sign in owns the hub; others are members."""
+"""People and sessions: hub users, their session cookies and offline credentials.
+
+Who may become a user at all is decided at sign-in by ``household.Household``."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _aware(moment: datetime | None) -> datetime | None:
+def aware(moment: datetime | None) -> datetime | None:
     # SQLite hands datetimes back naive; they were stored as UTC.
     if moment is None or moment.tzinfo is not None:
         return moment
@@ -67,26 +69,18 @@ class UserStore:
         self._storage = storage
 
     async def async_upsert_from_claims(
-        self, subject: str, email: str | None, name: str | None, owner_subject: str | None = None
+        self, subject: str, email: str | None, name: str | None
     ) -> HubUserRow:
-        """Record a successful sign-in at the store.
-
-        ``owner_subject`` is the store account the hub is linked to: it is the owner, and
-        everyone else a member. A hub not linked (yet) makes its very first user owner."""
+        """Record an admitted person: the first one owns the hub, later ones are members."""
         now = datetime.now(UTC)
 
         def upsert(session: Session) -> HubUserRow:
             user = session.exec(select(HubUserRow).where(HubUserRow.subject == subject)).first()
             if user is None:
-                first = (
-                    owner_subject is None
-                    and not session.exec(
-                        select(HubUserRow).where(HubUserRow.role == ROLE_OWNER)
-                    ).first()
-                )
+                first = not session.exec(
+                    select(HubUserRow).where(HubUserRow.role == ROLE_OWNER)
+                ).first()
                 user = HubUserRow(subject=subject, role=ROLE_OWNER if first else ROLE_MEMBER)
-            if subject == owner_subject:
-                user.role = ROLE_OWNER
             user.email, user.name, user.last_cloud_sign_in = email, name, now
             session.add(user)
             session.flush()
@@ -149,7 +143,7 @@ class UserStore:
             row = session.get(HubSessionRow, token_hash)
             if row is None:
                 return None
-            if _aware(row.expires_at) <= datetime.now(UTC):
+            if aware(row.expires_at) <= datetime.now(UTC):
                 session.delete(row)
                 return None
             user = session.get(HubUserRow, row.user_id)
@@ -157,6 +151,9 @@ class UserStore:
 
         found = await self._storage.async_session(lookup)
         return self._principal(*found) if found else None
+
+    async def async_user(self, user_id: int) -> HubUserRow | None:
+        return await self._storage.async_session(lambda s: s.get(HubUserRow, user_id))
 
     async def async_end_session(self, token: str) -> None:
         await self._storage.async_delete(HubSessionRow, hash_token(token))
@@ -190,6 +187,6 @@ class UserStore:
             return None
         if not hmac.compare_digest(user.offline_token_hash, hash_token(token)):
             return None
-        if (_aware(user.offline_until) or datetime.min.replace(tzinfo=UTC)) <= datetime.now(UTC):
+        if (aware(user.offline_until) or datetime.min.replace(tzinfo=UTC)) <= datetime.now(UTC):
             return None
         return user
