@@ -133,8 +133,23 @@ def _form_token_ok(request: web.Request, sent: object) -> bool:
     return bool(cookie) and isinstance(sent, str) and hmac.compare_digest(sent, cookie)
 
 
+PAGE_DEFAULTS: dict[str, object] = {
+    "flow_state": "idle",
+    "problem": None,
+    "authorization": None,
+    "qr": None,
+    "refresh": None,
+    "elsewhere": False,
+    "linked": False,
+    "account": None,
+    "sync": None,
+    "may_start": False,
+}
+
+
 def _page(request: web.Request, status: int = 200, **values: object) -> web.Response:
     token = request.cookies.get(LINK_TOKEN_COOKIE) or secrets.token_urlsafe(24)
+    values = {**PAGE_DEFAULTS, **values}
     response = aiohttp_jinja2.render_template(
         "link.html", request, page_context(request, link_token=token, **values)
     )
@@ -197,9 +212,10 @@ async def start_link(request: web.Request) -> web.StreamResponse:
     try:
         await flow.async_start()
     except CloudError as err:
-        return _page(request, 503, flow_state="failed", problem=str(err), may_start=True,
-                     authorization=None, qr=None, refresh=None, linked=is_linked(request.app),
-                     account=None, sync=None, elsewhere=False)  # fmt: skip
+        linked = is_linked(request.app)
+        return _page(
+            request, 503, flow_state="failed", problem=str(err), may_start=True, linked=linked
+        )
     raise web.HTTPSeeOther("/auth/link")
 
 

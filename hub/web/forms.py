@@ -1,7 +1,7 @@
 """Reading request bodies: a form or JSON that cannot be read is the sender's mistake (400).
 
 aiohttp raises ``ValueError``, ``LookupError`` (an unknown charset), ``UnicodeDecodeError`` or
-assertion errors from its multipart reader on bodies it cannot parse; left alone, each of
+assertion errors and ``HttpProcessingError`` from its multipart reader on bodies it cannot parse; left alone, each of
 them would be a 500. The ``readable_bodies`` middleware reads every form once, before the
 CSRF check, so handlers get the parsed (cached) form and never see a broken one.
 """
@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 _LOGGER = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What aiohttp's parsers raise on a body they cannot read (an unknown charset: LookupError).
-UNREADABLE = (ValueError, LookupError, AssertionError, KeyError)
+UNREADABLE = (ValueError, LookupError, AssertionError, KeyError, HttpProcessingError)
 
 
 def _charset_problem(request: web.Request) -> str | None:

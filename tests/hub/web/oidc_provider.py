@@ -24,6 +24,7 @@ class ProviderState:
     issuer: str = ""
     subject: str = "alice-sub"
     name: str = "Alice"
+    email_verified: bool = True
     tamper: str | None = None  # "nonce", "aud", "expired", "signature"
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     key: ECKey = field(
@@ -81,6 +82,7 @@ async def token(request: web.Request) -> web.Response:
         "aud": "someone-else" if state.tamper == "aud" else state.client_id,
         "sub": state.subject,
         "email": f"{state.subject}@example.test",
+        "email_verified": state.email_verified,
         "name": state.name,
         "iat": now,
         "exp": now - 60 if state.tamper == "expired" else now + 300,
