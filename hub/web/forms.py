@@ -1,9 +1,10 @@
 """Reading request bodies: a form or JSON that cannot be read is the sender's mistake (400).
 
-aiohttp raises ``ValueError``, ``LookupError`` (an unknown charset), ``UnicodeDecodeError`` or
-assertion errors and ``HttpProcessingError`` from its multipart reader on bodies it cannot parse; left alone, each of
-them would be a 500. The ``readable_bodies`` middleware reads every form once, before the
-CSRF check, so handlers get the parsed (cached) form and never see a broken one.
+aiohttp raises ``ValueError``, ``LookupError`` (an unknown charset), ``UnicodeDecodeError``,
+or assertion errors and ``HttpProcessingError`` from its multipart reader on bodies it
+cannot parse; left alone, each of them would be a 500. The ``readable_bodies`` middleware
+reads every form once, before the CSRF check, so handlers get the parsed (cached) form
+and never see a broken one.
 """
 
 from __future__ import annotations

@@ -128,7 +128,9 @@ async def test_hsts_only_when_served_over_https(
     server_context, client_context = _self_signed(tmp_path)
     server = await aiohttp_server(hub_app, ssl=server_context)
     url = str(server.make_url("/auth/login")).replace("http://", "https://", 1)
-    async with aiohttp.ClientSession() as browser:
-        async with browser.get(url, ssl=client_context, allow_redirects=False) as answer:
-            assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
-            assert answer.headers["Cache-Control"] == "no-store"
+    async with (
+        aiohttp.ClientSession() as browser,
+        browser.get(url, ssl=client_context, allow_redirects=False) as answer,
+    ):
+        assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
+        assert answer.headers["Cache-Control"] == "no-store"
