@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
@@ -15,6 +16,7 @@ from hub.integrations.ethos_cloud import async_secret_box
 from hub.integrations.ethos_cloud.client import EthosCloudClient
 from hub.integrations.ethos_cloud.const import DATA_REFRESH_TOKEN, DOMAIN, SETUP_CLIENT_ID
 from hub.integrations.ethos_cloud.sync import SyncStatus
+from hub.web.keys import OIDC_KEY
 from tests.cloud.common import PASSWORD, sign_up_and_confirm
 from tests.hub.ethos_cloud.claim_device import claiming_device
 from tests.hub.ethos_cloud.common import Home, unique_serial
@@ -108,7 +110,7 @@ async def test_a_revoked_link_asks_to_link_again_and_keeps_the_devices(
         assert home.adoption(serial)["verified"] is True
 
 
-async def test_the_linked_account_owns_the_hub_whoever_signs_in_first(
+async def test_the_linked_account_owns_the_hub_and_an_uninvited_guest_gets_no_session(
     home: Home, unique_id: str
 ) -> None:
     await home.link()
@@ -118,12 +120,16 @@ async def test_the_linked_account_owns_the_hub_whoever_signs_in_first(
     guest = StoreBrowser(home.shop.settings.base_url)
     try:
         await guest.sign_in(guest_email, PASSWORD)
-        await home.sign_in_to_hub(person=guest)
+        started = await home.hub_client.get("/auth/login", allow_redirects=False)
+        callback = await guest.authorize(
+            started.headers["Location"], home.app[OIDC_KEY].redirect_uri
+        )
+        refused = await home.hub_client.get(f"/auth/callback?{urlsplit(callback).query}")
+        assert refused.status == 403 and "Ask the hub's owner" in await refused.text()
     finally:
         await guest.aclose()
-    assert "· member" in await (await home.hub_client.get("/devices")).text()
+    assert (await home.hub_client.get("/devices", allow_redirects=False)).status == 302
 
-    home.hub_client.session.cookie_jar.clear()
     await home.sign_in_to_hub()
     assert "· owner" in await (await home.hub_client.get("/devices")).text()
     # Only the owner may link the hub again.
