@@ -80,6 +80,7 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
         config.account_check_interval,
         lambda: async_secret_box(app[HUB_KEY]),
         lambda: app[OIDC_KEY],
+        lambda user_id: stream.close_streams_of(app, user_id),
     )
     app[DASHBOARDS_KEY] = DashboardStore(
         config.dashboards_dir or DEFAULT_DASHBOARDS_DIR, config.hub_dir / "dashboards"

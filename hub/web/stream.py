@@ -1,5 +1,7 @@
 """Live updates over Server-Sent Events: coalesced per entity, so a slow browser costs
-at most one pending state per entity, never an unbounded queue."""
+at most one pending state per entity, never an unbounded queue. A stream ends when its
+person's access ends (removed, or the store took it back), and when its session is gone
+at a keep-alive (signed out, expired)."""
 
 from __future__ import annotations
 
@@ -12,14 +14,16 @@ from aiohttp import web
 from ethos.tasks import async_wait_event
 from hub.const import EVENT_STATE_CHANGED
 from hub.core.events import Event
-from hub.web.keys import HUB_KEY, STREAMS_KEY
+from hub.web.keys import HUB_KEY, PRINCIPAL_KEY, STREAMS_KEY
+from hub.web.middleware import async_signed_in
 
 KEEPALIVE_S = 15.0
 routes = web.RouteTableDef()
 
 
 class _Subscriber:
-    def __init__(self) -> None:
+    def __init__(self, user_id: int | None) -> None:
+        self.user_id = user_id
         self.pending: dict[str, dict[str, Any]] = {}
         self.wake = asyncio.Event()
         self.closing = False
@@ -47,7 +51,8 @@ def _public_attributes(attributes: Any) -> dict[str, Any]:
 @routes.get("/api/stream")
 async def state_stream(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB_KEY]
-    subscriber = _Subscriber()
+    principal = request[PRINCIPAL_KEY]
+    subscriber = _Subscriber(principal.user_id if principal else None)
     unsubscribe = hub.bus.async_listen(EVENT_STATE_CHANGED, subscriber.on_state_changed)
     request.app[STREAMS_KEY].add(subscriber)
     response = web.StreamResponse(
@@ -58,6 +63,8 @@ async def state_stream(request: web.Request) -> web.StreamResponse:
         await response.write(b"retry: 3000\n\n")
         while not subscriber.closing:
             if not await async_wait_event(subscriber.wake, KEEPALIVE_S):
+                if await async_signed_in(request) is None:
+                    break
                 await response.write(b": keep-alive\n\n")
                 continue
             subscriber.wake.clear()
@@ -79,3 +86,10 @@ async def state_stream(request: web.Request) -> web.StreamResponse:
 async def async_close_streams(app: web.Application) -> None:
     for subscriber in list(app[STREAMS_KEY]):
         subscriber.close()
+
+
+def close_streams_of(app: web.Application, user_id: int) -> None:
+    """End the live streams of a person whose access just ended."""
+    for subscriber in list(app[STREAMS_KEY]):
+        if subscriber.user_id == user_id:
+            subscriber.close()

@@ -42,8 +42,10 @@ class AccountChecker:
         interval: timedelta,
         secret_box: Callable[[], Awaitable[SecretBox]],
         relying_party: Callable[[], OidcRelyingParty],
+        on_ended: Callable[[int], None] = lambda _user_id: None,
     ) -> None:
         self._storage = storage
+        self._on_ended = on_ended
         self.interval = interval
         self._secret_box = secret_box
         self._relying_party = relying_party
@@ -127,12 +129,14 @@ class AccountChecker:
     async def _async_end(self, user_id: int, reason: str) -> bool:
         ended = await self._storage.async_session(lambda s: end_access(s, user_id))
         self._not_before.pop(user_id, None)
+        self._on_ended(user_id)
         _LOGGER.warning("Hub user %s signed out (%s sessions): %s", user_id, ended, reason)
         return False
 
     def forget(self, user_id: int) -> None:
         """The person was removed from the hub."""
         self._not_before.pop(user_id, None)
+        self._on_ended(user_id)
 
     # The sweep: people who do not come back are checked too (their offline credential).
     async def async_check_due(self) -> None:

@@ -3,6 +3,7 @@ once) and hands ownership over; members cannot do any of it."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from tests.hub.web.conftest import SignedIn, second_browser
@@ -30,10 +31,15 @@ async def test_the_owner_lists_people_with_their_roles(owner: SignedIn) -> None:
 async def test_a_removed_member_is_signed_out_everywhere_at_once(owner: SignedIn) -> None:
     async with second_browser(owner, "member-sub", "Max") as member:
         assert (await member.client.get("/api/states")).status == 200
+        live = await member.client.get("/api/stream")
+        assert (await live.content.readline()).startswith(b"retry:")
         removed = await owner.client.post(
             f"/users/{member.principal.user_id}/remove", data=owner.form(), allow_redirects=False
         )
         assert removed.status == 303
+        # The open live stream ends too (a deadline only guards against hanging).
+        await asyncio.wait_for(live.content.read(), 10)
+        assert live.content.at_eof()
         assert (await member.client.get("/api/states")).status == 401
         page = await member.client.get("/devices", allow_redirects=False)
         assert page.status == 302 and page.headers["Location"].startswith("/auth/login")
