@@ -205,7 +205,7 @@ async def start_link(request: web.Request) -> web.StreamResponse:
     if not linking_available(request.app):
         raise web.HTTPNotFound(text="linking is not enabled")
     if not await _may_start(request):
-        raise web.HTTPForbidden(text="this hub is linked; only its owner can link it again")
+        raise web.HTTPForbidden(text="this hub has an owner; only its owner can link it again")
     flow = await async_link_flow(request.app)
     # The code goes to this browser only: the one holding the page token it just sent.
     request.app[LINK_SLOT_KEY].starter = _token_hash(str(form.get("link_token")))
