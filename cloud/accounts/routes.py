@@ -249,6 +249,10 @@ async def password_submit(request: web.Request) -> web.Response:
 async def reset_request_form(request: web.Request) -> web.Response:
     token = request.query.get("token")
     if token:
+        async with request.app[DB]() as session:
+            link, problem = await service.usable_link(session, token, service.PURPOSE_RESET)
+        if link is None:
+            return _link_problem(request, problem, "reset")
         return _render(request, "reset_form.html", token=token)
     return _reset_request_page(request)
 
