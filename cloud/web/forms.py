@@ -22,7 +22,7 @@ from cloud.mail.outbox import queued_mail
 from cloud.web.keys import DB, MAIL
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 FORM_CHARSETS = frozenset({"utf-8", "ascii"})  # codec names; browsers send UTF-8
 
 
