@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
+from cloud.accounts.throttle import ACCOUNT_POLICY
 from tests.cloud.common import (
     LINK_RE,
     PASSWORD,
@@ -26,22 +27,26 @@ ATTACKER_PASSWORD = "attacker chose this one"
 CONFIRM_SUBJECT = "Confirm your Ethos account"
 
 
-def _confirmation_links(shop, email: str) -> list[str]:
+def _confirmation_links(smtp, email: str) -> list[str]:
     """The confirmation links in the mailbox, oldest first."""
     return [
         link_path(LINK_RE.findall(message.get_content())[0])
-        for message in shop.smtp.messages_to(email)
+        for message in smtp.messages_to(email)
         if message["Subject"] == CONFIRM_SUBJECT
     ]
 
 
-async def _wait_for_confirmations(shop, email: str, count: int) -> list[str]:
+async def _wait_for_confirmations_in(smtp, email: str, count: int) -> list[str]:
     for _ in range(400):
-        links = _confirmation_links(shop, email)
+        links = _confirmation_links(smtp, email)
         if len(links) >= count:
             return links
         await asyncio.sleep(0.025)
     raise AssertionError(f"fewer than {count} confirmation mails to {email}")
+
+
+async def _wait_for_confirmations(shop, email: str, count: int) -> list[str]:
+    return await _wait_for_confirmations_in(shop.smtp, email, count)
 
 
 async def _paid_guest_order(shop) -> tuple[str, dict[str, str]]:
@@ -133,3 +138,18 @@ async def test_a_resent_link_lets_the_mailbox_holder_choose_the_password(shop, a
     victim.session.cookie_jar.clear()
     assert (await log_in(attacker, VICTIM, ATTACKER_PASSWORD)).status == 401
     assert (await log_in(victim, VICTIM, PASSWORD)).status == 200
+
+
+async def test_guessing_a_signups_password_at_its_link_is_throttled_like_sign_in(
+    client, smtp_server, unique_id
+):
+    """Whoever holds a link (a forwarded mail, say) cannot guess the sign-up's password."""
+    email = f"guess-{unique_id}@example.org"
+    await sign_up(client, email)
+    link = (await _wait_for_confirmations_in(smtp_server, email, 1))[0]
+    for attempt in range(ACCOUNT_POLICY.slow_after):
+        refused = await confirm_with_link(client, link, f"guess number {attempt}")
+        assert refused.status == 401
+    blocked = await confirm_with_link(client, link, PASSWORD)
+    assert blocked.status == 429 and int(blocked.headers["Retry-After"]) >= 1
+    assert (await log_in(client, email, PASSWORD)).status == 429  # the same counters
