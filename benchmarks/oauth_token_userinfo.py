@@ -102,7 +102,7 @@ async def make_sessions(base_url: str, outbox: Path, count: int) -> list:
         )
         assert response.status_code == 202, response.text
         link = await _confirmation_link(outbox, email)
-        await browser.http.get(link.replace(base_url, ""))  # confirms and signs in
+        await browser.confirm(link.replace(base_url, ""), PASSWORD)  # confirms, signs in
         mobile = OidcClient(base_url, "ethos-mobile", http, redirect_uri=f"{base_url}/app/callback")
         sessions = []
         for _ in range(count):

@@ -27,7 +27,7 @@ from cloud.recommender import web as recommender_web
 from cloud.web import pwa
 from cloud.web.auth import current_user
 from cloud.web.keys import API, CATALOG, DB, ENGINE, MAIL, SETTINGS
-from cloud.web.middleware import MIDDLEWARES, csrf_token
+from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
 from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     settings.validate()
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app.on_response_prepare.append(add_response_headers)
     app[CATALOG] = load_catalog()
     api = app[API] = ApiRegistry()
     _setup_templates(app)

@@ -8,7 +8,7 @@ from datetime import datetime
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from cloud.accounts import service
+from cloud.accounts import passwords, service
 from cloud.accounts.models import User
 from cloud.api.openapi import ApiRegistry, read_json
 from cloud.authz import authorize
@@ -104,7 +104,7 @@ def setup(api: ApiRegistry) -> None:
         body = await read_json(request, EmailOnly)
         links = service.Links(request.app[SETTINGS].base_url)
         async with transaction(request.app) as session:
-            await service.request_password_reset(session, links, body.email)
+            await passwords.request_password_reset(session, links, body.email)
         return _accepted("A mail with what to do next was sent to that address.")
 
     @api.route(

@@ -11,7 +11,18 @@ def confirm_account(link: str) -> tuple[str, str]:
         "Welcome to Ethos.\n\n"
         f"Open this link within {CONFIRM_HOURS} hours to confirm your email address and "
         f"finish creating your account:\n\n{link}\n\n"
+        "You will be asked for the password you chose when you signed up.\n\n"
         "If you did not sign up, ignore this mail: the account stays unconfirmed and unusable.\n",
+    )
+
+
+def confirm_resent(link: str) -> tuple[str, str]:
+    return (
+        "Confirm your Ethos account",
+        f"Open this link within {CONFIRM_HOURS} hours to confirm your email address and "
+        f"choose the password of your account:\n\n{link}\n\n"
+        "If you did not ask for it, ignore this mail: the account stays unconfirmed and "
+        "unusable.\n",
     )
 
 
@@ -47,6 +58,7 @@ def reset_unknown_address(signup_link: str) -> tuple[str, str]:
 def password_changed() -> tuple[str, str]:
     return (
         "Your Ethos password was changed",
-        "The password of your Ethos account was just changed and every session was signed "
-        "out. If this was not you, reset your password at once.\n",
+        "The password of your Ethos account was just changed: every session was signed "
+        "out, every hub and app has to sign in again and links mailed before no longer "
+        "work. If this was not you, reset your password at once.\n",
     )

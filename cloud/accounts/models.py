@@ -28,7 +28,12 @@ class User(SQLModel, table=True):
 
 
 class EmailToken(SQLModel, table=True):
-    """A single-use link token (confirmation or password reset); only its hash is stored."""
+    """A single-use link token (confirmation or password reset); only its hash is stored.
+
+    A sign-up's confirmation link carries that sign-up's own password hash: it becomes
+    the account's password only when this link confirms the address (and its password is
+    entered again), so whoever proves the mailbox is the one whose password counts.
+    """
 
     __tablename__ = "email_tokens"
 
@@ -40,6 +45,7 @@ class EmailToken(SQLModel, table=True):
     )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    password_hash: str | None = Field(default=None, max_length=255)
 
 
 class WebSession(SQLModel, table=True):

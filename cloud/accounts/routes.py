@@ -1,15 +1,17 @@
-"""Account pages: sign-up, confirmation, sign-in and out, password reset, the account page."""
+"""Account pages: sign-up, confirmation, sign-in and out, password reset and change, the
+account page."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from cloud.accounts import service
+from cloud.accounts import passwords, service
 from cloud.db import utcnow
-from cloud.domain import InputErrors
+from cloud.domain import InputErrors, Refusal
 from cloud.web.auth import client_address, current_user, require_user, safe_next, sign_in, sign_out
 from cloud.web.forms import read_form, transaction
 from cloud.web.keys import DB, SETTINGS
@@ -26,6 +28,18 @@ def _links(request: web.Request) -> service.Links:
 
 def _render(request: web.Request, name: str, status: int = 200, **context: object) -> web.Response:
     return aiohttp_jinja2.render_template(f"account/{name}", request, context, status=status)
+
+
+def _refused(
+    request: web.Request, name: str, refusal: Refusal, retry_at: datetime | None, **context: object
+) -> web.Response:
+    """A form shown again with the refusal's message (and Retry-After while blocked)."""
+    response = _render(request, name, refusal.status, message=refusal.message, **context)
+    if retry_at is not None:
+        response.headers["Retry-After"] = str(
+            max(1, math.ceil((retry_at - utcnow()).total_seconds()))
+        )
+    return response
 
 
 async def signup_form(request: web.Request) -> web.Response:
@@ -50,23 +64,41 @@ async def signup_submit(request: web.Request) -> web.Response:
 
 
 async def confirm_page(request: web.Request) -> web.Response:
-    """The mailed link only shows a button: mail scanners that open links must not use it up."""
+    """The mailed link only shows a form: mail scanners that open links must not use it up,
+    and only the person who knows the sign-up's password can complete it."""
     token = request.query.get("token", "")
     async with request.app[DB]() as session:
-        email, problem = await service.check_confirmation(session, token)
-    if email is None:
+        pending, problem = await service.check_confirmation(session, token)
+    if pending is None:
         return _link_problem(request, problem, "confirm")
-    return _render(request, "confirm.html", token=token, email=email)
+    return _render(request, "confirm.html", token=token, pending=pending)
 
 
 async def confirm_submit(request: web.Request) -> web.Response:
     form = await read_form(request)
-    async with transaction(request.app) as session:
-        user, problem = await service.confirm(session, form.get("token", ""))
-    if user is None:
+    token = form.get("token", "")
+    async with request.app[DB]() as session:
+        pending, problem = await service.check_confirmation(session, token)
+    if pending is None:
         return _link_problem(request, problem, "confirm")
+    try:
+        async with transaction(request.app) as session:
+            outcome = await service.confirm(
+                session, token, form.get("password", ""), client_address(request)
+            )
+    except InputErrors as err:
+        return _render(
+            request, "confirm.html", 422, token=token, pending=pending, errors=err.fields
+        )
+    if outcome.problem is not None:
+        return _link_problem(request, outcome.problem, "confirm")
+    if outcome.user is None:
+        assert outcome.refusal is not None
+        return _refused(
+            request, "confirm.html", outcome.refusal, outcome.retry_at, token=token, pending=pending
+        )
     response = web.HTTPSeeOther("/account?welcome=1")
-    await sign_in(request, response, user)
+    await sign_in(request, response, outcome.user)
     raise response
 
 
@@ -81,7 +113,9 @@ def _link_problem(
     }
     explain = {
         "expired": "Links are valid for 24 hours.",
-        "used": "Each link works once." + (" You can sign in now." if kind == "confirm" else ""),
+        "used": "Each link works once, and a newer confirmation or password change ends the "
+        "links sent before it."
+        + (" If your address is confirmed, sign in." if kind == "confirm" else ""),
         "unknown": "It may have been cut off by your mail program.",
     }
     resend = (
@@ -148,20 +182,15 @@ async def login_submit(request: web.Request) -> web.Response:
         )
     if user is None:
         assert refusal is not None
-        response = _render(
+        return _refused(
             request,
             "login.html",
-            refusal.status,
-            message=refusal.message,
+            refusal,
+            retry_at,
             email=email,
             next=target,
             unconfirmed=refusal.code == "not_confirmed",
         )
-        if retry_at is not None:
-            response.headers["Retry-After"] = str(
-                max(1, math.ceil((retry_at - utcnow()).total_seconds()))
-            )
-        return response
     response = web.HTTPSeeOther(target)
     await sign_in(request, response, user)
     raise response
@@ -173,17 +202,57 @@ async def logout_submit(request: web.Request) -> web.Response:
     raise response
 
 
+ACCOUNT_NOTICES = {
+    "welcome": "Your address is confirmed. Welcome to Ethos!",
+    "password_changed": "Your password was changed. Every other session was signed out, and "
+    "every hub and app has to sign in again.",
+}
+
+
 async def account_page(request: web.Request) -> web.Response:
     user = await require_user(request)
-    message = (
-        "Your address is confirmed. Welcome to Ethos!" if request.query.get("welcome") else None
-    )
+    message = next((text for key, text in ACCOUNT_NOTICES.items() if request.query.get(key)), None)
     return _render(request, "account.html", user=user, message=message)
+
+
+async def password_form(request: web.Request) -> web.Response:
+    await require_user(request)
+    return _render(request, "password.html")
+
+
+async def password_submit(request: web.Request) -> web.Response:
+    """Change the password: ends every session, token and mailed link; this browser gets a
+    fresh session."""
+    user = await require_user(request)
+    assert user.id is not None
+    form = await read_form(request)
+    try:
+        async with transaction(request.app) as session:
+            refusal, retry_at = await passwords.change_password(
+                session,
+                user.id,
+                form.get("current_password", ""),
+                form.get("new_password", ""),
+                client_address(request),
+            )
+    except InputErrors as err:
+        # The rules of a new password are the sign-up's, reported on this form's field.
+        errors = {"new_password": err.fields.get("password", "Choose another password.")}
+        return _render(request, "password.html", 422, errors=errors)
+    if refusal is not None:
+        return _refused(request, "password.html", refusal, retry_at)
+    response = web.HTTPSeeOther("/account?password_changed=1")
+    await sign_in(request, response, user)
+    raise response
 
 
 async def reset_request_form(request: web.Request) -> web.Response:
     token = request.query.get("token")
     if token:
+        async with request.app[DB]() as session:
+            link, problem = await service.usable_link(session, token, service.PURPOSE_RESET)
+        if link is None:
+            return _link_problem(request, problem, "reset")
         return _render(request, "reset_form.html", token=token)
     return _reset_request_page(request)
 
@@ -205,7 +274,7 @@ async def reset_request_submit(request: web.Request) -> web.Response:
     form = await read_form(request)
     try:
         async with transaction(request.app) as session:
-            await service.request_password_reset(session, _links(request), form.get("email", ""))
+            await passwords.request_password_reset(session, _links(request), form.get("email", ""))
     except InputErrors as err:
         return _reset_request_page(request, 422, errors=err.fields, email=form.get("email"))
     return _render(
@@ -220,7 +289,7 @@ async def reset_submit(request: web.Request) -> web.Response:
     token = form.get("token", "")
     try:
         async with transaction(request.app) as session:
-            user, problem = await service.reset_password(session, token, form.get("password", ""))
+            user, problem = await passwords.reset_password(session, token, form.get("password", ""))
     except InputErrors as err:
         return _render(request, "reset_form.html", 422, token=token, errors=err.fields)
     if user is None:
@@ -245,3 +314,5 @@ def setup(app: web.Application) -> None:
     router.add_get("/account/reset", reset_request_form)
     router.add_post("/account/reset", reset_request_submit)
     router.add_post("/account/reset/new", reset_submit)
+    router.add_get("/account/password", password_form)
+    router.add_post("/account/password", password_submit)

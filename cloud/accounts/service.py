@@ -1,8 +1,14 @@
-"""Account operations: sign-up, confirmation, sign-in, sessions, password reset.
+"""Account operations: sign-up, confirmation, sign-in and sessions (passwords: `passwords`).
 
 Every operation takes an open `AsyncSession` and leaves committing to the caller's
 transaction, so a user row, its token and the mail announcing it commit together or not
 at all. Answers never reveal whether an email is registered.
+
+An address belongs to whoever proves it: each sign-up keeps its own password hash with
+its confirmation link, and confirming asks for that password again. Only then does the
+hash become the account's, every other link for the address dies and guest orders
+bought with the address join the account. Someone who signed up first with another
+person's address therefore never learns the password that ends up counting.
 """
 
 from __future__ import annotations
@@ -37,6 +43,13 @@ NOT_CONFIRMED = Refusal(
     "not_confirmed", "Please confirm your email address first: we can send the link again.", 403
 )
 BAD_CREDENTIALS = Refusal("bad_credentials", "Email or password is not right.", 401)
+THROTTLED = Refusal("throttled", "Too many attempts. Please wait and try again.", 429)
+NOT_THIS_SIGNUP = Refusal(
+    "not_this_signup",
+    "That is not the password chosen with this link. If you signed up more than once, "
+    "each mail goes with the password chosen that time: try the link of your latest mail.",
+    401,
+)
 
 
 def normalise_email(raw: str) -> str:
@@ -76,7 +89,10 @@ class Links:
         return f"{self.base_url}{path}"
 
 
-async def _issue_token(session: AsyncSession, user_id: int, purpose: str) -> str:
+async def issue_token(
+    session: AsyncSession, user_id: int, purpose: str, password_hash: str | None = None
+) -> str:
+    """A new single-use mail link; a sign-up's confirmation link carries its password hash."""
     token = new_token()
     session.add(
         EmailToken(
@@ -84,9 +100,20 @@ async def _issue_token(session: AsyncSession, user_id: int, purpose: str) -> str
             user_id=user_id,
             purpose=purpose,
             expires_at=utcnow() + TOKEN_LIFETIME,
+            password_hash=password_hash,
         )
     )
     return token
+
+
+async def end_email_links(session: AsyncSession, user_id: int) -> None:
+    """Every link mailed for this account so far stops working (and forgets its hash)."""
+    await session.execute(
+        update(EmailToken)
+        .where(EmailToken.user_id == user_id, EmailToken.used_at.is_(None))
+        .values(used_at=utcnow(), password_hash=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def find_user(session: AsyncSession, email: str) -> User | None:
@@ -96,7 +123,9 @@ async def find_user(session: AsyncSession, email: str) -> User | None:
 async def sign_up(session: AsyncSession, links: Links, email: str, password: str) -> None:
     """Create a partial (unconfirmed) account and queue its confirmation mail.
 
-    A known address gets a mail saying so instead; the caller's answer is the same.
+    A known address gets a mail saying so instead; the caller's answer is the same. A
+    second sign-up for an address still waiting for confirmation gets its own link with
+    its own password: which one counts is decided by whoever confirms from the mailbox.
     """
     email = normalise_email(email)
     check_new_password(password)
@@ -110,31 +139,32 @@ async def sign_up(session: AsyncSession, links: Links, email: str, password: str
         except IntegrityError:  # a concurrent sign-up won the race for this address
             existing = await find_user(session, email)
     if existing is None:
-        token = await _issue_token(session, user.id, PURPOSE_CONFIRM)
-        queue_mail(session, email, *mails.confirm_account(links.confirm(token)))
         _LOGGER.info("account %s created, awaiting confirmation", user.id)
-        return
-    if existing.confirmed:
+    elif existing.confirmed:
         queue_mail(
             session,
             email,
             *mails.already_registered(links.page("/account/login"), links.page("/account/reset")),
         )
+        return
     else:
-        await _queue_confirmation(session, links, existing)
-
-
-async def _queue_confirmation(session: AsyncSession, links: Links, user: User) -> None:
+        user = existing
     assert user.id is not None
-    token = await _issue_token(session, user.id, PURPOSE_CONFIRM)
-    queue_mail(session, user.email, *mails.confirm_account(links.confirm(token)))
+    token = await issue_token(session, user.id, PURPOSE_CONFIRM, password_hash)
+    queue_mail(session, email, *mails.confirm_account(links.confirm(token)))
 
 
 async def resend_confirmation(session: AsyncSession, links: Links, email: str) -> None:
-    """Send a fresh link to an unconfirmed account; silently nothing otherwise."""
+    """Send a fresh link to an unconfirmed account; silently nothing otherwise.
+
+    Who asks is unknown, so the link carries no password: whoever opens it from the
+    mailbox chooses the account's password there (as a reset link would let them).
+    """
     user = await find_user(session, normalise_email(email))
     if user is not None and not user.confirmed:
-        await _queue_confirmation(session, links, user)
+        assert user.id is not None
+        token = await issue_token(session, user.id, PURPOSE_CONFIRM)
+        queue_mail(session, user.email, *mails.confirm_resent(links.confirm(token)))
 
 
 @dataclass(frozen=True)
@@ -145,61 +175,110 @@ class TokenProblem:
     email: str | None = None
 
 
-async def _usable_token(
+@dataclass(frozen=True)
+class UsableLink:
+    row: EmailToken
+    user: User
+
+
+async def usable_link(
     session: AsyncSession, raw_token: str, purpose: str
-) -> tuple[User | None, TokenProblem | None]:
-    """The user behind a link that can still be used, or why it cannot (nothing changes)."""
+) -> tuple[UsableLink | None, TokenProblem | None]:
+    """The link's row and user if it can still be used, or why it cannot (nothing changes)."""
     row = await session.get(EmailToken, token_hash(raw_token or ""))
     if row is None or row.purpose != purpose:
         return None, TokenProblem("unknown")
     user = await session.get(User, row.user_id)
-    email = user.email if user else None
-    if row.used_at is not None:
-        return None, TokenProblem("used", email)
-    if row.expires_at <= utcnow():
-        return None, TokenProblem("expired", email)
-    return user, None
-
-
-async def _consume_token(
-    session: AsyncSession, raw_token: str, purpose: str
-) -> tuple[User | None, TokenProblem | None]:
-    """Mark a token used exactly once (one UPDATE guarded by `used_at IS NULL`)."""
-    user, problem = await _usable_token(session, raw_token, purpose)
     if user is None:
-        return None, problem
-    digest = token_hash(raw_token)
+        return None, TokenProblem("unknown")
+    if row.used_at is not None or (purpose == PURPOSE_CONFIRM and user.confirmed):
+        return None, TokenProblem("used", user.email)
+    if row.expires_at <= utcnow():
+        return None, TokenProblem("expired", user.email)
+    return UsableLink(row, user), None
+
+
+async def spend_link(session: AsyncSession, link: UsableLink) -> bool:
+    """Mark a link used exactly once (one UPDATE guarded by `used_at IS NULL`); False
+    when a concurrent request used it a moment ago."""
     result = await session.execute(
         update(EmailToken)
-        .where(EmailToken.token_hash == digest, EmailToken.used_at.is_(None))
-        .values(used_at=utcnow())
+        .where(EmailToken.token_hash == link.row.token_hash, EmailToken.used_at.is_(None))
+        .values(used_at=utcnow(), password_hash=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # a concurrent request used it a moment ago
-        return None, TokenProblem("used", user.email)
-    return user, None
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class PendingConfirmation:
+    """What the confirmation page shows: the address, and which password it asks for."""
+
+    email: str
+    asks_signup_password: bool  # False: the person chooses the password here
 
 
 async def check_confirmation(
     session: AsyncSession, raw_token: str
-) -> tuple[str | None, TokenProblem | None]:
-    """The address a confirmation link would confirm, without using the link up."""
-    user, problem = await _usable_token(session, raw_token, PURPOSE_CONFIRM)
-    return (user.email, None) if user is not None else (None, problem)
-
-
-async def confirm(session: AsyncSession, raw_token: str) -> tuple[User | None, TokenProblem | None]:
-    """Complete the partial account behind a confirmation link."""
-    user, problem = await _consume_token(session, raw_token, PURPOSE_CONFIRM)
-    if user is None:
+) -> tuple[PendingConfirmation | None, TokenProblem | None]:
+    """What a confirmation link would confirm, without using the link up."""
+    link, problem = await usable_link(session, raw_token, PURPOSE_CONFIRM)
+    if link is None:
         return None, problem
-    if not user.confirmed:
-        user.confirmed = True
-        user.confirmed_at = utcnow()
-        _LOGGER.info("account %s confirmed", user.id)
-        # The mailbox is proven now: guest orders placed with it become this account's.
-        await attach_guest_orders(session, user.id, user.email)
-    return user, None
+    return PendingConfirmation(link.user.email, link.row.password_hash is not None), None
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The outcome of pressing "Confirm": the account, or why not (the link, or the password)."""
+
+    user: User | None = None
+    problem: TokenProblem | None = None
+    refusal: Refusal | None = None
+    retry_at: datetime | None = None
+
+
+async def confirm(
+    session: AsyncSession, raw_token: str, password: str, address: str
+) -> Confirmation:
+    """Complete the partial account behind a confirmation link, given the sign-up's password
+    (or, for a resent link, the password the person chooses now; InputErrors if unusable).
+
+    Wrong passwords are throttled like sign-in attempts and leave the link usable."""
+    link, problem = await usable_link(session, raw_token, PURPOSE_CONFIRM)
+    if link is None:
+        return Confirmation(problem=problem)
+    user = link.user
+    keys = throttle.password_keys(user.email, address)
+    if (until := await throttle.blocked_until(session, keys)) is not None:
+        return Confirmation(refusal=THROTTLED, retry_at=until)
+    if link.row.password_hash is not None:
+        if not await verify_password(link.row.password_hash, password or ""):
+            await throttle.record_password_failure(session, keys)
+            return Confirmation(refusal=NOT_THIS_SIGNUP)
+        password_hash = link.row.password_hash
+    else:
+        check_new_password(password)
+        password_hash = await hash_password(password)
+    if not await spend_link(session, link):
+        return Confirmation(problem=TokenProblem("used", user.email))
+    user.password_hash = password_hash
+    await complete_account(session, user)
+    await throttle.forget(session, keys[0])
+    return Confirmation(user=user)
+
+
+async def complete_account(session: AsyncSession, user: User) -> None:
+    """The mailbox was just proven by whoever set the password that now counts: the account
+    is confirmed, every other link for it dies, guest orders bought with it join it."""
+    assert user.id is not None
+    await end_email_links(session, user.id)
+    if user.confirmed:
+        return
+    user.confirmed = True
+    user.confirmed_at = utcnow()
+    _LOGGER.info("account %s confirmed", user.id)
+    await attach_guest_orders(session, user.id, user.email)
 
 
 async def authenticate(
@@ -214,18 +293,13 @@ async def authenticate(
         email = normalise_email(email)
     except InputErrors:
         return None, BAD_CREDENTIALS, None
-    keys = [throttle.account_key(email), throttle.address_key(address)]
+    keys = throttle.password_keys(email, address)
     until = await throttle.blocked_until(session, keys)
     if until is not None:
-        return (
-            None,
-            Refusal("throttled", "Too many attempts. Please wait and try again.", 429),
-            until,
-        )
+        return None, THROTTLED, until
     user = await find_user(session, email)
     if not await verify_password(user.password_hash if user else None, password or ""):
-        await throttle.record_failure(session, keys[0], throttle.ACCOUNT_POLICY)
-        await throttle.record_failure(session, keys[1], throttle.ADDRESS_POLICY)
+        await throttle.record_password_failure(session, keys)
         return None, BAD_CREDENTIALS, None
     assert user is not None
     await throttle.forget(session, keys[0])
@@ -260,33 +334,3 @@ async def session_user(session: AsyncSession, raw: str | None) -> User | None:
 async def end_session(session: AsyncSession, raw: str | None) -> None:
     if raw:
         await session.execute(delete(WebSession).where(WebSession.id_hash == token_hash(raw)))
-
-
-async def request_password_reset(session: AsyncSession, links: Links, email: str) -> None:
-    email = normalise_email(email)
-    user = await find_user(session, email)
-    if user is None:
-        queue_mail(session, email, *mails.reset_unknown_address(links.page("/account/signup")))
-        return
-    assert user.id is not None
-    token = await _issue_token(session, user.id, PURPOSE_RESET)
-    queue_mail(session, email, *mails.reset_password(links.reset(token)))
-
-
-async def reset_password(
-    session: AsyncSession, raw_token: str, new_password: str
-) -> tuple[User | None, TokenProblem | None]:
-    """Set a new password from a reset link; ends every session of the account."""
-    check_new_password(new_password)
-    user, problem = await _consume_token(session, raw_token, PURPOSE_RESET)
-    if user is None:
-        return None, problem
-    user.password_hash = await hash_password(new_password)
-    user.password_changed_at = utcnow()
-    # Receiving the link proves control of the mailbox, which is what confirmation proves.
-    if not user.confirmed:
-        user.confirmed, user.confirmed_at = True, utcnow()
-    await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    await throttle.forget(session, throttle.account_key(user.email))
-    queue_mail(session, user.email, *mails.password_changed())
-    return user, None

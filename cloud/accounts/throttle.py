@@ -53,6 +53,18 @@ def address_key(address: str) -> str:
     return f"ip:{address}"
 
 
+def password_keys(email: str, address: str) -> list[str]:
+    """The counters a typed password is charged to: the account's, then the address's.
+    Sign-in, confirming a sign-up and changing a password all share them."""
+    return [account_key(email), address_key(address)]
+
+
+async def record_password_failure(session: AsyncSession, keys: list[str]) -> None:
+    """Count a wrong password against the account (first key) and the address (second)."""
+    await record_failure(session, keys[0], ACCOUNT_POLICY)
+    await record_failure(session, keys[1], ADDRESS_POLICY)
+
+
 async def blocked_until(session: AsyncSession, keys: list[str]) -> datetime | None:
     """The latest time any of `keys` is blocked until, if that is in the future."""
     now = utcnow()

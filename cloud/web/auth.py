@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
@@ -43,8 +43,19 @@ async def require_user(request: web.Request) -> User:
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after sign-in (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only plain local paths are followed after sign-in (no open redirects), else "/".
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so
+    `/<TAB>/evil.example` or `/\\evil.example` would leave the site: only printable ASCII
+    without backslashes is accepted (our own links are percent-encoded), it must start
+    with one slash, and it must parse with neither a scheme nor a host.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or not all("!" <= char <= "~" for char in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 

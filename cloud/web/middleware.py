@@ -1,4 +1,5 @@
-"""Cross-cutting HTTP behaviour: security headers, CSRF, and errors users can read."""
+"""Cross-cutting HTTP behaviour: security and cache headers, strict form reading, CSRF, and
+errors users can read."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from cloud.domain import InputErrors
 from cloud.security import new_token, sign, verify_signature
+from cloud.web.forms import FORM_TYPES, MalformedForm, async_check_form_body, malformed_form_error
 from cloud.web.keys import SETTINGS
 
 _LOGGER = logging.getLogger(__name__)
@@ -48,6 +50,15 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+# Production insists on an https base URL, so browsers may be told to never use plain http.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+# Who we are, without the versions an attacker would look up (aiohttp sends both).
+SERVER_NAME = "Ethos"
+# Pages carry the visitor's CSRF token and often their account, orders or devices, and API
+# answers are personal: nothing is stored by browsers or proxies unless a handler says
+# so (discovery and keys are public). Only the static files of the app shell are cached.
+DEFAULT_CACHE_CONTROL = "no-store"
+CACHEABLE_PREFIXES = ("/static/",)
 
 
 def csrf_exempt(handler: Handler) -> Handler:
@@ -87,10 +98,7 @@ async def _check_csrf(request: web.Request, handler: Handler) -> None:
         return
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER)
-    if sent is None and request.content_type in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-    ):
+    if sent is None and request.content_type in FORM_TYPES:
         sent = str((await request.post()).get(CSRF_FIELD, ""))
     if (
         not cookie
@@ -148,17 +156,38 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 @web.middleware
+async def form_body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every posted form is read strictly once, before CSRF and handlers: 400 if unreadable."""
+    try:
+        await async_check_form_body(request)
+    except MalformedForm as err:
+        raise malformed_form_error(request, str(err)) from err
+    return await handler(request)
+
+
+@web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     await _check_csrf(request, handler)
     return await handler(request)
 
 
-@web.middleware
-async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outermost: every response, error pages included, gets the security headers."""
-    response = await handler(request)
+async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response the app sends (raised redirects and errors included): security
+    headers, HSTS in production, no-store unless said otherwise, a versionless Server."""
+    headers = response.headers
     for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+        headers.setdefault(name, value)
+    if request.app[SETTINGS].production:
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+    if not request.path.startswith(CACHEABLE_PREFIXES):
+        headers.setdefault("Cache-Control", DEFAULT_CACHE_CONTROL)
+    headers["Server"] = SERVER_NAME
+
+
+@web.middleware
+async def csrf_cookie_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost: a CSRF cookie issued while rendering a form is set on the response."""
+    response = await handler(request)
     new_cookie = request.get(NEW_CSRF_COOKIE)
     if new_cookie and not response.prepared:
         response.set_cookie(
@@ -172,4 +201,4 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
     return response
 
 
-MIDDLEWARES = (headers_middleware, error_middleware, csrf_middleware)
+MIDDLEWARES = (csrf_cookie_middleware, error_middleware, form_body_middleware, csrf_middleware)

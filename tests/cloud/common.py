@@ -40,9 +40,15 @@ async def mailed_link(smtp: MailCatcher, email: str, count: int = 1) -> str:
     return link_path(links[0])
 
 
-async def confirm_with_link(client: TestClient, link: str, **kwargs):
-    """Open a mailed confirmation link and press its button, as a person does."""
-    return await submit_form(client, link, "/account/confirm", {"token": token_of(link)}, **kwargs)
+async def confirm_with_link(client: TestClient, link: str, password: str = PASSWORD, **kwargs):
+    """Open a mailed confirmation link, enter the sign-up's password and press its button."""
+    return await submit_form(
+        client,
+        link,
+        "/account/confirm",
+        {"token": token_of(link), "password": password},
+        **kwargs,
+    )
 
 
 def token_of(link: str) -> str:
@@ -62,7 +68,7 @@ async def sign_up_and_confirm(
     response = await sign_up(client, email, password)
     assert response.status == 200
     link = await mailed_link(smtp, email)
-    response = await confirm_with_link(client, link)
+    response = await confirm_with_link(client, link, password)
     assert response.status == 200
 
 

@@ -78,6 +78,7 @@ async def test_the_whole_story(store_stack, mqtt_broker_url, unique_id, device):
         # 2. Confirm by mail: signed in.
         mail = await store_stack.mail.wait_for(email)
         await page.goto(LINK_RE.findall(mail.get_content())[0])
+        await page.fill("input[name=password]", PASSWORD)
         await shots.take(page, "confirm your address")
         await page.click("button:has-text('Confirm my address')")
         await page.wait_for_selector("text=Welcome to Ethos")

@@ -326,6 +326,20 @@ class StoreBrowser:
             raise AssertionError(f"no form on {path} ({page.status_code})")
         return match.group(1)
 
+    async def confirm(self, link: str, password: str) -> None:
+        """Open a mailed confirmation link (its path) and confirm with the sign-up's password."""
+        token = await self._csrf(link)
+        response = await self.http.post(
+            "/account/confirm",
+            data={
+                "token": parse_qs(urlsplit(link).query)["token"][0],
+                "password": password,
+                "csrf_token": token,
+            },
+        )
+        if response.status_code != 303:
+            raise AssertionError(f"confirmation refused: {response.status_code}")
+
     async def sign_in(self, email: str, password: str) -> None:
         token = await self._csrf("/account/login")
         response = await self.http.post(
