@@ -35,8 +35,9 @@ class Buyer:
     browser: StoreBrowser
 
     async def token(self, scope: str) -> str:
-        """An access token holding exactly `scope`, from whichever first-party client may
-        ask for it: the mobile app (code + PKCE), else hub setup (device flow)."""
+        """An access token holding exactly `scope` (space-separated), from whichever
+        first-party client may ask for it: the mobile app (code + PKCE), else hub setup
+        (device flow)."""
         mobile = OidcClient(
             self.base_url, MOBILE_CLIENT, self.http, redirect_uri=f"{self.base_url}/app/callback"
         )
@@ -50,7 +51,7 @@ class Buyer:
             device = await setup.start_device_flow(scope)
             await self.browser.decide_device(device.user_code, approve=True)
             tokens = await setup.poll_device_token(device, interval=0)
-        assert tokens.scope.split() == [scope]
+        assert tokens.scope.split() == scope.split()
         return tokens.access_token
 
     async def get(self, path: str, token: str | None = None) -> httpx.Response:
@@ -94,7 +95,9 @@ async def test_an_openid_only_token_cannot_read_orders_through_the_api(buyer: Bu
 
 
 async def test_a_bearer_token_does_not_open_store_pages(buyer: Buyer):
-    token = await buyer.token("orders")
+    discovery = (await buyer.get("/.well-known/openid-configuration")).json()
+    app_scopes = ("openid", "profile", "email", "devices", "orders")  # the mobile app's
+    token = await buyer.token(" ".join(s for s in app_scopes if s in discovery["scopes_supported"]))
     pages = (
         f"/orders/{buyer.order_id}",
         f"/orders/{buyer.order_id}/pay",
