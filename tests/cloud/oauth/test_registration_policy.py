@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from cloud.oauth.models import OAuthClient
+from cloud.web.keys import DB
 from tests.cloud.common import PASSWORD
 from tests.cloud.oauth.conftest import HUB_REDIRECT_URI
 from tests.cloud.oauth.test_registration_consent import (
@@ -14,7 +16,7 @@ from tests.cloud.oauth.test_registration_consent import (
     _onboard,
     _registered_hub,
 )
-from tests.support.oidc_client import OidcError, StoreBrowser
+from tests.support.oidc_client import OidcClient, OidcError, StoreBrowser
 
 REFUSED_REDIRECTS = [
     "http://evil.example/cb",  # plain http to the internet
@@ -175,3 +177,25 @@ async def test_another_account_never_gets_the_devices_scope_of_a_registered_clie
         headers={"Authorization": f"Bearer {tokens.access_token}"},
     )
     assert devices.status_code == 200
+
+
+async def test_a_client_registered_before_the_rules_cannot_use_a_public_http_redirect(
+    provider, browser, signed_in, http
+):
+    # A row as the old registration wrote it (no longer possible through the endpoint).
+    evil = "http://evil.example/cb"
+    async with provider.app[DB]() as session, session.begin():
+        session.add(
+            OAuthClient(
+                client_id="legacy-client",
+                name="Legacy hub",
+                redirect_uris=evil,
+                grant_types="authorization_code refresh_token",
+                scope=MEMBER_SCOPE,
+                token_endpoint_auth_method="none",
+            )
+        )
+    legacy = OidcClient(provider.base_url, "legacy-client", http, redirect_uri=evil)
+    request = await legacy.authorization_request("openid")
+    response = await browser.http.get(request.url)
+    assert response.status_code == 400 and "location" not in response.headers
