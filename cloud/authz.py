@@ -1,22 +1,34 @@
 """The Authorizer: the one place that decides whether a principal may act on a resource.
 
 Handlers ask ``authorize(request, action, resource)``; they never compare owner ids
-themselves. A principal comes from the browser session (all scopes) or, once the OIDC
-provider is mounted, from a bearer access token (only its scopes).
+themselves. A principal comes from the browser session (all scopes) or, on a route that
+declares the scope it needs (:func:`accepts_bearer`), from a bearer access token (only
+its scopes). Routes without that declaration are session-only: a bearer token sent to
+them is not looked at, so a page can never be read with a token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from cloud.domain import Refusal
+from cloud.oauth.const import (
+    SCOPE_DEVICES,
+    SCOPE_OPENID,
+    SCOPE_ORDERS,
+    SCOPE_PROFILE,
+    SCOPE_REGISTER,
+)
 from cloud.web.auth import current_user
 
 SESSION_SCOPES = None  # a browser session may do everything its user may do
+
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+_BEARER_SCOPES_ATTRIBUTE = "__ethos_bearer_scopes__"
 
 
 @dataclass(frozen=True)
@@ -39,13 +51,19 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {
-    "account.read": Rule(scope="profile"),
-    "devices.read": Rule(scope="devices"),
-    "orders.read": Rule(scope=None),
-    "orders.pay": Rule(scope=None),
-    "recommendations.read": Rule(scope="profile"),
-    "oauth.userinfo": Rule(scope="openid"),
+    "account.read": Rule(scope=SCOPE_PROFILE),
+    "devices.read": Rule(scope=SCOPE_DEVICES),
+    "orders.read": Rule(scope=SCOPE_ORDERS),
+    "orders.pay": Rule(scope=SCOPE_ORDERS),
+    "recommendations.read": Rule(scope=SCOPE_PROFILE),
+    "oauth.userinfo": Rule(scope=SCOPE_OPENID),
+    "oauth.register": Rule(scope=SCOPE_REGISTER),
 }
+
+# Scopes that hand out the secrets of an account's own devices (claim secrets). A client
+# that registered itself (a hub) receives them only for the account that registered it:
+# anyone else consenting to that client is never asked for them and never given them.
+REGISTRANT_ONLY_SCOPES = frozenset({SCOPE_DEVICES})
 
 # Set by the OIDC area: turns a bearer token into a principal (or None when invalid).
 BearerResolver = Callable[[web.Request, str], Awaitable[Principal | None]]
@@ -54,20 +72,60 @@ BEARER_RESOLVER: web.AppKey[BearerResolver] = web.AppKey("bearer_resolver")
 _PRINCIPAL = web.RequestKey("ethos_principal", object)
 
 NOT_SIGNED_IN = Refusal("not_signed_in", "Sign in first.", 401)
+INVALID_TOKEN = Refusal("invalid_token", "The access token is not valid.", 401)
+INSUFFICIENT_SCOPE = "insufficient_scope"
 
 
-def decide(principal: Principal | None, action: str, owner_id: int | None = None) -> Refusal | None:
+def accepts_bearer(*scopes: str) -> Callable[[HandlerT], HandlerT]:
+    """Declare that a route takes bearer access tokens holding all of `scopes`."""
+    if not scopes or not all(scopes):
+        raise ValueError("a route that takes bearer tokens must declare its scope")
+
+    def declare(handler: HandlerT) -> HandlerT:
+        setattr(handler, _BEARER_SCOPES_ATTRIBUTE, frozenset(scopes))
+        return handler
+
+    return declare
+
+
+def declared_scopes(handler: object) -> frozenset[str] | None:
+    """The scopes a route's handler declared, or None for a session-only route."""
+    scopes = getattr(handler, _BEARER_SCOPES_ATTRIBUTE, None)
+    return scopes if isinstance(scopes, frozenset) else None
+
+
+def grantable_scopes(
+    requested: Iterable[str], *, first_party: bool, registrant_id: int | None, user_id: int
+) -> list[str]:
+    """The part of `requested` a client may hold for this user (order kept)."""
+    if first_party or registrant_id == user_id:
+        return list(requested)
+    return [scope for scope in requested if scope not in REGISTRANT_ONLY_SCOPES]
+
+
+def decide(
+    principal: Principal | None,
+    action: str,
+    owner_id: int | None = None,
+    route_scopes: frozenset[str] = frozenset(),
+) -> Refusal | None:
     """Side-effect free: None when allowed, else the reason (CanExecute)."""
     rule = RULES.get(action)
     if rule is None:
         return Refusal("unknown_action", f"{action} is not an action", 403)
     if principal is None:
         return NOT_SIGNED_IN
-    if rule.scope and not principal.has_scope(rule.scope):
-        return Refusal("insufficient_scope", f"This needs the '{rule.scope}' scope.", 403)
+    needed = sorted(route_scopes | ({rule.scope} if rule.scope else set()))
+    missing = [scope for scope in needed if not principal.has_scope(scope)]
+    if missing:
+        return Refusal(INSUFFICIENT_SCOPE, f"This needs the '{' '.join(missing)}' scope.", 403)
     if rule.owner_only and owner_id is not None and owner_id != principal.user_id:
         return Refusal("not_owner", "That belongs to another account.", 404)
     return None
+
+
+def _route_scopes(request: web.Request) -> frozenset[str] | None:
+    return declared_scopes(request.match_info.handler)
 
 
 async def resolve_principal(request: web.Request) -> Principal | None:
@@ -75,12 +133,12 @@ async def resolve_principal(request: web.Request) -> Principal | None:
         return request[_PRINCIPAL]  # type: ignore[return-value]
     principal: Principal | None = None
     header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
+    if header[:7].lower() == "bearer " and _route_scopes(request) is not None:
         resolver = request.app.get(BEARER_RESOLVER)
         principal = await resolver(request, header[7:].strip()) if resolver else None
         if principal is None:
             raise web.HTTPUnauthorized(
-                text="The access token is not valid.",
+                text=INVALID_TOKEN.message,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
     else:
@@ -91,10 +149,34 @@ async def resolve_principal(request: web.Request) -> Principal | None:
     return principal
 
 
+def _challenge(refusal: Refusal, action: str, route_scopes: frozenset[str]) -> dict[str, str]:
+    """RFC 6750 §3: say why a token was refused, and which scope would do."""
+    if refusal.status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="ethos"'}
+    if refusal.code == INSUFFICIENT_SCOPE:
+        rule = RULES[action]
+        scopes = " ".join(sorted(route_scopes | ({rule.scope} if rule.scope else set())))
+        return {"WWW-Authenticate": f'Bearer error="{INSUFFICIENT_SCOPE}", scope="{scopes}"'}
+    return {}
+
+
+async def can_execute(
+    request: web.Request, action: str, owner_id: int | None = None
+) -> tuple[Principal | None, Refusal | None]:
+    """The principal and the reason it may not act (None: it may), without raising; for
+    endpoints that answer refusals in their own protocol's shape (OAuth errors)."""
+    try:
+        principal = await resolve_principal(request)
+    except web.HTTPUnauthorized:
+        return None, INVALID_TOKEN
+    return principal, decide(principal, action, owner_id, _route_scopes(request) or frozenset())
+
+
 async def authorize(request: web.Request, action: str, owner_id: int | None = None) -> Principal:
     """Resolve the principal and apply the rule, raising the matching HTTP error."""
     principal = await resolve_principal(request)
-    refusal = decide(principal, action, owner_id)
+    route_scopes = _route_scopes(request) or frozenset()
+    refusal = decide(principal, action, owner_id, route_scopes)
     if refusal is None:
         assert principal is not None
         return principal
@@ -103,5 +185,5 @@ async def authorize(request: web.Request, action: str, owner_id: int | None = No
         403: web.HTTPForbidden,
         404: web.HTTPNotFound,
     }
-    headers = {"WWW-Authenticate": 'Bearer realm="ethos"'} if refusal.status == 401 else None
+    headers = _challenge(refusal, action, route_scopes) or None
     raise errors.get(refusal.status, web.HTTPForbidden)(text=refusal.message, headers=headers)

@@ -1,7 +1,9 @@
 """Declare JSON endpoints once, with their pydantic models; the OpenAPI document follows.
 
 Handlers are registered through :class:`ApiRegistry`, which both adds the route and keeps
-the operation's models, so the published schema cannot drift from the code.
+the operation's models, so the published schema cannot drift from the code. The scopes an
+operation declares are what the Authorizer demands of a bearer token there, and what the
+document shows; an operation without scopes is session-only.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from cloud.authz import accepts_bearer
 from cloud.domain import InputErrors
+from cloud.oauth.const import AUTHORIZE_PATH, DISCOVERY_PATH, SCOPE_DESCRIPTIONS, TOKEN_PATH
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -36,7 +40,7 @@ class Operation:
     response: Any = None
     status: int = 200
     auth: bool = False
-    scopes: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()  # a bearer token must hold these; none: session only
     errors: tuple[int, ...] = ()
 
 
@@ -48,7 +52,12 @@ class ApiRegistry:
 
     def route(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
-            self.operations.append(Operation(method.upper(), path, handler, **options))
+            operation = Operation(method.upper(), path, handler, **options)
+            if operation.scopes:
+                if not operation.auth:
+                    raise ValueError(f"{path}: an operation with scopes needs auth=True")
+                accepts_bearer(*operation.scopes)(handler)
+            self.operations.append(operation)
             return handler
 
         return decorator
@@ -131,7 +140,9 @@ def build_document(operations: list[Operation], title: str, version: str) -> dic
                 "description": "OK",
                 "content": {"application/json": {"schema": body}},
             }
-        error_codes = set(op.errors) | ({401} if op.auth else set())
+        error_codes = (
+            set(op.errors) | ({401} if op.auth else set()) | ({403} if op.scopes else set())
+        )
         if op.request is not None:
             error_codes |= {415, 422}
         for code in sorted(error_codes):
@@ -140,7 +151,9 @@ def build_document(operations: list[Operation], title: str, version: str) -> dic
                 "content": {"application/json": {"schema": ref(ErrorBody, "serialization")}},
             }
         if op.auth:
-            entry["security"] = [{"session": []}, {"bearer": list(op.scopes)}]
+            entry["security"] = [{"session": []}]
+            if op.scopes:
+                entry["security"].append({"bearer": list(op.scopes)})
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",
@@ -149,11 +162,36 @@ def build_document(operations: list[Operation], title: str, version: str) -> dic
         "components": {
             "schemas": definitions.get("$defs", {}),
             "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "ethos_session"},
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "ethos_session",
+                    "description": "The store's browser session (every scope of its account).",
+                },
+                "bearer": BEARER_SCHEME,
             },
         },
     }
+
+
+# Access tokens of the store's OpenID Connect provider, sent as `Authorization: Bearer`.
+# URLs are relative to the document, which the store serves itself.
+BEARER_SCHEME: dict[str, Any] = {
+    "type": "oauth2",
+    "description": (
+        "Opaque access tokens of the store's OpenID Connect provider (discovery: "
+        f"{DISCOVERY_PATH}), sent as 'Authorization: Bearer <token>'. Each operation "
+        "lists the scopes a token must hold."
+    ),
+    "flows": {
+        "authorizationCode": {
+            "authorizationUrl": AUTHORIZE_PATH,
+            "tokenUrl": TOKEN_PATH,
+            "refreshUrl": TOKEN_PATH,
+            "scopes": dict(SCOPE_DESCRIPTIONS),
+        }
+    },
+}
 
 
 def _path_params(path: str) -> list[str]:

@@ -16,6 +16,7 @@ from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.routes import read_cart
 from cloud.checkout.states import STATUS_TEXT, OrderStatus, notes_for
 from cloud.inventory.service import units_of_orders
+from cloud.oauth.const import SCOPE_ORDERS
 from cloud.web.keys import CATALOG, DB
 
 
@@ -121,6 +122,8 @@ def setup(api: ApiRegistry) -> None:
         tag="checkout",
         response=[OrderOut],
         auth=True,
+        scopes=(SCOPE_ORDERS,),
+        errors=(403,),
     )
     async def list_orders(request: web.Request) -> web.Response:
         principal = await authorize(request, "orders.read")
@@ -135,6 +138,7 @@ def setup(api: ApiRegistry) -> None:
         tag="checkout",
         response=OrderOut,
         auth=True,
+        scopes=(SCOPE_ORDERS,),
         errors=(403, 404),
     )
     async def get_order(request: web.Request) -> web.Response:

@@ -163,16 +163,49 @@ def public_uri(request: web.Request, base_url: str, production: bool) -> str:
     return uri
 
 
+async def async_read_form(request: web.Request) -> MultiDict[str]:
+    """The text fields of a posted form; an OAuth `invalid_request` (400) when the body is
+    not a readable form (RFC 6749 §3.2: parameters come form-encoded)."""
+    form: MultiDict[str] = MultiDict()
+    if request.method != "POST":
+        return form
+    if request.content_type not in FORM_TYPES:
+        if not request.body_exists:
+            return form
+        raise oauth_http_error(
+            400,
+            "invalid_request",
+            "Send the parameters as application/x-www-form-urlencoded.",
+        )
+    try:
+        posted = await request.post()
+    except (ValueError, LookupError) as err:
+        # Undecodable bytes or a multipart body without a boundary (ValueError), an
+        # unknown charset (LookupError).
+        raise oauth_http_error(
+            400,
+            "invalid_request",
+            "The form could not be read: send it as UTF-8 application/x-www-form-urlencoded.",
+        ) from err
+    form.extend((key, value) for key, value in posted.items() if isinstance(value, str))
+    return form
+
+
+async def async_read_json_object(request: web.Request) -> dict[str, Any] | None:
+    """A JSON object body, or None when the body is anything else (or not JSON at all)."""
+    if request.content_type != "application/json":
+        return None
+    try:
+        data = json.loads(await request.read())
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested beyond reason
+        return None
+    return data if isinstance(data, dict) else None
+
+
 async def async_form_request(
     request: web.Request, base_url: str, production: bool
 ) -> AiohttpOAuth2Request:
-    form: MultiDict[str] = MultiDict()
-    if request.method == "POST" and request.content_type in FORM_TYPES:
-        try:
-            posted = await request.post()
-        except ValueError as err:  # undecodable bytes, broken multipart
-            raise oauth_http_error(400, "invalid_request", "The form could not be read.") from err
-        form.extend((key, value) for key, value in posted.items() if isinstance(value, str))
+    form = await async_read_form(request)
     return AiohttpOAuth2Request(
         request.method,
         public_uri(request, base_url, production),

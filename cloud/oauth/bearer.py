@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.authz import Principal
+from cloud.authz import Principal, grantable_scopes
 from cloud.oauth import store
 from cloud.web.keys import DB
 
@@ -22,7 +22,9 @@ async def async_resolve_bearer(request: web.Request, token: str) -> Principal | 
     """The principal of a live access token: only its scopes, never more.
 
     Access tokens are opaque random strings looked up by hash, so a JWT (an ID token,
-    a forged or an `alg: none` one) is simply not a token here.
+    a forged or an `alg: none` one) is simply not a token here. The scopes are narrowed
+    again by the Authorizer's client policy, so a token issued before a policy tightened
+    holds no more than a new one would.
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
@@ -30,6 +32,12 @@ async def async_resolve_bearer(request: web.Request, token: str) -> Principal | 
         found = await store.find_access(session, token)
     if found is None:
         return None
-    row, user = found
+    row, user, client = found
     assert user.id is not None
-    return Principal(user.id, user.email, frozenset(row.scope.split()), row.client_id)
+    scopes = grantable_scopes(
+        row.scope.split(),
+        first_party=client.first_party,
+        registrant_id=client.owner_user_id,
+        user_id=user.id,
+    )
+    return Principal(user.id, user.email, frozenset(scopes), row.client_id)

@@ -16,16 +16,29 @@ SCOPE_OPENID = "openid"
 SCOPE_PROFILE = "profile"
 SCOPE_EMAIL = "email"
 SCOPE_DEVICES = "devices"
+SCOPE_ORDERS = "orders"
 # Lets a freshly onboarded hub register itself as a client (RFC 7591 initial access token).
 SCOPE_REGISTER = "hub.register"
-SCOPES_SUPPORTED = (SCOPE_OPENID, SCOPE_PROFILE, SCOPE_EMAIL, SCOPE_DEVICES, SCOPE_REGISTER)
-# What a dynamically registered hub may ask its household members for: never `hub.register`.
+SCOPES_SUPPORTED = (
+    SCOPE_OPENID,
+    SCOPE_PROFILE,
+    SCOPE_EMAIL,
+    SCOPE_DEVICES,
+    SCOPE_ORDERS,
+    SCOPE_REGISTER,
+)
+# What a dynamically registered hub may ask its household members for: never `hub.register`,
+# never `orders` (a hub has no business with purchase history).
 REGISTERED_CLIENT_SCOPES = (SCOPE_OPENID, SCOPE_PROFILE, SCOPE_EMAIL, SCOPE_DEVICES)
+# The first-party clients: the mobile web app shows orders; hub setup links and registers.
+MOBILE_CLIENT_SCOPES = (SCOPE_OPENID, SCOPE_PROFILE, SCOPE_EMAIL, SCOPE_DEVICES, SCOPE_ORDERS)
+HUB_SETUP_CLIENT_SCOPES = (SCOPE_OPENID, SCOPE_PROFILE, SCOPE_EMAIL, SCOPE_DEVICES, SCOPE_REGISTER)
 SCOPE_DESCRIPTIONS = {
     SCOPE_OPENID: "Know that it is you (your account number)",
     SCOPE_PROFILE: "See your account profile",
     SCOPE_EMAIL: "See your email address",
     SCOPE_DEVICES: "See the devices you own, with their claim secrets",
+    SCOPE_ORDERS: "See your orders, with the serial numbers of their devices",
     SCOPE_REGISTER: "Register a hub on your behalf",
 }
 
@@ -43,10 +56,22 @@ RSA_KEY_BITS = 2048
 
 # First-party clients, created at start-up from the settings.
 MOBILE_CLIENT_ID = "ethos-mobile"
+MOBILE_CLIENT_NAME = "Ethos mobile app"
 HUB_SETUP_CLIENT_ID = "ethos-hub-setup"
+HUB_SETUP_CLIENT_NAME = "Ethos hub setup"
+# Names a registered client may not take, even disguised (compared by their skeleton,
+# see cloud/oauth/registration.py): the first-party clients' and the store's own. A name
+# that contains a first-party client's name is refused too. "Ethos hub", the name hubs
+# give themselves by default, stays allowed: the consent page says who registered it.
+STORE_NAMES = ("Ethos", "Ethos store", "Ethos shop", "Ethos app", "Ethos mobile", "Ethos cloud")
 
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels: no words, no 0/O confusion
 SLOW_DOWN_STEP_SECONDS = 5  # RFC 8628 §3.5: the client adds 5 s after `slow_down`
 AUTHORIZATION_CODE_SECONDS = 60
 MAX_REDIRECT_URIS = 5
+MAX_REDIRECT_URI_LENGTH = 2000
 MAX_CLIENT_NAME = 100
+DEFAULT_REGISTERED_NAME = "Ethos hub"  # what a hub that gives no name is called
+# A refresh answer lost on the network must not log a hub out: its previous refresh
+# token may come back once within this many seconds (ETHOS_OAUTH_REFRESH_GRACE_SECONDS).
+REFRESH_GRACE_SECONDS = 60

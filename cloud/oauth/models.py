@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from cloud.db import UTCDateTime, utcnow
 from cloud.oauth.const import AUTH_NONE, SCOPE_OPENID
+from cloud.oauth.registration import redirect_uri_problem
 from cloud.security import token_hash
 
 
@@ -62,7 +63,11 @@ class OAuthClient(SQLModel, table=True):
         return " ".join(dict.fromkeys(wanted))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.redirect_uri_list
+        if redirect_uri not in self.redirect_uri_list:
+            return False
+        # A client registered before today's rules (say, to a public http address) is
+        # held to them too: it cannot send anyone there any more.
+        return self.first_party or redirect_uri_problem(redirect_uri) is None
 
     def check_client_secret(self, client_secret: str) -> bool:
         if self.client_secret_hash is None:

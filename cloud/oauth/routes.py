@@ -4,24 +4,33 @@ token, userinfo, revoke, device authorization, client registration; and `setup`.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
-from authlib.oauth2.rfc6749 import OAuth2Error
+from authlib.oauth2.base import invalid_error_characters
+from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Error
 from multidict import CIMultiDict
 
 from cloud.api.openapi import ApiRegistry
-from cloud.authz import BEARER_RESOLVER, Principal, authorize
+from cloud.authz import (
+    BEARER_RESOLVER,
+    Principal,
+    accepts_bearer,
+    authorize,
+    can_execute,
+    grantable_scopes,
+)
 from cloud.oauth import store
 from cloud.oauth.adapter import (
     AiohttpJsonRequest,
     AiohttpOAuth2Request,
     OAuthResponse,
     async_form_request,
+    async_read_form,
+    async_read_json_object,
     bridge,
     public_uri,
 )
@@ -36,6 +45,7 @@ from cloud.oauth.const import (
     REGISTRATION_PATH,
     REVOKE_PATH,
     SCOPE_DESCRIPTIONS,
+    SCOPE_OPENID,
     SCOPE_REGISTER,
     TOKEN_PATH,
     USERINFO_PATH,
@@ -50,6 +60,7 @@ from cloud.oauth.pages import (
     render,
     revoke_access,
 )
+from cloud.oauth.registration import NOT_IN_URLS, ClientMetadata
 from cloud.oauth.runtime import OAUTH, async_run_authlib, create_runtime, oauth_ctx
 from cloud.oauth.server import EthosAuthorizationServer
 from cloud.web.auth import current_user
@@ -70,11 +81,29 @@ def _error_page(request: web.Request, error: OAuth2Error) -> web.Response:
     )
 
 
+# Parameters Authlib may quote in an error: RFC 6749 limits what an error may contain, so a
+# value outside that set is refused here, with a message, before Authlib sees it.
+_QUOTED_PARAMETERS = ("redirect_uri", "response_type")
+
+
+def _parameter_problem(params: dict[str, str]) -> InvalidRequestError | None:
+    for name in _QUOTED_PARAMETERS:
+        value = params.get(name) or ""
+        if invalid_error_characters(value) or (name == "redirect_uri" and NOT_IN_URLS & set(value)):
+            return InvalidRequestError(
+                f"'{name}' holds characters a URL cannot carry (a backslash, a quote, a tab, "
+                "a space or a control character): check the application's settings."
+            )
+    return None
+
+
 @dataclass(frozen=True)
 class ConsentRequest:
     client_name: str
     scopes: list[str]
     redirect_uri: str
+    registrant: str | None  # the email of the account that registered the client
+    withheld: list[str]  # asked for, but never given to this account by this client
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,8 @@ def _decide_authorization(
     decision: str | None,
 ) -> AuthorizeOutcome:
     """Validate the request, then issue a code, ask for consent or ask to sign in."""
+    if problem := _parameter_problem(oauth_request.payload.data):
+        return AuthorizeOutcome(error=problem)
     try:
         grant = server.get_consent_grant(oauth_request, end_user=user)
     except OAuth2Error as error:
@@ -100,10 +131,24 @@ def _decide_authorization(
         return AuthorizeOutcome(error=error)
     if user is None:
         return AuthorizeOutcome(login=True)
-    client, scope = grant.client, oauth_request.scope
+    client, requested = grant.client, oauth_request.scope.split()
     if decision == "deny":
         denied = server.create_authorization_response(oauth_request, grant_user=None, grant=grant)
         return AuthorizeOutcome(response=denied)
+    wanted = grantable_scopes(
+        requested,
+        first_party=client.first_party,
+        registrant_id=client.owner_user_id,
+        user_id=user.id,
+    )
+    if not wanted:
+        refused = InvalidScopeError(
+            "Only the account that registered this application can grant what it asks for.",
+            redirect_uri=grant.redirect_uri,
+            state=oauth_request.payload.state,
+        )
+        return AuthorizeOutcome(response=server.handle_error_response(oauth_request, refused))
+    scope = " ".join(wanted)
     if not client.first_party:
         if decision == "allow":
             bridge().in_request(lambda s: store.save_consent(s, user.id, client.client_id, scope))
@@ -111,9 +156,21 @@ def _decide_authorization(
             granted = bridge().in_request(
                 lambda s: store.consented_scope(s, user.id, client.client_id)
             )
-            if not set(scope.split()) <= granted:
+            if not set(wanted) <= granted:
+                owner_id = client.owner_user_id
+                registrant = (
+                    bridge().in_request(lambda s: store.get_user(s, owner_id))
+                    if owner_id is not None
+                    else None
+                )
                 return AuthorizeOutcome(
-                    consent=ConsentRequest(client.name, scope.split(), grant.redirect_uri)
+                    consent=ConsentRequest(
+                        client.name,
+                        wanted,
+                        grant.redirect_uri,
+                        registrant.email if registrant else None,
+                        [scope for scope in requested if scope not in wanted],
+                    )
                 )
     issued = server.create_authorization_response(oauth_request, grant_user=user, grant=grant)
     return AuthorizeOutcome(response=issued)
@@ -142,7 +199,9 @@ async def authorize_endpoint(request: web.Request) -> web.StreamResponse:
         "consent.html",
         client_name=consent.client_name,
         scopes=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in consent.scopes],
+        withheld=[(scope, SCOPE_DESCRIPTIONS.get(scope, scope)) for scope in consent.withheld],
         redirect_host=urlsplit(consent.redirect_uri).netloc,
+        registrant=consent.registrant,
         action=request.raw_path,
     )
     # The answer redirects to the client: let this one form post lead there.
@@ -188,10 +247,12 @@ def _oauth_error(status: int, error: str, description: str, **headers: str) -> w
 
 
 @csrf_exempt
+@accepts_bearer(SCOPE_REGISTER)
 async def registration_endpoint(request: web.Request) -> web.Response:
     """RFC 7591, authorised by the hub's onboarding access token (scope `hub.register`)."""
-    token = bearer_token(request)
-    principal = await async_resolve_bearer(request, token) if token else None
+    principal, refusal = None, None
+    if bearer_token(request) is not None:
+        principal, refusal = await can_execute(request, "oauth.register")
     if principal is None:
         return _oauth_error(
             401,
@@ -199,25 +260,25 @@ async def registration_endpoint(request: web.Request) -> web.Response:
             "Send the onboarding access token as a Bearer token.",
             **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    if not principal.has_scope(SCOPE_REGISTER):
+    if refusal is not None:
         return _oauth_error(
             403,
             "insufficient_scope",
             f"Registering a client needs the '{SCOPE_REGISTER}' scope.",
             **{"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{SCOPE_REGISTER}"'},
         )
-    try:
-        data = json.loads(await request.read())
-    except ValueError:
-        data = None
-    if request.content_type != "application/json" or not isinstance(data, dict):
+    data = await async_read_json_object(request)
+    if data is None:
         return _oauth_error(400, "invalid_client_metadata", "Send the metadata as a JSON object.")
+    metadata, error, description = ClientMetadata.parse(data)
+    if metadata is None:
+        return _oauth_error(400, error or "invalid_client_metadata", description)
     settings = request.app[SETTINGS]
     json_request = AiohttpJsonRequest(
         request.method,
         public_uri(request, settings.base_url, settings.production),
         CIMultiDict(request.headers),
-        data,
+        metadata,
         principal,
     )
     response = await async_run_authlib(
@@ -241,7 +302,12 @@ async def jwks_endpoint(request: web.Request) -> web.Response:
 
 
 @csrf_exempt
+@accepts_bearer(SCOPE_OPENID)
 async def userinfo_endpoint(request: web.Request) -> web.Response:
+    if request.method == "POST":
+        # Tokens come in the Authorization header only; a body is read only to refuse a
+        # broken one clearly instead of ignoring it.
+        await async_read_form(request)
     if bearer_token(request) is None:
         return _oauth_error(
             401,

@@ -22,9 +22,11 @@ from cloud.oauth.const import (
     GRANT_DEVICE_CODE,
     GRANT_REFRESH_TOKEN,
     HUB_SETUP_CLIENT_ID,
+    HUB_SETUP_CLIENT_NAME,
+    HUB_SETUP_CLIENT_SCOPES,
     MOBILE_CLIENT_ID,
-    REGISTERED_CLIENT_SCOPES,
-    SCOPES_SUPPORTED,
+    MOBILE_CLIENT_NAME,
+    MOBILE_CLIENT_SCOPES,
 )
 from cloud.oauth.keys import KeyRing, async_load_key_ring
 from cloud.oauth.models import OAuthClient
@@ -94,19 +96,19 @@ def _first_party_clients(app: web.Application) -> list[OAuthClient]:
     return [
         OAuthClient(
             client_id=MOBILE_CLIENT_ID,
-            name="Ethos mobile app",
+            name=MOBILE_CLIENT_NAME,
             redirect_uris="\n".join(settings.oauth.mobile_redirects(settings.base_url)),
             grant_types=f"{GRANT_AUTHORIZATION_CODE} {GRANT_REFRESH_TOKEN}",
-            scope=" ".join(REGISTERED_CLIENT_SCOPES),
+            scope=" ".join(MOBILE_CLIENT_SCOPES),
             token_endpoint_auth_method=AUTH_NONE,
             first_party=True,
         ),
         OAuthClient(
             client_id=HUB_SETUP_CLIENT_ID,
-            name="Ethos hub setup",
+            name=HUB_SETUP_CLIENT_NAME,
             redirect_uris="",
             grant_types=f"{GRANT_DEVICE_CODE} {GRANT_REFRESH_TOKEN}",
-            scope=" ".join(SCOPES_SUPPORTED),
+            scope=" ".join(HUB_SETUP_CLIENT_SCOPES),
             token_endpoint_auth_method=AUTH_NONE,
             first_party=True,
         ),

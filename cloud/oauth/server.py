@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
@@ -35,6 +34,7 @@ from authlib.oauth2.rfc8628 import DeviceAuthorizationEndpoint, DeviceCodeGrant
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 
+from cloud.authz import grantable_scopes
 from cloud.db import utcnow
 from cloud.oauth import store
 from cloud.oauth.adapter import AiohttpJsonRequest, AiohttpOAuth2Request, OAuthResponse, bridge
@@ -43,6 +43,7 @@ from cloud.oauth.const import (
     AUTH_SECRET_BASIC,
     AUTHORIZATION_CODE_SECONDS,
     AUTHORIZE_PATH,
+    DEFAULT_REGISTERED_NAME,
     DEVICE_AUTHORIZATION_PATH,
     DEVICE_PAGE_PATH,
     GRANT_AUTHORIZATION_CODE,
@@ -64,6 +65,7 @@ from cloud.oauth.const import (
 )
 from cloud.oauth.keys import KeyRing
 from cloud.oauth.models import AuthorizationCode, DeviceGrant, OAuthClient, OAuthToken
+from cloud.oauth.registration import client_name_problem, redirect_uri_problem
 from cloud.oauth.settings import OAuthSettings
 from cloud.security import new_token, token_hash
 
@@ -132,12 +134,20 @@ class CodeGrant(AuthorizationCodeGrant):
     def save_authorization_code(self, code: str, request: AiohttpOAuth2Request) -> None:
         data = request.payload.data
         user: EndUser = request.user
+        client: OAuthClient = request.client
+        # What this client may hold for this user: the consent screen showed the same.
+        scope = grantable_scopes(
+            request.scope.split(),
+            first_party=client.first_party,
+            registrant_id=client.owner_user_id,
+            user_id=user.id,
+        )
         row = AuthorizationCode(
             code_hash="",
-            client_id=request.client.client_id,
+            client_id=client.client_id,
             user_id=user.id,
             redirect_uri=data["redirect_uri"],
-            scope=request.scope,
+            scope=" ".join(scope),
             nonce=data.get("nonce"),
             code_challenge=data["code_challenge"],
             code_challenge_method=data["code_challenge_method"],
@@ -165,10 +175,19 @@ class CodeGrant(AuthorizationCodeGrant):
 
 
 class RotatingRefreshGrant(RefreshTokenGrant):
-    """Each refresh gives a new refresh token; a spent one coming back revokes the family."""
+    """Each refresh gives a new refresh token; a spent one coming back revokes the family.
+
+    Except once, shortly: an answer lost on the network leaves the client holding only the
+    token it sent. Within the grace (`refresh_grace_seconds` after it was rotated) that
+    previous token may come back once, while its successor has not been used: the answer
+    is a fresh rotation from it, and the unused successor is revoked in the same
+    transaction, so the family never has two live chains. A second return, a return after
+    the successor was used, or after the grace, is reuse: the whole family is revoked.
+    """
 
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(TOKEN_AUTH_METHODS)
     INCLUDE_NEW_REFRESH_TOKEN = True
+    _superseding: int | None = None  # the unused successor a grace retry replaces
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
         row = bridge().lookup(
@@ -176,15 +195,29 @@ class RotatingRefreshGrant(RefreshTokenGrant):
         )
         if row is None:
             return None
+        expired = row.refresh_expires_at is None or row.refresh_expires_at <= utcnow()
+        if row.revoked_at is None and row.rotated_at is not None and not expired:
+            self._superseding = self._unused_successor_within_grace(row)
+            if self._superseding is not None:
+                return row
         if row.rotated_at is not None or row.revoked_at is not None:
             if row.revoked_at is None:
                 _LOGGER.warning("refresh token reused (client %s): family revoked", row.client_id)
             family = row.family_id
             bridge().defer(lambda s: store.revoke_family(s, family))
             return None
-        if row.refresh_expires_at is None or row.refresh_expires_at <= utcnow():
+        return None if expired else row
+
+    def _unused_successor_within_grace(self, row: OAuthToken) -> int | None:
+        grace = timedelta(seconds=self.server.oauth.refresh_grace_seconds)
+        assert row.rotated_at is not None and row.id is not None
+        if utcnow() - row.rotated_at > grace:
             return None
-        return row
+        family, token_id = row.family_id, row.id
+        later = bridge().in_request(lambda s: store.issued_after(s, family, token_id))
+        if len(later) != 1 or later[0].rotated_at is not None or later[0].revoked_at is not None:
+            return None
+        return later[0].id
 
     def authenticate_user(self, refresh_token: OAuthToken) -> EndUser | None:
         return _load_user(refresh_token.user_id)
@@ -192,10 +225,21 @@ class RotatingRefreshGrant(RefreshTokenGrant):
     def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
         token_id, family = refresh_token.id, refresh_token.family_id
         assert token_id is not None
-        if not bridge().in_request(lambda s: store.rotate_refresh(s, token_id)):
-            # Spent concurrently by someone else: treat as reuse.
-            bridge().defer(lambda s: store.revoke_family(s, family))
-            raise InvalidGrantError("The refresh token was already used.")
+        if self._superseding is not None:
+            successor = self._superseding
+            spent = not bridge().in_request(lambda s: store.supersede(s, successor))
+            if not spent:
+                _LOGGER.info(
+                    "refresh token of %s came back within the grace: its unused successor "
+                    "was replaced",
+                    refresh_token.client_id,
+                )
+                return
+        elif bridge().in_request(lambda s: store.rotate_refresh(s, token_id)):
+            return
+        # Spent concurrently by someone else: treat as reuse.
+        bridge().defer(lambda s: store.revoke_family(s, family))
+        raise InvalidGrantError("The refresh token was already used.")
 
 
 class DeviceFlowGrant(DeviceCodeGrant):
@@ -290,19 +334,25 @@ class Revocation(RevocationEndpoint):
         bridge().in_request(lambda s: store.revoke_family(s, family))
 
 
-def _check_redirect_uri(uri: Any) -> str:
-    if not isinstance(uri, str):
-        raise InvalidRedirectURIError("Each redirect URI must be a string.")
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
-        raise InvalidRedirectURIError(f"{uri!r} must be an absolute http(s) URL without fragment.")
-    return uri
-
-
 def _check_redirect_uris(uris: Any) -> list[str]:
     if not isinstance(uris, list) or not 1 <= len(uris) <= MAX_REDIRECT_URIS:
         raise InvalidRedirectURIError(f"Give 1 to {MAX_REDIRECT_URIS} redirect URIs.")
-    return [_check_redirect_uri(uri) for uri in uris]
+    for uri in uris:
+        if not isinstance(uri, str):
+            raise InvalidRedirectURIError("Each redirect URI must be a string.")
+        if problem := redirect_uri_problem(uri):
+            raise InvalidRedirectURIError(problem)
+    return uris
+
+
+def _check_client_name(name: Any) -> str:
+    if name is None:
+        return DEFAULT_REGISTERED_NAME
+    if not isinstance(name, str) or len(name) > MAX_CLIENT_NAME:
+        raise InvalidClientMetadataError(f"'client_name' is text of at most {MAX_CLIENT_NAME}.")
+    if problem := client_name_problem(name):
+        raise InvalidClientMetadataError(problem)
+    return name.strip()
 
 
 class Registration(ClientRegistrationEndpoint):
@@ -340,6 +390,7 @@ class Registration(ClientRegistrationEndpoint):
     def extract_client_metadata(self, request: AiohttpJsonRequest) -> dict[str, Any]:
         # RFC 7591 §3.2.2 names redirect URI problems `invalid_redirect_uri`: check first.
         _check_redirect_uris(request.payload.data.get("redirect_uris"))
+        _check_client_name(request.payload.data.get("client_name"))
         return super().extract_client_metadata(request)
 
     def save_client(
@@ -352,7 +403,7 @@ class Registration(ClientRegistrationEndpoint):
         scope = client_metadata.get("scope") or " ".join(REGISTERED_CLIENT_SCOPES)
         if SCOPE_OPENID not in scope.split():
             scope = f"{SCOPE_OPENID} {scope}"
-        name = str(client_metadata.get("client_name") or "Ethos hub")[:MAX_CLIENT_NAME]
+        name = _check_client_name(client_metadata.get("client_name"))
         secret = client_info.get("client_secret")
         row = OAuthClient(
             client_id=client_info["client_id"],

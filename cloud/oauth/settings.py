@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from cloud.oauth.const import REFRESH_GRACE_SECONDS
+
 IntReader = Callable[[Mapping[str, str], str, int], int]
 
 
@@ -20,6 +22,7 @@ class OAuthSettings:
     access_token_seconds: int = 300
     id_token_seconds: int = 300
     refresh_token_days: int = 30
+    refresh_grace_seconds: int = REFRESH_GRACE_SECONDS  # 0: a rotated token never returns
     device_code_seconds: int = 600
     device_poll_seconds: int = 5
     key_rotation_days: int = 90
@@ -33,6 +36,9 @@ class OAuthSettings:
             access_token_seconds=read_int(env, "ETHOS_OAUTH_ACCESS_TOKEN_SECONDS", 300),
             id_token_seconds=read_int(env, "ETHOS_OAUTH_ID_TOKEN_SECONDS", 300),
             refresh_token_days=read_int(env, "ETHOS_OAUTH_REFRESH_TOKEN_DAYS", 30),
+            refresh_grace_seconds=read_int(
+                env, "ETHOS_OAUTH_REFRESH_GRACE_SECONDS", REFRESH_GRACE_SECONDS
+            ),
             device_code_seconds=read_int(env, "ETHOS_OAUTH_DEVICE_CODE_SECONDS", 600),
             key_rotation_days=read_int(env, "ETHOS_OAUTH_KEY_ROTATION_DAYS", 90),
             mobile_redirect_uris=tuple((env.get("ETHOS_MOBILE_REDIRECT_URIS") or "").split()),
@@ -48,6 +54,7 @@ class OAuthSettings:
             "ETHOS_OAUTH_ACCESS_TOKEN_SECONDS": (self.access_token_seconds, 30, 3600),
             "ETHOS_OAUTH_ID_TOKEN_SECONDS": (self.id_token_seconds, 30, 3600),
             "ETHOS_OAUTH_REFRESH_TOKEN_DAYS": (self.refresh_token_days, 1, 365),
+            "ETHOS_OAUTH_REFRESH_GRACE_SECONDS": (self.refresh_grace_seconds, 0, 300),
             "ETHOS_OAUTH_DEVICE_CODE_SECONDS": (self.device_code_seconds, 60, 3600),
             "ETHOS_OAUTH_KEY_ROTATION_DAYS": (self.key_rotation_days, 1, 3650),
         }

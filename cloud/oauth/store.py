@@ -128,6 +128,31 @@ async def rotate_refresh(session: AsyncSession, token_id: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+async def issued_after(session: AsyncSession, family_id: str, token_id: int) -> list[OAuthToken]:
+    """The rows of a family issued after `token_id` (a family is one chain: its successors)."""
+    rows = await session.scalars(
+        select(OAuthToken)
+        .where(OAuthToken.family_id == family_id, OAuthToken.id > token_id)
+        .order_by(OAuthToken.id)
+    )
+    return list(rows)
+
+
+async def supersede(session: AsyncSession, token_id: int) -> bool:
+    """Revoke a row nobody used yet, replaced by a fresh rotation from its predecessor;
+    False when it was used (or revoked) meanwhile."""
+    result = await session.execute(
+        update(OAuthToken)
+        .where(
+            OAuthToken.id == token_id,
+            OAuthToken.rotated_at.is_(None),
+            OAuthToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
 async def revoke_family(session: AsyncSession, family_id: str) -> None:
     await session.execute(
         update(OAuthToken)
@@ -145,12 +170,15 @@ async def find_any_token(session: AsyncSession, token: str) -> OAuthToken | None
     )
 
 
-async def find_access(session: AsyncSession, access_token: str) -> tuple[OAuthToken, User] | None:
-    """A live access token and its (confirmed) user, in one query."""
+async def find_access(
+    session: AsyncSession, access_token: str
+) -> tuple[OAuthToken, User, OAuthClient] | None:
+    """A live access token, its (confirmed) user and its client, in one query."""
     row = (
         await session.execute(
-            select(OAuthToken, User)
+            select(OAuthToken, User, OAuthClient)
             .join(User, User.id == OAuthToken.user_id)
+            .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
             .where(
                 OAuthToken.access_token_hash == token_hash(access_token),
                 OAuthToken.revoked_at.is_(None),
@@ -159,7 +187,7 @@ async def find_access(session: AsyncSession, access_token: str) -> tuple[OAuthTo
             )
         )
     ).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

@@ -55,12 +55,12 @@ async def test_query_and_form_parameters_reach_authlib_with_repeats_kept(aiohttp
     assert captured.headers["authorization"] == "Basic Y2xpZW50OnNlY3JldA=="
 
 
-async def test_a_json_body_is_not_read_as_a_form(aiohttp_client):
-    captured = await _captured(aiohttp_client, "POST", "/oauth/token", json={"grant_type": "x"})
-    assert captured.payload.data == {} and captured.payload.grant_type is None
+async def test_a_post_without_a_body_has_no_form(aiohttp_client):
+    captured = await _captured(aiohttp_client, "POST", "/oauth/token?grant_type=x")
+    assert captured.form == {} and captured.payload.grant_type == "x"
 
 
-async def test_an_undecodable_form_is_an_oauth_error_not_a_crash(aiohttp_client):
+async def _posted(aiohttp_client, body: bytes, content_type: str):
     async def handler(request: web.Request) -> web.Response:
         await async_form_request(request, "https://shop.example", True)
         return web.Response(text="unexpected")
@@ -68,11 +68,17 @@ async def test_an_undecodable_form_is_an_oauth_error_not_a_crash(aiohttp_client)
     app = web.Application()
     app.router.add_post("/oauth/token", handler)
     client = await aiohttp_client(app)
-    response = await client.post(
-        "/oauth/token",
-        data=b"\xff\xfe=\xff",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
+    return await client.post("/oauth/token", data=body, headers={"Content-Type": content_type})
+
+
+async def test_an_undecodable_form_is_an_oauth_error_not_a_crash(aiohttp_client):
+    response = await _posted(aiohttp_client, b"\xff\xfe=\xff", "application/x-www-form-urlencoded")
+    assert response.status == 400
+    assert (await response.json())["error"] == "invalid_request"
+
+
+async def test_a_body_that_is_not_a_form_is_an_oauth_error(aiohttp_client):
+    response = await _posted(aiohttp_client, b'{"grant_type": "x"}', "application/json")
     assert response.status == 400
     assert (await response.json())["error"] == "invalid_request"
 
