@@ -3,19 +3,44 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud.accounts import passwords, service
 from cloud.accounts.models import User
+from cloud.accounts.service import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN
 from cloud.api.openapi import ApiRegistry, read_json
 from cloud.authz import authorize
 from cloud.db import utcnow
 from cloud.web.auth import client_address, sign_in, sign_out
 from cloud.web.forms import transaction
 from cloud.web.keys import DB, SETTINGS
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# The document promises what the service checks: an address (as `email-validator` reads
+# it: what JSON Schema's "email" format accepts, minus the special-use domains that can
+# never receive mail) and, for a new account, a password of usable length. Pydantic
+# checks the lengths; the service checks the address.
+_NOT_SPECIAL_USE = (
+    "^[^@]*@(?!(?:[^@]*[.])?(?:"
+    + "|".join(_any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES)
+    + ")[.]?$)"
+)
+
+
+def _address() -> Any:
+    return Field(
+        max_length=EMAIL_MAX, json_schema_extra={"format": "email", "pattern": _NOT_SPECIAL_USE}
+    )
 
 
 class Credentials(BaseModel):
@@ -25,10 +50,17 @@ class Credentials(BaseModel):
     password: str = Field(max_length=1024)
 
 
+class NewAccount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = _address()
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
 class EmailOnly(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=320)
+    email: str = _address()
 
 
 class Accepted(BaseModel):
@@ -64,12 +96,12 @@ def setup(api: ApiRegistry) -> None:
         "/api/v1/account/signup",
         summary="Create an account (unconfirmed)",
         tag="accounts",
-        request=Credentials,
+        request=NewAccount,
         response=Accepted,
         status=202,
     )
     async def api_signup(request: web.Request) -> web.Response:
-        body = await read_json(request, Credentials)
+        body = await read_json(request, NewAccount)
         links = service.Links(request.app[SETTINGS].base_url)
         async with transaction(request.app) as session:
             await service.sign_up(session, links, body.email, body.password)

@@ -36,6 +36,7 @@ _LOGGER = logging.getLogger(__name__)
 PURPOSE_CONFIRM = "confirm"
 PURPOSE_RESET = "reset"
 TOKEN_LIFETIME = timedelta(hours=mails.CONFIRM_HOURS)
+EMAIL_MAX = 254  # RFC 5321's limit on a path
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
 
@@ -57,7 +58,7 @@ def normalise_email(raw: str) -> str:
     candidate = unicodedata.normalize("NFKC", raw or "").strip()
     if not candidate:
         raise InputErrors({"email": "Enter your email address."})
-    if len(candidate) > 254:
+    if len(candidate) > EMAIL_MAX:
         raise InputErrors({"email": "That email address is too long."})
     try:
         valid = validate_email(candidate, check_deliverability=False)

@@ -19,6 +19,7 @@ from pydantic.json_schema import models_json_schema
 from cloud.authz import accepts_bearer
 from cloud.domain import InputErrors
 from cloud.oauth.const import AUTHORIZE_PATH, DISCOVERY_PATH, SCOPE_DESCRIPTIONS, TOKEN_PATH
+from cloud.web.middleware import SAFE_METHODS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -145,6 +146,8 @@ def build_document(operations: list[Operation], title: str, version: str) -> dic
         )
         if op.request is not None:
             error_codes |= {415, 422}
+        if op.method not in SAFE_METHODS:
+            error_codes.add(403)  # the CSRF check: sent from another site, or not as JSON
         for code in sorted(error_codes):
             entry["responses"][str(code)] = {
                 "description": "Error",

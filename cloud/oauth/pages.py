@@ -17,7 +17,7 @@ from cloud.oauth import store
 from cloud.oauth.adapter import FORM_TYPES
 from cloud.oauth.const import AUTHORIZE_PATH, DEVICE_PAGE_PATH, SCOPE_DESCRIPTIONS
 from cloud.web.auth import client_address, current_user
-from cloud.web.forms import read_form, transaction
+from cloud.web.forms import posted_form, read_form, transaction
 from cloud.web.keys import DB
 from cloud.web.middleware import CONTENT_SECURITY_POLICY
 
@@ -54,7 +54,7 @@ async def login_page_leading_to_a_client(
     if request.method == "GET":
         target = request.query.get("next", "")
     elif request.method == "POST" and request.content_type in FORM_TYPES:
-        target = str((await request.post()).get("next", ""))
+        target = str(posted_form(request).get("next", ""))
     else:
         return
     if not target.startswith(AUTHORIZE_PATH + "?"):

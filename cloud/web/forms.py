@@ -24,6 +24,9 @@ from cloud.web.keys import DB, MAIL
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 FORM_CHARSETS = frozenset({"utf-8", "ascii"})  # codec names; browsers send UTF-8
+# The posted form as read once by `async_check_form_body` (empty when it was unreadable),
+# for code that runs after a handler, such as response hooks.
+POSTED_FORM = web.RequestKey("ethos_posted_form", MultiDictProxy)
 
 
 class MalformedForm(ValueError):
@@ -83,12 +86,15 @@ async def async_check_form_body(request: web.Request) -> None:
             await _read_multipart(request)
         else:
             await _check_urlencoded(request)
-            await request.post()
+        request[POSTED_FORM] = await request.post()
     except MalformedForm:
-        # Whatever reads the form later (a response hook, say) must find it empty rather
-        # than fail again while the 400 is being sent.
-        request._post = MultiDictProxy(MultiDict())  # aiohttp's own form cache
+        request[POSTED_FORM] = MultiDictProxy(MultiDict())
         raise
+
+
+def posted_form(request: web.Request) -> MultiDictProxy:
+    """The form this request posted, read strictly before any handler; empty if none."""
+    return request.get(POSTED_FORM) or MultiDictProxy(MultiDict())
 
 
 def malformed_form_error(request: web.Request, message: str) -> web.HTTPBadRequest:
