@@ -18,6 +18,7 @@ from hub.web import cloud_views, dashboard_views, presence_views, pwa, stream, v
 from hub.web.auth import routes as auth_routes
 from hub.web.auth.oidc import OidcRelyingParty
 from hub.web.auth.users import UserStore
+from hub.web.broker_views import routes as broker_routes
 from hub.web.keys import (
     CONFIG_KEY,
     DASHBOARDS_KEY,
@@ -86,4 +87,5 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
     for table in (*tables, dashboard_views.routes):
         app.router.add_routes(table)
+    app.router.add_routes(broker_routes)
     return app

@@ -16,6 +16,7 @@ class Action(enum.StrEnum):
     REMOVE_DEVICE = "remove_device"
     EDIT_DASHBOARD = "edit_dashboard"
     MANAGE_USERS = "manage_users"
+    MANAGE_BROKER = "manage_broker"  # device accounts on the MQTT broker (owner only)
 
 
 _MEMBER_ACTIONS = frozenset({Action.VIEW, Action.CONTROL})

@@ -18,6 +18,7 @@ broker) the hub keeps working and says so loudly: a warning in the log and on /b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import logging
@@ -179,6 +180,8 @@ class BrokerIdentity:
         self._listeners: list[Callable[[], None]] = []
         self._unsubscribes: list[Callable[[], None]] = []
         self._task: asyncio.Task | None = None
+        self._check_again = False
+        self._role_request: asyncio.Task | None = None
         self.checked = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -194,7 +197,7 @@ class BrokerIdentity:
     async def async_stop(self) -> None:
         while self._unsubscribes:
             self._unsubscribes.pop()()
-        await async_cancel_and_wait(self._task)
+        await async_cancel_and_wait(self._task, self._role_request)
 
     def async_listen(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after each check (every connection), enforced or not."""
@@ -202,12 +205,21 @@ class BrokerIdentity:
         return lambda: self._listeners.remove(listener)
 
     def _on_connect(self) -> None:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(
-                self._async_check(), name="mqtt broker identity check"
-            )
+        if self._task is not None and not self._task.done():
+            self._check_again = True  # a check of the previous connection is still running
+            return
+        self._task = asyncio.get_running_loop().create_task(
+            self._async_checks(), name="mqtt broker identity check"
+        )
 
     # The check ---------------------------------------------------------------
+    async def _async_checks(self) -> None:
+        while True:
+            self._check_again = False
+            await self._async_check()
+            if not self._check_again:
+                return
+
     async def _async_check(self) -> None:
         self.status, self.problem = IdentityStatus.CHECKING, None
         problem = await self._async_anonymous_problem()
@@ -268,14 +280,17 @@ class BrokerIdentity:
             return True
         await self._async_put_role(HUB_ROLE, hub_acls())
         _LOGGER.info("Giving the hub's broker account %s the %s role", username, HUB_ROLE)
-        # The plugin disconnects a client whose roles change, so the answer may never come.
-        await asyncio.gather(
-            self._channel.async_run(
-                {"command": "addClientRole", "username": username, "rolename": HUB_ROLE}
-            ),
-            return_exceptions=True,
+        # The plugin disconnects a client whose roles change, so the answer may never come:
+        # nobody waits for it; the check after the reconnection sees the role.
+        self._role_request = asyncio.get_running_loop().create_task(
+            self._async_request_role(username), name="mqtt hub role"
         )
         return False
+
+    async def _async_request_role(self, username: str) -> None:
+        command = {"command": "addClientRole", "username": username, "rolename": HUB_ROLE}
+        with contextlib.suppress(DynsecError):
+            await self._channel.async_run(command)
 
     async def _async_put_role(self, rolename: str, acls: list[dict[str, Any]]) -> None:
         """Create the role, or make its ACLs exactly these (which reconnects its clients)."""
