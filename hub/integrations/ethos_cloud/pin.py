@@ -167,7 +167,9 @@ class DiscoveryPin:
         self._held[key] = HeldConfig(
             topic, key, config, serial, device.id, reason, releasable, _now()
         )
-        _LOGGER.warning("Holding discovery on %s for %s: %s", topic[:200], serial, reason)
+        # A device's first announcement races its first proof: those holds are routine.
+        log = _LOGGER.info if releasable and not known else _LOGGER.warning
+        log("Holding discovery on %s for %s: %s", topic[:200], serial, reason)
         self._hub.async_create_task(self._async_save(device.id), "ethos pin note")
         if releasable:
             self._request_recheck(device.id)
