@@ -68,7 +68,8 @@ async def test_a_new_entity_for_a_verified_device_waits_for_a_fresh_claim(
         await home.verified_device(SERIAL)
         challenges = device.challenges
         light = {"name": "Light level", "stat_t": f"ethos/{SERIAL}/light",
-                 "uniq_id": "ethos_epd_420001_light", "dev": {"ids": [f"ethos:{SERIAL}"]}}  # fmt: skip
+                 "uniq_id": "ethos_epd_420001_light",
+                 "dev": {"ids": [f"ethos:{SERIAL}"]}}  # fmt: skip
         topic = f"{prefix}/sensor/{SERIAL}/light/config"
         await device.client.publish(topic, json.dumps(light), qos=1, retain=True)
         # Applied only once the device answered a challenge sent after the config arrived.
