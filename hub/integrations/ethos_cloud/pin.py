@@ -7,7 +7,8 @@ restart). A later config that differs, or a new entity that names the device's i
 
 * published under the device's own discovery topics (``<prefix>/<component>/<serial>/...``,
   the only ones its broker role may write), it is applied once the device answers the fresh
-  challenge;
+  challenge, if the broker enforces identity (otherwise anyone could have written there, and
+  the device's answer would not show who did: it stays held);
 * published anywhere else it cannot come from the device, whatever the device answers, so it
   stays held (a proof that the device is present says nothing about who sent this config).
 
@@ -17,6 +18,7 @@ payload) is not pinned; under broker-enforced identity only the device and the h
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 MAX_HELD = 200  # across all devices: junk cannot grow memory
+SNAPSHOT_DELAY_S = 1.0
 
 
 @dataclass
@@ -88,6 +91,7 @@ class DiscoveryPin:
         self._hub = hub
         self._held: dict[DiscoveryKey, HeldConfig] = {}
         self._rechecking: set[str] = set()
+        self._snapshots: set[str] = set()
         self._again: set[str] = set()
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -115,7 +119,13 @@ class DiscoveryPin:
     ) -> bool:
         fingerprint = _fingerprint(topic, model)
         for serial, device in self._verified_devices_involved(key, model, previous):
-            pinned = (device.extra.get(PIN_EXTRA_KEY) or {}).get("configs") or {}
+            note = device.extra.get(PIN_EXTRA_KEY) or {}
+            if "configs" not in note:
+                # Verified, not pinned yet (its first announcement is still arriving, or it
+                # was verified before pins existed): what is in force now gets pinned.
+                self._request_snapshot(device.id)
+                continue
+            pinned = note["configs"]
             if pinned.get(_key_text(key)) == fingerprint:
                 continue
             self._hold(topic, key, config, serial, device, known=_key_text(key) in pinned)
@@ -151,8 +161,15 @@ class DiscoveryPin:
         device: DeviceRow,
         known: bool,
     ) -> None:
-        releasable = _node_id(topic) == serial
-        if not releasable:
+        own_topic = _node_id(topic) == serial
+        releasable = own_topic and self._broker_enforces_identity()
+        if own_topic and not releasable:
+            reason = (
+                "changed or new discovery while the broker does not enforce identity: anyone "
+                "could have sent it, and a fresh claim would not show who did, so it is not "
+                "applied (remove the device to accept its current announcement)"
+            )
+        elif not releasable:
             reason = (
                 f"claims to belong to {serial} but was published outside its own discovery "
                 f"topics ({topic}); an Ethos device announces itself only under its serial, "
@@ -173,6 +190,18 @@ class DiscoveryPin:
         self._hub.async_create_task(self._async_save(device.id), "ethos pin note")
         if releasable:
             self._request_recheck(device.id)
+
+    def _request_snapshot(self, device_id: str) -> None:
+        if device_id not in self._snapshots:
+            self._snapshots.add(device_id)
+            self._hub.async_create_task(self._async_snapshot(device_id), "ethos pin snapshot")
+
+    async def _async_snapshot(self, device_id: str) -> None:
+        try:
+            await asyncio.sleep(SNAPSHOT_DELAY_S)  # let the rest of the announcement land
+            await self.async_device_verified(device_id)
+        finally:
+            self._snapshots.discard(device_id)
 
     # A fresh claim -----------------------------------------------------------
     def _request_recheck(self, device_id: str) -> None:
@@ -206,8 +235,12 @@ class DiscoveryPin:
         if event.data.get("extra") != EXTRA_KEY:
             return
         device = self._hub.devices.get(event.data.get("device_id", ""))
-        if device is not None and (device.extra.get(EXTRA_KEY) or {}).get("verified"):
+        if device is None or not (device.extra.get(EXTRA_KEY) or {}).get("verified"):
+            return
+        if "configs" in (device.extra.get(PIN_EXTRA_KEY) or {}):
             self._hub.async_create_task(self.async_device_verified(device.id), "ethos pin")
+        else:  # first proof: pin once the announcement that triggered it has landed
+            self._request_snapshot(device.id)
 
     async def async_device_verified(self, device_id: str) -> None:
         """The device just proved itself: apply what it published, then pin what is in force."""
@@ -231,6 +264,10 @@ class DiscoveryPin:
             if held.device_id == device_id and held.releasable:
                 held.reason = f"held: the device did not prove itself again ({why})"
         await self._async_save(device_id)
+
+    def _broker_enforces_identity(self) -> bool:
+        runtime = self._hub.data.get("mqtt")
+        return runtime is not None and runtime.identity.enforced
 
     # Storage -----------------------------------------------------------------
     def _discovery(self) -> MqttDiscovery | None:

@@ -4,14 +4,21 @@ device's own discovery topics never does. Both tiers, on a dynamic-security Mosq
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import aiomqtt
+
+from ethos.tasks import async_cancel_and_wait
+from tests.firmware.mqtt_support import clear_retained, host_port
 from tests.hub.ethos_cloud.identity import (
+    EthosDevice,
     IdentityHome,
     device_password,
     ethos_device,
     mqtt_session,
 )
+from tests.hub.ethos_cloud.test_sync_resilience import unit
 from tests.support.waiting import wait_until
 
 SERIAL = "EPD-420001"
@@ -132,3 +139,52 @@ async def test_an_unverified_device_is_not_pinned(identity_home: IdentityHome) -
             )
         )
         assert not _held(home)
+
+
+async def test_on_an_anonymous_broker_a_verified_devices_discovery_cannot_be_repointed(
+    anonymous_home: IdentityHome, mqtt_broker_url: str, unique_id: str, e2e: bool
+) -> None:
+    """Where the broker enforces nothing, anyone can write to a device's discovery topics and
+    the real device will still answer a challenge: the review's re-pointed entity and its
+    "Door unlock" switch stay held, whatever the device answers, and the page says why."""
+    home, prefix = anonymous_home, anonymous_home.prefix
+    serial = f"EPA-{unique_id}"
+    owned = unit(serial)
+    home.store.devices.append(owned)
+    await home.runtime.sync.async_sync_once()
+    host, port = host_port(mqtt_broker_url)
+    try:
+        async with aiomqtt.Client(host, port, identifier=f"dev-{unique_id}") as client:
+            device = EthosDevice(client, serial, owned["claim_secret"], prefix)
+            await client.subscribe(f"ethos/{serial}/claim/challenge", qos=1)
+            task = asyncio.get_running_loop().create_task(device.serve())
+            await device.announce()
+            try:
+                device_id = await home.verified_device(serial)
+                occupancy = f"binary_sensor.ethos_{serial.lower().replace('-', '_')}_occupancy"
+                async with aiomqtt.Client(host, port, identifier=f"evil-{unique_id}") as evil:
+                    repointed = {**device.config("binary_sensor", "occupancy"),
+                                 "state_topic": f"evil/{unique_id}/occupancy"}  # fmt: skip
+                    door = {"name": "Door unlock", "cmd_t": f"evil/{unique_id}/door",
+                            "uniq_id": f"door_{unique_id}",
+                            "dev": {"ids": [f"ethos:{serial}"]}}  # fmt: skip
+                    for topic, config in (
+                        (f"{prefix}/binary_sensor/{serial}/occupancy/config", repointed),
+                        (f"{prefix}/switch/{serial}/door_unlock/config", door),
+                    ):
+                        await evil.publish(topic, json.dumps(config), qos=1, retain=True)
+                    await wait_until(lambda: len(home.pin(serial).get("held") or []) == 2)
+                discovery = home.hub.data["mqtt"].discovery
+                entity = next(e for e in discovery.discovered() if e.entity_id == occupancy)
+                assert entity.config.state_topic == f"ethos/{serial}/occupancy"
+                assert not any(
+                    s.entity_id.startswith("switch.") for s in home.hub.states.async_all()
+                )
+                page = await (await home.client.get(f"/devices/{device_id}")).text()
+                assert "does not enforce identity" in page
+                assert home.adoption(serial)["verified"]
+            finally:
+                await async_cancel_and_wait(task)
+    finally:
+        if e2e:  # the shared Mosquitto
+            await clear_retained(mqtt_broker_url, serial, prefix)
