@@ -80,7 +80,7 @@ async def identity_home(dynsec_broker, aiohttp_client, tmp_path: Path, prefix: s
     try:
         owner = await sign_in(client, "owner-sub", "Olivia")
         home = IdentityHome(client, owner, store, dynsec_broker, prefix)
-        await wait_until(lambda: home.identity.enforced, timeout=15)
+        await wait_until(lambda: home.hub.data["mqtt"].client.connected.is_set(), timeout=15)
         await link(home.hub, cloud_url)
         await wait_until(lambda: home.runtime.sync.status == "ok")
         yield home

@@ -187,6 +187,10 @@ class IdentityHome:
         assert runtime is not None
         return runtime
 
+    async def wait_enforced(self) -> None:
+        """Until the hub has checked the broker and found identity enforced."""
+        await wait_until(lambda: self.identity.enforced, timeout=15)
+
     def form(self, **fields: str) -> dict[str, str]:
         return {"csrf": self.owner.csrf_token, **fields}
 

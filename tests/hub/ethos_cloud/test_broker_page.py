@@ -21,6 +21,7 @@ PASSWORD = re.compile(r'id="created-password">([^<]+)<')
 
 
 async def _make(home: IdentityHome, **fields: str):
+    await home.wait_enforced()
     return await home.client.post("/broker/credentials", data=home.form(**fields))
 
 
@@ -101,6 +102,7 @@ async def test_a_credential_that_would_overlap_or_escape_its_scope_is_refused(
 
 
 async def test_only_the_owner_manages_broker_credentials(identity_home: IdentityHome) -> None:
+    await identity_home.wait_enforced()
     owner = SignedIn(identity_home.client, identity_home.owner)
     async with second_browser(owner, "member-sub", "Max") as member:
         assert not member.principal.is_owner

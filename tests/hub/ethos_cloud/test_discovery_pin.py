@@ -94,6 +94,7 @@ async def test_an_entity_claiming_a_verified_device_from_another_node_is_never_a
     for good: the device's answer to a challenge cannot vouch for a config it never sent."""
     home, prefix = identity_home, identity_home.prefix
     secret = await home.own(SERIAL)
+    await home.wait_enforced()
     made = await home.client.post(
         "/broker/credentials",
         data=home.form(name="plug1", base="tasmota/plug1", node_id="plug1", label="Plug"),
