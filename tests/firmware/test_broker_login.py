@@ -11,12 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from hub.integrations.ethos_cloud.broker_clients import device_broker_password
-from hub.integrations.mqtt.broker_identity import BrokerIdentity
 from hub.integrations.mqtt.client import MqttClient
 from tests.firmware.interpreters import run_both
 from tests.firmware.mqtt_support import SECRET_HEX, DeviceThread, finish, simulate
-from tests.hub.ethos_cloud.identity import listening, refused
+from tests.hub.ethos_cloud.identity import device_password, listening, refused
 from tests.support.dynsec_broker import DynsecBroker
 from tests.support.waiting import wait_until
 
@@ -24,14 +22,17 @@ from tests.support.waiting import wait_until
 @contextlib.asynccontextmanager
 async def account_for(broker: DynsecBroker, serial: str, secret_hex: str) -> AsyncIterator[None]:
     """The device's account, made by the hub's own broker code as the hub's admin."""
+    from hub.integrations.mqtt.broker_identity import BrokerIdentity
+
     client = MqttClient(broker.admin_url)
     identity = BrokerIdentity(client, "homeassistant")
     await identity.async_start()
     await client.async_start()
     try:
         await wait_until(lambda: identity.enforced, timeout=15)
-        password = device_broker_password(bytes.fromhex(secret_hex))
-        await identity.async_put_device(serial, password, f"Ethos EPD-1 {serial}")
+        await identity.async_put_device(
+            serial, device_password(secret_hex), f"Ethos EPD-1 {serial}"
+        )
         yield
     finally:
         await identity.async_stop()
@@ -58,7 +59,7 @@ async def test_the_simulated_device_logs_in_with_its_serial_and_derived_password
     dynsec_broker: DynsecBroker, unique_id: str, sig: int
 ) -> None:
     serial = f"EPD-L{unique_id}"
-    assert await refused(dynsec_broker, serial, device_broker_password(bytes.fromhex(SECRET_HEX)))
+    assert await refused(dynsec_broker, serial, device_password(SECRET_HEX))
     async with (
         account_for(dynsec_broker, serial, SECRET_HEX),
         listening(dynsec_broker, f"ethos/{serial}/#", f"homeassistant/+/{serial}/+/config") as hub,
