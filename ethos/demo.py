@@ -1,7 +1,9 @@
 """`ethos demo`: the whole product on one machine, with embedded defaults.
 
-Starts, in order, an MQTT broker (Mosquitto when one answers on 127.0.0.1:1883, else an
-embedded amqtt broker), the BTCPay simulator (8082), the cloud store (8080) with demo
+Starts, in order, its own MQTT broker (Mosquitto with its dynamic-security plugin in the
+data directory, the hub as its admin and every device on its own account; on 1883, or a
+free port when 1883 is taken; without Mosquitto, an embedded amqtt broker that does NOT
+enforce device identity), the BTCPay simulator (8082), the cloud store (8080) with demo
 stock whose serials include the simulated device's, the hub (8181) and a simulated
 presence detector. Each runs as its own process, exactly as in production; Ctrl-C stops
 them all, newest first. The data directory is kept between runs unless `--fresh`.

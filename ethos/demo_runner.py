@@ -13,7 +13,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+from ethos import dynsec_broker
 from ethos.demo import DEMO_DIR_DEFAULT, DEMO_SERIAL
 
 _LOGGER = logging.getLogger(__name__)
@@ -42,6 +44,12 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -56,6 +64,9 @@ class DemoRunner:
         self.logs = self.data_dir / "logs"
         self.logs.mkdir(exist_ok=True)
         self.running: list[Component] = []
+        self.identity_enforced = dynsec_broker.available()
+        # Our own broker: on 1883 unless something (a system Mosquitto) already listens there.
+        self.mqtt_port = PORT_MQTT if not port_open(host, PORT_MQTT) else free_port(host)
 
     # -- set-up -----------------------------------------------------------------------
     def claim_secret(self) -> str:
@@ -63,6 +74,16 @@ class DemoRunner:
         path = self.data_dir / "demo-device.secret"
         if not path.exists():
             path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def broker_admin_password(self) -> str:
+        """The hub's admin password on the demo's broker: made once, kept 0600 beside the
+        broker's own files (a new one starts a new broker configuration)."""
+        path = self.data_dir / "mqtt-admin.secret"
+        if not path.exists():
+            shutil.rmtree(self.data_dir / "mqtt", ignore_errors=True)
+            path.write_text(secrets.token_urlsafe(24))
             path.chmod(0o600)
         return path.read_text().strip()
 
@@ -87,7 +108,9 @@ class DemoRunner:
             "ETHOS_DATA_DIR": str(self.data_dir),
             "ETHOS_BASE_URL": f"http://{self.host}:{PORT_CLOUD}",
             "ETHOS_CLOUD_URL": f"http://{self.host}:{PORT_CLOUD}",
-            "MQTT_URL": f"mqtt://{self.host}:{PORT_MQTT}",
+            # Devices get the broker without credentials: they log in as their serial with
+            # the password derived from their claim secret. Only the hub gets the admin.
+            "MQTT_URL": f"mqtt://{self.host}:{self.mqtt_port}",
             "BTCPAY_URL": f"http://{self.host}:{PORT_BTCPAY}",
         }
 
@@ -135,19 +158,36 @@ class DemoRunner:
         self.running.clear()
 
     # -- the demo --------------------------------------------------------------------
+    def broker_component(self) -> Component:
+        port = str(self.mqtt_port)
+        if not self.identity_enforced:
+            return Component(
+                "mqtt broker", ["-m", "ethos.demo_broker", "--host", self.host, "--port", port],
+                self.mqtt_port,
+            )  # fmt: skip
+        return Component(
+            "mqtt broker",
+            ["-m", "ethos.dynsec_broker", "--dir", str(self.data_dir / "mqtt"),
+             "--host", self.host, "--port", port],
+            self.mqtt_port,
+            env={dynsec_broker.ENV_ADMIN_PASSWORD: self.broker_admin_password()},
+        )  # fmt: skip
+
+    def hub_mqtt_url(self) -> str:
+        if not self.identity_enforced:
+            return f"mqtt://{self.host}:{self.mqtt_port}"
+        password = quote(self.broker_admin_password(), safe="")
+        return f"mqtt://{dynsec_broker.ADMIN_USER}:{password}@{self.host}:{self.mqtt_port}"
+
     def components(self, secret: str) -> list[Component]:
         ethos = ["-m", "ethos"]
-        items = []
-        if port_open(self.host, PORT_MQTT):
-            print(f"MQTT: using the broker already answering on {self.host}:{PORT_MQTT}")
-        else:
-            items.append(
-                Component(
-                    "mqtt broker",
-                    ["-m", "ethos.demo_broker", "--host", self.host, "--port", str(PORT_MQTT)],
-                    PORT_MQTT,
-                )
+        if not self.identity_enforced:
+            print(
+                "WARNING: Mosquitto with its dynamic-security plugin is not installed; the "
+                "embedded broker does NOT enforce device identity (any client on the network "
+                "can speak for any device)."
             )
+        items = [self.broker_component()]
         items += [
             Component(
                 "btcpay simulator",
@@ -163,6 +203,7 @@ class DemoRunner:
                 "hub",
                 [*ethos, "hub", "serve", "--host", self.host, "--port", str(PORT_HUB)],
                 PORT_HUB,
+                env={"MQTT_URL": self.hub_mqtt_url()},
             ),
             Component(
                 "presence detector simulator",
@@ -217,17 +258,24 @@ class DemoRunner:
 
     def announce(self) -> None:
         outbox = self.data_dir / "outbox"
+        broker = (
+            "Mosquitto, device identity enforced"
+            if self.identity_enforced
+            else "embedded, device identity NOT enforced"
+        )
         print(
             "\nEthos demo is running.\n"
             f"  Store           http://{self.host}:{PORT_CLOUD}\n"
             f"  Hub             http://{self.host}:{PORT_HUB}\n"
             f"  BTCPay (sim.)   http://{self.host}:{PORT_BTCPAY}\n"
+            f"  MQTT broker     mqtt://{self.host}:{self.mqtt_port} ({broker})\n"
             f"  Device          {DEMO_SERIAL} (simulated, someone comes, stays, leaves)\n"
             f"  Mail            {outbox}  (no SMTP_URL: each mail is an .eml file there)\n"
             f"  Logs            {self.logs}\n\n"
             "What to do first: open the store, create an account, open the confirmation\n"
             "mail in the outbox, then buy the Ethos Presence Detector and pay on the BTCPay\n"
-            "simulator page. Then open the hub, link it to your account and sign in.\n"
+            "simulator page. Then open the hub, link it to your account and sign in: the hub\n"
+            "gives the detector its broker account and it joins within seconds.\n"
             "Press Ctrl-C to stop everything.\n",
             flush=True,
         )

@@ -26,6 +26,9 @@ def _register_device(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run the ESP32 presence detector's firmware modules on CPython with a simulated "
             "LD2410 radar and PIR, against a real MQTT broker, until SIGTERM or Ctrl-C. "
+            "Like the ESP32, it logs in as its serial with the password derived from its "
+            "claim secret (HMAC-SHA256(secret, 'ethos-mqtt-v1')) unless the broker URL names "
+            "another account. "
             "Environment: ETHOS_DEVICE_SERIAL, ETHOS_CLAIM_SECRET (used when the options are "
             "omitted; prefer it for the secret, which is never logged), MQTT_URL, "
             "ETHOS_HUB_DISCOVERY_PREFIX, LOG_LEVEL."

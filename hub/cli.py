@@ -13,7 +13,9 @@ SERVE_HELP = """Run the local hub: core, integrations and the web UI.
 Environment:
   ETHOS_DATA_DIR              data folder; the hub keeps its files in $ETHOS_DATA_DIR/hub
                               (default ~/.local/share/ethos)
-  MQTT_URL                    MQTT broker, e.g. mqtt://user:pass@127.0.0.1:1883
+  MQTT_URL                    MQTT broker, e.g. mqtt://ethos-hub:SECRET@127.0.0.1:1883; on a
+                              Mosquitto with dynamic security, the plugin's admin account:
+                              the hub then makes every device's account (see /broker)
                               (unset: a broker announced on the LAN as _mqtt._tcp,
                               found by zeroconf, is used; anonymous brokers only)
   ETHOS_CLOUD_URL             Ethos store / OpenID provider (default http://127.0.0.1:8080)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import processes
+from tests.support.dynsec_broker import DynsecBroker
 from tests.support.smtp_sink import MailCatcher, start_in_process
 
 pytest_plugins = ["tests.support.hang_report"]
@@ -135,3 +136,16 @@ async def mqtt_broker_url(e2e: bool) -> AsyncIterator[str]:
         yield f"mqtt://127.0.0.1:{port}"
     finally:
         await broker.shutdown()
+
+
+@pytest.fixture
+def dynsec_broker(tmp_path: Path) -> Iterator[DynsecBroker]:
+    """A private Mosquitto with dynamic security (anonymous off, admin = the hub's account),
+    in both tiers: device identity is only tested where the broker enforces it."""
+    from tests.support.dynsec_broker import start_dynsec_broker, stop_dynsec_broker
+
+    broker = start_dynsec_broker(tmp_path / "mosquitto")
+    try:
+        yield broker
+    finally:
+        stop_dynsec_broker(broker)

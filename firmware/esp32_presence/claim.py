@@ -1,13 +1,15 @@
-"""Claim proof: HMAC-SHA256(claim_secret, nonce) built on hashlib (MicroPython has no hmac).
+"""Claim proof and broker password, both HMAC-SHA256 built on hashlib (MicroPython has no hmac).
 
 HMAC per RFC 2104 with SHA-256's 64-byte block. The nonce is the exact payload bytes the hub
 published on ``ethos/<serial>/claim/challenge``; the answer is the lowercase hex digest.
+The device logs in to the broker as its serial with HMAC(claim_secret, "ethos-mqtt-v1"):
+the hub derives the same password from the store's copy of the secret.
 """
 
 import binascii
 import hashlib
 
-from presence_const import CLAIM_NONCE_MAX, CLAIM_NONCE_MIN
+from presence_const import BROKER_PASSWORD_CONTEXT, CLAIM_NONCE_MAX, CLAIM_NONCE_MIN
 
 BLOCK_SIZE = 64
 _INNER_PAD = 0x36
@@ -36,3 +38,8 @@ def answer_challenge(claim_secret: bytes, nonce: bytes) -> str:
     if not CLAIM_NONCE_MIN <= len(nonce) <= CLAIM_NONCE_MAX:
         raise ValueError("nonce must be %d..%d bytes" % (CLAIM_NONCE_MIN, CLAIM_NONCE_MAX))
     return binascii.hexlify(hmac_sha256(claim_secret, nonce)).decode()
+
+
+def broker_password(claim_secret: bytes) -> str:
+    """The device's MQTT password: lowercase hex HMAC-SHA256(claim_secret, "ethos-mqtt-v1")."""
+    return binascii.hexlify(hmac_sha256(claim_secret, BROKER_PASSWORD_CONTEXT)).decode()

@@ -57,6 +57,11 @@ class MqttLink:
         self.connections = 0
         self._last_ping = 0
 
+    @property
+    def login_user(self) -> str:
+        """The broker username this link logs in with ("" for none)."""
+        return self._server.get("user") or ""
+
     def service(self, now_ms: int) -> None:
         """Connect when due, deliver waiting messages, keep the session alive."""
         if not self.connected:
@@ -89,7 +94,12 @@ class MqttLink:
             self.connected = True
             self.connections += 1
             self._last_ping = now_ms
-            fw_log.info("mqtt connected to %s:%s", server["host"], server["port"])
+            fw_log.info(
+                "mqtt connected to %s:%s as %s",
+                server["host"],
+                server["port"],
+                server.get("user") or "anonymous",
+            )
             self._on_connect()
             self.backoff.succeeded()
         except OSError as err:

@@ -12,7 +12,7 @@ import fw_log
 import ha_discovery
 import ld2410
 from ble_presence import BeaconTracker
-from claim import answer_challenge
+from claim import answer_challenge, broker_password
 from device_config import claim_secret_bytes, dump_config, parse_setting
 from fusion import PresenceFusion
 from mqtt_link import MqttLink
@@ -40,6 +40,17 @@ def format_value(value: float | int | str) -> str:
     if isinstance(value, float) and value == int(value) and abs(value) >= 1:
         return str(int(value))
     return str(value)
+
+
+def broker_login(mqtt: dict, serial: str, claim_secret: bytes | None) -> dict:
+    """Broker settings with the device's own login: its serial and the password derived from
+    its claim secret, unless config.json names another account. (A copy: the derived
+    password is never written back to config.json.)"""
+    server = dict(mqtt)
+    if not server.get("user") and claim_secret is not None:
+        server["user"] = serial
+        server["password"] = broker_password(claim_secret)
+    return server
 
 
 class PresenceDevice:
@@ -85,7 +96,7 @@ class PresenceDevice:
         self.link = MqttLink(
             mqtt_factory,
             "ethos-" + self.serial,
-            config["mqtt"],
+            broker_login(config["mqtt"], self.serial, self.claim_secret),
             ha_discovery.status_topic(self.serial),
             self._on_message,
             self._on_connected,

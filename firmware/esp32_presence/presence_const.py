@@ -47,6 +47,8 @@ RADAR_STALE_MS = 2000
 CLAIM_NONCE_MIN = 8
 CLAIM_NONCE_MAX = 128
 CLAIM_SECRET_BYTES = 32
+# The broker password is hex HMAC-SHA256(claim_secret, this); the username is the serial.
+BROKER_PASSWORD_CONTEXT = b"ethos-mqtt-v1"
 
 # Measurements are published when they change, but at most this often.
 MEASUREMENT_INTERVAL_MS = 1000

@@ -32,6 +32,9 @@ _LOGGER = logging.getLogger(__name__)
 _DEVICE_LOGGER = logging.getLogger("firmware.device")
 SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
 BLE_SCAN_INTERVAL_MS = 250
+# A device switched on before the hub has made its broker account retries with backoff; the
+# ESP32 waits up to a minute between attempts, the simulator (demo, tests) at most this.
+SIMULATOR_BACKOFF_MAX_MS = 5000
 
 
 class SimulatorError(ValueError):
@@ -148,6 +151,7 @@ class Simulation:
             config_store=store,
             advertiser=self.advertiser,
         )
+        self.device.link.backoff.max_ms = SIMULATOR_BACKOFF_MAX_MS
         self.phone = SimulatedPhone(self.player)
         self._phase_label: str | None = None
         self._next_scan_ms = 0
@@ -170,9 +174,10 @@ class Simulation:
 
     def run(self, stop: threading.Event) -> None:
         _LOGGER.info(
-            "simulating %s on %s (scenario %s)",
+            "simulating %s on %s as %s (scenario %s)",
             self.options.serial,
             self.options.broker_url.split("@")[-1],
+            self.device.link.login_user or "anonymous",
             self.options.scenario,
         )
 

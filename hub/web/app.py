@@ -16,6 +16,7 @@ from hub.core.hub import Hub
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
 from hub.integrations.ethos_cloud import async_secret_box
 from hub.web import (
+    broker_views,
     cloud_views,
     dashboard_views,
     presence_views,
@@ -114,6 +115,6 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
     cloud_views.setup(app)
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
-    for table in (*tables, dashboard_views.routes, users_views.routes):
+    for table in (*tables, dashboard_views.routes, users_views.routes, broker_views.routes):
         app.router.add_routes(table)
     return app

@@ -21,6 +21,7 @@ class Action(enum.StrEnum):
     REMOVE_USER = "remove_user"
     TRANSFER_OWNERSHIP = "transfer_ownership"
     LINK_HUB = "link_hub"  # link the hub to a store account (again)
+    MANAGE_BROKER = "manage_broker"  # device accounts on the MQTT broker (owner only)
 
 
 _MEMBER_ACTIONS = frozenset({Action.VIEW, Action.CONTROL})

@@ -21,6 +21,7 @@ import pytest
 from firmware.simulator.firmware_path import ensure_firmware_importable
 from tests.conftest import DatabaseTarget
 from tests.support import processes
+from tests.support.dynsec_broker import DynsecBroker
 from tests.support.smtp_sink import MailCatcher
 
 ensure_firmware_importable()  # tests.firmware.mqtt_support reads the flat firmware modules
@@ -143,16 +144,20 @@ class HomeStack:
     broker_url: str
 
 
-def start_home(store: StoreStack, unit: DeviceUnit, broker_url: str, unique_id: str) -> HomeStack:
-    """The hub and the simulated presence detector, on a discovery prefix of their own."""
+def start_home(
+    store: StoreStack, unit: DeviceUnit, broker: DynsecBroker, unique_id: str
+) -> HomeStack:
+    """The hub (the broker's admin) and the simulated presence detector, which logs in with
+    its serial and the password derived from its claim secret: no credentials are given to
+    it, and its account exists only once the hub has learnt from the store that it is owned."""
     prefix = f"ethos_story_{unique_id}"
     port = processes.free_port()
-    common = {"MQTT_URL": broker_url, "ETHOS_HUB_DISCOVERY_PREFIX": prefix}
     store.stack.start(
         "hub",
         ["hub", "serve", "--port", str(port)],
         {
-            **common,
+            "MQTT_URL": broker.admin_url,
+            "ETHOS_HUB_DISCOVERY_PREFIX": prefix,
             "ETHOS_DATA_DIR": str(store.stack.tmp / "home"),
             "ETHOS_CLOUD_URL": store.store_url,
         },
@@ -160,8 +165,12 @@ def start_home(store: StoreStack, unit: DeviceUnit, broker_url: str, unique_id: 
     )
     store.stack.start(
         "device",
-        ["device", "simulate", "--serial", unit.serial, "--broker", broker_url],
-        {**common, "ETHOS_CLAIM_SECRET": unit.claim_secret},
+        ["device", "simulate", "--serial", unit.serial, "--broker", broker.url()],
+        {
+            "MQTT_URL": broker.url(),
+            "ETHOS_HUB_DISCOVERY_PREFIX": prefix,
+            "ETHOS_CLAIM_SECRET": unit.claim_secret,
+        },
         None,
     )
-    return HomeStack(store.stack.urls["hub"], prefix, broker_url)
+    return HomeStack(store.stack.urls["hub"], prefix, broker.url())

@@ -6,7 +6,8 @@ account (code shown by the hub, approved in the store) → sign in to the hub wi
 credentials → the device is adopted and verified → occupancy changes live as the simulated
 scenario runs → a setting is changed and confirmed by the device → back in the store,
 recommendations with reasons. Every part runs as its own process (store, BTCPay simulator,
-hub, device simulator) against PostgreSQL, the SMTP server process and Mosquitto.
+hub, device simulator) against PostgreSQL, the SMTP server process and a Mosquitto with
+dynamic security, where the device logs in with its own credentials.
 Screenshots of every step land in test-artifacts/story/.
 """
 
@@ -45,7 +46,7 @@ DEVICES = {"desktop": {}, "phone": PHONE}
 
 
 @pytest.mark.parametrize("device", sorted(DEVICES))
-async def test_the_whole_story(store_stack, mqtt_broker_url, unique_id, device):
+async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
     store = store_stack.store_url
     # The detector they will buy, and other products in stock to recommend afterwards.
     unit, *_ = import_units(
@@ -122,7 +123,7 @@ async def test_the_whole_story(store_stack, mqtt_broker_url, unique_id, device):
 
         # 4. At home: the hub links to the account, the owner signs in with the same
         # credentials, and the bought device is found, verified and adopted.
-        home = start_home(store_stack, unit, mqtt_broker_url, unique_id)
+        home = start_home(store_stack, unit, dynsec_broker, unique_id)
         hub = await new_page()
         _csp_watch(hub, violations)
         await hub.goto(home.hub_url + "/")

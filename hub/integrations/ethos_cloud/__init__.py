@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from hub.integrations.ethos_cloud.adoption import AdoptionManager
+from hub.integrations.ethos_cloud.broker_clients import DeviceBrokerClients
 from hub.integrations.ethos_cloud.client import EthosCloudClient
 from hub.integrations.ethos_cloud.const import (
     CLAIM_TIMEOUT_S,
@@ -26,8 +27,10 @@ from hub.integrations.ethos_cloud.const import (
     DOMAIN,
     KEY_FILE,
 )
+from hub.integrations.ethos_cloud.pin import DiscoveryPin
 from hub.integrations.ethos_cloud.secret_box import SecretBox, SecretUnreadable
 from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
+from hub.integrations.mqtt.const import DATA_DISCOVERY_PIN
 
 if TYPE_CHECKING:
     from hub.core.config_entries import ConfigEntry
@@ -43,6 +46,7 @@ class CloudRuntime:
 
     sync: OwnedDevicesSync
     adoption: AdoptionManager
+    broker_clients: DeviceBrokerClients
     client_id: str
     client_secret: str | None  # None when it could not be decrypted (link again)
     redirect_uri: str
@@ -62,6 +66,15 @@ def cloud_runtime(hub: Hub) -> CloudRuntime | None:
     return hub.data.get(DOMAIN)
 
 
+async def async_setup(hub: Hub) -> bool:
+    """Before any entry starts: the pin that guards verified devices' discovery (the MQTT
+    entry installs it before the broker sends the first retained config)."""
+    pin = DiscoveryPin(hub)
+    pin.async_start()
+    hub.data[DATA_DISCOVERY_PIN] = pin
+    return True
+
+
 async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
     box = await async_secret_box(hub)
     session = aiohttp.ClientSession()
@@ -76,9 +89,11 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
     except (KeyError, SecretUnreadable):
         _LOGGER.warning("The hub's client secret cannot be read; link the hub again")
         secret = None
+    broker_clients = DeviceBrokerClients(hub, sync)
     runtime = CloudRuntime(
         sync,
         adoption,
+        broker_clients,
         str(entry.data.get(DATA_CLIENT_ID, "")),
         secret,
         str(entry.data.get(DATA_REDIRECT_URI, "")),
@@ -90,6 +105,8 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
     entry.async_on_unload(sync.async_stop)
     adoption.async_start()
     entry.async_on_unload(adoption.async_stop)
+    broker_clients.async_start()
+    entry.async_on_unload(broker_clients.async_stop)
     return True
 
 

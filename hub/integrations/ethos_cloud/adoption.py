@@ -161,6 +161,15 @@ class AdoptionManager:
         task.add_done_callback(lambda _task: self._check_done(device_id))
         return task
 
+    async def async_recheck(self, device_id: str) -> Adoption | None:
+        """A challenge that starts now, after any check already running (whose challenge
+        may predate what the caller wants proved); its result."""
+        running = self._in_flight.get(device_id)
+        if running is not None:
+            await asyncio.wait([running])
+        task = self.async_check(device_id)
+        return await asyncio.shield(task) if task is not None else None
+
     def _check_done(self, device_id: str) -> None:
         self._in_flight.pop(device_id, None)
         if device_id in self._again and self._unsubscribes:  # not when stopping

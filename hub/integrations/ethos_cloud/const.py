@@ -49,3 +49,5 @@ DATA_CLAIM_TIMEOUT: Final = "claim_timeout_s"
 
 # Where the adoption result lives on a registry device (DeviceRow.extra).
 EXTRA_KEY: Final = "ethos"
+# The discovery pin's note on a registry device: fingerprints in force, configs held back.
+PIN_EXTRA_KEY: Final = "ethos_pin"

@@ -1,4 +1,5 @@
-"""MQTT integration: one broker connection, Home Assistant discovery, the mqtt.publish service."""
+"""MQTT integration: one broker connection, Home Assistant discovery, the mqtt.publish service,
+and the broker's device identity (dynamic-security plugin) when the broker enforces it."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from typing import TYPE_CHECKING
 from hub.core.config_entries import EntryState
 from hub.core.errors import ConfigEntryNotReady, ServiceValidationError
 from hub.core.services import ServiceCall
+from hub.integrations.mqtt.broker_identity import BrokerIdentity
 from hub.integrations.mqtt.client import MqttClient, MqttNotConnected
 from hub.integrations.mqtt.const import (
+    DATA_DISCOVERY_PIN,
     DOMAIN,
+    DYNSEC_TIMEOUT_S,
+    EVENT_BROKER_IDENTITY,
     FIRST_CONNECT_TIMEOUT_S,
     MAX_QUEUED_DISCOVERY,
     PAYLOAD_OFFLINE,
@@ -33,6 +38,7 @@ class MqttRuntime:
 
     client: MqttClient
     discovery: MqttDiscovery
+    identity: BrokerIdentity
 
 
 async def async_setup(hub: Hub) -> bool:
@@ -89,15 +95,26 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
     discovery = MqttDiscovery(
         hub, client, entry, prefix, entry.data.get("discovery_queue_size", MAX_QUEUED_DISCOVERY)
     )
+    discovery.pin = hub.data.get(DATA_DISCOVERY_PIN)  # before the first retained config
+    identity = BrokerIdentity(
+        client, prefix, float(entry.data.get("dynsec_timeout", DYNSEC_TIMEOUT_S))
+    )
     # Subscriptions first: the connection subscribes them before the birth message.
     await discovery.async_start()
     entry.async_on_unload(discovery.async_stop)
+    await identity.async_start()
+    entry.async_on_unload(identity.async_stop)
+    entry.async_on_unload(
+        identity.async_listen(
+            lambda: hub.bus.async_fire(EVENT_BROKER_IDENTITY, {"enforced": identity.enforced})
+        )
+    )
     await client.async_start()
     entry.async_on_unload(client.async_stop)
     timeout = entry.data.get("connect_timeout", FIRST_CONNECT_TIMEOUT_S)
     if not await client.async_wait_first_attempt(timeout):
         raise ConfigEntryNotReady(f"broker {client.address} unreachable: {client.last_error}")
-    entry.runtime_data = MqttRuntime(client, discovery)
+    entry.runtime_data = MqttRuntime(client, discovery, identity)
     hub.data[DOMAIN] = entry.runtime_data
     entry.async_on_unload(lambda: hub.data.pop(DOMAIN, None))
 

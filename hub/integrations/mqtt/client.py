@@ -17,6 +17,7 @@ import aiomqtt
 
 from ethos.tasks import async_cancel_and_wait, async_wait_event
 from hub.integrations.mqtt.const import (
+    CONTROL_TOPIC_PREFIX,
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
     KEEPALIVE_S,
@@ -115,6 +116,7 @@ class MqttClient:
         self.connections = 0
         self.last_error: str | None = None
         self._oversized_topics: set[str] = set()
+        self._connect_listeners: list[Callable[[], None]] = []
 
     # Lifecycle ---------------------------------------------------------------
     async def async_start(self) -> None:
@@ -193,6 +195,8 @@ class MqttClient:
                     self.connected.set()
                     self._first_attempt.set()
                     _LOGGER.info("Connected to MQTT broker %s", self.address)
+                    for listener in list(self._connect_listeners):
+                        listener()
                     # Messages are dispatched as they arrive (see DirectDispatch); this
                     # only waits for the connection to end.
                     async for _message in client.messages:
@@ -208,6 +212,11 @@ class MqttClient:
                 self.connected.clear()
             attempt += 1
             await asyncio.sleep(reconnect_delay(attempt))
+
+    def async_on_connect(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` after every (re)connection, once subscriptions and birth are out."""
+        self._connect_listeners.append(listener)
+        return lambda: self._connect_listeners.remove(listener)
 
     # Messages ----------------------------------------------------------------
     def _dispatch(self, message: aiomqtt.Message) -> None:
@@ -320,5 +329,18 @@ class MqttClient:
             raise MqttNotConnected(f"not connected to {self.address}")
         try:
             await client.publish(topic, payload, qos=qos, retain=retain)
+        except aiomqtt.MqttError as err:
+            raise MqttNotConnected(str(err)) from err
+
+    async def async_publish_control(self, topic: str, payload: str | bytes) -> None:
+        """Publish a broker command (``$CONTROL/...``), which ``async_publish`` refuses so that
+        no service or entity can reach the broker's administration."""
+        if not topic.startswith(CONTROL_TOPIC_PREFIX) or "+" in topic or "#" in topic:
+            raise ValueError(f"not a broker control topic: {topic!r}")
+        client = self._client
+        if client is None:
+            raise MqttNotConnected(f"not connected to {self.address}")
+        try:
+            await client.publish(topic, payload, qos=1)
         except aiomqtt.MqttError as err:
             raise MqttNotConnected(str(err)) from err

@@ -27,3 +27,19 @@ RECONNECT_FIRST_DELAY_S: Final = 1.0
 RECONNECT_MAX_DELAY_S: Final = 60.0
 FIRST_CONNECT_TIMEOUT_S: Final = 10.0
 KEEPALIVE_S: Final = 60
+
+# Broker identity: Mosquitto's dynamic-security plugin, administered by the hub over MQTT.
+CONTROL_TOPIC_PREFIX: Final = "$CONTROL/"
+DYNSEC_TOPIC: Final = "$CONTROL/dynamic-security/v1"
+DYNSEC_RESPONSE_TOPIC: Final = "$CONTROL/dynamic-security/v1/response"
+DYNSEC_TIMEOUT_S: Final = 5.0
+# The hub's own role beside the plugin's admin role: publish and read every normal topic.
+HUB_ROLE: Final = "ethos-hub"
+# Roles the hub made for devices: one per device, named after its broker username.
+DEVICE_ROLE_PREFIX: Final = "ethos-device-"
+THIRD_PARTY_ROLE_PREFIX: Final = "ethos-thirdparty-"
+THIRD_PARTY_USER_PREFIX: Final = "ext-"
+# Fired after each check of the broker (every connection); data: {"enforced": bool}.
+EVENT_BROKER_IDENTITY: Final = "mqtt_broker_identity"
+# hub.data key where another integration (ethos_cloud) leaves a discovery pin to install.
+DATA_DISCOVERY_PIN: Final = "mqtt_discovery_pin"

@@ -61,6 +61,11 @@ _CONFIG_TOPIC = re.compile(
 _DEVICE_COMPONENT = "device"
 
 DiscoveryKey = tuple[str, str]  # (component, discovery id)
+# May hold a config back (False) before it replaces or joins a known device's entities:
+# (topic, key, raw config, validated config, the entity in force for key or None).
+DiscoveryPin = Callable[
+    [str, DiscoveryKey, dict[str, Any], EntityConfig, "DiscoveredEntity | None"], bool
+]
 
 
 class DiscoveryError(ValueError):
@@ -100,6 +105,7 @@ class MqttDiscovery:
         self._worker: asyncio.Task | None = None
         self.dropped = 0
         self.ignored = 0
+        self.pin: DiscoveryPin | None = None  # set by ethos_cloud (pin.py)
 
     # Lifecycle ---------------------------------------------------------------
     async def async_start(self) -> None:
@@ -235,7 +241,13 @@ class MqttDiscovery:
 
     # Entities ----------------------------------------------------------------
     async def _async_apply(
-        self, topic: str, component: str, discovery_id: str, config: dict[str, Any]
+        self,
+        topic: str,
+        component: str,
+        discovery_id: str,
+        config: dict[str, Any],
+        *,
+        pinned: bool = True,
     ) -> DiscoveryKey:
         key = (component, discovery_id)
         try:
@@ -246,6 +258,8 @@ class MqttDiscovery:
             )
             raise DiscoveryError(f"{component} config invalid: {details}") from err
         previous = self._discovered.get(key)
+        if pinned and self.pin is not None and not self.pin(topic, key, config, model, previous):
+            return key  # held; the pin applies it with async_apply_held once allowed
         if previous is not None and previous.config == model and previous.discovery_topic == topic:
             return key  # unchanged component of a re-sent device config
         device = model.device
@@ -275,6 +289,10 @@ class MqttDiscovery:
             topic, component, discovery_id, entity_id, entity.device_id, model
         )
         return key
+
+    async def async_apply_held(self, topic: str, key: DiscoveryKey, config: dict[str, Any]) -> None:
+        """Apply a config the pin held back, now that its device proved itself again."""
+        await self._async_apply(topic, key[0], key[1], config, pinned=False)
 
     @staticmethod
     def _device_info(model: EntityConfig) -> DeviceInfo | None:
