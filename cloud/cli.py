@@ -28,6 +28,7 @@ ENV_HELP = """environment:
   ETHOS_OAUTH_ACCESS_TOKEN_SECONDS  OIDC access token lifetime (default 300)
   ETHOS_OAUTH_ID_TOKEN_SECONDS      ID token lifetime (default 300)
   ETHOS_OAUTH_REFRESH_TOKEN_DAYS    refresh token lifetime; each use rotates it (default 30)
+  ETHOS_OAUTH_REFRESH_GRACE_SECONDS a lost refresh answer may be retried once (default 60)
   ETHOS_OAUTH_DEVICE_CODE_SECONDS   how long a hub's device code waits for approval (default 600)
   ETHOS_OAUTH_KEY_ROTATION_DAYS     age at which the ID-token signing key is replaced (default 90)
   ETHOS_MOBILE_REDIRECT_URIS        redirect URIs of the mobile web app, space-separated

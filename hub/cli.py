@@ -20,7 +20,8 @@ Environment:
                               found by zeroconf, is used; anonymous brokers only)
   ETHOS_CLOUD_URL             Ethos store / OpenID provider (default http://127.0.0.1:8080)
   ETHOS_HUB_CLIENT_ID         OAuth client id of this hub at the store (default ethos-hub)
-  ETHOS_HUB_REDIRECT_URI      OAuth redirect URI (default http://HOST:PORT/auth/callback)
+  ETHOS_HUB_REDIRECT_URI      OAuth redirect URI (default $ETHOS_HUB_URL/auth/callback, else
+                              http://HOST:PORT/auth/callback; HOSTNAME.local on 0.0.0.0)
   ETHOS_HUB_HISTORY_DAYS      days of state history to keep (default 10)
   ETHOS_HUB_DISCOVERY_PREFIX  MQTT discovery prefix (default homeassistant)
   ETHOS_HUB_NAME              name the hub advertises on the LAN (default "Ethos hub")

@@ -44,3 +44,6 @@ HISTORY_PURGE_INTERVAL_S: Final = 3600.0
 
 SETUP_RETRY_FIRST_DELAY_S: Final = 5.0
 SETUP_RETRY_MAX_DELAY_S: Final = 300.0
+
+# Listen addresses that mean "every interface": not an address anyone can be sent to.
+WILDCARD_HOSTS: Final = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 (recognised, not bound)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +24,7 @@ from hub.const import (
     ENV_HUB_REDIRECT_URI,
     ENV_MQTT_URL,
     HUB_SUBDIR,
+    WILDCARD_HOSTS,
 )
 from hub.core.loader import INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE
 
@@ -85,7 +87,8 @@ class HubConfig:
             if check_minutes
             else DEFAULT_ACCOUNT_CHECK
         )
-        redirect = env.get(ENV_HUB_REDIRECT_URI) or f"http://{host}:{port}/auth/callback"
+        ui_url = env.get(ENV_HUB_URL) or None
+        redirect = env.get(ENV_HUB_REDIRECT_URI) or default_redirect_uri(host, port, ui_url)
         return cls(
             data_dir=data_dir,
             mqtt_url=env.get(ENV_MQTT_URL) or None,
@@ -97,11 +100,24 @@ class HubConfig:
             host=host,
             port=port,
             name=env.get(ENV_HUB_NAME) or DEFAULT_HUB_NAME,
-            ui_url=env.get(ENV_HUB_URL) or None,
+            ui_url=ui_url,
             zeroconf_interfaces=_split_list(env.get(ENV_HUB_ZEROCONF_INTERFACES)),
             bluetooth_adapter=env.get(ENV_HUB_BLUETOOTH_ADAPTER) or None,
             account_check_interval=account_check,
         )
+
+
+def default_redirect_uri(host: str, port: int, ui_url: str | None) -> str:
+    """Where the store sends people back after sign-in: the hub's own URL when given; for a
+    hub listening on every interface, its mDNS name (zeroconf answers for it), since the
+    store refuses a redirect to a wildcard address."""
+    if ui_url:
+        return f"{ui_url.rstrip('/')}/auth/callback"
+    if host in WILDCARD_HOSTS:
+        host = f"{socket.gethostname().split('.')[0] or 'ethos-hub'}.local"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/auth/callback"
 
 
 def _split_list(value: str | None) -> tuple[str, ...] | None:

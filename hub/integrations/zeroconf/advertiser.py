@@ -12,6 +12,7 @@ import ifaddr
 from zeroconf import InterfaceChoice
 from zeroconf.asyncio import AsyncServiceInfo
 
+from hub.const import WILDCARD_HOSTS
 from hub.integrations.zeroconf.const import (
     DISTRIBUTION,
     HUB_SERVICE_TYPE,
@@ -20,7 +21,6 @@ from hub.integrations.zeroconf.const import (
     TXT_NAME,
     TXT_URL,
     TXT_VERSION,
-    WILDCARD_HOSTS,
 )
 
 if TYPE_CHECKING:

@@ -18,7 +18,6 @@ MANIFEST_KEY: Final = "zeroconf"
 DISCOVERY_HOOK: Final = "async_zeroconf_discovered"
 
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
-WILDCARD_HOSTS: Final = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 (recognised, not bound)
 LOOPBACK_ADDRESS: Final = "127.0.0.1"
 
 RESOLVE_TIMEOUT_MS: Final = 3_000

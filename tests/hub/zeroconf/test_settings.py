@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from pathlib import Path
 
 from zeroconf import InterfaceChoice
@@ -55,3 +56,17 @@ def test_explicit_settings_win() -> None:
     assert mdns_interfaces(hub) == ["10.0.0.5", "10.0.0.6"]
     assert ui_url(hub, ["10.0.0.5"]) == "https://hub.home.arpa/"
     assert hub.bluetooth_adapter == "hci1"
+
+
+def test_sign_in_returns_to_an_address_people_can_reach() -> None:
+    """The store refuses redirects to a wildcard address; a hub on every interface names
+    itself by its mDNS name (which zeroconf answers for), or by its configured URL."""
+    hostname = socket.gethostname().split(".")[0]
+    assert config(WILDCARD).redirect_uri == f"http://{hostname}.local:8282/auth/callback"
+    assert config("::").redirect_uri == f"http://{hostname}.local:8282/auth/callback"
+    assert config("192.168.1.20").redirect_uri == "http://192.168.1.20:8282/auth/callback"
+    assert config("fd00::20").redirect_uri == "http://[fd00::20]:8282/auth/callback"
+    configured = config(WILDCARD, ETHOS_HUB_URL="https://hub.home.arpa/")
+    assert configured.redirect_uri == "https://hub.home.arpa/auth/callback"
+    explicit = config(WILDCARD, ETHOS_HUB_REDIRECT_URI="http://10.0.0.5:8282/auth/callback")
+    assert explicit.redirect_uri == "http://10.0.0.5:8282/auth/callback"
