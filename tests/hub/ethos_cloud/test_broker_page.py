@@ -107,6 +107,8 @@ async def test_only_the_owner_manages_broker_credentials(identity_home: Identity
     async with second_browser(owner, "member-sub", "Max") as member:
         assert not member.principal.is_owner
         assert (await member.client.get("/broker")).status == 403
+        assert 'id="nav-broker"' not in await (await member.client.get("/devices")).text()
+        assert 'id="nav-broker"' in await (await owner.client.get("/devices")).text()
         made = await member.client.post("/broker/credentials", data=member.form(name="m", base="m"))
         assert made.status == 403
     assert not [
