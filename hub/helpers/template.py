@@ -24,7 +24,7 @@ from hub.helpers.template_budget import (
     TemplateRenderError,
     budget_scope,
 )
-from hub.helpers.template_sandbox import BoundedSandbox, instrument
+from hub.helpers.template_sandbox import BoundedSandbox, check_nesting, instrument
 
 __all__ = [
     "BoundedTemplate",
@@ -124,8 +124,9 @@ class TemplateCompiler:
     def _compile(self, source: str) -> tuple[BoundedTemplate | str, int]:
         env = self._env
         try:
-            tree = instrument(env.parse(source))
-            python = env.compile(tree, raw=True)
+            tree = env.parse(source)
+            check_nesting(tree, self.limits.max_nesting)
+            python = env.compile(instrument(tree), raw=True)
             code = compile(python, "<template>", "exec")
             template = env.template_class.from_code(env, code, env.make_globals(None))
         except Exception as err:  # syntax errors, nesting too deep for Python...

@@ -19,6 +19,7 @@ from string import Formatter
 from typing import Any
 
 from jinja2 import Undefined
+from jinja2.utils import Namespace
 
 _SCALAR_WEIGHT = 24  # a float, bool or None written out, more or less
 _OPAQUE_WEIGHT = 64  # a loop, macro or cycler object written out
@@ -42,6 +43,7 @@ class TemplateLimits:
     """Limits of one render (and of the source that is compiled)."""
 
     max_source_chars: int = 4096
+    max_nesting: int = 32  # expressions and blocks inside each other (compile time)
     max_output_chars: int = 262_144  # written out, and the weight of any one value
     max_allocated: int = 1_048_576  # sum of the weights of everything the render builds
     max_iterations: int = 10_000  # loop turns, macro calls, range lengths
@@ -52,7 +54,7 @@ class TemplateLimits:
 
 
 class RenderBudget:
-    """Counters of one render; every ``charge`` raises TemplateRefused past its limit."""
+    """What one render has spent; each check raises TemplateRefused past its limit."""
 
     __slots__ = (
         "_cpu_mark",
@@ -140,15 +142,11 @@ class RenderBudget:
                 f"a number of about {bits} bits (limit {self.limits.max_int_bits})"
             )
 
-    @contextmanager
-    def call_frame(self) -> Iterator[None]:
+    def enter_call(self) -> None:
+        """One call deeper; the caller takes ``depth`` back down when the call returns."""
+        if self.depth >= self.limits.max_call_depth:
+            raise TemplateRefused(f"calls nested deeper than {self.limits.max_call_depth}")
         self.depth += 1
-        try:
-            if self.depth > self.limits.max_call_depth:
-                raise TemplateRefused(f"calls nested deeper than {self.limits.max_call_depth}")
-            yield
-        finally:
-            self.depth -= 1
 
     # Sizes ------------------------------------------------------------------------
     def weight(self, value: Any) -> int:
@@ -243,11 +241,9 @@ def _children(value: Any) -> list[Any] | tuple[Any, ...] | None:
         return [*value.keys(), *value.values()]
     if isinstance(value, set | frozenset):
         return list(value)
-    try:  # a namespace or another plain object: what it holds
-        attributes = object.__getattribute__(value, "__dict__")
-    except AttributeError:
-        return None
-    return list(attributes.values()) if isinstance(attributes, dict) else None
+    if isinstance(value, Namespace):  # written out with everything set on it
+        return list(object.__getattribute__(value, "__dict__").values())
+    return None  # a loop, macro or cycler: written out as a short name
 
 
 _CURRENT: ContextVar[RenderBudget | None] = ContextVar("template_budget", default=None)

@@ -83,8 +83,12 @@ def _format(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> Non
 
 
 def join_weight(budget: RenderBudget, items: list[Any], separator: Any) -> int:
+    """Size of the joined text; stops adding once it is over the limit anyway."""
+    limit = budget.limits.max_output_chars
     total = max(len(items) - 1, 0) * len(str(separator))
     for index, item in enumerate(items):
+        if total > limit:
+            break
         if not index & 1023:
             budget.tick()
         total += budget.weight(item)
@@ -164,8 +168,22 @@ def charge_result(budget: RenderBudget, result: Any, what: str) -> None:
         budget.allocate(len(result) * ITEM_WEIGHT, what)
 
 
+def _first_argument(func: Callable[..., Any]) -> Callable[[Context], tuple[Any, ...]]:
+    """What Jinja passes a filter before its value (its pass_context & co. decorators);
+    worked out once here instead of by Context.call on every use."""
+    kind = getattr(getattr(func, "jinja_pass_arg", None), "name", None)
+    if kind == "context":
+        return lambda context: (context,)
+    if kind == "eval_context":
+        return lambda context: (context.eval_ctx,)
+    if kind == "environment":
+        return lambda context: (context.environment,)
+    return lambda context: ()
+
+
 def _bounded(name: str, func: Callable[..., Any], precheck: Precheck | None) -> Callable:
     what = f"the result of |{name}"
+    first = _first_argument(func)
 
     @pass_context
     def bounded(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
@@ -175,7 +193,7 @@ def _bounded(name: str, func: Callable[..., Any], precheck: Precheck | None) -> 
             replaced = precheck(budget, value, args, kwargs)
             if replaced is not None:
                 value, args, kwargs = replaced
-        result = context.call(func, value, *args, **kwargs)
+        result = func(*first(context), value, *args, **kwargs)
         charge_result(budget, result, what)
         return result
 

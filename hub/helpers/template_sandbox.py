@@ -95,7 +95,9 @@ def _check_text_method(
 
 
 def _check_method(budget: RenderBudget, owner: Any, name: str, args: tuple, kwargs: dict) -> tuple:
-    kind = next(t for t in _VALUE_TYPES if isinstance(owner, t))
+    kind = type(owner)
+    if kind not in _METHODS:  # a subclass (Markup is a str, bool an int)
+        kind = next(t for t in _VALUE_TYPES if isinstance(owner, t))
     if name not in _METHODS[kind]:
         raise TemplateRefused(f"{kind.__name__}.{name}() is not available in templates")
     if isinstance(owner, str | bytes):
@@ -195,11 +197,18 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         budget.tick()
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, _VALUE_TYPES):
+            # A listed method of a str, number, list or dict: checked, then called as is
+            # (it takes no context, and attribute access already refused mutating ones).
             args, kwargs = _check_method(budget, owner, __obj.__name__, args, kwargs)
+            result = __obj(*args, **kwargs)
         elif isinstance(owner, type) and issubclass(owner, _VALUE_TYPES):
             raise TemplateRefused(f"{owner.__name__}.{__obj.__name__}() is not available")
-        with budget.call_frame():
-            result = super().call(__context, __obj, *args, **kwargs)
+        else:
+            budget.enter_call()
+            try:
+                result = super().call(__context, __obj, *args, **kwargs)
+            finally:
+                budget.depth -= 1
         charge_result(budget, result, "a call's result")
         return result
 
@@ -275,6 +284,17 @@ class _Instrument(NodeTransformer):
         return nodes.Filter(node, LITERAL_FILTER, [], [], None, None, lineno=node.lineno)
 
     visit_List = visit_Tuple = visit_Dict = _measure_literal
+
+
+def check_nesting(tree: nodes.Template, limit: int) -> None:
+    """Refuse a template nested deeper than ``limit``: generating and compiling its
+    Python grows much faster than its text (and Python refuses ~200 levels anyway)."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise ValueError(f"nested more than {limit} levels deep")
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
 
 
 def instrument(tree: nodes.Template) -> nodes.Template:
