@@ -38,12 +38,14 @@ TEMPLATE_CACHE_BYTES: Final = 4 * 1024 * 1024
 # Admission of new discovery topics (admission.py). A new topic that adds an entity to
 # the registry costs a token of its client (the node id of its topic; topics without
 # one share a bucket) and one of the hub's; topics that add nothing get theirs back.
+# Bursts cover a first start (known topics cost nothing); the rates, a person pairing
+# devices. A client flooding the hub adds its burst, then half an entity a second.
 DISCOVERY_CLIENT_BURST: Final = 64  # a big device (or a small bridge) at once
-DISCOVERY_CLIENT_PER_S: Final = 1.0
+DISCOVERY_CLIENT_PER_S: Final = 0.5
 DISCOVERY_SHARED_BURST: Final = 256
-DISCOVERY_SHARED_PER_S: Final = 2.0
+DISCOVERY_SHARED_PER_S: Final = 1.0
 DISCOVERY_TOTAL_BURST: Final = 1024
-DISCOVERY_TOTAL_PER_S: Final = 5.0
+DISCOVERY_TOTAL_PER_S: Final = 2.0
 # New topics waiting for a token (latest payload per topic); beyond, refused and counted.
 DISCOVERY_MAX_WAITING_PER_CLIENT: Final = 256
 DISCOVERY_MAX_WAITING_SHARED: Final = 2_048
