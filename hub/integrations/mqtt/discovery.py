@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -108,7 +109,7 @@ class MqttDiscovery:
         self.prefix = prefix.strip("/")
         self.templates = new_template_compiler()
         # Latest message per known topic, in arrival order; bounded by the known topics.
-        self._known: dict[str, ReceivedMessage] = {}
+        self._known: OrderedDict[str, ReceivedMessage] = OrderedDict()
         self._admission = DiscoveryAdmission(AdmissionLimits(max_waiting=max_queued))
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
@@ -163,8 +164,8 @@ class MqttDiscovery:
         """In the MQTT callback: constant work per message, whatever arrives."""
         topic = message.topic
         if topic in self._topic_keys or topic in self._in_flight:
-            self._known.pop(topic, None)  # the latest config goes to the back
             self._known[topic] = message
+            self._known.move_to_end(topic)  # the latest config goes to the back
         else:
             match = _CONFIG_TOPIC.match(topic[len(self.prefix) + 1 :])
             node_id = match.group("node_id") if match else None
@@ -179,7 +180,7 @@ class MqttDiscovery:
             await self._async_wait_for_work()
             batch: list[AdmittedMessage] = []
             while self._known and len(batch) < DISCOVERY_BATCH:
-                batch.append((None, self._known.pop(next(iter(self._known)))))
+                batch.append((None, self._known.popitem(last=False)[1]))
             while len(batch) < DISCOVERY_BATCH and (taken := self._admission.take()):
                 batch.append(taken)
             by_topic: dict[str, list[AdmittedMessage]] = {}
