@@ -34,33 +34,42 @@ Kwargs = dict[str, Any]
 Precheck = Callable[[RenderBudget, Any, Args, Kwargs], Any]
 
 
-def _arg(args: Args, kwargs: Kwargs, index: int, name: str, default: Any) -> Any:
+def argument(args: Args, kwargs: Kwargs, index: int, name: str, default: Any) -> Any:
+    """A filter's or method's argument, given by position or by name."""
     if len(args) > index:
         return args[index]
     return kwargs.get(name, default)
 
 
-def _int_arg(value: Any) -> int:
+def whole(value: Any) -> int:
     return value if isinstance(value, int) else 0
 
 
+def as_text(budget: RenderBudget, value: Any) -> str:
+    """The value as the filter will see it, measured before ``str()`` builds it."""
+    if isinstance(value, str):
+        return value
+    budget.check_value(value, "a value turned to text")
+    return str(value)
+
+
 def _center(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    width = _int_arg(_arg(args, kwargs, 0, "width", 80))
-    budget.allocate(max(len(str(value)), width), "a padded string")
+    width = whole(argument(args, kwargs, 0, "width", 80))
+    budget.allocate(max(len(as_text(budget, value)), width), "a padded string")
 
 
 def _indent(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    width = _arg(args, kwargs, 0, "width", 4)
-    step = len(width) if isinstance(width, str) else _int_arg(width)
-    text = str(value)
+    width = argument(args, kwargs, 0, "width", 4)
+    step = len(width) if isinstance(width, str) else whole(width)
+    text = as_text(budget, value)
     budget.allocate(len(text) + (text.count("\n") + 1) * step, "an indented string")
 
 
 def _wordwrap(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    text = str(value)
+    text = as_text(budget, value)
     if len(text) > SLOW_FILTER_MAX_CHARS:
         raise TemplateRefused(f"wordwrap of more than {SLOW_FILTER_MAX_CHARS} characters")
-    wrap = _arg(args, kwargs, 2, "wrapstring", None) or "\n"
+    wrap = argument(args, kwargs, 2, "wrapstring", None) or "\n"
     budget.allocate(len(text) + (len(text) + 1) * len(str(wrap)), "a wrapped string")
 
 
@@ -73,13 +82,15 @@ def check_replace(budget: RenderBudget, text: str, old: str, new: str, count: An
 
 
 def _replace(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    old = str(_arg(args, kwargs, 0, "old", ""))
-    new = str(_arg(args, kwargs, 1, "new", ""))
-    check_replace(budget, str(value), old, new, _arg(args, kwargs, 2, "count", None))
+    old = str(argument(args, kwargs, 0, "old", ""))
+    new = str(argument(args, kwargs, 1, "new", ""))
+    check_replace(
+        budget, as_text(budget, value), old, new, argument(args, kwargs, 2, "count", None)
+    )
 
 
 def _format(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    budget.check_percent_format(str(value), kwargs or args)
+    budget.check_percent_format(as_text(budget, value), kwargs or args)
 
 
 def join_weight(budget: RenderBudget, items: list[Any], separator: Any) -> int:
@@ -97,12 +108,14 @@ def join_weight(budget: RenderBudget, items: list[Any], separator: Any) -> int:
 
 def _join(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> tuple:
     items = list(value)
-    budget.allocate(join_weight(budget, items, _arg(args, kwargs, 0, "d", "")), "a joined string")
+    budget.allocate(
+        join_weight(budget, items, argument(args, kwargs, 0, "d", "")), "a joined string"
+    )
     return items, args, kwargs
 
 
 def _tojson(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    if _arg(args, kwargs, 0, "indent", None) is not None:
+    if argument(args, kwargs, 0, "indent", None) is not None:
         raise TemplateRefused("tojson with indent (its size grows with nesting)")
     budget.check_value(value, "a value turned to JSON")
 
@@ -117,28 +130,28 @@ def _list(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
 
 
 def _batch(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    count = _int_arg(_arg(args, kwargs, 0, "linecount", 0))
+    count = whole(argument(args, kwargs, 0, "linecount", 0))
     budget.check_count(count, "batch size")
-    fill = _arg(args, kwargs, 1, "fill_with", None)
+    fill = argument(args, kwargs, 1, "fill_with", None)
     if fill is not None:
         budget.allocate(count * (ITEM_WEIGHT + budget.weight(fill)), "a batch filling")
 
 
 def _slice(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    count = _int_arg(_arg(args, kwargs, 0, "slices", 0))
+    count = whole(argument(args, kwargs, 0, "slices", 0))
     budget.check_count(count, "number of slices")
-    fill = _arg(args, kwargs, 1, "fill_with", None)
+    fill = argument(args, kwargs, 1, "fill_with", None)
     budget.allocate(count * (ITEM_WEIGHT + budget.weight(fill)), "slices")
 
 
 def _round(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    digits = _arg(args, kwargs, 0, "precision", 0)
+    digits = argument(args, kwargs, 0, "precision", 0)
     if isinstance(digits, int) and abs(digits) > MAX_ROUND_DIGITS:
         raise TemplateRefused(f"round to {digits} digits (limit {MAX_ROUND_DIGITS})")
 
 
 def _sum(budget: RenderBudget, value: Any, args: Args, kwargs: Kwargs) -> None:
-    start = _arg(args, kwargs, 1, "start", 0)
+    start = argument(args, kwargs, 1, "start", 0)
     if not isinstance(start, int | float):
         raise TemplateRefused("sum with a start that is not a number (lists add up slowly)")
 

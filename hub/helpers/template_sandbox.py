@@ -32,10 +32,12 @@ from hub.helpers.template_filters import (
     CONCAT_FILTER,
     LITERAL_FILTER,
     TURN_FILTER,
+    argument,
     bounded_filters,
     charge_result,
     check_replace,
     join_weight,
+    whole,
 )
 
 _TEXT_METHOD_NAMES = (
@@ -59,32 +61,24 @@ _VALUE_TYPES = tuple(_METHODS)
 _CHARGED = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.Block)
 
 
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any) -> Any:
-    return args[index] if len(args) > index else kwargs.get(name, default)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
-
-
 def _check_text_method(
     budget: RenderBudget, text: str | bytes, name: str, args: tuple, kwargs: dict
 ) -> tuple:
     if name in ("center", "ljust", "rjust", "zfill"):
-        width = _int(_arg(args, kwargs, 0, "width", 0))
+        width = whole(argument(args, kwargs, 0, "width", 0))
         budget.allocate(max(len(text), width), "a padded string")
     elif name == "expandtabs":
         tabs = text.count("\t" if isinstance(text, str) else b"\t")
-        budget.allocate(len(text) + tabs * _int(_arg(args, kwargs, 0, "tabsize", 8)), "tabs")
+        budget.allocate(len(text) + tabs * whole(argument(args, kwargs, 0, "tabsize", 8)), "tabs")
     elif name == "replace":
-        old, new = _arg(args, kwargs, 0, "old", ""), _arg(args, kwargs, 1, "new", "")
-        check_replace(budget, text, old, new, _arg(args, kwargs, 2, "count", -1))
+        old, new = argument(args, kwargs, 0, "old", ""), argument(args, kwargs, 1, "new", "")
+        check_replace(budget, text, old, new, argument(args, kwargs, 2, "count", -1))
     elif name == "join" and args:
         items = list(args[0])
         budget.allocate(join_weight(budget, items, text), "a joined string")
         args = (items, *args[1:])
     elif name in ("split", "rsplit"):
-        separator = _arg(args, kwargs, 0, "sep", None)
+        separator = argument(args, kwargs, 0, "sep", None)
         pieces = text.count(separator) + 1 if separator else len(text) // 2 + 1
         budget.allocate(len(text) + pieces * ITEM_WEIGHT, "a split string")
     elif name == "splitlines":
@@ -103,7 +97,7 @@ def _check_method(budget: RenderBudget, owner: Any, name: str, args: tuple, kwar
     if isinstance(owner, str | bytes):
         return _check_text_method(budget, owner, name, args, kwargs)
     if name == "to_bytes":
-        budget.allocate(_int(_arg(args, kwargs, 0, "length", 1)), "bytes")
+        budget.allocate(whole(argument(args, kwargs, 0, "length", 1)), "bytes")
     elif name == "copy":
         budget.allocate(len(owner) * ITEM_WEIGHT, "a copy")
     return args, kwargs

@@ -5,9 +5,11 @@ publish discovery only under its own node id (``<prefix>/<component>/<node_id>/.
 so the node id names the client; topics without one share a bucket. A client's new
 topics wait in a bounded queue of its own (latest payload per topic) and are taken as
 its token bucket and the hub's allow, clients in turn: a flood from one client fills
-its own queue and spends its own tokens. What does not fit is refused, counted, logged
-once per interval, and seen again when the device re-sends its discovery (it does on
-every hub birth). Known topics never come here (see MqttDiscovery).
+its own queue and spends its own tokens. A topic that turns out to add nothing to the
+registry (its entity is known from an earlier run, or its config is junk that fails
+validation) gets its tokens back, so a restart costs none. What does not fit is refused,
+counted, logged once per interval, and seen again when the device re-sends its
+discovery (it does on every hub birth). Known topics never come here (see MqttDiscovery).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ SHARED_CLIENT = ""  # topics without a node id
 
 @dataclass(frozen=True)
 class AdmissionLimits:
+    """Token buckets (burst, refill per second) and the bounds of the waiting queues."""
+
     client_burst: int = DISCOVERY_CLIENT_BURST
     client_per_s: float = DISCOVERY_CLIENT_PER_S
     shared_burst: int = DISCOVERY_SHARED_BURST
