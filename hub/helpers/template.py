@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jinja2 import Template
@@ -93,12 +93,18 @@ class TemplateCompiler:
     """Compiles sources in the bounded sandbox and caches them, up to ``cache_bytes``."""
 
     def __init__(
-        self, limits: TemplateLimits | None = None, cache_bytes: int = DEFAULT_CACHE_BYTES
+        self,
+        limits: TemplateLimits | None = None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
+        """``functions``: extra globals for the templates (``states()`` for automations);
+        calls to them go through the sandbox like any other call."""
         self.limits = limits or TemplateLimits()
         self.cache_limit = cache_bytes
         self.cache_bytes = 0
         self._env = BoundedSandbox()
+        self._env.globals.update(functions or {})
         self._cache: OrderedDict[str, tuple[BoundedTemplate | str, int]] = OrderedDict()
 
     def __len__(self) -> int:

@@ -144,3 +144,10 @@ def test_the_compiled_template_cache_is_bounded_in_bytes() -> None:
         compiler.compile("{{ broken")
     assert 0 < compiler.cache_bytes <= compiler.cache_limit
     assert len(compiler) < 200
+
+
+def test_functions_given_to_the_compiler_are_called_under_the_same_limits() -> None:
+    compiler = TemplateCompiler(functions={"twice": lambda text: text * 2})
+    assert compiler.compile("{{ twice('ab') }}").render({}) == "abab"
+    with pytest.raises(TemplateRefused):
+        compiler.compile("{{ twice('x' * 200000) }}").render({})
