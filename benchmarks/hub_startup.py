@@ -1,6 +1,8 @@
 """Hub start-to-ready time and resident memory with 200 entities, against a bare app.
 
-A private Mosquitto holds 200 retained discovery configs (sensors, with retained states).
+A private Mosquitto holds 200 retained discovery configs (sensors, with retained states),
+four per device, each device under its own node id as Home Assistant's convention has it
+(the hub admits new topics per node id at a bounded rate).
 `ethos hub serve` is started as its own process, cold (empty data folder) and then warm
 (same folder); "ready" is /healthz answering `running` with all 200 entities, timed from
 process spawn. RSS is read from /proc one second after ready.
@@ -79,7 +81,8 @@ def seed_broker(port: int) -> None:
             "unit_of_meas": "W",
             "dev": {"ids": [f"bench-dev-{i // 4}"], "name": f"Dev {i // 4}"},
         }
-        client.publish(f"{PREFIX}/sensor/bench/s{i}/config", json.dumps(config), qos=1, retain=True)
+        topic = f"{PREFIX}/sensor/bench{i // 4}/s{i}/config"
+        client.publish(topic, json.dumps(config), qos=1, retain=True)
         client.publish(f"bench/{i}/state", str(i), qos=1, retain=True).wait_for_publish()
     client.loop_stop()
     client.disconnect()

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from hub.integrations.mqtt.schema import AvailabilityConfig
-from hub.integrations.mqtt.template import ValueTemplate
+from hub.integrations.mqtt.template import TemplateCompiler, ValueTemplate
 
 
 class Availability:
     """Unavailable until a topic says available, like Home Assistant."""
 
-    def __init__(self, items: list[AvailabilityConfig], mode: str) -> None:
+    def __init__(
+        self, items: list[AvailabilityConfig], mode: str, compiler: TemplateCompiler
+    ) -> None:
         self._items = items
         self._mode = mode
         self._templates = {
-            id(item): ValueTemplate(item.value_template) for item in items if item.value_template
+            id(item): ValueTemplate(item.value_template, compiler)
+            for item in items
+            if item.value_template
         }
+        # A template refused before any message (its cost does not depend on one).
+        self.refused = next((t.refused for t in self._templates.values() if t.refused), None)
         self._status: dict[str, bool | None] = {item.topic: None for item in items}
         self._latest: bool | None = None
 

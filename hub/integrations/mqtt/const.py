@@ -19,7 +19,7 @@ COMPONENTS: Final = frozenset(
 # Bounded everywhere: a burst costs dropped messages (counted), never unbounded memory.
 MAX_QUEUED_OUTGOING: Final = 1_000
 MAX_QUEUED_DISCOVERY: Final = 2_000
-DISCOVERY_BATCH: Final = 500
+DISCOVERY_BATCH: Final = 50  # per turn of the event loop
 MAX_PAYLOAD_BYTES: Final = 256 * 1024
 MAX_TOPIC_BYTES: Final = 65_535
 
@@ -43,3 +43,28 @@ THIRD_PARTY_USER_PREFIX: Final = "ext-"
 EVENT_BROKER_IDENTITY: Final = "mqtt_broker_identity"
 # hub.data key where another integration (ethos_cloud) leaves a discovery pin to install.
 DATA_DISCOVERY_PIN: Final = "mqtt_discovery_pin"
+
+# Templates in discovery configs run in the bounded sandbox (hub.helpers.template).
+TEMPLATE_MAX_SOURCE_CHARS: Final = 1024  # compiling costs ~10 us a character
+TEMPLATE_CPU_SECONDS: Final = 0.005
+TEMPLATE_MAX_ALLOCATED: Final = 1024 * 1024
+TEMPLATE_MAX_ITERATIONS: Final = 10_000
+TEMPLATE_CACHE_BYTES: Final = 4 * 1024 * 1024
+
+# Admission of new discovery topics (admission.py). A new topic that adds an entity to
+# the registry costs a token of its client (the node id of its topic; topics without
+# one share a bucket) and one of the hub's; topics that add nothing get theirs back.
+# Bursts cover a first start (known topics cost nothing); the rates, a person pairing
+# devices. A client flooding the hub adds its burst, then half an entity a second.
+DISCOVERY_CLIENT_BURST: Final = 64  # a big device (or a small bridge) at once
+DISCOVERY_CLIENT_PER_S: Final = 0.5
+DISCOVERY_SHARED_BURST: Final = 256
+DISCOVERY_SHARED_PER_S: Final = 1.0
+DISCOVERY_TOTAL_BURST: Final = 1024
+DISCOVERY_TOTAL_PER_S: Final = 2.0
+# New topics waiting for a token (latest payload per topic); beyond, refused and counted.
+DISCOVERY_MAX_WAITING_PER_CLIENT: Final = 256
+DISCOVERY_MAX_WAITING_SHARED: Final = 2_048
+DISCOVERY_MAX_WAITING_BYTES: Final = 16 * 1024 * 1024
+DISCOVERY_REFUSAL_LOG_S: Final = 60.0  # refusals are logged as one line per interval
+DISCOVERY_WARNINGS_PER_INTERVAL: Final = 20  # bad configs logged one by one, then counted

@@ -2,15 +2,23 @@
 
 Both topic forms are understood: ``<prefix>/<component>/[<node_id>/]<object_id>/config``
 and the device form ``<prefix>/device/<object_id>/config`` with a ``cmps`` map.
-Bad input is logged once per topic and ignored; nothing already discovered is lost.
+Bad input is logged once per topic (at most a few lines a minute) and ignored; nothing
+already discovered is lost.
+
+Messages of known topics (with entities) are applied in arrival order, latest config
+per topic, never dropped. New topics go through admission (``admission.py``): a flood
+of them waits or is refused without delaying the known ones. The worker yields to the
+event loop after each small batch, so the web UI answers during a burst.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,22 +30,28 @@ from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
 from hub.core.entity import DeviceInfo
 from hub.core.events import Event
 from hub.integrations.mqtt.abbreviations import BASE_TOPIC, expand_config
+from hub.integrations.mqtt.admission import SHARED_CLIENT, AdmissionLimits, DiscoveryAdmission
 from hub.integrations.mqtt.binary_sensor import MqttBinarySensor
 from hub.integrations.mqtt.button import MqttButton
 from hub.integrations.mqtt.client import MqttClient, MqttNotConnected, ReceivedMessage
 from hub.integrations.mqtt.const import (
     COMPONENTS,
     DISCOVERY_BATCH,
+    DISCOVERY_REFUSAL_LOG_S,
+    DISCOVERY_WARNINGS_PER_INTERVAL,
+    DOMAIN,
     MAX_PAYLOAD_BYTES,
     MAX_QUEUED_DISCOVERY,
 )
 from hub.integrations.mqtt.entity import MqttEntity
 from hub.integrations.mqtt.light import MqttLight
+from hub.integrations.mqtt.log_throttle import LogThrottle
 from hub.integrations.mqtt.number import MqttNumber
 from hub.integrations.mqtt.schema import CONFIG_MODELS, EntityConfig
 from hub.integrations.mqtt.select import MqttSelect
 from hub.integrations.mqtt.sensor import MqttSensor
 from hub.integrations.mqtt.switch import MqttSwitch
+from hub.integrations.mqtt.template import new_template_compiler
 
 if TYPE_CHECKING:
     from hub.core.config_entries import ConfigEntry
@@ -66,6 +80,7 @@ DiscoveryKey = tuple[str, str]  # (component, discovery id)
 DiscoveryPin = Callable[
     [str, DiscoveryKey, dict[str, Any], EntityConfig, "DiscoveredEntity | None"], bool
 ]
+AdmittedMessage = tuple[str | None, ReceivedMessage]  # (client that paid a token, message)
 
 
 class DiscoveryError(ValueError):
@@ -97,15 +112,37 @@ class MqttDiscovery:
         self._client = client
         self._entry = entry
         self.prefix = prefix.strip("/")
-        self._queue: asyncio.Queue[ReceivedMessage] = asyncio.Queue(max_queued)
+        self.templates = new_template_compiler()
+        # Latest message per known topic, in arrival order; bounded by the known topics.
+        self._known: OrderedDict[str, ReceivedMessage] = OrderedDict()
+        self._admission = DiscoveryAdmission(AdmissionLimits(max_waiting=max_queued))
+        self._wake = asyncio.Event()
+        self._in_flight: set[str] = set()
+        self._adding_rows: set[str] = set()  # topics whose message added registry rows
         self._discovered: dict[DiscoveryKey, DiscoveredEntity] = {}
-        self._last_payload: dict[str, bytes] = {}
+        self._topic_keys: dict[str, set[DiscoveryKey]] = {}
+        self._last_payload: dict[str, bytes] = {}  # digest of the last applied config
         self._logged_topics: set[str] = set()
+        self._log = LogThrottle(
+            _LOGGER,
+            "%s more discovery messages ignored (bad configs) in the last %g s",
+            DISCOVERY_WARNINGS_PER_INTERVAL,
+            DISCOVERY_REFUSAL_LOG_S,
+        )
         self._unsubscribes: list[Callable[[], None]] = []
         self._worker: asyncio.Task | None = None
-        self.dropped = 0
         self.ignored = 0
         self.pin: DiscoveryPin | None = None  # set by ethos_cloud (pin.py)
+
+    @property
+    def dropped(self) -> int:
+        """New config topics refused because their client's queue was full."""
+        return self._admission.refused
+
+    @property
+    def waiting(self) -> int:
+        """New config topics waiting for their client's turn or tokens."""
+        return self._admission.waiting
 
     # Lifecycle ---------------------------------------------------------------
     async def async_start(self) -> None:
@@ -122,31 +159,66 @@ class MqttDiscovery:
         while self._unsubscribes:
             self._unsubscribes.pop()()
         await async_cancel_and_wait(self._worker)
+        self._log.close()
+        self._admission.close()
         for record in list(self._discovered.values()):
             await self._hub.entity_table.async_remove(record.entity_id)
         self._discovered.clear()
+        self._topic_keys.clear()
 
     def _enqueue(self, message: ReceivedMessage) -> None:
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self.dropped += 1
+        """In the MQTT callback: constant work per message, whatever arrives."""
+        topic = message.topic
+        if topic in self._topic_keys or topic in self._in_flight:
+            self._known[topic] = message
+            self._known.move_to_end(topic)  # the latest config goes to the back
+        else:
+            match = _CONFIG_TOPIC.match(topic[len(self.prefix) + 1 :])
+            node_id = match.group("node_id") if match else None
+            if not self._admission.offer(node_id or SHARED_CLIENT, message):
+                return
+        self._wake.set()
 
     async def _async_work(self) -> None:
-        """Take what has queued up; topics in parallel (their subscriptions share one
-        round trip to the broker), each topic's messages in order."""
+        """Known topics first, then new ones as admission allows; a small batch at a time
+        (topics in parallel: their subscriptions share one round trip to the broker)."""
         while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < DISCOVERY_BATCH:
-                batch.append(self._queue.get_nowait())
-            by_topic: dict[str, list[ReceivedMessage]] = {}
-            for message in batch:
-                by_topic.setdefault(message.topic, []).append(message)
+            await self._async_wait_for_work()
+            batch: list[AdmittedMessage] = []
+            while self._known and len(batch) < DISCOVERY_BATCH:
+                batch.append((None, self._known.popitem(last=False)[1]))
+            while len(batch) < DISCOVERY_BATCH and (taken := self._admission.take()):
+                batch.append(taken)
+            by_topic: dict[str, list[AdmittedMessage]] = {}
+            for item in batch:
+                by_topic.setdefault(item[1].topic, []).append(item)
             await asyncio.gather(*(self._async_process_in_order(m) for m in by_topic.values()))
+            await asyncio.sleep(0)  # whatever else the loop has to do goes first
 
-    async def _async_process_in_order(self, messages: list[ReceivedMessage]) -> None:
-        for message in messages:
-            await self.async_process_discovery_message(message.topic, message.payload)
+    async def _async_wait_for_work(self) -> None:
+        while True:
+            self._wake.clear()
+            if self._known:
+                return
+            wait = self._admission.seconds_until_ready()
+            if wait == 0:
+                return
+            try:
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+
+    async def _async_process_in_order(self, messages: list[AdmittedMessage]) -> None:
+        for client, message in messages:
+            self._in_flight.add(message.topic)
+            try:
+                await self.async_process_discovery_message(message.topic, message.payload)
+            finally:
+                self._in_flight.discard(message.topic)
+            if client is not None and message.topic not in self._adding_rows:
+                self._admission.give_back(client)  # it added nothing: no token spent
+            self._adding_rows.discard(message.topic)
 
     # Public API ----------------------------------------------------------------
     def discovered(self) -> list[DiscoveredEntity]:
@@ -161,10 +233,13 @@ class MqttDiscovery:
             self.ignored += 1
             if topic not in self._logged_topics and len(self._logged_topics) < 10_000:
                 self._logged_topics.add(topic)
-                _LOGGER.warning("Ignoring discovery on %s: %s", topic[:200], err)
+                self._log.warn("Ignoring discovery on %s: %s", topic[:200], err)
         except Exception:
             self.ignored += 1
             _LOGGER.exception("Discovery message on %s failed", topic[:200])
+        finally:
+            if topic not in self._topic_keys:
+                self._last_payload.pop(topic, None)  # remembered for known topics only
 
     # Parsing -----------------------------------------------------------------
     def _parse_topic(self, topic: str) -> tuple[str, str, str]:
@@ -181,9 +256,10 @@ class MqttDiscovery:
         component, object_id, discovery_id = self._parse_topic(topic)
         if len(payload) > MAX_PAYLOAD_BYTES:
             raise DiscoveryError(f"payload of {len(payload)} bytes is too large")
-        if self._last_payload.get(topic) == payload:
+        digest = hashlib.blake2b(payload, digest_size=16).digest()
+        if self._last_payload.get(topic) == digest:
             return  # devices re-send discovery on every hub birth
-        old_keys = {k for k, r in self._discovered.items() if r.discovery_topic == topic}
+        old_keys = set(self._topic_keys.get(topic, ()))
         if not payload:
             self._last_payload.pop(topic, None)
             for key in old_keys:
@@ -204,7 +280,7 @@ class MqttDiscovery:
                 raise DiscoveryError(f"unknown component {component!r}")
         except ValueError as err:
             raise DiscoveryError(str(err)) from err
-        self._last_payload[topic] = payload
+        self._last_payload[topic] = digest
         new_keys = set()
         problems = []
         for cmp_component, cmp_id, config in configs:
@@ -278,21 +354,33 @@ class MqttDiscovery:
                 name=name,
                 object_id=model.object_id or name,
                 device_info=self._device_info(model),
+                templates=self.templates,
             )
         except ValueError as err:  # a broken template
             raise DiscoveryError(f"{component}: {err}") from err
         previous = self._discovered.pop(key, None)
         if previous is not None:
+            self._forget_key(previous.discovery_topic, key)
             await self._hub.entity_table.async_remove(previous.entity_id)
+        if self._hub.entities.get_by_unique_id(DOMAIN, entity.unique_id) is None:
+            self._adding_rows.add(topic)
         entity_id = await self._hub.entity_table.async_add(entity, self._entry.entry_id)
         self._discovered[key] = DiscoveredEntity(
             topic, component, discovery_id, entity_id, entity.device_id, model
         )
+        self._topic_keys.setdefault(topic, set()).add(key)
         return key
 
     async def async_apply_held(self, topic: str, key: DiscoveryKey, config: dict[str, Any]) -> None:
         """Apply a config the pin held back, now that its device proved itself again."""
         await self._async_apply(topic, key[0], key[1], config, pinned=False)
+
+    def _forget_key(self, topic: str, key: DiscoveryKey) -> None:
+        keys = self._topic_keys.get(topic)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._topic_keys[topic]
 
     @staticmethod
     def _device_info(model: EntityConfig) -> DeviceInfo | None:
@@ -314,6 +402,7 @@ class MqttDiscovery:
     async def _async_remove(self, key: DiscoveryKey, *, forget: bool = False) -> None:
         record = self._discovered.pop(key, None)
         if record is not None:
+            self._forget_key(record.discovery_topic, key)
             await self._hub.entity_table.async_remove(record.entity_id, forget=forget)
 
     # Device removal ----------------------------------------------------------

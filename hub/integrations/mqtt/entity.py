@@ -1,4 +1,9 @@
-"""Base class of MQTT entities: subscriptions, availability, expiry, templates, commands."""
+"""Base class of MQTT entities: subscriptions, availability, expiry, templates, commands.
+
+A template of the entity that goes over the sandbox's limits is refused (logged once):
+the entity is then ``unavailable`` with a ``template_error`` attribute saying why, the
+way the UI and API show any entity's trouble, until its discovery config changes.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,15 @@ from hub.integrations.mqtt.availability import Availability
 from hub.integrations.mqtt.client import MqttClient, MqttNotConnected, ReceivedMessage
 from hub.integrations.mqtt.const import DOMAIN
 from hub.integrations.mqtt.schema import EntityConfig
-from hub.integrations.mqtt.template import TemplateRenderError, ValueTemplate
+from hub.integrations.mqtt.template import (
+    TemplateCompiler,
+    TemplateRefused,
+    TemplateRenderError,
+    ValueTemplate,
+)
 
 _LOGGER = logging.getLogger(__name__)
+ATTR_TEMPLATE_ERROR = "template_error"
 
 
 class BrokerUnavailable(HubError):
@@ -35,6 +46,7 @@ class MqttEntity(Entity):
         name: str | None,
         object_id: str | None,
         device_info: DeviceInfo | None,
+        templates: TemplateCompiler,
     ) -> None:
         super().__init__(
             platform=DOMAIN,
@@ -45,14 +57,18 @@ class MqttEntity(Entity):
         )
         self.config = config
         self._client = client
-        self._availability = Availability(config.availability_list(), config.availability_mode)
-        source = self.state_template_source()
-        self._value_template = ValueTemplate(source) if source else None
-        self._attributes_template = (
-            ValueTemplate(config.json_attributes_template)
-            if config.json_attributes_template
-            else None
+        self._compiler = templates
+        self.template_error: str | None = None
+        self._availability = Availability(
+            config.availability_list(), config.availability_mode, templates
         )
+        state_key, state_source = self.state_template_source()
+        self._value_template = self.value_template(state_key, state_source)
+        self._attributes_template = self.value_template(
+            "json_attributes_template", config.json_attributes_template
+        )
+        if self.template_error is None and self._availability.refused:
+            self.template_error = f"availability_template refused: {self._availability.refused}"
         self._unsubscribes: list[Callable[[], None]] = []
         self._expire_after: int | None = getattr(config, "expire_after", None)
         # Like Home Assistant: with expire_after, unavailable until the first value.
@@ -60,12 +76,39 @@ class MqttEntity(Entity):
         self._expire_handle: asyncio.TimerHandle | None = None
         self._logged: set[str] = set()
 
-    def state_template_source(self) -> str | None:
-        return self.config.value_template
+    def state_template_source(self) -> tuple[str, str | None]:
+        """The config key and source of the template that turns a message into the state."""
+        return "value_template", self.config.value_template
+
+    def value_template(self, key: str, source: str | None) -> ValueTemplate | None:
+        """Compile one of the entity's templates (ValueError if broken); one refused with
+        no input at all puts the entity in error from the start."""
+        if not source:
+            return None
+        template = ValueTemplate(source, self._compiler)
+        if template.refused is not None and self.template_error is None:
+            self.template_error = f"{key} refused: {template.refused}"
+        return template
+
+    def refuse_template(self, key: str, err: TemplateRefused) -> None:
+        """A template went over its limits: say so once, then show it on the entity."""
+        if self.template_error is not None:
+            return
+        self.template_error = f"{key} refused: {err}"
+        self._report_template_error()
+        self._rebuild_attributes()
+        self.async_write_state()
+
+    def _report_template_error(self) -> None:
+        _LOGGER.warning(
+            "%s: %s; unavailable until its discovery config changes",
+            self.entity_id or self.unique_id,
+            self.template_error,
+        )
 
     @property
     def available(self) -> bool:
-        return self._availability.available and not self._expired
+        return self.template_error is None and self._availability.available and not self._expired
 
     def log_once(self, key: str, message: str, *args: object) -> None:
         """Warn about bad input once per entity and kind, so junk cannot flood the log."""
@@ -78,6 +121,8 @@ class MqttEntity(Entity):
             self._unsubscribes.append(await self._client.async_subscribe(topic, callback))
 
     async def async_added(self) -> None:
+        if self.template_error is not None:
+            self._report_template_error()
         for topic in self._availability.topics:
             await self.async_subscribe(topic, self._on_availability_message)
         await self.async_subscribe(self.config.state_topic, self._on_state_message)
@@ -94,6 +139,9 @@ class MqttEntity(Entity):
             understood = self._availability.update(
                 message.topic, message.payload.decode("utf-8", "replace")
             )
+        except TemplateRefused as err:
+            self.refuse_template("availability_template", err)
+            return
         except TemplateRenderError as err:
             self.log_once("availability_template", "availability template failed: %s", err)
             return
@@ -106,6 +154,9 @@ class MqttEntity(Entity):
             return text
         try:
             return self._value_template.render(text)
+        except TemplateRefused as err:
+            self.refuse_template(self.state_template_source()[0], err)
+            return None
         except TemplateRenderError as err:
             self.log_once("value_template", "value template failed: %s", err)
             return None
@@ -140,6 +191,9 @@ class MqttEntity(Entity):
             if self._attributes_template is not None:
                 text = self._attributes_template.render(text)
             attributes = json.loads(text)
+        except TemplateRefused as err:
+            self.refuse_template("json_attributes_template", err)
+            return
         except (TemplateRenderError, ValueError) as err:
             self.log_once("json_attributes", "attributes are not a JSON object: %s", err)
             return
@@ -155,6 +209,8 @@ class MqttEntity(Entity):
             value = getattr(self.config, key, None)
             if value is not None:
                 attrs[key] = value
+        if self.template_error is not None:
+            attrs[ATTR_TEMPLATE_ERROR] = self.template_error
         return attrs
 
     @property

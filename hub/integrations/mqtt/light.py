@@ -12,7 +12,7 @@ from hub.core.events import Context
 from hub.integrations.mqtt.client import ReceivedMessage
 from hub.integrations.mqtt.entity import MqttEntity
 from hub.integrations.mqtt.schema import LightConfig
-from hub.integrations.mqtt.template import TemplateRenderError, ValueTemplate
+from hub.integrations.mqtt.template import TemplateRefused, TemplateRenderError, ValueTemplate
 
 MAX_BRIGHTNESS = 255  # the hub's own scale, whatever the device's
 
@@ -24,6 +24,13 @@ class MqttLight(MqttEntity):
     _value: str | None = None
     _brightness: int | None = None
     _brightness_template: ValueTemplate | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.json_schema:
+            self._brightness_template = self.value_template(
+                "brightness_value_template", self.config.brightness_value_template
+            )
 
     @property
     def json_schema(self) -> bool:
@@ -37,16 +44,16 @@ class MqttLight(MqttEntity):
             else bool(self.config.brightness_command_topic)
         )
 
-    def state_template_source(self) -> str | None:
+    def state_template_source(self) -> tuple[str, str | None]:
         if self.config.schema_ == "json":
-            return None
-        return self.config.state_value_template or self.config.value_template
+            return "value_template", None
+        if self.config.state_value_template:
+            return "state_value_template", self.config.state_value_template
+        return "value_template", self.config.value_template
 
     async def async_added(self) -> None:
         await super().async_added()
         if not self.json_schema:
-            source = self.config.brightness_value_template
-            self._brightness_template = ValueTemplate(source) if source else None
             await self.async_subscribe(
                 self.config.brightness_state_topic, self._on_brightness_message
             )
@@ -96,6 +103,9 @@ class MqttLight(MqttEntity):
             if self._brightness_template is not None:
                 text = self._brightness_template.render(text)
             self._brightness = self._to_hub_scale(float(text))
+        except TemplateRefused as err:
+            self.refuse_template("brightness_value_template", err)
+            return
         except (TemplateRenderError, ValueError):
             self.log_once("brightness", "ignoring brightness %r", text[:64])
             return
