@@ -22,6 +22,24 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
+def running_broker(argv: list[str], port: int) -> Iterator[int]:
+    """Start a broker process and yield its port once it accepts connections."""
+    proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{argv[0]} did not start")
+            time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
 def private_mosquitto() -> Iterator[int]:
     """Mosquitto on a free port with max_queued_messages 0 (unlimited), so a subscriber
     that falls behind is queued for, not silently dropped."""
@@ -33,22 +51,8 @@ def private_mosquitto() -> Iterator[int]:
             f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
             "max_queued_messages 0\nmax_queued_bytes 0\n"
         )
-        proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                with (
-                    contextlib.suppress(OSError),
-                    socket.create_connection(("127.0.0.1", port), 0.2),
-                ):
-                    break
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("mosquitto did not start")
-                time.sleep(0.05)
+        with running_broker([binary, "-c", str(conf)], port):
             yield port
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 PUBLISHER = r"""

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import json
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from benchmarks.hub_common import ENTITIES, free_port
+from benchmarks.hub_common import ENTITIES, free_port, running_broker
 from benchmarks.hub_mqtt_ingest import _wait
 from ethos import dynsec_broker
 from hub.const import EVENT_STATE_CHANGED, HISTORY_COMMIT_INTERVAL_S
@@ -89,22 +88,8 @@ def mosquitto(admin_password: str | None) -> Iterator[int]:
                 Path(folder), "127.0.0.1", port, admin_password, extra_settings=QUEUE_SETTINGS
             )
             argv = dynsec_broker.command(conf)
-        proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                with (
-                    contextlib.suppress(OSError),
-                    socket.create_connection(("127.0.0.1", port), 0.2),
-                ):
-                    break
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("mosquitto with dynamic security did not start")
-                time.sleep(0.05)
+        with running_broker(argv, port):
             yield port
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 async def hub_round(url: str, port: int, count: int, data_dir: Path, secret: bytes | None) -> dict:

@@ -114,8 +114,8 @@ async def prefetch_refresh(
     }
 
 
-async def rotate_refresh(session: AsyncSession, token_id: int) -> bool:
-    """Mark a refresh token used; False when it was already used (or revoked) meanwhile."""
+async def _mark_if_live(session: AsyncSession, token_id: int, **values: object) -> bool:
+    """One guarded UPDATE of a row neither used nor revoked; False when it no longer is."""
     result = await session.execute(
         update(OAuthToken)
         .where(
@@ -123,9 +123,14 @@ async def rotate_refresh(session: AsyncSession, token_id: int) -> bool:
             OAuthToken.rotated_at.is_(None),
             OAuthToken.revoked_at.is_(None),
         )
-        .values(rotated_at=utcnow())
+        .values(**values)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def rotate_refresh(session: AsyncSession, token_id: int) -> bool:
+    """Mark a refresh token used; False when it was already used (or revoked) meanwhile."""
+    return await _mark_if_live(session, token_id, rotated_at=utcnow())
 
 
 async def issued_after(session: AsyncSession, family_id: str, token_id: int) -> list[OAuthToken]:
@@ -141,16 +146,7 @@ async def issued_after(session: AsyncSession, family_id: str, token_id: int) -> 
 async def supersede(session: AsyncSession, token_id: int) -> bool:
     """Revoke a row nobody used yet, replaced by a fresh rotation from its predecessor;
     False when it was used (or revoked) meanwhile."""
-    result = await session.execute(
-        update(OAuthToken)
-        .where(
-            OAuthToken.id == token_id,
-            OAuthToken.rotated_at.is_(None),
-            OAuthToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return await _mark_if_live(session, token_id, revoked_at=utcnow())
 
 
 async def revoke_family(session: AsyncSession, family_id: str) -> None:
