@@ -151,10 +151,13 @@ class EthosDevice:
 
 @contextlib.asynccontextmanager
 async def ethos_device(
-    broker: DynsecBroker, serial: str, secret_hex: str, prefix: str
+    broker: DynsecBroker, serial: str, secret_hex: str, prefix: str, *, answering: bool = True
 ) -> AsyncIterator[EthosDevice]:
+    """A device on its own broker account; ``answering`` is set before it announces itself,
+    since the hub may challenge it before the announcement's acknowledgement comes back."""
     async with mqtt_session(broker, serial, device_password(secret_hex)) as client:
         device = EthosDevice(client, serial, secret_hex, prefix)
+        device.answering = answering
         await client.subscribe(f"ethos/{serial}/claim/challenge", qos=1)
         task = asyncio.get_running_loop().create_task(device.serve())
         await device.announce()

@@ -126,8 +126,7 @@ async def test_an_unverified_device_is_not_pinned(identity_home: IdentityHome) -
     (the adoption check decides what the device page says)."""
     home, prefix = identity_home, identity_home.prefix
     secret = await home.own(SERIAL)
-    async with ethos_device(home.broker, SERIAL, secret, prefix) as device:
-        device.answering = False
+    async with ethos_device(home.broker, SERIAL, secret, prefix, answering=False) as device:
         await wait_until(lambda: home.adoption(SERIAL).get("reason", "").startswith("no answer"))
         topic = f"{prefix}/binary_sensor/{SERIAL}/occupancy/config"
         changed = {**device.config("binary_sensor", "occupancy"), "name": "Presence"}
