@@ -131,6 +131,9 @@ def _state(config: Mapping[str, Any], env: Env, path: str) -> Check:
     attribute = config.get("attribute")
     duration = config.get("for")
     want_any = config.get("match") == "any"
+    if duration is not None and not attribute:
+        for entity_id in config["entity_id"]:
+            env.track(entity_id)
 
     def one(entity_id: str, variables: Mapping[str, Any]) -> tuple[bool, str]:
         state = env.hub.states.get(entity_id)
@@ -142,7 +145,8 @@ def _state(config: Mapping[str, Any], env: Env, path: str) -> Check:
             return False, f"{name} is {value!r}, wanted {' or '.join(map(repr, wanted))}"
         if duration is not None:
             needed = duration_of(duration, env, variables)
-            held = env.clock.now() - state.last_changed
+            since = state.last_updated if attribute else env.held_since(entity_id)
+            held = env.clock.now() - (since or state.last_changed)
             if held < needed:
                 return False, f"{name} is {value!r} for {human(held)}, not yet {human(needed)}"
         return True, f"{name} is {value!r}"

@@ -141,12 +141,14 @@ class AutomationEngine:
         """At hub stop (in the loop, briefly blocking): `shutdown` triggers fire, pending
         `for:` timers and running runs are cancelled and said so in their traces, and the
         traces are written."""
-        self._lifecycle("shutdown")
+        shutdown = list(self.env.lifecycle.get("shutdown", ()))
         for automation in self.automations.values():
             self._note_cancelled(automation, "the hub stopped")
         for remove in self._unsubscribe:
             remove()
         self._unsubscribe.clear()
+        for callback in shutdown:  # their runs get the time the hub takes to stop
+            callback()
         try:
             write_json(self._traces_path, self.traces.as_json())
         except OSError as err:

@@ -83,5 +83,36 @@ class Env:
     # `homeassistant` triggers: "start"/"shutdown" → callbacks the engine calls.
     lifecycle: dict[str, list[Callable[[], None]]] = field(default_factory=dict)
 
+    _held_since: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
     def local_now(self) -> datetime:
         return self.clock.now().astimezone(self.time_zone)
+
+    def track(self, entity_id: str) -> None:
+        """Note on the engine's clock when this entity's state changes (`for:` conditions
+        ask); only entities named by such conditions are followed."""
+        if entity_id in self._held_since:
+            return
+        state = self.hub.states.get(entity_id)
+        if state is not None:
+            self._held_since[entity_id] = (state.state, state.last_changed)
+        else:
+            self._held_since[entity_id] = ("", self.clock.now())
+
+        def on_change(event: Event) -> None:
+            new = event.data["new_state"]
+            value = "" if new is None else new.state
+            if self._held_since[entity_id][0] != value:
+                self._held_since[entity_id] = (value, self.clock.now())
+
+        self.states.listen(entity_id, on_change)
+
+    def held_since(self, entity_id: str) -> datetime | None:
+        """Since when (engine clock) the entity has had its current state."""
+        state = self.hub.states.get(entity_id)
+        if state is None:
+            return None
+        seen = self._held_since.get(entity_id)
+        if seen is not None and seen[0] == state.state:
+            return seen[1]
+        return state.last_changed

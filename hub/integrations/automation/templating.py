@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AutomationTemplates", "TemplateRefused", "TemplateRenderError"]
 
+# Attributes the sandbox reads to decide whether an object may be called: never domains.
+_SANDBOX_MARKERS = frozenset({"unsafe_callable", "alters_data"})
 _LITERAL_START = (*tuple("-0123456789[{("), "True", "False", "None")
 _MAX_LITERAL_CHARS = 4096
 
@@ -43,6 +45,8 @@ class _Domain:
         self._domain = domain
 
     def __getattr__(self, object_id: str) -> State | None:
+        if object_id.startswith("_") or object_id in _SANDBOX_MARKERS:
+            raise AttributeError(object_id)
         return self._hub.states.get(f"{self._domain}.{object_id}")
 
     def __iter__(self):  # type: ignore[no-untyped-def]
@@ -60,6 +64,8 @@ class _States:
         return STATE_UNKNOWN if state is None else state.state
 
     def __getattr__(self, domain: str) -> _Domain:
+        if domain.startswith("_") or domain in _SANDBOX_MARKERS:
+            raise AttributeError(domain)
         return _Domain(self._hub, domain)
 
 

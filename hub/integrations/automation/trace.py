@@ -80,12 +80,11 @@ class Trace:
     @property
     def stopped_by(self) -> ConditionResult | None:
         """The condition that said no, when that is how the run ended."""
-        if self.outcome != CONDITION_FAILED:
+        if self.outcome != CONDITION_FAILED or not self.conditions:
             return None
-        for result in self.conditions:
-            if not result.result:
-                return result
-        return None
+        # Evaluation stops at the first top-level condition that fails, and a group notes
+        # its own answer after its members': the last result is the one that said no.
+        return self.conditions[-1]
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -172,8 +172,7 @@ def _presence(
     config: Mapping[str, Any], env: Env, fire: Fire, pending: Pending, key: str
 ) -> Detach:
     duration = config.get("for")
-    span = f" for {human(duration)}" if isinstance(duration, timedelta) else ""
-    words = f"{', '.join(config['entity_id'])} {config['to']}{span}"
+    words = f"{', '.join(config['entity_id'])} {config['to']}"
     state_config = {
         "entity_id": config["entity_id"],
         "to": [PRESENCE_STATES[config["to"]]],
