@@ -32,7 +32,7 @@ def _note(results: Results, path: str, kind: str, result: bool, detail: str) -> 
     return result
 
 
-def duration_of(value: timedelta | str, env: Env, variables: Mapping[str, Any]) -> timedelta:
+def duration_of(value: Any, env: Env, variables: Mapping[str, Any]) -> timedelta:
     """A duration, rendering it first when it is a template."""
     if isinstance(value, timedelta):
         return value
@@ -43,7 +43,7 @@ def duration_of(value: timedelta | str, env: Env, variables: Mapping[str, Any]) 
         result = parse_duration(rendered, "the duration", None)
     except Invalid as err:
         raise ConditionError(f"{value!r} gave {rendered!r}: {err.message}") from None
-    if isinstance(result, str):
+    if not isinstance(result, timedelta):
         raise ConditionError(f"{value!r} rendered another template")
     return result
 

@@ -180,10 +180,13 @@ def _text(node: Mapping[str, Any], key: str, what: str, required: bool = False) 
     return str(value)
 
 
-def parse_duration(value: Any, what: str, line: int | None) -> timedelta | str:
-    """``"01:30"``, ``"00:00:05"``, seconds, ``{minutes: 5}``, or a template (kept as text)."""
+def parse_duration(value: Any, what: str, line: int | None) -> timedelta | str | dict[str, Any]:
+    """``"01:30"``, ``"00:00:05"``, seconds, ``{minutes: 5}``, or a template (kept as it is
+    and rendered when used: a text, or a mapping with templates in it)."""
     if is_template(value):
         return str(value)
+    if isinstance(value, Mapping) and any(is_template(v) for v in value.values()):
+        return plain(value)
     if isinstance(value, bool):
         raise Invalid(f"{what} must be a duration, not {_kind(value)}", line)
     if isinstance(value, int | float):
@@ -315,7 +318,7 @@ def normalise_trigger(node: Any, index: int) -> dict[str, Any]:
             raise Invalid(f"{what}: event must be sunrise or sunset", line_of(node, "event"))
         out["event"] = event
         offset = parse_duration(node.get("offset", 0), f"{what} offset", line_of(node, "offset"))
-        if isinstance(offset, str):
+        if not isinstance(offset, timedelta):
             raise Invalid(f"{what}: offset cannot be a template", line_of(node, "offset"))
         out["offset"] = offset
     elif kind == "mqtt":
@@ -439,7 +442,7 @@ def normalise_condition(node: Any, path: str, depth: int = 0) -> dict[str, Any]:
             offset = parse_duration(
                 node.get(offset_key, 0), f"{what} {offset_key}", line_of(node, offset_key)
             )
-            if isinstance(offset, str):
+            if not isinstance(offset, timedelta):
                 raise Invalid(f"{what}: {offset_key} cannot be a template", line_of(node))
             out[offset_key] = offset
         if out["after"] is None and out["before"] is None:
