@@ -44,10 +44,14 @@ from hub.integrations.automation.validation import semantic_problem, warnings_fo
 from hub.integrations.automation.yaml_file import (
     AutomationsFile,
     FileProblem,
-    as_list,
+    as_block,
     dump,
+    item_offset,
+    item_text,
     merge_into,
     parse,
+    splice,
+    to_node,
 )
 
 if TYPE_CHECKING:
@@ -316,15 +320,15 @@ class AutomationEngine:
         return automation.run_now(who)
 
     def block_yaml(self, automation_id: str) -> str | None:
-        """The automation's block as written in the file (its comments included)."""
+        """The automation's block as written in the file, comments included (blocking)."""
         try:
-            _text, items = self.file.load()
+            text, items = self.file.load()
         except FileProblem:
             return None
-        for item in items:
-            if isinstance(item, dict) and str(item.get("id")) == automation_id:
-                return dump(item)
-        return None
+        index = _position(items, automation_id)
+        if index is None:
+            return None
+        return item_text(text, items, index) or dump(items[index])
 
     def new_id(self) -> str:
         return str(int(self.env.clock.now().timestamp() * 1000))
@@ -332,73 +336,85 @@ class AutomationEngine:
     async def async_save(
         self, automation_id: str | None, new: dict[str, Any] | str, who: str
     ) -> str:
-        """Create or replace one automation: ``new`` is plain data (a form) or a YAML text
-        (the YAML view). Invalid (lines of the YAML text) or FileProblem when refused; the
-        file is not touched then."""
+        """Create (``automation_id`` None) or replace one automation: ``new`` is plain data
+        (a form) or a YAML text (the YAML view). Raises Invalid or FileProblem, with the line
+        in that YAML, and leaves the file untouched."""
         async with self._lock:
-            _text, items = await self._async_executor(self.file.load)
-            if isinstance(new, str):
-                node = parse(new, "the YAML")
-                node = as_list(node, "the YAML")
-                if len(node) != 1 or not isinstance(node[0], dict):
-                    raise Invalid("the YAML must be one automation (a mapping)", 1)
-                node = node[0]
-            else:
-                node = new
-            target = automation_id or (str(node.get("id")) if node.get("id") is not None else None)
-            position = next(
-                (
-                    i
-                    for i, item in enumerate(items)
-                    if isinstance(item, dict)
-                    and automation_id is not None
-                    and str(item.get("id")) == automation_id
-                ),
-                None,
-            )
+            text, items = await self._async_executor(self.file.load)
+            position = None if automation_id is None else _position(items, automation_id)
             if automation_id is not None and position is None:
                 raise Invalid(f"no automation with id {automation_id!r} in {self.file.name}")
-            if node.get("id") is None:
-                node["id"] = automation_id or self.new_id()
-            target = str(node["id"])
-            for i, item in enumerate(items):
-                if i != position and isinstance(item, dict) and str(item.get("id")) == target:
-                    raise Invalid(f"another automation already has the id {target!r}", None)
-            self.check_one(node)
-            if position is None:
-                items.append(node if isinstance(node, CommentedMap) else _fresh(node))
-                action = "created"
-            elif isinstance(node, CommentedMap):
-                items[position] = node
-                action = "updated"
+            offset = item_offset(text, items)
+            if isinstance(new, str):
+                node, block = self._typed_block(new, automation_id, offset)
             else:
-                merge_into(items[position], node)
-                action = "updated"
-            await self._async_executor(self.file.write, items)
+                node = CommentedMap(new) if position is None else items[position]
+                if position is not None:
+                    merge_into(node, new)
+                node.setdefault("id", automation_id or self.new_id())
+                node = node if position is not None else _fresh(node)
+                block = None
+            target = str(node["id"])
+            for index, item in enumerate(items):
+                if index != position and isinstance(item, dict) and str(item.get("id")) == target:
+                    raise Invalid(f"another automation already has the id {target!r}")
+            self.check_one(node)
+            if block is None:
+                block = dump([node], offset)
+            new_text = self._spliced(text, items, position, block, node)
+            await self._async_executor(self.file.write_text, new_text)
             await self._async_reload_locked(None)
+            action = "created" if position is None else "updated"
             self._record(who, action, target, str(node.get("alias") or target))
             return target
 
+    def _typed_block(self, typed: str, automation_id: str | None, offset: int) -> tuple[Any, str]:
+        """The YAML view's text as a node (checked) and as the block to write, as typed."""
+        document = parse(typed, "the YAML")
+        if isinstance(document, list) and len(document) == 1:
+            document = document[0]
+            typed = item_text(typed, parse(typed, "the YAML"), 0) or dump(document)
+        if not isinstance(document, CommentedMap):
+            raise Invalid("the YAML must be one automation (a mapping)", 1)
+        if document.get("id") is None:
+            document.insert(0, "id", automation_id or self.new_id())
+            typed = f"id: '{document['id']}'\n" + typed
+        return document, as_block(typed, offset)
+
+    @staticmethod
+    def _spliced(text: str, items: Any, position: int | None, block: str, node: Any) -> str:
+        try:
+            return splice(text, items, position, block)
+        except ValueError:  # not a block list: the whole file is written anew
+            if position is None:
+                items.append(node)
+            else:
+                items[position] = node
+            return dump(items) if len(items) else "[]\n"
+
     async def async_delete(self, automation_id: str, who: str) -> None:
         async with self._lock:
-            _text, items = await self._async_executor(self.file.load)
-            kept = [
-                i for i in items if not (isinstance(i, dict) and str(i.get("id")) == automation_id)
-            ]
-            if len(kept) == len(items):
+            text, items = await self._async_executor(self.file.load)
+            position = _position(items, automation_id)
+            if position is None:
                 raise Invalid(f"no automation with id {automation_id!r}")
-            alias = (
-                self.automations[automation_id].alias if automation_id in self.automations else None
-            )
-            for index in reversed(range(len(items))):
-                if isinstance(items[index], dict) and str(items[index].get("id")) == automation_id:
-                    del items[index]
-            await self._async_executor(self.file.write, items)
+            automation = self.automations.get(automation_id)
+            try:
+                new_text = splice(text, items, position, None)
+            except ValueError:
+                del items[position]
+                new_text = dump(items) if len(items) else "[]\n"
+            await self._async_executor(self.file.write_text, new_text)
             await self._async_reload_locked(None)
-            self._record(who, "deleted", automation_id, alias)
+            self._record(who, "deleted", automation_id, automation.alias if automation else None)
+
+
+def _position(items: Any, automation_id: str) -> int | None:
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and str(item.get("id")) == automation_id:
+            return index
+    return None
 
 
 def _fresh(value: dict[str, Any]) -> CommentedMap:
-    from hub.integrations.automation.yaml_file import to_node
-
     return to_node(plain(value))

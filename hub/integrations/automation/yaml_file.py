@@ -1,9 +1,9 @@
 """``automations.yaml`` read and written round-trip (ruamel.yaml), keeping what people wrote.
 
-The UI changes only the block of the automation it edits: within it, a key whose value
-did not change keeps its node (and the comments on it); every other block, and the
-comments between blocks, stay as they were. Writes are atomic. Problems name the file and
-the line.
+The UI changes only the lines of the automation it edits: every other block, and the
+comments between blocks, stay byte for byte. Within the edited block, a form keeps the node
+(and comments) of every key whose value did not change; the YAML view keeps the text as
+typed. Writes are atomic. Problems name the file and the line.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ class FileProblem(Exception):
         return f"{where}: {self.message}"
 
 
-def _yaml() -> YAML:
+def _yaml(offset: int = 0) -> YAML:
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold long templates
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
     return yaml
 
 
@@ -58,10 +58,80 @@ def parse(text: str, name: str) -> Any:
         raise FileProblem(name, None, str(err).splitlines()[0]) from err
 
 
-def dump(node: Any) -> str:
+def dump(node: Any, offset: int = 0) -> str:
     stream = io.StringIO()
-    _yaml().dump(node, stream)
+    _yaml(offset).dump(node, stream)
     return stream.getvalue()
+
+
+def _block_lines(text: str, items: CommentedSeq) -> list[tuple[int, int]] | None:
+    """Each item's lines [start, end) in the text: up to the next item, less the blank
+    lines and top-level comments before it (those belong to what follows). None when the
+    file is not a block list (flow style, a single mapping): then it is written whole."""
+    if text.lstrip().startswith(("[", "{")) or not isinstance(items, CommentedSeq):
+        return None
+    lines = text.splitlines(keepends=True)
+    starts: list[int] = []
+    for item in items:
+        line = getattr(getattr(item, "lc", None), "line", None)
+        if line is None:
+            return None
+        starts.append(int(line))
+    ranges = []
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(lines)
+        while end > start + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+            end -= 1
+        ranges.append((start, end))
+    return ranges
+
+
+def _dash_column(text: str, items: CommentedSeq) -> int:
+    for item in items:
+        column = getattr(getattr(item, "lc", None), "col", None)
+        if isinstance(column, int):
+            return max(column - 2, 0)
+    return 0
+
+
+def as_block(snippet: str, offset: int) -> str:
+    """A mapping's YAML text as one list item at ``offset`` (the text kept as typed)."""
+    lines = snippet.strip("\n").splitlines()
+    pad = " " * offset
+    body = [pad + "- " + lines[0]] + [
+        (pad + "  " + line) if line.strip() else "" for line in lines[1:]
+    ]
+    return "\n".join(body) + "\n"
+
+
+def splice(text: str, items: CommentedSeq, index: int | None, block: str | None) -> str:
+    """The file's text with item ``index`` replaced by ``block`` (None: removed; index
+    None: appended), every other line as it was."""
+    ranges = _block_lines(text, items)
+    lines = text.splitlines(keepends=True)
+    if ranges is None:
+        raise ValueError("not a block list")
+    if index is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        return "".join(lines) + ("\n" if lines else "") + (block or "")
+    start, end = ranges[index]
+    return "".join([*lines[:start], *([block] if block else []), *lines[end:]])
+
+
+def item_offset(text: str, items: CommentedSeq) -> int:
+    return _dash_column(text, items)
+
+
+def item_text(text: str, items: CommentedSeq, index: int) -> str | None:
+    """What was written for item ``index``, as a mapping (its list dash taken off)."""
+    ranges = _block_lines(text, items)
+    if ranges is None:
+        return None
+    start, end = ranges[index]
+    lines = text.splitlines()[start:end]
+    width = _dash_column(text, items) + 2
+    return "\n".join(line[width:] if len(line) >= width else line.strip() for line in lines) + "\n"
 
 
 def as_list(document: Any, name: str) -> CommentedSeq:
@@ -126,7 +196,11 @@ class AutomationsFile:
         text = self.read_text()
         return text, as_list(parse(text, self.name), self.name)
 
+    def write_text(self, text: str) -> None:
+        write_atomically(self.path, text)
+
     def write(self, items: CommentedSeq) -> str:
+        """The whole list written anew (when the file is not a block list)."""
         text = dump(items) if len(items) else "[]\n"
         write_atomically(self.path, text)
         return text

@@ -28,7 +28,7 @@ async def test_a_state_condition_and_why_it_did_not_run(start_home) -> None:
       entity_id: light.hall
       state: "off"
       for: "00:01:00"
-"""
+""",
         )
     )
     home.set("light.hall", "on")
@@ -62,7 +62,7 @@ async def test_numeric_state_template_and_logic_conditions(start_home) -> None:
         - condition: state
           entity_id: binary_sensor.tv
           state: "on"
-"""
+""",
         )
     )
     home.set("sensor.lux", "10")

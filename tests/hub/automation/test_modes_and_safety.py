@@ -111,7 +111,9 @@ async def test_an_automation_that_triggers_itself_is_throttled_and_flagged(start
     assert len([c for c in home.calls.data() if c == {}]) > runs
 
 
-async def test_a_restart_cancels_pending_for_timers_and_says_so(tmp_path, start_home, clock) -> None:
+async def test_a_restart_cancels_pending_for_timers_and_says_so(
+    tmp_path, start_home, clock
+) -> None:
     yaml = """
 - id: vacant
   triggers:

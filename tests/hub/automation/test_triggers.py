@@ -71,7 +71,7 @@ async def test_for_fires_only_after_the_state_held_and_is_cancelled_when_it_does
     home.set("binary_sensor.room", "off")
     await home.advance(240)
     assert len(home.calls) == 0
-    assert list(home.engine.automations["vacant"].pending.values())[0].startswith(
+    assert next(iter(home.engine.automations["vacant"].pending.values())).startswith(
         "binary_sensor.room changed from 'on' to 'off', waiting 5 min"
     )
     home.set("binary_sensor.room", "on")  # someone came back before five minutes
