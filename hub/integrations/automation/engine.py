@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 ENABLED_FILE = "enabled.json"
+EDITORS_FILE = "editors.json"  # members (store subjects) the owner allows to edit
 TRACE_SAVE_INTERVAL_S = 30.0
 
 
@@ -108,6 +109,8 @@ class AutomationEngine:
         state_dir = hub.config.hub_dir / STATE_DIR
         self._traces_path = state_dir / TRACES_FILE
         self._enabled_path = state_dir / ENABLED_FILE
+        self._editors_path = state_dir / EDITORS_FILE
+        self.editors: set[str] = set()
         self.traces = TraceStore()
         self.edits = EditLog(state_dir / EDIT_LOG_FILE)
         self.automations: dict[str, Automation] = {}
@@ -123,6 +126,8 @@ class AutomationEngine:
     async def async_start(self) -> None:
         def read_state() -> tuple[Any, Any]:
             self.edits.load()
+            editors = read_json(self._editors_path, [])
+            self.editors = {str(e) for e in editors} if isinstance(editors, list) else set()
             return read_json(self._traces_path, {}), read_json(self._enabled_path, {})
 
         traces, enabled = await self._async_executor(read_state)
@@ -313,6 +318,17 @@ class AutomationEngine:
         self._enabled[automation_id] = enabled
         await self._async_executor(write_json, self._enabled_path, dict(self._enabled))
         self._record(who, "turned on" if enabled else "turned off", automation_id, automation.alias)
+
+    async def async_set_editor(self, subject: str, name: str, allowed: bool, who: str) -> None:
+        """Let a member edit automations (or not); recorded like any edit."""
+        if allowed:
+            self.editors.add(subject)
+        else:
+            self.editors.discard(subject)
+        await self._async_executor(write_json, self._editors_path, sorted(self.editors))
+        self._record(
+            who, f"{'allowed' if allowed else 'no longer allowed'} {name} to edit", None, None
+        )
 
     def run_now(self, automation_id: str, who: str) -> Trace | None:
         automation = self.automations[automation_id]
