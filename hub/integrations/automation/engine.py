@@ -408,6 +408,13 @@ class AutomationEngine:
                 items[position] = node
             return dump(items) if len(items) else "[]\n"
 
+    async def async_apply(self, config: dict[str, Any], who: str) -> str:
+        """Save a ready-made automation under its own id: created once, updated after."""
+        automation_id = str(config["id"])
+        _text, items = await self._async_executor(self.file.load)
+        existing = automation_id if _position(items, automation_id) is not None else None
+        return await self.async_save(existing, config, who)
+
     async def async_delete(self, automation_id: str, who: str) -> None:
         async with self._lock:
             text, items = await self._async_executor(self.file.load)
