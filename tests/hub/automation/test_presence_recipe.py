@@ -128,8 +128,10 @@ def _light(hub: Hub) -> str | None:
 
 
 async def test_lights_follow_presence_from_the_presence_page(
-    owner: SignedIn, room: Room, clock: ManualClock
-) -> None:  # noqa: F811
+    owner: SignedIn,  # noqa: F811
+    room: Room,
+    clock: ManualClock,
+) -> None:
     hub = owner.hub
     page = await (await owner.client.get(f"/devices/{room.device_id}")).text()
     assert 'id="lights-follow-presence"' in page
@@ -182,3 +184,58 @@ async def test_lights_follow_presence_from_the_presence_page(
         data=owner.form(light="light.nowhere", off_after="5"),
     )
     assert bad.status == 400
+
+
+async def test_an_mqtt_trigger_fires_on_its_topic_and_payload(
+    owner: SignedIn,  # noqa: F811
+    device,
+    unique_id: str,
+) -> None:
+    hub = owner.hub
+    hub.services.async_register("test", "record", _record := _Recorder())
+    engine = automation_engine(hub)
+    topic = f"z2m_{unique_id}/button/action"
+    await engine.async_save(
+        None,
+        {
+            "id": "button",
+            "triggers": [
+                {"trigger": "mqtt", "topic": topic, "payload": "on"},
+                {
+                    "trigger": "mqtt",
+                    "topic": f"z2m_{unique_id}/button",
+                    "value_template": "{{ value_json.action }}",
+                    "payload": "off",
+                },
+            ],
+            "actions": [{"action": "test.record", "data": {"payload": "{{ trigger.payload }}"}}],
+        },
+        "Olivia",
+    )
+    await wait_until(lambda: "mqtt" in hub.data and hub.data["mqtt"].client.connected.is_set(), 10)
+    await _published_until_seen(device, topic, "on", _record)
+    await device.publish(topic, "brighten")  # another payload: nothing
+    await device.publish(f"z2m_{unique_id}/button", '{"action": "off"}')
+    await wait_until(lambda: len(_record.payloads) >= 2, 10)
+    assert _record.payloads[-1] == {"action": "off"}  # rendered: native types
+    assert "brighten" not in _record.payloads
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.payloads: list[str] = []
+
+    async def __call__(self, call) -> None:
+        self.payloads.append(call.data["payload"])
+
+
+async def _published_until_seen(device, topic: str, payload: str, record: _Recorder) -> None:
+    """The subscription is made in the background: publish until the first one arrives."""
+    for _ in range(50):
+        await device.publish(topic, payload)
+        try:
+            await wait_until(lambda: payload in record.payloads, 0.2)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError("the MQTT trigger never fired")
