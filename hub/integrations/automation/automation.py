@@ -116,7 +116,6 @@ class Automation:
                 "friendly_name": self.alias,
                 "id": self.id,
                 "mode": self.mode,
-                "current": len(self._runs),
                 "last_triggered": self.last_triggered.isoformat() if self.last_triggered else None,
             },
         )
@@ -143,7 +142,8 @@ class Automation:
             "this": {"entity_id": self.entity_id, "id": self.id, "alias": self.alias},
         }
         try:
-            variables.update(self._env.templates.render(self.config["variables"], variables))
+            if self.config["variables"]:
+                variables.update(self._env.templates.render(self.config["variables"], variables))
             passed = skip_conditions or self._conditions(variables, trace.conditions)
         except (ConditionError, TemplateRenderError) as err:
             return self._finish_early(trace, outcome.ERROR, str(err))
@@ -211,6 +211,11 @@ class Automation:
         task = self._env.hub.async_create_task(self._async_run(run), f"automation {self.id}")
         self._runs[task] = trace
         task.add_done_callback(self._run_done)
+        # Bookkeeping (the event, the automation's own state) waits until the run has
+        # started: the first service call does not wait for it.
+        asyncio.get_running_loop().call_soon(self._announce_start, trace, context)
+
+    def _announce_start(self, trace: Trace, context: Context) -> None:
         self._env.hub.bus.async_fire(
             EVENT_AUTOMATION_TRIGGERED,
             {"entity_id": self.entity_id, "name": self.alias, "source": trace.trigger},
@@ -244,8 +249,6 @@ class Automation:
         if self._queue and self.enabled:
             trace, variables, context = self._queue.popleft()
             self._start(trace, variables, context)
-        else:
-            self.write_state()
 
     def run_now(self, user: str | None) -> Trace | None:
         """Run the actions now, skipping triggers and conditions (the page's "Run" button)."""

@@ -97,13 +97,15 @@ def _value(state: State | None, attribute: str | None) -> Any:
     return state.attributes.get(attribute) if attribute else state.state
 
 
+_CONSTRAINTS = ("from", "to", "not_from", "not_to")
+
+
 def _state_matches(config: Mapping[str, Any], old: State | None, new: State | None) -> bool:
     if new is None:
         return False
     attribute = config.get("attribute")
     old_value, new_value = _value(old, attribute), _value(new, attribute)
-    constrained = any(config.get(k) is not None for k in ("from", "to", "not_from", "not_to"))
-    if attribute or constrained or config.get("to_given"):
+    if config["_strict"]:  # an attribute, from/to given, or `to: null`
         if old_value == new_value:
             return False  # only attributes (or another attribute) changed
     elif old is not None and old.state == new.state and old.attributes == new.attributes:
@@ -132,6 +134,14 @@ def _state(config: Mapping[str, Any], env: Env, fire: Fire, pending: Pending, ke
     duration = config.get("for")
     held: dict[str, Any] = {}
     words = config.get("words")  # presence triggers describe themselves
+    config = {
+        **config,
+        "_strict": bool(
+            attribute
+            or config.get("to_given")
+            or any(config.get(k) is not None for k in _CONSTRAINTS)
+        ),
+    }
 
     def on_change(event: Event) -> None:
         entity_id = event.data["entity_id"]
