@@ -71,7 +71,9 @@ def require_editor(request: web.Request, engine: AutomationEngine) -> Principal:
 
 
 def who(principal: Principal) -> str:
-    return f"{principal.name} ({principal.email or principal.subject})"
+    """How the edit log names a person: their name and their account."""
+    account = principal.email or principal.subject
+    return principal.name if principal.name == account else f"{principal.name} ({account})"
 
 
 def _automation(engine: AutomationEngine, request: web.Request) -> Automation:
