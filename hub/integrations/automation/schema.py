@@ -647,9 +647,23 @@ def _either(node: Mapping[str, Any], plural: str, singular: str) -> tuple[Any, s
     return node.get(key), key
 
 
+def _refuse_tags(node: Any, line: int | None) -> None:
+    """YAML tags (``!secret``, ``!include``, ``!input``) name things this hub does not have."""
+    tag = getattr(getattr(node, "tag", None), "value", None)
+    if isinstance(tag, str) and tag.startswith("!"):
+        raise Invalid(f"YAML tags such as {tag} are not supported", line)
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            _refuse_tags(value, line_of(node, key) or line)
+    elif isinstance(node, list):
+        for value in node:
+            _refuse_tags(value, line_of(value) or line)
+
+
 def normalise_automation(node: Any, index: int) -> dict[str, Any]:
     """One automation as the engine wants it; raises Invalid with a line."""
     node = _mapping(node, f"automation {index + 1}", line_of(node))
+    _refuse_tags(node, line_of(node))
     for key in node:
         if key not in AUTOMATION_KEYS:
             raise Invalid(f"unknown or unsupported key {key!r}", line_of(node, key))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hub.integrations.automation import trace as outcome
 
 
@@ -239,7 +241,9 @@ async def test_stop_ends_the_run_and_a_condition_step_stops_quietly(start_home) 
     assert (trace.outcome, trace.reason) == (outcome.STOPPED, "Nothing more to do")
 
 
-async def test_a_failing_step_stops_only_its_run_unless_continue_on_error(start_home) -> None:
+async def test_a_failing_step_stops_only_its_run_unless_continue_on_error(
+    start_home, caplog: pytest.LogCaptureFixture
+) -> None:
     home = await start_home(
         """
 - id: fragile
@@ -273,6 +277,9 @@ async def test_a_failing_step_stops_only_its_run_unless_continue_on_error(start_
     assert sturdy.outcome == outcome.FINISHED and sturdy.steps[0].error == "the device said no"
     broken = home.last_trace("template_error")
     assert broken.outcome == outcome.ERROR and "missing" in broken.reason
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert "Automation fragile: step 1: the device said no" in logged
+    assert any(m.startswith("Automation template_error: step 1:") for m in logged)
     await _go(home)  # every automation still runs afterwards
     assert home.calls.data() == [{"after": "tolerated"}, {"after": "tolerated"}]
 

@@ -77,6 +77,12 @@ async def test_an_invalid_automation_is_listed_with_its_line_and_the_others_run(
       entity_id: light.a
       for: soon
   actions: [{action: test.record}]
+- id: secret
+  triggers: [{trigger: mqtt, topic: a/b}]
+  actions:
+    - action: test.record
+      data:
+        password: !secret door_code
 """
     )
     found = {i.id: (i.where, i.message) for i in home.engine.invalid}
@@ -91,6 +97,10 @@ async def test_an_invalid_automation_is_listed_with_its_line_and_the_others_run(
     assert found["bad_duration"] == (
         "automations.yaml, line 23",
         "trigger 1 (state) for must be a duration like 00:05:00 or {minutes: 5}",
+    )
+    assert found["secret"] == (
+        "automations.yaml, line 30",
+        "YAML tags such as !secret are not supported",
     )
     home.hub.bus.async_fire("go")
     await home.advance(0)

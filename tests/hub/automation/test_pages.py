@@ -213,3 +213,24 @@ async def test_members_edit_only_when_the_owner_allows(owner: SignedIn) -> None:
             "/automations/editors", data=member.form(subject="owner-sub", allowed="yes")
         )
         assert handed.status == 403
+
+
+async def test_a_template_error_at_run_time_shows_on_the_page(owner: SignedIn) -> None:
+    text = (
+        "alias: Fragile\n"
+        "triggers: [{trigger: event, event_type: go}]\n"
+        "actions:\n"
+        "  - action: test.record\n"
+        '    data: {x: "{{ trigger.event.data.missing.deeper }}"}\n'
+    )
+    answer = await owner.client.post(
+        "/automations/new/yaml", data=owner.form(yaml=text), allow_redirects=False
+    )
+    assert answer.status == 303
+    automation_id = answer.headers["Location"].rsplit("/", 1)[-1]
+    owner.hub.bus.async_fire("go")
+    page = await _page(owner, f"/automations/{automation_id}")
+    assert 'data-outcome="error"' in page and "step 1:" in page and "missing" in page
+    owner.hub.bus.async_fire("go")  # and it runs (and fails) again: nothing else stopped
+    hall_page = await _page(owner, "/automations/hall")
+    assert "Hall light" in hall_page
