@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import signal
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from firmware.simulator.runner import SimulatorError, broker_settings
+from firmware.simulator.runner import SimulatorError, broker_settings, run_in_foreground
 
 _LOGGER = logging.getLogger(__name__)
 _TOPIC_BASE = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")
@@ -151,16 +150,5 @@ class SimulatedLight:
 
 
 def run_light_until_signal(options: LightOptions) -> int:
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        _LOGGER.info("received %s: stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        SimulatedLight(options).run(stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0
+    """Run the simulated light in the foreground until SIGTERM or SIGINT."""
+    return run_in_foreground(SimulatedLight(options).run)

@@ -240,12 +240,8 @@ class Run:
             detach()
         result = done.result() if came else None
         variables["wait"] = {"trigger": result["trigger"] if result else None, "remaining": 0}
-        step.variables = {"wait": brief(variables["wait"])}
-        if came:
-            return f"{result['description']}"
-        if not action["continue_on_timeout"]:
-            raise StopRun(f"gave up waiting after {human(limit)} (timeout)")  # type: ignore[arg-type]
-        return f"nothing came within {human(limit)}; continuing"  # type: ignore[arg-type]
+        came_text = result["description"] if result else ""
+        return _waited(action, variables, step, came, limit, came_text, "nothing came")
 
     async def _async_wait_template(
         self, action: dict[str, Any], variables: dict[str, Any], step: Step
@@ -268,12 +264,7 @@ class Run:
         finally:
             detach()
         variables["wait"] = {"completed": came, "remaining": 0}
-        step.variables = {"wait": brief(variables["wait"])}
-        if came:
-            return f"{source} became true"
-        if not action["continue_on_timeout"]:
-            raise StopRun(f"gave up waiting after {human(limit)} (timeout)")  # type: ignore[arg-type]
-        return f"still false after {human(limit)}; continuing"  # type: ignore[arg-type]
+        return _waited(action, variables, step, came, limit, f"{source} became true", "still false")
 
     async def _async_choose(
         self, action: dict[str, Any], variables: dict[str, Any], step: Step
@@ -372,3 +363,22 @@ class Run:
         if not self.script.check(action["_conditions"], variables, self.trace):
             raise StopRun(f"condition {action['path']} is false")
         return "condition true"
+
+
+def _waited(
+    action: dict[str, Any],
+    variables: dict[str, Any],
+    step: Step,
+    came: bool,
+    limit: timedelta | None,
+    came_text: str,
+    timeout_text: str,
+) -> str:
+    """How a wait ended, in words; a timeout ends the run unless continue_on_timeout."""
+    step.variables = {"wait": brief(variables["wait"])}
+    if came:
+        return came_text
+    waited = human(limit) if limit is not None else "ever"
+    if not action["continue_on_timeout"]:
+        raise StopRun(f"gave up waiting after {waited} (timeout)")
+    return f"{timeout_text} within {waited}; continuing"

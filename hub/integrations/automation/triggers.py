@@ -128,10 +128,55 @@ def _describe_change(entity_id: str, old: State | None, new: State, attribute: s
     return f"{name} changed from {_value(old, attribute)!r} to {_value(new, attribute)!r}"
 
 
+def _fire_now_or_after(
+    config: Mapping[str, Any],
+    env: Env,
+    timers: _ForTimers,
+    fire: Fire,
+    key: str,
+    event: Event,
+    description: str,
+) -> None:
+    """Fire at once, or (``for:``) once the entity has held for the duration."""
+    entity_id = event.data["entity_id"]
+    variables = {
+        "entity_id": entity_id,
+        "from_state": event.data["old_state"],
+        "to_state": event.data["new_state"],
+    }
+    duration = config.get("for")
+    if duration is None:
+        fire({**variables, "for": None}, description, event.context)
+        return
+    try:
+        delay = duration_of(duration, env, {"trigger": variables})
+    except (ConditionError, TemplateRenderError) as err:
+        _LOGGER.warning("Trigger %s: bad for: %s", key, err)
+        return
+    context = event.context
+    timers.start(
+        entity_id,
+        delay,
+        f"{description}, waiting {human(delay)}",
+        lambda: fire({**variables, "for": delay}, f"{description} for {human(delay)}", context),
+    )
+
+
+def _watch_with_timers(
+    env: Env, config: Mapping[str, Any], timers: _ForTimers, listener: Callable[[Event], None]
+) -> Detach:
+    detach = _watch(env, config["entity_id"], listener)
+
+    def stop() -> None:
+        detach()
+        timers.cancel_all()
+
+    return stop
+
+
 def _state(config: Mapping[str, Any], env: Env, fire: Fire, pending: Pending, key: str) -> Detach:
     timers = _ForTimers(env, pending, key)
     attribute = config.get("attribute")
-    duration = config.get("for")
     held: dict[str, Any] = {}
     words = config.get("words")  # presence triggers describe themselves
     config = {
@@ -151,42 +196,21 @@ def _state(config: Mapping[str, Any], env: Env, fire: Fire, pending: Pending, ke
         if not _state_matches(config, old, new):
             return
         description = words or _describe_change(entity_id, old, new, attribute)
-        variables = {"entity_id": entity_id, "from_state": old, "to_state": new}
-        if duration is None:
-            fire({**variables, "for": None}, description, event.context)
-            return
-        try:
-            delay = duration_of(duration, env, {"trigger": variables})
-        except (ConditionError, TemplateRenderError) as err:
-            _LOGGER.warning("Trigger %s: bad for: %s", key, err)
-            return
-        held[entity_id] = _value(new, attribute)
-        context = event.context
-        timers.start(
-            entity_id,
-            delay,
-            f"{description}, waiting {human(delay)}",
-            lambda: fire({**variables, "for": delay}, f"{description} for {human(delay)}", context),
-        )
+        if config.get("for") is not None:
+            held[entity_id] = _value(new, attribute)
+        _fire_now_or_after(config, env, timers, fire, key, event, description)
 
-    detach = _watch(env, config["entity_id"], on_change)
-
-    def stop() -> None:
-        detach()
-        timers.cancel_all()
-
-    return stop
+    return _watch_with_timers(env, config, timers, on_change)
 
 
 def _presence(
     config: Mapping[str, Any], env: Env, fire: Fire, pending: Pending, key: str
 ) -> Detach:
-    duration = config.get("for")
     words = f"{', '.join(config['entity_id'])} {config['to']}"
     state_config = {
         "entity_id": config["entity_id"],
         "to": [PRESENCE_STATES[config["to"]]],
-        "for": duration,
+        "for": config.get("for"),
         "words": words,
     }
     return _state(state_config, env, fire, pending, key)
@@ -196,7 +220,6 @@ def _numeric_state(
     config: Mapping[str, Any], env: Env, fire: Fire, pending: Pending, key: str
 ) -> Detach:
     timers = _ForTimers(env, pending, key)
-    duration = config.get("for")
 
     def inside(state: State | None) -> bool | None:
         try:
@@ -216,31 +239,9 @@ def _numeric_state(
         if inside(old) or timers.running(entity_id):
             return  # already inside: it fires on crossing, not on every change
         value = _value(new, config.get("attribute"))
-        description = f"{entity_id} crossed to {value}"
-        variables = {"entity_id": entity_id, "from_state": old, "to_state": new}
-        if duration is None:
-            fire({**variables, "for": None}, description, event.context)
-            return
-        try:
-            delay = duration_of(duration, env, {"trigger": variables})
-        except (ConditionError, TemplateRenderError) as err:
-            _LOGGER.warning("Trigger %s: bad for: %s", key, err)
-            return
-        context = event.context
-        timers.start(
-            entity_id,
-            delay,
-            f"{description}, waiting {human(delay)}",
-            lambda: fire({**variables, "for": delay}, f"{description} for {human(delay)}", context),
-        )
+        _fire_now_or_after(config, env, timers, fire, key, event, f"{entity_id} crossed to {value}")
 
-    detach = _watch(env, config["entity_id"], on_change)
-
-    def stop() -> None:
-        detach()
-        timers.cancel_all()
-
-    return stop
+    return _watch_with_timers(env, config, timers, on_change)
 
 
 def next_local_time(env: Env, at: time, after: datetime) -> datetime:

@@ -14,6 +14,7 @@ from hub.integrations.automation import AutomationEngine, ManualClock, automatio
 from hub.integrations.automation.const import DATA_CLOCK
 from tests.hub.automation.common import Calls, HomeUnderTest, write_automations
 from tests.hub.common import make_config
+from tests.hub.web.conftest import owner  # noqa: F401  (the web tests' signed-in owner)
 
 # A Wednesday, 10:00 UTC: tests that care about time of day say so.
 START = datetime(2026, 6, 10, 10, 0, 0, tzinfo=UTC)

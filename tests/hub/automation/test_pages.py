@@ -3,19 +3,17 @@ it run?", run now, on/off, the form editor, the YAML view, bad input, who may ed
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from hub.core.hub import Hub
 from hub.integrations.automation import automation_engine
 from hub.web.app import create_app
 from tests.hub.automation.common import Calls, write_automations
 from tests.hub.common import make_config
-from tests.hub.web.conftest import SignedIn, second_browser, sign_in
+from tests.hub.web.conftest import SignedIn, second_browser
 
 AUTOMATIONS = """\
 # Hand-written: keep me.
@@ -49,14 +47,6 @@ def hub_app(tmp_path: Path) -> web.Application:
     hub = Hub(config)
     Calls(hub)
     return create_app(config, hub)
-
-
-@pytest.fixture
-async def owner(
-    hub_app: web.Application, aiohttp_client: Callable[..., Awaitable[TestClient]]
-) -> SignedIn:
-    client = await aiohttp_client(hub_app)
-    return SignedIn(client, await sign_in(client, "owner-sub", "Olivia"))
 
 
 async def _page(signed: SignedIn, path: str) -> str:

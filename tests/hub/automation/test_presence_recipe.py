@@ -23,7 +23,7 @@ from hub.integrations.automation.const import DATA_CLOCK
 from hub.integrations.ethos_presence import find_detector
 from hub.web.app import create_app
 from tests.hub.common import make_config
-from tests.hub.web.conftest import SignedIn, owner  # noqa: F401
+from tests.hub.web.conftest import SignedIn
 
 ensure_firmware_importable()
 
@@ -88,7 +88,7 @@ def light(mqtt_broker_url: str, prefix: str, unique_id: str) -> Iterator[Simulat
 
 @pytest.fixture
 async def room(
-    owner: SignedIn,  # noqa: F811
+    owner: SignedIn,
     light: SimulatedLight,
     mqtt_broker_url: str,
     prefix: str,
@@ -128,7 +128,7 @@ def _light(hub: Hub) -> str | None:
 
 
 async def test_lights_follow_presence_from_the_presence_page(
-    owner: SignedIn,  # noqa: F811
+    owner: SignedIn,
     room: Room,
     clock: ManualClock,
 ) -> None:
@@ -187,7 +187,7 @@ async def test_lights_follow_presence_from_the_presence_page(
 
 
 async def test_an_mqtt_trigger_fires_on_its_topic_and_payload(
-    owner: SignedIn,  # noqa: F811
+    owner: SignedIn,
     device,
     unique_id: str,
 ) -> None:
