@@ -6,7 +6,7 @@ they leave and it turns off after the delay; the trace says why. Real hub, real 
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,7 +68,9 @@ class Room:
 
 
 @pytest.fixture
-def light(mqtt_broker_url: str, prefix: str, unique_id: str) -> Iterator[SimulatedLight]:
+async def light(
+    mqtt_broker_url: str, prefix: str, unique_id: str, e2e: bool
+) -> AsyncIterator[SimulatedLight]:
     simulated = SimulatedLight(
         LightOptions(
             mqtt_broker_url,
@@ -84,6 +86,11 @@ def light(mqtt_broker_url: str, prefix: str, unique_id: str) -> Iterator[Simulat
     yield simulated
     stop.set()
     thread.join(5)
+    if e2e:  # the shared Mosquitto keeps what the light retained
+        base = simulated.options.base
+        await clear_retained(
+            mqtt_broker_url, simulated.options.node_id, prefix, f"{base}/state", f"{base}/status"
+        )
 
 
 @pytest.fixture
