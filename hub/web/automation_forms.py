@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from hub.integrations.automation.schema import AUTOMATION_KEYS
+
 MAX_ROWS = 20
 MAX_FIELD_CHARS = 2000
 
@@ -127,18 +129,8 @@ def form_from_config(raw: Mapping[str, Any]) -> AutomationForm | None:
         description=str(raw.get("description") or ""),
         mode=str(raw.get("mode") or "single"),
     )
-    allowed_top = {
-        "id",
-        "alias",
-        "description",
-        "mode",
-        "triggers",
-        "trigger",
-        "conditions",
-        "condition",
-        "actions",
-        "action",
-    }
+    # What the form shows at the top: everything but the keys it has no field for.
+    allowed_top = AUTOMATION_KEYS - {"max", "max_exceeded", "initial_state", "variables", "trace"}
     if set(raw) - allowed_top:
         return None
     for section, plural in (

@@ -76,6 +76,16 @@ def who(principal: Principal) -> str:
     return principal.name if principal.name == account else f"{principal.name} ({account})"
 
 
+def _editing(request: web.Request) -> tuple[AutomationEngine, Principal, str | None]:
+    """For an editor's form: the engine, who edits, and the automation (None: a new one)."""
+    engine = engine_of(request)
+    principal = require_editor(request, engine)
+    automation_id = request.match_info.get("automation_id")
+    if automation_id is not None:
+        _automation(engine, request)
+    return engine, principal, automation_id
+
+
 def _automation(engine: AutomationEngine, request: web.Request) -> Automation:
     automation = engine.automations.get(request.match_info["automation_id"])
     if automation is None:
@@ -236,12 +246,9 @@ def _raw_config(engine: AutomationEngine, automation_id: str) -> dict[str, Any] 
 @routes.get("/automations/{automation_id}/edit")
 @routes.get("/automations/new/edit")
 async def edit_page(request: web.Request) -> web.Response:
-    engine = engine_of(request)
-    require_editor(request, engine)
-    automation_id = request.match_info.get("automation_id")
+    engine, _principal, automation_id = _editing(request)
     form = AutomationForm(triggers=[], actions=[])
     if automation_id is not None:
-        _automation(engine, request)
         raw = await asyncio.get_running_loop().run_in_executor(
             None, _raw_config, engine, automation_id
         )
@@ -264,11 +271,7 @@ async def edit_page(request: web.Request) -> web.Response:
 @routes.post("/automations/{automation_id}/edit")
 @routes.post("/automations/new/edit")
 async def save_form(request: web.Request) -> web.Response:
-    engine = engine_of(request)
-    principal = require_editor(request, engine)
-    automation_id = request.match_info.get("automation_id")
-    if automation_id is not None:
-        _automation(engine, request)
+    engine, principal, automation_id = _editing(request)
     form = form_from_post(await async_read_form(request))
     errors = list(form.problems)
     post = await async_read_form(request)
@@ -328,11 +331,7 @@ async def yaml_page(request: web.Request) -> web.Response:
 @routes.post("/automations/{automation_id}/yaml")
 @routes.post("/automations/new/yaml")
 async def save_yaml(request: web.Request) -> web.Response:
-    engine = engine_of(request)
-    principal = require_editor(request, engine)
-    automation_id = request.match_info.get("automation_id")
-    if automation_id is not None:
-        _automation(engine, request)
+    engine, principal, automation_id = _editing(request)
     form = await async_read_form(request)
     text = form.get("yaml", "")
     if not isinstance(text, str) or len(text) > MAX_YAML_CHARS:
