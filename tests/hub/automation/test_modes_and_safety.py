@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from hub.core.errors import ServiceValidationError
 from hub.core.hub import Hub
 from hub.integrations.automation import ManualClock, automation_engine
 from hub.integrations.automation import trace as outcome
@@ -143,3 +144,33 @@ async def test_a_restart_cancels_pending_for_timers_and_says_so(
         ]
     finally:
         await hub.async_stop()
+
+
+async def test_the_automation_services_and_entities(start_home) -> None:
+    home = await start_home(
+        """
+- id: porch
+  alias: Porch
+  triggers: [{trigger: event, event_type: go}]
+  conditions: [{condition: state, entity_id: input_boolean.never, state: "on"}]
+  actions:
+    - action: persistent_notification.create
+      data: {message: hello, notification_id: porch}
+"""
+    )
+    services = home.hub.services
+    assert home.hub.states.get("automation.porch").state == "on"
+    await services.async_call("automation", "turn_off", {"entity_id": "automation.porch"})
+    assert home.hub.states.get("automation.porch").state == "off"
+    home.hub.bus.async_fire("go")
+    await home.advance(0)
+    assert home.traces("porch") == []  # off: triggers are not even listened to
+    await services.async_call("automation", "trigger", {"entity_id": "automation.porch"})
+    await home.advance(0)
+    assert [n.id for n in home.engine.notifications] == ["porch"]  # conditions skipped
+    await services.async_call("persistent_notification", "dismiss", {"notification_id": "porch"})
+    assert list(home.engine.notifications) == []
+    await services.async_call("automation", "turn_on", {"entity_id": "automation.porch"})
+    assert home.hub.states.get("automation.porch").attributes["last_triggered"] is not None
+    with pytest.raises(ServiceValidationError):
+        await services.async_call("automation", "trigger", {"entity_id": "automation.nope"})

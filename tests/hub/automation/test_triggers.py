@@ -257,3 +257,25 @@ async def test_presence_triggers_say_occupied_for_and_vacant_for(start_home) -> 
     await home.advance(180)
     assert home.calls.data() == [{"room": "occupied"}, {"room": "vacant"}]
     assert home.last_trace("vacant").trigger == "binary_sensor.office_occupancy vacant for 3 min"
+
+
+async def test_a_time_trigger_follows_a_time_entity_and_a_timestamp_sensor(start_home) -> None:
+    home = await start_home(
+        """
+- id: alarm
+  triggers:
+    - trigger: time
+      at: [input_datetime.wake_up, sensor.next_alarm]
+  actions: [{action: test.record, data: {at: "{{ trigger.at }}"}}]
+"""
+    )
+    home.set("input_datetime.wake_up", "10:05:00")
+    home.set("sensor.next_alarm", "2026-06-10T10:20:00+00:00")
+    await home.advance(600)
+    home.set("input_datetime.wake_up", "10:15:00")  # moved: follows the entity
+    await home.advance(1200)
+    assert home.calls.data() == [
+        {"at": "input_datetime.wake_up"},
+        {"at": "input_datetime.wake_up"},
+        {"at": "sensor.next_alarm"},
+    ]
