@@ -61,6 +61,7 @@ _LOGGER = logging.getLogger(__name__)
 ENABLED_FILE = "enabled.json"
 EDITORS_FILE = "editors.json"  # members (store subjects) the owner allows to edit
 TRACE_SAVE_INTERVAL_S = 30.0
+UNNAMED_PREFIX = "automation_"  # the id of an automation written without one: its place
 
 
 @dataclass(frozen=True)
@@ -271,8 +272,8 @@ class AutomationEngine:
     def check_one(self, item: Any, index: int = 0) -> dict[str, Any]:
         """The automation normalised, or Invalid (with its line) saying what is wrong."""
         config = normalise_automation(item, index)
-        if config["id"] is None:
-            config["id"] = f"automation_{index + 1}"
+        if config["id"] is None:  # editing it in the UI gives it this id
+            config["id"] = f"{UNNAMED_PREFIX}{index + 1}"
         problem = semantic_problem(config, self.env)
         if problem is not None:
             raise problem
@@ -433,8 +434,15 @@ class AutomationEngine:
 
 
 def _position(items: Any, automation_id: str) -> int | None:
+    """Where the automation is in the file: by its id, or for one written without an id,
+    by the ``automation_<n>`` it was given when loaded."""
     for index, item in enumerate(items):
         if isinstance(item, dict) and str(item.get("id")) == automation_id:
+            return index
+    number = automation_id.removeprefix(UNNAMED_PREFIX)
+    if automation_id.startswith(UNNAMED_PREFIX) and number.isdigit():
+        index = int(number) - 1
+        if 0 <= index < len(items) and isinstance(items[index], dict) and "id" not in items[index]:
             return index
     return None
 

@@ -201,3 +201,20 @@ async def test_create_and_delete_are_recorded(start_home) -> None:
         ("Milo", "deleted"),
         ("Olivia", "created"),
     ]
+
+
+async def test_an_automation_written_without_an_id_can_be_edited(start_home) -> None:
+    home = await start_home(
+        COMMENTED
+        + """
+- alias: No id
+  triggers: [{trigger: event, event_type: anonymous}]
+  actions: [{action: test.record}]
+"""
+    )
+    assert "automation_3" in home.engine.automations
+    block = home.engine.block_yaml("automation_3")
+    assert block.startswith("alias: No id")
+    await home.engine.async_save("automation_3", block.replace("No id", "Named now"), "Olivia")
+    assert home.engine.automations["automation_3"].alias == "Named now"
+    assert "id: 'automation_3'" in home.engine.file.path.read_text()
