@@ -275,7 +275,8 @@ async def save_form(request: web.Request) -> web.Response:
     form = form_from_post(await async_read_form(request))
     errors = list(form.problems)
     post = await async_read_form(request)
-    if not errors and not post.get("add") and not any(k.endswith("-remove") for k in post):
+    changing = post.get("add") or post.get("refresh") or any(k.endswith("-remove") for k in post)
+    if not errors and not changing:
         try:
             saved = await engine.async_save(automation_id, config_from_form(form), who(principal))
         except (Invalid, FileProblem) as err:

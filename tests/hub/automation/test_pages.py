@@ -120,6 +120,16 @@ async def test_the_form_creates_an_automation_with_pickers(owner: SignedIn) -> N
     assert text.startswith(AUTOMATIONS)  # appended; what was there is untouched
     assert "trigger: presence" in text
 
+    # Changing a row's type shows that type's fields; nothing is saved meanwhile.
+    before = engine.file.path.read_text()
+    refreshed = await owner.client.post(
+        f"/automations/{created.id}/edit",
+        data=owner.form(alias="Office", refresh="1", **{"trigger-0-kind": "sun"}),
+    )
+    assert refreshed.status == 200
+    assert 'name="trigger-0-event"' in await refreshed.text()
+    assert engine.file.path.read_text() == before
+
     # Editing it again through the form keeps it as it was where nothing changed.
     page = await _page(owner, f"/automations/{created.id}/edit")
     assert 'value="binary_sensor.office_occupancy"' in page
