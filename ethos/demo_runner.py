@@ -276,6 +276,11 @@ class DemoRunner:
             "mail in the outbox, then buy the Ethos Presence Detector and pay on the BTCPay\n"
             "simulator page. Then open the hub, link it to your account and sign in: the hub\n"
             "gives the detector its broker account and it joins within seconds.\n"
+            "To let presence switch a light: on the hub's Broker page make a credential\n"
+            "(topic base lights/demo, node id demo_lamp), start a simulated light with it:\n"
+            f"  MQTT_URL=mqtt://USERNAME:PASSWORD@{self.host}:{self.mqtt_port} ethos device "
+            "simulate --kind light --base lights/demo --node-id demo_lamp\n"
+            'and apply "Lights follow presence" on the detector\'s page.\n'
             "Press Ctrl-C to stop everything.\n",
             flush=True,
         )

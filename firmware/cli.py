@@ -22,18 +22,32 @@ def _register_device(subparsers: argparse._SubParsersAction) -> None:
     commands = device.add_subparsers(dest="device_command", metavar="COMMAND", required=True)
     simulate = commands.add_parser(
         "simulate",
-        help="run the presence detector firmware on this machine",
+        help="run the presence detector firmware (or a simulated MQTT light) on this machine",
         description=(
-            "Run the ESP32 presence detector's firmware modules on CPython with a simulated "
+            "--kind presence (default): run the ESP32 presence detector's firmware modules "
+            "on CPython with a simulated "
             "LD2410 radar and PIR, against a real MQTT broker, until SIGTERM or Ctrl-C. "
             "Like the ESP32, it logs in as its serial with the password derived from its "
             "claim secret (HMAC-SHA256(secret, 'ethos-mqtt-v1')) unless the broker URL names "
             "another account. "
             "Environment: ETHOS_DEVICE_SERIAL, ETHOS_CLAIM_SECRET (used when the options are "
             "omitted; prefer it for the secret, which is never logged), MQTT_URL, "
-            "ETHOS_HUB_DISCOVERY_PREFIX, LOG_LEVEL."
+            "ETHOS_HUB_DISCOVERY_PREFIX, LOG_LEVEL. "
+            "--kind light: a third-party MQTT light (JSON schema, brightness) announced with "
+            "Home Assistant discovery, obeying commands on BASE/set and keeping its state on "
+            "BASE/state; on a broker that enforces identity, give it the credential the owner "
+            "made at the hub's /broker page (same topic base and node id) in the broker URL "
+            "(prefer MQTT_URL: command lines are visible to other users)."
         ),
     )
+    simulate.add_argument(
+        "--kind", choices=("presence", "light"), default="presence", help="what to simulate"
+    )
+    simulate.add_argument(
+        "--base", default="sim/light", metavar="TOPIC", help="light: its topic base"
+    )
+    simulate.add_argument("--node-id", default="sim_light", help="light: its discovery node id")
+    simulate.add_argument("--name", default="Simulated light", help="light: its device name")
     simulate.add_argument(
         "--serial", default=os.environ.get("ETHOS_DEVICE_SERIAL"), help="e.g. EPD-000123"
     )
@@ -124,6 +138,8 @@ def _simulate(args: argparse.Namespace) -> int:
 
     from firmware.simulator.runner import SimulatorError, SimulatorOptions, run_until_signal
 
+    if args.kind == "light":
+        return _simulate_light(args)
     if not args.serial or not args.claim_secret:
         logging.getLogger(__name__).error(
             "--serial and --claim-secret (or ETHOS_DEVICE_SERIAL / ETHOS_CLAIM_SECRET) are needed"
@@ -141,6 +157,27 @@ def _simulate(args: argparse.Namespace) -> int:
     try:
         return run_until_signal(options)
     except (SimulatorError, ValueError) as err:
+        logging.getLogger(__name__).error("cannot simulate: %s", err)
+        return 2
+
+
+def _simulate_light(args: argparse.Namespace) -> int:
+    import logging
+
+    from firmware.simulator.light import LightOptions, run_light_until_signal
+    from firmware.simulator.runner import SimulatorError
+
+    options = LightOptions(
+        broker_url=args.broker,
+        base=args.base,
+        node_id=args.node_id,
+        name=args.name,
+        discovery_prefix=args.discovery_prefix,
+    )
+    try:
+        options.check()
+        return run_light_until_signal(options)
+    except SimulatorError as err:
         logging.getLogger(__name__).error("cannot simulate: %s", err)
         return 2
 

@@ -33,6 +33,10 @@ Environment:
   ETHOS_HUB_ACCOUNT_CHECK_MINUTES  how often the hub asks the store whether each signed-in
                               person may still come in (password reset, access revoked);
                               default 10
+  ETHOS_HUB_LATITUDE, ETHOS_HUB_LONGITUDE  where the hub is, in degrees, for automations'
+                              sunrise/sunset (unset: `sun` triggers and conditions are refused)
+  ETHOS_HUB_TIME_ZONE         IANA time zone of `time` triggers and conditions, e.g.
+                              Europe/Paris (default: the system's)
 """
 
 
@@ -52,9 +56,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    import logging
+
     from hub.core.config import HubConfig
 
-    run_hub(HubConfig.from_env(host=args.host, port=args.port))
+    try:
+        config = HubConfig.from_env(host=args.host, port=args.port)
+    except ValueError as err:
+        logging.getLogger(__name__).error("cannot start the hub: %s", err)
+        return 2
+    run_hub(config)
     return 0
 
 

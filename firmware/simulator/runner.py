@@ -11,6 +11,7 @@ import logging
 import re
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,8 +193,8 @@ class Simulation:
         _LOGGER.info("simulator for %s stopped", self.options.serial)
 
 
-def run_until_signal(options: SimulatorOptions) -> int:
-    """Run in the foreground until SIGTERM or SIGINT; return the exit status."""
+def run_in_foreground(run: Callable[[threading.Event], None]) -> int:
+    """Call ``run(stop)`` until SIGTERM or SIGINT sets ``stop``; return the exit status."""
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -202,8 +203,13 @@ def run_until_signal(options: SimulatorOptions) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        Simulation(options).run(stop)
+        run(stop)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def run_until_signal(options: SimulatorOptions) -> int:
+    """Run the simulated detector in the foreground until SIGTERM or SIGINT."""
+    return run_in_foreground(Simulation(options).run)

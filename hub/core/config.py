@@ -35,6 +35,11 @@ ENV_HUB_ZEROCONF_INTERFACES = "ETHOS_HUB_ZEROCONF_INTERFACES"
 ENV_HUB_BLUETOOTH_ADAPTER = "ETHOS_HUB_BLUETOOTH_ADAPTER"
 # How often the hub asks the store whether each signed-in person is still let in.
 ENV_HUB_ACCOUNT_CHECK_MINUTES = "ETHOS_HUB_ACCOUNT_CHECK_MINUTES"
+# Where the hub is, for automations' `sun` triggers and conditions, and its local time
+# zone (for `time` triggers and conditions); an IANA name such as Europe/Paris.
+ENV_HUB_LATITUDE = "ETHOS_HUB_LATITUDE"
+ENV_HUB_LONGITUDE = "ETHOS_HUB_LONGITUDE"
+ENV_HUB_TIME_ZONE = "ETHOS_HUB_TIME_ZONE"
 DEFAULT_HUB_NAME = "Ethos hub"
 DEFAULT_ACCOUNT_CHECK = timedelta(minutes=10)
 
@@ -61,6 +66,9 @@ class HubConfig:
     # A session used this long after its person's last check asks the store again (their
     # password reset or revoked access then ends it).
     account_check_interval: timedelta = DEFAULT_ACCOUNT_CHECK
+    latitude: float | None = None  # None: `sun` triggers and conditions are refused
+    longitude: float | None = None
+    time_zone: str | None = None  # None: the system's local time zone
     # (folder, package) pairs searched for integrations; tests add their own.
     integration_sources: tuple[tuple[Path, str], ...] = ((INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE),)
 
@@ -104,6 +112,9 @@ class HubConfig:
             zeroconf_interfaces=_split_list(env.get(ENV_HUB_ZEROCONF_INTERFACES)),
             bluetooth_adapter=env.get(ENV_HUB_BLUETOOTH_ADAPTER) or None,
             account_check_interval=account_check,
+            latitude=_coordinate(env, ENV_HUB_LATITUDE, 90.0),
+            longitude=_coordinate(env, ENV_HUB_LONGITUDE, 180.0),
+            time_zone=env.get(ENV_HUB_TIME_ZONE) or None,
         )
 
 
@@ -118,6 +129,19 @@ def default_redirect_uri(host: str, port: int, ui_url: str | None) -> str:
     elif ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}/auth/callback"
+
+
+def _coordinate(env: Mapping[str, str], name: str, bound: float) -> float | None:
+    text = env.get(name)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of degrees, got {text[:40]!r}") from None
+    if not -bound <= value <= bound:
+        raise ValueError(f"{name} must be between -{bound:g} and {bound:g} degrees")
+    return value
 
 
 def _split_list(value: str | None) -> tuple[str, ...] | None:

@@ -16,6 +16,7 @@ from hub.core.hub import Hub
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
 from hub.integrations.ethos_cloud import async_secret_box
 from hub.web import (
+    automation_views,
     broker_views,
     cloud_views,
     dashboard_views,
@@ -117,4 +118,5 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
     for table in (*tables, dashboard_views.routes, users_views.routes, broker_views.routes):
         app.router.add_routes(table)
+    app.router.add_routes(automation_views.routes)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 
 from aiohttp import web
 
@@ -22,18 +23,31 @@ class Action(enum.StrEnum):
     TRANSFER_OWNERSHIP = "transfer_ownership"
     LINK_HUB = "link_hub"  # link the hub to a store account (again)
     MANAGE_BROKER = "manage_broker"  # device accounts on the MQTT broker (owner only)
+    # Create, change, turn on/off and run automations: the owner, and the members the owner
+    # allows on the automations page (given to ``refusal`` as ``granted``).
+    EDIT_AUTOMATIONS = "edit_automations"
 
 
 _MEMBER_ACTIONS = frozenset({Action.VIEW, Action.CONTROL})
 _ABOUT_SOMEONE = frozenset({Action.REMOVE_USER, Action.TRANSFER_OWNERSHIP})
 
 
-def refusal(principal: Principal | None, action: Action) -> str | None:
-    """Why the action is refused, or None when it is allowed (side-effect free)."""
+_GRANTABLE = frozenset({Action.EDIT_AUTOMATIONS})
+
+
+def refusal(
+    principal: Principal | None, action: Action, granted: Collection[Action] = ()
+) -> str | None:
+    """Why the action is refused, or None when it is allowed (side-effect free).
+    ``granted``: what the owner allowed this member beyond the members' own actions."""
     if principal is None:
         return "sign in first"
     if principal.is_owner or action in _MEMBER_ACTIONS:
         return None
+    if action in _GRANTABLE and action in granted:
+        return None
+    if action in _GRANTABLE:
+        return "only the owner, and the members the owner allows, can do this"
     return "only the hub's owner can do this"
 
 
@@ -70,8 +84,10 @@ def may_link(principal: Principal | None, *, linked: bool, has_owner: bool) -> b
     return refusal(principal, Action.LINK_HUB) is None
 
 
-def require(principal: Principal | None, action: Action) -> Principal:
-    reason = refusal(principal, action)
+def require(
+    principal: Principal | None, action: Action, granted: Collection[Action] = ()
+) -> Principal:
+    reason = refusal(principal, action, granted)
     if reason is not None or principal is None:
         raise web.HTTPForbidden(text=reason or "forbidden")
     return principal

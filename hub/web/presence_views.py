@@ -11,7 +11,16 @@ from markupsafe import Markup
 
 from hub.core.events import Context
 from hub.core.hub import Hub
-from hub.integrations.ethos_presence import SettingResult, find_detector, settings_changer
+from hub.integrations.automation import automation_engine
+from hub.integrations.automation.recipes import LightsFollowPresence
+from hub.integrations.automation.schema import Invalid
+from hub.integrations.automation.yaml_file import FileProblem
+from hub.integrations.ethos_presence import (
+    PresenceDetector,
+    SettingResult,
+    find_detector,
+    settings_changer,
+)
 from hub.integrations.ethos_presence.const import (
     HISTORY_CHOICES,
     HISTORY_HOURS,
@@ -19,6 +28,7 @@ from hub.integrations.ethos_presence.const import (
     SETTINGS,
 )
 from hub.web.authz import Action, require
+from hub.web.automation_views import require_editor, who
 from hub.web.charts import render_history
 from hub.web.forms import async_read_form
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
@@ -29,6 +39,17 @@ routes = web.RouteTableDef()
 
 
 @dataclass(frozen=True)
+class LightsRecipe:
+    """The "Lights follow presence" form: the lights and sensors to pick from, and the
+    automation when it was applied to this room."""
+
+    lights: list[EntityView]
+    lux_sensors: list[EntityView]
+    applied_id: str | None
+    editors: frozenset[str]  # members the owner allows to edit automations (and the owner)
+
+
+@dataclass(frozen=True)
 class PresencePanel:
     occupancy: EntityView
     measurements: dict[str, EntityView]
@@ -36,6 +57,7 @@ class PresencePanel:
     history: Markup
     hours: int
     last_result: SettingResult | None
+    recipe: LightsRecipe | None
 
 
 def history_hours(value: str | None) -> int:
@@ -71,6 +93,35 @@ async def async_presence_panel(
         history=history,
         hours=hours,
         last_result=changer.last_result.get(device_id) if changer else None,
+        recipe=_recipe(hub, detector),
+    )
+
+
+def room_name(hub: Hub, device_id: str) -> str:
+    device = hub.devices.get(device_id)
+    if device is None:
+        return device_id
+    return device.suggested_area or device.name_by_user or device.name or device_id
+
+
+def _recipe(hub: Hub, detector: PresenceDetector) -> LightsRecipe | None:
+    engine = automation_engine(hub)
+    if engine is None:
+        return None
+    occupancy = detector.entity("occupancy") or ""
+    recipe_id = LightsFollowPresence(
+        room_name(hub, detector.device_id), occupancy, "light.x"
+    ).automation_id
+    views = [v for s in hub.states.async_all() if (v := entity_view(hub, s.entity_id))]
+    return LightsRecipe(
+        lights=[v for v in views if v.domain == "light"],
+        lux_sensors=[
+            v
+            for v in views
+            if v.domain == "sensor" and v.attributes.get("device_class") == "illuminance"
+        ],
+        applied_id=recipe_id if recipe_id in engine.automations else None,
+        editors=frozenset(engine.editors),
     )
 
 
@@ -92,3 +143,42 @@ async def change_setting(request: web.Request) -> web.Response:
         Context(user_id=principal.subject),
     )
     raise web.HTTPSeeOther(f"/devices/{device_id}#presence-settings")
+
+
+@routes.post("/devices/{device_id}/presence/lights")
+async def apply_lights_follow_presence(request: web.Request) -> web.Response:
+    """Apply (or update) "Lights follow presence" for the detector's room."""
+    hub = request.app[HUB_KEY]
+    engine = automation_engine(hub)
+    detector = find_detector(hub, request.match_info["device_id"])
+    if engine is None or detector is None:
+        raise web.HTTPNotFound(text="no such presence detector, or automations are not loaded")
+    principal = require_editor(request, engine)
+    form = await async_read_form(request)
+    light = str(form.get("light", ""))
+    if hub.states.get(light) is None or not light.startswith("light."):
+        raise web.HTTPBadRequest(text="choose a light")
+    try:
+        minutes = float(str(form.get("off_after", "5")))
+        lux_below = float(str(form["lux_below"])) if form.get("lux_below") else None
+    except ValueError as err:
+        raise web.HTTPBadRequest(text="minutes and lux must be numbers") from err
+    if not 0 < minutes <= 24 * 60:
+        raise web.HTTPBadRequest(text="switch off after 0-1440 minutes")
+    lux_sensor = str(form.get("lux_sensor", "")) or None
+    if lux_sensor is not None and hub.states.get(lux_sensor) is None:
+        raise web.HTTPBadRequest(text="no such light sensor")
+    recipe = LightsFollowPresence(
+        room=room_name(hub, detector.device_id),
+        occupancy=detector.entity("occupancy") or "",
+        light=light,
+        off_after_minutes=minutes,
+        target=detector.entity("target"),
+        lux_sensor=lux_sensor,
+        lux_below=lux_below if lux_sensor else None,
+    )
+    try:
+        saved = await engine.async_apply(recipe.as_automation(), who(principal))
+    except (Invalid, FileProblem) as err:
+        raise web.HTTPBadRequest(text=str(err)) from err
+    raise web.HTTPSeeOther(f"/automations/{saved}")

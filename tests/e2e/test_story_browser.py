@@ -16,8 +16,9 @@ from __future__ import annotations
 import pytest
 
 from tests.cloud.common import LINK_RE
-from tests.e2e.conftest import import_units, start_home
+from tests.e2e.conftest import HomeStack, StoreStack, import_units, start_home
 from tests.support.browser import Screenshots, chromium
+from tests.support.dynsec_broker import DynsecBroker
 
 pytestmark = pytest.mark.browser
 
@@ -171,12 +172,18 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         await hub.wait_for_selector(f"#presence-occupancy:text('{after}')", timeout=90_000)
         await shots.take(hub, f"occupancy {after}, live")
 
-        # A setting goes to the device over MQTT and the device's echo confirms it.
-        await hub.fill("#setting-hold_time-input", "45")
+        # A setting goes to the device over MQTT and the device's echo confirms it (a short
+        # hold time: the simulated room then empties between visits, for the lights below).
+        await hub.fill("#setting-hold_time-input", "5")
         await hub.click("#setting-hold_time-set")
         await hub.wait_for_selector('#settings-result[data-outcome="confirmed"]')
-        assert await hub.inner_text("#setting-hold_time-value") == "45"
+        assert await hub.inner_text("#setting-hold_time-value") == "5"
         await shots.take(hub, "setting confirmed by the device")
+
+        # Presence drives the home: the owner makes broker credentials for a light (a
+        # third-party MQTT light, simulated), applies "Lights follow presence" to the
+        # detector's room, and the light follows the simulated person in and out.
+        await _lights_follow_presence(hub, store_stack, dynsec_broker, home, unique_id, shots)
 
         # 5. Back in the store: recommendations based on the purchase, with reasons.
         shelf = page.locator("section.recommendations.personal")
@@ -198,3 +205,76 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         assert await phone.evaluate("document.documentElement.scrollWidth") <= 390
         await shots.take(phone, "store at phone size")
     assert violations == []
+
+
+async def _lights_follow_presence(
+    hub,
+    store_stack: StoreStack,
+    broker: DynsecBroker,
+    home: HomeStack,
+    unique_id: str,
+    shots: Screenshots,
+) -> None:
+    detector_page = hub.url.split("#")[0]
+
+    await hub.goto(home.hub_url + "/broker")
+    node_id = f"lamp_{unique_id}"
+    await hub.fill("#broker-new input[name=name]", f"lamp-{unique_id}")
+    await hub.fill("#broker-new input[name=label]", "Hall lamp")
+    await hub.fill("#broker-new input[name=base]", f"lights/{unique_id}")
+    await hub.fill("#broker-new input[name=node_id]", node_id)
+    await hub.click("#broker-new button")
+    username = (await hub.inner_text("#created-username")).strip()
+    password = (await hub.inner_text("#created-password")).strip()
+    await shots.take(hub, "credentials for a light")
+    store_stack.stack.start(
+        "light",
+        [
+            "device",
+            "simulate",
+            "--kind",
+            "light",
+            "--base",
+            f"lights/{unique_id}",
+            "--node-id",
+            node_id,
+            "--name",
+            "Hall lamp",
+        ],
+        {"MQTT_URL": broker.url(username, password), "ETHOS_HUB_DISCOVERY_PREFIX": home.prefix},
+        None,
+    )
+
+    # The light appears on the presence page's recipe; the owner applies it to the room.
+    for _ in range(60):
+        await hub.goto(detector_page)
+        if await hub.locator("#recipe-light option:has-text('Hall lamp')").count():
+            break
+        await hub.wait_for_timeout(1000)
+    await hub.select_option("#recipe-light", label="Hall lamp")
+    await hub.fill("#recipe-off-after", "0.2")  # twelve seconds, for the story's sake
+    await shots.take(hub, "lights follow presence, before applying")
+    await hub.click("#recipe-apply")
+    await hub.wait_for_url("**/automations/lights_follow_presence_*")
+    automation_page = hub.url
+
+    # The simulated person walks in: the light turns on; walks out: off after the delay.
+    async def wait_for_step(text: str) -> None:
+        for _ in range(120):
+            await hub.goto(automation_page)
+            if text in await hub.inner_text("#traces") + await hub.inner_text("#why"):
+                return
+            await hub.wait_for_timeout(1000)
+        raise AssertionError(f"no run showed {text!r}: {store_stack.stack.log('light')[-2000:]}")
+
+    await wait_for_step("occupied")
+    await hub.click("#traces li:has-text('occupied') a")
+    await hub.wait_for_selector("#trace-steps:has-text('called light.turn_on')")
+    assert "light on" in store_stack.stack.log("light")
+    await shots.take(hub, "someone walked in, the light is on")
+    await wait_for_step("vacant for 12 s")
+    await hub.click("#traces li:has-text('vacant for 12 s') a")
+    await hub.wait_for_selector("#trace-steps:has-text('called light.turn_off')")
+    assert "vacant for 12 s" in await hub.inner_text("#trace-trigger")
+    assert "light off" in store_stack.stack.log("light")
+    await shots.take(hub, "they left, the light went off and the trace says why")
