@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import ssl
@@ -310,8 +311,10 @@ class MqttClient:
     def _replay(
         self, callback: MessageCallback, callbacks: list[MessageCallback], message: ReceivedMessage
     ) -> None:
+        # What a broker does for a new subscription: the stored message comes flagged as
+        # retained, so nobody takes an earlier message for a live answer.
         if callback in callbacks:
-            self._call(callback, message)
+            self._call(callback, dataclasses.replace(message, retain=True))
 
     async def _async_unsubscribe(self, topic_filter: str) -> None:
         client = self._client

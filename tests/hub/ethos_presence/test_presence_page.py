@@ -137,6 +137,12 @@ async def test_a_setting_is_sent_and_confirmed_by_the_device_echo(
     assert 'data-outcome="confirmed"' in page
     assert "Hold time set to 45: confirmed by the device." in page
 
+    # A second change right after: the last echo (45) is a recording now, not an answer.
+    await owner.client.post(url, data=owner.form(key="hold_time", value="30"))
+    assert detector.device.fusion.hold_ms == 30000
+    page = await (await owner.client.get(f"/devices/{device_id}")).text()
+    assert "Hold time set to 30: confirmed by the device." in page
+
     await owner.client.post(url, data=owner.form(key="sensitivity", value="high"))
     assert detector.device.config["settings"]["sensitivity"] == "high"
 
