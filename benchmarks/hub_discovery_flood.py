@@ -62,10 +62,8 @@ import asyncio, json, statistics, subprocess, sys, threading, time, urllib.reque
 from pathlib import Path
 import aiomqtt
 from aiohttp import web
-from sqlmodel import select
 from hub.const import EVENT_STATE_CHANGED
 from hub.core.config import HubConfig
-from hub.core.models import DeviceRow
 from hub.web.app import create_app
 from hub.web.keys import HUB_KEY
 
@@ -117,7 +115,9 @@ async def main():
     stop.set()
     await asyncio.get_running_loop().run_in_executor(None, prober.join)
     await asyncio.sleep(3)  # what was queued gets processed
-    persisted = await hub.storage.async_session(lambda s: len(s.exec(select(DeviceRow)).all()))
+    await hub.storage.async_flush()
+    registry = Path(data_dir) / "hub" / "storage" / "core.device_registry.json"
+    persisted = len(json.loads(registry.read_text())["data"]["devices"])
     dropped = hub.data["mqtt"].discovery.dropped
     await runner.cleanup()
     print(json.dumps({

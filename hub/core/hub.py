@@ -10,8 +10,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from ethos.tasks import async_cancel_and_wait
-from hub.const import DATABASE_FILE, EVENT_HUB_STARTED, EVENT_HUB_STOP
-from hub.core import loader
+from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP, STORAGE_SUBDIR
+from hub.core import loader, upgrade
 from hub.core.config import HubConfig
 from hub.core.config_entries import ConfigEntries
 from hub.core.device_registry import DeviceRegistry
@@ -22,7 +22,7 @@ from hub.core.events import EventBus
 from hub.core.history import Recorder
 from hub.core.services import ServiceRegistry
 from hub.core.states import StateMachine
-from hub.core.storage import Storage
+from hub.core.storage import DocumentStore, WriteProblems
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,12 +42,14 @@ class Hub:
         self.bus = EventBus()
         self.states = StateMachine(self.bus)
         self.services = ServiceRegistry(self.bus)
-        self.storage = Storage(config.hub_dir / DATABASE_FILE)
+        # What the hub could not write (a full disk), for the log, /healthz and every page.
+        self.write_problems = WriteProblems()
+        self.storage = DocumentStore(config.hub_dir / STORAGE_SUBDIR, self.write_problems)
         self.devices = DeviceRegistry(self.bus, self.storage)
         self.entities = EntityRegistry(self.bus, self.storage)
         self.entity_table = EntityTable(self)
         self.config_entries = ConfigEntries(self)
-        self.recorder = Recorder(self, config.history_retention)
+        self.recorder = Recorder(self, config.history_retention, config.history_commit_interval)
         self.loaded_integrations: dict[str, loader.Integration] = {}
         self.integration_errors: dict[str, str] = {}
         # Shared objects one integration offers others (e.g. the MQTT client), by domain.
@@ -73,10 +75,11 @@ class Hub:
     async def async_start(self) -> None:
         started = self._start_began = time.perf_counter()
         self.state = HubState.STARTING
-        await self.storage.async_open()
+        await upgrade.async_upgrade_legacy_database(self.config.hub_dir, self.storage)
         await self.devices.async_load()
         await self.entities.async_load()
         await self.config_entries.async_load()
+        await self.recorder.async_open()
         self.recorder.async_start()
         await self._async_load_integrations()
         entries = self.config_entries.async_entries()
@@ -137,7 +140,7 @@ class Hub:
             _LOGGER.exception("Integration %s failed to load", domain)
 
     async def async_stop(self) -> None:
-        """Unload every entry, stop tasks, flush history, close the database."""
+        """Unload every entry, stop tasks, flush history and every pending document."""
         if self.state in (HubState.NOT_RUNNING, HubState.STOPPING):
             return
         self.state = HubState.STOPPING

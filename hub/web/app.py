@@ -29,10 +29,12 @@ from hub.web.auth import routes as auth_routes
 from hub.web.auth.account_check import AccountChecker
 from hub.web.auth.household import Household
 from hub.web.auth.oidc import OidcRelyingParty
+from hub.web.auth.store import AuthStore
 from hub.web.auth.users import UserStore
 from hub.web.forms import readable_bodies
 from hub.web.keys import (
     ACCOUNT_CHECK_KEY,
+    AUTH_KEY,
     CONFIG_KEY,
     DASHBOARDS_KEY,
     HOUSEHOLD_KEY,
@@ -61,6 +63,7 @@ async def async_health(request: web.Request) -> web.Response:
             "started_in": hub.started_in,
             "uptime": hub.uptime,
             "entities": len(hub.entity_table),
+            "write_problems": hub.write_problems.messages(),
         }
     )
 
@@ -74,10 +77,11 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     app.on_response_prepare.append(async_hide_server_version)
     app[CONFIG_KEY] = config
     app[HUB_KEY] = hub or Hub(config)
-    app[USERS_KEY] = UserStore(app[HUB_KEY].storage)
-    app[HOUSEHOLD_KEY] = Household(app[HUB_KEY].storage)
+    app[AUTH_KEY] = AuthStore(app[HUB_KEY].storage)
+    app[USERS_KEY] = UserStore(app[AUTH_KEY])
+    app[HOUSEHOLD_KEY] = Household(app[AUTH_KEY])
     app[ACCOUNT_CHECK_KEY] = AccountChecker(
-        app[HUB_KEY].storage,
+        app[AUTH_KEY],
         config.account_check_interval,
         lambda: async_secret_box(app[HUB_KEY]),
         lambda: app[OIDC_KEY],
@@ -96,6 +100,7 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
 
     async def hub_lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[HUB_KEY].async_start()
+        await app[AUTH_KEY].async_load()
         yield
         await app[HUB_KEY].async_stop()
 

@@ -11,10 +11,12 @@ from hub.dashboards import DashboardStore
 from hub.web.auth.account_check import AccountChecker
 from hub.web.auth.household import Household
 from hub.web.auth.oidc import OidcRelyingParty
+from hub.web.auth.store import AuthStore
 from hub.web.auth.users import Principal, UserStore
 
 HUB_KEY = web.AppKey("hub", Hub)
 CONFIG_KEY = web.AppKey("config", HubConfig)
+AUTH_KEY = web.AppKey("auth", AuthStore)
 USERS_KEY = web.AppKey("users", UserStore)
 HOUSEHOLD_KEY = web.AppKey("household", Household)
 ACCOUNT_CHECK_KEY = web.AppKey("account_check", AccountChecker)

@@ -40,6 +40,7 @@ def test_serve_starts_the_hub_with_its_data_under_the_data_dir(tmp_path: Path, e
         assert health["state"] == "running"
         # Seconds since the core began starting: it has run at least as long as its start.
         assert health["uptime"] >= health["started_in"] > 0
-        assert (tmp_path / "hub" / "hub.db").is_file()
+        assert (tmp_path / "hub" / "history.db").is_file()
+        assert (tmp_path / "hub" / "storage" / "core.config_entries.json").is_file()
     finally:
         stop(proc)
