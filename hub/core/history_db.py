@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +54,8 @@ class HistoryDatabase:
     def open(self) -> None:
         """Open (and create) the database. Blocking: call through ``async_run``."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Who was home when: readable by the hub's user only (SQLite gives its WAL the same).
+        os.close(os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o600))
         conn = sqlite3.connect(self.path, isolation_level=None)  # transactions by hand
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]

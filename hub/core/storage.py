@@ -117,7 +117,7 @@ class DocumentStore:
 
     def __init__(self, folder: Path, problems: WriteProblems | None = None) -> None:
         self.folder = folder
-        self.problems = problems or WriteProblems()
+        self.problems = problems if problems is not None else WriteProblems()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-storage")
         self._documents: dict[str, JsonDocument] = {}
 
@@ -286,5 +286,5 @@ class JsonDocument:
             self._store.problems.resolve(f"{self.key}.json")
 
     def _write_file(self, payload: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_atomically(self.path, payload, keep_previous=True)

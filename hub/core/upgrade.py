@@ -49,7 +49,7 @@ def upgrade_legacy_database(hub_dir: Path, storage_dir: Path) -> None:
     """Blocking: run it in the storage thread before anything is loaded."""
     legacy = hub_dir / LEGACY_DATABASE_FILE
     _LOGGER.warning("Upgrading %s (written by an earlier version of the hub)", legacy)
-    storage_dir.mkdir(parents=True, exist_ok=True)
+    storage_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with closing(sqlite3.connect(legacy)) as old:
         tables = {name for (name,) in old.execute("SELECT name FROM sqlite_master")}
         for key, lists in LEGACY_TABLES.items():
