@@ -35,6 +35,7 @@ from benchmarks.hub_common import (
     ENTITIES,
     ROOT,
     checkout_of,
+    compile_bytecode,
     healthz_with_every_entity,
     load_averages,
     private_mosquitto,
@@ -142,6 +143,8 @@ def main(
     with checkout_of(commit) as earlier:
         this_env = {} if commit_s is None else {"ETHOS_HUB_HISTORY_COMMIT_SECONDS": str(commit_s)}
         runs = [Run("earlier", earlier, {}), Run("this", ROOT, this_env)]
+        for run in runs:
+            compile_bytecode(run.checkout)
         threads = [
             threading.Thread(target=measure, args=(run, data_root, idle_s, minutes * 60))
             for run in runs

@@ -24,6 +24,7 @@ STORAGE_SUBDIR: Final = "storage"  # the JSON documents, in the hub's folder
 HISTORY_FILE: Final = "history.db"
 # What hubs before the JSON documents kept everything in (SQLModel tables); upgraded at start.
 LEGACY_DATABASE_FILE: Final = "hub.db"
+LOCK_FILE: Final = ".lock"  # held by the running hub (see hub.core.storage.FolderLock)
 # The document of the hub's people, sessions, invitations and kept grants (hub/web/auth).
 AUTH_STORAGE_KEY: Final = "auth"
 

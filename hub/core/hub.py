@@ -10,6 +10,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from ethos.tasks import async_cancel_and_wait
+from hub.backup.pending import apply_pending_restore
 from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP, STORAGE_SUBDIR
 from hub.core import loader, upgrade
 from hub.core.config import HubConfig
@@ -22,7 +23,7 @@ from hub.core.events import EventBus
 from hub.core.history import Recorder
 from hub.core.services import ServiceRegistry
 from hub.core.states import StateMachine
-from hub.core.storage import DocumentStore, WriteProblems
+from hub.core.storage import DocumentStore, FolderLock, WriteProblems
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Hub:
         # What the hub could not write (a full disk), for the log, /healthz and every page.
         self.write_problems = WriteProblems()
         self.storage = DocumentStore(config.hub_dir / STORAGE_SUBDIR, self.write_problems)
+        self._folder_lock = FolderLock(config.hub_dir)
         self.devices = DeviceRegistry(self.bus, self.storage)
         self.entities = EntityRegistry(self.bus, self.storage)
         self.entity_table = EntityTable(self)
@@ -75,11 +77,16 @@ class Hub:
     async def async_start(self) -> None:
         started = self._start_began = time.perf_counter()
         self.state = HubState.STARTING
-        await upgrade.async_upgrade_legacy_database(self.config.hub_dir, self.storage)
-        await self.devices.async_load()
-        await self.entities.async_load()
-        await self.config_entries.async_load()
-        await self.recorder.async_open()
+        await self.storage.async_run(self._prepare_folder)
+        try:
+            await upgrade.async_upgrade_legacy_database(self.config.hub_dir, self.storage)
+            await self.devices.async_load()
+            await self.entities.async_load()
+            await self.config_entries.async_load()
+            await self.recorder.async_open()
+        except BaseException:
+            self._folder_lock.release()  # nothing runs: a corrected folder may be used again
+            raise
         self.recorder.async_start()
         await self._async_load_integrations()
         entries = self.config_entries.async_entries()
@@ -88,6 +95,15 @@ class Hub:
         self.started_in = time.perf_counter() - started
         self.bus.async_fire(EVENT_HUB_STARTED)
         _LOGGER.info("Hub ready in %.3f s", self.started_in)
+
+    def _prepare_folder(self) -> None:
+        """Hold the data folder, and put a restore the owner asked for in place first."""
+        self._folder_lock.acquire()
+        try:
+            apply_pending_restore(self.config.hub_dir)
+        except BaseException:
+            self._folder_lock.release()
+            raise
 
     async def _async_load_integrations(self) -> None:
         def read_all() -> dict[str, loader.Integration]:
@@ -150,5 +166,6 @@ class Hub:
         await async_cancel_and_wait(*self._tasks)
         await self.recorder.async_stop()
         await self.storage.async_close()
+        self._folder_lock.release()
         self.state = HubState.NOT_RUNNING
         _LOGGER.info("Hub stopped")

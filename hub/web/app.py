@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +16,7 @@ from hub.core.hub import Hub
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
 from hub.integrations.ethos_cloud import async_secret_box
 from hub.web import (
+    backup_views,
     broker_views,
     cloud_views,
     dashboard_views,
@@ -41,6 +42,7 @@ from hub.web.keys import (
     HTTP_KEY,
     HUB_KEY,
     OIDC_KEY,
+    RESTART_KEY,
     STREAMS_KEY,
     USERS_KEY,
 )
@@ -68,8 +70,15 @@ async def async_health(request: web.Request) -> web.Response:
     )
 
 
-def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
-    """Build the web app; it starts the hub with the app and stops it on shutdown."""
+def _restart_by_hand() -> None:
+    _LOGGER.warning("Restart the hub to finish restoring the backup")
+
+
+def create_app(
+    config: HubConfig, hub: Hub | None = None, restart: Callable[[], None] = _restart_by_hand
+) -> web.Application:
+    """Build the web app; it starts the hub with the app and stops it on shutdown.
+    ``restart`` restarts the process (``ethos hub serve`` gives one that does)."""
     app = web.Application(
         middlewares=[security_headers, friendly_errors, readable_bodies, authentication],
         client_max_size=1024**2,
@@ -91,6 +100,7 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
         config.dashboards_dir or DEFAULT_DASHBOARDS_DIR, config.hub_dir / "dashboards"
     )
     app[STREAMS_KEY] = set()
+    app[RESTART_KEY] = restart
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
@@ -120,6 +130,7 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
     cloud_views.setup(app)
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
-    for table in (*tables, dashboard_views.routes, users_views.routes, broker_views.routes):
+    others = (dashboard_views.routes, users_views.routes, broker_views.routes, backup_views.routes)
+    for table in (*tables, *others):
         app.router.add_routes(table)
     return app

@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     TRANSFER_OWNERSHIP = "transfer_ownership"
     LINK_HUB = "link_hub"  # link the hub to a store account (again)
     MANAGE_BROKER = "manage_broker"  # device accounts on the MQTT broker (owner only)
+    MANAGE_BACKUPS = "manage_backups"  # download and restore backups (owner only)
 
 
 _MEMBER_ACTIONS = frozenset({Action.VIEW, Action.CONTROL})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 from aiohttp import web
 
@@ -25,3 +27,5 @@ HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
 DASHBOARDS_KEY = web.AppKey("dashboards", DashboardStore)
 STREAMS_KEY = web.AppKey("streams", set)
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+# Restarts the hub's process (after a restore); tests give their own.
+RESTART_KEY = web.AppKey("restart", Callable[[], None])
