@@ -132,10 +132,17 @@ def compile_bytecode(checkout: Path) -> None:
 
 
 def serve_hub(
-    checkout: Path, data_dir: Path, broker_port: int, prefix: str, **env: str
+    checkout: Path,
+    data_dir: Path,
+    broker_port: int,
+    prefix: str,
+    *,
+    quiet: bool = False,
+    **env: str,
 ) -> tuple[subprocess.Popen, int]:
     """`ethos hub serve` of the code in ``checkout`` (its own process; default integrations,
-    not linked) against the broker; its web port."""
+    not linked) against the broker; its web port. ``quiet``: its log goes nowhere (written to
+    a file, it would count among the hub's own disk writes)."""
     web_port = free_port()
     environment = {
         **os.environ,
@@ -147,7 +154,9 @@ def serve_hub(
     }
     command = [sys.executable, "-m", "ethos.cli", "hub", "serve", "--port", str(web_port)]
     # From the checkout's folder: its code is what runs (the editable install yields).
-    return subprocess.Popen(command, cwd=checkout, env=environment), web_port
+    output = subprocess.DEVNULL if quiet else None
+    proc = subprocess.Popen(command, cwd=checkout, env=environment, stdout=output, stderr=output)
+    return proc, web_port
 
 
 def healthz_with_every_entity(web_port: int, proc: subprocess.Popen) -> dict:

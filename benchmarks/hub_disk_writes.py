@@ -107,7 +107,9 @@ def measure(run: Run, data_root: Path, idle_s: float, load_s: float) -> None:
     try:
         with private_mosquitto() as port, tempfile.TemporaryDirectory(dir=data_root) as folder:
             seed_discovery(port, PREFIX)
-            proc, web_port = serve_hub(run.checkout, Path(folder), port, PREFIX, **run.env)
+            proc, web_port = serve_hub(
+                run.checkout, Path(folder), port, PREFIX, quiet=True, **run.env
+            )
             try:
                 healthz_with_every_entity(web_port, proc)
                 time.sleep(SETTLE_S)

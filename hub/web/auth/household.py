@@ -111,20 +111,22 @@ class Household:
         if invite_token:
             invitation = self._link_invitation(invite_token)
         if invitation is None and identity.email and identity.email_verified:
-            address = normalize_email(identity.email)
-            invitation = next(
-                (
-                    row
-                    for row in auth.invitations.values()
-                    if row.kind == INVITE_EMAIL and row.email == address
-                ),
-                None,
-            )
+            invitation = self._email_invitation(normalize_email(identity.email))
         if invitation is None:
             return None
         del auth.invitations[invitation.id]  # single use: spent by the save that admits
         _LOGGER.info("Invitation %s (%s) accepted", invitation.id, invitation.kind)
         return ROLE_MEMBER
+
+    def _email_invitation(self, address: str) -> HubInvitationRow | None:
+        return next(
+            (
+                row
+                for row in self._auth.invitations.values()
+                if row.kind == INVITE_EMAIL and row.email == address
+            ),
+            None,
+        )
 
     def _link_invitation(self, token: str) -> HubInvitationRow | None:
         token_hash = hash_token(token)
@@ -164,14 +166,7 @@ class Household:
         if any(u.email and normalize_email(u.email) == address for u in auth.users.values()):
             raise HouseholdError(f"{address} is already a member of this hub")
         expires = _now() + INVITE_EMAIL_LIFETIME
-        row = next(
-            (
-                row
-                for row in auth.invitations.values()
-                if row.kind == INVITE_EMAIL and row.email == address
-            ),
-            None,
-        )
+        row = self._email_invitation(address)
         if row is None:
             row = HubInvitationRow(
                 id=auth.new_invitation_id(),
