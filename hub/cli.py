@@ -197,7 +197,7 @@ def restore_command(args: argparse.Namespace) -> int:
     from hub.backup.crypto import BackupRefused
     from hub.backup.pending import apply_pending_restore
     from hub.core.config import HubConfig
-    from hub.core.storage import FolderLock, HubRunning
+    from hub.core.folder_lock import FolderLock, HubRunning
 
     config = HubConfig.from_env()
     lock = FolderLock(config.hub_dir)

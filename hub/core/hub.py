@@ -20,10 +20,11 @@ from hub.core.entity_registry import EntityRegistry
 from hub.core.entity_table import EntityTable
 from hub.core.errors import HubError
 from hub.core.events import EventBus
+from hub.core.folder_lock import FolderLock
 from hub.core.history import Recorder
 from hub.core.services import ServiceRegistry
 from hub.core.states import StateMachine
-from hub.core.storage import DocumentStore, FolderLock, WriteProblems
+from hub.core.storage import DocumentStore, WriteProblems
 
 _LOGGER = logging.getLogger(__name__)
 

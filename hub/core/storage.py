@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hub.const import LOCK_FILE, STORAGE_RETRY_S
+from hub.const import STORAGE_RETRY_S
 from hub.core.errors import HubError
 
 _LOGGER = logging.getLogger(__name__)
@@ -110,40 +110,6 @@ def write_atomically(path: Path, payload: bytes, *, keep_previous: bool = False)
         tmp.unlink(missing_ok=True)
         raise
     fsync_folder(path.parent)
-
-
-class HubRunning(StorageError):
-    """Another hub (or a restore) holds the data folder."""
-
-
-class FolderLock:
-    """An exclusive lock on the hub's folder while a hub runs, so that neither a second hub
-    nor a restore writes under it. The kernel lets go when the process ends, however."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / LOCK_FILE
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        """Blocking (opens a file): call it from an executor in the loop."""
-        import fcntl
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            os.close(fd)
-            raise HubRunning(
-                f"a hub is running on {self.path.parent} (stop it first: "
-                "`systemctl stop ethos-hub`, or Ctrl-C where it runs)"
-            ) from err
-        self._fd = fd
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 class DocumentStore:
