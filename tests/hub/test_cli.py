@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.hub_disk_writes import filesystem_of, write_bytes
 from ethos.cli import main
 from tests.conftest import DEFAULT_E2E_MQTT_URL
 from tests.support.processes import ROOT, free_port, start_python, stop, wait_for_port
@@ -49,26 +50,10 @@ def test_serve_starts_the_hub_with_its_data_under_the_data_dir(tmp_path: Path, e
         stop(proc)
 
 
-def _filesystem_of(path: Path) -> str:
-    best = ("", "?")
-    for line in Path("/proc/mounts").read_text().splitlines():
-        _, mount, kind, *_ = line.split()
-        if str(path).startswith(mount) and len(mount) > len(best[0]):
-            best = (mount, kind)
-    return best[1]
-
-
-def _write_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
-        if line.startswith("write_bytes:"):
-            return int(line.split()[1])
-    raise AssertionError("no write_bytes")
-
-
 def test_a_hub_where_nothing_changes_writes_nothing(tmp_path: Path) -> None:
     """An SD card wears with every write: a hub with nothing to record writes nothing at all
     (the disk-writes benchmark measures the same under load, against earlier code)."""
-    if _filesystem_of(tmp_path.resolve()) in ("tmpfs", "ramfs", "?"):
+    if filesystem_of(tmp_path.resolve()) in ("tmpfs", "ramfs", "?"):
         pytest.skip("the test folder is not on a disk: write_bytes would count nothing")
     env = {**os.environ, "ETHOS_DATA_DIR": str(tmp_path), "ETHOS_HUB_HISTORY_COMMIT_SECONDS": "0.2"}
     env.pop("MQTT_URL", None)
@@ -86,8 +71,8 @@ def test_a_hub_where_nothing_changes_writes_nothing(tmp_path: Path) -> None:
             wait_for_port("127.0.0.1", port, proc)
             if start == "again":
                 time.sleep(1.0)  # five commit intervals: anything pending has gone
-                before = _write_bytes(proc.pid)
+                before = write_bytes(proc.pid)
                 time.sleep(3.0)
-                assert _write_bytes(proc.pid) == before
+                assert write_bytes(proc.pid) == before
         finally:
             stop(proc)
