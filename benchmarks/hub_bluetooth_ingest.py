@@ -28,7 +28,8 @@ from habluetooth import BluetoothServiceInfoBleak
 
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
-from hub.integrations.bluetooth import SCANNER_FACTORY, BluetoothManager
+from hub.integrations.bluetooth import SCANNER_FACTORY
+from hub.integrations.bluetooth.manager import BluetoothManager
 
 DEVICES = 50
 REPEATS = 3

@@ -62,15 +62,23 @@ import asyncio, json, statistics, subprocess, sys, threading, time, urllib.reque
 from pathlib import Path
 import aiomqtt
 from aiohttp import web
-from sqlmodel import select
 from hub.const import EVENT_STATE_CHANGED
 from hub.core.config import HubConfig
-from hub.core.models import DeviceRow
 from hub.web.app import create_app
 from hub.web.keys import HUB_KEY
 
 port, web_port, data_dir, junk, spread, publisher = sys.argv[1:7]
 prefix = "flood"
+
+async def persisted_devices(hub, hub_dir):
+    # Devices on disk: today's JSON registry, or an earlier hub's hub.db table.
+    if hasattr(hub.storage, "async_flush"):
+        await hub.storage.async_flush()
+        registry = hub_dir / "storage" / "core.device_registry.json"
+        return len(json.loads(registry.read_text())["data"]["devices"])
+    import sqlite3
+    with sqlite3.connect(hub_dir / "hub.db") as conn:
+        return conn.execute("SELECT count(*) FROM hub_device").fetchone()[0]
 
 def probe(url, stop, latencies):
     while not stop.is_set():
@@ -117,7 +125,7 @@ async def main():
     stop.set()
     await asyncio.get_running_loop().run_in_executor(None, prober.join)
     await asyncio.sleep(3)  # what was queued gets processed
-    persisted = await hub.storage.async_session(lambda s: len(s.exec(select(DeviceRow)).all()))
+    persisted = await persisted_devices(hub, Path(data_dir) / "hub")
     dropped = hub.data["mqtt"].discovery.dropped
     await runner.cleanup()
     print(json.dumps({

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hub.core.config import HubConfig
 
+ENV_BACKUP_PASSPHRASE = "ETHOS_BACKUP_PASSPHRASE"  # noqa: S105 (the variable's name)
+
 SERVE_HELP = """Run the local hub: core, integrations and the web UI.
 
 Environment:
@@ -40,6 +42,33 @@ Environment:
 """
 
 
+BACKUP_VARIABLE_HELP = (
+    "  ETHOS_BACKUP_PASSPHRASE     the passphrase (at least 10 characters); unset: asked\n"
+    "                              on the terminal (it is never an option: others could see it)"
+)
+BACKUP_HELP = f"""Write one encrypted archive of the hub's data: its configuration, devices and
+entities, the people and their sessions, the store link and the key to its secrets,
+dashboards and automations; with --with-history, the state history too. scrypt and
+AES-256-GCM; without the passphrase nobody can read it, nor restore it.
+
+A running hub writes device and entity changes some seconds after they happen: the web UI's
+backup (/backup, for the owner) holds everything up to the moment it is made.
+
+Environment:
+  ETHOS_DATA_DIR              data folder (the hub's is $ETHOS_DATA_DIR/hub)
+{BACKUP_VARIABLE_HELP}
+"""
+RESTORE_HELP = f"""Replace the hub's data with a backup: the household comes back signed in and
+the hub linked. Stop the hub first (`systemctl stop ethos-hub`); run this as the hub's
+user. A wrong passphrase, a damaged archive or one made by a newer hub is refused and
+nothing is changed. What the backup replaces is kept in $ETHOS_DATA_DIR/hub/before-restore-*.
+
+Environment:
+  ETHOS_DATA_DIR              data folder (the hub's is $ETHOS_DATA_DIR/hub)
+{BACKUP_VARIABLE_HELP}
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     hub_parser = subparsers.add_parser("hub", help="the local hub (run it, manage it)")
     hub_commands = hub_parser.add_subparsers(dest="hub_command", metavar="HUB_COMMAND")
@@ -53,6 +82,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8181, help="port to listen on (default 8181)")
     serve.set_defaults(handler=serve_command)
+
+    backup = hub_commands.add_parser(
+        "backup",
+        help="write an encrypted backup of the hub's data",
+        description=BACKUP_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    backup.add_argument(
+        "--output", "-o", help="archive to write (default: ethos-hub-DATE-TIME.ethosbackup here)"
+    )
+    backup.add_argument("--with-history", action="store_true", help="include the state history")
+    backup.set_defaults(handler=backup_command)
+    restore = hub_commands.add_parser(
+        "restore",
+        help="restore the hub's data from a backup (the hub must be stopped)",
+        description=RESTORE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    restore.add_argument("archive", help="a file written by `ethos hub backup` or the web UI")
+    restore.set_defaults(handler=restore_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -70,8 +119,19 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def run_hub(config: HubConfig) -> None:
-    """Import the hub, start it and serve its web UI until stopped (blocking)."""
+    """Import the hub, start it and serve its web UI until stopped (blocking). A restore
+    from the web UI stops it the usual way and starts this same command again in place
+    (same process id: systemd sees one service)."""
     import gc
+    import os
+    import signal
+    import sys
+
+    restart_wanted: list[bool] = []
+
+    def restart() -> None:
+        restart_wanted.append(True)
+        os.kill(os.getpid(), signal.SIGTERM)  # aiohttp stops the app (and hub) gracefully
 
     # Start-up makes hundreds of thousands of objects that live as long as the hub (modules,
     # classes, schemas, registries); collecting while they are made only walks them again
@@ -82,7 +142,7 @@ def run_hub(config: HubConfig) -> None:
 
         from hub.web.app import create_app
 
-        app = create_app(config)
+        app = create_app(config, restart=restart)
 
         async def resume_collection(_app: web.Application) -> None:
             gc.enable()
@@ -91,3 +151,77 @@ def run_hub(config: HubConfig) -> None:
         web.run_app(app, host=config.host, port=config.port, print=None)
     finally:
         gc.enable()
+    if restart_wanted:
+        os.execv(sys.executable, sys.orig_argv)  # noqa: S606 (this very command, again)
+
+
+def _passphrase(confirm: bool) -> str:
+    import getpass
+    import os
+
+    from hub.backup.crypto import check_passphrase
+
+    passphrase = os.environ.get(ENV_BACKUP_PASSPHRASE)
+    if passphrase is None:
+        passphrase = getpass.getpass("Backup passphrase: ")
+        if confirm and getpass.getpass("Same passphrase again: ") != passphrase:
+            raise SystemExit("The passphrases differ; nothing was written.")
+    check_passphrase(passphrase)
+    return passphrase
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    import os
+    import sys
+    from pathlib import Path
+
+    from hub.backup.archive import backup_file_name, create_backup
+    from hub.backup.crypto import BackupRefused
+    from hub.core.config import HubConfig
+
+    config = HubConfig.from_env()
+    target = Path(args.output or backup_file_name())
+    try:
+        passphrase = _passphrase(confirm=True)
+        if not config.hub_dir.is_dir():
+            raise BackupRefused(f"there is no hub data in {config.hub_dir}")
+        # Readable by whoever runs this only: the archive is sealed, but it is theirs alone.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except (BackupRefused, FileExistsError) as err:
+        print(f"ethos hub backup: {err}", file=sys.stderr)
+        return 1
+    try:
+        with os.fdopen(fd, "wb") as file:
+            manifest = create_backup(config.hub_dir, file, passphrase, history=args.with_history)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    history = "with" if manifest["history_schema"] else "without"
+    print(f"Wrote {target} ({target.stat().st_size:,d} bytes, {history} history).")
+    return 0
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    import sys
+
+    from hub.backup.archive import stage_restore
+    from hub.backup.crypto import BackupRefused
+    from hub.backup.pending import apply_pending_restore
+    from hub.core.config import HubConfig
+    from hub.core.folder_lock import FolderLock, HubRunning
+
+    config = HubConfig.from_env()
+    lock = FolderLock(config.hub_dir)
+    try:
+        passphrase = _passphrase(confirm=False)
+        lock.acquire()
+        with open(args.archive, "rb") as file:
+            manifest = stage_restore(file, passphrase, config.hub_dir)
+        apply_pending_restore(config.hub_dir)
+    except (BackupRefused, HubRunning, OSError) as err:
+        print(f"ethos hub restore: {err}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+    print(f"Restored the backup of {manifest['created_at']} into {config.hub_dir}.")
+    return 0

@@ -13,6 +13,7 @@ from hub.const import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLOUD_URL,
     DEFAULT_DATA_DIR,
+    DEFAULT_HISTORY_COMMIT_INTERVAL_S,
     DEFAULT_HISTORY_RETENTION,
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -20,6 +21,7 @@ from hub.const import (
     ENV_DATA_DIR,
     ENV_HUB_CLIENT_ID,
     ENV_HUB_DISCOVERY_PREFIX,
+    ENV_HUB_HISTORY_COMMIT_SECONDS,
     ENV_HUB_HISTORY_DAYS,
     ENV_HUB_REDIRECT_URI,
     ENV_MQTT_URL,
@@ -42,6 +44,9 @@ ENV_HUB_LONGITUDE = "ETHOS_HUB_LONGITUDE"
 ENV_HUB_TIME_ZONE = "ETHOS_HUB_TIME_ZONE"
 DEFAULT_HUB_NAME = "Ethos hub"
 DEFAULT_ACCOUNT_CHECK = timedelta(minutes=10)
+# History commits: at least this often (memory holds what waits), at most this often.
+MIN_COMMIT_INTERVAL_S = 0.1
+MAX_COMMIT_INTERVAL_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class HubConfig:
     client_id: str = DEFAULT_CLIENT_ID
     redirect_uri: str | None = None
     history_retention: timedelta = DEFAULT_HISTORY_RETENTION
+    history_commit_interval: float = DEFAULT_HISTORY_COMMIT_INTERVAL_S  # seconds
     discovery_prefix: str = "homeassistant"
     integrations: tuple[str, ...] | None = None  # None: every integration folder
     host: str = DEFAULT_HOST  # where the web UI listens (zeroconf advertises it)
@@ -89,6 +95,12 @@ class HubConfig:
         data_dir = Path(env.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR).expanduser()
         days = env.get(ENV_HUB_HISTORY_DAYS)
         retention = timedelta(days=float(days)) if days else DEFAULT_HISTORY_RETENTION
+        commit_seconds = env.get(ENV_HUB_HISTORY_COMMIT_SECONDS)
+        commit_interval = (
+            min(max(float(commit_seconds), MIN_COMMIT_INTERVAL_S), MAX_COMMIT_INTERVAL_S)
+            if commit_seconds
+            else DEFAULT_HISTORY_COMMIT_INTERVAL_S
+        )
         check_minutes = env.get(ENV_HUB_ACCOUNT_CHECK_MINUTES)
         account_check = (
             timedelta(minutes=max(float(check_minutes), 0.0))
@@ -104,6 +116,7 @@ class HubConfig:
             client_id=env.get(ENV_HUB_CLIENT_ID) or DEFAULT_CLIENT_ID,
             redirect_uri=redirect,
             history_retention=retention,
+            history_commit_interval=commit_interval,
             discovery_prefix=env.get(ENV_HUB_DISCOVERY_PREFIX) or "homeassistant",
             host=host,
             port=port,

@@ -1,4 +1,5 @@
-"""Config entries: one configured instance of an integration, with its setup lifecycle."""
+"""Config entries: one configured instance of an integration, with its setup lifecycle,
+kept in the ``core.config_entries`` JSON document."""
 
 from __future__ import annotations
 
@@ -8,18 +9,19 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-from sqlmodel import Session, select
 
 from hub.const import SETUP_RETRY_FIRST_DELAY_S, SETUP_RETRY_MAX_DELAY_S
 from hub.core.errors import ConfigEntryNotReady
-from hub.core.models import ConfigEntryRow
+from hub.core.models import utcnow
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
+STORAGE_KEY = "core.config_entries"
+STORAGE_VERSION = 1
 
 
 class EntryState(enum.StrEnum):
@@ -37,6 +39,7 @@ class ConfigEntry:
     title: str
     data: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
     state: EntryState = EntryState.NOT_LOADED
     reason: str | None = None
     runtime_data: Any = None
@@ -54,22 +57,47 @@ def retry_delay(attempt: int, first: float, ceiling: float) -> float:
 
 
 class ConfigEntries:
-    """Persists entries and runs integration setup/unload, retrying with backoff."""
+    """Persists entries and runs integration setup/unload, retrying with backoff.
+
+    Every change is written at once (the link's rotated refresh token must not be lost)."""
 
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
+        self._document = hub.storage.document(STORAGE_KEY, STORAGE_VERSION)
         self._entries: dict[str, ConfigEntry] = {}
         self.retry_first_delay = SETUP_RETRY_FIRST_DELAY_S
         self.retry_max_delay = SETUP_RETRY_MAX_DELAY_S
 
     async def async_load(self) -> None:
-        def load(session: Session) -> list[ConfigEntryRow]:
-            return list(session.exec(select(ConfigEntryRow)).all())
-
-        for row in await self._hub.storage.async_session(load):
-            self._entries[row.entry_id] = ConfigEntry(
-                row.entry_id, row.domain, row.title, dict(row.data), dict(row.options)
+        data = await self._document.async_load() or {}
+        for raw in data.get("entries", []):
+            entry = ConfigEntry(
+                raw["entry_id"],
+                raw["domain"],
+                raw["title"],
+                dict(raw.get("data") or {}),
+                dict(raw.get("options") or {}),
+                datetime.fromisoformat(raw["created_at"]),
             )
+            self._entries[entry.entry_id] = entry
+
+    def _snapshot(self) -> dict[str, object]:
+        return {
+            "entries": [
+                {
+                    "entry_id": entry.entry_id,
+                    "domain": entry.domain,
+                    "title": entry.title,
+                    "data": entry.data,
+                    "options": entry.options,
+                    "created_at": entry.created_at.isoformat(),
+                }
+                for entry in self._entries.values()
+            ]
+        }
+
+    async def _async_save(self) -> None:
+        await self._document.async_save(self._snapshot)
 
     def get(self, entry_id: str) -> ConfigEntry | None:
         return self._entries.get(entry_id)
@@ -82,24 +110,16 @@ class ConfigEntries:
     ) -> ConfigEntry:
         entry = ConfigEntry(uuid.uuid4().hex, domain, title, dict(data))
         self._entries[entry.entry_id] = entry
-        await self._async_save(entry)
+        await self._async_save()
         if setup and domain in self._hub.loaded_integrations:
             await self.async_setup(entry.entry_id)
         return entry
 
     async def async_update_data(self, entry: ConfigEntry, data: dict[str, Any]) -> None:
+        if data == entry.data:
+            return  # nothing changed: nothing written (the hub writes nothing when idle)
         entry.data = dict(data)
-        await self._async_save(entry)
-
-    async def _async_save(self, entry: ConfigEntry) -> None:
-        row = ConfigEntryRow(
-            entry_id=entry.entry_id,
-            domain=entry.domain,
-            title=entry.title,
-            data=entry.data,
-            options=entry.options,
-        )
-        await self._hub.storage.async_merge(row)
+        await self._async_save()
 
     async def async_setup(self, entry_id: str) -> bool:
         """Set the entry up; on ConfigEntryNotReady schedule a retry with backoff."""
@@ -178,5 +198,4 @@ class ConfigEntries:
     async def async_remove(self, entry_id: str) -> None:
         await self.async_unload(entry_id)
         self._entries.pop(entry_id, None)
-
-        await self._hub.storage.async_delete(ConfigEntryRow, entry_id)
+        await self._async_save()

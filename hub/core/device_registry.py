@@ -1,4 +1,5 @@
-"""Device registry: physical devices, matched by identifiers or connections, persisted."""
+"""Device registry: physical devices, matched by identifiers or connections, kept in the
+``core.device_registry`` JSON document."""
 
 from __future__ import annotations
 
@@ -7,16 +8,16 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import Session, select
-
-from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
+from hub.const import EVENT_DEVICE_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
 from hub.core.events import EventBus
-from hub.core.models import DeviceRow
-from hub.core.storage import Storage
+from hub.core.models import DeviceRow, row_from_json, row_to_json
+from hub.core.storage import DocumentStore
 
 _LOGGER = logging.getLogger(__name__)
 
 Pair = tuple[str, str]
+STORAGE_KEY = "core.device_registry"
+STORAGE_VERSION = 1
 _UPDATABLE = (
     "name",
     "manufacturer",
@@ -29,19 +30,21 @@ _UPDATABLE = (
 
 
 class DeviceRegistry:
-    """In memory for fast reads, written through to SQLite."""
+    """In memory for fast reads; written (debounced) as one document."""
 
-    def __init__(self, bus: EventBus, storage: Storage) -> None:
+    def __init__(self, bus: EventBus, storage: DocumentStore) -> None:
         self._bus = bus
-        self._storage = storage
+        self._document = storage.document(STORAGE_KEY, STORAGE_VERSION)
         self._devices: dict[str, DeviceRow] = {}
 
     async def async_load(self) -> None:
-        def load(session: Session) -> list[DeviceRow]:
-            return list(session.exec(select(DeviceRow)).all())
-
-        for row in await self._storage.async_session(load):
+        data = await self._document.async_load() or {}
+        for raw in data.get("devices", []):
+            row = row_from_json(DeviceRow, raw)
             self._devices[row.id] = row
+
+    def _snapshot(self) -> dict[str, object]:
+        return {"devices": [row_to_json(row) for row in self._devices.values()]}
 
     def get(self, device_id: str) -> DeviceRow | None:
         return self._devices.get(device_id)
@@ -94,7 +97,7 @@ class DeviceRegistry:
                 setattr(device, key, value)
                 changed = True
         if changed:
-            await self._async_save(device)
+            self._async_schedule_save()
             self._bus.async_fire(
                 EVENT_DEVICE_REGISTRY_UPDATED, {"action": action, "device_id": device.id}
             )
@@ -103,7 +106,7 @@ class DeviceRegistry:
     async def async_update(self, device_id: str, *, name_by_user: str | None) -> DeviceRow:
         device = self._devices[device_id]
         device.name_by_user = name_by_user or None
-        await self._async_save(device)
+        self._async_schedule_save()
         self._bus.async_fire(
             EVENT_DEVICE_REGISTRY_UPDATED, {"action": "update", "device_id": device_id}
         )
@@ -117,7 +120,7 @@ class DeviceRegistry:
         if device.extra.get(key) == value:
             return device
         device.extra = {**device.extra, key: value}
-        await self._async_save(device)
+        self._async_schedule_save()
         self._bus.async_fire(
             EVENT_DEVICE_REGISTRY_UPDATED,
             {"action": "update", "device_id": device_id, "extra": key},
@@ -129,12 +132,11 @@ class DeviceRegistry:
         device = self._devices.pop(device_id, None)
         if device is None:
             return
-
-        await self._storage.async_delete(DeviceRow, device_id)
+        self._async_schedule_save()
         self._bus.async_fire(
             EVENT_DEVICE_REGISTRY_UPDATED,
             {"action": "remove", "device_id": device_id, "device": device},
         )
 
-    async def _async_save(self, device: DeviceRow) -> None:
-        await self._storage.async_merge(device)
+    def _async_schedule_save(self) -> None:
+        self._document.async_delay_save(self._snapshot, REGISTRY_SAVE_DELAY_S)

@@ -1,19 +1,20 @@
-"""Entity registry: stable entity ids for (platform, unique_id) pairs, persisted."""
+"""Entity registry: stable entity ids for (platform, unique_id) pairs, kept in the
+``core.entity_registry`` JSON document."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-from sqlmodel import Session, select
-
-from hub.const import EVENT_ENTITY_REGISTRY_UPDATED
+from hub.const import EVENT_ENTITY_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
 from hub.core.events import EventBus
-from hub.core.models import EntityRow
-from hub.core.storage import Storage
+from hub.core.models import EntityRow, row_from_json, row_to_json
+from hub.core.storage import DocumentStore
 
 _LOGGER = logging.getLogger(__name__)
 _NOT_SLUG = re.compile(r"[^a-z0-9_]+")
+STORAGE_KEY = "core.entity_registry"
+STORAGE_VERSION = 1
 
 
 def slugify(text: str) -> str:
@@ -24,18 +25,19 @@ def slugify(text: str) -> str:
 class EntityRegistry:
     """Keeps entity ids stable across restarts and rediscovery."""
 
-    def __init__(self, bus: EventBus, storage: Storage) -> None:
+    def __init__(self, bus: EventBus, storage: DocumentStore) -> None:
         self._bus = bus
-        self._storage = storage
+        self._document = storage.document(STORAGE_KEY, STORAGE_VERSION)
         self._by_entity_id: dict[str, EntityRow] = {}
         self._by_unique: dict[tuple[str, str], EntityRow] = {}
 
     async def async_load(self) -> None:
-        def load(session: Session) -> list[EntityRow]:
-            return list(session.exec(select(EntityRow)).all())
+        data = await self._document.async_load() or {}
+        for raw in data.get("entities", []):
+            self._index(row_from_json(EntityRow, raw))
 
-        for row in await self._storage.async_session(load):
-            self._index(row)
+    def _snapshot(self) -> dict[str, object]:
+        return {"entities": [row_to_json(row) for row in self._by_entity_id.values()]}
 
     def _index(self, row: EntityRow) -> None:
         self._by_entity_id[row.entity_id] = row
@@ -75,7 +77,7 @@ class EntityRegistry:
         if row is not None:
             if (row.device_id, row.original_name) != (device_id, original_name):
                 row.device_id, row.original_name = device_id, original_name
-                await self._async_save(row)
+                self._async_schedule_save()
             return row
         row = EntityRow(
             entity_id=self._free_entity_id(domain, suggested_object_id),
@@ -86,7 +88,7 @@ class EntityRegistry:
             original_name=original_name,
         )
         self._index(row)
-        await self._async_save(row)
+        self._async_schedule_save()
         self._bus.async_fire(
             EVENT_ENTITY_REGISTRY_UPDATED, {"action": "create", "entity_id": row.entity_id}
         )
@@ -95,7 +97,7 @@ class EntityRegistry:
     async def async_rename(self, entity_id: str, name: str | None) -> EntityRow:
         row = self._by_entity_id[entity_id]
         row.name = name or None
-        await self._async_save(row)
+        self._async_schedule_save()
         self._bus.async_fire(
             EVENT_ENTITY_REGISTRY_UPDATED, {"action": "update", "entity_id": entity_id}
         )
@@ -106,11 +108,10 @@ class EntityRegistry:
         if row is None:
             return
         self._by_unique.pop((row.platform, row.unique_id), None)
-
-        await self._storage.async_delete(EntityRow, entity_id)
+        self._async_schedule_save()
         self._bus.async_fire(
             EVENT_ENTITY_REGISTRY_UPDATED, {"action": "remove", "entity_id": entity_id}
         )
 
-    async def _async_save(self, row: EntityRow) -> None:
-        await self._storage.async_merge(row)
+    def _async_schedule_save(self) -> None:
+        self._document.async_delay_save(self._snapshot, REGISTRY_SAVE_DELAY_S)

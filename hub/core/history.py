@@ -1,52 +1,62 @@
-"""Recorder: writes state changes to SQLite in batches, answers history queries, purges old rows."""
+"""Recorder: buffers state changes, commits them in batches, answers history queries and
+purges old rows in small batches.
+
+A batch that cannot be written (a full disk) goes back to the front of the buffer and is
+tried again at the next commit; the hub says so (``WriteProblems``) and keeps running.
+Nothing changes, nothing is written.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-
 from ethos.tasks import async_cancel_and_wait
 from hub.const import (
     EVENT_STATE_CHANGED,
-    HISTORY_COMMIT_INTERVAL_S,
+    HISTORY_FILE,
     HISTORY_MAX_PENDING,
+    HISTORY_PURGE_BATCH,
     HISTORY_PURGE_INTERVAL_S,
 )
 from hub.core.events import Event
+from hub.core.history_db import HistoryDatabase, Row
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
-
-# Raw DB-API executemany: at tens of thousands of rows per second the ORM would dominate.
-_INSERT = "INSERT INTO hub_state_history (entity_id, state, ts) VALUES (?, ?, ?)"
+PROBLEM_SOURCE = "the state history"
 
 
 class Recorder:
-    """Buffers (entity_id, state, time) rows and commits them from the storage thread."""
+    """Buffers (entity_id, state, time) rows and commits them from the history thread."""
 
     def __init__(
         self,
         hub: Hub,
         retention: timedelta,
-        commit_interval: float = HISTORY_COMMIT_INTERVAL_S,
+        commit_interval: float,
         max_pending: int = HISTORY_MAX_PENDING,
     ) -> None:
         self._hub = hub
+        self.database = HistoryDatabase(hub.config.hub_dir / HISTORY_FILE)
         self.retention = retention
-        self._commit_interval = commit_interval
+        self.commit_interval = commit_interval
         self._max_pending = max_pending
-        self._pending: list[tuple[str, str, float]] = []
+        self._pending: list[Row] = []
+        self._flush_lock = asyncio.Lock()
         self.dropped = 0
         self.recorded = 0
         self._unsub: Callable[[], None] | None = None
         self._task: asyncio.Task | None = None
+
+    async def async_open(self) -> None:
+        await self.database.async_run(self.database.open)
 
     def async_start(self) -> None:
         self._unsub = self._hub.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
@@ -68,42 +78,51 @@ class Recorder:
         next_purge = 0.0
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(self._commit_interval)
-            try:
-                await self.async_flush()
-                if loop.time() >= next_purge:
+            await asyncio.sleep(self.commit_interval)
+            await self.async_flush()
+            if loop.time() >= next_purge:
+                try:
                     await self.async_purge()
-                    next_purge = loop.time() + HISTORY_PURGE_INTERVAL_S
-            except Exception:
-                _LOGGER.exception("Recorder commit failed; will retry")
+                except sqlite3.Error as err:
+                    self._hub.write_problems.report(PROBLEM_SOURCE, err)
+                next_purge = loop.time() + HISTORY_PURGE_INTERVAL_S
 
-    async def async_flush(self) -> None:
-        if not self._pending:
-            return
-        rows, self._pending = self._pending, []
-        await self._hub.storage.async_run(self._write, rows)
-        self.recorded += len(rows)
+    async def async_flush(self) -> bool:
+        """Commit what is buffered; False when it could not be written (it stays buffered)."""
+        async with self._flush_lock:
+            if not self._pending:
+                return True
+            rows, self._pending = self._pending, []
+            try:
+                await self.database.async_run(self.database.write, rows)
+            except sqlite3.Error as err:
+                self._hub.write_problems.report(PROBLEM_SOURCE, err)
+                self._requeue(rows)
+                return False
+            self._hub.write_problems.resolve(PROBLEM_SOURCE)
+            self.recorded += len(rows)
+            return True
 
-    def _write(self, rows: list[tuple[str, str, float]]) -> None:
-        raw = self._hub.storage.engine.raw_connection()
-        try:
-            raw.cursor().executemany(_INSERT, rows)
-            raw.commit()
-        finally:
-            raw.close()
+    def _requeue(self, rows: list[Row]) -> None:
+        """Put a batch that failed back in front, keeping the newest ``max_pending`` rows."""
+        pending = rows + self._pending
+        overflow = len(pending) - self._max_pending
+        if overflow > 0:
+            self.dropped += overflow
+            pending = pending[overflow:]
+        self._pending = pending
 
     async def async_purge(self, now: datetime | None = None) -> int:
-        """Delete rows older than the retention window; return how many went."""
+        """Delete rows older than the retention window, a batch per transaction; how many."""
         cutoff = ((now or datetime.now(UTC)) - self.retention).timestamp()
-
-        def purge() -> int:
-            with self._hub.storage.engine.begin() as conn:
-                result = conn.execute(
-                    text("DELETE FROM hub_state_history WHERE ts < :cutoff"), {"cutoff": cutoff}
-                )
-                return int(result.rowcount or 0)
-
-        removed = await self._hub.storage.async_run(purge)
+        removed = 0
+        while True:
+            batch = await self.database.async_run(
+                self.database.purge_batch, cutoff, HISTORY_PURGE_BATCH
+            )
+            removed += batch
+            if batch < HISTORY_PURGE_BATCH:
+                break
         if removed:
             _LOGGER.info("Purged %s history rows older than %s", removed, self.retention)
         return removed
@@ -114,26 +133,9 @@ class Recorder:
         """States of one entity in [start, end], led by the last state before start."""
         await self.async_flush()
         end = end or datetime.now(UTC)
-
-        def query() -> list[tuple[float, str]]:
-            with self._hub.storage.engine.connect() as conn:
-                before = conn.execute(
-                    text(
-                        "SELECT ts, state FROM hub_state_history WHERE entity_id = :e "
-                        "AND ts < :s ORDER BY ts DESC LIMIT 1"
-                    ),
-                    {"e": entity_id, "s": start.timestamp()},
-                ).all()
-                during = conn.execute(
-                    text(
-                        "SELECT ts, state FROM hub_state_history WHERE entity_id = :e "
-                        "AND ts >= :s AND ts <= :t ORDER BY ts"
-                    ),
-                    {"e": entity_id, "s": start.timestamp(), "t": end.timestamp()},
-                ).all()
-            return [(r[0], r[1]) for r in (*before, *during)]
-
-        rows = await self._hub.storage.async_run(query)
+        rows = await self.database.async_run(
+            self.database.states_between, entity_id, start.timestamp(), end.timestamp()
+        )
         return [(datetime.fromtimestamp(ts, UTC), state) for ts, state in rows]
 
     async def async_stop(self) -> None:
@@ -143,3 +145,4 @@ class Recorder:
         await async_cancel_and_wait(self._task)
         self._task = None
         await self.async_flush()
+        await self.database.async_close()

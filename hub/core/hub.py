@@ -10,8 +10,9 @@ from collections.abc import Coroutine
 from typing import Any
 
 from ethos.tasks import async_cancel_and_wait
-from hub.const import DATABASE_FILE, EVENT_HUB_STARTED, EVENT_HUB_STOP
-from hub.core import loader
+from hub.backup.pending import apply_pending_restore
+from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP, STORAGE_SUBDIR
+from hub.core import loader, upgrade
 from hub.core.config import HubConfig
 from hub.core.config_entries import ConfigEntries
 from hub.core.device_registry import DeviceRegistry
@@ -19,10 +20,11 @@ from hub.core.entity_registry import EntityRegistry
 from hub.core.entity_table import EntityTable
 from hub.core.errors import HubError
 from hub.core.events import EventBus
+from hub.core.folder_lock import FolderLock
 from hub.core.history import Recorder
 from hub.core.services import ServiceRegistry
 from hub.core.states import StateMachine
-from hub.core.storage import Storage
+from hub.core.storage import DocumentStore, WriteProblems
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,12 +44,15 @@ class Hub:
         self.bus = EventBus()
         self.states = StateMachine(self.bus)
         self.services = ServiceRegistry(self.bus)
-        self.storage = Storage(config.hub_dir / DATABASE_FILE)
+        # What the hub could not write (a full disk), for the log, /healthz and every page.
+        self.write_problems = WriteProblems()
+        self.storage = DocumentStore(config.hub_dir / STORAGE_SUBDIR, self.write_problems)
+        self._folder_lock = FolderLock(config.hub_dir)
         self.devices = DeviceRegistry(self.bus, self.storage)
         self.entities = EntityRegistry(self.bus, self.storage)
         self.entity_table = EntityTable(self)
         self.config_entries = ConfigEntries(self)
-        self.recorder = Recorder(self, config.history_retention)
+        self.recorder = Recorder(self, config.history_retention, config.history_commit_interval)
         self.loaded_integrations: dict[str, loader.Integration] = {}
         self.integration_errors: dict[str, str] = {}
         # Shared objects one integration offers others (e.g. the MQTT client), by domain.
@@ -73,10 +78,16 @@ class Hub:
     async def async_start(self) -> None:
         started = self._start_began = time.perf_counter()
         self.state = HubState.STARTING
-        await self.storage.async_open()
-        await self.devices.async_load()
-        await self.entities.async_load()
-        await self.config_entries.async_load()
+        await self.storage.async_run(self._prepare_folder)
+        try:
+            await upgrade.async_upgrade_legacy_database(self.config.hub_dir, self.storage)
+            await self.devices.async_load()
+            await self.entities.async_load()
+            await self.config_entries.async_load()
+            await self.recorder.async_open()
+        except BaseException:
+            self._folder_lock.release()  # nothing runs: a corrected folder may be used again
+            raise
         self.recorder.async_start()
         await self._async_load_integrations()
         entries = self.config_entries.async_entries()
@@ -85,6 +96,15 @@ class Hub:
         self.started_in = time.perf_counter() - started
         self.bus.async_fire(EVENT_HUB_STARTED)
         _LOGGER.info("Hub ready in %.3f s", self.started_in)
+
+    def _prepare_folder(self) -> None:
+        """Hold the data folder, and put a restore the owner asked for in place first."""
+        self._folder_lock.acquire()
+        try:
+            apply_pending_restore(self.config.hub_dir)
+        except BaseException:
+            self._folder_lock.release()
+            raise
 
     async def _async_load_integrations(self) -> None:
         def read_all() -> dict[str, loader.Integration]:
@@ -137,7 +157,7 @@ class Hub:
             _LOGGER.exception("Integration %s failed to load", domain)
 
     async def async_stop(self) -> None:
-        """Unload every entry, stop tasks, flush history, close the database."""
+        """Unload every entry, stop tasks, flush history and every pending document."""
         if self.state in (HubState.NOT_RUNNING, HubState.STOPPING):
             return
         self.state = HubState.STOPPING
@@ -147,5 +167,6 @@ class Hub:
         await async_cancel_and_wait(*self._tasks)
         await self.recorder.async_stop()
         await self.storage.async_close()
+        self._folder_lock.release()
         self.state = HubState.NOT_RUNNING
         _LOGGER.info("Hub stopped")

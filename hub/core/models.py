@@ -1,40 +1,53 @@
-"""SQLModel tables for everything the hub persists, on a metadata of its own."""
+"""The registries' rows, as plain dataclasses, and how any such row becomes JSON and back."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, Index
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+R = TypeVar("R")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# Default factories are plain functions, not ``list``/``dict``: pydantic inspects a factory's
-# signature on every row it builds, and a builtin's signature is parsed from text (~0.2 ms).
-def empty_list() -> list[Any]:
-    return []
+def row_to_json(row: Any) -> dict[str, Any]:
+    """A dataclass row as JSON values (datetimes as ISO 8601 text)."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(row):
+        value = getattr(row, field.name)
+        out[field.name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
 
 
-def empty_dict() -> dict[str, Any]:
-    return {}
+def row_from_json(cls: type[R], raw: dict[str, Any]) -> R:
+    """The dataclass ``cls`` from ``row_to_json`` output; unknown keys are ignored."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if field.name not in raw:
+            continue
+        value = raw[field.name]
+        if isinstance(value, str) and "datetime" in str(field.type):
+            value = aware(datetime.fromisoformat(value))
+        values[field.name] = value
+    return cls(**values)
 
 
-class HubModel(SQLModel, registry=registry()):
-    """Base for hub tables; its own metadata keeps them apart from the cloud's."""
+def aware(moment: datetime) -> datetime:
+    """Stored times are UTC; an older hub's SQLite handed them back without a zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-class DeviceRow(HubModel, table=True):
-    __tablename__ = "hub_device"
+@dataclasses.dataclass(slots=True)
+class DeviceRow:
+    """A physical device, matched by its identifiers or connections."""
 
-    id: str = Field(primary_key=True)
-    config_entry_id: str | None = Field(default=None, index=True)
-    identifiers: list[list[str]] = Field(default_factory=empty_list, sa_column=Column(JSON))
-    connections: list[list[str]] = Field(default_factory=empty_list, sa_column=Column(JSON))
+    id: str
+    config_entry_id: str | None = None
+    identifiers: list[list[str]] = dataclasses.field(default_factory=list)
+    connections: list[list[str]] = dataclasses.field(default_factory=list)
     name: str | None = None
     name_by_user: str | None = None
     manufacturer: str | None = None
@@ -43,43 +56,20 @@ class DeviceRow(HubModel, table=True):
     hw_version: str | None = None
     suggested_area: str | None = None
     configuration_url: str | None = None
-    extra: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSON))
-    created_at: datetime = Field(default_factory=utcnow)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    created_at: datetime = dataclasses.field(default_factory=utcnow)
 
 
-class EntityRow(HubModel, table=True):
-    __tablename__ = "hub_entity"
-    __table_args__ = (Index("ix_hub_entity_platform_uid", "platform", "unique_id", unique=True),)
+@dataclasses.dataclass(slots=True)
+class EntityRow:
+    """An entity's stable id for its (platform, unique_id) pair."""
 
-    entity_id: str = Field(primary_key=True)
+    entity_id: str
     platform: str
     unique_id: str
-    device_id: str | None = Field(default=None, index=True)
+    device_id: str | None = None
     config_entry_id: str | None = None
     name: str | None = None
     original_name: str | None = None
     disabled: bool = False
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class ConfigEntryRow(HubModel, table=True):
-    __tablename__ = "hub_config_entry"
-
-    entry_id: str = Field(primary_key=True)
-    domain: str = Field(index=True)
-    title: str
-    data: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSON))
-    options: dict[str, Any] = Field(default_factory=empty_dict, sa_column=Column(JSON))
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class StateHistoryRow(HubModel, table=True):
-    """One recorded state; time as UTC epoch seconds so inserts and range scans stay cheap."""
-
-    __tablename__ = "hub_state_history"
-    __table_args__ = (Index("ix_hub_history_entity_time", "entity_id", "ts"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    entity_id: str
-    state: str
-    ts: float = Field(index=True)
+    created_at: datetime = dataclasses.field(default_factory=utcnow)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
@@ -17,6 +17,7 @@ from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
 from hub.integrations.ethos_cloud import async_secret_box
 from hub.web import (
     automation_views,
+    backup_views,
     broker_views,
     cloud_views,
     dashboard_views,
@@ -30,16 +31,19 @@ from hub.web.auth import routes as auth_routes
 from hub.web.auth.account_check import AccountChecker
 from hub.web.auth.household import Household
 from hub.web.auth.oidc import OidcRelyingParty
+from hub.web.auth.store import AuthStore
 from hub.web.auth.users import UserStore
 from hub.web.forms import readable_bodies
 from hub.web.keys import (
     ACCOUNT_CHECK_KEY,
+    AUTH_KEY,
     CONFIG_KEY,
     DASHBOARDS_KEY,
     HOUSEHOLD_KEY,
     HTTP_KEY,
     HUB_KEY,
     OIDC_KEY,
+    RESTART_KEY,
     STREAMS_KEY,
     USERS_KEY,
 )
@@ -62,12 +66,20 @@ async def async_health(request: web.Request) -> web.Response:
             "started_in": hub.started_in,
             "uptime": hub.uptime,
             "entities": len(hub.entity_table),
+            "write_problems": hub.write_problems.messages(),
         }
     )
 
 
-def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
-    """Build the web app; it starts the hub with the app and stops it on shutdown."""
+def _restart_by_hand() -> None:
+    _LOGGER.warning("Restart the hub to finish restoring the backup")
+
+
+def create_app(
+    config: HubConfig, hub: Hub | None = None, restart: Callable[[], None] = _restart_by_hand
+) -> web.Application:
+    """Build the web app; it starts the hub with the app and stops it on shutdown.
+    ``restart`` restarts the process (``ethos hub serve`` gives one that does)."""
     app = web.Application(
         middlewares=[security_headers, friendly_errors, readable_bodies, authentication],
         client_max_size=1024**2,
@@ -75,10 +87,11 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     app.on_response_prepare.append(async_hide_server_version)
     app[CONFIG_KEY] = config
     app[HUB_KEY] = hub or Hub(config)
-    app[USERS_KEY] = UserStore(app[HUB_KEY].storage)
-    app[HOUSEHOLD_KEY] = Household(app[HUB_KEY].storage)
+    app[AUTH_KEY] = AuthStore(app[HUB_KEY].storage)
+    app[USERS_KEY] = UserStore(app[AUTH_KEY])
+    app[HOUSEHOLD_KEY] = Household(app[AUTH_KEY])
     app[ACCOUNT_CHECK_KEY] = AccountChecker(
-        app[HUB_KEY].storage,
+        app[AUTH_KEY],
         config.account_check_interval,
         lambda: async_secret_box(app[HUB_KEY]),
         lambda: app[OIDC_KEY],
@@ -88,6 +101,7 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
         config.dashboards_dir or DEFAULT_DASHBOARDS_DIR, config.hub_dir / "dashboards"
     )
     app[STREAMS_KEY] = set()
+    app[RESTART_KEY] = restart
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
@@ -97,6 +111,7 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
 
     async def hub_lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[HUB_KEY].async_start()
+        await app[AUTH_KEY].async_load()
         yield
         await app[HUB_KEY].async_stop()
 
@@ -116,7 +131,7 @@ def create_app(config: HubConfig, hub: Hub | None = None) -> web.Application:
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
     cloud_views.setup(app)
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
-    for table in (*tables, dashboard_views.routes, users_views.routes, broker_views.routes):
+    others = (dashboard_views.routes, users_views.routes, broker_views.routes, backup_views.routes)
+    for table in (*tables, *others, automation_views.routes):
         app.router.add_routes(table)
-    app.router.add_routes(automation_views.routes)
     return app

@@ -26,6 +26,7 @@ class Action(enum.StrEnum):
     # Create, change, turn on/off and run automations: the owner, and the members the owner
     # allows on the automations page (given to ``refusal`` as ``granted``).
     EDIT_AUTOMATIONS = "edit_automations"
+    MANAGE_BACKUPS = "manage_backups"  # download and restore backups (owner only)
 
 
 _MEMBER_ACTIONS = frozenset({Action.VIEW, Action.CONTROL})

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.web.authz import Action, refusal
-from hub.web.keys import PRINCIPAL_KEY
+from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
 
 
 def page_context(request: web.Request, **values: Any) -> dict[str, Any]:
@@ -16,5 +16,7 @@ def page_context(request: web.Request, **values: Any) -> dict[str, Any]:
         "principal": principal,
         "csrf": principal.csrf_token if principal else "",
         "can": lambda action: refusal(principal, Action(action)) is None,
+        # What the hub cannot write (a full disk), shown to whoever is signed in.
+        "write_problems": request.app[HUB_KEY].write_problems.messages() if principal else [],
         **values,
     }

@@ -24,6 +24,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Forms that carry a large upload, and their limit (the app's is 1 MiB): read only once the
+# person is known (the authentication middleware reads them for the CSRF token), never by
+# ``readable_bodies`` ahead of it, so a stranger cannot make the hub store a large body.
+LARGE_UPLOADS: dict[str, int] = {"/backup/restore": 1024**3}
 # What aiohttp's parsers raise on a body they cannot read (an unknown charset: LookupError).
 UNREADABLE = (ValueError, LookupError, AssertionError, KeyError, HttpProcessingError)
 
@@ -81,6 +85,8 @@ async def async_read_json(request: web.Request) -> dict[str, Any]:
 @web.middleware
 async def readable_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Read a form body once, up front: a broken one is a 400 before any handler runs."""
+    if request.path in LARGE_UPLOADS:
+        return await handler(request.clone(client_max_size=LARGE_UPLOADS[request.path]))
     if request.method in BODY_METHODS and request.content_type in FORM_TYPES:
         await async_read_form(request)
     elif request.method in BODY_METHODS and _charset_problem(request) is not None:

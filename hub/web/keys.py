@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 from aiohttp import web
 
@@ -11,10 +13,12 @@ from hub.dashboards import DashboardStore
 from hub.web.auth.account_check import AccountChecker
 from hub.web.auth.household import Household
 from hub.web.auth.oidc import OidcRelyingParty
+from hub.web.auth.store import AuthStore
 from hub.web.auth.users import Principal, UserStore
 
 HUB_KEY = web.AppKey("hub", Hub)
 CONFIG_KEY = web.AppKey("config", HubConfig)
+AUTH_KEY = web.AppKey("auth", AuthStore)
 USERS_KEY = web.AppKey("users", UserStore)
 HOUSEHOLD_KEY = web.AppKey("household", Household)
 ACCOUNT_CHECK_KEY = web.AppKey("account_check", AccountChecker)
@@ -23,3 +27,5 @@ HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
 DASHBOARDS_KEY = web.AppKey("dashboards", DashboardStore)
 STREAMS_KEY = web.AppKey("streams", set)
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+# Restarts the hub's process (after a restore); tests give their own.
+RESTART_KEY = web.AppKey("restart", Callable[[], None])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
@@ -47,3 +49,15 @@ async def running_hub(config: HubConfig) -> AsyncIterator[Hub]:
         yield hub
     finally:
         await hub.async_stop()
+
+
+async def async_written_document(hub: Hub, key: str) -> Any:
+    """The data of document ``key`` as it is on disk once every pending change is written."""
+    await hub.storage.async_flush()
+    path = hub.config.hub_dir / "storage" / f"{key}.json"
+    return json.loads(path.read_text())["data"]
+
+
+def everything_written(hub_dir: Path) -> bytes:
+    """Every byte the hub keeps in its folder (documents, their copies, history, WAL)."""
+    return b"".join(p.read_bytes() for p in sorted(hub_dir.rglob("*")) if p.is_file())

@@ -44,6 +44,13 @@ def start_python(args: Sequence[str], env: dict[str, str] | None = None) -> subp
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env)
 
 
+def run_python_code(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -c CODE ARGS`` from the repo root to its end; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+
+
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
     if process.poll() is None:
         process.terminate()

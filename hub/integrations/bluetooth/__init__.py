@@ -1,8 +1,9 @@
 """Bluetooth integration: BTHome v2 sensors heard through bleak, passively where possible.
 
 One config entry per adapter, created at start. Without an adapter (or BlueZ) the entry
-goes into setup retry with the reason; the rest of the hub runs on. Another scanner (tests,
-a remote proxy) can stand in for bleak through ``hub.data[SCANNER_FACTORY]``.
+goes into setup retry with the reason; the rest of the hub runs on. Bleak and the BTHome
+parsers are imported only once an adapter is there. Another scanner (tests, a remote proxy)
+can stand in for bleak through ``hub.data[SCANNER_FACTORY]``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from hub.core.errors import ConfigEntryNotReady
+from hub.integrations.bluetooth.adapters import missing_adapter
 from hub.integrations.bluetooth.const import (
     CONF_ADAPTER,
     CONF_MAX_DEVICES,
@@ -22,19 +24,11 @@ from hub.integrations.bluetooth.const import (
     SCANNER_SILENT_AFTER_S,
     TITLE,
 )
-from hub.integrations.bluetooth.manager import BluetoothManager, Timing
-from hub.integrations.bluetooth.scanner import (
-    AdvertisementScanner,
-    BleakAdvertisementScanner,
-    ScannerFactory,
-    ScannerUnavailable,
-)
 
 if TYPE_CHECKING:
     from hub.core.config_entries import ConfigEntry
     from hub.core.hub import Hub
-
-__all__ = ["SCANNER_FACTORY", "AdvertisementScanner", "BluetoothManager", "ScannerFactory"]
+    from hub.integrations.bluetooth.scanner import ScannerFactory
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,7 +49,17 @@ async def async_setup(hub: Hub) -> bool:
 
 
 async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
-    factory: ScannerFactory = hub.data.get(SCANNER_FACTORY, BleakAdvertisementScanner)
+    factory: ScannerFactory | None = hub.data.get(SCANNER_FACTORY)
+    if factory is None:
+        reason = missing_adapter(entry.data.get(CONF_ADAPTER))
+        if reason is not None:
+            raise ConfigEntryNotReady(reason)
+        from hub.integrations.bluetooth.scanner import BleakAdvertisementScanner
+
+        factory = BleakAdvertisementScanner
+    from hub.integrations.bluetooth.manager import BluetoothManager, Timing
+    from hub.integrations.bluetooth.scanner import ScannerUnavailable
+
     timing = Timing(
         silent_after=float(entry.data.get(CONF_SILENT_AFTER, SCANNER_SILENT_AFTER_S)),
         stale_after=float(entry.data.get(CONF_STALE_AFTER, DEVICE_STALE_AFTER_S)),

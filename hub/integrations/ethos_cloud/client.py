@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 import aiohttp
-from pydantic import ValidationError
 
 from hub.integrations.ethos_cloud.const import (
     DEVICE_GRANT,
@@ -23,11 +22,11 @@ from hub.integrations.ethos_cloud.const import (
     REGISTERED_SCOPE,
 )
 from hub.integrations.ethos_cloud.models import (
-    OWNED_DEVICES,
     DeviceAuthorization,
     OwnedDevicesAnswer,
     RegisteredClient,
     TokenSet,
+    owned_devices_from_json,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -263,9 +262,7 @@ class EthosCloudClient:
         if status != 200:
             raise CloudProtocolError(f"the store answered {status} for the owned devices")
         try:
-            devices = OWNED_DEVICES.validate_python(body)
-        except ValidationError as err:
-            raise CloudProtocolError(
-                f"the store's device list is malformed ({err.error_count()} problems)"
-            ) from err
+            devices = owned_devices_from_json(body)
+        except ValueError as err:
+            raise CloudProtocolError(f"the store's device list is malformed ({err})") from err
         return OwnedDevicesAnswer(devices, new_etag)

@@ -3,45 +3,55 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 _HEX_SECRET = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-class OwnedDevice(BaseModel):
+@dataclass(frozen=True, slots=True)
+class OwnedDevice:
     """One unit the linked account owns (``GET /api/v1/me/devices``)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    serial: str = Field(min_length=1, max_length=40)
-    sku: str = Field(max_length=40)
-    name: str = Field(max_length=200)
-    claim_secret: str = Field(repr=False)
+    serial: str
+    sku: str
+    name: str
+    claim_secret: str = field(repr=False)
     order_id: str | None = None
 
-    @field_validator("serial")
     @classmethod
-    def _serial_is_topic_safe(cls, value: str) -> str:
-        if not SERIAL_PATTERN.match(value):
-            raise ValueError("serial must be letters, digits, '-' or '_'")
-        return value
+    def from_json(cls, raw: Any) -> OwnedDevice:
+        """Checked: the serial names MQTT topics, the secret is 32 bytes; ValueError if not."""
+        if not isinstance(raw, dict):
+            raise ValueError("a device must be an object")
+        serial, sku, name = raw.get("serial"), raw.get("sku"), raw.get("name")
+        secret, order_id = raw.get("claim_secret"), raw.get("order_id")
+        if not isinstance(serial, str) or not SERIAL_PATTERN.match(serial):
+            raise ValueError("serial must be 1-40 letters, digits, '-' or '_'")
+        if not isinstance(sku, str) or len(sku) > 40:
+            raise ValueError(f"{serial}: sku must be text of at most 40 characters")
+        if not isinstance(name, str) or len(name) > 200:
+            raise ValueError(f"{serial}: name must be text of at most 200 characters")
+        if not isinstance(secret, str) or not _HEX_SECRET.match(secret):
+            raise ValueError(f"{serial}: claim_secret must be 64 hex digits")
+        if order_id is not None and not isinstance(order_id, str):
+            raise ValueError(f"{serial}: order_id must be text")
+        return cls(serial, sku, name, secret.lower(), order_id)
 
-    @field_validator("claim_secret")
-    @classmethod
-    def _secret_is_32_bytes_hex(cls, value: str) -> str:
-        if not _HEX_SECRET.match(value):
-            raise ValueError("claim_secret must be 64 hex digits")
-        return value.lower()
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
 
     @property
     def secret_bytes(self) -> bytes:
         return bytes.fromhex(self.claim_secret)
 
 
-OWNED_DEVICES = TypeAdapter(list[OwnedDevice])
+def owned_devices_from_json(raw: Any) -> list[OwnedDevice]:
+    """The store's device list, every entry checked (ValueError names the first problem)."""
+    if not isinstance(raw, list):
+        raise ValueError("the device list must be a list")
+    return [OwnedDevice.from_json(item) for item in raw]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
 from hub.core.events import Event
 from hub.integrations.ethos_cloud.adoption import SERIAL_PREFIX, ethos_serial
 from hub.integrations.ethos_cloud.const import DOMAIN, EXTRA_KEY, PIN_EXTRA_KEY
+from hub.integrations.mqtt.schema import as_json
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
@@ -64,9 +65,7 @@ class HeldConfig:
 
 
 def _fingerprint(topic: str, model: EntityConfig) -> str:
-    text = json.dumps(
-        {"topic": topic, "config": model.model_dump(mode="json")}, sort_keys=True, default=str
-    )
+    text = json.dumps({"topic": topic, "config": as_json(model)}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -117,7 +116,7 @@ class DiscoveryPin:
         model: EntityConfig,
         previous: DiscoveredEntity | None,
     ) -> bool:
-        fingerprint = _fingerprint(topic, model)
+        fingerprint: str | None = None  # only verified devices' configs need one
         for serial, device in self._verified_devices_involved(key, model, previous):
             note = device.extra.get(PIN_EXTRA_KEY) or {}
             if "configs" not in note:
@@ -126,6 +125,7 @@ class DiscoveryPin:
                 self._request_snapshot(device.id)
                 continue
             pinned = note["configs"]
+            fingerprint = fingerprint or _fingerprint(topic, model)
             if pinned.get(_key_text(key)) == fingerprint:
                 continue
             self._hold(topic, key, config, serial, device, known=_key_text(key) in pinned)
@@ -143,8 +143,10 @@ class DiscoveryPin:
         }
         involved = []
         for device in self._hub.devices.async_all():
+            if not (device.extra.get(EXTRA_KEY) or {}).get("verified"):
+                continue
             serial = ethos_serial(device)
-            if serial is None or not (device.extra.get(EXTRA_KEY) or {}).get("verified"):
+            if serial is None:
                 continue
             pinned = (device.extra.get(PIN_EXTRA_KEY) or {}).get("configs") or {}
             owns_entity = previous is not None and previous.device_id == device.id

@@ -20,8 +20,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
 from ethos.tasks import async_cancel_and_wait, async_wait_event
 from hub.integrations.ethos_cloud.client import (
     CloudAuthError,
@@ -41,7 +39,7 @@ from hub.integrations.ethos_cloud.const import (
     SYNC_SCOPE,
     TOKEN_EXPIRY_MARGIN_S,
 )
-from hub.integrations.ethos_cloud.models import OWNED_DEVICES, OwnedDevice
+from hub.integrations.ethos_cloud.models import OwnedDevice, owned_devices_from_json
 from hub.integrations.ethos_cloud.secret_box import SecretBox, SecretUnreadable
 
 if TYPE_CHECKING:
@@ -97,8 +95,8 @@ class OwnedDevicesSync:
         if not sealed:
             return
         try:
-            devices = OWNED_DEVICES.validate_python(json.loads(self._box.open(sealed)))
-        except (SecretUnreadable, ValueError, ValidationError) as err:
+            devices = owned_devices_from_json(json.loads(self._box.open(sealed)))
+        except (SecretUnreadable, ValueError) as err:
             _LOGGER.warning(
                 "Cached list of owned devices unusable (%s); waiting for the store", err
             )
@@ -191,7 +189,7 @@ class OwnedDevicesSync:
         # conclude that a device is not owned.
         changed = owned != self.owned or first_answer
         self.owned, self._etag = owned, answer.etag
-        plain = json.dumps([d.model_dump() for d in answer.devices])
+        plain = json.dumps([d.as_json() for d in answer.devices])
         await self._async_save(
             {
                 DATA_OWNED: self._box.seal(plain),

@@ -23,8 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from ethos.tasks import async_cancel_and_wait
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
 from hub.core.entity import DeviceInfo
@@ -47,11 +45,12 @@ from hub.integrations.mqtt.entity import MqttEntity
 from hub.integrations.mqtt.light import MqttLight
 from hub.integrations.mqtt.log_throttle import LogThrottle
 from hub.integrations.mqtt.number import MqttNumber
-from hub.integrations.mqtt.schema import CONFIG_MODELS, EntityConfig
+from hub.integrations.mqtt.schema import EntityConfig, validate
 from hub.integrations.mqtt.select import MqttSelect
 from hub.integrations.mqtt.sensor import MqttSensor
 from hub.integrations.mqtt.switch import MqttSwitch
 from hub.integrations.mqtt.template import new_template_compiler
+from hub.integrations.mqtt.validation import ConfigInvalid
 
 if TYPE_CHECKING:
     from hub.core.config_entries import ConfigEntry
@@ -327,11 +326,9 @@ class MqttDiscovery:
     ) -> DiscoveryKey:
         key = (component, discovery_id)
         try:
-            model = CONFIG_MODELS[component].model_validate(config)
-        except ValidationError as err:
-            details = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or component}: {e['msg']}" for e in err.errors()
-            )
+            model = validate(component, config)
+        except ConfigInvalid as err:
+            details = "; ".join(f"{where or component}: {what}" for where, what in err.problems)
             raise DiscoveryError(f"{component} config invalid: {details}") from err
         previous = self._discovered.get(key)
         if pinned and self.pin is not None and not self.pin(topic, key, config, model, previous):

@@ -1,32 +1,34 @@
-"""Validated discovery configurations, one model per component (unknown keys ignored)."""
+"""Validated discovery configurations, one frozen dataclass per component (unknown keys
+ignored); ``validate(component, config)`` checks one (see ``validation.py``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from hub.integrations.mqtt.const import PAYLOAD_OFFLINE, PAYLOAD_ONLINE
 from hub.integrations.mqtt.topics import valid_publish_topic
+from hub.integrations.mqtt.validation import build, limits
 
-Topic = Annotated[str, Field(min_length=1, max_length=1024)]
+_config = dataclass(frozen=True, kw_only=True, slots=True)
 
 
-def _check_topic(value: str | None) -> str | None:
+def _check_topic(value: str) -> str:
     # Entity topics are concrete: a `#` in a state topic would subscribe to everything.
-    if value is not None and not valid_publish_topic(value):
+    if not valid_publish_topic(value):
         raise ValueError(f"invalid topic {value!r} (wildcards and $-topics are not allowed)")
     return value
 
 
-class _Model(BaseModel):
-    # Built on first use: a hub whose devices are all sensors never pays for the light schema.
-    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+def _topic(**kwargs: Any) -> Any:
+    return field(metadata=limits(min_length=1, max_length=1024, check=_check_topic), **kwargs)
 
 
-class DeviceConfig(_Model):
-    identifiers: list[str] = []
-    connections: list[tuple[str, str]] = []
+@_config
+class DeviceConfig:
+    identifiers: list[str] = field(default_factory=list, metadata=limits(one_or_many=True))
+    connections: list[tuple[str, str]] = field(default_factory=list)
     name: str | None = None
     manufacturer: str | None = None
     model: str | None = None
@@ -36,48 +38,39 @@ class DeviceConfig(_Model):
     configuration_url: str | None = None
     serial_number: str | None = None
 
-    @field_validator("identifiers", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
 
-
-class AvailabilityConfig(_Model):
-    topic: Topic
+@_config
+class AvailabilityConfig:
+    topic: str = _topic()
     payload_available: str = PAYLOAD_ONLINE
     payload_not_available: str = PAYLOAD_OFFLINE
     value_template: str | None = None
 
-    _topic = field_validator("topic")(classmethod(lambda cls, v: _check_topic(v)))
 
-
-class EntityConfig(_Model):
+@_config
+class EntityConfig:
     """Keys every component understands."""
 
     platform: str | None = None
     name: str | None = None
-    unique_id: str | None = Field(default=None, max_length=255)
-    object_id: str | None = Field(default=None, max_length=255)
+    unique_id: str | None = field(default=None, metadata=limits(max_length=255))
+    object_id: str | None = field(default=None, metadata=limits(max_length=255))
     device: DeviceConfig | None = None
-    availability: list[AvailabilityConfig] = []
-    availability_topic: Topic | None = None
+    availability: list[AvailabilityConfig] = field(default_factory=list)
+    availability_topic: str | None = _topic(default=None)
     availability_template: str | None = None
     availability_mode: Literal["all", "any", "latest"] = "latest"
     payload_available: str = PAYLOAD_ONLINE
     payload_not_available: str = PAYLOAD_OFFLINE
-    state_topic: Topic | None = None
+    state_topic: str | None = _topic(default=None)
     value_template: str | None = None
-    json_attributes_topic: Topic | None = None
+    json_attributes_topic: str | None = _topic(default=None)
     json_attributes_template: str | None = None
     device_class: str | None = None
     icon: str | None = None
     entity_category: str | None = None
     qos: Literal[0, 1, 2] = 0
     retain: bool = False
-
-    _topics = field_validator("availability_topic", "state_topic", "json_attributes_topic")(
-        classmethod(lambda cls, v: _check_topic(v))
-    )
 
     def availability_list(self) -> list[AvailabilityConfig]:
         items = list(self.availability)
@@ -93,77 +86,79 @@ class EntityConfig(_Model):
         return items
 
 
+@_config
 class CommandConfig(EntityConfig):
-    command_topic: Topic | None = None
+    command_topic: str | None = _topic(default=None)
     optimistic: bool | None = None
 
-    _command = field_validator("command_topic")(classmethod(lambda cls, v: _check_topic(v)))
 
-
+@_config
 class SensorConfig(EntityConfig):
     unit_of_measurement: str | None = None
     state_class: str | None = None
-    expire_after: int | None = Field(default=None, gt=0)
+    expire_after: int | None = field(default=None, metadata=limits(gt=0))
     force_update: bool = False
     suggested_display_precision: int | None = None
 
 
+@_config
 class BinarySensorConfig(EntityConfig):
     payload_on: str = "ON"
     payload_off: str = "OFF"
-    expire_after: int | None = Field(default=None, gt=0)
-    off_delay: int | None = Field(default=None, gt=0)
+    expire_after: int | None = field(default=None, metadata=limits(gt=0))
+    off_delay: int | None = field(default=None, metadata=limits(gt=0))
 
 
+@_config
 class SwitchConfig(CommandConfig):
-    command_topic: Topic
+    command_topic: str = _topic()
     payload_on: str = "ON"
     payload_off: str = "OFF"
     state_on: str | None = None
     state_off: str | None = None
 
 
+@_config
 class LightConfig(CommandConfig):
-    command_topic: Topic
-    schema_: Literal["default", "basic", "json"] = Field(default="default", alias="schema")
+    command_topic: str = _topic()
+    schema_: Literal["default", "basic", "json"] = field(
+        default="default", metadata=limits(alias="schema")
+    )
     payload_on: str = "ON"
     payload_off: str = "OFF"
     brightness: bool = False  # json schema: the light takes a brightness
-    brightness_command_topic: Topic | None = None
-    brightness_state_topic: Topic | None = None
+    brightness_command_topic: str | None = _topic(default=None)
+    brightness_state_topic: str | None = _topic(default=None)
     brightness_value_template: str | None = None
-    brightness_scale: int = Field(default=255, ge=1)
+    brightness_scale: int = field(default=255, metadata=limits(ge=1))
     state_value_template: str | None = None
 
-    _brightness = field_validator("brightness_command_topic", "brightness_state_topic")(
-        classmethod(lambda cls, v: _check_topic(v))
-    )
 
-
+@_config
 class ButtonConfig(CommandConfig):
-    command_topic: Topic
+    command_topic: str = _topic()
     payload_press: str = "PRESS"
 
 
+@_config
 class NumberConfig(CommandConfig):
-    command_topic: Topic
+    command_topic: str = _topic()
     min: float = 1.0
     max: float = 100.0
-    step: float = Field(default=1.0, gt=0)
+    step: float = field(default=1.0, metadata=limits(gt=0))
     mode: Literal["auto", "box", "slider"] = "auto"
     unit_of_measurement: str | None = None
     payload_reset: str = "None"
 
-    @model_validator(mode="after")
-    def _range(self) -> NumberConfig:
+    def check(self) -> None:
         if self.min >= self.max:
             raise ValueError("min must be below max")
-        return self
 
 
+@_config
 class SelectConfig(CommandConfig):
-    command_topic: Topic
-    options: list[str] = Field(min_length=1)
+    command_topic: str = _topic()
+    options: list[str] = field(metadata=limits(min_length=1))
 
 
 CONFIG_MODELS: dict[str, type[EntityConfig]] = {
@@ -175,3 +170,19 @@ CONFIG_MODELS: dict[str, type[EntityConfig]] = {
     "number": NumberConfig,
     "select": SelectConfig,
 }
+
+
+def validate(component: str, config: dict[str, Any]) -> EntityConfig:
+    """The component's config from its expanded discovery payload (ConfigInvalid if not)."""
+    return build(CONFIG_MODELS[component], config)
+
+
+def as_json(config: Any) -> Any:
+    """Every field by name, nested configs as objects, tuples as lists (what pins
+    fingerprint). Not ``dataclasses.asdict``: its deep copies cost a start with many
+    devices a tenth of a second."""
+    if dataclasses.is_dataclass(config):
+        return {f.name: as_json(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, list | tuple):
+        return [as_json(item) for item in config]
+    return config

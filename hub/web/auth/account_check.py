@@ -19,15 +19,11 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, col, select
-
-from hub.core.storage import Storage
 from hub.integrations.ethos_cloud.secret_box import SecretBox, SecretUnreadable
 from hub.web.auth.const import ACCOUNT_CHECK_RETRY_S
-from hub.web.auth.household import end_access
 from hub.web.auth.models import HubUserGrantRow
 from hub.web.auth.oidc import GrantRevoked, OidcRelyingParty, ProviderUnreachable, SignInFailed
-from hub.web.auth.users import aware
+from hub.web.auth.store import AuthStore
 
 _LOGGER = logging.getLogger(__name__)
 MIN_SWEEP_S = 60.0
@@ -38,13 +34,13 @@ class AccountChecker:
 
     def __init__(
         self,
-        storage: Storage,
+        auth: AuthStore,
         interval: timedelta,
         secret_box: Callable[[], Awaitable[SecretBox]],
         relying_party: Callable[[], OidcRelyingParty],
         on_ended: Callable[[int], None] = lambda _user_id: None,
     ) -> None:
-        self._storage = storage
+        self._auth = auth
         self._on_ended = on_ended
         self.interval = interval
         self._secret_box = secret_box
@@ -63,21 +59,18 @@ class AccountChecker:
         """Keep the grant of a sign-in that just happened (it replaces any older one)."""
         box = await self._secret_box() if refresh_token else None
         async with self._lock(user_id):
-
-            def save(session: Session) -> None:
-                row = session.get(HubUserGrantRow, user_id)
-                if refresh_token is None or box is None:
-                    if row is not None:  # this sign-in's client gives no refresh tokens
-                        session.delete(row)
-                    return
-                row = row or HubUserGrantRow(
-                    user_id=user_id, client_id=client_id, refresh_token_sealed=""
+            grants = self._auth.grants
+            if refresh_token is None or box is None:
+                # This sign-in's client gives no refresh tokens: nothing to check with.
+                if grants.pop(user_id, None) is not None:
+                    await self._auth.async_save()
+            else:
+                grants[user_id] = HubUserGrantRow(
+                    user_id=user_id,
+                    client_id=client_id,
+                    refresh_token_sealed=box.seal(refresh_token),
                 )
-                row.client_id, row.refresh_token_sealed = client_id, box.seal(refresh_token)
-                row.checked_at = datetime.now(UTC)
-                session.add(row)
-
-            await self._storage.async_session(save)
+                await self._auth.async_save()
             self._defer(user_id, self.interval.total_seconds())
 
     async def async_still_admitted(self, user_id: int) -> bool:
@@ -88,11 +81,11 @@ class AccountChecker:
 
     async def async_check(self, user_id: int) -> bool:
         async with self._lock(user_id):
-            grant = await self._storage.async_session(lambda s: s.get(HubUserGrantRow, user_id))
+            grant = self._auth.grants.get(user_id)
             if grant is None:  # signed in before grants were kept, or no refresh token
                 self._defer(user_id, self.interval.total_seconds())
                 return True
-            due_at = (aware(grant.checked_at) or datetime.min.replace(tzinfo=UTC)) + self.interval
+            due_at = grant.checked_at + self.interval
             if due_at > datetime.now(UTC):
                 self._defer(user_id, (due_at - datetime.now(UTC)).total_seconds())
                 return True
@@ -117,17 +110,19 @@ class AccountChecker:
             _LOGGER.info("Could not check hub user %s at the store: %s", user_id, err)
             self._defer(user_id, ACCOUNT_CHECK_RETRY_S)
             return True
-        grant.refresh_token_sealed = box.seal(new_token) if new_token else ""
-        grant.checked_at = datetime.now(UTC)
         if new_token:
-            await self._storage.async_merge(grant)
+            grant.refresh_token_sealed = box.seal(new_token)
+            grant.checked_at = datetime.now(UTC)
         else:  # spent and not replaced: nothing left to check with
-            await self._storage.async_delete(HubUserGrantRow, user_id)
+            self._auth.grants.pop(user_id, None)
+        # The old token is spent: only the new one may be used again, even after a restart.
+        await self._auth.async_save()
         self._defer(user_id, self.interval.total_seconds())
         return True
 
     async def _async_end(self, user_id: int, reason: str) -> bool:
-        ended = await self._storage.async_session(lambda s: end_access(s, user_id))
+        ended = self._auth.end_access(user_id)
+        await self._auth.async_save()
         self._not_before.pop(user_id, None)
         self._on_ended(user_id)
         _LOGGER.warning("Hub user %s signed out (%s sessions): %s", user_id, ended, reason)
@@ -141,12 +136,8 @@ class AccountChecker:
     # The sweep: people who do not come back are checked too (their offline credential).
     async def async_check_due(self) -> None:
         cutoff = datetime.now(UTC) - self.interval
-
-        def due(session: Session) -> list[int]:
-            query = select(HubUserGrantRow.user_id).where(col(HubUserGrantRow.checked_at) <= cutoff)
-            return list(session.exec(query))
-
-        for user_id in await self._storage.async_session(due):
+        due = [g.user_id for g in self._auth.grants.values() if g.checked_at <= cutoff]
+        for user_id in due:
             await self.async_check(user_id)
 
     def async_start(self) -> None:

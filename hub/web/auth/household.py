@@ -14,9 +14,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session, col, delete, select
-
-from hub.core.storage import Storage
 from hub.web.auth.const import (
     INVITE_EMAIL,
     INVITE_EMAIL_LIFETIME,
@@ -27,8 +24,9 @@ from hub.web.auth.const import (
     ROLE_MEMBER,
     ROLE_OWNER,
 )
-from hub.web.auth.models import HubInvitationRow, HubSessionRow, HubUserGrantRow, HubUserRow
-from hub.web.auth.users import aware, hash_token
+from hub.web.auth.models import HubInvitationRow, HubUserRow
+from hub.web.auth.store import AuthStore
+from hub.web.auth.users import hash_token
 
 _LOGGER = logging.getLogger(__name__)
 INVITE_TOKEN_BYTES = 32
@@ -70,209 +68,172 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _owner(session: Session) -> HubUserRow | None:
-    return session.exec(select(HubUserRow).where(HubUserRow.role == ROLE_OWNER)).first()
-
-
-def _forget_expired(session: Session) -> None:
-    session.exec(delete(HubInvitationRow).where(col(HubInvitationRow.expires_at) <= _now()))
-
-
-def end_access(session: Session, user_id: int) -> int:
-    """End a person's sessions, offline credential and kept grant; the count of sessions."""
-    ended = session.exec(delete(HubSessionRow).where(col(HubSessionRow.user_id) == user_id))
-    session.exec(delete(HubUserGrantRow).where(col(HubUserGrantRow.user_id) == user_id))
-    user = session.get(HubUserRow, user_id)
-    if user is not None:
-        user.offline_token_hash, user.offline_until = None, None
-        session.add(user)
-    return int(ended.rowcount or 0)  # type: ignore[attr-defined]
-
-
 class Household:
-    """The hub's people and invitations, in the hub database."""
+    """The hub's people and invitations, in the hub's ``auth`` document.
 
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
+    Each operation reads and changes the document in memory without awaiting in between
+    (so it is atomic for the event loop), then waits until the change is on disk."""
+
+    def __init__(self, auth: AuthStore) -> None:
+        self._auth = auth
 
     # Admission ------------------------------------------------------------------
     async def async_admit(
         self, identity: Identity, *, linked_subject: str | None, invite_token: str | None
     ) -> HubUserRow | None:
         """The person's hub user after this sign-in, or None: not admitted (ask the owner)."""
+        auth = self._auth
+        user = auth.user_by_subject(identity.subject)
+        if user is None:
+            role = self._role_for_newcomer(identity, linked_subject, invite_token)
+            if role is None:
+                return None
+            user = HubUserRow(id=auth.new_user_id(), subject=identity.subject, role=role)
+            auth.users[user.id] = user
+        elif identity.subject == linked_subject and auth.owner() is None:
+            user.role = ROLE_OWNER  # a hub linked before owners were recorded at link time
+        user.email, user.name = identity.email, identity.name
+        user.last_cloud_sign_in = _now()
+        await auth.async_save()
+        return user
 
-        def admit(session: Session) -> HubUserRow | None:
-            user = session.exec(
-                select(HubUserRow).where(HubUserRow.subject == identity.subject)
-            ).first()
-            if user is None:
-                role = self._role_for_newcomer(session, identity, linked_subject, invite_token)
-                if role is None:
-                    return None
-                user = HubUserRow(subject=identity.subject, role=role)
-            elif identity.subject == linked_subject and _owner(session) is None:
-                user.role = ROLE_OWNER  # a hub linked before owners were recorded at link time
-            user.email, user.name = identity.email, identity.name
-            user.last_cloud_sign_in = _now()
-            session.add(user)
-            session.flush()
-            session.refresh(user)
-            return user
-
-        return await self._storage.async_session(admit)
-
-    @staticmethod
     def _role_for_newcomer(
-        session: Session, identity: Identity, linked_subject: str | None, invite_token: str | None
+        self, identity: Identity, linked_subject: str | None, invite_token: str | None
     ) -> str | None:
-        has_owner = _owner(session) is not None
+        auth = self._auth
+        has_owner = auth.owner() is not None
         if identity.subject == linked_subject:
             return ROLE_MEMBER if has_owner else ROLE_OWNER
         if linked_subject is None and not has_owner:
             return ROLE_OWNER  # first set-up of a hub that signs in without a store link
-        _forget_expired(session)
+        auth.forget_expired_invitations()
         invitation = None
         if invite_token:
-            invitation = session.exec(
-                select(HubInvitationRow).where(
-                    HubInvitationRow.kind == INVITE_LINK,
-                    HubInvitationRow.token_hash == hash_token(invite_token),
-                )
-            ).first()
+            invitation = self._link_invitation(invite_token)
         if invitation is None and identity.email and identity.email_verified:
-            invitation = session.exec(
-                select(HubInvitationRow).where(
-                    HubInvitationRow.kind == INVITE_EMAIL,
-                    HubInvitationRow.email == normalize_email(identity.email),
-                )
-            ).first()
+            invitation = self._email_invitation(normalize_email(identity.email))
         if invitation is None:
             return None
-        session.delete(invitation)  # single use: spent in the same transaction that admits
+        del auth.invitations[invitation.id]  # single use: spent by the save that admits
         _LOGGER.info("Invitation %s (%s) accepted", invitation.id, invitation.kind)
         return ROLE_MEMBER
 
+    def _email_invitation(self, address: str) -> HubInvitationRow | None:
+        return next(
+            (
+                row
+                for row in self._auth.invitations.values()
+                if row.kind == INVITE_EMAIL and row.email == address
+            ),
+            None,
+        )
+
+    def _link_invitation(self, token: str) -> HubInvitationRow | None:
+        token_hash = hash_token(token)
+        return next(
+            (
+                row
+                for row in self._auth.invitations.values()
+                if row.kind == INVITE_LINK and row.token_hash == token_hash
+            ),
+            None,
+        )
+
     async def async_has_owner(self) -> bool:
-        return await self._storage.async_session(lambda s: _owner(s) is not None)
+        return self._auth.owner() is not None
 
     async def async_link_owner(self, subject: str, email: str | None, name: str | None) -> None:
         """The hub was linked to this store account: it owns the hub, nobody else does."""
-
-        def make_owner(session: Session) -> None:
-            for other in session.exec(select(HubUserRow).where(HubUserRow.role == ROLE_OWNER)):
-                if other.subject != subject:
-                    other.role = ROLE_MEMBER
-                    session.add(other)
-                    _LOGGER.info("Hub user %s is a member now (the hub was linked anew)", other.id)
-            user = session.exec(select(HubUserRow).where(HubUserRow.subject == subject)).first()
-            if user is None:
-                user = HubUserRow(subject=subject, email=email, name=name, role=ROLE_OWNER)
-            user.role = ROLE_OWNER
-            session.add(user)
-
-        await self._storage.async_session(make_owner)
+        auth = self._auth
+        for other in auth.users.values():
+            if other.role == ROLE_OWNER and other.subject != subject:
+                other.role = ROLE_MEMBER
+                _LOGGER.info("Hub user %s is a member now (the hub was linked anew)", other.id)
+        user = auth.user_by_subject(subject)
+        if user is None:
+            user = HubUserRow(
+                id=auth.new_user_id(), subject=subject, email=email, name=name, role=ROLE_OWNER
+            )
+            auth.users[user.id] = user
+        user.role = ROLE_OWNER
+        await auth.async_save()
 
     # Invitations ---------------------------------------------------------------
     async def async_invite_email(self, email: str, invited_by: int) -> HubInvitationRow:
         address = check_email(email)
-
-        def invite(session: Session) -> HubInvitationRow:
-            self._check_room(session)
-            members = session.exec(select(HubUserRow.email)).all()
-            if any(m and normalize_email(m) == address for m in members):
-                raise HouseholdError(f"{address} is already a member of this hub")
-            existing = session.exec(
-                select(HubInvitationRow).where(
-                    HubInvitationRow.kind == INVITE_EMAIL, HubInvitationRow.email == address
-                )
-            ).first()
-            row = existing or HubInvitationRow(kind=INVITE_EMAIL, email=address, invited_by=0)
-            row.invited_by, row.expires_at = invited_by, _now() + INVITE_EMAIL_LIFETIME
-            session.add(row)
-            session.flush()
-            session.refresh(row)
-            return row
-
-        return await self._storage.async_session(invite)
+        auth = self._auth
+        self._check_room()
+        if any(u.email and normalize_email(u.email) == address for u in auth.users.values()):
+            raise HouseholdError(f"{address} is already a member of this hub")
+        expires = _now() + INVITE_EMAIL_LIFETIME
+        row = self._email_invitation(address)
+        if row is None:
+            row = HubInvitationRow(
+                id=auth.new_invitation_id(),
+                kind=INVITE_EMAIL,
+                email=address,
+                invited_by=invited_by,
+                expires_at=expires,
+            )
+            auth.invitations[row.id] = row
+        row.invited_by, row.expires_at = invited_by, expires
+        await auth.async_save()
+        return row
 
     async def async_create_invite_link(self, invited_by: int) -> tuple[str, datetime]:
         """A one-time invitation token (shown once; only its hash is kept) and its expiry."""
         token = secrets.token_urlsafe(INVITE_TOKEN_BYTES)
         expires = _now() + INVITE_LINK_LIFETIME
-
-        def save(session: Session) -> None:
-            self._check_room(session)
-            session.add(
-                HubInvitationRow(
-                    kind=INVITE_LINK,
-                    token_hash=hash_token(token),
-                    invited_by=invited_by,
-                    expires_at=expires,
-                )
-            )
-
-        await self._storage.async_session(save)
+        self._check_room()
+        auth = self._auth
+        row = HubInvitationRow(
+            id=auth.new_invitation_id(),
+            kind=INVITE_LINK,
+            token_hash=hash_token(token),
+            invited_by=invited_by,
+            expires_at=expires,
+        )
+        auth.invitations[row.id] = row
+        await auth.async_save()
         return token, expires
 
-    @staticmethod
-    def _check_room(session: Session) -> None:
-        _forget_expired(session)
-        if len(session.exec(select(HubInvitationRow.id)).all()) >= MAX_OPEN_INVITATIONS:
+    def _check_room(self) -> None:
+        self._auth.forget_expired_invitations()
+        if len(self._auth.invitations) >= MAX_OPEN_INVITATIONS:
             raise HouseholdError("too many open invitations; cancel some first")
 
     async def async_link_invitation_valid(self, token: str) -> bool:
         """Whether this invitation link can still be used (it is not spent by asking)."""
         if not token or len(token) > 200:
             return False
-
-        def lookup(session: Session) -> bool:
-            row = session.exec(
-                select(HubInvitationRow).where(
-                    HubInvitationRow.kind == INVITE_LINK,
-                    HubInvitationRow.token_hash == hash_token(token),
-                )
-            ).first()
-            return row is not None and aware(row.expires_at) > _now()
-
-        return await self._storage.async_session(lookup)
+        row = self._link_invitation(token)
+        return row is not None and row.expires_at > _now()
 
     async def async_open_invitations(self) -> list[HubInvitationRow]:
-        def listing(session: Session) -> list[HubInvitationRow]:
-            _forget_expired(session)
-            return list(session.exec(select(HubInvitationRow).order_by(HubInvitationRow.id)))
-
-        return await self._storage.async_session(listing)
+        self._auth.forget_expired_invitations()
+        return sorted(self._auth.invitations.values(), key=lambda row: row.id)
 
     async def async_cancel_invitation(self, invitation_id: int) -> None:
-        await self._storage.async_delete(HubInvitationRow, invitation_id)
+        if self._auth.invitations.pop(invitation_id, None) is not None:
+            await self._auth.async_save()
 
     # Membership ------------------------------------------------------------------
     async def async_remove(self, user_id: int) -> int:
         """Remove a person: their sessions end now. Returns how many sessions ended."""
-
-        def remove(session: Session) -> int:
-            ended = end_access(session, user_id)
-            user = session.get(HubUserRow, user_id)
-            if user is not None:
-                session.delete(user)
-            return ended
-
-        ended = await self._storage.async_session(remove)
+        ended = self._auth.end_access(user_id)
+        self._auth.users.pop(user_id, None)
+        await self._auth.async_save()
         _LOGGER.info("Removed hub user %s (%s sessions ended)", user_id, ended)
         return ended
 
     async def async_transfer_ownership(self, to_user_id: int) -> None:
         """Make this member the owner; every other owner becomes a member."""
-
-        def transfer(session: Session) -> None:
-            target = session.get(HubUserRow, to_user_id)
-            if target is None:
-                raise HouseholdError("no such person on this hub")
-            for user in session.exec(select(HubUserRow).where(HubUserRow.role == ROLE_OWNER)):
+        target = self._auth.users.get(to_user_id)
+        if target is None:
+            raise HouseholdError("no such person on this hub")
+        for user in self._auth.users.values():
+            if user.role == ROLE_OWNER:
                 user.role = ROLE_MEMBER
-                session.add(user)
-            target.role = ROLE_OWNER
-            session.add(target)
-
-        await self._storage.async_session(transfer)
+        target.role = ROLE_OWNER
+        await self._auth.async_save()
         _LOGGER.info("Hub ownership transferred to user %s", to_user_id)

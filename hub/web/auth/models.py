@@ -1,60 +1,55 @@
-"""Tables for people who use this hub and their sessions (secrets stored only as hashes)."""
+"""Rows of the hub's people and their sessions (secrets kept only as hashes or sealed)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Field
-
-from hub.core.models import HubModel, utcnow
+from hub.core.models import utcnow
 
 
-class HubUserRow(HubModel, table=True):
-    __tablename__ = "hub_user"
-
-    id: int | None = Field(default=None, primary_key=True)
-    subject: str = Field(index=True, unique=True)  # the store account's `sub`
+@dataclass(slots=True)
+class HubUserRow:
+    id: int
+    subject: str  # the store account's `sub`
+    role: str
     email: str | None = None
     name: str | None = None
-    role: str
     last_cloud_sign_in: datetime | None = None
     offline_token_hash: str | None = None
     offline_until: datetime | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = field(default_factory=utcnow)
 
 
-class HubSessionRow(HubModel, table=True):
-    __tablename__ = "hub_session"
-
-    token_hash: str = Field(primary_key=True)
-    user_id: int = Field(index=True)
+@dataclass(slots=True)
+class HubSessionRow:
+    token_hash: str
+    user_id: int
     csrf_token: str
-    offline: bool = False
     expires_at: datetime
-    created_at: datetime = Field(default_factory=utcnow)
+    offline: bool = False
+    created_at: datetime = field(default_factory=utcnow)
 
 
-class HubInvitationRow(HubModel, table=True):
+@dataclass(slots=True)
+class HubInvitationRow:
     """An owner's invitation: by email (``email``), or a one-time link (``token_hash``)."""
 
-    __tablename__ = "hub_invitation"
-
-    id: int | None = Field(default=None, primary_key=True)
+    id: int
     kind: str  # INVITE_EMAIL or INVITE_LINK
-    email: str | None = Field(default=None, index=True)  # casefolded
-    token_hash: str | None = Field(default=None, index=True, unique=True)
-    invited_by: int  # the owner's hub_user id
+    invited_by: int  # the owner's user id
     expires_at: datetime
-    created_at: datetime = Field(default_factory=utcnow)
+    email: str | None = None  # casefolded
+    token_hash: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
 
 
-class HubUserGrantRow(HubModel, table=True):
+@dataclass(slots=True)
+class HubUserGrantRow:
     """A person's refresh token from their last sign-in, sealed with the hub's SecretBox:
     spending it again tells whether the store still lets them in."""
 
-    __tablename__ = "hub_user_grant"
-
-    user_id: int = Field(primary_key=True)
+    user_id: int
     client_id: str  # the hub's client at the store that the token belongs to
     refresh_token_sealed: str
-    checked_at: datetime = Field(default_factory=utcnow)
+    checked_at: datetime = field(default_factory=utcnow)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from hub.core.hub import Hub
-from hub.integrations.bluetooth import SCANNER_FACTORY, BluetoothManager
+from hub.integrations.bluetooth import SCANNER_FACTORY
+from hub.integrations.bluetooth.manager import BluetoothManager
 from hub.integrations.bluetooth.scanner import (
     AdvertisementCallback,
     ScannerFactory,

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import textwrap
 
 import pytest
 
 from hub.core.config_entries import EntryState
 from hub.core.hub import HubState
 from hub.integrations.bluetooth import SCANNER_FACTORY
+from hub.integrations.bluetooth.adapters import missing_adapter
 from hub.integrations.bluetooth.scanner import BleakAdvertisementScanner
 from tests.hub.bluetooth.advertisements import SPEC_EXAMPLE, bthome, ethos_presence
 from tests.hub.bluetooth.bleak_backend import ActiveOnlyBackend
 from tests.hub.bluetooth.conftest import ReplayScanner, feed, manager, scanner
+from tests.support.processes import run_python_code
 from tests.support.waiting import wait_until
 
 ADDRESS = "A4:C1:38:12:34:56"
@@ -43,6 +47,40 @@ async def test_without_an_adapter_the_entry_retries_and_the_hub_runs_on(
     await wait_until(lambda: entry.state is EntryState.LOADED)
     await feed(hub, SPEC_EXAMPLE, ADDRESS)
     assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "25.0"
+
+
+WITHOUT_ADAPTER = textwrap.dedent(
+    """
+    import asyncio, json, sys, tempfile
+    from pathlib import Path
+    from hub.core.config import HubConfig
+    from hub.core.hub import Hub
+
+    async def main():
+        with tempfile.TemporaryDirectory() as folder:
+            hub = Hub(HubConfig(data_dir=Path(folder), integrations=("bluetooth",)))
+            await hub.async_start()
+            [entry] = hub.config_entries.async_entries("bluetooth")
+            loaded = sorted({m.split(".")[0] for m in sys.modules} & {"bleak", "dbus_fast",
+                             "habluetooth", "bthome_ble", "cryptography"})
+            print(json.dumps({"state": entry.state, "reason": entry.reason, "loaded": loaded}))
+            await hub.async_stop()
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.skipif(missing_adapter(None) is None, reason="this machine has a Bluetooth adapter")
+def test_without_an_adapter_no_bluetooth_stack_is_loaded() -> None:
+    ran = run_python_code(WITHOUT_ADAPTER)
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    assert result["state"] == "setup_retry"
+    assert result["reason"].startswith(
+        "Bluetooth unavailable on the default adapter: no such adapter on this machine"
+    )
+    assert result["loaded"] == []
 
 
 async def test_the_bleak_scanner_refuses_with_the_adapter_and_the_reason() -> None:

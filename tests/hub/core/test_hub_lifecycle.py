@@ -1,4 +1,4 @@
-"""Hub start/stop, registries persisted in SQLite, integration loading and setup retry."""
+"""Hub start/stop, registries persisted in JSON documents, integration loading and setup retry."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ async def test_devices_entities_and_entries_survive_a_restart(tmp_path: Path) ->
         assert hub.states.get(entity_id).state == "21.5"
         assert hub.states.get(entity_id).name == "Cooking corner"
 
-    assert (tmp_path / "hub" / "hub.db").is_file()
+    assert (tmp_path / "hub" / "storage" / "core.entity_registry.json").is_file()
     async with running_hub(config) as hub:
         row = hub.entities.get(entity_id)
         assert row is not None and row.name == "Cooking corner"

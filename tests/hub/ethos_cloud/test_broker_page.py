@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.web.app import create_app
-from tests.hub.common import make_config
+from tests.hub.common import everything_written, make_config
 from tests.hub.ethos_cloud.identity import IdentityHome, listening, mqtt_session, refused
 from tests.hub.web.conftest import SignedIn, second_browser, sign_in
 from tests.support.waiting import wait_until
@@ -40,7 +40,8 @@ async def test_a_third_party_credential_made_in_the_ui_is_scoped_and_shown_once(
     listing = await (await home.client.get("/broker")).text()
     assert 'data-username="ext-kitchen-plug"' in listing and password not in listing
     assert password not in caplog.text
-    assert password not in (home.hub.config.hub_dir / "hub.db").read_bytes().decode("latin-1")
+    await home.hub.storage.async_flush()
+    assert password.encode() not in everything_written(home.hub.config.hub_dir)
 
     async with (
         listening(home.broker, "#") as hub_view,

@@ -65,16 +65,17 @@ async def test_discovery_burst_is_bounded_and_counted(
     device: FakeDevice,
     prefix: str,
 ) -> None:
+    burst = 200
+    # Retained before the hub subscribes: the broker sends them all at once, faster than
+    # discovery takes new topics in.
+    for n in range(burst):
+        config = {"name": f"B{n}", "stat_t": f"{prefix}/b"}
+        await device.publish(f"{prefix}/sensor/b{n}/config", config, retain=True)
     hub = await start_hub(mqtt_url=None)
     await hub.config_entries.async_add(
         "mqtt", "Broker", {"url": mqtt_broker_url, "discovery_queue_size": 5}
     )
     discovery = runtime(hub).discovery
-    burst = 200
-    for n in range(burst):
-        await device.client.publish(
-            f"{prefix}/sensor/b{n}/config", f'{{"name": "B{n}", "stat_t": "{prefix}/b"}}'
-        )
     await wait_until(lambda: len(discovery.discovered()) + discovery.dropped == burst, timeout=20)
     assert discovery.dropped > 0
     assert len(discovery.discovered()) >= 5

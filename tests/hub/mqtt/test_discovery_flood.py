@@ -12,12 +12,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlmodel import Session, select
 
 from hub.const import EVENT_STATE_CHANGED
 from hub.core.events import Event
 from hub.core.hub import Hub
-from hub.core.models import DeviceRow
 from hub.integrations.mqtt.const import (
     DISCOVERY_CLIENT_BURST,
     DISCOVERY_CLIENT_PER_S,
@@ -26,7 +24,7 @@ from hub.integrations.mqtt.const import (
 )
 from hub.web.app import create_app
 from hub.web.keys import HUB_KEY
-from tests.hub.common import make_config
+from tests.hub.common import async_written_document, make_config
 from tests.hub.mqtt.conftest import runtime
 from tests.hub.mqtt.device import FakeDevice
 from tests.support.waiting import wait_until
@@ -72,10 +70,7 @@ def device_config(prefix: str, name: str) -> dict:
 
 
 async def persisted_devices(hub: Hub) -> int:
-    def count(session: Session) -> int:
-        return len(session.exec(select(DeviceRow)).all())
-
-    return await hub.storage.async_session(count)
+    return len((await async_written_document(hub, "core.device_registry"))["devices"])
 
 
 async def assert_admitted_at_rate(

@@ -8,12 +8,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
 
 from firmware.simulator.firmware_path import ensure_firmware_importable
 from hub.web.auth.const import KNOWN_USER_COOKIE, SESSION_COOKIE
-from hub.web.auth.models import HubInvitationRow
-from hub.web.keys import HUB_KEY
+from hub.web.keys import AUTH_KEY, HUB_KEY
 from tests.hub.web.linked_home import LinkedHome, linked_home_factory  # noqa: F401
 
 ensure_firmware_importable()
@@ -144,10 +142,5 @@ async def test_an_invitation_link_admits_one_person_once_and_expires(
 async def _expire_invitations(home: LinkedHome) -> None:
     """Time passes: every open invitation's expiry is now behind us."""
     past = datetime.now(UTC) - timedelta(seconds=1)
-
-    def expire(session: Session) -> None:
-        for row in session.exec(select(HubInvitationRow)):
-            row.expires_at = past
-            session.add(row)
-
-    await home.app[HUB_KEY].storage.async_session(expire)
+    for row in home.app[AUTH_KEY].invitations.values():
+        row.expires_at = past
