@@ -13,6 +13,7 @@ from ethos.tasks import async_cancel_and_wait
 from hub.backup.pending import apply_pending_restore
 from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP, STORAGE_SUBDIR
 from hub.core import loader, upgrade
+from hub.core.area_registry import AreaRegistry
 from hub.core.config import HubConfig
 from hub.core.config_entries import ConfigEntries
 from hub.core.device_registry import DeviceRegistry
@@ -51,6 +52,7 @@ class Hub:
         self._folder_lock = FolderLock(config.hub_dir)
         self.devices = DeviceRegistry(self.bus, self.storage)
         self.entities = EntityRegistry(self.bus, self.storage)
+        self.areas = AreaRegistry(self.bus, self.storage, self.devices, self.entities)
         self.entity_table = EntityTable(self)
         self.config_entries = ConfigEntries(self)
         self.recorder = Recorder(self, config.history_retention, config.history_commit_interval)
@@ -85,6 +87,7 @@ class Hub:
             await upgrade.async_upgrade_legacy_database(self.config.hub_dir, self.storage)
             await self.devices.async_load()
             await self.entities.async_load()
+            await self.areas.async_load()
             await self.config_entries.async_load()
             await self.recorder.async_open()
         except BaseException:

@@ -78,7 +78,14 @@ async def device_page(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template(
         "device.html",
         request,
-        page_context(request, device=view, raw=device, charts=charts, presence=presence),
+        page_context(
+            request,
+            device=view,
+            raw=device,
+            charts=charts,
+            presence=presence,
+            areas=hub.areas.async_all(),
+        ),
     )
 
 
