@@ -23,6 +23,7 @@ from hub.core.errors import HubError
 from hub.core.events import EventBus
 from hub.core.folder_lock import FolderLock
 from hub.core.history import Recorder
+from hub.core.hub_data import HubData
 from hub.core.services import ServiceRegistry
 from hub.core.states import StateMachine
 from hub.core.storage import DocumentStore, WriteProblems
@@ -57,8 +58,9 @@ class Hub:
         self.recorder = Recorder(self, config.history_retention, config.history_commit_interval)
         self.loaded_integrations: dict[str, loader.Integration] = {}
         self.integration_errors: dict[str, str] = {}
-        # Shared objects one integration offers others (e.g. the MQTT client), by domain.
-        self.data: dict[str, Any] = {}
+        # Objects an integration offers others outside any entry, under typed ``HubKey``s
+        # (an entry's runtime data stays on the entry: ``ConfigEntries.loaded_entry``).
+        self.data = HubData()
         self.state = HubState.NOT_RUNNING
         self.started_in: float | None = None
         self._start_began: float | None = None
