@@ -140,19 +140,16 @@ class Recorder:
 
     async def async_history_many(
         self, entity_ids: list[str], start: datetime, end: datetime | None = None
-    ) -> dict[str, list[tuple[datetime, str]]]:
-        """``async_history`` of several entities at once (one flush, one database job)."""
+    ) -> dict[str, list[tuple[float, str]]]:
+        """``async_history`` of several entities at once (one flush, one database job),
+        times as UTC epoch seconds: a page drawing many sparklines skips making datetimes."""
         if not entity_ids:
             return {}
         await self.async_flush()
         end = end or datetime.now(UTC)
-        found = await self.database.async_run(
+        return await self.database.async_run(
             self.database.states_between_many, entity_ids, start.timestamp(), end.timestamp()
         )
-        return {
-            entity_id: [(datetime.fromtimestamp(ts, UTC), state) for ts, state in rows]
-            for entity_id, rows in found.items()
-        }
 
     async def async_stop(self) -> None:
         if self._unsub is not None:
