@@ -23,6 +23,7 @@ from hub.const import (
     HISTORY_PURGE_BATCH,
     HISTORY_PURGE_INTERVAL_S,
 )
+from hub.core.callback import callback
 from hub.core.events import Event
 from hub.core.history_db import HistoryDatabase, Row
 
@@ -58,6 +59,7 @@ class Recorder:
     async def async_open(self) -> None:
         await self.database.async_run(self.database.open)
 
+    @callback
     def async_start(self) -> None:
         self._unsub = self._hub.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
         self._task = asyncio.get_running_loop().create_task(self._async_run(), name="recorder")

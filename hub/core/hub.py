@@ -14,6 +14,7 @@ from hub.backup.pending import apply_pending_restore
 from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP, STORAGE_SUBDIR
 from hub.core import loader, upgrade
 from hub.core.area_registry import AreaRegistry
+from hub.core.callback import callback
 from hub.core.config import HubConfig
 from hub.core.config_entries import ConfigEntries
 from hub.core.device_registry import DeviceRegistry
@@ -66,6 +67,7 @@ class Hub:
         self._start_began: float | None = None
         self._tasks: set[asyncio.Task] = set()
 
+    @callback
     def async_create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
         """Start a background task the hub cancels on shutdown."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
