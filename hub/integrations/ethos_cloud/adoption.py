@@ -12,7 +12,6 @@ challenged. The result, with its reason, is written on the registry device
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -32,17 +31,18 @@ from hub.const import (
 from hub.core.events import Event
 from hub.core.models import DeviceRow
 from hub.integrations.ethos_cloud.const import (
+    CLAIM_ANSWER_MAX_BYTES,
     CLAIM_NONCE_BYTES,
     CLAIM_RETRY_S,
     CLAIM_TIMEOUT_S,
     EXTRA_KEY,
 )
 from hub.integrations.ethos_cloud.models import SERIAL_PATTERN, OwnedDevice
+from hub.integrations.mqtt.request import MqttRequest
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
     from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
-    from hub.integrations.mqtt.client import ReceivedMessage
 
 _LOGGER = logging.getLogger(__name__)
 SERIAL_PREFIX = "ethos:"
@@ -220,36 +220,22 @@ class AdoptionManager:
         client = runtime.client
         nonce = secrets.token_hex(CLAIM_NONCE_BYTES).encode("ascii")
         expected = expected_answer(owned.secret_bytes, nonce)
-        answers: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)
-
-        def on_response(message: ReceivedMessage) -> None:
-            if message.retain:
-                return  # a retained answer is a recording, never a live one
-            with contextlib.suppress(asyncio.QueueFull):
-                answers.put_nowait(bytes(message.payload[:256]))
-
         base = f"ethos/{serial}/claim"
-        unsubscribe = await client.async_subscribe(f"{base}/response", on_response)
         wrong = 0
-        try:
-            await client.async_publish(f"{base}/challenge", nonce, qos=1)
-            deadline = asyncio.get_running_loop().time() + self.claim_timeout
-            while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
-                try:  # asyncio.timeout: wait_for may drop an answer that lands on time-out
-                    async with asyncio.timeout(remaining):
-                        answer = await answers.get()
-                except TimeoutError:
-                    break
-                text = answer.decode("ascii", "replace").strip().lower()
-                if hmac.compare_digest(text.encode("ascii", "replace"), expected.encode()):
-                    return Adoption(
-                        serial, True, True, "claim proof verified", owner, owned.name, _now()
-                    )
-                wrong += 1
-        except Exception as err:  # broker went away mid-check: report, retry later
-            return unverified(f"cannot check: {err}")
-        finally:
-            unsubscribe()
+        async with MqttRequest(
+            client, f"{base}/response", max_bytes=CLAIM_ANSWER_MAX_BYTES
+        ) as request:
+            try:
+                await client.async_publish(f"{base}/challenge", nonce, qos=1)
+                async for answer in request.async_replies(self.claim_timeout):
+                    text = answer.decode("ascii", "replace").strip().lower()
+                    if hmac.compare_digest(text.encode("ascii", "replace"), expected.encode()):
+                        return Adoption(
+                            serial, True, True, "claim proof verified", owner, owned.name, _now()
+                        )
+                    wrong += 1
+            except Exception as err:  # broker went away mid-check: report, retry later
+                return unverified(f"cannot check: {err}")
         if wrong:
             return unverified(
                 "wrong answer to the claim challenge: this device does not hold the claim "
