@@ -30,6 +30,7 @@ from hub.const import (
 )
 from hub.core.events import Event
 from hub.core.models import DeviceRow
+from hub.helpers.ethos_serial import serial_of
 from hub.integrations.ethos_cloud.const import (
     CLAIM_ANSWER_MAX_BYTES,
     CLAIM_NONCE_BYTES,
@@ -37,7 +38,7 @@ from hub.integrations.ethos_cloud.const import (
     CLAIM_TIMEOUT_S,
     EXTRA_KEY,
 )
-from hub.integrations.ethos_cloud.models import SERIAL_PATTERN, OwnedDevice
+from hub.integrations.ethos_cloud.models import OwnedDevice
 from hub.integrations.mqtt.request import MqttRequest
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
 
 _LOGGER = logging.getLogger(__name__)
-SERIAL_PREFIX = "ethos:"
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,8 @@ class Adoption:
 
 
 def ethos_serial(device: DeviceRow) -> str | None:
-    """The serial from an ``ethos:<serial>`` identifier (MQTT discovery stores it as
-    ``("mqtt", "ethos:<serial>")``), if it is a plausible one."""
-    for pair in device.identifiers:
-        value = pair[-1] if pair else ""
-        if isinstance(value, str) and value.startswith(SERIAL_PREFIX):
-            serial = value[len(SERIAL_PREFIX) :]
-            if SERIAL_PATTERN.match(serial):
-                return serial
-    return None
+    """The serial from the device's ``ethos:<serial>`` identifier, if it is a valid one."""
+    return serial_of(device.identifiers)
 
 
 def expected_answer(claim_secret: bytes, nonce: bytes) -> str:
