@@ -10,7 +10,6 @@ import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -68,7 +67,7 @@ class BrokerAddress:
 
 def reconnect_delay(attempt: int) -> float:
     """Exponential backoff with jitter so many hubs do not reconnect in step."""
-    base = min(RECONNECT_FIRST_DELAY_S * 2 ** max(attempt - 1, 0), RECONNECT_MAX_DELAY_S)
+    base = min(RECONNECT_FIRST_DELAY_S * 2.0 ** max(attempt - 1, 0), RECONNECT_MAX_DELAY_S)
     return base * random.uniform(0.8, 1.2)
 
 
@@ -95,7 +94,7 @@ class MqttClient:
             self._async_send_unsubscribe,
         )
         self._client: aiomqtt.Client | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self._first_attempt = asyncio.Event()
         self.received = 0
@@ -130,10 +129,10 @@ class MqttClient:
         await async_cancel_and_wait(task, *self._subscriptions.tasks())
         self._subscriptions.release_waiters()
 
-    def _queue_type(self) -> type[asyncio.Queue]:
+    def _queue_type(self) -> type[asyncio.Queue[aiomqtt.Message]]:
         owner = self
 
-        class DirectDispatch(asyncio.Queue):
+        class DirectDispatch(asyncio.Queue[aiomqtt.Message]):
             """Hands each message straight to the subscribers instead of queueing it.
 
             aiomqtt would queue every message and wake a task per message to read it back;
@@ -142,7 +141,7 @@ class MqttClient:
             broker, whose own limits apply.
             """
 
-            def put_nowait(self, item: Any) -> None:
+            def put_nowait(self, item: aiomqtt.Message) -> None:
                 owner._dispatch(item)
 
         return DirectDispatch

@@ -129,7 +129,7 @@ class MqttDiscovery:
             DISCOVERY_REFUSAL_LOG_S,
         )
         self._unsubscribes: list[Callable[[], None]] = []
-        self._worker: asyncio.Task | None = None
+        self._worker: asyncio.Task[None] | None = None
         self.ignored = 0
         self.pin: DiscoveryPin | None = None  # set by ethos_cloud (pin.py)
 
