@@ -138,8 +138,12 @@ def run_hub(config: HubConfig) -> None:
     # and again (~8% of start-up). Collection resumes once the hub has started.
     gc.disable()
     try:
+        import asyncio
+
         from aiohttp import web
 
+        from hub.serve import async_serve
+        from hub.systemd import SystemdNotifier
         from hub.web.app import create_app
 
         app = create_app(config, restart=restart)
@@ -148,7 +152,7 @@ def run_hub(config: HubConfig) -> None:
             gc.enable()
 
         app.on_startup.append(resume_collection)  # after the hub's start (cleanup_ctx)
-        web.run_app(app, host=config.host, port=config.port, print=None)
+        asyncio.run(async_serve(app, config.host, config.port, SystemdNotifier()))
     finally:
         gc.enable()
     if restart_wanted:

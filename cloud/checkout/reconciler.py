@@ -86,10 +86,9 @@ async def _reconcile(ctx: flow.CheckoutContext, order: Order) -> int:
         _LOGGER.warning("reconciler: invoice %s of order %s is gone", order.invoice_id, order.id)
         return 0
     outcome = await flow.sync_order_with_invoice(ctx, invoice)
-    moved = outcome in set(OrderStatus)
-    if not moved:
+    if not outcome.moved_order:
         await _schedule_next(ctx, order)
-    return int(moved)
+    return int(outcome.moved_order)
 
 
 async def _schedule_next(ctx: flow.CheckoutContext, order: Order) -> None:

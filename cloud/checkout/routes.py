@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import aiohttp_jinja2
@@ -12,7 +10,7 @@ from aiohttp import web
 
 from cloud.accounts.service import normalise_email
 from cloud.authz import authorize
-from cloud.checkout import flow, reconciler, service
+from cloud.checkout import flow, service
 from cloud.checkout.access import readable_order
 from cloud.checkout.cart import (
     CART_COOKIE,
@@ -27,11 +25,9 @@ from cloud.checkout.models import Order
 from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes_for
 from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.service import units_of_orders
-from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
 from cloud.web.auth import current_user, require_user
 from cloud.web.forms import read_form, transaction
-from cloud.web.keys import CATALOG, DB, MAIL, SETTINGS
-from ethos.tasks import async_cancel_and_wait
+from cloud.web.keys import CATALOG, DB, SETTINGS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -192,22 +188,7 @@ async def orders_page(request: web.Request) -> web.Response:
     )
 
 
-async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
-    context = app[CHECKOUT] = flow.CheckoutContext(
-        app[DB], app[GREENFIELD], app[SETTINGS], app[MAIL].wake
-    )
-
-    async def listener(invoice):  # type: ignore[no-untyped-def]
-        return await flow.sync_order_with_invoice(context, invoice)
-
-    app[INVOICE_LISTENER] = listener
-    task = asyncio.create_task(reconciler.async_run_reconciler(context), name="reconciler")
-    yield
-    await async_cancel_and_wait(task)
-
-
 def add_page_routes(app: web.Application) -> None:
-    app.cleanup_ctx.append(_checkout_ctx)
     app.router.add_get("/cart", cart_page, name="cart")
     app.router.add_post("/cart/add", cart_add)
     app.router.add_post("/cart/update", cart_update)

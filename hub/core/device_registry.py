@@ -107,6 +107,18 @@ class DeviceRegistry:
         )
         return device
 
+    async def async_set_area(self, device_id: str, area_id: str | None) -> DeviceRow:
+        """Put the device in a room (None: in none); rooms are checked by the area registry."""
+        device = self._devices[device_id]
+        if device.area_id != area_id:
+            device.area_id = area_id
+            self._async_schedule_save()
+            self._bus.async_fire(
+                EVENT_DEVICE_REGISTRY_UPDATED,
+                {"action": "update", "device_id": device_id, "area_id": area_id},
+            )
+        return device
+
     async def async_set_extra(self, device_id: str, key: str, value: Any) -> DeviceRow | None:
         """Store one integration's note on a device (``extra[key]``), e.g. its adoption."""
         device = self._devices.get(device_id)

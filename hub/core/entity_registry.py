@@ -103,6 +103,17 @@ class EntityRegistry:
         )
         return row
 
+    async def async_set_area(self, entity_id: str, area_id: str | None) -> EntityRow:
+        """Put the entity in a room of its own (None: its device's room)."""
+        row = self._by_entity_id[entity_id]
+        if row.area_id != area_id:
+            row.area_id = area_id
+            self._async_schedule_save()
+            self._bus.async_fire(
+                EVENT_ENTITY_REGISTRY_UPDATED, {"action": "update", "entity_id": entity_id}
+            )
+        return row
+
     async def async_remove(self, entity_id: str) -> None:
         row = self._by_entity_id.pop(entity_id, None)
         if row is None:

@@ -138,6 +138,22 @@ class Recorder:
         )
         return [(datetime.fromtimestamp(ts, UTC), state) for ts, state in rows]
 
+    async def async_history_many(
+        self, entity_ids: list[str], start: datetime, end: datetime | None = None
+    ) -> dict[str, list[tuple[datetime, str]]]:
+        """``async_history`` of several entities at once (one flush, one database job)."""
+        if not entity_ids:
+            return {}
+        await self.async_flush()
+        end = end or datetime.now(UTC)
+        found = await self.database.async_run(
+            self.database.states_between_many, entity_ids, start.timestamp(), end.timestamp()
+        )
+        return {
+            entity_id: [(datetime.fromtimestamp(ts, UTC), state) for ts, state in rows]
+            for entity_id, rows in found.items()
+        }
+
     async def async_stop(self) -> None:
         if self._unsub is not None:
             self._unsub()

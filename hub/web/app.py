@@ -21,8 +21,10 @@ from hub.web import (
     broker_views,
     cloud_views,
     dashboard_views,
+    home_views,
     presence_views,
     pwa,
+    room_views,
     stream,
     users_views,
     views,
@@ -132,6 +134,7 @@ def create_app(
     cloud_views.setup(app)
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
     others = (dashboard_views.routes, users_views.routes, broker_views.routes, backup_views.routes)
-    for table in (*tables, *others, automation_views.routes):
+    rooms = (home_views.routes, room_views.routes)
+    for table in (*tables, *others, *rooms, automation_views.routes):
         app.router.add_routes(table)
     return app

@@ -18,6 +18,7 @@ from hub.integrations.automation.automation import Automation
 from hub.integrations.automation.clock import Clock, LoopClock, ManualClock
 from hub.integrations.automation.const import (
     DATA_CLOCK,
+    DATA_ENGINE,
     DOMAIN,
     SERVICE_RELOAD,
     SERVICE_TRIGGER,
@@ -36,12 +37,12 @@ NOTIFY_DOMAIN = "persistent_notification"
 
 
 def automation_engine(hub: Hub) -> AutomationEngine | None:
-    return hub.data.get(DOMAIN)
+    return hub.data.get(DATA_ENGINE)
 
 
 async def async_setup(hub: Hub) -> bool:
     engine = AutomationEngine(hub, hub.data.get(DATA_CLOCK))
-    hub.data[DOMAIN] = engine
+    hub.data[DATA_ENGINE] = engine
 
     def targets(call: ServiceCall) -> list[Automation]:
         wanted = call.data.get(ATTR_ENTITY_ID)

@@ -40,6 +40,7 @@ from hub.integrations.ethos_cloud.const import (
 )
 from hub.integrations.ethos_cloud.models import OwnedDevice
 from hub.integrations.mqtt.request import MqttRequest
+from hub.integrations.mqtt.runtime import mqtt_runtime
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
@@ -207,7 +208,7 @@ class AdoptionManager:
         def unverified(reason: str) -> Adoption:
             return Adoption(serial, False, False, reason, owner, owned.name, _now())
 
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         if runtime is None or not runtime.client.connected.is_set():
             return unverified("cannot check: the MQTT broker is not connected")
         client = runtime.client

@@ -20,6 +20,7 @@ from ethos.tasks import async_cancel_and_wait
 from hub.core.events import Event
 from hub.integrations.mqtt.const import EVENT_BROKER_IDENTITY
 from hub.integrations.mqtt.dynsec import DynsecError
+from hub.integrations.mqtt.runtime import mqtt_runtime
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
@@ -66,7 +67,7 @@ class DeviceBrokerClients:
         await async_cancel_and_wait(self._task)
 
     def _identity(self) -> BrokerIdentity | None:
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         return runtime.identity if runtime is not None else None
 
     def async_request(self) -> None:

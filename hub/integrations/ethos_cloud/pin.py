@@ -31,7 +31,9 @@ from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
 from hub.core.events import Event
 from hub.helpers.ethos_serial import serial_from_identifier
 from hub.integrations.ethos_cloud.adoption import ethos_serial
-from hub.integrations.ethos_cloud.const import DOMAIN, EXTRA_KEY, PIN_EXTRA_KEY
+from hub.integrations.ethos_cloud.const import EXTRA_KEY, PIN_EXTRA_KEY
+from hub.integrations.ethos_cloud.runtime import cloud_runtime
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from hub.integrations.mqtt.schema import as_json
 
 if TYPE_CHECKING:
@@ -215,7 +217,7 @@ class DiscoveryPin:
         try:
             while True:
                 self._again.discard(device_id)
-                runtime = self._hub.data.get(DOMAIN)
+                runtime = cloud_runtime(self._hub)
                 if runtime is None:
                     await self._async_note_failure(
                         device_id, "link the hub to the store so the device can be checked"
@@ -266,12 +268,12 @@ class DiscoveryPin:
         await self._async_save(device_id)
 
     def _broker_enforces_identity(self) -> bool:
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         return runtime is not None and runtime.identity.enforced
 
     # Storage -----------------------------------------------------------------
     def _discovery(self) -> MqttDiscovery | None:
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         return runtime.discovery if runtime is not None else None
 
     async def _async_save(self, device_id: str, configs: dict[str, str] | None = None) -> None:

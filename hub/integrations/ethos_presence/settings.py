@@ -26,6 +26,7 @@ from hub.integrations.ethos_presence.const import (
 )
 from hub.integrations.ethos_presence.detector import PresenceDetector
 from hub.integrations.mqtt.request import MqttRequest
+from hub.integrations.mqtt.runtime import mqtt_runtime
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
@@ -82,7 +83,7 @@ class SettingsChanger:
         entity_id = detector.entity(key)
         if entity_id is None:
             raise ServiceValidationError(f"this detector does not offer {key!r}")
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         if runtime is None:
             raise ServiceValidationError("the MQTT broker is not connected")
         numeric = entity_id.startswith("number.")

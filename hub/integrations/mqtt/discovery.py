@@ -103,7 +103,7 @@ class MqttDiscovery:
         self,
         hub: Hub,
         client: MqttClient,
-        entry: ConfigEntry,
+        entry: ConfigEntry[Any],  # its runtime data is set once setup is done
         prefix: str,
         max_queued: int = MAX_QUEUED_DISCOVERY,
     ) -> None:
