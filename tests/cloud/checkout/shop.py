@@ -20,6 +20,7 @@ from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.models import Order
 from cloud.config import CloudSettings
 from cloud.inventory.importer import import_stock
+from cloud.payments.settings import BtcpaySettings
 from cloud.web.keys import CATALOG, DB
 from tests.cloud.common import csrf_from
 from tests.cloud.payments.sim_support import Sim, running_simulator, start_simulator_process
@@ -147,11 +148,13 @@ async def open_shop(
     settings = replace(
         settings,
         base_url=base_url,
-        btcpay_url=sim.url,
-        btcpay_api_key=sim.api_key,
-        btcpay_store_id=sim.store_id,
-        btcpay_webhook_secret=secret,
-        btcpay_timeout_seconds=1.0,
+        btcpay=BtcpaySettings(
+            url=sim.url,
+            api_key=sim.api_key,
+            store_id=sim.store_id,
+            webhook_secret=secret,
+            timeout_seconds=1.0,
+        ),
         reconcile_interval_seconds=3600,
     )
     webhook = (
