@@ -16,6 +16,7 @@ from cloud.accounts import setup as accounts_setup
 from cloud.accounts.sessions import current_user
 from cloud.api.openapi import ApiRegistry
 from cloud.catalog import routes as catalog_routes
+from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import load_catalog
 from cloud.checkout import setup as checkout_setup
 from cloud.config import CloudSettings, ConfigError
@@ -25,7 +26,7 @@ from cloud.oauth import routes as oauth_routes
 from cloud.payments import setup as payments_setup
 from cloud.recommender import web as recommender_web
 from cloud.web import pwa
-from cloud.web.keys import API, CATALOG, DB, ENGINE, MAIL, SETTINGS
+from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
 from ethos.tasks import async_cancel_and_wait
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from cloud.accounts.service import normalise_email
 from cloud.accounts.sessions import current_user, require_user
 from cloud.authz import authorize
+from cloud.catalog.keys import CATALOG
 from cloud.checkout import flow, service
 from cloud.checkout.access import readable_order
 from cloud.checkout.cart import (
@@ -27,7 +28,7 @@ from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes
 from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.service import units_of_orders
 from cloud.web.forms import read_form, transaction
-from cloud.web.keys import CATALOG, DB, SETTINGS
+from cloud.web.keys import DB, SETTINGS
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from cloud.accounts.sessions import require_user
 from cloud.api.openapi import ApiRegistry
 from cloud.authz import authorize
+from cloud.catalog.keys import CATALOG
 from cloud.inventory.service import OwnedUnit, owned_units
-from cloud.web.keys import CATALOG, DB, SETTINGS
+from cloud.web.keys import DB, SETTINGS
 
 
 class DeviceOut(BaseModel):

@@ -22,9 +22,10 @@ from pydantic import BaseModel
 from cloud.accounts.sessions import current_user
 from cloud.api.openapi import ApiRegistry
 from cloud.authz import authorize
+from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import Product
-from cloud.web.keys import CATALOG, DB, SETTINGS
+from cloud.web.keys import DB, SETTINGS
 
 from .records import Recommendation
 from .store import RecommenderOptions, StoreRecommender

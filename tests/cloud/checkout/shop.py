@@ -15,13 +15,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from cloud.app import create_app
+from cloud.catalog.keys import CATALOG
 from cloud.checkout import reconciler
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.models import Order
 from cloud.config import CloudSettings
 from cloud.inventory.importer import import_stock
 from cloud.payments.settings import BtcpaySettings
-from cloud.web.keys import CATALOG, DB
+from cloud.web.keys import DB
 from tests.cloud.common import csrf_from
 from tests.cloud.payments.sim_support import Sim, running_simulator, start_simulator_process
 from tests.support import processes
