@@ -119,6 +119,15 @@ from hub.const import EVENT_STATE_CHANGED
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
 
+
+def mqtt_runtime(hub):
+    try:  # this hub: the loaded entry's runtime
+        from hub.integrations.mqtt.runtime import mqtt_runtime as runtime_of
+    except ImportError:  # an earlier hub (baseline) kept it in hub.data
+        return hub.data["mqtt"]
+    return runtime_of(hub)
+
+
 port, count, prefix, data_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 entities, publisher = int(sys.argv[5]), sys.argv[6]
 
@@ -127,7 +136,7 @@ async def run():
                        integrations=("mqtt",), discovery_prefix=f"{prefix}_ha")
     hub = Hub(config)
     await hub.async_start()
-    discovery = hub.data["mqtt"].discovery
+    discovery = mqtt_runtime(hub).discovery
     for i in range(entities):
         await discovery.async_process_discovery_message(
             f"{prefix}_ha/sensor/bench/s{i}/config",

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
+from hub.core.callback import callback
 from hub.core.events import EventBus
 from hub.core.models import DeviceRow, row_from_json, row_to_json
 from hub.core.storage import DocumentStore
@@ -49,6 +50,7 @@ class DeviceRegistry:
     def get(self, device_id: str) -> DeviceRow | None:
         return self._devices.get(device_id)
 
+    @callback
     def async_all(self) -> list[DeviceRow]:
         return sorted(self._devices.values(), key=lambda d: d.name_by_user or d.name or d.id)
 
@@ -110,6 +112,18 @@ class DeviceRegistry:
         self._bus.async_fire(
             EVENT_DEVICE_REGISTRY_UPDATED, {"action": "update", "device_id": device_id}
         )
+        return device
+
+    async def async_set_area(self, device_id: str, area_id: str | None) -> DeviceRow:
+        """Put the device in a room (None: in none); rooms are checked by the area registry."""
+        device = self._devices[device_id]
+        if device.area_id != area_id:
+            device.area_id = area_id
+            self._async_schedule_save()
+            self._bus.async_fire(
+                EVENT_DEVICE_REGISTRY_UPDATED,
+                {"action": "update", "device_id": device_id, "area_id": area_id},
+            )
         return device
 
     async def async_set_extra(self, device_id: str, key: str, value: Any) -> DeviceRow | None:

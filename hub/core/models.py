@@ -56,6 +56,7 @@ class DeviceRow:
     hw_version: str | None = None
     suggested_area: str | None = None
     configuration_url: str | None = None
+    area_id: str | None = None  # the room it is in (hub.core.area_registry)
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     created_at: datetime = dataclasses.field(default_factory=utcnow)
 
@@ -72,4 +73,15 @@ class EntityRow:
     name: str | None = None
     original_name: str | None = None
     disabled: bool = False
+    area_id: str | None = None  # its own room; None: the room of its device
+    created_at: datetime = dataclasses.field(default_factory=utcnow)
+
+
+@dataclasses.dataclass(slots=True)
+class AreaRow:
+    """A room of the home; ``order`` places it among the others."""
+
+    id: str
+    name: str
+    order: int = 0
     created_at: datetime = dataclasses.field(default_factory=utcnow)

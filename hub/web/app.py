@@ -21,8 +21,10 @@ from hub.web import (
     broker_views,
     cloud_views,
     dashboard_views,
+    home_views,
     presence_views,
     pwa,
+    room_views,
     stream,
     users_views,
     views,
@@ -44,6 +46,7 @@ from hub.web.keys import (
     HUB_KEY,
     OIDC_KEY,
     RESTART_KEY,
+    SPARKLINES_KEY,
     STREAMS_KEY,
     USERS_KEY,
 )
@@ -53,6 +56,7 @@ from hub.web.middleware import (
     friendly_errors,
     security_headers,
 )
+from hub.web.sparkline import SparklineCache
 
 _LOGGER = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -101,6 +105,7 @@ def create_app(
         config.dashboards_dir or DEFAULT_DASHBOARDS_DIR, config.hub_dir / "dashboards"
     )
     app[STREAMS_KEY] = set()
+    app[SPARKLINES_KEY] = SparklineCache()
     app[RESTART_KEY] = restart
     aiohttp_jinja2.setup(
         app,
@@ -132,6 +137,7 @@ def create_app(
     cloud_views.setup(app)
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
     others = (dashboard_views.routes, users_views.routes, broker_views.routes, backup_views.routes)
-    for table in (*tables, *others, automation_views.routes):
+    rooms = (home_views.routes, room_views.routes)
+    for table in (*tables, *others, *rooms, automation_views.routes):
         app.router.add_routes(table)
     return app

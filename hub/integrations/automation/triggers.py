@@ -26,6 +26,7 @@ from hub.integrations.automation.conditions import (
 from hub.integrations.automation.env import Env, run_all
 from hub.integrations.automation.schema import PRESENCE_STATES, WEEKDAYS
 from hub.integrations.automation.templating import TemplateRenderError
+from hub.integrations.mqtt.runtime import mqtt_runtime
 
 _LOGGER = logging.getLogger(__name__)
 Fire = Callable[[dict[str, Any], str, Context | None], None]
@@ -411,7 +412,7 @@ def _mqtt(config: Mapping[str, Any], env: Env, fire: Fire, pending: Pending, key
         fire(variables, f"MQTT message on {message.topic}: {payload[:60]!r}", None)
 
     async def async_subscribe() -> None:
-        runtime = env.hub.data.get("mqtt")
+        runtime = mqtt_runtime(env.hub)
         if runtime is None:
             if not stopped:  # the broker's entry is not loaded (yet): look again soon
                 retry = env.clock.call_later(

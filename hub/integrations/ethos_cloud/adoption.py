@@ -29,6 +29,7 @@ from hub.const import (
     EVENT_STATE_CHANGED,
     STATE_UNAVAILABLE,
 )
+from hub.core.callback import callback
 from hub.core.events import Event
 from hub.core.models import DeviceRow
 from hub.integrations.ethos_cloud.const import (
@@ -38,6 +39,7 @@ from hub.integrations.ethos_cloud.const import (
     EXTRA_KEY,
 )
 from hub.integrations.ethos_cloud.models import SERIAL_PATTERN, OwnedDevice
+from hub.integrations.mqtt.runtime import mqtt_runtime
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
@@ -92,6 +94,7 @@ class AdoptionManager:
         self._again: set[str] = set()
         self._unsubscribes: list[Callable[[], None]] = []
 
+    @callback
     def async_start(self) -> None:
         bus = self._hub.bus
         self._unsubscribes += [
@@ -136,6 +139,7 @@ class AdoptionManager:
         if not (device.extra.get(EXTRA_KEY) or {}).get("verified"):
             self.async_check(device.id)
 
+    @callback
     def async_check_all(self) -> None:
         """Check every device that names an Ethos serial (owned set changed, hub started)."""
         for device in self._hub.devices.async_all():
@@ -145,6 +149,7 @@ class AdoptionManager:
                 if not current.get("verified") or not serial_owned:
                     self.async_check(device.id)
 
+    @callback
     def async_check(self, device_id: str) -> asyncio.Task | None:
         """Start (or join) the check of one device; returns its task."""
         running = self._in_flight.get(device_id)
@@ -214,7 +219,7 @@ class AdoptionManager:
         def unverified(reason: str) -> Adoption:
             return Adoption(serial, False, False, reason, owner, owned.name, _now())
 
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         if runtime is None or not runtime.client.connected.is_set():
             return unverified("cannot check: the MQTT broker is not connected")
         client = runtime.client

@@ -22,6 +22,7 @@ from hub.core.errors import ServiceValidationError
 from hub.core.events import Context
 from hub.integrations.ethos_presence.const import CONFIRM_TIMEOUT_S, SETTING_LABELS, SETTINGS
 from hub.integrations.ethos_presence.detector import PresenceDetector
+from hub.integrations.mqtt.runtime import mqtt_runtime
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
@@ -79,7 +80,7 @@ class SettingsChanger:
         entity_id = detector.entity(key)
         if entity_id is None:
             raise ServiceValidationError(f"this detector does not offer {key!r}")
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         if runtime is None:
             raise ServiceValidationError("the MQTT broker is not connected")
         numeric = entity_id.startswith("number.")

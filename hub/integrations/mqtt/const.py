@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from hub.core.hub_data import HubKey
+
+if TYPE_CHECKING:
+    from hub.integrations.mqtt.discovery import DiscoveryPin
 
 DOMAIN: Final = "mqtt"
 DEFAULT_PREFIX: Final = "homeassistant"
@@ -42,7 +47,7 @@ THIRD_PARTY_USER_PREFIX: Final = "ext-"
 # Fired after each check of the broker (every connection); data: {"enforced": bool}.
 EVENT_BROKER_IDENTITY: Final = "mqtt_broker_identity"
 # hub.data key where another integration (ethos_cloud) leaves a discovery pin to install.
-DATA_DISCOVERY_PIN: Final = "mqtt_discovery_pin"
+DATA_DISCOVERY_PIN: Final[HubKey[DiscoveryPin]] = HubKey("mqtt_discovery_pin")
 
 # Templates in discovery configs run in the bounded sandbox (hub.helpers.template).
 TEMPLATE_MAX_SOURCE_CHARS: Final = 1024  # compiling costs ~10 us a character
