@@ -170,6 +170,14 @@ async def order_pay(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/orders/{order.id}")
 
 
+async def order_invoice(request: web.Request) -> web.Response:
+    """The order's invoice at BTCPay, whatever its state (paid invoices keep their receipt)."""
+    order = await readable_order(request)
+    if order.checkout_link:
+        raise web.HTTPSeeOther(order.checkout_link)
+    raise web.HTTPSeeOther(f"/orders/{order.id}")
+
+
 async def order_retry_invoice(request: web.Request) -> web.Response:
     order = await readable_order(request, "orders.pay")
     await flow.open_invoice(request.app[CHECKOUT], order.id)
@@ -197,4 +205,5 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/orders", orders_page, name="orders")
     app.router.add_get("/orders/{order_id}", order_page, name="order")
     app.router.add_get("/orders/{order_id}/pay", order_pay)
+    app.router.add_get("/orders/{order_id}/invoice", order_invoice)
     app.router.add_post("/orders/{order_id}/invoice", order_retry_invoice)
