@@ -9,7 +9,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud.accounts.service import normalise_email
+from cloud.accounts.sessions import current_user, require_user
 from cloud.authz import authorize
+from cloud.catalog.keys import CATALOG
 from cloud.checkout import flow, service
 from cloud.checkout.access import readable_order
 from cloud.checkout.cart import (
@@ -25,9 +27,8 @@ from cloud.checkout.models import Order
 from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes_for
 from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.service import units_of_orders
-from cloud.web.auth import current_user, require_user
 from cloud.web.forms import read_form, transaction
-from cloud.web.keys import CATALOG, DB, SETTINGS
+from cloud.web.keys import DB, SETTINGS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -170,6 +171,14 @@ async def order_pay(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/orders/{order.id}")
 
 
+async def order_invoice(request: web.Request) -> web.Response:
+    """The order's invoice at BTCPay, whatever its state (paid invoices keep their receipt)."""
+    order = await readable_order(request)
+    if order.checkout_link:
+        raise web.HTTPSeeOther(order.checkout_link)
+    raise web.HTTPSeeOther(f"/orders/{order.id}")
+
+
 async def order_retry_invoice(request: web.Request) -> web.Response:
     order = await readable_order(request, "orders.pay")
     await flow.open_invoice(request.app[CHECKOUT], order.id)
@@ -197,4 +206,5 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/orders", orders_page, name="orders")
     app.router.add_get("/orders/{order_id}", order_page, name="order")
     app.router.add_get("/orders/{order_id}/pay", order_pay)
+    app.router.add_get("/orders/{order_id}/invoice", order_invoice)
     app.router.add_post("/orders/{order_id}/invoice", order_retry_invoice)

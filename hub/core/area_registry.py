@@ -12,6 +12,7 @@ import logging
 import uuid
 
 from hub.const import AREA_MAX, AREA_NAME_MAX, EVENT_AREA_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
+from hub.core.callback import callback
 from hub.core.device_registry import DeviceRegistry
 from hub.core.entity_registry import EntityRegistry
 from hub.core.errors import ServiceValidationError
@@ -66,6 +67,7 @@ class AreaRegistry:
         wanted = " ".join(name.split()).casefold()
         return next((a for a in self._areas.values() if a.name.casefold() == wanted), None)
 
+    @callback
     def async_all(self) -> list[AreaRow]:
         """Rooms in the owner's order (then by name)."""
         return sorted(self._areas.values(), key=lambda a: (a.order, a.name.casefold()))

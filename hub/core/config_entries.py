@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hub.const import SETUP_RETRY_FIRST_DELAY_S, SETUP_RETRY_MAX_DELAY_S
+from hub.core.callback import callback
 from hub.core.errors import ConfigEntryNotReady
 from hub.core.models import utcnow
 
@@ -53,6 +54,7 @@ class ConfigEntry(Generic[_DataT]):
     _on_unload: list[Callable[[], object]] = field(default_factory=list, repr=False)
     _retry_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
 
+    @callback
     def async_on_unload(self, func: Callable[[], object]) -> None:
         """Register teardown to run on unload, so an integration cannot forget it."""
         self._on_unload.append(func)
@@ -115,6 +117,7 @@ class ConfigEntries:
                 return entry
         return None
 
+    @callback
     def async_entries(self, domain: str | None = None) -> list[ConfigEntry[Any]]:
         return [e for e in self._entries.values() if domain is None or e.domain == domain]
 

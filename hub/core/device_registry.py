@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
+from hub.core.callback import callback
 from hub.core.events import EventBus
 from hub.core.models import (
     DESCRIPTION_FIELDS,
@@ -46,6 +47,7 @@ class DeviceRegistry:
     def get(self, device_id: str) -> DeviceRow | None:
         return self._devices.get(device_id)
 
+    @callback
     def async_all(self) -> list[DeviceRow]:
         return sorted(self._devices.values(), key=lambda d: d.name_by_user or d.name or d.id)
 

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hub.const import ATTR_FRIENDLY_NAME, STATE_UNAVAILABLE, STATE_UNKNOWN
+from hub.core.callback import callback
 from hub.core.events import Context
 from hub.core.models import DeviceInfo
 
@@ -80,6 +81,7 @@ class Entity:
         # Immutable and reused across writes so an unchanged state costs no copy.
         self._static_attributes = MappingProxyType(attrs)
 
+    @callback
     def async_write_state(self, context: Context | None = None) -> None:
         if self.hub is None or self.entity_id is None:
             return

@@ -7,6 +7,7 @@ import logging
 import re
 
 from hub.const import EVENT_ENTITY_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
+from hub.core.callback import callback
 from hub.core.events import EventBus
 from hub.core.models import EntityRow, row_from_json, row_to_json
 from hub.core.storage import DocumentStore
@@ -49,6 +50,7 @@ class EntityRegistry:
     def get_by_unique_id(self, platform: str, unique_id: str) -> EntityRow | None:
         return self._by_unique.get((platform, unique_id))
 
+    @callback
     def async_all(self) -> list[EntityRow]:
         return sorted(self._by_entity_id.values(), key=lambda e: e.entity_id)
 

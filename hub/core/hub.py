@@ -14,8 +14,10 @@ from hub.backup.pending import apply_pending_restore
 from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP, STORAGE_SUBDIR
 from hub.core import loader, upgrade
 from hub.core.area_registry import AreaRegistry
+from hub.core.callback import callback
 from hub.core.config import HubConfig
 from hub.core.config_entries import ConfigEntries
+from hub.core.core_config import CoreConfig
 from hub.core.device_registry import DeviceRegistry
 from hub.core.entity_registry import EntityRegistry
 from hub.core.entity_table import EntityTable
@@ -52,6 +54,8 @@ class Hub:
         self._folder_lock = FolderLock(config.hub_dir)
         self.devices = DeviceRegistry(self.bus, self.storage)
         self.entities = EntityRegistry(self.bus, self.storage)
+        # Name, place and time zone as the owner set them (the environment's as defaults).
+        self.core_config = CoreConfig(config, self.storage, self.bus)
         self.areas = AreaRegistry(self.bus, self.storage, self.devices, self.entities)
         self.entity_table = EntityTable(self)
         self.config_entries = ConfigEntries(self)
@@ -66,6 +70,7 @@ class Hub:
         self._start_began: float | None = None
         self._tasks: set[asyncio.Task] = set()
 
+    @callback
     def async_create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
         """Start a background task the hub cancels on shutdown."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -88,6 +93,7 @@ class Hub:
             await self.devices.async_load()
             await self.entities.async_load()
             await self.areas.async_load()
+            await self.core_config.async_load()
             await self.config_entries.async_load()
             await self.recorder.async_open()
         except BaseException:

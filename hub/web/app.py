@@ -46,6 +46,7 @@ from hub.web.keys import (
     HUB_KEY,
     OIDC_KEY,
     RESTART_KEY,
+    SPARKLINES_KEY,
     STREAMS_KEY,
     USERS_KEY,
 )
@@ -55,6 +56,7 @@ from hub.web.middleware import (
     friendly_errors,
     security_headers,
 )
+from hub.web.sparkline import SparklineCache
 
 _LOGGER = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -103,6 +105,7 @@ def create_app(
         config.dashboards_dir or DEFAULT_DASHBOARDS_DIR, config.hub_dir / "dashboards"
     )
     app[STREAMS_KEY] = set()
+    app[SPARKLINES_KEY] = SparklineCache()
     app[RESTART_KEY] = restart
     aiohttp_jinja2.setup(
         app,

@@ -4,13 +4,14 @@ what is in no room is shown under "Unassigned"."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from markupsafe import Markup
 
 from hub.core.hub import Hub
-from hub.web.sparkline import render_sparkline
+from hub.web.sparkline import SparklineCache, render_sparkline, window_end
 from hub.web.view_models import EntityView, entity_view
 
 SPARKLINE_HOURS = 24
@@ -63,7 +64,9 @@ def _place(section: RoomSection, view: EntityView) -> None:
         section.others.append(view)
 
 
-async def async_build_home(hub: Hub, now: datetime | None = None) -> list[RoomSection]:
+async def async_build_home(
+    hub: Hub, sparklines: SparklineCache, now: datetime | None = None
+) -> list[RoomSection]:
     """Every room in order (empty ones too, so a new room shows), then "Unassigned" when
     anything is in no room."""
     sections = {a.id: RoomSection(a.id, a.name) for a in hub.areas.async_all()}
@@ -85,25 +88,40 @@ async def async_build_home(hub: Hub, now: datetime | None = None) -> list[RoomSe
         if state.entity_id not in seen and (view := entity_view(hub, state.entity_id, state)):
             _place(unassigned, view)
     ordered = [*sections.values(), *([unassigned] if not unassigned.empty else [])]
-    await _async_add_sparklines(hub, ordered, now or datetime.now(UTC))
+    await _async_add_sparklines(hub, sparklines, ordered, now or datetime.now(UTC))
     return ordered
 
 
-async def _async_add_sparklines(hub: Hub, sections: list[RoomSection], end: datetime) -> None:
-    start = end - timedelta(hours=SPARKLINE_HOURS)
-    numeric = [
-        (section, view)
-        for section in sections
-        for view in section.sensors
-        if view.domain == "sensor"
-    ]
-    history = await hub.recorder.async_history_many([v.entity_id for _, v in numeric], start, end)
-    for section, view in numeric:
-        chart = render_sparkline(
+async def _async_add_sparklines(
+    hub: Hub, sparklines: SparklineCache, sections: list[RoomSection], now: datetime
+) -> None:
+    """Each numeric sensor's line: reused while its entity has not changed and the window
+    has not moved a minute; the others drawn from history read in one database job."""
+    end = window_end(now.timestamp())
+    window = SPARKLINE_HOURS * 3600.0
+    missing: list[tuple[RoomSection, EntityView, Hashable]] = []
+    for section in sections:
+        for view in section.sensors:
+            if view.domain != "sensor":
+                continue
+            state = hub.states.get(view.entity_id)
+            stamp = (end, state.last_updated if state else None, view.name)
+            found, line = sparklines.lookup(view.entity_id, stamp)
+            if not found:
+                missing.append((section, view, stamp))
+            elif line is not None:
+                section.sparklines[view.entity_id] = line
+    if not missing:
+        return
+    start = datetime.fromtimestamp(end - window, UTC)
+    history = await hub.recorder.async_history_many([v.entity_id for _, v, _ in missing], start)
+    for section, view, stamp in missing:
+        line = render_sparkline(
             history.get(view.entity_id, []),
-            start,
+            end - window,
             end,
             title=f"{view.name}, last {SPARKLINE_HOURS} hours",
         )
-        if chart is not None:
-            section.sparklines[view.entity_id] = chart
+        sparklines.store(view.entity_id, stamp, line)
+        if line is not None:
+            section.sparklines[view.entity_id] = line

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from hub.web.context import page_context
 from hub.web.home_page import async_build_home
-from hub.web.keys import HUB_KEY
+from hub.web.keys import HUB_KEY, SPARKLINES_KEY
 
 routes = web.RouteTableDef()
 HOME_DASHBOARD = "home"
@@ -16,7 +16,7 @@ HOME_DASHBOARD = "home"
 
 async def async_render_home(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    sections = await async_build_home(hub)
+    sections = await async_build_home(hub, request.app[SPARKLINES_KEY])
     return aiohttp_jinja2.render_template(
         "home.html",
         request,

@@ -15,6 +15,7 @@ from hub.web.auth.household import Household
 from hub.web.auth.oidc import OidcRelyingParty
 from hub.web.auth.store import AuthStore
 from hub.web.auth.users import Principal, UserStore
+from hub.web.sparkline import SparklineCache
 
 HUB_KEY = web.AppKey("hub", Hub)
 CONFIG_KEY = web.AppKey("config", HubConfig)
@@ -26,6 +27,7 @@ OIDC_KEY = web.AppKey("oidc", OidcRelyingParty)
 HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
 DASHBOARDS_KEY = web.AppKey("dashboards", DashboardStore)
 STREAMS_KEY = web.AppKey("streams", set)
+SPARKLINES_KEY = web.AppKey("sparklines", SparklineCache)  # the home page's, kept drawn
 PRINCIPAL_KEY = web.RequestKey("principal", Principal)
 # Restarts the hub's process (after a restore); tests give their own.
 RESTART_KEY = web.AppKey("restart", Callable[[], None])

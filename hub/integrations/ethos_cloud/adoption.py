@@ -28,6 +28,7 @@ from hub.const import (
     EVENT_STATE_CHANGED,
     STATE_UNAVAILABLE,
 )
+from hub.core.callback import callback
 from hub.core.events import Event
 from hub.core.models import DeviceRow
 from hub.helpers.ethos_serial import serial_of
@@ -86,6 +87,7 @@ class AdoptionManager:
         self._again: set[str] = set()
         self._unsubscribes: list[Callable[[], None]] = []
 
+    @callback
     def async_start(self) -> None:
         bus = self._hub.bus
         self._unsubscribes += [
@@ -130,6 +132,7 @@ class AdoptionManager:
         if not (device.extra.get(EXTRA_KEY) or {}).get("verified"):
             self.async_check(device.id)
 
+    @callback
     def async_check_all(self) -> None:
         """Check every device that names an Ethos serial (owned set changed, hub started)."""
         for device in self._hub.devices.async_all():
@@ -139,6 +142,7 @@ class AdoptionManager:
                 if not current.get("verified") or not serial_owned:
                     self.async_check(device.id)
 
+    @callback
     def async_check(self, device_id: str) -> asyncio.Task | None:
         """Start (or join) the check of one device; returns its task."""
         running = self._in_flight.get(device_id)

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
+from hub.core.callback import callback
 from hub.core.events import Event
 from hub.helpers.ethos_serial import serial_from_identifier
 from hub.integrations.ethos_cloud.adoption import ethos_serial
@@ -97,11 +98,13 @@ class DiscoveryPin:
         self._again: set[str] = set()
         self._unsubscribe: Callable[[], None] | None = None
 
+    @callback
     def async_start(self) -> None:
         self._unsubscribe = self._hub.bus.async_listen(
             EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry_event
         )
 
+    @callback
     def async_stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 
 from ethos.tasks import async_cancel_and_wait, async_wait_event
+from hub.core.callback import callback
 from hub.integrations.mqtt.const import (
     CONTROL_TOPIC_PREFIX,
     DEFAULT_PORT,
@@ -198,6 +199,7 @@ class MqttClient:
             attempt += 1
             await asyncio.sleep(reconnect_delay(attempt))
 
+    @callback
     def async_on_connect(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after every (re)connection, once subscriptions and birth are out."""
         self._connect_listeners.append(listener)

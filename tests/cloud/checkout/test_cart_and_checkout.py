@@ -141,6 +141,7 @@ async def test_orders_and_devices_are_private(shop, aiohttp_client):
     await sign_up_and_confirm(stranger, shop.smtp, "other@example.com")
     assert (await stranger.get(f"/api/v1/orders/{order_id}")).status == 404
     assert (await stranger.get(f"/orders/{order_id}/pay", allow_redirects=False)).status == 404
+    assert (await stranger.get(f"/orders/{order_id}/invoice", allow_redirects=False)).status == 404
     assert await (await stranger.get("/api/v1/me/devices")).json() == []
     assert (await stranger.get("/orders/NoSuchOrderAtAll00000")).status == 404
 
