@@ -225,7 +225,7 @@ class AdoptionManager:
         ) as request:
             try:
                 await client.async_publish(f"{base}/challenge", nonce, qos=1)
-                async for answer in request.async_replies(self.claim_timeout):
+                async for answer in request.replies(self.claim_timeout):
                     text = answer.decode("ascii", "replace").strip().lower()
                     if hmac.compare_digest(text.encode("ascii", "replace"), expected.encode()):
                         return Adoption(

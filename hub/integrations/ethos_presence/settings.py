@@ -108,7 +108,7 @@ class SettingsChanger:
     async def _async_wait_echo(
         self, key: str, requested: str, numeric: bool, request: MqttRequest
     ) -> SettingResult:
-        async for reply in request.async_replies(self.timeout):
+        async for reply in request.replies(self.timeout):
             echoed = reply.decode("utf-8", "replace")
             # The device echoes the value in force: the requested one, the old one when it
             # refused the new one, or the value snapped to its step.

@@ -8,7 +8,7 @@ wait in a small bounded queue, cut to ``max_bytes``; more than it holds are drop
 
     async with MqttRequest(client, reply_topic, max_bytes=64) as request:
         await send()  # publish, or call the service that publishes
-        async for reply in request.async_replies(timeout):
+        async for reply in request.replies(timeout):
             ...  # stop at the first good one; the loop ends at the deadline
 """
 
@@ -69,7 +69,7 @@ class MqttRequest:
         with contextlib.suppress(asyncio.QueueFull):
             self._replies.put_nowait(bytes(message.payload[: self._max_bytes]))
 
-    def async_replies(self, timeout: float) -> LiveReplies:
+    def replies(self, timeout: float) -> LiveReplies:
         """Live replies in arrival order, until ``timeout`` seconds from now have passed."""
         return LiveReplies(self._replies, asyncio.get_running_loop().time() + timeout)
 

@@ -14,7 +14,7 @@ def reply(payload: bytes, retain: bool = False) -> ReceivedMessage:
 
 
 async def collect(request: MqttRequest, timeout: float) -> list[bytes]:
-    return [answer async for answer in request.async_replies(timeout)]
+    return [answer async for answer in request.replies(timeout)]
 
 
 async def test_live_replies_come_in_order_until_the_deadline() -> None:
@@ -52,7 +52,7 @@ async def test_the_first_good_reply_ends_the_wait_and_closing_unsubscribes() -> 
     subscriptions: Subscriptions = link.subscriptions()
     async with MqttRequest(subscriptions, "dev/1/answer", max_bytes=64) as request:
         asyncio.get_running_loop().call_soon(subscriptions.dispatch, reply(b"yes"))
-        async for answer in request.async_replies(5):
+        async for answer in request.replies(5):
             assert answer == b"yes"
             break
     await asyncio.gather(*subscriptions.tasks())
