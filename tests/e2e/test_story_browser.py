@@ -213,12 +213,14 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         # The hub's home page shows the detector's room with its occupancy, live.
         detector_url = hub.url
         await hub.goto(home.hub_url + "/")
-        room = 'section.room[data-room="Living room"]'
-        shown = (await hub.inner_text(f"{room} .occupancy-state")).strip()
+        occupancy = (
+            'section.room[data-room="Living room"] .occupancy-state[data-state-of$="_occupancy"]'
+        )
+        shown = (await hub.inner_text(occupancy)).strip()
         await fits(hub)
         await shots.take(hub, f"hub home, the detector in its room ({shown})")
         changed = "off" if shown == "on" else "on"
-        await hub.wait_for_selector(f"{room} .occupancy-state:text('{changed}')", timeout=90_000)
+        await hub.wait_for_selector(f"{occupancy}:text('{changed}')", timeout=90_000)
         await shots.take(hub, f"hub home, occupancy {changed}, live")
         await hub.goto(detector_url)
 
