@@ -130,7 +130,9 @@ def _token_hash(token: str) -> str:
 def _is_starter(request: web.Request) -> bool:
     """Whether this browser started the current link (it holds that page token)."""
     starter, cookie = request.app[LINK_SLOT_KEY].starter, request.cookies.get(LINK_TOKEN_COOKIE)
-    return bool(starter and cookie) and hmac.compare_digest(starter, _token_hash(cookie or ""))
+    if not starter or not cookie:
+        return False
+    return hmac.compare_digest(starter, _token_hash(cookie))
 
 
 def _form_token_ok(request: web.Request, sent: object) -> bool:
@@ -141,7 +143,9 @@ def _form_token_ok(request: web.Request, sent: object) -> bool:
     if origin not in (None, "null") and urlsplit(origin).netloc != request.host:
         return False
     cookie = request.cookies.get(LINK_TOKEN_COOKIE)
-    return bool(cookie) and isinstance(sent, str) and hmac.compare_digest(sent, cookie)
+    if not cookie or not isinstance(sent, str):
+        return False
+    return hmac.compare_digest(sent, cookie)
 
 
 PAGE_DEFAULTS: dict[str, object] = {

@@ -30,6 +30,7 @@ DASHBOARDS_KEY = web.AppKey("dashboards", DashboardStore)
 STREAMS_KEY = web.AppKey("streams", set)
 ONBOARDING_KEY = web.AppKey("onboarding", Onboarding)  # the first-run set-up's progress
 SPARKLINES_KEY = web.AppKey("sparklines", SparklineCache)  # the home page's, kept drawn
-PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+# None for a stranger on a public page (the middleware sends strangers elsewhere to sign in).
+PRINCIPAL_KEY: web.RequestKey[Principal | None] = web.RequestKey("principal")
 # Restarts the hub's process (after a restore); tests give their own.
-RESTART_KEY = web.AppKey("restart", Callable[[], None])
+RESTART_KEY: web.AppKey[Callable[[], None]] = web.AppKey("restart")
