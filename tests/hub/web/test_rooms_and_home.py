@@ -179,3 +179,25 @@ async def test_a_card_naming_a_missing_entity_offers_the_closest_ones(owner: Sig
         'binary_sensor.epd_003_occupancy">binary_sensor.epd_003_occupancy</a>' in page
     )
     assert "sensor.zzz_qqq: not found; no entity on this hub looks like it" in page
+
+
+async def test_a_single_entity_is_moved_to_another_room_from_its_page(owner: SignedIn) -> None:
+    hub = owner.hub
+    device_id = await _detector(hub, 9)
+    hall = await hub.areas.async_create("Hall")
+    porch = await hub.areas.async_create("Porch")
+    await hub.areas.async_assign_device(device_id, hall.id)
+    page = await (await owner.client.get("/entities/sensor.epd_009_distance")).text()
+    assert "In Hall, as its device" in page
+    moved = await owner.client.post(
+        "/entities/sensor.epd_009_distance/room",
+        data=owner.form(area_id=porch.id),
+        allow_redirects=False,
+    )
+    assert moved.headers["Location"] == "/entities/sensor.epd_009_distance"
+    home = await (await owner.client.get("/")).text()
+    porch_html = home.split('data-room="Porch"', 1)[1].split("</section>", 1)[0]
+    hall_html = home.split('data-room="Hall"', 1)[1].split("</section>", 1)[0]
+    assert 'data-state-of="sensor.epd_009_distance"' in porch_html
+    assert 'data-state-of="binary_sensor.epd_009_occupancy"' in hall_html
+    assert 'data-state-of="sensor.epd_009_distance"' not in hall_html
