@@ -201,3 +201,35 @@ async def test_a_single_entity_is_moved_to_another_room_from_its_page(owner: Sig
     assert 'data-state-of="sensor.epd_009_distance"' in porch_html
     assert 'data-state-of="binary_sensor.epd_009_occupancy"' in hall_html
     assert 'data-state-of="sensor.epd_009_distance"' not in hall_html
+
+
+async def test_settings_stay_off_the_home_page_and_a_lone_device_names_briefly(
+    owner: SignedIn,
+) -> None:
+    hub = owner.hub
+    device = await hub.devices.async_get_or_create(
+        DeviceInfo(identifiers=(("ethos", "EPD-5"),), name="Ethos presence EPD-5")
+    )
+    for domain, key, attributes in (
+        ("binary_sensor", "occupancy", {"device_class": "occupancy"}),
+        ("number", "hold_time", {"entity_category": "config"}),
+        ("sensor", "diagnostic", {"entity_category": "diagnostic"}),
+    ):
+        row = await hub.entities.async_get_or_create(
+            domain, "test", f"epd5_{key}", suggested_object_id=f"epd5 {key}", device_id=device.id
+        )
+        name = f"Ethos presence EPD-5 {key.replace('_', ' ').capitalize()}"
+        hub.states.async_set(row.entity_id, "on", {"friendly_name": name, **attributes})
+    page = await (await owner.client.get("/")).text()
+    unassigned = page.split('data-room="Unassigned"', 1)[1]
+    assert "<span>Occupancy</span>" in unassigned
+    assert "number.epd5_hold_time" not in page and "sensor.epd5_diagnostic" not in page
+    second = await hub.devices.async_get_or_create(
+        DeviceInfo(identifiers=(("ethos", "EPD-6"),), name="Ethos presence EPD-6")
+    )
+    row = await hub.entities.async_get_or_create(
+        "binary_sensor", "test", "epd6_occupancy", suggested_object_id="epd6", device_id=second.id
+    )
+    hub.states.async_set(row.entity_id, "off", {"friendly_name": "Ethos presence EPD-6 Occupancy"})
+    page = await (await owner.client.get("/")).text()  # two devices: full names again
+    assert "<span>Ethos presence EPD-5 Occupancy</span>" in page
