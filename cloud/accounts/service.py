@@ -13,6 +13,7 @@ person's address therefore never learns the password that ends up counting.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.accounts import mails, throttle
+from cloud.accounts import mails, strength, throttle
 from cloud.accounts.models import EmailToken, User, WebSession
 from cloud.checkout.service import attach_guest_orders
 from cloud.db import utcnow
@@ -67,11 +68,18 @@ def normalise_email(raw: str) -> str:
     return valid.normalized.lower()
 
 
-def check_new_password(password: str) -> None:
+async def check_new_password(password: str, email: str | None = None) -> None:
+    """Raise InputErrors for a password too short, too long, common or guessable."""
     if len(password or "") < PASSWORD_MIN:
         raise InputErrors({"password": f"Use at least {PASSWORD_MIN} characters."})
     if len(password) > PASSWORD_MAX:
         raise InputErrors({"password": f"Use at most {PASSWORD_MAX} characters."})
+    # The estimator takes tens of milliseconds on a long password: off the event loop.
+    weakness = await asyncio.to_thread(
+        strength.find_weakness, password, strength.personal_words(email)
+    )
+    if weakness is not None:
+        raise InputErrors({"password": weakness.message})
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,7 @@ async def sign_up(session: AsyncSession, links: Links, email: str, password: str
     its own password: which one counts is decided by whoever confirms from the mailbox.
     """
     email = normalise_email(email)
-    check_new_password(password)
+    await check_new_password(password, email)
     password_hash = await hash_password(password)
     existing = await find_user(session, email)
     if existing is None:
@@ -259,7 +267,7 @@ async def confirm(
             return Confirmation(refusal=NOT_THIS_SIGNUP)
         password_hash = link.row.password_hash
     else:
-        check_new_password(password)
+        await check_new_password(password, user.email)
         password_hash = await hash_password(password)
     if not await spend_link(session, link):
         return Confirmation(problem=TokenProblem("used", user.email))
