@@ -65,6 +65,7 @@ SETUP_RETRY_MAX_DELAY_S: Final = 300.0
 WILDCARD_HOSTS: Final = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 (recognised, not bound)
 
 EVENT_AREA_REGISTRY_UPDATED: Final = "area_registry_updated"
+EVENT_CORE_CONFIG_UPDATED: Final = "core_config_updated"  # name, place, time zone saved
 # Rooms: a name has at most this many characters; a hub keeps at most this many rooms.
 AREA_NAME_MAX: Final = 60
 AREA_MAX: Final = 200

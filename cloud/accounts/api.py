@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from cloud.accounts import passwords, service, throttle
 from cloud.accounts.models import User
 from cloud.accounts.service import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN
+from cloud.accounts.sessions import sign_in, sign_out
 from cloud.api.openapi import ApiRegistry, read_json
 from cloud.authz import authorize
-from cloud.web.auth import client_address, sign_in, sign_out
 from cloud.web.forms import transaction
 from cloud.web.keys import DB, SETTINGS
+from cloud.web.origin import client_address
 
 
 def _any_case(word: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.accounts import mails, throttle
+from cloud.accounts.hooks import AccountHooks
 from cloud.accounts.models import User, WebSession
 from cloud.accounts.service import (
     PURPOSE_RESET,
@@ -71,7 +72,7 @@ async def request_password_reset(session: AsyncSession, links: Links, email: str
 
 
 async def reset_password(
-    session: AsyncSession, raw_token: str, new_password: str
+    session: AsyncSession, raw_token: str, new_password: str, hooks: AccountHooks
 ) -> tuple[User | None, TokenProblem | None]:
     """Set a new password from a reset link (InputErrors if the password is unusable)."""
     link, problem = await usable_link(session, raw_token, PURPOSE_RESET)
@@ -83,7 +84,7 @@ async def reset_password(
     user = link.user
     await _set_password(session, user, new_password)
     # The person holding the mailbox chose this password: what confirmation proves.
-    await complete_account(session, user)
+    await complete_account(session, user, hooks)
     return user, None
 
 

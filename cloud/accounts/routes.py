@@ -9,10 +9,12 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud.accounts import passwords, service, throttle
+from cloud.accounts.keys import ACCOUNT_HOOKS
+from cloud.accounts.sessions import current_user, require_user, sign_in, sign_out
 from cloud.domain import InputErrors, Refusal
-from cloud.web.auth import client_address, current_user, require_user, safe_next, sign_in, sign_out
 from cloud.web.forms import read_form, transaction
 from cloud.web.keys import DB, SETTINGS
+from cloud.web.origin import client_address, safe_next
 
 SIGNUP_SENT = (
     "If {email} can be used for a new account, we have sent a link to it. "
@@ -84,7 +86,11 @@ async def confirm_submit(request: web.Request) -> web.Response:
     try:
         async with transaction(request.app) as session:
             outcome = await service.confirm(
-                session, token, form.get("password", ""), client_address(request)
+                session,
+                token,
+                form.get("password", ""),
+                client_address(request),
+                request.app[ACCOUNT_HOOKS],
             )
     except InputErrors as err:
         return _render(
@@ -289,7 +295,9 @@ async def reset_submit(request: web.Request) -> web.Response:
     token = form.get("token", "")
     try:
         async with transaction(request.app) as session:
-            user, problem = await passwords.reset_password(session, token, form.get("password", ""))
+            user, problem = await passwords.reset_password(
+                session, token, form.get("password", ""), request.app[ACCOUNT_HOOKS]
+            )
     except InputErrors as err:
         return _render(request, "reset_form.html", 422, token=token, errors=err.fields)
     if user is None:
@@ -299,7 +307,7 @@ async def reset_submit(request: web.Request) -> web.Response:
     raise response
 
 
-def setup(app: web.Application) -> None:
+def add_page_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/account", account_page, name="account")
     router.add_get("/account/signup", signup_form)

@@ -11,9 +11,9 @@ from markupsafe import Markup
 from pydantic import BaseModel, TypeAdapter
 
 from cloud.api.openapi import ApiRegistry
+from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import ETHICS_DIMENSIONS, EthicsScores, Product
-from cloud.web.keys import CATALOG
 from cloud.web.middleware import NEW_CSRF_COOKIE
 
 SORTS = (

@@ -94,7 +94,7 @@ async def open_invoice(ctx: CheckoutContext, order_id: str) -> Order | None:
 
 
 def invoice_claim_lease(settings: CloudSettings) -> timedelta:
-    return timedelta(seconds=settings.btcpay_timeout_seconds * 3)
+    return timedelta(seconds=settings.btcpay.timeout_seconds * 3)
 
 
 async def create_invoice(ctx: CheckoutContext, order: Order) -> Invoice:
@@ -104,8 +104,8 @@ async def create_invoice(ctx: CheckoutContext, order: Order) -> Invoice:
         order.total,
         order.currency,
         ctx.order_link(order.id),
-        ctx.settings.btcpay_speed_policy,
-        ctx.settings.invoice_expiry_minutes,
+        ctx.settings.btcpay.speed_policy,
+        ctx.settings.btcpay.invoice_expiry_minutes,
     )
 
 

@@ -76,7 +76,7 @@ async def reconcile_once(ctx: flow.CheckoutContext, limit: int = BATCH) -> int:
 async def _reconcile(ctx: flow.CheckoutContext, order: Order) -> int:
     now = utcnow()
     if order.status == OrderStatus.AWAITING_INVOICE:
-        if order.created_at + timedelta(minutes=ctx.settings.invoice_expiry_minutes) < now:
+        if order.created_at + timedelta(minutes=ctx.settings.btcpay.invoice_expiry_minutes) < now:
             return int(await flow.expire_order_without_invoice(ctx, order))
         refreshed = await flow.open_invoice(ctx, order.id)
         return int(refreshed is not None and refreshed.status != order.status)

@@ -9,7 +9,9 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud.accounts.service import normalise_email
+from cloud.accounts.sessions import current_user, require_user
 from cloud.authz import authorize
+from cloud.catalog.keys import CATALOG
 from cloud.checkout import flow, service
 from cloud.checkout.access import readable_order
 from cloud.checkout.cart import (
@@ -25,9 +27,8 @@ from cloud.checkout.models import Order
 from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes_for
 from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.service import units_of_orders
-from cloud.web.auth import current_user, require_user
 from cloud.web.forms import read_form, transaction
-from cloud.web.keys import CATALOG, DB, SETTINGS
+from cloud.web.keys import DB, SETTINGS
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from cloud.accounts.keys import ACCOUNT_HOOKS
 from cloud.api.openapi import ApiRegistry
 from cloud.checkout import api as checkout_api
-from cloud.checkout import flow, reconciler, routes
+from cloud.checkout import flow, reconciler, routes, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.payments.greenfield import Invoice
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
@@ -34,6 +35,8 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application, api: ApiRegistry) -> None:
+    # A confirmed account gets the guest orders (and devices) bought with its address.
+    app[ACCOUNT_HOOKS].on_confirmed(service.attach_guest_orders)
     app.cleanup_ctx.append(_checkout_ctx)
     routes.add_page_routes(app)
     checkout_api.setup(api)

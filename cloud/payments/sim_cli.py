@@ -48,8 +48,8 @@ def settings_from_env(environ: dict[str, str] | None = None):
     import os
     from decimal import Decimal
 
-    from cloud.config import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID
     from cloud.payments.const import RETRY_DELAYS_SECONDS
+    from cloud.payments.settings import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID
     from cloud.payments.simulator import SimulatorSettings
 
     env = os.environ if environ is None else environ

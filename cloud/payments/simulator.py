@@ -21,8 +21,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from cloud.config import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID, SPEED_POLICIES
 from cloud.payments.const import RETRY_DELAYS_SECONDS, SIMULATOR_HEADER
+from cloud.payments.settings import (
+    DEVELOPMENT_BTCPAY_API_KEY,
+    DEVELOPMENT_BTCPAY_STORE_ID,
+    SPEED_POLICIES,
+)
 from cloud.payments.sim_delivery import WebhookSender
 from cloud.payments.sim_pages import checkout_page, invoices_page
 from cloud.payments.sim_state import Event, SimInvoice, SimStore, SimWebhook, new_id

@@ -19,12 +19,13 @@ from aiohttp import web
 from markupsafe import Markup
 from pydantic import BaseModel
 
+from cloud.accounts.sessions import current_user
 from cloud.api.openapi import ApiRegistry
 from cloud.authz import authorize
+from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import Product
-from cloud.web.auth import current_user
-from cloud.web.keys import CATALOG, DB, SETTINGS
+from cloud.web.keys import DB, SETTINGS
 
 from .records import Recommendation
 from .store import RecommenderOptions, StoreRecommender

@@ -11,7 +11,13 @@ from typing import Any
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
 from hub.core.callback import callback
 from hub.core.events import EventBus
-from hub.core.models import DeviceRow, row_from_json, row_to_json
+from hub.core.models import (
+    DESCRIPTION_FIELDS,
+    DeviceInfo,
+    DeviceRow,
+    row_from_json,
+    row_to_json,
+)
 from hub.core.storage import DocumentStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -19,15 +25,6 @@ _LOGGER = logging.getLogger(__name__)
 Pair = tuple[str, str]
 STORAGE_KEY = "core.device_registry"
 STORAGE_VERSION = 1
-_UPDATABLE = (
-    "name",
-    "manufacturer",
-    "model",
-    "sw_version",
-    "hw_version",
-    "suggested_area",
-    "configuration_url",
-)
 
 
 class DeviceRegistry:
@@ -67,16 +64,11 @@ class DeviceRegistry:
         return None
 
     async def async_get_or_create(
-        self,
-        *,
-        config_entry_id: str | None,
-        identifiers: Iterable[Pair] = (),
-        connections: Iterable[Pair] = (),
-        **info: Any,
+        self, info: DeviceInfo, *, config_entry_id: str | None = None
     ) -> DeviceRow:
         """Return the device matching any identifier/connection, updated with ``info``."""
-        identifiers = [list(i) for i in identifiers]
-        connections = [list(c) for c in connections]
+        identifiers = [list(i) for i in info.identifiers]
+        connections = [list(c) for c in info.connections]
         if not identifiers and not connections:
             raise ValueError("a device needs at least one identifier or connection")
         device = self.find(map(tuple, identifiers), map(tuple, connections))
@@ -93,11 +85,14 @@ class DeviceRegistry:
                     merged.append(pair)
                     changed = True
             setattr(device, key, merged)
-        for key in _UPDATABLE:
-            value = info.get(key)
+        for key in DESCRIPTION_FIELDS:
+            value = getattr(info, key)
             if value is not None and getattr(device, key) != value:
                 setattr(device, key, value)
                 changed = True
+        if any(device.extra.get(key) != value for key, value in info.extra.items()):
+            device.extra = {**device.extra, **info.extra}
+            changed = True
         if changed:
             self._async_schedule_save()
             self._bus.async_fire(

@@ -17,6 +17,7 @@ from hub.core.area_registry import AreaRegistry
 from hub.core.callback import callback
 from hub.core.config import HubConfig
 from hub.core.config_entries import ConfigEntries
+from hub.core.core_config import CoreConfig
 from hub.core.device_registry import DeviceRegistry
 from hub.core.entity_registry import EntityRegistry
 from hub.core.entity_table import EntityTable
@@ -53,6 +54,8 @@ class Hub:
         self._folder_lock = FolderLock(config.hub_dir)
         self.devices = DeviceRegistry(self.bus, self.storage)
         self.entities = EntityRegistry(self.bus, self.storage)
+        # Name, place and time zone as the owner set them (the environment's as defaults).
+        self.core_config = CoreConfig(config, self.storage, self.bus)
         self.areas = AreaRegistry(self.bus, self.storage, self.devices, self.entities)
         self.entity_table = EntityTable(self)
         self.config_entries = ConfigEntries(self)
@@ -90,6 +93,7 @@ class Hub:
             await self.devices.async_load()
             await self.entities.async_load()
             await self.areas.async_load()
+            await self.core_config.async_load()
             await self.config_entries.async_load()
             await self.recorder.async_open()
         except BaseException:

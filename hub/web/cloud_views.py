@@ -169,8 +169,8 @@ async def link_page(request: web.Request) -> web.Response:
         return _page(request, 404, flow_state="unavailable", problem="linking is not enabled")
     flow = await async_link_flow(app)
     if flow.poll_due():
-        config = app[CONFIG_KEY]
-        await flow.async_poll(app[OIDC_KEY].redirect_uri, config.name)
+        # The store lists the hub under the name its owner gave it in the set-up flow.
+        await flow.async_poll(app[OIDC_KEY].redirect_uri, app[HUB_KEY].core_config.name)
     apply_registered_client(app)
     runtime = cloud_runtime(app[HUB_KEY])
     principal = await async_signed_in(request)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from hub.const import ATTR_ENTITY_ID
+from hub.const import ATTR_ENTITY_ID, EVENT_CORE_CONFIG_UPDATED
 from hub.core.errors import ServiceValidationError
+from hub.core.events import Event
 from hub.core.services import ServiceCall
 from hub.integrations.automation.automation import Automation
 from hub.integrations.automation.clock import Clock, LoopClock, ManualClock
@@ -42,6 +43,11 @@ def automation_engine(hub: Hub) -> AutomationEngine | None:
 
 async def async_setup(hub: Hub) -> bool:
     engine = AutomationEngine(hub, hub.data.get(DATA_CLOCK))
+
+    def place_changed(_event: Event) -> None:
+        hub.async_create_task(engine.async_apply_place(), "automations follow the hub's place")
+
+    hub.bus.async_listen(EVENT_CORE_CONFIG_UPDATED, place_changed)
     hub.data[DATA_ENGINE] = engine
 
     def targets(call: ServiceCall) -> list[Automation]:
