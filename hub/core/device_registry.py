@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
@@ -52,7 +52,7 @@ class DeviceRegistry:
         return sorted(self._devices.values(), key=lambda d: d.name_by_user or d.name or d.id)
 
     def find(
-        self, identifiers: Iterable[Pair] = (), connections: Iterable[Pair] = ()
+        self, identifiers: Iterable[Sequence[str]] = (), connections: Iterable[Sequence[str]] = ()
     ) -> DeviceRow | None:
         wanted_ids = {tuple(i) for i in identifiers}
         wanted_cns = {tuple(c) for c in connections}
@@ -67,18 +67,18 @@ class DeviceRegistry:
         self, info: DeviceInfo, *, config_entry_id: str | None = None
     ) -> DeviceRow:
         """Return the device matching any identifier/connection, updated with ``info``."""
-        identifiers = [list(i) for i in info.identifiers]
-        connections = [list(c) for c in info.connections]
-        if not identifiers and not connections:
+        id_pairs = [list(i) for i in info.identifiers]
+        cn_pairs = [list(c) for c in info.connections]
+        if not id_pairs and not cn_pairs:
             raise ValueError("a device needs at least one identifier or connection")
-        device = self.find(map(tuple, identifiers), map(tuple, connections))
+        device = self.find(id_pairs, cn_pairs)
         action = "update"
         if device is None:
             action = "create"
             device = DeviceRow(id=uuid.uuid4().hex, config_entry_id=config_entry_id)
             self._devices[device.id] = device
         changed = action == "create"
-        for key, pairs in (("identifiers", identifiers), ("connections", connections)):
+        for key, pairs in (("identifiers", id_pairs), ("connections", cn_pairs)):
             merged = list(getattr(device, key))
             for pair in pairs:
                 if pair not in merged:

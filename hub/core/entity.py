@@ -85,10 +85,7 @@ class Entity:
     def async_write_state(self, context: Context | None = None) -> None:
         if self.hub is None or self.entity_id is None:
             return
-        if not self.available:
-            value = STATE_UNAVAILABLE
-        else:
-            value = self.state_value()
-            if value is None:
-                value = STATE_UNKNOWN
+        value: str | None = STATE_UNAVAILABLE if not self.available else self.state_value()
+        if value is None:
+            value = STATE_UNKNOWN
         self.hub.states.async_set(self.entity_id, value, self._static_attributes, context=context)
