@@ -20,6 +20,7 @@ from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import load_catalog
 from cloud.checkout import setup as checkout_setup
 from cloud.config import CloudSettings, ConfigError
+from cloud.help import routes as help_routes
 from cloud.inventory import routes as inventory_routes
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import routes as oauth_routes
@@ -107,6 +108,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     payments_setup.setup(app)  # before checkout: its client is checkout's
     checkout_setup.setup(app, api)
     inventory_routes.setup(app, api)
+    help_routes.setup(app)
     oauth_routes.setup(app, api)  # after the database context: its cleanup context needs it
     recommender_web.setup(app, api)  # after the database context: trains at start-up
 
