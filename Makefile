@@ -26,6 +26,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	# Types: plain on the hub, strict on hub.core (flags in pyproject's mypy overrides).
+	$(VENV)/bin/mypy hub
+	# Import directions (pyproject's importlinter contracts).
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -67,6 +67,15 @@ from hub.core.config import HubConfig
 from hub.web.app import create_app
 from hub.web.keys import HUB_KEY
 
+
+def mqtt_runtime(hub):
+    try:  # this hub: the loaded entry's runtime
+        from hub.integrations.mqtt.runtime import mqtt_runtime as runtime_of
+    except ImportError:  # an earlier hub (baseline) kept it in hub.data
+        return hub.data["mqtt"]
+    return runtime_of(hub)
+
+
 port, web_port, data_dir, junk, spread, publisher = sys.argv[1:7]
 prefix = "flood"
 
@@ -92,8 +101,13 @@ def probe(url, stop, latencies):
         stop.wait(0.02)
 
 async def main():
-    config = HubConfig(data_dir=Path(data_dir), mqtt_url=f"mqtt://127.0.0.1:{port}",
-                       integrations=("mqtt",), discovery_prefix=prefix)
+    url = f"mqtt://127.0.0.1:{port}"
+    try:  # this hub: the mqtt integration reads its settings from the environment
+        config = HubConfig(data_dir=Path(data_dir), integrations=("mqtt",),
+                           environ={"MQTT_URL": url, "ETHOS_HUB_DISCOVERY_PREFIX": prefix})
+    except TypeError:  # an earlier hub (baseline): they were HubConfig fields
+        config = HubConfig(data_dir=Path(data_dir), mqtt_url=url, integrations=("mqtt",),
+                           discovery_prefix=prefix)
     app = create_app(config)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -126,7 +140,7 @@ async def main():
     await asyncio.get_running_loop().run_in_executor(None, prober.join)
     await asyncio.sleep(3)  # what was queued gets processed
     persisted = await persisted_devices(hub, Path(data_dir) / "hub")
-    dropped = hub.data["mqtt"].discovery.dropped
+    dropped = mqtt_runtime(hub).discovery.dropped
     await runner.cleanup()
     print(json.dumps({
         "legit_after_s": legit_after, "updates": len(updates),

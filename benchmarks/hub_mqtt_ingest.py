@@ -119,15 +119,29 @@ from hub.const import EVENT_STATE_CHANGED
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
 
+
+def mqtt_runtime(hub):
+    try:  # this hub: the loaded entry's runtime
+        from hub.integrations.mqtt.runtime import mqtt_runtime as runtime_of
+    except ImportError:  # an earlier hub (baseline) kept it in hub.data
+        return hub.data["mqtt"]
+    return runtime_of(hub)
+
+
 port, count, prefix, data_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 entities, publisher = int(sys.argv[5]), sys.argv[6]
 
 async def run():
-    config = HubConfig(data_dir=Path(data_dir), mqtt_url=f"mqtt://127.0.0.1:{port}",
-                       integrations=("mqtt",), discovery_prefix=f"{prefix}_ha")
+    url, ha_prefix = f"mqtt://127.0.0.1:{port}", f"{prefix}_ha"
+    try:  # this hub: the mqtt integration reads its settings from the environment
+        config = HubConfig(data_dir=Path(data_dir), integrations=("mqtt",),
+                           environ={"MQTT_URL": url, "ETHOS_HUB_DISCOVERY_PREFIX": ha_prefix})
+    except TypeError:  # an earlier hub (baseline): they were HubConfig fields
+        config = HubConfig(data_dir=Path(data_dir), mqtt_url=url, integrations=("mqtt",),
+                           discovery_prefix=ha_prefix)
     hub = Hub(config)
     await hub.async_start()
-    discovery = hub.data["mqtt"].discovery
+    discovery = mqtt_runtime(hub).discovery
     for i in range(entities):
         await discovery.async_process_discovery_message(
             f"{prefix}_ha/sensor/bench/s{i}/config",

@@ -12,21 +12,22 @@ import jinja2
 from aiohttp import web
 
 from cloud import db
-from cloud.accounts import api as accounts_api
-from cloud.accounts import routes as accounts_routes
+from cloud.accounts import setup as accounts_setup
+from cloud.accounts.sessions import current_user
 from cloud.api.openapi import ApiRegistry
 from cloud.catalog import routes as catalog_routes
+from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import load_catalog
 from cloud.checkout import setup as checkout_setup
 from cloud.config import CloudSettings, ConfigError
+from cloud.help import routes as help_routes
 from cloud.inventory import routes as inventory_routes
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import routes as oauth_routes
 from cloud.payments import setup as payments_setup
 from cloud.recommender import web as recommender_web
 from cloud.web import pwa
-from cloud.web.auth import current_user
-from cloud.web.keys import API, CATALOG, DB, ENGINE, MAIL, SETTINGS
+from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
 from ethos.tasks import async_cancel_and_wait
 
@@ -103,11 +104,11 @@ def create_app(settings: CloudSettings) -> web.Application:
     app.cleanup_ctx.append(_mail_ctx)
 
     catalog_routes.setup(app, api)
-    accounts_routes.setup(app)
-    accounts_api.setup(api)
+    accounts_setup.setup(app)  # before checkout: checkout registers its confirmation hook
     payments_setup.setup(app)  # before checkout: its client is checkout's
     checkout_setup.setup(app, api)
     inventory_routes.setup(app, api)
+    help_routes.setup(app)
     oauth_routes.setup(app, api)  # after the database context: its cleanup context needs it
     recommender_web.setup(app, api)  # after the database context: trains at start-up
 

@@ -23,7 +23,6 @@ from cloud.oauth.const import (
     SCOPE_PROFILE,
     SCOPE_REGISTER,
 )
-from cloud.web.auth import current_user
 
 SESSION_SCOPES = None  # a browser session may do everything its user may do
 
@@ -68,6 +67,9 @@ REGISTRANT_ONLY_SCOPES = frozenset({SCOPE_DEVICES})
 # Set by the OIDC area: turns a bearer token into a principal (or None when invalid).
 BearerResolver = Callable[[web.Request, str], Awaitable[Principal | None]]
 BEARER_RESOLVER: web.AppKey[BearerResolver] = web.AppKey("bearer_resolver")
+# Set by the accounts area: the principal of the request's browser session, if any.
+SessionResolver = Callable[[web.Request], Awaitable[Principal | None]]
+SESSION_RESOLVER: web.AppKey[SessionResolver] = web.AppKey("session_resolver")
 
 _PRINCIPAL = web.RequestKey("ethos_principal", object)
 
@@ -142,9 +144,8 @@ async def resolve_principal(request: web.Request) -> Principal | None:
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
     else:
-        user = await current_user(request)
-        if user is not None and user.id is not None:
-            principal = Principal(user.id, user.email, SESSION_SCOPES)
+        session_resolver = request.app.get(SESSION_RESOLVER)
+        principal = await session_resolver(request) if session_resolver else None
     request[_PRINCIPAL] = principal
     return principal
 

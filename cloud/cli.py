@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from ethos.serve_args import add_serve_arguments
+
 ENV_HELP = """environment:
   ETHOS_DATA_DIR    where data lives (default ~/.local/share/ethos)
   ETHOS_BASE_URL    public URL of the store, used in mail links (default http://127.0.0.1:8080)
@@ -53,8 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
+    add_serve_arguments(serve, default_port=8080)
     serve.set_defaults(handler=_serve)
 
     migrate = commands.add_parser(

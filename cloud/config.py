@@ -10,11 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cloud.oauth.settings import OAuthSettings
+from cloud.payments.settings import BtcpaySettings
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (marker value)
-DEVELOPMENT_BTCPAY_API_KEY = "simulator-development-key"
-DEVELOPMENT_BTCPAY_STORE_ID = "simulator-store"
-SPEED_POLICIES = ("HighSpeed", "MediumSpeed", "LowMediumSpeed", "LowSpeed")
 ENV_DEVELOPMENT = "development"
 ENV_PRODUCTION = "production"
 
@@ -43,14 +41,7 @@ class CloudSettings:
     session_days: int = 14
     max_body_bytes: int = 64 * 1024
     oauth: OAuthSettings = field(default_factory=OAuthSettings)  # the OIDC provider
-    # BTCPay Server (development defaults point at `ethos btcpay-sim serve`).
-    btcpay_url: str = "http://127.0.0.1:8082"
-    btcpay_api_key: str = DEVELOPMENT_BTCPAY_API_KEY
-    btcpay_store_id: str = DEVELOPMENT_BTCPAY_STORE_ID
-    btcpay_webhook_secret: str | None = None
-    btcpay_speed_policy: str = "MediumSpeed"
-    btcpay_timeout_seconds: float = 10.0
-    invoice_expiry_minutes: int = 15
+    btcpay: BtcpaySettings = field(default_factory=BtcpaySettings)  # the payment server
     reconcile_interval_seconds: float = 60.0
     # Reverse proxies whose X-Forwarded-For names the real client (sign-in throttling).
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -82,12 +73,7 @@ class CloudSettings:
             secret_key=env.get("ETHOS_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
             env=(env.get("ETHOS_ENV") or ENV_DEVELOPMENT).lower(),
             oauth=OAuthSettings.from_env(env, _int),
-            btcpay_url=(env.get("BTCPAY_URL") or cls.btcpay_url).rstrip("/"),
-            btcpay_api_key=env.get("BTCPAY_API_KEY") or DEVELOPMENT_BTCPAY_API_KEY,
-            btcpay_store_id=env.get("BTCPAY_STORE_ID") or DEVELOPMENT_BTCPAY_STORE_ID,
-            btcpay_webhook_secret=env.get("BTCPAY_WEBHOOK_SECRET") or None,
-            btcpay_speed_policy=env.get("BTCPAY_SPEED_POLICY") or cls.btcpay_speed_policy,
-            invoice_expiry_minutes=_int(env, "BTCPAY_INVOICE_EXPIRY_MINUTES", 15),
+            btcpay=BtcpaySettings.from_env(env, _int),
             reconcile_interval_seconds=float(_int(env, "ETHOS_RECONCILE_SECONDS", 60)),
             trusted_proxies=_networks(env, "ETHOS_TRUSTED_PROXIES"),
         )
@@ -103,12 +89,7 @@ class CloudSettings:
         if self.smtp_url and urlsplit(self.smtp_url).scheme not in ("smtp", "smtps"):
             raise ConfigError("SMTP_URL must look like smtp://host:port or smtps://user:pw@host")
         self._validate_oauth(production=False)
-        if urlsplit(self.btcpay_url).scheme not in ("http", "https"):
-            raise ConfigError(f"BTCPAY_URL must be an http(s) URL, not {self.btcpay_url!r}")
-        if self.btcpay_speed_policy not in SPEED_POLICIES:
-            raise ConfigError(f"BTCPAY_SPEED_POLICY must be one of {', '.join(SPEED_POLICIES)}")
-        if not 1 <= self.invoice_expiry_minutes <= 7 * 24 * 60:
-            raise ConfigError("BTCPAY_INVOICE_EXPIRY_MINUTES must be between 1 and 10080")
+        self._validate_btcpay(production=False)
         if self.reconcile_interval_seconds <= 0:
             raise ConfigError("ETHOS_RECONCILE_SECONDS must be positive")
         if not self.production:
@@ -120,18 +101,14 @@ class CloudSettings:
             )
         if not self.smtp_url:
             raise ConfigError("ETHOS_ENV=production needs SMTP_URL: mail cannot go to an outbox")
-        if (
-            self.btcpay_api_key == DEVELOPMENT_BTCPAY_API_KEY
-            or self.btcpay_store_id == DEVELOPMENT_BTCPAY_STORE_ID
-            or not self.btcpay_webhook_secret
-            or not self.btcpay_url.startswith("https://")
-        ):
-            raise ConfigError(
-                "ETHOS_ENV=production needs a real BTCPay Server: set BTCPAY_URL (https), "
-                "BTCPAY_API_KEY, BTCPAY_STORE_ID and BTCPAY_WEBHOOK_SECRET (the simulator "
-                "and its development credentials are refused)"
-            )
+        self._validate_btcpay(production=True)
         self._validate_oauth(production=True)
+
+    def _validate_btcpay(self, production: bool) -> None:
+        try:
+            self.btcpay.validate(production)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
 
     def _validate_oauth(self, production: bool) -> None:
         try:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from ethos import dynsec_broker
 from ethos.demo import DEMO_DIR_DEFAULT, DEMO_SERIAL
+from ethos.demo_mail import OutboxWatcher
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class DemoRunner:
     def start(self, component: Component, step: int, total: int) -> None:
         print(f"[{step}/{total}] starting {component.name} …", end=" ", flush=True)
         log = (self.logs / f"{component.name.replace(' ', '-')}.log").open("ab")
+        self.running.append(component)  # before it exists: an interrupt still stops it
         component.process = subprocess.Popen(  # noqa: S603 (our interpreter, our arguments)
             [sys.executable, *component.args],
             env={**self.base_env(), **component.env},
@@ -125,7 +127,6 @@ class DemoRunner:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
         )
-        self.running.append(component)
         deadline = time.monotonic() + START_TIMEOUT_S
         while component.port and not port_open(self.host, component.port):
             if component.process.poll() is not None or time.monotonic() > deadline:
@@ -223,7 +224,10 @@ class DemoRunner:
 
     def run(self) -> int:
         # A service manager stops us with SIGTERM: treat it like Ctrl-C so children stop too.
+        # SIGINT too, explicitly: started from a shell's background job it comes inherited
+        # as ignored, and Python then installs no handler of its own (Ctrl-C did nothing).
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
         secret = self.claim_secret()
         stock = self.stock_file(secret)
         components = self.components(secret)
@@ -241,7 +245,10 @@ class DemoRunner:
                     )
                     print("done")
             self.announce()
+            mail = OutboxWatcher(self.data_dir / "outbox")
             while all(c.process and c.process.poll() is None for c in self.running):
+                for line in mail.new_mail_lines():
+                    print(line, flush=True)
                 time.sleep(0.5)
             dead = next(c for c in self.running if c.process and c.process.poll() is not None)
             print(f"\n{dead.name} stopped unexpectedly; see {self.logs}. Stopping the demo.")
@@ -272,10 +279,12 @@ class DemoRunner:
             f"  Device          {DEMO_SERIAL} (simulated, someone comes, stays, leaves)\n"
             f"  Mail            {outbox}  (no SMTP_URL: each mail is an .eml file there)\n"
             f"  Logs            {self.logs}\n\n"
-            "What to do first: open the store, create an account, open the confirmation\n"
-            "mail in the outbox, then buy the Ethos Presence Detector and pay on the BTCPay\n"
-            "simulator page. Then open the hub, link it to your account and sign in: the hub\n"
-            "gives the detector its broker account and it joins within seconds.\n"
+            "What to do first: open the store and create an account; the confirmation link\n"
+            "is printed here as soon as the mail is written. Then buy the Ethos Presence\n"
+            'Detector and pay on the BTCPay simulator\'s page: press "Pay and confirm" (or\n'
+            '"Pay in full" and then "Mine blocks (confirm)"). Then open the hub, link it\n'
+            "to your account and sign in: the hub gives the detector its broker account and\n"
+            "it joins within seconds.\n"
             "To let presence switch a light: on the hub's Broker page make a credential\n"
             "(topic base lights/demo, node id demo_lamp), start a simulated light with it:\n"
             f"  MQTT_URL=mqtt://USERNAME:PASSWORD@{self.host}:{self.mqtt_port} ethos device "

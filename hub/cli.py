@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from ethos.serve_args import add_serve_arguments
+
 if TYPE_CHECKING:
     from hub.core.config import HubConfig
 
@@ -79,8 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=SERVE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8181, help="port to listen on (default 8181)")
+    add_serve_arguments(serve, default_port=8181)
     serve.set_defaults(handler=serve_command)
 
     backup = hub_commands.add_parser(

@@ -6,13 +6,11 @@ from datetime import timedelta
 from typing import Final
 
 ENV_DATA_DIR: Final = "ETHOS_DATA_DIR"
-ENV_MQTT_URL: Final = "MQTT_URL"
 ENV_CLOUD_URL: Final = "ETHOS_CLOUD_URL"
 ENV_HUB_CLIENT_ID: Final = "ETHOS_HUB_CLIENT_ID"
 ENV_HUB_REDIRECT_URI: Final = "ETHOS_HUB_REDIRECT_URI"
 ENV_HUB_HISTORY_DAYS: Final = "ETHOS_HUB_HISTORY_DAYS"
 ENV_HUB_HISTORY_COMMIT_SECONDS: Final = "ETHOS_HUB_HISTORY_COMMIT_SECONDS"
-ENV_HUB_DISCOVERY_PREFIX: Final = "ETHOS_HUB_DISCOVERY_PREFIX"
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8181
@@ -63,3 +61,9 @@ SETUP_RETRY_MAX_DELAY_S: Final = 300.0
 
 # Listen addresses that mean "every interface": not an address anyone can be sent to.
 WILDCARD_HOSTS: Final = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 (recognised, not bound)
+
+EVENT_AREA_REGISTRY_UPDATED: Final = "area_registry_updated"
+EVENT_CORE_CONFIG_UPDATED: Final = "core_config_updated"  # name, place, time zone saved
+# Rooms: a name has at most this many characters; a hub keeps at most this many rooms.
+AREA_NAME_MAX: Final = 60
+AREA_MAX: Final = 200

@@ -14,6 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.accounts import mails, throttle
+from cloud.accounts.hooks import AccountHooks
 from cloud.accounts.models import User, WebSession
 from cloud.accounts.service import (
     PURPOSE_RESET,
@@ -71,19 +72,19 @@ async def request_password_reset(session: AsyncSession, links: Links, email: str
 
 
 async def reset_password(
-    session: AsyncSession, raw_token: str, new_password: str
+    session: AsyncSession, raw_token: str, new_password: str, hooks: AccountHooks
 ) -> tuple[User | None, TokenProblem | None]:
     """Set a new password from a reset link (InputErrors if the password is unusable)."""
-    check_new_password(new_password)
     link, problem = await usable_link(session, raw_token, PURPOSE_RESET)
     if link is None:
         return None, problem
+    await check_new_password(new_password, link.user.email)
     if not await spend_link(session, link):
         return None, TokenProblem("used", link.user.email)
     user = link.user
     await _set_password(session, user, new_password)
     # The person holding the mailbox chose this password: what confirmation proves.
-    await complete_account(session, user)
+    await complete_account(session, user, hooks)
     return user, None
 
 
@@ -96,10 +97,10 @@ async def change_password(
     a borrowed session cannot be used to guess the password. Returns (None, None) on
     success, else the refusal and, while blocked, until when.
     """
-    check_new_password(new_password)
     user = await session.get(User, user_id)
     if user is None:
         return WRONG_CURRENT_PASSWORD, None
+    await check_new_password(new_password, user.email)
     keys = throttle.password_keys(user.email, address)
     if (until := await throttle.blocked_until(session, keys)) is not None:
         return THROTTLED, until

@@ -3,18 +3,18 @@ account page."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from cloud.accounts import passwords, service
-from cloud.db import utcnow
+from cloud.accounts import passwords, service, throttle
+from cloud.accounts.keys import ACCOUNT_HOOKS
+from cloud.accounts.sessions import current_user, require_user, sign_in, sign_out
 from cloud.domain import InputErrors, Refusal
-from cloud.web.auth import client_address, current_user, require_user, safe_next, sign_in, sign_out
 from cloud.web.forms import read_form, transaction
 from cloud.web.keys import DB, SETTINGS
+from cloud.web.origin import client_address, safe_next
 
 SIGNUP_SENT = (
     "If {email} can be used for a new account, we have sent a link to it. "
@@ -33,12 +33,14 @@ def _render(request: web.Request, name: str, status: int = 200, **context: objec
 def _refused(
     request: web.Request, name: str, refusal: Refusal, retry_at: datetime | None, **context: object
 ) -> web.Response:
-    """A form shown again with the refusal's message (and Retry-After while blocked)."""
-    response = _render(request, name, refusal.status, message=refusal.message, **context)
-    if retry_at is not None:
-        response.headers["Retry-After"] = str(
-            max(1, math.ceil((retry_at - utcnow()).total_seconds()))
-        )
+    """A form shown again with the refusal's message (and, while blocked, how long to wait
+    in words and in Retry-After)."""
+    if retry_at is None:
+        return _render(request, name, refusal.status, message=refusal.message, **context)
+    wait = throttle.seconds_until(retry_at)
+    message = throttle.throttled_message(wait)
+    response = _render(request, name, refusal.status, message=message, **context)
+    response.headers["Retry-After"] = str(wait)
     return response
 
 
@@ -84,7 +86,11 @@ async def confirm_submit(request: web.Request) -> web.Response:
     try:
         async with transaction(request.app) as session:
             outcome = await service.confirm(
-                session, token, form.get("password", ""), client_address(request)
+                session,
+                token,
+                form.get("password", ""),
+                client_address(request),
+                request.app[ACCOUNT_HOOKS],
             )
     except InputErrors as err:
         return _render(
@@ -289,7 +295,9 @@ async def reset_submit(request: web.Request) -> web.Response:
     token = form.get("token", "")
     try:
         async with transaction(request.app) as session:
-            user, problem = await passwords.reset_password(session, token, form.get("password", ""))
+            user, problem = await passwords.reset_password(
+                session, token, form.get("password", ""), request.app[ACCOUNT_HOOKS]
+            )
     except InputErrors as err:
         return _render(request, "reset_form.html", 422, token=token, errors=err.fields)
     if user is None:
@@ -299,7 +307,7 @@ async def reset_submit(request: web.Request) -> web.Response:
     raise response
 
 
-def setup(app: web.Application) -> None:
+def add_page_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/account", account_page, name="account")
     router.add_get("/account/signup", signup_form)

@@ -1,4 +1,5 @@
-"""Account operations: sign-up, confirmation, sign-in and sessions (passwords: `passwords`).
+"""Account operations: sign-up, confirmation and sign-in (passwords: `passwords`, browser
+sessions: `sessions`).
 
 Every operation takes an open `AsyncSession` and leaves committing to the caller's
 transaction, so a user row, its token and the mail announcing it commit together or not
@@ -13,19 +14,20 @@ person's address therefore never learns the password that ends up counting.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.accounts import mails, throttle
-from cloud.accounts.models import EmailToken, User, WebSession
-from cloud.checkout.service import attach_guest_orders
+from cloud.accounts import mails, strength, throttle
+from cloud.accounts.hooks import AccountHooks
+from cloud.accounts.models import EmailToken, User
 from cloud.db import utcnow
 from cloud.domain import InputErrors, Refusal
 from cloud.mail.outbox import queue_mail
@@ -67,11 +69,18 @@ def normalise_email(raw: str) -> str:
     return valid.normalized.lower()
 
 
-def check_new_password(password: str) -> None:
+async def check_new_password(password: str, email: str | None = None) -> None:
+    """Raise InputErrors for a password too short, too long, common or guessable."""
     if len(password or "") < PASSWORD_MIN:
         raise InputErrors({"password": f"Use at least {PASSWORD_MIN} characters."})
     if len(password) > PASSWORD_MAX:
         raise InputErrors({"password": f"Use at most {PASSWORD_MAX} characters."})
+    # The estimator takes tens of milliseconds on a long password: off the event loop.
+    weakness = await asyncio.to_thread(
+        strength.find_weakness, password, strength.personal_words(email)
+    )
+    if weakness is not None:
+        raise InputErrors({"password": weakness.message})
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,7 @@ async def sign_up(session: AsyncSession, links: Links, email: str, password: str
     its own password: which one counts is decided by whoever confirms from the mailbox.
     """
     email = normalise_email(email)
-    check_new_password(password)
+    await check_new_password(password, email)
     password_hash = await hash_password(password)
     existing = await find_user(session, email)
     if existing is None:
@@ -240,7 +249,7 @@ class Confirmation:
 
 
 async def confirm(
-    session: AsyncSession, raw_token: str, password: str, address: str
+    session: AsyncSession, raw_token: str, password: str, address: str, hooks: AccountHooks
 ) -> Confirmation:
     """Complete the partial account behind a confirmation link, given the sign-up's password
     (or, for a resent link, the password the person chooses now; InputErrors if unusable).
@@ -259,19 +268,20 @@ async def confirm(
             return Confirmation(refusal=NOT_THIS_SIGNUP)
         password_hash = link.row.password_hash
     else:
-        check_new_password(password)
+        await check_new_password(password, user.email)
         password_hash = await hash_password(password)
     if not await spend_link(session, link):
         return Confirmation(problem=TokenProblem("used", user.email))
     user.password_hash = password_hash
-    await complete_account(session, user)
+    await complete_account(session, user, hooks)
     await throttle.forget(session, keys[0])
     return Confirmation(user=user)
 
 
-async def complete_account(session: AsyncSession, user: User) -> None:
+async def complete_account(session: AsyncSession, user: User, hooks: AccountHooks) -> None:
     """The mailbox was just proven by whoever set the password that now counts: the account
-    is confirmed, every other link for it dies, guest orders bought with it join it."""
+    is confirmed, every other link for it dies, and the other areas' confirmation hooks run
+    (checkout's gives it the guest orders bought with the address)."""
     assert user.id is not None
     await end_email_links(session, user.id)
     if user.confirmed:
@@ -279,7 +289,7 @@ async def complete_account(session: AsyncSession, user: User) -> None:
     user.confirmed = True
     user.confirmed_at = utcnow()
     _LOGGER.info("account %s confirmed", user.id)
-    await attach_guest_orders(session, user.id, user.email)
+    await hooks.account_confirmed(session, user.id, user.email)
 
 
 async def authenticate(
@@ -312,26 +322,3 @@ async def authenticate(
 
 def can_sign_in(user: User) -> Refusal | None:
     return None if user.confirmed else NOT_CONFIRMED
-
-
-async def create_session(session: AsyncSession, user_id: int, lifetime: timedelta) -> str:
-    """Start a new browser session (a new id at every sign-in); return the cookie token."""
-    raw = new_token()
-    session.add(
-        WebSession(id_hash=token_hash(raw), user_id=user_id, expires_at=utcnow() + lifetime)
-    )
-    return raw
-
-
-async def session_user(session: AsyncSession, raw: str | None) -> User | None:
-    if not raw:
-        return None
-    row = await session.get(WebSession, token_hash(raw))
-    if row is None or row.expires_at <= utcnow():
-        return None
-    return await session.get(User, row.user_id)
-
-
-async def end_session(session: AsyncSession, raw: str | None) -> None:
-    if raw:
-        await session.execute(delete(WebSession).where(WebSession.id_hash == token_hash(raw)))

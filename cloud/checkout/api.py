@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from cloud.api.openapi import ApiRegistry
 from cloud.authz import authorize
+from cloud.catalog.keys import CATALOG
 from cloud.checkout import service
 from cloud.checkout.access import readable_order
 from cloud.checkout.models import Order, OrderLine
@@ -17,7 +18,7 @@ from cloud.checkout.routes import read_cart
 from cloud.checkout.states import STATUS_TEXT, OrderStatus, notes_for
 from cloud.inventory.service import units_of_orders
 from cloud.oauth.const import SCOPE_ORDERS
-from cloud.web.keys import CATALOG, DB
+from cloud.web.keys import DB
 
 
 class CartLineOut(BaseModel):

@@ -23,6 +23,7 @@ from cloud.db import utcnow
 from cloud.inventory.service import units_of_orders
 from cloud.mail.outbox import queue_mail
 from cloud.payments.greenfield import BtcpayError, GreenfieldClient, Invoice
+from cloud.payments.outcomes import InvoiceOutcome
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ async def open_invoice(ctx: CheckoutContext, order_id: str) -> Order | None:
 
 
 def invoice_claim_lease(settings: CloudSettings) -> timedelta:
-    return timedelta(seconds=settings.btcpay_timeout_seconds * 3)
+    return timedelta(seconds=settings.btcpay.timeout_seconds * 3)
 
 
 async def create_invoice(ctx: CheckoutContext, order: Order) -> Invoice:
@@ -103,8 +104,8 @@ async def create_invoice(ctx: CheckoutContext, order: Order) -> Invoice:
         order.total,
         order.currency,
         ctx.order_link(order.id),
-        ctx.settings.btcpay_speed_policy,
-        ctx.settings.invoice_expiry_minutes,
+        ctx.settings.btcpay.speed_policy,
+        ctx.settings.btcpay.invoice_expiry_minutes,
     )
 
 
@@ -168,41 +169,41 @@ def _matches(order: Order, invoice: Invoice) -> bool:
     )
 
 
-async def sync_order_with_invoice(ctx: CheckoutContext, invoice: Invoice) -> str:
+async def sync_order_with_invoice(ctx: CheckoutContext, invoice: Invoice) -> InvoiceOutcome:
     """Move the invoice's order forward to what the invoice's status means. Idempotent."""
     if not invoice.order_id:
-        return "ignored: not an order invoice"
+        return InvoiceOutcome.ignored("not an order invoice")
     if invoice.store_id and invoice.store_id != ctx.client.store_id:
-        return "ignored: another store"
+        return InvoiceOutcome.ignored("another store")
     for _ in range(MAX_ATTEMPTS):
         order = await load_order(ctx, invoice.order_id)
         if order is None:
-            return "ignored: unknown order"
+            return InvoiceOutcome.ignored("unknown order")
         adopting = order.invoice_id is None and order.status == OrderStatus.AWAITING_INVOICE
         if order.invoice_id != invoice.id and not adopting:
-            return "ignored: not the order's invoice"
+            return InvoiceOutcome.ignored("not the order's invoice")
         if not _matches(order, invoice):
             _LOGGER.warning(
                 "invoice %s does not match order %s (amount or currency): not applied",
                 invoice.id,
                 order.id,
             )
-            return "ignored: amount does not match the order"
+            return InvoiceOutcome.ignored("amount does not match the order")
         target = order_status_for(invoice.status, invoice.additional_status)
         if target is None:
-            return f"ignored: unknown invoice status {invoice.status}"
+            return InvoiceOutcome.ignored(f"unknown invoice status {invoice.status}")
         if not can_move(order.status, target):
-            return f"unchanged: {order.status}"
-        outcome = await _move(ctx, order, target, invoice, adopting)
-        if outcome is not None:
+            return InvoiceOutcome.unchanged(order.status)
+        final = await _move(ctx, order, target, invoice, adopting)
+        if final is not None:
             ctx.wake_mail()
-            return outcome
-    return "retry: order busy"
+            return InvoiceOutcome.moved(final)
+    return InvoiceOutcome.retry("order busy")
 
 
 async def _move(
     ctx: CheckoutContext, order: Order, target: OrderStatus, invoice: Invoice, adopting: bool
-) -> str | None:
+) -> OrderStatus | None:
     delay = service.next_check_after(target, ctx.check_interval)
     fields: dict[str, object] = {
         "invoice_status": invoice.status,

@@ -76,7 +76,7 @@ async def reconcile_once(ctx: flow.CheckoutContext, limit: int = BATCH) -> int:
 async def _reconcile(ctx: flow.CheckoutContext, order: Order) -> int:
     now = utcnow()
     if order.status == OrderStatus.AWAITING_INVOICE:
-        if order.created_at + timedelta(minutes=ctx.settings.invoice_expiry_minutes) < now:
+        if order.created_at + timedelta(minutes=ctx.settings.btcpay.invoice_expiry_minutes) < now:
             return int(await flow.expire_order_without_invoice(ctx, order))
         refreshed = await flow.open_invoice(ctx, order.id)
         return int(refreshed is not None and refreshed.status != order.status)
@@ -86,10 +86,9 @@ async def _reconcile(ctx: flow.CheckoutContext, order: Order) -> int:
         _LOGGER.warning("reconciler: invoice %s of order %s is gone", order.invoice_id, order.id)
         return 0
     outcome = await flow.sync_order_with_invoice(ctx, invoice)
-    moved = outcome in set(OrderStatus)
-    if not moved:
+    if not outcome.moved_order:
         await _schedule_next(ctx, order)
-    return int(moved)
+    return int(outcome.moved_order)
 
 
 async def _schedule_next(ctx: flow.CheckoutContext, order: Order) -> None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from cloud.accounts.service import normalise_email
+from cloud.accounts.sessions import current_user, require_user
 from cloud.authz import authorize
-from cloud.checkout import flow, reconciler, service
+from cloud.catalog.keys import CATALOG
+from cloud.checkout import flow, service
 from cloud.checkout.access import readable_order
 from cloud.checkout.cart import (
     CART_COOKIE,
@@ -27,11 +27,8 @@ from cloud.checkout.models import Order
 from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes_for
 from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.service import units_of_orders
-from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
-from cloud.web.auth import current_user, require_user
 from cloud.web.forms import read_form, transaction
-from cloud.web.keys import CATALOG, DB, MAIL, SETTINGS
-from ethos.tasks import async_cancel_and_wait
+from cloud.web.keys import DB, SETTINGS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -174,6 +171,14 @@ async def order_pay(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/orders/{order.id}")
 
 
+async def order_invoice(request: web.Request) -> web.Response:
+    """The order's invoice at BTCPay, whatever its state (paid invoices keep their receipt)."""
+    order = await readable_order(request)
+    if order.checkout_link:
+        raise web.HTTPSeeOther(order.checkout_link)
+    raise web.HTTPSeeOther(f"/orders/{order.id}")
+
+
 async def order_retry_invoice(request: web.Request) -> web.Response:
     order = await readable_order(request, "orders.pay")
     await flow.open_invoice(request.app[CHECKOUT], order.id)
@@ -192,22 +197,7 @@ async def orders_page(request: web.Request) -> web.Response:
     )
 
 
-async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
-    context = app[CHECKOUT] = flow.CheckoutContext(
-        app[DB], app[GREENFIELD], app[SETTINGS], app[MAIL].wake
-    )
-
-    async def listener(invoice):  # type: ignore[no-untyped-def]
-        return await flow.sync_order_with_invoice(context, invoice)
-
-    app[INVOICE_LISTENER] = listener
-    task = asyncio.create_task(reconciler.async_run_reconciler(context), name="reconciler")
-    yield
-    await async_cancel_and_wait(task)
-
-
 def add_page_routes(app: web.Application) -> None:
-    app.cleanup_ctx.append(_checkout_ctx)
     app.router.add_get("/cart", cart_page, name="cart")
     app.router.add_post("/cart/add", cart_add)
     app.router.add_post("/cart/update", cart_update)
@@ -216,4 +206,5 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/orders", orders_page, name="orders")
     app.router.add_get("/orders/{order_id}", order_page, name="order")
     app.router.add_get("/orders/{order_id}/pay", order_pay)
+    app.router.add_get("/orders/{order_id}/invoice", order_invoice)
     app.router.add_post("/orders/{order_id}/invoice", order_retry_invoice)

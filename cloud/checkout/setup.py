@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
+from cloud.accounts.keys import ACCOUNT_HOOKS
 from cloud.api.openapi import ApiRegistry
 from cloud.checkout import api as checkout_api
-from cloud.checkout import routes
+from cloud.checkout import flow, reconciler, routes, service
+from cloud.checkout.keys import CHECKOUT
+from cloud.payments.greenfield import Invoice
+from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
+from cloud.payments.outcomes import InvoiceOutcome
+from cloud.web.keys import DB, MAIL, SETTINGS
+from ethos.tasks import async_cancel_and_wait
+
+
+async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The checkout context, the invoice listener payments calls, and the reconciler task."""
+    context = app[CHECKOUT] = flow.CheckoutContext(
+        app[DB], app[GREENFIELD], app[SETTINGS], app[MAIL].wake
+    )
+
+    async def listener(invoice: Invoice) -> InvoiceOutcome:
+        return await flow.sync_order_with_invoice(context, invoice)
+
+    app[INVOICE_LISTENER] = listener
+    task = asyncio.create_task(reconciler.async_run_reconciler(context), name="reconciler")
+    yield
+    await async_cancel_and_wait(task)
 
 
 def setup(app: web.Application, api: ApiRegistry) -> None:
+    # A confirmed account gets the guest orders (and devices) bought with its address.
+    app[ACCOUNT_HOOKS].on_confirmed(service.attach_guest_orders)
+    app.cleanup_ctx.append(_checkout_ctx)
     routes.add_page_routes(app)
     checkout_api.setup(api)

@@ -9,11 +9,12 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from cloud.accounts.sessions import require_user
 from cloud.api.openapi import ApiRegistry
 from cloud.authz import authorize
+from cloud.catalog.keys import CATALOG
 from cloud.inventory.service import OwnedUnit, owned_units
-from cloud.web.auth import require_user
-from cloud.web.keys import CATALOG, DB, SETTINGS
+from cloud.web.keys import DB, SETTINGS
 
 
 class DeviceOut(BaseModel):

@@ -12,14 +12,15 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from cloud.accounts import throttle
+from cloud.accounts.sessions import current_user
 from cloud.db import utcnow
 from cloud.oauth import store
 from cloud.oauth.adapter import FORM_TYPES
 from cloud.oauth.const import AUTHORIZE_PATH, DEVICE_PAGE_PATH, SCOPE_DESCRIPTIONS
-from cloud.web.auth import client_address, current_user
 from cloud.web.forms import posted_form, read_form, transaction
 from cloud.web.keys import DB
 from cloud.web.middleware import CONTENT_SECURITY_POLICY
+from cloud.web.origin import client_address
 
 _LOGGER = logging.getLogger(__name__)
 UNKNOWN_CODE = "This code is unknown, already used or expired. Check the code on your hub."

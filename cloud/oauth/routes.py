@@ -14,6 +14,7 @@ from authlib.oauth2.base import invalid_error_characters
 from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Error
 from multidict import CIMultiDict
 
+from cloud.accounts.sessions import current_user
 from cloud.api.openapi import ApiRegistry
 from cloud.authz import (
     BEARER_RESOLVER,
@@ -63,7 +64,6 @@ from cloud.oauth.pages import (
 from cloud.oauth.registration import NOT_IN_URLS, ClientMetadata
 from cloud.oauth.runtime import OAUTH, async_run_authlib, create_runtime, oauth_ctx
 from cloud.oauth.server import EthosAuthorizationServer
-from cloud.web.auth import current_user
 from cloud.web.keys import SETTINGS
 from cloud.web.middleware import csrf_exempt
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from cloud.payments.greenfield import GreenfieldClient, Invoice
+from cloud.payments.outcomes import InvoiceOutcome
 
 
 @dataclass
@@ -17,7 +18,7 @@ class WebhookSecret:
     value: str | None = None
 
 
-InvoiceListener = Callable[[Invoice], Awaitable[str]]
+InvoiceListener = Callable[[Invoice], Awaitable[InvoiceOutcome]]
 
 GREENFIELD: web.AppKey[GreenfieldClient] = web.AppKey("greenfield", GreenfieldClient)
 WEBHOOK_SECRET: web.AppKey[WebhookSecret] = web.AppKey("btcpay_webhook_secret", WebhookSecret)

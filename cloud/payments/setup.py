@@ -57,13 +57,14 @@ async def _register_until_done(client: GreenfieldClient, url: str, holder: Webho
 
 async def _payments_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    btcpay = settings.btcpay
     session = aiohttp.ClientSession()
     client = app[GREENFIELD] = GreenfieldClient(
         session,
-        settings.btcpay_url,
-        settings.btcpay_api_key,
-        settings.btcpay_store_id,
-        settings.btcpay_timeout_seconds,
+        btcpay.url,
+        btcpay.api_key,
+        btcpay.store_id,
+        btcpay.timeout_seconds,
         refuse_simulator=settings.production,
     )
     task = None
@@ -78,6 +79,6 @@ async def _payments_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application) -> None:
-    app[WEBHOOK_SECRET] = WebhookSecret(app[SETTINGS].btcpay_webhook_secret)
+    app[WEBHOOK_SECRET] = WebhookSecret(app[SETTINGS].btcpay.webhook_secret)
     app.cleanup_ctx.append(_payments_ctx)
     app.router.add_post(WEBHOOK_PATH, btcpay_webhook)

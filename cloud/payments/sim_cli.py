@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ethos.serve_args import add_serve_arguments
+
 ENV_HELP = """environment:
   ETHOS_ENV               production refuses to run the simulator
   BTCPAY_API_KEY          API key the simulator accepts (default: the cloud's development key)
@@ -38,8 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8082, help="port to listen on (8082)")
+    add_serve_arguments(serve, default_port=8082)
     serve.set_defaults(handler=_serve)
 
 
@@ -47,8 +48,8 @@ def settings_from_env(environ: dict[str, str] | None = None):
     import os
     from decimal import Decimal
 
-    from cloud.config import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID
     from cloud.payments.const import RETRY_DELAYS_SECONDS
+    from cloud.payments.settings import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID
     from cloud.payments.simulator import SimulatorSettings
 
     env = os.environ if environ is None else environ

@@ -20,6 +20,11 @@ DEFAULT_MONITORING_MINUTES = 1440
 PAYMENT_METHOD = "BTC-CHAIN"
 
 
+def format_btc(value: Decimal) -> str:
+    """Bitcoin amounts as people read them: eight decimals, never `0E-8`."""
+    return f"{value.quantize(SATOSHI):f}"
+
+
 def new_id(length: int = 22) -> str:
     alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
     return "".join(secrets.choice(alphabet) for _ in range(length))
@@ -37,7 +42,7 @@ class SimPayment:
         return {
             "id": self.id,
             "receivedDate": self.received,
-            "value": str(self.value),
+            "value": format_btc(self.value),
             "fee": "0.00000000",
             "status": self.status,
             "destination": self.destination,
@@ -79,7 +84,7 @@ class SimInvoice:
 
     @property
     def bip21(self) -> str:
-        return f"bitcoin:{self.address}?amount={max(self.btc_due, Decimal(0))}"
+        return f"bitcoin:{self.address}?amount={format_btc(max(self.btc_due, Decimal(0)))}"
 
     def to_json(self, base_url: str) -> dict[str, Any]:
         paid_fiat = (self.btc_paid * self.rate).quantize(Decimal("0.01"))
@@ -113,10 +118,10 @@ class SimInvoice:
                 "destination": self.address,
                 "paymentLink": self.bip21,
                 "rate": str(self.rate),
-                "paymentMethodPaid": str(self.btc_paid),
-                "totalPaid": str(self.btc_paid),
-                "due": str(self.btc_due),
-                "amount": str(self.btc_amount),
+                "paymentMethodPaid": format_btc(self.btc_paid),
+                "totalPaid": format_btc(self.btc_paid),
+                "due": format_btc(self.btc_due),
+                "amount": format_btc(self.btc_amount),
                 "paymentMethodFee": "0.00000000",
                 "payments": [p.to_json() for p in self.payments],
                 "activated": True,

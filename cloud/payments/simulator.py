@@ -21,10 +21,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from cloud.config import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID, SPEED_POLICIES
 from cloud.payments.const import RETRY_DELAYS_SECONDS, SIMULATOR_HEADER
+from cloud.payments.settings import (
+    DEVELOPMENT_BTCPAY_API_KEY,
+    DEVELOPMENT_BTCPAY_STORE_ID,
+    SPEED_POLICIES,
+)
 from cloud.payments.sim_delivery import WebhookSender
-from cloud.payments.sim_pages import checkout_page
+from cloud.payments.sim_pages import checkout_page, invoices_page
 from cloud.payments.sim_state import Event, SimInvoice, SimStore, SimWebhook, new_id
 from ethos.tasks import async_cancel_and_wait
 
@@ -294,16 +298,19 @@ async def inject_faults(request: web.Request) -> web.Response:
     return _json({"queued": len(request.app[FAULTS])})
 
 
-CHEATS = ("pay", "pay-part", "overpay", "confirm", "expire")
+CHEATS = ("pay-confirm", "pay", "pay-part", "overpay", "confirm", "expire")
 
 
 async def cheat(request: web.Request) -> web.Response:
-    """Regtest "cheat mode": pay, pay part, overpay, mine blocks (confirm), expire."""
+    """Regtest "cheat mode": pay (and confirm), pay part, overpay, mine blocks, expire."""
     invoice = _invoice(request)
     store = request.app[STORE]
     action = request.match_info["action"]
     due = max(invoice.btc_due, Decimal(0))
-    if action == "pay":
+    if action == "pay-confirm":
+        events = store.pay(invoice, due if due > 0 else invoice.btc_amount)
+        events += store.confirm(invoice)
+    elif action == "pay":
         events = store.pay(invoice, due if due > 0 else invoice.btc_amount)
     elif action == "pay-part":
         events = store.pay(invoice, (due / 2).quantize(Decimal("0.00000001")))
@@ -319,6 +326,11 @@ async def cheat(request: web.Request) -> web.Response:
     if request.headers.get("Accept", "").startswith("application/json"):
         return _json(invoice.to_json(_base_url(request)))
     raise web.HTTPSeeOther(f"/i/{invoice.id}")
+
+
+async def invoices_list_page(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    return web.Response(text=invoices_page(store.invoices.values()), content_type="text/html")
 
 
 async def checkout(request: web.Request) -> web.Response:
@@ -366,6 +378,7 @@ def create_simulator_app(settings: SimulatorSettings | None = None) -> web.Appli
         app.router.add_get(f"{prefix}/deliveries/{{deliveryId}}/request", get_delivery_request)
         app.router.add_post(f"{prefix}/deliveries/{{deliveryId}}/redeliver", redeliver)
     app.router.add_post("/simulator/faults", inject_faults)
+    app.router.add_get("/", invoices_list_page)
     app.router.add_get("/i/{invoiceId}", checkout)
     app.router.add_post("/i/{invoiceId}/test/{action}", cheat)
     return app

@@ -17,6 +17,7 @@ from cloud.payments.const import INVOICE_EVENTS, SIGNATURE_HEADER
 from cloud.payments.greenfield import BtcpayError
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, WEBHOOK_SECRET
 from cloud.payments.models import ProcessedDelivery
+from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
 from cloud.payments.signature import signature_matches
 from cloud.web.keys import DB
 from cloud.web.middleware import csrf_exempt
@@ -49,17 +50,17 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
         if await session.get(ProcessedDelivery, delivery_id) is not None:
             return _answer("duplicate")
     if event_type not in INVOICE_EVENTS or not isinstance(invoice_id, str):
-        return _answer("ignored: not an invoice event")
+        return _answer(str(InvoiceOutcome.ignored("not an invoice event")))
     try:
         invoice = await request.app[GREENFIELD].get_invoice(invoice_id)
     except BtcpayError as err:
         raise web.HTTPServiceUnavailable(text=f"Cannot check the invoice: {err.message}") from err
     outcome = (
-        "ignored: unknown invoice"
+        InvoiceOutcome.ignored("unknown invoice")
         if invoice is None
         else await request.app[INVOICE_LISTENER](invoice)
     )
-    if outcome.startswith("retry"):
+    if outcome.kind is OutcomeKind.RETRY:
         raise web.HTTPServiceUnavailable(text="The order is busy; retry.")
     try:
         async with request.app[DB]() as session, session.begin():
@@ -71,4 +72,4 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
     except IntegrityError:
         pass  # the same delivery was processed concurrently; the outcome is the same
     _LOGGER.info("webhook %s %s for invoice %s: %s", delivery_id, event_type, invoice_id, outcome)
-    return _answer(outcome)
+    return _answer(str(outcome))

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 if TYPE_CHECKING:
     from cloud.api.openapi import ApiRegistry
-    from cloud.catalog.loader import Catalog
     from cloud.config import CloudSettings
     from cloud.mail.dispatcher import MailDispatcher
 
@@ -17,5 +16,4 @@ SETTINGS: web.AppKey[CloudSettings] = web.AppKey("settings")
 ENGINE: web.AppKey[AsyncEngine] = web.AppKey("engine")
 DB: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("db")
 MAIL: web.AppKey[MailDispatcher] = web.AppKey("mail")
-CATALOG: web.AppKey[Catalog] = web.AppKey("catalog")
 API: web.AppKey[ApiRegistry] = web.AppKey("api")

@@ -10,9 +10,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hub.const import SETUP_RETRY_FIRST_DELAY_S, SETUP_RETRY_MAX_DELAY_S
+from hub.core.callback import callback
 from hub.core.errors import ConfigEntryNotReady
 from hub.core.models import utcnow
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 STORAGE_KEY = "core.config_entries"
 STORAGE_VERSION = 1
+_DataT = TypeVar("_DataT")
 
 
 class EntryState(enum.StrEnum):
@@ -30,10 +32,14 @@ class EntryState(enum.StrEnum):
     SETUP_RETRY = "setup_retry"
     SETUP_ERROR = "setup_error"
     FAILED_UNLOAD = "failed_unload"
+    UNLOAD_IN_PROGRESS = "unload_in_progress"
 
 
 @dataclass
-class ConfigEntry:
+class ConfigEntry(Generic[_DataT]):
+    """One configured instance of an integration; ``runtime_data`` is what its setup made
+    (typed per integration: ``MqttConfigEntry = ConfigEntry[MqttRuntime]``)."""
+
     entry_id: str
     domain: str
     title: str
@@ -42,18 +48,20 @@ class ConfigEntry:
     created_at: datetime = field(default_factory=utcnow)
     state: EntryState = EntryState.NOT_LOADED
     reason: str | None = None
-    runtime_data: Any = None
+    # Set by the integration's setup, offered to others while the entry is loaded.
+    runtime_data: _DataT = None  # type: ignore[assignment]
     retries: int = 0
     _on_unload: list[Callable[[], object]] = field(default_factory=list, repr=False)
     _retry_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
 
+    @callback
     def async_on_unload(self, func: Callable[[], object]) -> None:
         """Register teardown to run on unload, so an integration cannot forget it."""
         self._on_unload.append(func)
 
 
 def retry_delay(attempt: int, first: float, ceiling: float) -> float:
-    return min(first * (2 ** max(attempt - 1, 0)), ceiling)
+    return min(first * 2.0 ** max(attempt - 1, 0), ceiling)
 
 
 class ConfigEntries:
@@ -64,14 +72,14 @@ class ConfigEntries:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._document = hub.storage.document(STORAGE_KEY, STORAGE_VERSION)
-        self._entries: dict[str, ConfigEntry] = {}
+        self._entries: dict[str, ConfigEntry[Any]] = {}
         self.retry_first_delay = SETUP_RETRY_FIRST_DELAY_S
         self.retry_max_delay = SETUP_RETRY_MAX_DELAY_S
 
     async def async_load(self) -> None:
         data = await self._document.async_load() or {}
         for raw in data.get("entries", []):
-            entry = ConfigEntry(
+            entry: ConfigEntry[Any] = ConfigEntry(
                 raw["entry_id"],
                 raw["domain"],
                 raw["title"],
@@ -99,23 +107,31 @@ class ConfigEntries:
     async def _async_save(self) -> None:
         await self._document.async_save(self._snapshot)
 
-    def get(self, entry_id: str) -> ConfigEntry | None:
+    def get(self, entry_id: str) -> ConfigEntry[Any] | None:
         return self._entries.get(entry_id)
 
-    def async_entries(self, domain: str | None = None) -> list[ConfigEntry]:
+    def loaded_entry(self, domain: str) -> ConfigEntry[Any] | None:
+        """The domain's first loaded entry (its runtime data in use), or None."""
+        for entry in self._entries.values():
+            if entry.domain == domain and entry.state is EntryState.LOADED:
+                return entry
+        return None
+
+    @callback
+    def async_entries(self, domain: str | None = None) -> list[ConfigEntry[Any]]:
         return [e for e in self._entries.values() if domain is None or e.domain == domain]
 
     async def async_add(
         self, domain: str, title: str, data: dict[str, Any], *, setup: bool = True
-    ) -> ConfigEntry:
-        entry = ConfigEntry(uuid.uuid4().hex, domain, title, dict(data))
+    ) -> ConfigEntry[Any]:
+        entry: ConfigEntry[Any] = ConfigEntry(uuid.uuid4().hex, domain, title, dict(data))
         self._entries[entry.entry_id] = entry
         await self._async_save()
         if setup and domain in self._hub.loaded_integrations:
             await self.async_setup(entry.entry_id)
         return entry
 
-    async def async_update_data(self, entry: ConfigEntry, data: dict[str, Any]) -> None:
+    async def async_update_data(self, entry: ConfigEntry[Any], data: dict[str, Any]) -> None:
         if data == entry.data:
             return  # nothing changed: nothing written (the hub writes nothing when idle)
         entry.data = dict(data)
@@ -175,6 +191,7 @@ class ConfigEntries:
             entry.state = EntryState.NOT_LOADED
             return True
         module = self._hub.loaded_integrations[entry.domain].get_module()
+        entry.state = EntryState.UNLOAD_IN_PROGRESS  # no longer offered (loaded_entry)
         try:
             ok = await module.async_unload_entry(self._hub, entry)
         except Exception:
@@ -185,7 +202,7 @@ class ConfigEntries:
         entry.runtime_data = None
         return bool(ok)
 
-    async def _async_run_unload_callbacks(self, entry: ConfigEntry) -> None:
+    async def _async_run_unload_callbacks(self, entry: ConfigEntry[Any]) -> None:
         while entry._on_unload:
             func = entry._on_unload.pop()
             try:

@@ -7,6 +7,7 @@ import logging
 import re
 
 from hub.const import EVENT_ENTITY_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
+from hub.core.callback import callback
 from hub.core.events import EventBus
 from hub.core.models import EntityRow, row_from_json, row_to_json
 from hub.core.storage import DocumentStore
@@ -49,6 +50,7 @@ class EntityRegistry:
     def get_by_unique_id(self, platform: str, unique_id: str) -> EntityRow | None:
         return self._by_unique.get((platform, unique_id))
 
+    @callback
     def async_all(self) -> list[EntityRow]:
         return sorted(self._by_entity_id.values(), key=lambda e: e.entity_id)
 
@@ -101,6 +103,17 @@ class EntityRegistry:
         self._bus.async_fire(
             EVENT_ENTITY_REGISTRY_UPDATED, {"action": "update", "entity_id": entity_id}
         )
+        return row
+
+    async def async_set_area(self, entity_id: str, area_id: str | None) -> EntityRow:
+        """Put the entity in a room of its own (None: its device's room)."""
+        row = self._by_entity_id[entity_id]
+        if row.area_id != area_id:
+            row.area_id = area_id
+            self._async_schedule_save()
+            self._bus.async_fire(
+                EVENT_ENTITY_REGISTRY_UPDATED, {"action": "update", "entity_id": entity_id}
+            )
         return row
 
     async def async_remove(self, entity_id: str) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub.const import MATCH_ALL
+from hub.core.callback import callback
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class EventBus:
     def __init__(self) -> None:
         self._listeners: dict[str, list[EventListener]] = {}
 
+    @callback
     def async_listen(self, event_type: str, listener: EventListener) -> Callable[[], None]:
         """Call ``listener`` for each event of the type (``*`` for all); return an unsubscribe."""
         self._listeners.setdefault(event_type, []).append(listener)
@@ -52,6 +54,7 @@ class EventBus:
 
         return remove
 
+    @callback
     def async_fire(
         self,
         event_type: str,

@@ -23,6 +23,7 @@ from hub.const import (
     HISTORY_PURGE_BATCH,
     HISTORY_PURGE_INTERVAL_S,
 )
+from hub.core.callback import callback
 from hub.core.events import Event
 from hub.core.history_db import HistoryDatabase, Row
 
@@ -53,11 +54,12 @@ class Recorder:
         self.dropped = 0
         self.recorded = 0
         self._unsub: Callable[[], None] | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def async_open(self) -> None:
         await self.database.async_run(self.database.open)
 
+    @callback
     def async_start(self) -> None:
         self._unsub = self._hub.bus.async_listen(EVENT_STATE_CHANGED, self._on_state_changed)
         self._task = asyncio.get_running_loop().create_task(self._async_run(), name="recorder")
@@ -137,6 +139,19 @@ class Recorder:
             self.database.states_between, entity_id, start.timestamp(), end.timestamp()
         )
         return [(datetime.fromtimestamp(ts, UTC), state) for ts, state in rows]
+
+    async def async_history_many(
+        self, entity_ids: list[str], start: datetime, end: datetime | None = None
+    ) -> dict[str, list[tuple[float, str]]]:
+        """``async_history`` of several entities at once (one flush, one database job),
+        times as UTC epoch seconds: a page drawing many sparklines skips making datetimes."""
+        if not entity_ids:
+            return {}
+        await self.async_flush()
+        end = end or datetime.now(UTC)
+        return await self.database.async_run(
+            self.database.states_between_many, entity_ids, start.timestamp(), end.timestamp()
+        )
 
     async def async_stop(self) -> None:
         if self._unsub is not None:

@@ -7,14 +7,17 @@ import enum
 import logging
 import time
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from ethos.tasks import async_cancel_and_wait
 from hub.backup.pending import apply_pending_restore
 from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP, STORAGE_SUBDIR
 from hub.core import loader, upgrade
+from hub.core.area_registry import AreaRegistry
+from hub.core.callback import callback
 from hub.core.config import HubConfig
 from hub.core.config_entries import ConfigEntries
+from hub.core.core_config import CoreConfig
 from hub.core.device_registry import DeviceRegistry
 from hub.core.entity_registry import EntityRegistry
 from hub.core.entity_table import EntityTable
@@ -22,11 +25,13 @@ from hub.core.errors import HubError
 from hub.core.events import EventBus
 from hub.core.folder_lock import FolderLock
 from hub.core.history import Recorder
+from hub.core.hub_data import HubData
 from hub.core.services import ServiceRegistry
 from hub.core.states import StateMachine
 from hub.core.storage import DocumentStore, WriteProblems
 
 _LOGGER = logging.getLogger(__name__)
+_R = TypeVar("_R")
 
 
 class HubState(enum.StrEnum):
@@ -50,19 +55,24 @@ class Hub:
         self._folder_lock = FolderLock(config.hub_dir)
         self.devices = DeviceRegistry(self.bus, self.storage)
         self.entities = EntityRegistry(self.bus, self.storage)
+        # Name, place and time zone as the owner set them (the environment's as defaults).
+        self.core_config = CoreConfig(config, self.storage, self.bus)
+        self.areas = AreaRegistry(self.bus, self.storage, self.devices, self.entities)
         self.entity_table = EntityTable(self)
         self.config_entries = ConfigEntries(self)
         self.recorder = Recorder(self, config.history_retention, config.history_commit_interval)
         self.loaded_integrations: dict[str, loader.Integration] = {}
         self.integration_errors: dict[str, str] = {}
-        # Shared objects one integration offers others (e.g. the MQTT client), by domain.
-        self.data: dict[str, Any] = {}
+        # Objects an integration offers others outside any entry, under typed ``HubKey``s
+        # (an entry's runtime data stays on the entry: ``ConfigEntries.loaded_entry``).
+        self.data = HubData()
         self.state = HubState.NOT_RUNNING
         self.started_in: float | None = None
         self._start_began: float | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
-    def async_create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+    @callback
+    def async_create_task(self, coro: Coroutine[Any, Any, _R], name: str) -> asyncio.Task[_R]:
         """Start a background task the hub cancels on shutdown."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
@@ -83,6 +93,8 @@ class Hub:
             await upgrade.async_upgrade_legacy_database(self.config.hub_dir, self.storage)
             await self.devices.async_load()
             await self.entities.async_load()
+            await self.areas.async_load()
+            await self.core_config.async_load()
             await self.config_entries.async_load()
             await self.recorder.async_open()
         except BaseException:

@@ -23,6 +23,14 @@ _IOT_CLASSES = frozenset(
     {"local_push", "local_polling", "cloud_push", "cloud_polling", "assumed_state", "calculated"}
 )
 _REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+# What a manifest may state: each key is read here, and each discovery key by the
+# integration that dispatches it (zeroconf: service types; bluetooth: advertisement
+# matchers). Anything else is refused, so a manifest never promises what nothing reads.
+DISCOVERY_KEYS = ("bluetooth", "zeroconf")
+MANIFEST_KEYS = frozenset(
+    {"domain", "name", "dependencies", "requirements", "iot_class", *DISCOVERY_KEYS}
+)
+BLUETOOTH_MATCHER_KEYS = frozenset({"service_data_uuid"})
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,9 @@ class Manifest:
     @classmethod
     def from_json(cls, folder_name: str, raw: dict[str, Any]) -> Manifest:
         domain = raw.get("domain")
+        unknown = sorted(set(raw) - MANIFEST_KEYS)
+        if unknown:
+            raise InvalidManifest(f"{folder_name}: unknown manifest keys {', '.join(unknown)}")
         if domain != folder_name or not isinstance(domain, str) or not _DOMAIN.match(domain):
             raise InvalidManifest(f"{folder_name}: domain must equal the folder name")
         if not isinstance(raw.get("name"), str):
@@ -50,9 +61,28 @@ class Manifest:
             raise InvalidManifest(f"{domain}: dependencies must be a list of domains")
         if not all(isinstance(r, str) for r in requirements):
             raise InvalidManifest(f"{domain}: requirements must be a list of strings")
-        discovery = {k: raw[k] for k in ("mqtt", "bluetooth", "zeroconf") if k in raw}
+        discovery = {k: raw[k] for k in DISCOVERY_KEYS if k in raw}
+        _check_discovery(domain, discovery)
         return cls(
             domain, raw["name"], tuple(dependencies), tuple(requirements), iot_class, discovery
+        )
+
+
+def _check_discovery(domain: str, discovery: dict[str, Any]) -> None:
+    zeroconf = discovery.get("zeroconf", [])
+    if not isinstance(zeroconf, list) or not all(isinstance(t, str) for t in zeroconf):
+        raise InvalidManifest(f"{domain}: zeroconf must be a list of service types")
+    bluetooth = discovery.get("bluetooth", [])
+    if not isinstance(bluetooth, list) or not all(
+        isinstance(m, dict)
+        and m
+        and set(m) <= BLUETOOTH_MATCHER_KEYS
+        and all(isinstance(v, str) for v in m.values())
+        for m in bluetooth
+    ):
+        raise InvalidManifest(
+            f"{domain}: bluetooth must be a list of matchers with "
+            + ", ".join(sorted(BLUETOOTH_MATCHER_KEYS))
         )
 
 

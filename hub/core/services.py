@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.const import EVENT_SERVICE_REGISTERED
+from hub.core.callback import callback
 from hub.core.errors import ServiceNotFound
 from hub.core.events import Context, EventBus
 
@@ -32,6 +33,7 @@ class ServiceRegistry:
         self._bus = bus
         self._handlers: dict[tuple[str, str], ServiceHandler] = {}
 
+    @callback
     def async_register(
         self, domain: str, service: str, handler: ServiceHandler
     ) -> Callable[[], None]:
@@ -48,6 +50,7 @@ class ServiceRegistry:
     def has_service(self, domain: str, service: str) -> bool:
         return (domain.lower(), service.lower()) in self._handlers
 
+    @callback
     def async_services(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {}
         for domain, service in sorted(self._handlers):

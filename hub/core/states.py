@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hub.const import EVENT_STATE_CHANGED
+from hub.core.callback import callback
 from hub.core.events import Context, EventBus
 
 _ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
@@ -50,12 +51,14 @@ class StateMachine:
     def get(self, entity_id: str) -> State | None:
         return self._states.get(entity_id)
 
+    @callback
     def async_all(self, domain: str | None = None) -> list[State]:
         if domain is None:
             return list(self._states.values())
         prefix = f"{domain}."
         return [s for s in self._states.values() if s.entity_id.startswith(prefix)]
 
+    @callback
     def async_set(
         self,
         entity_id: str,
@@ -71,7 +74,7 @@ class StateMachine:
             raise ValueError(f"invalid entity id {entity_id!r}")
         attributes = MappingProxyType(dict(attributes)) if attributes else _EMPTY
         same_state = old is not None and old.state == new_state
-        if same_state and not force_update and old.attributes == attributes:
+        if old is not None and same_state and not force_update and old.attributes == attributes:
             return old
         now = datetime.now(UTC)
         last_changed = old.last_changed if same_state and old is not None else now
@@ -84,6 +87,7 @@ class StateMachine:
         )
         return state
 
+    @callback
     def async_remove(self, entity_id: str, context: Context | None = None) -> bool:
         old = self._states.pop(entity_id, None)
         if old is None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hub.const import STORAGE_RETRY_S
+from hub.core.callback import callback
 from hub.core.errors import HubError
 
 _LOGGER = logging.getLogger(__name__)
@@ -226,6 +227,7 @@ class JsonDocument:
         return version, document["data"]
 
     # Writing ------------------------------------------------------------------------
+    @callback
     def async_delay_save(self, snapshot: Snapshot, delay: float) -> None:
         """Write within ``delay`` seconds; later changes before then share the write."""
         self._snapshot, self._dirty = snapshot, True

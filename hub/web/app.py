@@ -13,6 +13,7 @@ from aiohttp import web
 
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
+from hub.core.onboarding import Onboarding
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
 from hub.integrations.ethos_cloud import async_secret_box
 from hub.web import (
@@ -21,8 +22,11 @@ from hub.web import (
     broker_views,
     cloud_views,
     dashboard_views,
+    home_views,
     presence_views,
     pwa,
+    room_views,
+    setup_views,
     stream,
     users_views,
     views,
@@ -43,7 +47,9 @@ from hub.web.keys import (
     HTTP_KEY,
     HUB_KEY,
     OIDC_KEY,
+    ONBOARDING_KEY,
     RESTART_KEY,
+    SPARKLINES_KEY,
     STREAMS_KEY,
     USERS_KEY,
 )
@@ -53,6 +59,7 @@ from hub.web.middleware import (
     friendly_errors,
     security_headers,
 )
+from hub.web.sparkline import SparklineCache
 
 _LOGGER = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent
@@ -101,6 +108,8 @@ def create_app(
         config.dashboards_dir or DEFAULT_DASHBOARDS_DIR, config.hub_dir / "dashboards"
     )
     app[STREAMS_KEY] = set()
+    app[SPARKLINES_KEY] = SparklineCache()
+    app[ONBOARDING_KEY] = Onboarding(app[HUB_KEY].storage, lambda: cloud_views.is_linked(app))
     app[RESTART_KEY] = restart
     aiohttp_jinja2.setup(
         app,
@@ -112,6 +121,7 @@ def create_app(
     async def hub_lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[HUB_KEY].async_start()
         await app[AUTH_KEY].async_load()
+        await app[ONBOARDING_KEY].async_load()
         yield
         await app[HUB_KEY].async_stop()
 
@@ -132,6 +142,7 @@ def create_app(
     cloud_views.setup(app)
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
     others = (dashboard_views.routes, users_views.routes, broker_views.routes, backup_views.routes)
-    for table in (*tables, *others, automation_views.routes):
+    rooms = (home_views.routes, room_views.routes, setup_views.routes)
+    for table in (*tables, *others, *rooms, automation_views.routes):
         app.router.add_routes(table)
     return app

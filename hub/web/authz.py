@@ -27,6 +27,7 @@ class Action(enum.StrEnum):
     # allows on the automations page (given to ``refusal`` as ``granted``).
     EDIT_AUTOMATIONS = "edit_automations"
     MANAGE_BACKUPS = "manage_backups"  # download and restore backups (owner only)
+    EDIT_ROOMS = "edit_rooms"  # create, rename, order, remove rooms; put devices in them
 
 
 _MEMBER_ACTIONS = frozenset({Action.VIEW, Action.CONTROL})

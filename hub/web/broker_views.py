@@ -17,6 +17,7 @@ from hub.core.hub import Hub
 from hub.integrations.ethos_cloud import cloud_runtime
 from hub.integrations.mqtt.broker_identity import BrokerClient, BrokerIdentity, NewCredential
 from hub.integrations.mqtt.dynsec import DynsecError, DynsecTimeout
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from hub.web.authz import Action, require
 from hub.web.context import page_context
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
@@ -27,7 +28,7 @@ MAX_FIELD = 200
 
 
 def _identity(hub: Hub) -> BrokerIdentity | None:
-    runtime = hub.data.get("mqtt")
+    runtime = mqtt_runtime(hub)
     return runtime.identity if runtime is not None else None
 
 

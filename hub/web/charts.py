@@ -19,7 +19,7 @@ _PALETTE = ("#2b8a3e", "#868e96", "#1971c2", "#e8590c", "#9c36b5", "#c92a2a", "#
 _KNOWN_COLOURS = {"on": "#2b8a3e", "off": "#adb5bd", "home": "#2b8a3e", "not_home": "#adb5bd"}
 
 
-def _as_float(state: str) -> float | None:
+def as_number(state: str) -> float | None:
     try:
         value = float(state)
     except ValueError:
@@ -53,7 +53,7 @@ def render_history(
         return PAD_LEFT + plot_w * min(offset / span, 1.0)
 
     known = [state for _, state in points if state not in _MISSING]
-    numeric = bool(known) and all(_as_float(s) is not None for s in known)
+    numeric = bool(known) and all(as_number(s) is not None for s in known)
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
@@ -87,7 +87,7 @@ def _numeric(
     plot_h: float,
     unit: str | None,
 ) -> list[str]:
-    values = [v for _, s in points if (v := _as_float(s)) is not None]
+    values = [v for _, s in points if (v := as_number(s)) is not None]
     low, high = min(values), max(values)
     if high == low:
         low, high = low - 1, high + 1
@@ -99,7 +99,7 @@ def _numeric(
     current: list[str] = []
     previous_y: float | None = None
     for (moment, state), nxt in zip(points, [*points[1:], (end, "")], strict=True):
-        value = _as_float(state)
+        value = as_number(state)
         if value is None:
             if current:
                 segments.append(current)

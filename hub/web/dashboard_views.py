@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -10,17 +11,21 @@ from typing import TypeVar
 import aiohttp_jinja2
 from aiohttp import web
 
+from hub.core.hub import Hub
 from hub.dashboards import DashboardError
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
 from hub.web.context import page_context
 from hub.web.forms import async_read_form
+from hub.web.home_views import HOME_DASHBOARD, async_render_home
 from hub.web.keys import DASHBOARDS_KEY, HUB_KEY, PRINCIPAL_KEY
 from hub.web.view_models import entity_view
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
 MAX_EDIT_BYTES = 256 * 1024
+MAX_SUGGESTIONS = 3  # closest entity ids offered for one a card names and the hub lacks
+SUGGESTION_CUTOFF = 0.6  # difflib similarity (0..1) an offered entity id has at least
 
 
 async def _run(func: Callable[..., T], *args: object) -> T:
@@ -28,15 +33,25 @@ async def _run(func: Callable[..., T], *args: object) -> T:
     return await asyncio.get_running_loop().run_in_executor(None, func, *args)
 
 
-@routes.get("/")
-async def home(request: web.Request) -> web.Response:
+def closest_entity_ids(hub: Hub, entity_id: str) -> list[str]:
+    """Entity ids that look like one a card names but the hub does not have."""
+    known = {s.entity_id for s in hub.states.async_all()} | {
+        r.entity_id for r in hub.entities.async_all()
+    }
+    return difflib.get_close_matches(
+        entity_id, sorted(known), n=MAX_SUGGESTIONS, cutoff=SUGGESTION_CUTOFF
+    )
+
+
+async def _async_names(request: web.Request) -> list[str]:
+    """The YAML dashboards, and the generated home page under its name."""
     names = await _run(request.app[DASHBOARDS_KEY].names)
-    raise web.HTTPFound("/dashboards/home" if "home" in names else "/devices")
+    return sorted({*names, HOME_DASHBOARD})
 
 
 @routes.get("/dashboards")
 async def dashboard_list(request: web.Request) -> web.Response:
-    names = await _run(request.app[DASHBOARDS_KEY].names)
+    names = await _async_names(request)
     return aiohttp_jinja2.render_template(
         "dashboards.html", request, page_context(request, names=names)
     )
@@ -55,6 +70,8 @@ async def dashboard_page(request: web.Request) -> web.Response:
             page_context(request, name=name, problems=err.problems),
         )
         return response
+    if dashboard is None and name == HOME_DASHBOARD:
+        return await async_render_home(request)  # nobody wrote their own: generated
     if dashboard is None:
         raise web.HTTPNotFound(text="no such dashboard")
     end = datetime.now(UTC)
@@ -75,14 +92,16 @@ async def dashboard_page(request: web.Request) -> web.Response:
                         unit=view.unit if view else None,
                     )
                 )
+        pairs = list(zip(card.entities, entities, strict=True))
         cards.append(
             {
                 "card": card,
-                "entities": list(zip(card.entities, entities, strict=True)),
+                "entities": pairs,
                 "charts": charts,
+                "suggestions": {e: closest_entity_ids(hub, e) for e, v in pairs if v is None},
             }
         )
-    names = await _run(store.names)
+    names = await _async_names(request)
     return aiohttp_jinja2.render_template(
         "dashboard.html",
         request,

@@ -15,6 +15,7 @@ from hub.core.events import Context
 from hub.core.hub import Hub
 from hub.core.models import DeviceRow
 from hub.integrations.ethos_cloud import cloud_runtime
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
 from hub.web.context import page_context
@@ -77,7 +78,14 @@ async def device_page(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template(
         "device.html",
         request,
-        page_context(request, device=view, raw=device, charts=charts, presence=presence),
+        page_context(
+            request,
+            device=view,
+            raw=device,
+            charts=charts,
+            presence=presence,
+            areas=hub.areas.async_all(),
+        ),
     )
 
 
@@ -205,7 +213,7 @@ async def api_command(request: web.Request) -> web.Response:
 
 @routes.get("/api/mqtt")
 async def api_mqtt_status(request: web.Request) -> web.Response:
-    runtime = request.app[HUB_KEY].data.get("mqtt")
+    runtime = mqtt_runtime(request.app[HUB_KEY])
     if runtime is None:
         return web.json_response({"connected": False})
     client, discovery = runtime.client, runtime.discovery

@@ -9,6 +9,7 @@ import pytest
 
 from cloud import db
 from cloud.app import create_app
+from cloud.payments.settings import BtcpaySettings
 from tests.cloud.common import PASSWORD, sign_up_and_confirm
 
 PERSONAL = [
@@ -89,10 +90,12 @@ async def test_production_pins_https_with_hsts(aiohttp_client, cloud_settings, d
         env="production",
         base_url="https://shop.example",
         secret_key="k" * 48,
-        btcpay_url="https://btcpay.invalid",
-        btcpay_api_key="a" * 40,
-        btcpay_store_id="store1",
-        btcpay_webhook_secret="w" * 32,
+        btcpay=BtcpaySettings(
+            url="https://btcpay.invalid",
+            api_key="a" * 40,
+            store_id="store1",
+            webhook_secret="w" * 32,
+        ),
     )
     engine = db.create_engine(database.url, database.schema)
     try:

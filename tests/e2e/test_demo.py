@@ -13,7 +13,7 @@ import time
 import aiohttp
 import pytest
 
-from cloud.config import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID
+from cloud.payments.settings import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID
 from ethos.demo import DEMO_SERIAL
 from ethos.demo_runner import PORT_BTCPAY, PORT_CLOUD, PORT_HUB, port_open
 from ethos.dynsec_broker import ADMIN_USER

@@ -17,6 +17,7 @@ import pytest
 
 from firmware.simulator.radar import RadarTarget
 from hub.core.hub import Hub
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from tests.firmware.mqtt_support import (
     DeviceThread,
     clear_retained,
@@ -56,12 +57,12 @@ def entity_ids(hub: Hub) -> dict[str, str]:
     """discovery object id -> hub entity id."""
     return {
         record.discovery_topic.split("/")[-2]: record.entity_id
-        for record in hub.data["mqtt"].discovery.discovered()
+        for record in mqtt_runtime(hub).discovery.discovered()
     }
 
 
 async def test_every_discovery_payload_is_accepted_by_the_hub(hub: Hub, prefix: str, serial: str):
-    discovery = hub.data["mqtt"].discovery
+    discovery = mqtt_runtime(hub).discovery
     for topic, payload in ha_discovery.discovery_messages(serial, prefix):
         await discovery.async_process_discovery_message(topic, payload)
     assert discovery.ignored == 0

@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from hub.const import ATTR_ENTITY_ID
+from hub.const import ATTR_ENTITY_ID, EVENT_CORE_CONFIG_UPDATED
 from hub.core.errors import ServiceValidationError
+from hub.core.events import Event
 from hub.core.services import ServiceCall
 from hub.integrations.automation.automation import Automation
 from hub.integrations.automation.clock import Clock, LoopClock, ManualClock
 from hub.integrations.automation.const import (
     DATA_CLOCK,
+    DATA_ENGINE,
     DOMAIN,
     SERVICE_RELOAD,
     SERVICE_TRIGGER,
@@ -36,12 +38,17 @@ NOTIFY_DOMAIN = "persistent_notification"
 
 
 def automation_engine(hub: Hub) -> AutomationEngine | None:
-    return hub.data.get(DOMAIN)
+    return hub.data.get(DATA_ENGINE)
 
 
 async def async_setup(hub: Hub) -> bool:
     engine = AutomationEngine(hub, hub.data.get(DATA_CLOCK))
-    hub.data[DOMAIN] = engine
+
+    def place_changed(_event: Event) -> None:
+        hub.async_create_task(engine.async_apply_place(), "automations follow the hub's place")
+
+    hub.bus.async_listen(EVENT_CORE_CONFIG_UPDATED, place_changed)
+    hub.data[DATA_ENGINE] = engine
 
     def targets(call: ServiceCall) -> list[Automation]:
         wanted = call.data.get(ATTR_ENTITY_ID)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from hub.core.hub_data import HubKey
+
+if TYPE_CHECKING:
+    from hub.integrations.automation.clock import Clock
+    from hub.integrations.automation.engine import AutomationEngine
 
 DOMAIN: Final = "automation"
 AUTOMATIONS_FILE: Final = "automations.yaml"
@@ -46,4 +52,6 @@ ENV_TIME_ZONE: Final = "ETHOS_HUB_TIME_ZONE"
 
 # A clock given to the engine before the hub starts (``hub.data[DATA_CLOCK]``): tests and
 # benchmarks drive time with a ManualClock; otherwise the engine runs on the real loop.
-DATA_CLOCK: Final = "automation_clock"
+DATA_CLOCK: Final[HubKey[Clock]] = HubKey("automation_clock")
+# Where the integration keeps its engine (``automation_engine(hub)`` reads it).
+DATA_ENGINE: Final[HubKey[AutomationEngine]] = HubKey(DOMAIN)

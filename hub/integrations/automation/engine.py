@@ -97,13 +97,14 @@ def hub_time_zone(name: str | None) -> tzinfo:
 class AutomationEngine:
     def __init__(self, hub: Hub, clock: Clock | None = None) -> None:
         self.hub = hub
-        time_zone = hub_time_zone(hub.config.time_zone)
+        place = hub.core_config  # set in the set-up flow; the environment's as defaults
+        time_zone = hub_time_zone(place.time_zone)
         clock = clock or LoopClock()
         self.env = Env(
             hub,
             clock,
             AutomationTemplates(hub, clock.now, time_zone),
-            Sun(hub.config.latitude, hub.config.longitude, time_zone),
+            Sun(place.latitude, place.longitude, time_zone),
             time_zone,
         )
         self.file = AutomationsFile(hub.config.hub_dir / AUTOMATIONS_FILE)
@@ -194,6 +195,16 @@ class AutomationEngine:
 
     # --- loading -------------------------------------------------------------------------
 
+    async def async_apply_place(self) -> FileProblem | None:
+        """The owner changed the hub's place or time zone: sun and time triggers follow
+        (the automations are set up again with them)."""
+        place = self.hub.core_config
+        time_zone = hub_time_zone(place.time_zone)
+        self.env.time_zone = time_zone
+        self.env.sun = Sun(place.latitude, place.longitude, time_zone)
+        self.env.templates = AutomationTemplates(self.hub, self.env.clock.now, time_zone)
+        return await self.async_reload("the hub's settings")
+
     async def async_reload(self, who: str | None) -> FileProblem | None:
         """Read the file again and replace every automation; a file that cannot be read
         leaves the running ones alone and is reported."""
@@ -223,9 +234,9 @@ class AutomationEngine:
             self.automations[automation_id] = automation
             automation.attach()
             automation.write_state()
-        for problem in invalid:
+        for refused in invalid:
             _LOGGER.error(
-                "Automation %r is invalid (%s): %s", problem.alias, problem.where, problem.message
+                "Automation %r is invalid (%s): %s", refused.alias, refused.where, refused.message
             )
         if who is not None:
             self._record(who, "reloaded", None, None)

@@ -9,10 +9,11 @@ can stand in for bleak through ``hub.data[SCANNER_FACTORY]``.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from hub.core.errors import ConfigEntryNotReady
-from hub.integrations.bluetooth.adapters import missing_adapter
+from hub.core.hub_data import HubKey
+from hub.integrations.bluetooth.adapters import configured_adapter, missing_adapter
 from hub.integrations.bluetooth.const import (
     CONF_ADAPTER,
     CONF_MAX_DEVICES,
@@ -32,12 +33,12 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-SCANNER_FACTORY = f"{DOMAIN}.scanner_factory"
+SCANNER_FACTORY: Final[HubKey[ScannerFactory]] = HubKey(f"{DOMAIN}.scanner_factory")
 
 
 async def async_setup(hub: Hub) -> bool:
     """Make sure one entry exists; its adapter follows ETHOS_HUB_BLUETOOTH_ADAPTER."""
-    adapter = hub.config.bluetooth_adapter
+    adapter = configured_adapter(hub.config.environ)
     entries = hub.config_entries.async_entries(DOMAIN)
     if not entries:
         await hub.config_entries.async_add(DOMAIN, TITLE, {CONF_ADAPTER: adapter}, setup=False)
@@ -49,7 +50,7 @@ async def async_setup(hub: Hub) -> bool:
 
 
 async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
-    factory: ScannerFactory | None = hub.data.get(SCANNER_FACTORY)
+    factory = hub.data.get(SCANNER_FACTORY)
     if factory is None:
         reason = missing_adapter(entry.data.get(CONF_ADAPTER))
         if reason is not None:

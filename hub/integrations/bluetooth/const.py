@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 DOMAIN: Final = "bluetooth"
+# The adapter to listen with, e.g. hci1 (unset: the system's default).
+ENV_ADAPTER: Final = "ETHOS_HUB_BLUETOOTH_ADAPTER"
 TITLE: Final = "Bluetooth"
 
 # BTHome v2 service data UUID 0xFCD2, as bleak reports it (128-bit form), and as sent on air.

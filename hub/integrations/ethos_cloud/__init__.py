@@ -1,19 +1,19 @@
 """Ethos store account: link the hub (device grant + registration), sync owned devices,
 adopt the ones that prove their claim secret.
 
-The entry exists once the hub is linked; ``hub.data["ethos_cloud"]`` then holds the
-``CloudRuntime`` (owned-devices sync, adoption, the hub's registered client for sign-in).
+The entry exists once the hub is linked; its runtime data is the ``CloudRuntime``
+(owned-devices sync, adoption, the hub's registered client for sign-in): ``cloud_runtime``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
+from hub.core.hub_data import HubKey
 from hub.integrations.ethos_cloud.adoption import AdoptionManager
 from hub.integrations.ethos_cloud.broker_clients import DeviceBrokerClients
 from hub.integrations.ethos_cloud.client import EthosCloudClient
@@ -28,28 +28,19 @@ from hub.integrations.ethos_cloud.const import (
     KEY_FILE,
 )
 from hub.integrations.ethos_cloud.pin import DiscoveryPin
+from hub.integrations.ethos_cloud.runtime import CloudConfigEntry, CloudRuntime, cloud_runtime
 from hub.integrations.ethos_cloud.secret_box import SecretBox, SecretUnreadable
 from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
 from hub.integrations.mqtt.const import DATA_DISCOVERY_PIN
 
 if TYPE_CHECKING:
-    from hub.core.config_entries import ConfigEntry
     from hub.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
-_BOX = f"{DOMAIN}.secret_box"
 
 
-@dataclass
-class CloudRuntime:
-    """What a loaded link offers the rest of the hub (web UI included)."""
-
-    sync: OwnedDevicesSync
-    adoption: AdoptionManager
-    broker_clients: DeviceBrokerClients
-    client_id: str
-    client_secret: str | None  # None when it could not be decrypted (link again)
-    redirect_uri: str
+__all__ = ["CloudConfigEntry", "CloudRuntime", "async_secret_box", "cloud_runtime"]
+_BOX: Final[HubKey[SecretBox]] = HubKey(f"{DOMAIN}.secret_box")
 
 
 async def async_secret_box(hub: Hub) -> SecretBox:
@@ -62,10 +53,6 @@ async def async_secret_box(hub: Hub) -> SecretBox:
     return box
 
 
-def cloud_runtime(hub: Hub) -> CloudRuntime | None:
-    return hub.data.get(DOMAIN)
-
-
 async def async_setup(hub: Hub) -> bool:
     """Before any entry starts: the pin that guards verified devices' discovery (the MQTT
     entry installs it before the broker sends the first retained config)."""
@@ -75,7 +62,7 @@ async def async_setup(hub: Hub) -> bool:
     return True
 
 
-async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
+async def async_setup_entry(hub: Hub, entry: CloudConfigEntry) -> bool:
     box = await async_secret_box(hub)
     session = aiohttp.ClientSession()
     entry.async_on_unload(session.close)
@@ -99,8 +86,6 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
         str(entry.data.get(DATA_REDIRECT_URI, "")),
     )
     entry.runtime_data = runtime
-    hub.data[DOMAIN] = runtime
-    entry.async_on_unload(lambda: hub.data.pop(DOMAIN, None))
     sync.async_start()
     entry.async_on_unload(sync.async_stop)
     adoption.async_start()
@@ -110,5 +95,5 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
     return True
 
 
-async def async_unload_entry(hub: Hub, entry: ConfigEntry) -> bool:
+async def async_unload_entry(hub: Hub, entry: CloudConfigEntry) -> bool:
     return True

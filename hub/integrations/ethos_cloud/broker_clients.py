@@ -17,9 +17,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ethos.tasks import async_cancel_and_wait
+from hub.core.callback import callback
 from hub.core.events import Event
 from hub.integrations.mqtt.const import EVENT_BROKER_IDENTITY
 from hub.integrations.mqtt.dynsec import DynsecError
+from hub.integrations.mqtt.runtime import mqtt_runtime
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
@@ -47,6 +49,7 @@ class DeviceBrokerClients:
         self.rounds = 0
         self.problem: str | None = None
 
+    @callback
     def async_start(self) -> None:
         self._unsubscribes += [
             self._sync.async_listen(self.async_request),
@@ -66,9 +69,10 @@ class DeviceBrokerClients:
         await async_cancel_and_wait(self._task)
 
     def _identity(self) -> BrokerIdentity | None:
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         return runtime.identity if runtime is not None else None
 
+    @callback
     def async_request(self) -> None:
         """Reconcile soon; a request during a round runs one more round after it."""
         if self._task is not None and not self._task.done():

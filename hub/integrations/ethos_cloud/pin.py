@@ -28,9 +28,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
+from hub.core.callback import callback
 from hub.core.events import Event
-from hub.integrations.ethos_cloud.adoption import SERIAL_PREFIX, ethos_serial
-from hub.integrations.ethos_cloud.const import DOMAIN, EXTRA_KEY, PIN_EXTRA_KEY
+from hub.helpers.ethos_serial import serial_from_identifier
+from hub.integrations.ethos_cloud.adoption import ethos_serial
+from hub.integrations.ethos_cloud.const import EXTRA_KEY, PIN_EXTRA_KEY
+from hub.integrations.ethos_cloud.runtime import cloud_runtime
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from hub.integrations.mqtt.schema import as_json
 
 if TYPE_CHECKING:
@@ -94,11 +98,13 @@ class DiscoveryPin:
         self._again: set[str] = set()
         self._unsubscribe: Callable[[], None] | None = None
 
+    @callback
     def async_start(self) -> None:
         self._unsubscribe = self._hub.bus.async_listen(
             EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry_event
         )
 
+    @callback
     def async_stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
@@ -136,11 +142,8 @@ class DiscoveryPin:
     def _verified_devices_involved(
         self, key: DiscoveryKey, model: EntityConfig, previous: DiscoveredEntity | None
     ) -> list[tuple[str, DeviceRow]]:
-        serials = {
-            i[len(SERIAL_PREFIX) :]
-            for i in (model.device.identifiers if model.device else [])
-            if i.startswith(SERIAL_PREFIX)
-        }
+        identifiers = model.device.identifiers if model.device else []
+        serials = {serial_from_identifier(i) for i in identifiers} - {None}
         involved = []
         for device in self._hub.devices.async_all():
             if not (device.extra.get(EXTRA_KEY) or {}).get("verified"):
@@ -217,7 +220,7 @@ class DiscoveryPin:
         try:
             while True:
                 self._again.discard(device_id)
-                runtime = self._hub.data.get(DOMAIN)
+                runtime = cloud_runtime(self._hub)
                 if runtime is None:
                     await self._async_note_failure(
                         device_id, "link the hub to the store so the device can be checked"
@@ -268,12 +271,12 @@ class DiscoveryPin:
         await self._async_save(device_id)
 
     def _broker_enforces_identity(self) -> bool:
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         return runtime is not None and runtime.identity.enforced
 
     # Storage -----------------------------------------------------------------
     def _discovery(self) -> MqttDiscovery | None:
-        runtime = self._hub.data.get("mqtt")
+        runtime = mqtt_runtime(self._hub)
         return runtime.discovery if runtime is not None else None
 
     async def _async_save(self, device_id: str, configs: dict[str, str] | None = None) -> None:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ethos.tasks import async_cancel_and_wait, async_wait_event
+from hub.core.callback import callback
 from hub.integrations.ethos_cloud.client import (
     CloudAuthError,
     CloudError,
@@ -107,6 +108,7 @@ class OwnedDevicesSync:
         self.synced_at = datetime.fromisoformat(synced) if synced else None
 
     # Lifecycle ---------------------------------------------------------------
+    @callback
     def async_start(self) -> None:
         self._task = self._hub.async_create_task(self._async_loop(), "ethos_cloud sync")
 
@@ -114,6 +116,7 @@ class OwnedDevicesSync:
         await async_cancel_and_wait(self._task)
         self._task = None
 
+    @callback
     def async_listen(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` whenever the set of owned devices changes."""
         self._listeners.append(listener)

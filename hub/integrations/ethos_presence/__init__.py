@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from hub.core.errors import ServiceValidationError
 from hub.core.services import ServiceCall
-from hub.integrations.ethos_presence.const import DOMAIN, SERVICE_SET_SETTING
+from hub.integrations.ethos_presence.const import DATA_SETTINGS_CHANGER, DOMAIN, SERVICE_SET_SETTING
 from hub.integrations.ethos_presence.detector import PresenceDetector, find_detector
 from hub.integrations.ethos_presence.settings import SettingResult, SettingsChanger
 
@@ -25,12 +25,12 @@ __all__ = ["PresenceDetector", "SettingResult", "find_detector", "settings_chang
 
 
 def settings_changer(hub: Hub) -> SettingsChanger | None:
-    return hub.data.get(DOMAIN)
+    return hub.data.get(DATA_SETTINGS_CHANGER)
 
 
 async def async_setup(hub: Hub) -> bool:
     changer = SettingsChanger(hub)
-    hub.data[DOMAIN] = changer
+    hub.data[DATA_SETTINGS_CHANGER] = changer
 
     async def async_set_setting(call: ServiceCall) -> None:
         device_id = call.data.get("device_id")

@@ -4,7 +4,6 @@ and the broker's device identity (dynamic-security plugin) when the broker enfor
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hub.core.config_entries import EntryState
@@ -23,27 +22,22 @@ from hub.integrations.mqtt.const import (
     PAYLOAD_ONLINE,
 )
 from hub.integrations.mqtt.discovery import MqttDiscovery
+from hub.integrations.mqtt.runtime import MqttConfigEntry, MqttRuntime, mqtt_runtime
+from hub.integrations.mqtt.settings import mqtt_settings
 
 if TYPE_CHECKING:
-    from hub.core.config_entries import ConfigEntry
     from hub.core.hub import Hub
     from hub.integrations.zeroconf import ZeroconfService
 
 _LOGGER = logging.getLogger(__name__)
 
 
-@dataclass
-class MqttRuntime:
-    """What the entry holds while loaded; other integrations find it in ``hub.data['mqtt']``."""
-
-    client: MqttClient
-    discovery: MqttDiscovery
-    identity: BrokerIdentity
+__all__ = ["MqttConfigEntry", "MqttRuntime", "mqtt_runtime"]
 
 
 async def async_setup(hub: Hub) -> bool:
-    """Create or update the broker entry from MQTT_URL (the hub's configuration)."""
-    url = hub.config.mqtt_url
+    """Create or update the broker entry from MQTT_URL (the integration's settings)."""
+    url = mqtt_settings(hub).url
     if not url:
         return True
     entries = hub.config_entries.async_entries(DOMAIN)
@@ -60,7 +54,7 @@ async def async_zeroconf_discovered(hub: Hub, service: ZeroconfService) -> None:
     An entry made this way follows the broker if it moves while unreachable; an entry from
     MQTT_URL, or a working one, is left alone. Brokers found so carry no credentials.
     """
-    if hub.config.mqtt_url or service.host is None:
+    if mqtt_settings(hub).url or service.host is None:
         return
     url = f"mqtt://{service.host}:{service.port}"
     entries = hub.config_entries.async_entries(DOMAIN)
@@ -81,8 +75,8 @@ async def async_zeroconf_discovered(hub: Hub, service: ZeroconfService) -> None:
     await hub.config_entries.async_setup(entry.entry_id)
 
 
-async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
-    prefix = entry.data.get("discovery_prefix") or hub.config.discovery_prefix
+async def async_setup_entry(hub: Hub, entry: MqttConfigEntry) -> bool:
+    prefix = entry.data.get("discovery_prefix") or mqtt_settings(hub).discovery_prefix
     status_topic = f"{prefix}/status"
     try:
         client = MqttClient(
@@ -114,9 +108,7 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
     timeout = entry.data.get("connect_timeout", FIRST_CONNECT_TIMEOUT_S)
     if not await client.async_wait_first_attempt(timeout):
         raise ConfigEntryNotReady(f"broker {client.address} unreachable: {client.last_error}")
-    entry.runtime_data = MqttRuntime(client, discovery, identity)
-    hub.data[DOMAIN] = entry.runtime_data
-    entry.async_on_unload(lambda: hub.data.pop(DOMAIN, None))
+    entry.runtime_data = MqttRuntime(client, discovery, identity)  # others: mqtt_runtime(hub)
 
     async def async_publish_service(call: ServiceCall) -> None:
         topic, payload = call.data.get("topic"), call.data.get("payload", "")
@@ -136,5 +128,5 @@ async def async_setup_entry(hub: Hub, entry: ConfigEntry) -> bool:
     return True
 
 
-async def async_unload_entry(hub: Hub, entry: ConfigEntry) -> bool:
+async def async_unload_entry(hub: Hub, entry: MqttConfigEntry) -> bool:
     return True

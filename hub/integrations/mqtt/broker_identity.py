@@ -32,6 +32,7 @@ from typing import Any
 import aiomqtt
 
 from ethos.tasks import async_cancel_and_wait
+from hub.core.callback import callback
 from hub.integrations.mqtt.client import MqttClient
 from hub.integrations.mqtt.const import (
     DEVICE_ROLE_PREFIX,
@@ -179,9 +180,9 @@ class BrokerIdentity:
         self.problem: str | None = None
         self._listeners: list[Callable[[], None]] = []
         self._unsubscribes: list[Callable[[], None]] = []
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._check_again = False
-        self._role_request: asyncio.Task | None = None
+        self._role_request: asyncio.Task[None] | None = None
         self.checked = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -199,6 +200,7 @@ class BrokerIdentity:
             self._unsubscribes.pop()()
         await async_cancel_and_wait(self._task, self._role_request)
 
+    @callback
     def async_listen(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` after each check (every connection), enforced or not."""
         self._listeners.append(listener)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from hub.core.hub_data import HubKey
+
+if TYPE_CHECKING:
+    from hub.integrations.mqtt.discovery import DiscoveryPin
 
 DOMAIN: Final = "mqtt"
 DEFAULT_PREFIX: Final = "homeassistant"
+# The integration's settings, read from the hub's environment (``settings.py``).
+ENV_MQTT_URL: Final = "MQTT_URL"
+ENV_DISCOVERY_PREFIX: Final = "ETHOS_HUB_DISCOVERY_PREFIX"
 DEFAULT_PORT: Final = 1883
 DEFAULT_TLS_PORT: Final = 8883
 
@@ -42,7 +50,7 @@ THIRD_PARTY_USER_PREFIX: Final = "ext-"
 # Fired after each check of the broker (every connection); data: {"enforced": bool}.
 EVENT_BROKER_IDENTITY: Final = "mqtt_broker_identity"
 # hub.data key where another integration (ethos_cloud) leaves a discovery pin to install.
-DATA_DISCOVERY_PIN: Final = "mqtt_discovery_pin"
+DATA_DISCOVERY_PIN: Final[HubKey[DiscoveryPin]] = HubKey("mqtt_discovery_pin")
 
 # Templates in discovery configs run in the bounded sandbox (hub.helpers.template).
 TEMPLATE_MAX_SOURCE_CHARS: Final = 1024  # compiling costs ~10 us a character
@@ -68,3 +76,6 @@ DISCOVERY_MAX_WAITING_SHARED: Final = 2_048
 DISCOVERY_MAX_WAITING_BYTES: Final = 16 * 1024 * 1024
 DISCOVERY_REFUSAL_LOG_S: Final = 60.0  # refusals are logged as one line per interval
 DISCOVERY_WARNINGS_PER_INTERVAL: Final = 20  # bad configs logged one by one, then counted
+
+# One request over MQTT (request.py): live replies waiting to be read; more are dropped.
+REQUEST_QUEUE_SIZE: Final = 16

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hub.const import STATE_OFF, STATE_ON
+from hub.core.callback import callback
 from hub.core.errors import ServiceValidationError
 from hub.core.events import Context
 from hub.integrations.mqtt.client import ReceivedMessage
@@ -114,8 +115,9 @@ class MqttLight(MqttEntity):
     def state_value(self) -> str | None:
         return self._value
 
+    @callback
     def async_write_state(self, context: Context | None = None) -> None:
-        extra = {"supports_brightness": self.supports_brightness}
+        extra: dict[str, bool | int] = {"supports_brightness": self.supports_brightness}
         if self._value == STATE_ON and self._brightness is not None:
             extra["brightness"] = self._brightness
         if extra != self._extra_attributes:

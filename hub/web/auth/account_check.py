@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from hub.core.callback import callback
 from hub.integrations.ethos_cloud.secret_box import SecretBox, SecretUnreadable
 from hub.web.auth.const import ACCOUNT_CHECK_RETRY_S
 from hub.web.auth.models import HubUserGrantRow
@@ -140,6 +141,7 @@ class AccountChecker:
         for user_id in due:
             await self.async_check(user_id)
 
+    @callback
     def async_start(self) -> None:
         self._sweeper = asyncio.get_running_loop().create_task(
             self._async_sweep(), name="hub account checks"

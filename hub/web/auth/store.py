@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from hub.const import AUTH_STORAGE_KEY
+from hub.core.callback import callback
 from hub.core.models import row_from_json, row_to_json
 from hub.core.storage import DocumentStore
 from hub.web.auth.const import ROLE_OWNER
@@ -67,6 +68,7 @@ class AuthStore:
         """Write the document now (returns once it is on disk, or reported as not written)."""
         await self._document.async_save(self._snapshot)
 
+    @callback
     def async_save_later(self) -> None:
         self._document.async_delay_save(self._snapshot, PRUNE_SAVE_DELAY_S)
 

@@ -15,12 +15,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from cloud.app import create_app
+from cloud.catalog.keys import CATALOG
 from cloud.checkout import reconciler
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.models import Order
 from cloud.config import CloudSettings
 from cloud.inventory.importer import import_stock
-from cloud.web.keys import CATALOG, DB
+from cloud.payments.settings import BtcpaySettings
+from cloud.web.keys import DB
 from tests.cloud.common import csrf_from
 from tests.cloud.payments.sim_support import Sim, running_simulator, start_simulator_process
 from tests.support import processes
@@ -147,11 +149,13 @@ async def open_shop(
     settings = replace(
         settings,
         base_url=base_url,
-        btcpay_url=sim.url,
-        btcpay_api_key=sim.api_key,
-        btcpay_store_id=sim.store_id,
-        btcpay_webhook_secret=secret,
-        btcpay_timeout_seconds=1.0,
+        btcpay=BtcpaySettings(
+            url=sim.url,
+            api_key=sim.api_key,
+            store_id=sim.store_id,
+            webhook_secret=secret,
+            timeout_seconds=1.0,
+        ),
         reconcile_interval_seconds=3600,
     )
     webhook = (

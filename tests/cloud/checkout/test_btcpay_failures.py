@@ -99,7 +99,10 @@ async def test_btcpay_unreachable(aiohttp_client, cloud_settings, smtp_server, s
 
     shop = await open_shop(aiohttp_client, cloud_settings, sim, smtp_server, with_webhook=False)
     dead = dataclasses.replace(
-        shop.settings, btcpay_url=f"http://127.0.0.1:{processes.free_port()}"
+        shop.settings,
+        btcpay=dataclasses.replace(
+            shop.settings.btcpay, url=f"http://127.0.0.1:{processes.free_port()}"
+        ),
     )
     await shop.client.close()
     client = await aiohttp_client(create_app(dead))

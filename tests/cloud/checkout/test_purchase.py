@@ -46,6 +46,23 @@ async def test_signed_in_buyer_pays_and_owns_the_device(shop):
     assert serial in devices_page
 
 
+async def test_paid_order_page_keeps_the_link_to_its_invoice(shop):
+    await shop.add_stock("EPD-1", 1)
+    await sign_up_and_confirm(shop.client, shop.smtp, "ada@example.com")
+    order_id = await shop.place_order("EPD-1", 1, email=None)
+    invoice_id = await shop.invoice_id(order_id)
+    await shop.pay(order_id, "pay", "confirm")
+    await shop.wait_status(order_id, "paid")
+
+    page = await (await shop.client.get(f"/orders/{order_id}")).text()
+
+    assert f'href="/orders/{order_id}/pay"' not in page  # nothing left to pay
+    assert f'<a href="/orders/{order_id}/invoice">View the invoice {invoice_id}</a>' in page
+    invoice = await shop.client.get(f"/orders/{order_id}/invoice", allow_redirects=False)
+    assert invoice.status == 303
+    assert invoice.headers["Location"] == f"{shop.sim.url}/i/{invoice_id}"
+
+
 async def test_checkout_redirects_to_our_order_page_not_to_btcpay(shop):
     """CSP form-action 'self' also covers redirects after a form POST (Chrome)."""
     await shop.add_stock("EPD-1", 1)

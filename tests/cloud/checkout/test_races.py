@@ -45,7 +45,7 @@ async def _settled_webhook(shop, invoice_id: str):
         },
         indent=2,
     ).encode()
-    sig = sign_body(shop.settings.btcpay_webhook_secret, body)
+    sig = sign_body(shop.settings.btcpay.webhook_secret, body)
     response = await shop.client.post(
         "/webhooks/btcpay",
         data=body,

@@ -7,12 +7,13 @@ import dataclasses
 from sqlalchemy import update
 
 from cloud.app import create_app
+from cloud.catalog.keys import CATALOG
 from cloud.checkout import flow, reconciler, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.models import Order
 from cloud.db import utcnow
 from cloud.inventory.service import available_count
-from cloud.web.keys import CATALOG, DB
+from cloud.web.keys import DB
 
 
 async def make_due(shop) -> None:

@@ -14,6 +14,7 @@ import pytest
 from cloud.app import create_app
 from cloud.payments.const import RETRY_DELAYS_SECONDS
 from cloud.payments.greenfield import BtcpayError, GreenfieldClient
+from cloud.payments.settings import BtcpaySettings
 from cloud.payments.simulator import SimulatorRefused, SimulatorSettings
 from ethos.cli import main as ethos_main
 from tests.cloud.checkout.shop import Shop
@@ -137,10 +138,7 @@ async def test_store_registers_its_own_webhook_in_development(
     settings = dataclasses.replace(
         cloud_settings,
         base_url=f"http://127.0.0.1:{port}",
-        btcpay_url=sim.url,
-        btcpay_api_key=sim.api_key,
-        btcpay_store_id=sim.store_id,
-        btcpay_webhook_secret=None,
+        btcpay=BtcpaySettings(url=sim.url, api_key=sim.api_key, store_id=sim.store_id),
     )
     url = f"{settings.base_url}/webhooks/btcpay"
     stale = await sim.create_webhook(url, "left-over-secret")

@@ -33,7 +33,7 @@ async def post(shop, payload: dict | None = None, *, body: bytes | None = None, 
     raw = body if body is not None else json.dumps(payload, indent=2).encode()
     headers = {"Content-Type": "application/json"}
     if sig is True:
-        headers["BTCPay-Sig"] = sign_body(shop.settings.btcpay_webhook_secret, raw)
+        headers["BTCPay-Sig"] = sign_body(shop.settings.btcpay.webhook_secret, raw)
     elif sig:
         headers["BTCPay-Sig"] = sig
     response = await shop.client.post("/webhooks/btcpay", data=raw, headers=headers)
@@ -59,7 +59,7 @@ async def test_forged_or_missing_signature_is_refused_with_4xx(shop_without_webh
         assert status == 401 and "signature" in answer["error"]
     # A body changed after signing fails too (the signature covers the raw bytes).
     raw = json.dumps(payload, indent=2).encode()
-    good = sign_body(shop.settings.btcpay_webhook_secret, raw)
+    good = sign_body(shop.settings.btcpay.webhook_secret, raw)
     status, _ = await post(shop, body=json.dumps(payload).encode(), sig=good)
     assert status == 401
     assert (await shop.order(order_id)).status == "awaiting_payment"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from cloud.catalog.keys import CATALOG
 from cloud.recommender.web import (
     API_ITEMS,
     COLD_START_TITLE,
@@ -14,7 +15,6 @@ from cloud.recommender.web import (
     SIMILAR_TITLE,
     TOGETHER_TITLE,
 )
-from cloud.web.keys import CATALOG
 from tests.cloud.checkout.shop import open_shop
 from tests.cloud.common import log_in
 from tests.cloud.recommender.store_support import (

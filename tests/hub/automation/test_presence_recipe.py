@@ -28,6 +28,7 @@ from tests.hub.web.conftest import SignedIn
 ensure_firmware_importable()
 
 from firmware.simulator.radar import NO_TARGET, RadarTarget  # noqa: E402
+from hub.integrations.mqtt.runtime import mqtt_runtime  # noqa: E402
 from tests.firmware.mqtt_support import DeviceThread, clear_retained, host_port  # noqa: E402
 from tests.support.waiting import wait_until  # noqa: E402
 
@@ -219,7 +220,9 @@ async def test_an_mqtt_trigger_fires_on_its_topic_and_payload(
         },
         "Olivia",
     )
-    await wait_until(lambda: "mqtt" in hub.data and hub.data["mqtt"].client.connected.is_set(), 10)
+    await wait_until(
+        lambda: mqtt_runtime(hub) is not None and mqtt_runtime(hub).client.connected.is_set(), 10
+    )
     await _published_until_seen(device, topic, "on", _record)
     await device.publish(topic, "brighten")  # another payload: nothing
     await device.publish(f"z2m_{unique_id}/button", '{"action": "off"}')

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hub.const import EVENT_HUB_STOP
+from hub.core.core_config import clean_settings
+from tests.support.waiting import wait_until
 
 
 async def test_a_state_trigger_fires_on_the_change_it_names_and_nothing_else(start_home) -> None:
@@ -194,6 +196,33 @@ async def test_sun_triggers_use_the_hubs_location_and_offset(start_home) -> None
     await home.advance(12 * 3600)
     [call] = home.calls.data()
     assert "20:44" <= call["at"] <= "20:49"  # the almanac's 21:17 less 30 minutes
+
+
+async def test_sun_triggers_follow_the_place_saved_in_the_hubs_settings(start_home) -> None:
+    # No place in the environment: the owner gives London in the set-up flow, and the
+    # running automations follow (the settings document wins over the environment).
+    home = await start_home(
+        """
+- id: dusk
+  triggers:
+    - trigger: sun
+      event: sunset
+  actions:
+    - action: test.record
+      data: {at: "{{ now().strftime('%H:%M') }}"}
+""",
+        time_zone="UTC",
+    )
+    assert home.engine.automations == {}  # refused: sun needs the hub's location
+    await home.hub.core_config.async_update(
+        clean_settings(
+            {"latitude": "51.5072", "longitude": "-0.1276", "time_zone": "Europe/London"}
+        )
+    )
+    await wait_until(lambda: "dusk" in home.engine.automations)
+    await home.advance(12 * 3600)
+    [call] = home.calls.data()
+    assert "21:14" <= call["at"] <= "21:19"  # the almanac's 21:17, London time
 
 
 async def test_event_and_hub_start_and_shutdown_triggers(start_home) -> None:

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from cloud.catalog.keys import CATALOG
 from cloud.inventory.importer import import_stock
-from cloud.web.keys import CATALOG, DB
+from cloud.web.keys import DB
 from hub.core.hub import Hub
 from hub.core.models import DeviceRow
 from hub.integrations.ethos_cloud import CloudRuntime, cloud_runtime

@@ -13,6 +13,7 @@ from tests.cloud.conftest import cloud_settings  # noqa: F401
 
 ensure_firmware_importable()
 
+from hub.integrations.mqtt.runtime import mqtt_runtime  # noqa: E402
 from tests.firmware.mqtt_support import clear_retained  # noqa: E402
 from tests.hub.ethos_cloud.common import Home, open_home  # noqa: E402
 
@@ -80,7 +81,7 @@ async def identity_home(dynsec_broker, aiohttp_client, tmp_path: Path, prefix: s
     try:
         owner = await sign_in(client, "owner-sub", "Olivia")
         home = IdentityHome(client, owner, store, dynsec_broker, prefix)
-        await wait_until(lambda: home.hub.data["mqtt"].client.connected.is_set(), timeout=15)
+        await wait_until(lambda: mqtt_runtime(home.hub).client.connected.is_set(), timeout=15)
         await link(home.hub, cloud_url)
         await wait_until(lambda: home.runtime.sync.status == "ok")
         yield home

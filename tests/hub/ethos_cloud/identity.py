@@ -33,6 +33,7 @@ from hub.integrations.ethos_cloud.const import (
     DOMAIN,
     EXTRA_KEY,
 )
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from hub.web.auth.users import Principal
 from hub.web.keys import HUB_KEY
 from tests.hub.ethos_cloud.test_sync_resilience import ScriptedStore, unit
@@ -182,7 +183,7 @@ class IdentityHome:
 
     @property
     def identity(self) -> BrokerIdentity:
-        return self.hub.data["mqtt"].identity
+        return mqtt_runtime(self.hub).identity
 
     @property
     def runtime(self) -> CloudRuntime:

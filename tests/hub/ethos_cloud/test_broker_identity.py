@@ -10,6 +10,7 @@ import json
 
 import aiomqtt
 
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from tests.hub.ethos_cloud.identity import (
     IdentityHome,
     device_password,
@@ -172,7 +173,7 @@ async def test_the_knowing_only_a_serial_attack_of_the_review_fails(
         assert hub.states.get(occupancy).state == "off"
         assert not any(s.entity_id.startswith("switch.") for s in hub.states.async_all())
         entity = next(
-            e for e in hub.data["mqtt"].discovery.discovered() if e.entity_id == occupancy
+            e for e in mqtt_runtime(hub).discovery.discovered() if e.entity_id == occupancy
         )
         assert entity.config.state_topic == f"ethos/{SERIAL}/occupancy"
         assert identity_home.adoption(SERIAL)["verified"]

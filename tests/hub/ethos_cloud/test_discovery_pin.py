@@ -10,6 +10,7 @@ import json
 import aiomqtt
 
 from ethos.tasks import async_cancel_and_wait
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from tests.firmware.mqtt_support import clear_retained, host_port
 from tests.hub.ethos_cloud.identity import (
     EthosDevice,
@@ -47,7 +48,7 @@ async def test_a_changed_config_of_a_verified_device_waits_for_a_fresh_claim(
         await wait_until(lambda: "did not prove itself again" in _held(home)[0]["reason"])
         page = await (await home.client.get(f"/devices/{device_id}")).text()
         assert 'id="discovery-held"' in page and "did not prove itself again" in page
-        entity = next(e for e in home.hub.data["mqtt"].discovery.discovered()
+        entity = next(e for e in mqtt_runtime(home.hub).discovery.discovered()
                       if e.entity_id == OCCUPANCY)  # fmt: skip
         assert entity.config.state_topic == f"ethos/{SERIAL}/occupancy"
 
@@ -80,7 +81,7 @@ async def test_a_new_entity_for_a_verified_device_waits_for_a_fresh_claim(
         topic = f"{prefix}/sensor/{SERIAL}/light/config"
         await device.client.publish(topic, json.dumps(light), qos=1, retain=True)
         # Applied only once the device answered a challenge sent after the config arrived.
-        discovery = home.hub.data["mqtt"].discovery
+        discovery = mqtt_runtime(home.hub).discovery
         await wait_until(lambda: any(e.discovery_topic == topic for e in discovery.discovered()))
         assert device.challenges > challenges
         assert not _held(home)
@@ -174,7 +175,7 @@ async def test_on_an_anonymous_broker_a_verified_devices_discovery_cannot_be_rep
                     ):
                         await evil.publish(topic, json.dumps(config), qos=1, retain=True)
                     await wait_until(lambda: len(home.pin(serial).get("held") or []) == 2)
-                discovery = home.hub.data["mqtt"].discovery
+                discovery = mqtt_runtime(home.hub).discovery
                 entity = next(e for e in discovery.discovered() if e.entity_id == occupancy)
                 assert entity.config.state_topic == f"ethos/{serial}/occupancy"
                 assert not any(

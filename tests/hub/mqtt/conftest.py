@@ -10,6 +10,7 @@ import pytest
 
 from hub.core.hub import Hub
 from hub.integrations.mqtt import MqttRuntime
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from tests.hub.common import StartedHubs, make_config
 
 
@@ -48,4 +49,4 @@ async def hub(start_hub: StartHub) -> Hub:
 
 
 def runtime(hub: Hub) -> MqttRuntime:
-    return hub.data["mqtt"]
+    return mqtt_runtime(hub)

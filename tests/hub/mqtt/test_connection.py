@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hub.core.config_entries import EntryState
+from hub.integrations.mqtt.runtime import mqtt_runtime
 from tests.hub.mqtt.conftest import StartHub, runtime
 from tests.hub.mqtt.device import FakeDevice
 from tests.hub.mqtt.proxy import CuttableProxy
@@ -34,7 +35,7 @@ async def test_broker_down_at_start_is_retried_then_connects(
     assert "unreachable" in entry.reason
     await proxy.start()
     await wait_until(lambda: entry.state is EntryState.LOADED, timeout=10)
-    assert hub.data["mqtt"].client.connected.is_set()
+    assert mqtt_runtime(hub).client.connected.is_set()
 
 
 async def test_reconnects_and_resubscribes_after_the_link_drops(

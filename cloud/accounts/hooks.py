@@ -1,0 +1,29 @@
+"""What other areas do when something happens to an account: hooks they register.
+
+Accounts know no other area. Checkout, for one, registers a hook that gives a newly
+confirmed account the guest orders bought with its address, the way it registers its
+invoice listener with payments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# (the caller's open transaction, the account's id, its address); runs inside that
+# transaction, so what a hook writes commits with the confirmation or not at all.
+AccountConfirmedHook = Callable[[AsyncSession, int, str], Awaitable[object]]
+
+
+@dataclass
+class AccountHooks:
+    confirmed: list[AccountConfirmedHook] = field(default_factory=list)
+
+    def on_confirmed(self, hook: AccountConfirmedHook) -> None:
+        self.confirmed.append(hook)
+
+    async def account_confirmed(self, session: AsyncSession, user_id: int, email: str) -> None:
+        for hook in self.confirmed:
+            await hook(session, user_id, email)

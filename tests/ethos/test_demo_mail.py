@@ -1,0 +1,35 @@
+"""The demo prints each mail the store writes to its outbox, with its links."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from cloud.mail.dispatcher import OutboxTransport
+from ethos.demo_mail import OutboxWatcher
+
+
+def _mail(to: str, subject: str, body: str) -> EmailMessage:
+    message = EmailMessage()
+    message["To"] = to
+    message["From"] = "Ethos <no-reply@ethos.local>"
+    message["Subject"] = subject
+    message.set_content(body)
+    return message
+
+
+async def test_new_mails_are_told_once_with_their_links(tmp_path):
+    outbox = tmp_path / "outbox"
+    watcher = OutboxWatcher(outbox)
+    assert watcher.new_mail_lines() == []  # no folder yet: nothing, no error
+    transport = OutboxTransport(outbox)
+    link = "http://127.0.0.1:8080/account/confirm/abc123"
+    await transport.async_send(
+        _mail("ada@example.org", "Confirm your address", f"Open this link:\n{link}\n")
+    )
+
+    lines = watcher.new_mail_lines()
+
+    assert lines == ["Mail to ada@example.org: Confirm your address", f"  open {link}"]
+    assert watcher.new_mail_lines() == []
+    await transport.async_send(_mail("bob@example.org", "Order paid", "No links here.\n"))
+    assert watcher.new_mail_lines() == ["Mail to bob@example.org: Order paid"]
