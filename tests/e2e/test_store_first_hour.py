@@ -49,6 +49,8 @@ async def test_the_stores_first_hour(store_stack, unique_id, device):
 
         async def step(name: str) -> None:
             await page.wait_for_load_state("load")
+            text = await page.inner_text("body")
+            assert "None" not in text and "0E-" not in text, name
             if device == "phone":
                 await assert_no_sideways_scroll(page)
             await shots.take(page, name)
