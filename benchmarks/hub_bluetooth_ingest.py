@@ -91,7 +91,7 @@ class InlineScanner:
 
 
 async def start_hub(folder: Path) -> tuple[Hub, BluetoothManager]:
-    hub = Hub(HubConfig(data_dir=folder, integrations=("bluetooth",)))
+    hub = Hub(HubConfig(data_dir=folder, integrations=("bluetooth", "bthome")))
     hub.data[SCANNER_FACTORY] = InlineScanner
     await hub.async_start()
     return hub, hub.config_entries.async_entries("bluetooth")[0].runtime_data
@@ -105,7 +105,7 @@ async def run_hub(adverts: list[tuple[BLEDevice, AdvertisementData]]) -> tuple[f
             for device, adv in adverts[: DEVICES * REPEATS]:  # create the entities first
                 manager.on_advertisement(device, adv)
             await manager.async_wait_idle()
-            before = manager.reader.counters.duplicates
+            before = manager.handlers["bthome"].reader.counters.duplicates
             wall, cpu = time.perf_counter(), time.process_time()
             for start in range(0, len(adverts), 500):  # bursts below the queue bound
                 for device, adv in adverts[start : start + 500]:
@@ -113,7 +113,7 @@ async def run_hub(adverts: list[tuple[BLEDevice, AdvertisementData]]) -> tuple[f
                 await manager.async_wait_idle()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             assert manager.dropped == 0
-            return wall, cpu, manager.reader.counters.duplicates - before
+            return wall, cpu, manager.handlers["bthome"].reader.counters.duplicates - before
         finally:
             await hub.async_stop()
 

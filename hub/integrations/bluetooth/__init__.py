@@ -1,4 +1,5 @@
-"""Bluetooth integration: BTHome v2 sensors heard through bleak, passively where possible.
+"""Bluetooth integration: the adapter, the scanner (bleak, passively where possible), and
+advertisements dispatched to the integrations whose manifest matches them (bthome).
 
 One config entry per adapter, created at start. Without an adapter (or BlueZ) the entry
 goes into setup retry with the reason; the rest of the hub runs on. Bleak and the BTHome

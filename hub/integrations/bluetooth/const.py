@@ -1,4 +1,4 @@
-"""Keys, defaults and limits of the Bluetooth (BTHome) integration."""
+"""Keys, defaults and limits of the Bluetooth integration (adapter, scanner, dispatch)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,8 @@ TITLE: Final = "Bluetooth"
 # Integrations list the advertisements they want under this manifest key (the loader checks
 # its shape); the scanner queues only advertisements some manifest matches.
 MANIFEST_KEY: Final = "bluetooth"
-
-# BTHome v2 service data UUID 0xFCD2, as bleak reports it (128-bit form), and as sent on air.
-BTHOME_UUID: Final = "0000fcd2-0000-1000-8000-00805f9b34fb"
-BTHOME_UUID_ON_AIR: Final = b"\xd2\xfc"
-BTHOME_VERSION: Final = 2  # bits 5-7 of the device-info byte
-BTHOME_FLAG_ENCRYPTED: Final = 0x01
-BTHOME_FLAG_MAC_INCLUDED: Final = 0x02
-BTHOME_OBJECT_PACKET_ID: Final = 0x00
-# The library accepts a repeated packet id once this long has passed (the device may have
-# restarted); within the window a repeat is the same reading sent again.
-DUPLICATE_WINDOW_S: Final = 4.0
+# A 16-bit UUID "xxxx" is 0000xxxx plus this, in bleak's 128-bit form.
+BASE_UUID_SUFFIX: Final = "-0000-1000-8000-00805f9b34fb"
 
 # Entry data keys (all optional; the defaults below apply).
 CONF_ADAPTER: Final = "adapter"
@@ -42,6 +33,3 @@ MAX_QUEUED_ADVERTISEMENTS: Final = 1_000
 # Devices are added without asking (like a BTHome-aware app); a spoofer sending from ever new
 # addresses stops at this many devices instead of filling the registries.
 MAX_TRACKED_DEVICES: Final = 256
-MAX_SERVICE_DATA_BYTES: Final = 255
-LIBRARY_LOGGER: Final = "bthome_ble.parser"  # filters do not apply to child loggers
-LIBRARY_LOG_INTERVAL_S: Final = 60.0

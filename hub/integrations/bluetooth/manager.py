@@ -1,8 +1,10 @@
-"""The running Bluetooth integration: scanner, bounded queue, readings to entities, watchdog.
+"""The running Bluetooth integration: scanner, bounded queue, dispatch, watchdog.
 
 The scanner's callback only timestamps and queues (it runs in the event loop, called by
-bleak for every advertisement); one worker parses and updates entities, so a flood costs
-dropped advertisements, never unbounded memory or a stalled loop.
+bleak for every advertisement), and only advertisements some loaded integration's manifest
+matches; one worker hands each to the integrations whose manifest matches it (bthome reads
+BTHome into entities), so a flood costs dropped advertisements, never unbounded memory or
+a stalled loop.
 """
 
 from __future__ import annotations
@@ -11,26 +13,22 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 
 from ethos.tasks import async_cancel_and_wait
-from hub.integrations.bluetooth.binary_sensor import BTHomeBinarySensor
-from hub.integrations.bluetooth.bthome import BTHomeReader, BTHomeReading, LibraryLogLimiter
 from hub.integrations.bluetooth.const import (
     DEVICE_STALE_AFTER_S,
-    LIBRARY_LOGGER,
     MANIFEST_KEY,
     MAX_QUEUED_ADVERTISEMENTS,
     MAX_TRACKED_DEVICES,
     SCANNER_SILENT_AFTER_S,
     WATCHDOG_INTERVAL_FRACTION,
 )
-from hub.integrations.bluetooth.entity import BTHomeEntity
+from hub.integrations.bluetooth.handlers import HANDLER_FACTORIES, AdvertisementHandler
 from hub.integrations.bluetooth.scanner import ScannerFactory, ScannerUnavailable
-from hub.integrations.bluetooth.sensor import BTHomeSensor
 
 if TYPE_CHECKING:
     from hub.core.config_entries import ConfigEntry
@@ -41,6 +39,18 @@ _LOGGER = logging.getLogger(__name__)
 Queued = tuple[BLEDevice, AdvertisementData, float]
 
 
+def manifest_service_data_uuids(hub: Hub, domain: str | None = None) -> frozenset[str]:
+    """The service data UUIDs the loaded integrations' manifests (or ``domain``'s) match
+    (``"bluetooth": [{"service_data_uuid": ...}]``), in bleak's lower-case 128-bit form."""
+    return frozenset(
+        matcher["service_data_uuid"].lower()
+        for integration in hub.loaded_integrations.values()
+        if domain is None or integration.domain == domain
+        for matcher in integration.manifest.discovery.get(MANIFEST_KEY, ())
+        if "service_data_uuid" in matcher
+    )
+
+
 @dataclass(frozen=True)
 class Timing:
     """How long silence and staleness may last before the manager acts."""
@@ -49,24 +59,13 @@ class Timing:
     stale_after: float = DEVICE_STALE_AFTER_S
 
 
-def manifest_service_data_uuids(hub: Hub) -> frozenset[str]:
-    """The service data UUIDs the loaded integrations' manifests match (``"bluetooth":
-    [{"service_data_uuid": ...}]``), in bleak's lower-case 128-bit form."""
-    return frozenset(
-        matcher["service_data_uuid"].lower()
-        for integration in hub.loaded_integrations.values()
-        for matcher in integration.manifest.discovery.get(MANIFEST_KEY, ())
-        if "service_data_uuid" in matcher
-    )
-
-
 class BluetoothManager:
-    """Owns one scanner and the entities its advertisements feed."""
+    """Owns one scanner and hands what it hears to the integrations that asked for it."""
 
     def __init__(
         self,
         hub: Hub,
-        entry: ConfigEntry,
+        entry: ConfigEntry[Any],
         scanner_factory: ScannerFactory,
         adapter: str | None = None,
         timing: Timing | None = None,
@@ -77,22 +76,27 @@ class BluetoothManager:
         self._entry = entry
         self.timing = timing or Timing()
         self.scanner = scanner_factory(self.on_advertisement, adapter)
-        self.reader = BTHomeReader(max_devices)
-        self._max_devices = max_devices
-        self._addresses: set[str] = set()  # devices that have entities
-        self._log_limiter = LibraryLogLimiter()
         self._queue: asyncio.Queue[Queued] = asyncio.Queue(max_queued)
-        self._entities: dict[str, BTHomeEntity] = {}
-        # Only advertisements a loaded integration's manifest asks for are queued.
+        self._tasks: list[asyncio.Task[None]] = []
+        # Only advertisements a loaded integration's manifest asks for are queued; each
+        # integration with a handler gets those its own manifest matches.
         self.wanted_service_data = manifest_service_data_uuids(hub)
-        self.ignored = 0
-        self._tasks: list[asyncio.Task] = []
+        listen_for = getattr(self.scanner, "listen_for", None)  # stand-ins hear everything
+        if listen_for is not None:
+            listen_for(self.wanted_service_data)
+        self.handlers: dict[str, AdvertisementHandler] = {
+            domain: factory(hub, entry, max_devices)
+            for domain, factory in (hub.data.get(HANDLER_FACTORIES) or {}).items()
+        }
+        self._wanted_by = {
+            domain: manifest_service_data_uuids(hub, domain) for domain in self.handlers
+        }
         self.last_heard = time.monotonic()
         self.received = 0
+        self.ignored = 0
         self.dropped = 0
         self.processed = 0
         self.restarts = 0
-        self.refused_devices = 0
 
     # The scanner callback ------------------------------------------------------
     def on_advertisement(self, device: BLEDevice, advertisement: AdvertisementData) -> None:
@@ -112,7 +116,8 @@ class BluetoothManager:
     async def async_start(self) -> None:
         """Start scanning; ScannerUnavailable propagates so the entry goes into retry."""
         await self.scanner.async_start()
-        logging.getLogger(LIBRARY_LOGGER).addFilter(self._log_limiter)
+        for handler in self.handlers.values():
+            handler.start()
         self.last_heard = time.monotonic()
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -123,53 +128,27 @@ class BluetoothManager:
     async def async_stop(self) -> None:
         await async_cancel_and_wait(*self._tasks)
         self._tasks = []
-        logging.getLogger(LIBRARY_LOGGER).removeFilter(self._log_limiter)
         await self.scanner.async_stop()
-        for entity in list(self._entities.values()):
-            if entity.entity_id is not None:
-                await self._hub.entity_table.async_remove(entity.entity_id)
-        self._entities.clear()
+        for handler in self.handlers.values():
+            await handler.async_stop()
 
     async def async_wait_idle(self) -> None:
         """Return once every queued advertisement has been handled."""
         await self._queue.join()
 
-    # Advertisements to entities ------------------------------------------------
+    # Advertisements to the integrations that asked ------------------------------
     async def _async_work(self) -> None:
         while True:
             device, advertisement, heard_at = await self._queue.get()
             try:
-                reading = self.reader.read(device, advertisement, heard_at)
-                if reading is not None:
-                    await self._async_apply(reading, heard_at)
+                for domain, handler in self.handlers.items():
+                    if not self._wanted_by[domain].isdisjoint(advertisement.service_data):
+                        await handler.async_handle(device, advertisement, heard_at)
             except Exception:
                 _LOGGER.exception("Handling an advertisement from %s failed", device.address)
             finally:
                 self.processed += 1
                 self._queue.task_done()
-
-    async def _async_apply(self, reading: BTHomeReading, heard_at: float) -> None:
-        if reading.address not in self._addresses:
-            if len(self._addresses) >= self._max_devices:
-                if not self.refused_devices:
-                    _LOGGER.warning(
-                        "Already %d BTHome devices; ignoring new ones such as %s",
-                        self._max_devices,
-                        reading.address,
-                    )
-                self.refused_devices += 1
-                return
-            self._addresses.add(reading.address)
-        for measurement in reading.measurements:
-            unique_id = f"{reading.address}-{measurement.key}"
-            entity = self._entities.get(unique_id)
-            if entity is not None:
-                entity.update(measurement, heard_at)
-                continue
-            kind = BTHomeBinarySensor if measurement.binary else BTHomeSensor
-            entity = kind(reading, measurement, heard_at)
-            self._entities[unique_id] = entity
-            await self._hub.entity_table.async_add(entity, self._entry.entry_id)
 
     # Watchdog --------------------------------------------------------------------
     async def _async_watch(self) -> None:
@@ -180,7 +159,8 @@ class BluetoothManager:
             now = time.monotonic()
             if now - self.last_heard > self.timing.silent_after:
                 await self.async_restart_scanner(now - self.last_heard)
-            self._mark_stale(now)
+            for handler in self.handlers.values():
+                handler.mark_stale(now, self.timing.stale_after)
 
     async def async_restart_scanner(self, silent_for: float) -> None:
         """Restart a scanner that has gone silent; a failure is retried on the next round."""
@@ -196,8 +176,3 @@ class BluetoothManager:
             await self.scanner.async_start()
         except ScannerUnavailable as err:
             _LOGGER.error("Restarting the Bluetooth scanner failed: %s", err)
-
-    def _mark_stale(self, now: float) -> None:
-        for entity in self._entities.values():
-            if not entity.sleepy and now - entity.last_heard > self.timing.stale_after:
-                entity.mark_stale()

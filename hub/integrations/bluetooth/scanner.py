@@ -9,7 +9,7 @@ callback to a scanner that replays raw advertisement bytes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from bleak import BleakScanner
@@ -19,7 +19,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
 from hub.core.errors import HubError
-from hub.integrations.bluetooth.const import BTHOME_UUID_ON_AIR
+from hub.integrations.bluetooth.const import BASE_UUID_SUFFIX
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +54,14 @@ def describe_error(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
+def on_air_uuid16(uuid: str) -> bytes | None:
+    """A 16-bit UUID in its Bluetooth-base 128-bit form, as advertised (little-endian);
+    None for a UUID outside the base."""
+    if len(uuid) != 36 or not uuid.lower().endswith(BASE_UUID_SUFFIX) or uuid[:4] != "0000":
+        return None
+    return bytes.fromhex(uuid[4:8])[::-1]
+
+
 class BleakAdvertisementScanner:
     """A local adapter through bleak: passive when the platform allows, else active."""
 
@@ -64,10 +72,18 @@ class BleakAdvertisementScanner:
         backend: type[BaseBleakScanner] | None = None,
     ) -> None:
         self._callback = callback
+        # Passive scanning listens for these (the manifests' matchers), as sent on air.
+        self._on_air: list[bytes] = []
         self._adapter = adapter
         self._backend = backend  # None: the platform's (BlueZ, CoreBluetooth, WinRT)
         self._scanner: BleakScanner | None = None
         self.mode = "stopped"
+
+    def listen_for(self, service_data_uuids: Iterable[str]) -> None:
+        """What passive scanning asks the adapter for (before start): the manager passes
+        the service data UUIDs the loaded manifests match."""
+        on_air = (on_air_uuid16(uuid) for uuid in sorted(service_data_uuids))
+        self._on_air = [uuid for uuid in on_air if uuid is not None]
 
     def _bluez_args(self, passive: bool) -> BlueZScannerArgs:
         args: BlueZScannerArgs = {}
@@ -75,9 +91,10 @@ class BleakAdvertisementScanner:
             args["adapter"] = self._adapter
         if passive:
             # BlueZ only scans passively through an advertisement monitor, which needs
-            # patterns: the BTHome service data UUID as it appears on air.
+            # patterns: the matched service data UUIDs as they appear on air.
             args["or_patterns"] = [
-                OrPattern(0, AdvertisementDataType.SERVICE_DATA_UUID16, BTHOME_UUID_ON_AIR)
+                OrPattern(0, AdvertisementDataType.SERVICE_DATA_UUID16, uuid)
+                for uuid in self._on_air
             ]
         return args
 

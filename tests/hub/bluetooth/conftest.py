@@ -16,6 +16,7 @@ from hub.integrations.bluetooth.scanner import (
     ScannerFactory,
     ScannerUnavailable,
 )
+from hub.integrations.bthome.devices import BTHomeDevices
 from tests.hub.bluetooth.advertisements import to_bleak
 from tests.hub.common import StartedHubs, make_config
 
@@ -60,7 +61,7 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., asyncio.Futur
         scanner_factory: ScannerFactory = ReplayScanner,
         **overrides: object,
     ) -> Hub:
-        overrides.setdefault("integrations", ("bluetooth",))
+        overrides.setdefault("integrations", ("bluetooth", "bthome"))
         hub = Hub(make_config(tmp_path, **overrides))
         hub.data[SCANNER_FACTORY] = scanner_factory
         await started.async_start(hub)
@@ -78,6 +79,11 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., asyncio.Futur
 
 def manager(hub: Hub) -> BluetoothManager:
     return hub.config_entries.async_entries("bluetooth")[0].runtime_data
+
+
+def bthome_devices(hub: Hub) -> BTHomeDevices:
+    """The BTHome side of the adapter: what bthome made of the advertisements it was given."""
+    return manager(hub).handlers["bthome"]  # type: ignore[return-value]
 
 
 def scanner(hub: Hub) -> ReplayScanner:

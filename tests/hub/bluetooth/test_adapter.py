@@ -28,7 +28,7 @@ async def test_without_an_adapter_the_entry_retries_and_the_hub_runs_on(
     with caplog.at_level(logging.WARNING):
         # The real bleak scanner: this machine has no Bluetooth adapter (nor BlueZ).
         hub = await start_hub(
-            integrations=("bluetooth", "mqtt"),
+            integrations=("bluetooth", "bthome", "mqtt"),
             mqtt_url=mqtt_broker_url,
             scanner_factory=BleakAdvertisementScanner,
         )
@@ -58,7 +58,7 @@ WITHOUT_ADAPTER = textwrap.dedent(
 
     async def main():
         with tempfile.TemporaryDirectory() as folder:
-            hub = Hub(HubConfig(data_dir=Path(folder), integrations=("bluetooth",)))
+            hub = Hub(HubConfig(data_dir=Path(folder), integrations=("bluetooth", "bthome")))
             await hub.async_start()
             [entry] = hub.config_entries.async_entries("bluetooth")
             loaded = sorted({m.split(".")[0] for m in sys.modules} & {"bleak", "dbus_fast",

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.integrations.bluetooth.bthome import BTHomeReader
-from hub.integrations.bluetooth.entity import BTHomeEntity
-from hub.integrations.bluetooth.sensor import BTHomeSensor
+from hub.integrations.bthome.entity import BTHomeEntity
+from hub.integrations.bthome.parser import BTHomeReader
+from hub.integrations.bthome.sensor import BTHomeSensor
 from tests.hub.bluetooth.advertisements import (
     DEVICE_INFO_V2_PLAIN,
     SPEC_EXAMPLE,
@@ -20,7 +20,7 @@ from tests.hub.bluetooth.advertisements import (
     ethos_presence,
     to_bleak,
 )
-from tests.hub.bluetooth.conftest import feed, manager, scanner
+from tests.hub.bluetooth.conftest import bthome_devices, feed, manager, scanner
 from tests.support.waiting import wait_until
 
 ADDRESS = "A4:C1:38:12:34:56"
@@ -64,7 +64,7 @@ async def test_every_truncation_of_valid_packets_is_survived(start_hub) -> None:
         for cut in range(len(raw)):
             scanner(hub).feed(raw[:cut], ADDRESS)
     await manager(hub).async_wait_idle()
-    assert manager(hub).reader.counters.parser_errors == 0
+    assert bthome_devices(hub).reader.counters.parser_errors == 0
     # Still working: a whole packet is read as usual.
     await feed(hub, SPEC_EXAMPLE, ADDRESS)
     assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "25.0"
@@ -79,7 +79,7 @@ async def test_random_junk_through_the_live_hub_changes_nothing_else(start_hub) 
         scanner(hub).feed(bthome(objects, device_info=DEVICE_INFO_V2_PLAIN), f"66:00:00:00:{n:04X}")
     await manager(hub).async_wait_idle()
     assert manager(hub).processed == 201
-    assert manager(hub).reader.counters.parser_errors == 0
+    assert bthome_devices(hub).reader.counters.parser_errors == 0
     assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "25.0"
     await feed(hub, bthome(b"\x02" + struct.pack("<h", 1999), "DIY-sensor"), ADDRESS)
     assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "19.99"
@@ -90,7 +90,7 @@ async def test_encrypted_payloads_without_a_key_are_ignored_and_counted(start_hu
     encrypted = bthome(bytes(12), "Secret", device_info=0x41)
     await feed(hub, encrypted, ADDRESS)
     await feed(hub, encrypted, ADDRESS)
-    assert manager(hub).reader.counters.encrypted == 2
+    assert bthome_devices(hub).reader.counters.encrypted == 2
     assert hub.states.async_all() == []
 
 
@@ -138,7 +138,7 @@ async def test_new_addresses_beyond_the_device_limit_are_refused(start_hub) -> N
         )
     await manager(hub).async_wait_idle()
     assert len(hub.states.async_all()) == 3
-    assert manager(hub).refused_devices == 7
+    assert bthome_devices(hub).refused_devices == 7
     # Known devices keep working.
     await feed(hub, ethos_presence(False, 2, serial="EPD-100000"), "66:00:00:00:00:00")
     assert hub.states.get("binary_sensor.ethos_epd_100000_0000_occupancy").state == "off"

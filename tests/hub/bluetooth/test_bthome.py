@@ -7,7 +7,7 @@ import struct
 from firmware.simulator.firmware_path import ensure_firmware_importable
 from hub.const import STATE_OFF, STATE_ON
 from tests.hub.bluetooth.advertisements import FLAGS, SPEC_EXAMPLE, ad, bthome, ethos_presence
-from tests.hub.bluetooth.conftest import feed, manager
+from tests.hub.bluetooth.conftest import bthome_devices, feed, manager
 
 DIY = "A4:C1:38:12:34:56"
 ETHOS = "24:0A:C4:5E:E0:42"
@@ -69,14 +69,14 @@ async def test_a_repeated_packet_id_is_dropped_and_a_new_one_is_taken(start_hub)
     # Same packet id again, even with other content: a repeat, not news.
     await feed(hub, ethos_presence(False, packet_id=40), ETHOS)
     assert hub.states.get(entity_id).state == STATE_ON
-    assert manager(hub).reader.counters.duplicates == 1
+    assert bthome_devices(hub).reader.counters.duplicates == 1
 
     await feed(hub, ethos_presence(False, packet_id=41), ETHOS)
     assert hub.states.get(entity_id).state == STATE_OFF
     # The same id from another device is that device's own packet.
     await feed(hub, ethos_presence(True, packet_id=41, serial="EPD-000999"), "24:0A:C4:5E:E0:43")
     assert hub.states.get("binary_sensor.ethos_epd_000999_e043_occupancy").state == STATE_ON
-    assert manager(hub).reader.counters.duplicates == 1
+    assert bthome_devices(hub).reader.counters.duplicates == 1
 
 
 async def test_packets_without_an_id_are_never_treated_as_repeats(start_hub) -> None:
@@ -84,7 +84,7 @@ async def test_packets_without_an_id_are_never_treated_as_repeats(start_hub) -> 
     for centi in (2000, 2100, 2000):
         await feed(hub, bthome(b"\x02" + struct.pack("<h", centi), "Attic"), DIY)
     assert hub.states.get("sensor.attic_3456_temperature").state == "20.0"
-    assert manager(hub).reader.counters.duplicates == 0
+    assert bthome_devices(hub).reader.counters.duplicates == 0
 
 
 async def test_entities_keep_their_ids_and_come_back_after_a_restart(start_hub) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.integrations.bluetooth.entity import BTHomeEntity
+from hub.integrations.bthome.entity import BTHomeEntity
 
 
 class BTHomeSensor(BTHomeEntity):

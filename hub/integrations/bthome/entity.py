@@ -6,14 +6,14 @@ from typing import Any
 
 from hub.core.entity import Entity
 from hub.core.models import DeviceInfo
-from hub.integrations.bluetooth.bthome import BTHomeReading, Measurement
-from hub.integrations.bluetooth.const import DOMAIN
+from hub.integrations.bthome.const import IDENTITY_DOMAIN
+from hub.integrations.bthome.parser import BTHomeReading, Measurement
 
 
 def device_info(reading: BTHomeReading) -> DeviceInfo:
     return DeviceInfo(
-        identifiers=((DOMAIN, reading.address),),
-        connections=((DOMAIN, reading.address),),
+        identifiers=((IDENTITY_DOMAIN, reading.address),),
+        connections=((IDENTITY_DOMAIN, reading.address),),
         name=reading.name,
         manufacturer=reading.manufacturer,
         model=reading.model,
@@ -26,7 +26,7 @@ class BTHomeEntity(Entity):
 
     def __init__(self, reading: BTHomeReading, measurement: Measurement, now: float) -> None:
         super().__init__(
-            platform=DOMAIN,
+            platform=IDENTITY_DOMAIN,
             unique_id=f"{reading.address}-{measurement.key}",
             name=f"{reading.name} {measurement.name}",
             device_info=device_info(reading),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hub.const import STATE_OFF, STATE_ON
-from hub.integrations.bluetooth.entity import BTHomeEntity
+from hub.integrations.bthome.entity import BTHomeEntity
 
 
 class BTHomeBinarySensor(BTHomeEntity):

@@ -17,7 +17,8 @@ from bleak.backends.scanner import AdvertisementData
 from bthome_ble import BTHomeBluetoothDeviceData
 from habluetooth import BluetoothServiceInfoBleak
 
-from hub.integrations.bluetooth.const import (
+from hub.integrations.bluetooth.const import MAX_TRACKED_DEVICES
+from hub.integrations.bthome.const import (
     BTHOME_FLAG_ENCRYPTED,
     BTHOME_FLAG_MAC_INCLUDED,
     BTHOME_OBJECT_PACKET_ID,
@@ -26,7 +27,6 @@ from hub.integrations.bluetooth.const import (
     DUPLICATE_WINDOW_S,
     LIBRARY_LOG_INTERVAL_S,
     MAX_SERVICE_DATA_BYTES,
-    MAX_TRACKED_DEVICES,
 )
 
 if TYPE_CHECKING:
