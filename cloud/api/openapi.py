@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from cloud.authz import accepts_bearer
 from cloud.domain import InputErrors
@@ -93,8 +93,8 @@ def validation_messages(err: ValidationError) -> dict[str, str]:
     return fields
 
 
-def _models(operations: list[Operation]) -> list[tuple[Any, str]]:
-    seen: dict[Any, str] = {ErrorBody: "serialization"}
+def _models(operations: list[Operation]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    seen: dict[type[BaseModel], JsonSchemaMode] = {ErrorBody: "serialization"}
     for op in operations:
         if op.request is not None:
             seen.setdefault(op.request, "validation")
@@ -108,7 +108,7 @@ def _models(operations: list[Operation]) -> list[tuple[Any, str]]:
 def build_document(operations: list[Operation], title: str, version: str) -> dict[str, Any]:
     schema_map, definitions = models_json_schema(_models(operations), ref_template=REF_TEMPLATE)
 
-    def ref(model: Any, mode: str) -> dict[str, Any]:
+    def ref(model: Any, mode: JsonSchemaMode) -> dict[str, Any]:
         return schema_map[(model, mode)]
 
     paths: dict[str, dict[str, Any]] = {}

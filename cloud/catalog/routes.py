@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import aiohttp_jinja2
@@ -119,9 +120,9 @@ class AnonymousPages:
     MAX_ENTRIES = 128
 
     def __init__(self) -> None:
-        self._pages: dict[tuple[str | None, str | None, str], bytes] = {}
+        self._pages: dict[tuple[object, object, str], bytes] = {}
 
-    def home(self, request: web.Request, context: dict[str, object]) -> web.Response:
+    def home(self, request: web.Request, context: Mapping[str, object]) -> web.Response:
         shared = request.get(aiohttp_jinja2.REQUEST_CONTEXT_KEY, {})
         key = (context["category"], context["sort"], str(shared.get("recommended_html", "")))
         body = self._pages.get(key)

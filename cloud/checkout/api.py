@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -83,7 +84,7 @@ class OrderOut(BaseModel):
         )
 
 
-async def _orders_out(request: web.Request, orders: list[Order]) -> list[dict]:
+async def _orders_out(request: web.Request, orders: list[Order]) -> list[dict[str, Any]]:
     async with request.app[DB]() as session:
         serials = await units_of_orders(session, [o.id for o in orders])
         return [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -215,8 +216,8 @@ async def _form_endpoint(request: web.Request, name: str | None) -> web.Response
 
     def work(server: EthosAuthorizationServer) -> OAuthResponse:
         if name is None:
-            return server.create_token_response(oauth_request)
-        return server.create_endpoint_response(name, oauth_request)
+            return cast(OAuthResponse, server.create_token_response(oauth_request))
+        return cast(OAuthResponse, server.create_endpoint_response(name, oauth_request))
 
     prefetch = None
     refresh_token = oauth_request.form.get("refresh_token")
@@ -285,7 +286,7 @@ async def registration_endpoint(request: web.Request) -> web.Response:
         request.app,
         lambda server: server.create_endpoint_response("client_registration", json_request),
     )
-    return response.to_aiohttp()
+    return cast(web.Response, response.to_aiohttp())
 
 
 async def discovery_endpoint(request: web.Request) -> web.Response:

@@ -319,7 +319,7 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
         return 200, body, [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
 
     def get_verification_uri(self) -> str:
-        return self.server.issuer + DEVICE_PAGE_PATH
+        return str(self.server.issuer) + DEVICE_PAGE_PATH
 
 
 class Revocation(RevocationEndpoint):
@@ -380,7 +380,7 @@ class Registration(ClientRegistrationEndpoint):
         return status, {key: value for key, value in body.items() if value is not None}, headers
 
     def generate_client_info(self, request: AiohttpJsonRequest) -> dict[str, Any]:
-        info = super().generate_client_info(request)
+        info: dict[str, Any] = super().generate_client_info(request)
         method = request.payload.data.get("token_endpoint_auth_method", AUTH_SECRET_BASIC)
         if method == "none":
             info["client_secret"] = None
@@ -391,7 +391,8 @@ class Registration(ClientRegistrationEndpoint):
         # RFC 7591 §3.2.2 names redirect URI problems `invalid_redirect_uri`: check first.
         _check_redirect_uris(request.payload.data.get("redirect_uris"))
         _check_client_name(request.payload.data.get("client_name"))
-        return super().extract_client_metadata(request)
+        metadata: dict[str, Any] = super().extract_client_metadata(request)
+        return metadata
 
     def save_client(
         self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ethos.serve_args import add_serve_arguments
+
+if TYPE_CHECKING:
+    from cloud.payments.simulator import SimulatorSettings
 
 ENV_HELP = """environment:
   ETHOS_ENV               production refuses to run the simulator
@@ -24,7 +28,7 @@ the store retry; nothing else to configure.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim = subparsers.add_parser(
         "btcpay-sim",
         help="a BTCPay Server simulator for development and tests",
@@ -44,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.set_defaults(handler=_serve)
 
 
-def settings_from_env(environ: dict[str, str] | None = None):
+def settings_from_env(environ: dict[str, str] | None = None) -> SimulatorSettings:
     import os
     from decimal import Decimal
 
@@ -89,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cloud.payments.sim_cli")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["btcpay-sim", *(argv if argv is not None else sys.argv[1:])])
-    return args.handler(args)
+    return int(args.handler(args))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ class Delivery:
         }
 
 
-def event_payload(event: Event, webhook_id: str, delivery_id: str, original_id: str) -> dict:
+def event_payload(
+    event: Event, webhook_id: str, delivery_id: str, original_id: str
+) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "deliveryId": delivery_id,
         "webhookId": webhook_id,

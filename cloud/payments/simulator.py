@@ -86,7 +86,7 @@ async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamR
             # Do the work, then answer too late: the caller times out after the fact.
             response = await handler(request)
             await asyncio.sleep(float(fault.get("delay", 30)))
-            return response  # type: ignore[return-value]
+            return response
         if fault is not None:
             if fault["status"] == "timeout":
                 await asyncio.sleep(float(fault.get("delay", 30)))
@@ -104,9 +104,9 @@ async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if not hmac.compare_digest(header.encode(), expected.encode()):
             response = _problem(401, "unauthenticated", "Authentication is required")
         else:
-            response = await handler(request)  # type: ignore[assignment]
+            response = await handler(request)
     else:
-        response = await handler(request)  # type: ignore[assignment]
+        response = await handler(request)
     response.headers[SIMULATOR_HEADER] = "1"
     return response
 
