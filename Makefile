@@ -26,6 +26,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	# cloud (issue #20): types (strict on checkout, payments, oauth) and import contracts
+	$(VENV)/bin/mypy cloud
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -181,7 +181,7 @@ def setup(api: ApiRegistry) -> None:
         tag="accounts",
         response=MeOut,
         auth=True,
-        scopes=("profile",),
+        action="account.read",
     )
     async def api_me(request: web.Request) -> web.Response:
         principal = await authorize(request, "account.read")

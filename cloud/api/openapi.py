@@ -2,21 +2,22 @@
 
 Handlers are registered through :class:`ApiRegistry`, which both adds the route and keeps
 the operation's models, so the published schema cannot drift from the code. The scopes an
-operation declares are what the Authorizer demands of a bearer token there, and what the
-document shows; an operation without scopes is session-only.
+operation needs come from the Authorizer's rule for the action it names: what the
+Authorizer demands of a bearer token there, and what the document shows; an operation
+naming no action is session-only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from cloud.authz import accepts_bearer
+from cloud.authz import accepts_bearer, scopes_of
 from cloud.domain import InputErrors
 from cloud.oauth.const import AUTHORIZE_PATH, DISCOVERY_PATH, SCOPE_DESCRIPTIONS, TOKEN_PATH
 from cloud.web.middleware import SAFE_METHODS
@@ -41,7 +42,8 @@ class Operation:
     response: Any = None
     status: int = 200
     auth: bool = False
-    scopes: tuple[str, ...] = ()  # a bearer token must hold these; none: session only
+    action: str | None = None  # the Authorizer's action: bearer tokens accepted with its scope
+    scopes: tuple[str, ...] = ()  # derived from `action`; none: session only
     errors: tuple[int, ...] = ()
 
 
@@ -54,6 +56,8 @@ class ApiRegistry:
     def route(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
             operation = Operation(method.upper(), path, handler, **options)
+            if operation.action is not None:
+                operation = replace(operation, scopes=scopes_of(operation.action))
             if operation.scopes:
                 if not operation.auth:
                     raise ValueError(f"{path}: an operation with scopes needs auth=True")

@@ -18,7 +18,6 @@ from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.routes import read_cart
 from cloud.checkout.states import STATUS_TEXT, OrderStatus, notes_for
 from cloud.inventory.service import units_of_orders
-from cloud.oauth.const import SCOPE_ORDERS
 from cloud.web.keys import DB
 
 
@@ -124,7 +123,7 @@ def setup(api: ApiRegistry) -> None:
         tag="checkout",
         response=[OrderOut],
         auth=True,
-        scopes=(SCOPE_ORDERS,),
+        action="orders.read",
         errors=(403,),
     )
     async def list_orders(request: web.Request) -> web.Response:
@@ -140,7 +139,7 @@ def setup(api: ApiRegistry) -> None:
         tag="checkout",
         response=OrderOut,
         auth=True,
-        scopes=(SCOPE_ORDERS,),
+        action="orders.read",
         errors=(403, 404),
     )
     async def get_order(request: web.Request) -> web.Response:

@@ -55,7 +55,7 @@ def setup(app: web.Application, api: ApiRegistry) -> None:
         tag="devices",
         response=[DeviceOut],
         auth=True,
-        scopes=("devices",),
+        action="devices.read",
         errors=(403,),
     )
     async def my_devices(request: web.Request) -> web.Response:

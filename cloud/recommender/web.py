@@ -167,7 +167,7 @@ def setup(app: web.Application, api: ApiRegistry) -> None:
         tag="recommendations",
         response=RecommendationsOut,
         auth=True,
-        scopes=("profile",),
+        action="recommendations.read",
         errors=(401, 403),
     )
     async def my_recommendations(request: web.Request) -> web.Response:
