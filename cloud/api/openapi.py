@@ -48,6 +48,21 @@ class Operation:
 
 
 @dataclass
+class ApiRoutes:
+    """JSON operations declared at module level (``@ROUTES.route(...)`` over a module-level
+    handler); each app's :class:`ApiRegistry` takes them in with ``include``."""
+
+    declared: list[tuple[str, str, Handler, dict[str, Any]]] = field(default_factory=list)
+
+    def route(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            self.declared.append((method, path, handler, options))
+            return handler
+
+        return decorator
+
+
+@dataclass
 class ApiRegistry:
     """The JSON operations of the app, in registration order."""
 
@@ -66,6 +81,10 @@ class ApiRegistry:
             return handler
 
         return decorator
+
+    def include(self, routes: ApiRoutes) -> None:
+        for method, path, handler, options in routes.declared:
+            self.route(method, path, **options)(handler)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         for op in self.operations:

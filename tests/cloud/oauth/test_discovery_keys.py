@@ -10,7 +10,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from cloud.db import utcnow
-from cloud.oauth.keys import async_load_key_ring, async_rotate_signing_key
+from cloud.oauth.signing_keys import async_load_key_ring, async_rotate_signing_key
 from cloud.oauth.models import SigningKey
 from cloud.oauth.runtime import async_reload_keys
 from cloud.web.keys import DB, SETTINGS

@@ -11,9 +11,9 @@ from typing import Any
 
 import aiohttp
 
+from cloud.btcpay_simulator.state import Event, SimWebhook, new_id
 from cloud.payments.const import SIGNATURE_HEADER
 from cloud.payments.signature import sign_body
-from cloud.payments.sim_state import Event, SimWebhook, new_id
 from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)

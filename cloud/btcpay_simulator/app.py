@@ -21,15 +21,15 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from cloud.btcpay_simulator.delivery import WebhookSender
+from cloud.btcpay_simulator.pages import checkout_page, invoices_page
+from cloud.btcpay_simulator.state import Event, SimInvoice, SimStore, SimWebhook, new_id
 from cloud.payments.const import RETRY_DELAYS_SECONDS, SIMULATOR_HEADER
 from cloud.payments.settings import (
     DEVELOPMENT_BTCPAY_API_KEY,
     DEVELOPMENT_BTCPAY_STORE_ID,
     SPEED_POLICIES,
 )
-from cloud.payments.sim_delivery import WebhookSender
-from cloud.payments.sim_pages import checkout_page, invoices_page
-from cloud.payments.sim_state import Event, SimInvoice, SimStore, SimWebhook, new_id
 from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)

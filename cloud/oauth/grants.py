@@ -1,4 +1,5 @@
-"""Database work of the provider, as async functions over one session each.
+"""The provider's grants in the database (clients, codes, tokens, device grants, consents),
+as async functions over one session each.
 
 Single-use rules are enforced here with conditional updates (`... WHERE used_at IS NULL`)
 so that two concurrent requests cannot both spend the same code or refresh token.
