@@ -26,8 +26,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	# cloud (issue #20): types (strict on checkout, payments, oauth) and import contracts
+	# Types: plain on the hub, strict on hub.core (flags in pyproject's mypy overrides).
+	$(VENV)/bin/mypy hub
+	# cloud (issue #20): types (strict on checkout, payments, oauth).
 	$(VENV)/bin/mypy cloud
+	# Import directions (pyproject's importlinter contracts).
 	$(VENV)/bin/lint-imports
 
 format: $(STAMP)

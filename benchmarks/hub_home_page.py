@@ -27,6 +27,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from hub.core.config import HubConfig
+from hub.core.models import DeviceInfo
 from hub.web.app import create_app
 from hub.web.auth.const import SESSION_COOKIE
 from hub.web.keys import HUB_KEY, USERS_KEY
@@ -45,7 +46,7 @@ async def _async_populate(app: web.Application) -> None:
         for number in range(DEVICES_PER_ROOM):
             serial = f"epd_{room_number:02d}_{number}"
             device = await hub.devices.async_get_or_create(
-                config_entry_id=None, identifiers=[("bench", serial)], name=f"Detector {serial}"
+                DeviceInfo(identifiers=(("bench", serial),), name=f"Detector {serial}")
             )
             await hub.areas.async_assign_device(device.id, area.id)
             for domain, key, value, attributes in (

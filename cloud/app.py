@@ -18,6 +18,7 @@ from cloud.api.openapi import ApiRegistry
 from cloud.catalog import setup as catalog_setup
 from cloud.checkout import setup as checkout_setup
 from cloud.config import CloudSettings, ConfigError
+from cloud.help import routes as help_routes
 from cloud.inventory import setup as inventory_setup
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import setup as oauth_setup
@@ -105,6 +106,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     payments_setup.setup(app)  # before checkout: its client is checkout's
     checkout_setup.setup(app)
     inventory_setup.setup(app)
+    help_routes.setup(app)
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it
     recommender_setup.setup(app)  # after the database context: trains at start-up
 

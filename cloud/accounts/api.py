@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime
 from typing import Any
@@ -11,13 +10,12 @@ from aiohttp import web
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, ConfigDict, Field
 
-from cloud.accounts import passwords, service
+from cloud.accounts import passwords, service, throttle
 from cloud.accounts.models import User
 from cloud.accounts.service import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN
 from cloud.accounts.sessions import sign_in, sign_out
-from cloud.api.openapi import ApiRoutes, read_json
+from cloud.api.openapi import ApiRegistry, ApiRoutes, read_json
 from cloud.authz import authorize
-from cloud.db import utcnow
 from cloud.web.forms import transaction
 from cloud.web.keys import DB, SETTINGS
 from cloud.web.origin import client_address
@@ -162,12 +160,13 @@ async def api_login(request: web.Request) -> web.Response:
         )
     if user is None:
         assert refusal is not None
+        wait = throttle.seconds_until(retry_at) if retry_at is not None else None
+        message = refusal.message if wait is None else throttle.throttled_message(wait)
         response = web.json_response(
-            {"error": refusal.message, "code": refusal.code}, status=refusal.status
+            {"error": message, "code": refusal.code}, status=refusal.status
         )
-        if retry_at is not None:
-            wait = math.ceil((retry_at - utcnow()).total_seconds())
-            response.headers["Retry-After"] = str(max(1, wait))
+        if wait is not None:
+            response.headers["Retry-After"] = str(wait)
         return response
     response = web.json_response(MeOut.of(user).model_dump(mode="json"))
     await sign_in(request, response, user)
@@ -197,3 +196,4 @@ async def api_me(request: web.Request) -> web.Response:
     if user is None:
         raise web.HTTPUnauthorized(text="That account no longer exists.")
     return web.json_response(MeOut.of(user).model_dump(mode="json"))
+

@@ -76,10 +76,10 @@ async def reset_password(
     session: AsyncSession, raw_token: str, new_password: str, hooks: AccountHooks
 ) -> tuple[User | None, TokenProblem | None]:
     """Set a new password from a reset link (InputErrors if the password is unusable)."""
-    check_new_password(new_password)
     link, problem = await usable_link(session, raw_token, PURPOSE_RESET)
     if link is None:
         return None, problem
+    await check_new_password(new_password, link.user.email)
     if not await spend_link(session, link):
         return None, TokenProblem("used", link.user.email)
     user = link.user
@@ -98,10 +98,10 @@ async def change_password(
     a borrowed session cannot be used to guess the password. Returns (None, None) on
     success, else the refusal and, while blocked, until when.
     """
-    check_new_password(new_password)
     user = await session.get(User, user_id)
     if user is None:
         return WRONG_CURRENT_PASSWORD, None
+    await check_new_password(new_password, user.email)
     keys = throttle.password_keys(user.email, address)
     if (until := await throttle.blocked_until(session, keys)) is not None:
         return THROTTLED, until

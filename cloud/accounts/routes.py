@@ -3,16 +3,14 @@ account page."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from cloud.accounts import passwords, service
+from cloud.accounts import passwords, service, throttle
 from cloud.accounts.keys import ACCOUNT_HOOKS
 from cloud.accounts.sessions import current_user, require_user, sign_in, sign_out
-from cloud.db import utcnow
 from cloud.domain import InputErrors, Refusal
 from cloud.web.forms import read_form, transaction
 from cloud.web.keys import DB, SETTINGS
@@ -35,12 +33,14 @@ def _render(request: web.Request, name: str, status: int = 200, **context: objec
 def _refused(
     request: web.Request, name: str, refusal: Refusal, retry_at: datetime | None, **context: object
 ) -> web.Response:
-    """A form shown again with the refusal's message (and Retry-After while blocked)."""
-    response = _render(request, name, refusal.status, message=refusal.message, **context)
-    if retry_at is not None:
-        response.headers["Retry-After"] = str(
-            max(1, math.ceil((retry_at - utcnow()).total_seconds()))
-        )
+    """A form shown again with the refusal's message (and, while blocked, how long to wait
+    in words and in Retry-After)."""
+    if retry_at is None:
+        return _render(request, name, refusal.status, message=refusal.message, **context)
+    wait = throttle.seconds_until(retry_at)
+    message = throttle.throttled_message(wait)
+    response = _render(request, name, refusal.status, message=message, **context)
+    response.headers["Retry-After"] = str(wait)
     return response
 
 

@@ -14,6 +14,7 @@ person's address therefore never learns the password that ends up counting.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.accounts import mails, throttle
+from cloud.accounts import mails, strength, throttle
 from cloud.accounts.hooks import AccountHooks
 from cloud.accounts.models import EmailToken, User
 from cloud.db import affected_rows, utcnow
@@ -69,11 +70,18 @@ def normalise_email(raw: str) -> str:
     return valid.normalized.lower()
 
 
-def check_new_password(password: str) -> None:
+async def check_new_password(password: str, email: str | None = None) -> None:
+    """Raise InputErrors for a password too short, too long, common or guessable."""
     if len(password or "") < PASSWORD_MIN:
         raise InputErrors({"password": f"Use at least {PASSWORD_MIN} characters."})
     if len(password) > PASSWORD_MAX:
         raise InputErrors({"password": f"Use at most {PASSWORD_MAX} characters."})
+    # The estimator takes tens of milliseconds on a long password: off the event loop.
+    weakness = await asyncio.to_thread(
+        strength.find_weakness, password, strength.personal_words(email)
+    )
+    if weakness is not None:
+        raise InputErrors({"password": weakness.message})
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,7 @@ async def sign_up(session: AsyncSession, links: Links, email: str, password: str
     its own password: which one counts is decided by whoever confirms from the mailbox.
     """
     email = normalise_email(email)
-    check_new_password(password)
+    await check_new_password(password, email)
     password_hash = await hash_password(password)
     existing = await find_user(session, email)
     if existing is None:
@@ -261,7 +269,7 @@ async def confirm(
             return Confirmation(refusal=NOT_THIS_SIGNUP)
         password_hash = link.row.password_hash
     else:
-        check_new_password(password)
+        await check_new_password(password, user.email)
         password_hash = await hash_password(password)
     if not await spend_link(session, link):
         return Confirmation(problem=TokenProblem("used", user.email))

@@ -9,6 +9,7 @@ exactly like known ones, so the answers never reveal whether an email is registe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,6 +45,23 @@ class ThrottlePolicy:
 ACCOUNT_POLICY = ThrottlePolicy()
 # Many people can share one address (NAT, campus): allow more before slowing it down.
 ADDRESS_POLICY = ThrottlePolicy(slow_after=20, lock_after=100)
+
+
+def seconds_until(until: datetime) -> int:
+    """Whole seconds left of a wait, at least 1 (what Retry-After carries)."""
+    return max(1, math.ceil((until - utcnow()).total_seconds()))
+
+
+def wait_phrase(seconds: int) -> str:
+    """A wait as people say it: "1 second", "40 seconds", "3 minutes" (rounded up)."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def throttled_message(seconds: int) -> str:
+    return f"Too many attempts. Please wait {wait_phrase(seconds)}, then try again."
 
 
 def account_key(email: str) -> str:

@@ -61,7 +61,7 @@ class ConfigEntry(Generic[_DataT]):
 
 
 def retry_delay(attempt: int, first: float, ceiling: float) -> float:
-    return min(first * (2 ** max(attempt - 1, 0)), ceiling)
+    return min(first * 2.0 ** max(attempt - 1, 0), ceiling)
 
 
 class ConfigEntries:
@@ -79,7 +79,7 @@ class ConfigEntries:
     async def async_load(self) -> None:
         data = await self._document.async_load() or {}
         for raw in data.get("entries", []):
-            entry = ConfigEntry(
+            entry: ConfigEntry[Any] = ConfigEntry(
                 raw["entry_id"],
                 raw["domain"],
                 raw["title"],
@@ -124,7 +124,7 @@ class ConfigEntries:
     async def async_add(
         self, domain: str, title: str, data: dict[str, Any], *, setup: bool = True
     ) -> ConfigEntry[Any]:
-        entry = ConfigEntry(uuid.uuid4().hex, domain, title, dict(data))
+        entry: ConfigEntry[Any] = ConfigEntry(uuid.uuid4().hex, domain, title, dict(data))
         self._entries[entry.entry_id] = entry
         await self._async_save()
         if setup and domain in self._hub.loaded_integrations:

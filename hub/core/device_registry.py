@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED, REGISTRY_SAVE_DELAY_S
 from hub.core.callback import callback
 from hub.core.events import EventBus
-from hub.core.models import DeviceRow, row_from_json, row_to_json
+from hub.core.models import (
+    DESCRIPTION_FIELDS,
+    DeviceInfo,
+    DeviceRow,
+    row_from_json,
+    row_to_json,
+)
 from hub.core.storage import DocumentStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -19,15 +25,6 @@ _LOGGER = logging.getLogger(__name__)
 Pair = tuple[str, str]
 STORAGE_KEY = "core.device_registry"
 STORAGE_VERSION = 1
-_UPDATABLE = (
-    "name",
-    "manufacturer",
-    "model",
-    "sw_version",
-    "hw_version",
-    "suggested_area",
-    "configuration_url",
-)
 
 
 class DeviceRegistry:
@@ -55,7 +52,7 @@ class DeviceRegistry:
         return sorted(self._devices.values(), key=lambda d: d.name_by_user or d.name or d.id)
 
     def find(
-        self, identifiers: Iterable[Pair] = (), connections: Iterable[Pair] = ()
+        self, identifiers: Iterable[Sequence[str]] = (), connections: Iterable[Sequence[str]] = ()
     ) -> DeviceRow | None:
         wanted_ids = {tuple(i) for i in identifiers}
         wanted_cns = {tuple(c) for c in connections}
@@ -67,37 +64,35 @@ class DeviceRegistry:
         return None
 
     async def async_get_or_create(
-        self,
-        *,
-        config_entry_id: str | None,
-        identifiers: Iterable[Pair] = (),
-        connections: Iterable[Pair] = (),
-        **info: Any,
+        self, info: DeviceInfo, *, config_entry_id: str | None = None
     ) -> DeviceRow:
         """Return the device matching any identifier/connection, updated with ``info``."""
-        identifiers = [list(i) for i in identifiers]
-        connections = [list(c) for c in connections]
-        if not identifiers and not connections:
+        id_pairs = [list(i) for i in info.identifiers]
+        cn_pairs = [list(c) for c in info.connections]
+        if not id_pairs and not cn_pairs:
             raise ValueError("a device needs at least one identifier or connection")
-        device = self.find(map(tuple, identifiers), map(tuple, connections))
+        device = self.find(id_pairs, cn_pairs)
         action = "update"
         if device is None:
             action = "create"
             device = DeviceRow(id=uuid.uuid4().hex, config_entry_id=config_entry_id)
             self._devices[device.id] = device
         changed = action == "create"
-        for key, pairs in (("identifiers", identifiers), ("connections", connections)):
+        for key, pairs in (("identifiers", id_pairs), ("connections", cn_pairs)):
             merged = list(getattr(device, key))
             for pair in pairs:
                 if pair not in merged:
                     merged.append(pair)
                     changed = True
             setattr(device, key, merged)
-        for key in _UPDATABLE:
-            value = info.get(key)
+        for key in DESCRIPTION_FIELDS:
+            value = getattr(info, key)
             if value is not None and getattr(device, key) != value:
                 setattr(device, key, value)
                 changed = True
+        if any(device.extra.get(key) != value for key, value in info.extra.items()):
+            device.extra = {**device.extra, **info.extra}
+            changed = True
         if changed:
             self._async_schedule_save()
             self._bus.async_fire(

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hub.const import ATTR_FRIENDLY_NAME, STATE_UNAVAILABLE, STATE_UNKNOWN
 from hub.core.callback import callback
 from hub.core.events import Context
+from hub.core.models import DeviceInfo
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    """What an integration knows about the physical device behind its entities."""
-
-    identifiers: tuple[tuple[str, str], ...] = ()
-    connections: tuple[tuple[str, str], ...] = ()
-    name: str | None = None
-    manufacturer: str | None = None
-    model: str | None = None
-    sw_version: str | None = None
-    hw_version: str | None = None
-    suggested_area: str | None = None
-    configuration_url: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Entity:
@@ -101,10 +85,7 @@ class Entity:
     def async_write_state(self, context: Context | None = None) -> None:
         if self.hub is None or self.entity_id is None:
             return
-        if not self.available:
-            value = STATE_UNAVAILABLE
-        else:
-            value = self.state_value()
-            if value is None:
-                value = STATE_UNKNOWN
+        value: str | None = STATE_UNAVAILABLE if not self.available else self.state_value()
+        if value is None:
+            value = STATE_UNKNOWN
         self.hub.states.async_set(self.entity_id, value, self._static_attributes, context=context)

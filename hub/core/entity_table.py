@@ -48,18 +48,7 @@ class EntityTable:
         device_id = None
         info = entity.device_info
         if info is not None and (info.identifiers or info.connections):
-            device = await hub.devices.async_get_or_create(
-                config_entry_id=config_entry_id,
-                identifiers=info.identifiers,
-                connections=info.connections,
-                name=info.name,
-                manufacturer=info.manufacturer,
-                model=info.model,
-                sw_version=info.sw_version,
-                hw_version=info.hw_version,
-                suggested_area=info.suggested_area,
-                configuration_url=info.configuration_url,
-            )
+            device = await hub.devices.async_get_or_create(info, config_entry_id=config_entry_id)
             device_id = device.id
         row = await hub.entities.async_get_or_create(
             entity.domain,

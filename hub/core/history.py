@@ -54,7 +54,7 @@ class Recorder:
         self.dropped = 0
         self.recorded = 0
         self._unsub: Callable[[], None] | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def async_open(self) -> None:
         await self.database.async_run(self.database.open)

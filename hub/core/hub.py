@@ -7,7 +7,7 @@ import enum
 import logging
 import time
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from ethos.tasks import async_cancel_and_wait
 from hub.backup.pending import apply_pending_restore
@@ -31,6 +31,7 @@ from hub.core.states import StateMachine
 from hub.core.storage import DocumentStore, WriteProblems
 
 _LOGGER = logging.getLogger(__name__)
+_R = TypeVar("_R")
 
 
 class HubState(enum.StrEnum):
@@ -68,10 +69,10 @@ class Hub:
         self.state = HubState.NOT_RUNNING
         self.started_in: float | None = None
         self._start_began: float | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     @callback
-    def async_create_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+    def async_create_task(self, coro: Coroutine[Any, Any, _R], name: str) -> asyncio.Task[_R]:
         """Start a background task the hub cancels on shutdown."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)

@@ -21,7 +21,7 @@ class HubKey(str, Generic[_T]):
 class HubData(dict[str, Any]):
     """``hub.data``: a plain dict whose lookups by ``HubKey[T]`` are typed ``T``."""
 
-    @overload  # type: ignore[override]
+    @overload
     def __getitem__(self, key: HubKey[_T]) -> _T: ...
 
     @overload
@@ -30,7 +30,7 @@ class HubData(dict[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return super().__getitem__(key)
 
-    @overload  # type: ignore[override]
+    @overload
     def __setitem__(self, key: HubKey[_T], value: _T) -> None: ...
 
     @overload
@@ -51,7 +51,7 @@ class HubData(dict[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:
         return super().get(key, default)
 
-    @overload  # type: ignore[override]
+    @overload
     def pop(self, key: HubKey[_T], default: None = None) -> _T | None: ...
 
     @overload

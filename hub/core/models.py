@@ -1,10 +1,12 @@
-"""The registries' rows, as plain dataclasses, and how any such row becomes JSON and back."""
+"""The registries' rows, as plain dataclasses, and how any such row becomes JSON and back;
+``DeviceInfo``, the one description of a physical device."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 R = TypeVar("R")
 
@@ -40,6 +42,42 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+@dataclasses.dataclass(frozen=True)
+class DeviceInfo:
+    """What an integration knows about a physical device: the one description of a device.
+
+    Integrations hand it to the device registry (through their entities); the registry's
+    row keeps each of its fields (``DESCRIPTION_FIELDS`` are updated when a later report
+    differs, identifiers and connections are merged, ``extra`` notes are merged by key).
+    """
+
+    identifiers: tuple[tuple[str, str], ...] = ()
+    connections: tuple[tuple[str, str], ...] = ()
+    name: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    sw_version: str | None = None
+    hw_version: str | None = None
+    suggested_area: str | None = None
+    configuration_url: str | None = None
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+# The descriptive fields: each a text (or None) that a later report may change.
+DESCRIPTION_FIELDS: Final = tuple(
+    f.name
+    for f in dataclasses.fields(DeviceInfo)
+    if f.name not in ("identifiers", "connections", "extra")
+)
+
+
+def described(info: DeviceInfo, source: object) -> DeviceInfo:
+    """``info`` with every descriptive field that ``source`` has (e.g. a discovery config)."""
+    found = {name: getattr(source, name) for name in DESCRIPTION_FIELDS if hasattr(source, name)}
+    return dataclasses.replace(info, **found)
+
+
 @dataclasses.dataclass(slots=True)
 class DeviceRow:
     """A physical device, matched by its identifiers or connections."""
@@ -52,6 +90,7 @@ class DeviceRow:
     name_by_user: str | None = None
     manufacturer: str | None = None
     model: str | None = None
+    serial_number: str | None = None
     sw_version: str | None = None
     hw_version: str | None = None
     suggested_area: str | None = None

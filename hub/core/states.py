@@ -74,7 +74,7 @@ class StateMachine:
             raise ValueError(f"invalid entity id {entity_id!r}")
         attributes = MappingProxyType(dict(attributes)) if attributes else _EMPTY
         same_state = old is not None and old.state == new_state
-        if same_state and not force_update and old.attributes == attributes:
+        if old is not None and same_state and not force_update and old.attributes == attributes:
             return old
         now = datetime.now(UTC)
         last_changed = old.last_changed if same_state and old is not None else now

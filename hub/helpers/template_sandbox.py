@@ -68,11 +68,11 @@ def _check_text_method(
         width = whole(argument(args, kwargs, 0, "width", 0))
         budget.allocate(max(len(text), width), "a padded string")
     elif name == "expandtabs":
-        tabs = text.count("\t" if isinstance(text, str) else b"\t")
+        tabs = text.count("\t") if isinstance(text, str) else text.count(b"\t")
         budget.allocate(len(text) + tabs * whole(argument(args, kwargs, 0, "tabsize", 8)), "tabs")
     elif name == "replace":
         old, new = argument(args, kwargs, 0, "old", ""), argument(args, kwargs, 1, "new", "")
-        check_replace(budget, text, old, new, argument(args, kwargs, 2, "count", -1))
+        check_replace(budget, text, old, new, argument(args, kwargs, 2, "count", -1))  # type: ignore[arg-type]  # bytes count alike
     elif name == "join" and args:
         items = list(args[0])
         budget.allocate(join_weight(budget, items, text), "a joined string")
@@ -249,6 +249,7 @@ class _Instrument(NodeTransformer):
 
     def _count_turns(self, node: nodes.Node) -> nodes.Node:
         node = self.generic_visit(node)
+        assert isinstance(node, _CHARGED)  # visited as one of them; Jinja keeps the type
         turn = nodes.Filter(nodes.Const(_literal_chars(node.body)), TURN_FILTER, [], [], None, None)
         node.body.insert(0, nodes.ExprStmt(turn, lineno=node.lineno))
         return node
@@ -256,7 +257,9 @@ class _Instrument(NodeTransformer):
     visit_For = visit_Macro = visit_CallBlock = visit_Block = _count_turns
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        node = self.generic_visit(node)
+        visited = self.generic_visit(node)
+        assert isinstance(visited, nodes.Concat)
+        node = visited
         parts = nodes.Tuple(list(node.nodes), "load", lineno=node.lineno)
         return nodes.Filter(parts, CONCAT_FILTER, [], [], None, None, lineno=node.lineno)
 
@@ -271,6 +274,7 @@ class _Instrument(NodeTransformer):
         if isinstance(node, nodes.Dict):
             children = [part for pair in node.items for part in (pair.key, pair.value)]
         else:
+            assert isinstance(node, nodes.List | nodes.Tuple)  # the other literals visited
             children = node.items
         if all(id(child) in self._constant for child in children):
             self._constant.add(id(node))  # written out in the source: small already
@@ -283,7 +287,7 @@ class _Instrument(NodeTransformer):
 def check_nesting(tree: nodes.Template, limit: int) -> None:
     """Refuse a template nested deeper than ``limit``: generating and compiling its
     Python grows much faster than its text (and Python refuses ~200 levels anyway)."""
-    stack = [(tree, 0)]
+    stack: list[tuple[nodes.Node, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
         if depth > limit:

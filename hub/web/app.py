@@ -13,6 +13,7 @@ from aiohttp import web
 
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
+from hub.core.onboarding import Onboarding
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
 from hub.integrations.ethos_cloud import async_secret_box
 from hub.web import (
@@ -25,6 +26,7 @@ from hub.web import (
     presence_views,
     pwa,
     room_views,
+    setup_views,
     stream,
     users_views,
     views,
@@ -45,6 +47,7 @@ from hub.web.keys import (
     HTTP_KEY,
     HUB_KEY,
     OIDC_KEY,
+    ONBOARDING_KEY,
     RESTART_KEY,
     SPARKLINES_KEY,
     STREAMS_KEY,
@@ -106,6 +109,7 @@ def create_app(
     )
     app[STREAMS_KEY] = set()
     app[SPARKLINES_KEY] = SparklineCache()
+    app[ONBOARDING_KEY] = Onboarding(app[HUB_KEY].storage, lambda: cloud_views.is_linked(app))
     app[RESTART_KEY] = restart
     aiohttp_jinja2.setup(
         app,
@@ -117,6 +121,7 @@ def create_app(
     async def hub_lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[HUB_KEY].async_start()
         await app[AUTH_KEY].async_load()
+        await app[ONBOARDING_KEY].async_load()
         yield
         await app[HUB_KEY].async_stop()
 
@@ -137,7 +142,7 @@ def create_app(
     cloud_views.setup(app)
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
     others = (dashboard_views.routes, users_views.routes, broker_views.routes, backup_views.routes)
-    rooms = (home_views.routes, room_views.routes)
+    rooms = (home_views.routes, room_views.routes, setup_views.routes)
     for table in (*tables, *others, *rooms, automation_views.routes):
         app.router.add_routes(table)
     return app

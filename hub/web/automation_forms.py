@@ -167,10 +167,10 @@ def _row_from(section: str, item: Any) -> Row | None:
             if item.get("data"):
                 values["data"] = _text(item["data"])
             return Row(kind, values)
-        kind = next((k for k in ("delay", "event") if k in item), None)
-        if kind is None or set(item) - {kind, "event_data"} or item.get("event_data"):
+        other = next((k for k in ("delay", "event") if k in item), None)
+        if other is None or set(item) - {other, "event_data"} or item.get("event_data"):
             return None
-        return Row(kind, {kind: _text(item[kind])})
+        return Row(other, {other: _text(item[other])})
     kind = item.get(section, item.get("platform"))
     if kind not in fields:
         return None
@@ -245,14 +245,15 @@ def _item(section: str, row: Row) -> dict[str, Any]:
 def _action(row: Row) -> dict[str, Any]:
     values = row.values
     if row.kind == "notify":
-        data = {k: values[k] for k in ("title", "message") if values.get(k)}
-        return {"action": "persistent_notification.create", "data": data}
+        shown = {k: values[k] for k in ("title", "message") if values.get(k)}
+        return {"action": "persistent_notification.create", "data": shown}
     if row.kind != "service":
         return {row.kind: values.get(row.kind, "")}
     action: dict[str, Any] = {"action": values.get("action", "")}
     if values.get("entity_id"):
         action["target"] = {"entity_id": _value("entity_id", values["entity_id"])}
     if values.get("data"):
+        data: Any
         try:
             data = yaml.safe_load(values["data"])
         except yaml.YAMLError:

@@ -247,7 +247,7 @@ def _raw_config(engine: AutomationEngine, automation_id: str) -> dict[str, Any] 
 @routes.get("/automations/new/edit")
 async def edit_page(request: web.Request) -> web.Response:
     engine, _principal, automation_id = _editing(request)
-    form = AutomationForm(triggers=[], actions=[])
+    form: AutomationForm | None = AutomationForm(triggers=[], actions=[])
     if automation_id is not None:
         raw = await asyncio.get_running_loop().run_in_executor(
             None, _raw_config, engine, automation_id
@@ -312,10 +312,10 @@ async def yaml_page(request: web.Request) -> web.Response:
     text = ""
     if automation_id is not None:
         _automation(engine, request)
-        text = (
-            await asyncio.get_running_loop().run_in_executor(None, engine.block_yaml, automation_id)
-            or ""
+        block = await asyncio.get_running_loop().run_in_executor(
+            None, engine.block_yaml, automation_id
         )
+        text = block or ""
     note = None
     if request.query.get("from") == "form":
         note = "This automation uses steps the form does not show; edit it here."

@@ -11,6 +11,8 @@ hub; whoever owned it before becomes a member.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import io
@@ -30,7 +32,15 @@ from hub.integrations.ethos_cloud.onboarding import LinkFlow, LinkResult, LinkSt
 from hub.web.authz import Action, may_link, require
 from hub.web.context import page_context
 from hub.web.forms import async_read_form
-from hub.web.keys import CONFIG_KEY, HOUSEHOLD_KEY, HTTP_KEY, HUB_KEY, OIDC_KEY, PRINCIPAL_KEY
+from hub.web.keys import (
+    CONFIG_KEY,
+    HOUSEHOLD_KEY,
+    HTTP_KEY,
+    HUB_KEY,
+    OIDC_KEY,
+    ONBOARDING_KEY,
+    PRINCIPAL_KEY,
+)
 from hub.web.middleware import async_signed_in
 from hub.web.views import requested_device
 
@@ -49,6 +59,7 @@ class LinkSlot:
 LINK_SLOT_KEY = web.AppKey("ethos_cloud_link_slot", LinkSlot)
 WAITING_REFRESH_S = 3
 LINK_TOKEN_COOKIE = "ethos_hub_link"  # noqa: S105 (a cookie name)
+FIRST_SYNC_WAIT_S = 5.0  # how long the page waits for the store's first list of devices
 
 
 def qr_svg(text: str, title: str) -> Markup:
@@ -119,7 +130,9 @@ def _token_hash(token: str) -> str:
 def _is_starter(request: web.Request) -> bool:
     """Whether this browser started the current link (it holds that page token)."""
     starter, cookie = request.app[LINK_SLOT_KEY].starter, request.cookies.get(LINK_TOKEN_COOKIE)
-    return bool(starter and cookie) and hmac.compare_digest(starter, _token_hash(cookie or ""))
+    if not starter or not cookie:
+        return False
+    return hmac.compare_digest(starter, _token_hash(cookie))
 
 
 def _form_token_ok(request: web.Request, sent: object) -> bool:
@@ -130,7 +143,9 @@ def _form_token_ok(request: web.Request, sent: object) -> bool:
     if origin not in (None, "null") and urlsplit(origin).netloc != request.host:
         return False
     cookie = request.cookies.get(LINK_TOKEN_COOKIE)
-    return bool(cookie) and isinstance(sent, str) and hmac.compare_digest(sent, cookie)
+    if not cookie or not isinstance(sent, str):
+        return False
+    return hmac.compare_digest(sent, cookie)
 
 
 PAGE_DEFAULTS: dict[str, object] = {
@@ -144,6 +159,7 @@ PAGE_DEFAULTS: dict[str, object] = {
     "account": None,
     "sync": None,
     "may_start": False,
+    "setup_progress": None,
 }
 
 
@@ -168,13 +184,20 @@ async def link_page(request: web.Request) -> web.Response:
     if not linking_available(app):
         return _page(request, 404, flow_state="unavailable", problem="linking is not enabled")
     flow = await async_link_flow(app)
+    onboarding = app[ONBOARDING_KEY]
     if flow.poll_due():
         # The store lists the hub under the name its owner gave it in the set-up flow.
         await flow.async_poll(app[OIDC_KEY].redirect_uri, app[HUB_KEY].core_config.name)
     apply_registered_client(app)
     runtime = cloud_runtime(app[HUB_KEY])
     principal = await async_signed_in(request)
+    request[PRINCIPAL_KEY] = principal  # a signed-in person keeps the hub's menu here
     starter = _is_starter(request)
+    if runtime is not None and principal is not None and runtime.sync.status == "starting":
+        # Just linked: the first answer from the store is moments away; wait for it so
+        # the page shows the devices owned, not an empty saved list.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runtime.sync.async_sync_once(), FIRST_SYNC_WAIT_S)
     # Only the starting browser sees the code (whoever approves it owns the hub), and only
     # it and signed-in people see which account the hub is linked to.
     waiting = flow.state is LinkState.WAITING
@@ -194,6 +217,7 @@ async def link_page(request: web.Request) -> web.Response:
         account=runtime.sync.account_email if runtime and insider else None,
         sync=runtime.sync if runtime and principal is not None else None,
         may_start=await _may_start(request),
+        setup_progress=None if onboarding.finished else onboarding.progress(),
     )
 
 

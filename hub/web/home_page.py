@@ -115,13 +115,13 @@ async def _async_add_sparklines(
         return
     start = datetime.fromtimestamp(end - window, UTC)
     history = await hub.recorder.async_history_many([v.entity_id for _, v, _ in missing], start)
-    for section, view, stamp in missing:
+    for section, view, missing_stamp in missing:
         line = render_sparkline(
             history.get(view.entity_id, []),
             end - window,
             end,
             title=f"{view.name}, last {SPARKLINE_HOURS} hours",
         )
-        sparklines.store(view.entity_id, stamp, line)
+        sparklines.store(view.entity_id, missing_stamp, line)
         if line is not None:
             section.sparklines[view.entity_id] = line

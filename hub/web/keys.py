@@ -9,6 +9,7 @@ from aiohttp import web
 
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
+from hub.core.onboarding import Onboarding
 from hub.dashboards import DashboardStore
 from hub.web.auth.account_check import AccountChecker
 from hub.web.auth.household import Household
@@ -27,7 +28,9 @@ OIDC_KEY = web.AppKey("oidc", OidcRelyingParty)
 HTTP_KEY = web.AppKey("http", aiohttp.ClientSession)
 DASHBOARDS_KEY = web.AppKey("dashboards", DashboardStore)
 STREAMS_KEY = web.AppKey("streams", set)
+ONBOARDING_KEY = web.AppKey("onboarding", Onboarding)  # the first-run set-up's progress
 SPARKLINES_KEY = web.AppKey("sparklines", SparklineCache)  # the home page's, kept drawn
-PRINCIPAL_KEY = web.RequestKey("principal", Principal)
+# None for a stranger on a public page (the middleware sends strangers elsewhere to sign in).
+PRINCIPAL_KEY: web.RequestKey[Principal | None] = web.RequestKey("principal")
 # Restarts the hub's process (after a restore); tests give their own.
-RESTART_KEY = web.AppKey("restart", Callable[[], None])
+RESTART_KEY: web.AppKey[Callable[[], None]] = web.AppKey("restart")

@@ -25,7 +25,8 @@ CSP = (
     "connect-src 'self'; manifest-src 'self'; worker-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-PUBLIC_PREFIXES = ("/static/", "/auth/", "/healthz", "/sw.js", "/offline")
+# /setup decides for itself: a fresh hub's first steps come before anyone can sign in.
+PUBLIC_PREFIXES = ("/static/", "/auth/", "/healthz", "/sw.js", "/offline", "/setup")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Versioned assets (``append_version``) may be cached; every other answer may be personal.
 CACHEABLE_PREFIXES = ("/static/",)

@@ -84,12 +84,14 @@ async def state_stream(request: web.Request) -> web.StreamResponse:
 
 
 async def async_close_streams(app: web.Application) -> None:
-    for subscriber in list(app[STREAMS_KEY]):
+    subscribers = app[STREAMS_KEY]
+    for subscriber in list(subscribers):
         subscriber.close()
 
 
 def close_streams_of(app: web.Application, user_id: int) -> None:
     """End the live streams of a person whose access just ended."""
-    for subscriber in list(app[STREAMS_KEY]):
+    subscribers = app[STREAMS_KEY]
+    for subscriber in list(subscribers):
         if subscriber.user_id == user_id:
             subscriber.close()

@@ -89,7 +89,7 @@ class Script:
             elif kind == "sequence":
                 self._compile(action["sequence"])
 
-    def _remember(self, conditions: list[dict[str, Any]], prefix: str) -> None:
+    def _remember(self, conditions: list[Mapping[str, Any]], prefix: str) -> None:
         self._checks[id(conditions)] = compile_conditions(conditions, self.env, prefix)
 
     def check(
@@ -210,9 +210,7 @@ class Run:
         if limit is None:
             await done
             return True, None
-        cancel = self.env.clock.call_later(
-            limit.total_seconds(), lambda: done.done() or done.set_result(None)
-        )
+        cancel = self.env.clock.call_later(limit.total_seconds(), lambda: _wake(done))
         try:
             return (await done) is not None, limit
         finally:
@@ -382,3 +380,9 @@ def _waited(
     if not action["continue_on_timeout"]:
         raise StopRun(f"gave up waiting after {waited} (timeout)")
     return f"{timeout_text} within {waited}; continuing"
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    """Resolve ``future`` unless something else already has (the wait ended first)."""
+    if not future.done():
+        future.set_result(None)

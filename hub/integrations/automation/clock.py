@@ -90,7 +90,7 @@ class ManualClock:
 
     async def async_sleep(self, seconds: float) -> None:
         woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        cancel = self.call_later(seconds, lambda: woken.done() or woken.set_result(None))
+        cancel = self.call_later(seconds, lambda: _wake(woken))
         try:
             await woken
         finally:
@@ -118,3 +118,9 @@ async def _async_settle(rounds: int = 20) -> None:
     """Let tasks woken by a timer run as far as they can before time moves on."""
     for _ in range(rounds):
         await asyncio.sleep(0)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    """Resolve ``future`` unless something else already has."""
+    if not future.done():
+        future.set_result(None)

@@ -234,9 +234,9 @@ class AutomationEngine:
             self.automations[automation_id] = automation
             automation.attach()
             automation.write_state()
-        for problem in invalid:
+        for refused in invalid:
             _LOGGER.error(
-                "Automation %r is invalid (%s): %s", problem.alias, problem.where, problem.message
+                "Automation %r is invalid (%s): %s", refused.alias, refused.where, refused.message
             )
         if who is not None:
             self._record(who, "reloaded", None, None)

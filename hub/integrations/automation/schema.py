@@ -230,7 +230,7 @@ def parse_time_of_day(value: Any, what: str, line: int | None) -> time | str:
             numbers = []
         if len(numbers) in (2, 3):
             try:
-                return time(*numbers)
+                return time(numbers[0], numbers[1], numbers[2] if len(numbers) == 3 else 0)
             except ValueError:
                 pass
     raise Invalid(f"{what} must be a time like 07:30:00 or an entity id", line)

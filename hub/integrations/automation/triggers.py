@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from hub.integrations.automation.templating import TemplateRenderError
 from hub.integrations.mqtt.runtime import mqtt_runtime
 
 _LOGGER = logging.getLogger(__name__)
-Fire = Callable[[dict[str, Any], str, Context | None], None]
+Fire = Callable[[dict[str, Any], str, Context | None], object]  # what it returns is unused
 Detach = Callable[[], None]
 Pending = dict[str, str]  # key → what a `for:` timer waits for
 MQTT_RETRY_S = 5.0
@@ -60,7 +60,9 @@ class _ForTimers:
         self._key = key
         self._cancels: dict[str, Callable[[], None]] = {}
 
-    def start(self, entity_id: str, delay: timedelta, what: str, done: Callable[[], None]) -> None:
+    def start(
+        self, entity_id: str, delay: timedelta, what: str, done: Callable[[], object]
+    ) -> None:
         self.cancel(entity_id)
         pending_key = f"{self._key}:{entity_id}"
         until = (self._env.clock.now() + delay).astimezone(self._env.time_zone)
@@ -417,7 +419,7 @@ def _mqtt(config: Mapping[str, Any], env: Env, fire: Fire, pending: Pending, key
             if not stopped:  # the broker's entry is not loaded (yet): look again soon
                 retry = env.clock.call_later(
                     MQTT_RETRY_S,
-                    lambda: env.hub.async_create_task(async_subscribe(), "automation mqtt"),
+                    lambda: _start(env, async_subscribe()),
                 )
                 unsubscribe[:] = [retry]
             return
@@ -487,3 +489,8 @@ _ATTACHERS: dict[str, Callable[[Mapping[str, Any], Env, Fire, Pending, str], Det
     "event": _event,
     "homeassistant": _homeassistant,
 }
+
+
+def _start(env: Env, coro: Coroutine[Any, Any, None]) -> None:
+    """Run ``coro`` as a hub task (from a clock callback, which returns nothing)."""
+    env.hub.async_create_task(coro, "automation mqtt")

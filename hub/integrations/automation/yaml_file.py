@@ -144,7 +144,7 @@ def as_list(document: Any, name: str) -> CommentedSeq:
         return seq
     if not isinstance(document, list):
         raise FileProblem(name, 1, "the file must be a list of automations")
-    return document
+    return document if isinstance(document, CommentedSeq) else CommentedSeq(document)
 
 
 def to_node(value: Any) -> Any:

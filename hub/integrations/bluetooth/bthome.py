@@ -65,7 +65,7 @@ class Measurement:
     """One value of one advertisement: a sensor reading or a binary state."""
 
     key: str
-    name: str
+    name: str | None
     value: Any
     binary: bool
     unit: str | None = None
@@ -227,9 +227,9 @@ class BTHomeReader:
         return BTHomeReading(
             address=address,
             name=(info and info.name) or update.title or address,
-            model=info and info.model,
-            manufacturer=info and info.manufacturer,
-            sw_version=info and info.sw_version,
+            model=info.model if info else None,
+            manufacturer=info.manufacturer if info else None,
+            sw_version=info.sw_version if info else None,
             sleepy=parser.sleepy_device,
             measurements=tuple(measurements),
         )

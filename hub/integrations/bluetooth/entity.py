@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.core.entity import DeviceInfo, Entity
+from hub.core.entity import Entity
+from hub.core.models import DeviceInfo
 from hub.integrations.bluetooth.bthome import BTHomeReading, Measurement
 from hub.integrations.bluetooth.const import DOMAIN
 

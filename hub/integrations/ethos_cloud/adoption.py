@@ -12,7 +12,6 @@ challenged. The result, with its reason, is written on the registry device
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -32,22 +31,23 @@ from hub.const import (
 from hub.core.callback import callback
 from hub.core.events import Event
 from hub.core.models import DeviceRow
+from hub.helpers.ethos_serial import serial_of
 from hub.integrations.ethos_cloud.const import (
+    CLAIM_ANSWER_MAX_BYTES,
     CLAIM_NONCE_BYTES,
     CLAIM_RETRY_S,
     CLAIM_TIMEOUT_S,
     EXTRA_KEY,
 )
-from hub.integrations.ethos_cloud.models import SERIAL_PATTERN, OwnedDevice
+from hub.integrations.ethos_cloud.models import OwnedDevice
+from hub.integrations.mqtt.request import MqttRequest
 from hub.integrations.mqtt.runtime import mqtt_runtime
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
     from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
-    from hub.integrations.mqtt.client import ReceivedMessage
 
 _LOGGER = logging.getLogger(__name__)
-SERIAL_PREFIX = "ethos:"
 
 
 @dataclass(frozen=True)
@@ -67,15 +67,8 @@ class Adoption:
 
 
 def ethos_serial(device: DeviceRow) -> str | None:
-    """The serial from an ``ethos:<serial>`` identifier (MQTT discovery stores it as
-    ``("mqtt", "ethos:<serial>")``), if it is a plausible one."""
-    for pair in device.identifiers:
-        value = pair[-1] if pair else ""
-        if isinstance(value, str) and value.startswith(SERIAL_PREFIX):
-            serial = value[len(SERIAL_PREFIX) :]
-            if SERIAL_PATTERN.match(serial):
-                return serial
-    return None
+    """The serial from the device's ``ethos:<serial>`` identifier, if it is a valid one."""
+    return serial_of(device.identifiers)
 
 
 def expected_answer(claim_secret: bytes, nonce: bytes) -> str:
@@ -225,36 +218,22 @@ class AdoptionManager:
         client = runtime.client
         nonce = secrets.token_hex(CLAIM_NONCE_BYTES).encode("ascii")
         expected = expected_answer(owned.secret_bytes, nonce)
-        answers: asyncio.Queue[bytes] = asyncio.Queue(maxsize=16)
-
-        def on_response(message: ReceivedMessage) -> None:
-            if message.retain:
-                return  # a retained answer is a recording, never a live one
-            with contextlib.suppress(asyncio.QueueFull):
-                answers.put_nowait(bytes(message.payload[:256]))
-
         base = f"ethos/{serial}/claim"
-        unsubscribe = await client.async_subscribe(f"{base}/response", on_response)
         wrong = 0
-        try:
-            await client.async_publish(f"{base}/challenge", nonce, qos=1)
-            deadline = asyncio.get_running_loop().time() + self.claim_timeout
-            while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
-                try:  # asyncio.timeout: wait_for may drop an answer that lands on time-out
-                    async with asyncio.timeout(remaining):
-                        answer = await answers.get()
-                except TimeoutError:
-                    break
-                text = answer.decode("ascii", "replace").strip().lower()
-                if hmac.compare_digest(text.encode("ascii", "replace"), expected.encode()):
-                    return Adoption(
-                        serial, True, True, "claim proof verified", owner, owned.name, _now()
-                    )
-                wrong += 1
-        except Exception as err:  # broker went away mid-check: report, retry later
-            return unverified(f"cannot check: {err}")
-        finally:
-            unsubscribe()
+        async with MqttRequest(
+            client, f"{base}/response", max_bytes=CLAIM_ANSWER_MAX_BYTES
+        ) as request:
+            try:
+                await client.async_publish(f"{base}/challenge", nonce, qos=1)
+                async for answer in request.replies(self.claim_timeout):
+                    text = answer.decode("ascii", "replace").strip().lower()
+                    if hmac.compare_digest(text.encode("ascii", "replace"), expected.encode()):
+                        return Adoption(
+                            serial, True, True, "claim proof verified", owner, owned.name, _now()
+                        )
+                    wrong += 1
+            except Exception as err:  # broker went away mid-check: report, retry later
+                return unverified(f"cannot check: {err}")
         if wrong:
             return unverified(
                 "wrong answer to the claim challenge: this device does not hold the claim "

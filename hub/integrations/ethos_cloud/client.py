@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -71,7 +72,7 @@ class EthosCloudClient:
     # Plumbing -----------------------------------------------------------------
     async def _request(
         self, method: str, url: str, **kwargs: Any
-    ) -> tuple[int, dict[str, Any] | list[Any] | None, aiohttp.typedefs.LooseHeaders]:
+    ) -> tuple[int, dict[str, Any] | list[Any] | None, Mapping[str, str]]:
         try:
             async with self._http.request(
                 method, url, timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S), **kwargs
@@ -250,7 +251,7 @@ class EthosCloudClient:
         status, body, answer_headers = await self._request(
             "GET", self.base_url + OWNED_DEVICES_PATH, headers=headers
         )
-        new_etag = answer_headers.get("ETag")  # type: ignore[union-attr]
+        new_etag = answer_headers.get("ETag")
         if status == 304:
             return OwnedDevicesAnswer(None, new_etag or etag)
         if status == 401:

@@ -30,6 +30,7 @@ CLAIM_TIMEOUT_S: Final = 5.0
 # A device that did not prove itself is challenged again after this long.
 CLAIM_RETRY_S: Final = 60.0
 CLAIM_NONCE_BYTES: Final = 16  # sent as 32 hex characters (the firmware takes 8..128 bytes)
+CLAIM_ANSWER_MAX_BYTES: Final = 256  # a hex HMAC-SHA256 is 64; more is cut off
 
 KEY_FILE: Final = "ethos_cloud.key"
 

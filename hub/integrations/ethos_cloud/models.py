@@ -6,7 +6,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+from hub.helpers.ethos_serial import valid_serial
+
 _HEX_SECRET = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -27,7 +28,7 @@ class OwnedDevice:
             raise ValueError("a device must be an object")
         serial, sku, name = raw.get("serial"), raw.get("sku"), raw.get("name")
         secret, order_id = raw.get("claim_secret"), raw.get("order_id")
-        if not isinstance(serial, str) or not SERIAL_PATTERN.match(serial):
+        if not isinstance(serial, str) or not valid_serial(serial):
             raise ValueError("serial must be 1-40 letters, digits, '-' or '_'")
         if not isinstance(sku, str) or len(sku) > 40:
             raise ValueError(f"{serial}: sku must be text of at most 40 characters")

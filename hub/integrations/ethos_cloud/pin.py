@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
 from hub.core.callback import callback
 from hub.core.events import Event
-from hub.integrations.ethos_cloud.adoption import SERIAL_PREFIX, ethos_serial
+from hub.helpers.ethos_serial import serial_from_identifier
+from hub.integrations.ethos_cloud.adoption import ethos_serial
 from hub.integrations.ethos_cloud.const import EXTRA_KEY, PIN_EXTRA_KEY
 from hub.integrations.ethos_cloud.runtime import cloud_runtime
 from hub.integrations.mqtt.runtime import mqtt_runtime
@@ -141,11 +142,8 @@ class DiscoveryPin:
     def _verified_devices_involved(
         self, key: DiscoveryKey, model: EntityConfig, previous: DiscoveredEntity | None
     ) -> list[tuple[str, DeviceRow]]:
-        serials = {
-            i[len(SERIAL_PREFIX) :]
-            for i in (model.device.identifiers if model.device else [])
-            if i.startswith(SERIAL_PREFIX)
-        }
+        identifiers = model.device.identifiers if model.device else []
+        serials = {serial_from_identifier(i) for i in identifiers} - {None}
         involved = []
         for device in self._hub.devices.async_all():
             if not (device.extra.get(EXTRA_KEY) or {}).get("verified"):

@@ -32,6 +32,7 @@ SETTING_LABELS: Final = {
 }
 # How long a settings change waits for the device's echo before saying it was not confirmed.
 CONFIRM_TIMEOUT_S: Final = 5.0
+ECHO_MAX_BYTES: Final = 64  # an echo is one value; more is cut off
 HISTORY_HOURS: Final = 6
 HISTORY_CHOICES: Final = (1, 6, 24)
 

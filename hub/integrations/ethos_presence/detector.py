@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hub.helpers.ethos_serial import serial_of
 from hub.integrations.ethos_presence.const import MEASUREMENTS, SETTINGS
 
 if TYPE_CHECKING:
@@ -23,14 +24,6 @@ class PresenceDetector:
 
     def entity(self, role: str) -> str | None:
         return self.roles.get(role)
-
-
-def serial_of(identifiers: list[list[str]]) -> str | None:
-    for pair in identifiers:
-        value = pair[-1] if pair else ""
-        if isinstance(value, str) and value.startswith("ethos:"):
-            return value[len("ethos:") :]
-    return None
 
 
 def find_detector(hub: Hub, device_id: str) -> PresenceDetector | None:

@@ -8,8 +8,6 @@ refused the value (it snaps back). No echo within the timeout: "not confirmed".
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import enum
 import logging
 import math
@@ -20,13 +18,18 @@ from typing import TYPE_CHECKING, Any
 from hub.const import ATTR_ENTITY_ID
 from hub.core.errors import ServiceValidationError
 from hub.core.events import Context
-from hub.integrations.ethos_presence.const import CONFIRM_TIMEOUT_S, SETTING_LABELS, SETTINGS
+from hub.integrations.ethos_presence.const import (
+    CONFIRM_TIMEOUT_S,
+    ECHO_MAX_BYTES,
+    SETTING_LABELS,
+    SETTINGS,
+)
 from hub.integrations.ethos_presence.detector import PresenceDetector
+from hub.integrations.mqtt.request import MqttRequest
 from hub.integrations.mqtt.runtime import mqtt_runtime
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
-    from hub.integrations.mqtt.client import ReceivedMessage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,49 +90,31 @@ class SettingsChanger:
         requested = str(value).strip()
         if not requested:
             raise ServiceValidationError("enter a value")
-        echoes: asyncio.Queue[str] = asyncio.Queue(maxsize=16)
-
-        def on_echo(message: ReceivedMessage) -> None:
-            if not message.retain:
-                with contextlib.suppress(asyncio.QueueFull):
-                    echoes.put_nowait(bytes(message.payload[:64]).decode("utf-8", "replace"))
-
-        unsubscribe = await runtime.client.async_subscribe(
-            f"ethos/{detector.serial}/{key}", on_echo
-        )
-        try:
-            service, field = ("set_value", "value") if numeric else ("select_option", "option")
+        service, field = ("set_value", "value") if numeric else ("select_option", "option")
+        async with MqttRequest(
+            runtime.client, f"ethos/{detector.serial}/{key}", max_bytes=ECHO_MAX_BYTES
+        ) as request:
             await self._hub.services.async_call(
                 entity_id.split(".", 1)[0],
                 service,
                 {ATTR_ENTITY_ID: entity_id, field: requested},
                 context,
             )
-            result = await self._async_wait_echo(key, requested, numeric, echoes)
-        finally:
-            unsubscribe()
+            result = await self._async_wait_echo(key, requested, numeric, request)
         self.last_result[detector.device_id] = result
         _LOGGER.info("Setting %s=%s on %s: %s", key, requested, detector.serial, result.outcome)
         return result
 
     async def _async_wait_echo(
-        self, key: str, requested: str, numeric: bool, echoes: asyncio.Queue[str]
+        self, key: str, requested: str, numeric: bool, request: MqttRequest
     ) -> SettingResult:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        last: str | None = None
-        while (remaining := deadline - loop.time()) > 0:
-            try:  # asyncio.timeout: wait_for may drop an echo that lands on time-out
-                async with asyncio.timeout(remaining):
-                    last = await echoes.get()
-            except TimeoutError:
-                break
-            if _same(requested, last, numeric):
-                return SettingResult(key, requested, Outcome.CONFIRMED, last, _now())
-            # The device echoes the value in force: the old one when it refused the new one,
-            # or the value snapped to its step.
-            return SettingResult(key, requested, Outcome.DIFFERENT, last, _now())
-        return SettingResult(key, requested, Outcome.NOT_CONFIRMED, last, _now())
+        async for reply in request.replies(self.timeout):
+            echoed = reply.decode("utf-8", "replace")
+            # The device echoes the value in force: the requested one, the old one when it
+            # refused the new one, or the value snapped to its step.
+            outcome = Outcome.CONFIRMED if _same(requested, echoed, numeric) else Outcome.DIFFERENT
+            return SettingResult(key, requested, outcome, echoed, _now())
+        return SettingResult(key, requested, Outcome.NOT_CONFIRMED, None, _now())
 
 
 def _now() -> datetime:

@@ -180,9 +180,9 @@ class BrokerIdentity:
         self.problem: str | None = None
         self._listeners: list[Callable[[], None]] = []
         self._unsubscribes: list[Callable[[], None]] = []
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._check_again = False
-        self._role_request: asyncio.Task | None = None
+        self._role_request: asyncio.Task[None] | None = None
         self.checked = asyncio.Event()
         self._lock = asyncio.Lock()
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import random
 import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -28,24 +26,16 @@ from hub.integrations.mqtt.const import (
     RECONNECT_FIRST_DELAY_S,
     RECONNECT_MAX_DELAY_S,
 )
-from hub.integrations.mqtt.topics import topic_matches, valid_publish_topic, valid_subscribe_filter
+from hub.integrations.mqtt.subscriptions import MessageCallback, ReceivedMessage, Subscriptions
+from hub.integrations.mqtt.topics import valid_publish_topic
+
+__all__ = ["BrokerAddress", "MessageCallback", "MqttClient", "MqttNotConnected", "ReceivedMessage"]
 
 _LOGGER = logging.getLogger(__name__)
 
 
 class MqttNotConnected(ConnectionError):
     """Publishing while the broker is unreachable."""
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedMessage:
-    topic: str
-    payload: bytes
-    qos: int
-    retain: bool
-
-
-MessageCallback = Callable[[ReceivedMessage], None]
 
 
 @dataclass(frozen=True)
@@ -78,7 +68,7 @@ class BrokerAddress:
 
 def reconnect_delay(attempt: int) -> float:
     """Exponential backoff with jitter so many hubs do not reconnect in step."""
-    base = min(RECONNECT_FIRST_DELAY_S * 2 ** max(attempt - 1, 0), RECONNECT_MAX_DELAY_S)
+    base = min(RECONNECT_FIRST_DELAY_S * 2.0 ** max(attempt - 1, 0), RECONNECT_MAX_DELAY_S)
     return base * random.uniform(0.8, 1.2)
 
 
@@ -99,18 +89,13 @@ class MqttClient:
         self._birth = birth
         self._will = will
         self._max_payload = max_payload_bytes
-        self._exact: dict[str, list[MessageCallback]] = {}
-        # Last message per exact subscribed topic: a second subscriber to a topic the broker
-        # already sends us would otherwise never see its retained value.
-        self._last_message: dict[str, ReceivedMessage] = {}
-        self._pending_subscribe: set[str] = set()
-        self._subscribe_task: asyncio.Task | None = None
-        # Unsubscribes in flight: referenced so they are not collected, awaited on stop.
-        self._unsubscribe_tasks: set[asyncio.Task] = set()
-        self._pending_future: asyncio.Future[None] | None = None
-        self._wildcard: dict[str, list[MessageCallback]] = {}
+        self._subscriptions = Subscriptions(
+            lambda: self._client is not None,
+            self._async_send_subscribe,
+            self._async_send_unsubscribe,
+        )
         self._client: aiomqtt.Client | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self._first_attempt = asyncio.Event()
         self.received = 0
@@ -142,14 +127,13 @@ class MqttClient:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(1):  # a dead link must not hold up shutdown
                     await client.publish(self._will[0], self._will[1], retain=True)
-        await async_cancel_and_wait(task, self._subscribe_task, *self._unsubscribe_tasks)
-        if self._pending_future is not None and not self._pending_future.done():
-            self._pending_future.set_result(None)
+        await async_cancel_and_wait(task, *self._subscriptions.tasks())
+        self._subscriptions.release_waiters()
 
-    def _queue_type(self) -> type[asyncio.Queue]:
+    def _queue_type(self) -> type[asyncio.Queue[aiomqtt.Message]]:
         owner = self
 
-        class DirectDispatch(asyncio.Queue):
+        class DirectDispatch(asyncio.Queue[aiomqtt.Message]):
             """Hands each message straight to the subscribers instead of queueing it.
 
             aiomqtt would queue every message and wake a task per message to read it back;
@@ -158,7 +142,7 @@ class MqttClient:
             broker, whose own limits apply.
             """
 
-            def put_nowait(self, item: Any) -> None:
+            def put_nowait(self, item: aiomqtt.Message) -> None:
                 owner._dispatch(item)
 
         return DirectDispatch
@@ -188,7 +172,7 @@ class MqttClient:
                     self._client = client
                     attempt = 0
                     self.connections += 1
-                    filters = [*self._exact, *self._wildcard]
+                    filters = self._subscriptions.filters()
                     if filters:
                         await client.subscribe([(f, 0) for f in filters])
                     if self._birth is not None:
@@ -234,93 +218,25 @@ class MqttClient:
                 self._oversized_topics.add(topic)
                 _LOGGER.warning("Ignoring %s byte payload on %s", len(payload), topic)
             return
-        received = ReceivedMessage(topic, bytes(payload), int(message.qos), bool(message.retain))
-        callbacks = self._exact.get(topic)
-        if callbacks:
-            self._last_message[topic] = received
-            for callback in callbacks:
-                self._call(callback, received)
-        for topic_filter, callbacks in list(self._wildcard.items()):
-            if topic_matches(topic_filter, topic):
-                for callback in callbacks:
-                    self._call(callback, received)
-
-    @staticmethod
-    def _call(callback: MessageCallback, message: ReceivedMessage) -> None:
-        try:
-            callback(message)
-        except Exception:
-            _LOGGER.exception("MQTT callback failed for %s", message.topic)
+        self._subscriptions.dispatch(
+            ReceivedMessage(topic, bytes(payload), int(message.qos), bool(message.retain))
+        )
 
     async def async_subscribe(
         self, topic_filter: str, callback: MessageCallback
     ) -> Callable[[], None]:
         """Call ``callback`` for messages matching the filter; returns an unsubscribe."""
-        if not valid_subscribe_filter(topic_filter):
-            raise ValueError(f"invalid MQTT topic filter {topic_filter!r}")
-        table = self._wildcard if ("+" in topic_filter or "#" in topic_filter) else self._exact
-        callbacks = table.setdefault(topic_filter, [])
-        callbacks.append(callback)
+        return await self._subscriptions.async_subscribe(topic_filter, callback)
+
+    async def _async_send_subscribe(self, filters: list[str]) -> None:
         client = self._client
-        last = self._last_message.get(topic_filter)
-        if last is not None:
-            asyncio.get_running_loop().call_soon(self._replay, callback, callbacks, last)
-        elif client is not None and (len(callbacks) == 1 or table is self._wildcard):
-            # Wait for the broker's SUBACK so a message sent right after is not missed.
-            await asyncio.shield(self._queue_subscribe(topic_filter))
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.subscribe([(f, 0) for f in filters])
 
-        def unsubscribe() -> None:
-            if callback in callbacks:
-                callbacks.remove(callback)
-            if not callbacks and table.get(topic_filter) is callbacks:
-                del table[topic_filter]
-                self._last_message.pop(topic_filter, None)
-                if self._client is not None:
-                    task = asyncio.get_running_loop().create_task(
-                        self._async_unsubscribe(topic_filter), name="mqtt unsubscribe"
-                    )
-                    self._unsubscribe_tasks.add(task)
-                    task.add_done_callback(self._unsubscribe_tasks.discard)
-
-        return unsubscribe
-
-    def _queue_subscribe(self, topic_filter: str) -> asyncio.Future[None]:
-        """Batch new filters into one SUBSCRIBE instead of a round trip per entity."""
-        self._pending_subscribe.add(topic_filter)
-        if self._pending_future is None:
-            self._pending_future = asyncio.get_running_loop().create_future()
-        if self._subscribe_task is None or self._subscribe_task.done():
-            self._subscribe_task = asyncio.get_running_loop().create_task(
-                self._async_flush_subscribe(), name="mqtt subscribe"
-            )
-        return self._pending_future
-
-    async def _async_flush_subscribe(self) -> None:
-        await asyncio.sleep(0)  # let the current burst of subscriptions gather
-        while self._pending_subscribe:
-            batch, waiters = self._pending_subscribe, self._pending_future
-            self._pending_subscribe, self._pending_future = set(), None
-            client = self._client
-            try:
-                if client is not None:  # otherwise the next connection subscribes all
-                    await client.subscribe([(f, 0) for f in sorted(batch)])
-            except aiomqtt.MqttError:
-                pass
-            finally:
-                if waiters is not None and not waiters.done():
-                    waiters.set_result(None)
-
-    def _replay(
-        self, callback: MessageCallback, callbacks: list[MessageCallback], message: ReceivedMessage
-    ) -> None:
-        # What a broker does for a new subscription: the stored message comes flagged as
-        # retained, so nobody takes an earlier message for a live answer.
-        if callback in callbacks:
-            self._call(callback, dataclasses.replace(message, retain=True))
-
-    async def _async_unsubscribe(self, topic_filter: str) -> None:
+    async def _async_send_unsubscribe(self, topic_filter: str) -> None:
         client = self._client
-        if client is not None and topic_filter not in self._exact | self._wildcard:
+        if client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.unsubscribe(topic_filter)
 

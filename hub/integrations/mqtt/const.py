@@ -73,3 +73,6 @@ DISCOVERY_MAX_WAITING_SHARED: Final = 2_048
 DISCOVERY_MAX_WAITING_BYTES: Final = 16 * 1024 * 1024
 DISCOVERY_REFUSAL_LOG_S: Final = 60.0  # refusals are logged as one line per interval
 DISCOVERY_WARNINGS_PER_INTERVAL: Final = 20  # bad configs logged one by one, then counted
+
+# One request over MQTT (request.py): live replies waiting to be read; more are dropped.
+REQUEST_QUEUE_SIZE: Final = 16

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from ethos.tasks import async_cancel_and_wait
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
-from hub.core.entity import DeviceInfo
 from hub.core.events import Event
+from hub.core.models import DeviceInfo, described
 from hub.integrations.mqtt.abbreviations import BASE_TOPIC, expand_config
 from hub.integrations.mqtt.admission import SHARED_CLIENT, AdmissionLimits, DiscoveryAdmission
 from hub.integrations.mqtt.binary_sensor import MqttBinarySensor
@@ -103,7 +103,7 @@ class MqttDiscovery:
         self,
         hub: Hub,
         client: MqttClient,
-        entry: ConfigEntry,
+        entry: ConfigEntry[Any],  # its runtime data is set once setup is done
         prefix: str,
         max_queued: int = MAX_QUEUED_DISCOVERY,
     ) -> None:
@@ -129,7 +129,7 @@ class MqttDiscovery:
             DISCOVERY_REFUSAL_LOG_S,
         )
         self._unsubscribes: list[Callable[[], None]] = []
-        self._worker: asyncio.Task | None = None
+        self._worker: asyncio.Task[None] | None = None
         self.ignored = 0
         self.pin: DiscoveryPin | None = None  # set by ethos_cloud (pin.py)
 
@@ -384,17 +384,11 @@ class MqttDiscovery:
         device = model.device
         if device is None or not (device.identifiers or device.connections):
             return None
-        return DeviceInfo(
+        ids = DeviceInfo(
             identifiers=tuple(("mqtt", i) for i in device.identifiers),
             connections=tuple((kind, value) for kind, value in device.connections),
-            name=device.name,
-            manufacturer=device.manufacturer,
-            model=device.model,
-            sw_version=device.sw_version,
-            hw_version=device.hw_version,
-            suggested_area=device.suggested_area,
-            configuration_url=device.configuration_url,
         )
+        return described(ids, device)
 
     async def _async_remove(self, key: DiscoveryKey, *, forget: bool = False) -> None:
         record = self._discovered.pop(key, None)

@@ -13,12 +13,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from hub.core.entity import DeviceInfo, Entity
+from hub.core.entity import Entity
 from hub.core.errors import HubError
+from hub.core.models import DeviceInfo
 from hub.integrations.mqtt.availability import Availability
-from hub.integrations.mqtt.client import MqttClient, MqttNotConnected, ReceivedMessage
+from hub.integrations.mqtt.client import MqttClient, MqttNotConnected
 from hub.integrations.mqtt.const import DOMAIN
 from hub.integrations.mqtt.schema import EntityConfig
+from hub.integrations.mqtt.subscriptions import MessageCallback, ReceivedMessage
 from hub.integrations.mqtt.template import (
     TemplateCompiler,
     TemplateRefused,
@@ -116,7 +118,7 @@ class MqttEntity(Entity):
             self._logged.add(key)
             _LOGGER.warning("%s: " + message, self.entity_id or self.unique_id, *args)
 
-    async def async_subscribe(self, topic: str | None, callback: Callable) -> None:
+    async def async_subscribe(self, topic: str | None, callback: MessageCallback) -> None:
         if topic:
             self._unsubscribes.append(await self._client.async_subscribe(topic, callback))
 

@@ -117,7 +117,7 @@ class MqttLight(MqttEntity):
 
     @callback
     def async_write_state(self, context: Context | None = None) -> None:
-        extra = {"supports_brightness": self.supports_brightness}
+        extra: dict[str, bool | int] = {"supports_brightness": self.supports_brightness}
         if self._value == STATE_ON and self._brightness is not None:
             extra["brightness"] = self._brightness
         if extra != self._extra_attributes:

@@ -11,8 +11,6 @@ from hub.integrations.mqtt.const import PAYLOAD_OFFLINE, PAYLOAD_ONLINE
 from hub.integrations.mqtt.topics import valid_publish_topic
 from hub.integrations.mqtt.validation import build, limits
 
-_config = dataclass(frozen=True, kw_only=True, slots=True)
-
 
 def _check_topic(value: str) -> str:
     # Entity topics are concrete: a `#` in a state topic would subscribe to everything.
@@ -25,7 +23,7 @@ def _topic(**kwargs: Any) -> Any:
     return field(metadata=limits(min_length=1, max_length=1024, check=_check_topic), **kwargs)
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DeviceConfig:
     identifiers: list[str] = field(default_factory=list, metadata=limits(one_or_many=True))
     connections: list[tuple[str, str]] = field(default_factory=list)
@@ -39,7 +37,7 @@ class DeviceConfig:
     serial_number: str | None = None
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AvailabilityConfig:
     topic: str = _topic()
     payload_available: str = PAYLOAD_ONLINE
@@ -47,7 +45,7 @@ class AvailabilityConfig:
     value_template: str | None = None
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EntityConfig:
     """Keys every component understands."""
 
@@ -86,13 +84,13 @@ class EntityConfig:
         return items
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CommandConfig(EntityConfig):
     command_topic: str | None = _topic(default=None)
     optimistic: bool | None = None
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SensorConfig(EntityConfig):
     unit_of_measurement: str | None = None
     state_class: str | None = None
@@ -101,7 +99,7 @@ class SensorConfig(EntityConfig):
     suggested_display_precision: int | None = None
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class BinarySensorConfig(EntityConfig):
     payload_on: str = "ON"
     payload_off: str = "OFF"
@@ -109,7 +107,7 @@ class BinarySensorConfig(EntityConfig):
     off_delay: int | None = field(default=None, metadata=limits(gt=0))
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SwitchConfig(CommandConfig):
     command_topic: str = _topic()
     payload_on: str = "ON"
@@ -118,7 +116,7 @@ class SwitchConfig(CommandConfig):
     state_off: str | None = None
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class LightConfig(CommandConfig):
     command_topic: str = _topic()
     schema_: Literal["default", "basic", "json"] = field(
@@ -134,13 +132,13 @@ class LightConfig(CommandConfig):
     state_value_template: str | None = None
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ButtonConfig(CommandConfig):
     command_topic: str = _topic()
     payload_press: str = "PRESS"
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class NumberConfig(CommandConfig):
     command_topic: str = _topic()
     min: float = 1.0
@@ -155,7 +153,7 @@ class NumberConfig(CommandConfig):
             raise ValueError("min must be below max")
 
 
-@_config
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SelectConfig(CommandConfig):
     command_topic: str = _topic()
     options: list[str] = field(metadata=limits(min_length=1))

@@ -85,7 +85,7 @@ def build(cls: type[T], raw: Mapping[str, Any], where: str = "") -> T:
     """``cls`` from ``raw``; ConfigInvalid lists every problem found."""
     values: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
-    for field in _fields(cls):
+    for field in _fields(typing.cast(type, cls)):  # a class is hashable
         here = f"{where}.{field.key}" if where else field.key
         if field.key not in raw:
             if field.required:
@@ -164,7 +164,7 @@ def _converter(kind: Any) -> Converter:
             return tuple(_at(part, v, f"{where}.{n}") for n, (part, v) in pairs)
 
         return pair
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
 
         def nested(value: Any, where: str) -> Any:
             if not isinstance(value, Mapping):

@@ -86,7 +86,7 @@ async def _async_advertise(runtime: ZeroconfRuntime) -> None:
     _LOGGER.info(
         "Advertising %s at %s (%s)",
         service.name,
-        service.properties.get(b"url", b"").decode(),
+        (service.properties.get(b"url") or b"").decode(),
         ", ".join(service.parsed_addresses()),
     )
 

@@ -22,7 +22,15 @@ from hub.web.auth.oidc import ProviderUnreachable, SignInFailed
 from hub.web.auth.users import NewSession
 from hub.web.context import page_context
 from hub.web.forms import async_read_form
-from hub.web.keys import ACCOUNT_CHECK_KEY, HOUSEHOLD_KEY, OIDC_KEY, USERS_KEY
+from hub.web.keys import (
+    ACCOUNT_CHECK_KEY,
+    CONFIG_KEY,
+    HOUSEHOLD_KEY,
+    HUB_KEY,
+    OIDC_KEY,
+    ONBOARDING_KEY,
+    USERS_KEY,
+)
 from hub.web.middleware import async_signed_in
 from hub.web.redirects import next_after_sign_in
 
@@ -52,6 +60,19 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, new: 
     )
 
 
+def _fresh_arrival(request: web.Request) -> bool:
+    """A browser arriving by itself (typed address, bookmark: ``Sec-Fetch-Site: none``)
+    that has not signed in here before: it first sees a hub page saying it is about to be
+    sent to the store, instead of landing on the store's page unannounced. A click on a hub
+    page (same-origin) or the page's own "continue" (``go``) goes straight on."""
+    return (
+        "go" not in request.query
+        and request.headers.get("Sec-Fetch-Mode") == "navigate"
+        and request.headers.get("Sec-Fetch-Site") == "none"
+        and KNOWN_USER_COOKIE not in request.cookies
+    )
+
+
 @routes.get("/auth/login")
 async def login(request: web.Request) -> web.StreamResponse:
     next_path = next_after_sign_in(request.query.get("next"))
@@ -63,7 +84,19 @@ async def login(request: web.Request) -> web.StreamResponse:
         and not cloud_views.is_linked(request.app)
         and not await request.app[HOUSEHOLD_KEY].async_has_owner()
     ):
-        raise web.HTTPSeeOther("/auth/link")  # no registered client yet: nobody can sign in
+        # No registered client yet, so nobody can sign in: the set-up flow (its first
+        # steps say what is about to happen), or straight to linking once set-up is done.
+        finished = request.app[ONBOARDING_KEY].finished
+        raise web.HTTPSeeOther("/auth/link" if finished else "/setup")
+    if _fresh_arrival(request):
+        return _login_page(
+            request,
+            200,
+            about_to=True,
+            next=next_path,
+            hub_name=request.app[HUB_KEY].core_config.name,
+            store_url=request.app[CONFIG_KEY].cloud_url,
+        )
     cloud_views.apply_registered_client(request.app)  # the client of the latest link
     oidc = request.app[OIDC_KEY]
     try:

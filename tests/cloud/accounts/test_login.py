@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cloud.accounts.throttle import ACCOUNT_POLICY
+from cloud.accounts.throttle import ACCOUNT_POLICY, wait_phrase
 from tests.cloud.common import (
     PASSWORD,
     log_in,
@@ -110,13 +110,25 @@ async def test_repeated_failures_slow_then_refuse_signin(client, smtp_server, un
     response = await log_in(client, email, PASSWORD)
     assert response.status == 429
     assert int(response.headers["Retry-After"]) >= 1
-    assert "Too many attempts" in await response.text()
+    text = await response.text()
+    assert "Too many attempts" in text
+    # The page says how long, in words that match the Retry-After header.
+    wait = int(response.headers["Retry-After"])
+    assert f"Please wait {wait_phrase(wait)}, then try again." in text
 
     # The same holds for an address nobody registered: nothing reveals which exists.
     ghost = f"ghost-{unique_id}@example.org"
     for i in range(ACCOUNT_POLICY.slow_after):
         await log_in(client, ghost, f"guess {i}")
     assert (await log_in(client, ghost, PASSWORD)).status == 429
+
+
+def test_waits_are_said_in_seconds_then_whole_minutes():
+    assert wait_phrase(1) == "1 second"
+    assert wait_phrase(42) == "42 seconds"
+    assert wait_phrase(60) == "1 minute"
+    assert wait_phrase(61) == "2 minutes"
+    assert wait_phrase(900) == "15 minutes"
 
 
 def test_wait_grows_like_keycloak_defaults():

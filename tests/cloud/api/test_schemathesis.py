@@ -17,13 +17,15 @@ from tests.cloud.oauth.conftest import Provider
 from tests.support.oidc_client import OidcClient, StoreBrowser
 
 SEED = "20261204"
+CONFIG = Path(__file__).with_name("schemathesis.toml")  # signup's 422 for a weak password
 MAX_EXAMPLES = "40"
 EVERY_SCOPE = "openid profile email devices orders"
 
 
 async def _schemathesis(provider: Provider, tmp_path: Path, *headers: str) -> None:
     args = [
-        "-m", "schemathesis.cli", "run", f"{provider.base_url}/api/v1/openapi.json",
+        "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run",
+        f"{provider.base_url}/api/v1/openapi.json",
         "--checks", "all", "--max-examples", MAX_EXAMPLES, "--seed", SEED, "--workers", "1",
         "--request-timeout", "20", "--suppress-health-check", "too_slow",
     ]  # fmt: skip

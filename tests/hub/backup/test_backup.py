@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from hub.backup.archive import create_backup, stage_restore
 from hub.backup.crypto import SEGMENT, BackupRefused, BackupTooNew
 from hub.core.config import HubConfig
+from hub.core.models import DeviceInfo
 from hub.web.app import create_app
 from hub.web.auth.const import SESSION_COOKIE
 from hub.web.keys import HUB_KEY
@@ -72,7 +73,7 @@ async def test_a_restore_in_the_web_ui_restarts_the_hub_into_the_backup(
     old, old_csrf = await _hub_with_people(aiohttp_client, make_config(tmp_path / "old"))
     hub = old.server.app[HUB_KEY]
     await hub.devices.async_get_or_create(
-        config_entry_id=None, identifiers=[("test", "kitchen")], name="Kitchen sensor"
+        DeviceInfo(identifiers=(("test", "kitchen"),), name="Kitchen sensor")
     )
     old_session = old.session.cookie_jar.filter_cookies(old.make_url("/"))[SESSION_COOKIE].value
     archive = await _download(old, old_csrf)  # the device is in it though not yet written
@@ -184,7 +185,7 @@ async def test_damaged_cut_short_or_foreign_archives_change_nothing(tmp_path: Pa
 async def test_a_backup_with_documents_from_a_newer_hub_is_refused(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     async with running_hub(config) as hub:
-        await hub.devices.async_get_or_create(config_entry_id=None, identifiers=[("t", "d")])
+        await hub.devices.async_get_or_create(DeviceInfo(identifiers=(("t", "d"),)))
     _rewrite_version(config.hub_dir / "storage" / "core.device_registry.json", 9)
     archive = _backup_of(config.hub_dir)
     target = _folder_with_a_file(tmp_path / "target")
@@ -207,7 +208,7 @@ async def test_the_command_line_never_restores_under_a_running_hub(
     config = make_config(tmp_path)
     archive = tmp_path / "hub.ethosbackup"
     async with running_hub(config) as hub:
-        await hub.devices.async_get_or_create(config_entry_id=None, identifiers=[("t", "d")])
+        await hub.devices.async_get_or_create(DeviceInfo(identifiers=(("t", "d"),)))
         await hub.storage.async_flush()
         _write(archive, _backup_of(config.hub_dir))
         monkeypatch.setenv("ETHOS_DATA_DIR", str(tmp_path))

@@ -9,12 +9,13 @@ import pytest
 
 from hub.core.errors import ServiceValidationError
 from hub.core.hub import Hub
+from hub.core.models import DeviceInfo
 from tests.hub.common import async_written_document, make_config, running_hub
 
 
 async def _device(hub: Hub, serial: str) -> str:
     device = await hub.devices.async_get_or_create(
-        config_entry_id=None, identifiers=[("ethos", serial)], name=f"Detector {serial}"
+        DeviceInfo(identifiers=(("ethos", serial),), name=f"Detector {serial}")
     )
     await hub.entities.async_get_or_create(
         "binary_sensor",

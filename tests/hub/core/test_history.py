@@ -81,6 +81,7 @@ FULL_DISK = textwrap.dedent(
     from pathlib import Path
     from hub.core.config import HubConfig
     from hub.core.hub import Hub
+    from hub.core.models import DeviceInfo
 
     async def main():
         config = HubConfig(data_dir=Path(sys.argv[1]), integrations=(),
@@ -89,7 +90,7 @@ FULL_DISK = textwrap.dedent(
         await hub.async_start()
         hub.states.async_set("sensor.before", "committed")
         await hub.recorder.async_flush()
-        await hub.devices.async_get_or_create(config_entry_id=None, identifiers=[("t", "d0")])
+        await hub.devices.async_get_or_create(DeviceInfo(identifiers=(("t", "d0"),)))
         await hub.storage.async_flush()
 
         soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -97,7 +98,7 @@ FULL_DISK = textwrap.dedent(
         for n in range(300):
             hub.states.async_set(f"sensor.s{n % 30}", str(n))
             await hub.devices.async_get_or_create(
-                config_entry_id=None, identifiers=[("t", f"device-{n}")], name="x" * 100)
+                DeviceInfo(identifiers=(("t", f"device-{n}"),), name="x" * 100))
         history_written = await hub.recorder.async_flush()
         await hub.storage.async_flush()
         while_full = {

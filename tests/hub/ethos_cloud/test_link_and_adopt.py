@@ -13,7 +13,8 @@ from tests.support.waiting import wait_until
 
 async def test_link_shows_code_and_qr_then_the_account(home: Home) -> None:
     first = await home.hub_client.get("/auth/login?next=/devices", allow_redirects=False)
-    assert first.status == 303 and first.headers["Location"] == "/auth/link"
+    # A fresh hub starts its set-up (name and place first, then this link page).
+    assert first.status == 303 and first.headers["Location"] == "/setup"
     page = await (await home.hub_client.get("/auth/link")).text()
     assert 'id="link-start"' in page and "Link this hub" in page
 

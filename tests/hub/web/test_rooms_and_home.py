@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from hub.core.hub import Hub
+from hub.core.models import DeviceInfo
 from tests.hub.mqtt.device import FakeDevice
 from tests.hub.web.conftest import SignedIn, second_browser
 from tests.support.waiting import wait_until
@@ -16,7 +17,7 @@ async def _detector(hub: Hub, number: int, occupied: bool = False, distance: flo
     """A presence detector as its integration registers it: device, occupancy, distance."""
     serial = f"epd_{number:03d}"
     device = await hub.devices.async_get_or_create(
-        config_entry_id=None, identifiers=[("ethos", serial)], name=f"Detector {number:03d}"
+        DeviceInfo(identifiers=(("ethos", serial),), name=f"Detector {number:03d}")
     )
     for domain, key, value, attributes in (
         ("binary_sensor", "occupancy", "on" if occupied else "off", {"device_class": "occupancy"}),

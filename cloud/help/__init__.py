@@ -1,0 +1,1 @@
+"""Help and legal pages: how ownership and claim secrets work, privacy, terms."""
