@@ -14,7 +14,7 @@ from cloud.accounts import passwords, service, throttle
 from cloud.accounts.models import User
 from cloud.accounts.service import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN
 from cloud.accounts.sessions import sign_in, sign_out
-from cloud.api.openapi import ApiRegistry, ApiRoutes, read_json
+from cloud.api.openapi import ApiRoutes, read_json
 from cloud.authz import authorize
 from cloud.web.forms import transaction
 from cloud.web.keys import DB, SETTINGS
@@ -196,4 +196,3 @@ async def api_me(request: web.Request) -> web.Response:
     if user is None:
         raise web.HTTPUnauthorized(text="That account no longer exists.")
     return web.json_response(MeOut.of(user).model_dump(mode="json"))
-
