@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-default test-e2e lint format install clean
+.PHONY: demo test test-default test-e2e test-pi lint format install clean deb deb-lock apt-repo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,23 @@ test-e2e: $(STAMP)
 	else \
 		echo "e2e tier SKIPPED: PostgreSQL or Mosquitto not reachable (see above)"; \
 	fi
+
+# The hub as a Debian package for a Raspberry Pi (arm64) or a PC (amd64): dist/*.deb
+ARCH ?= arm64
+deb: $(STAMP)
+	packaging/deb/build $(ARCH)
+
+# Pin the package's dependencies to what this venv runs (and the tests ran against).
+deb-lock: $(STAMP)
+	$(PY) packaging/deb/lock.py > packaging/deb/requirements.lock
+
+# A signed apt repository of the packages in dist/ (key kept in ~/.local/share/ethos-apt).
+apt-repo:
+	packaging/apt/make-repo dist build/apt-repo
+
+# The arm64 package installed and run in a Debian bookworm arm64 root under qemu.
+test-pi: $(STAMP)
+	packaging/pi/check arm64
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

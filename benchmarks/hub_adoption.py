@@ -33,6 +33,7 @@ from hub.core.events import Event
 from hub.core.hub import Hub
 from hub.integrations.ethos_cloud import async_secret_box
 from hub.integrations.ethos_cloud.const import DOMAIN, EXTRA_KEY
+from hub.integrations.mqtt.const import ENV_DISCOVERY_PREFIX, ENV_MQTT_URL
 
 ensure_firmware_importable()
 
@@ -48,9 +49,8 @@ def unit(serial: str, secret: str) -> dict[str, str]:
 async def linked_hub(data_dir: Path, port: int, units: list[dict[str, str]]) -> Hub:
     config = HubConfig(
         data_dir=data_dir,
-        mqtt_url=f"mqtt://127.0.0.1:{port}",
         cloud_url="http://127.0.0.1:9",  # nothing listens: owned list from the cache
-        discovery_prefix=PREFIX,
+        environ={ENV_MQTT_URL: f"mqtt://127.0.0.1:{port}", ENV_DISCOVERY_PREFIX: PREFIX},
         integrations=("mqtt", "ethos_cloud"),
     )
     hub = Hub(config)

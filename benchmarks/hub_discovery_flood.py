@@ -101,8 +101,13 @@ def probe(url, stop, latencies):
         stop.wait(0.02)
 
 async def main():
-    config = HubConfig(data_dir=Path(data_dir), mqtt_url=f"mqtt://127.0.0.1:{port}",
-                       integrations=("mqtt",), discovery_prefix=prefix)
+    url = f"mqtt://127.0.0.1:{port}"
+    try:  # this hub: the mqtt integration reads its settings from the environment
+        config = HubConfig(data_dir=Path(data_dir), integrations=("mqtt",),
+                           environ={"MQTT_URL": url, "ETHOS_HUB_DISCOVERY_PREFIX": prefix})
+    except TypeError:  # an earlier hub (baseline): they were HubConfig fields
+        config = HubConfig(data_dir=Path(data_dir), mqtt_url=url, integrations=("mqtt",),
+                           discovery_prefix=prefix)
     app = create_app(config)
     runner = web.AppRunner(app)
     await runner.setup()

@@ -36,6 +36,7 @@ from hub.core.config import HubConfig
 from hub.core.events import Event
 from hub.core.hub import Hub
 from hub.integrations.ethos_cloud.broker_clients import device_broker_password
+from hub.integrations.mqtt.const import ENV_MQTT_URL
 from hub.integrations.mqtt.runtime import mqtt_runtime
 
 SERIAL = "BENCH-000001"
@@ -94,7 +95,7 @@ def mosquitto(admin_password: str | None) -> Iterator[int]:
 
 
 async def hub_round(url: str, port: int, count: int, data_dir: Path, secret: bytes | None) -> dict:
-    hub = Hub(HubConfig(data_dir=data_dir, mqtt_url=url, integrations=("mqtt",)))
+    hub = Hub(HubConfig(data_dir=data_dir, integrations=("mqtt",), environ={ENV_MQTT_URL: url}))
     await hub.async_start()
     runtime = mqtt_runtime(hub)
     user = password = ""

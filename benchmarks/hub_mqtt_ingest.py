@@ -132,8 +132,13 @@ port, count, prefix, data_dir = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3],
 entities, publisher = int(sys.argv[5]), sys.argv[6]
 
 async def run():
-    config = HubConfig(data_dir=Path(data_dir), mqtt_url=f"mqtt://127.0.0.1:{port}",
-                       integrations=("mqtt",), discovery_prefix=f"{prefix}_ha")
+    url, ha_prefix = f"mqtt://127.0.0.1:{port}", f"{prefix}_ha"
+    try:  # this hub: the mqtt integration reads its settings from the environment
+        config = HubConfig(data_dir=Path(data_dir), integrations=("mqtt",),
+                           environ={"MQTT_URL": url, "ETHOS_HUB_DISCOVERY_PREFIX": ha_prefix})
+    except TypeError:  # an earlier hub (baseline): they were HubConfig fields
+        config = HubConfig(data_dir=Path(data_dir), mqtt_url=url, integrations=("mqtt",),
+                           discovery_prefix=ha_prefix)
     hub = Hub(config)
     await hub.async_start()
     discovery = mqtt_runtime(hub).discovery

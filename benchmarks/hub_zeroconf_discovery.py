@@ -27,6 +27,8 @@ from benchmarks.hub_common import private_mosquitto
 from hub.core.config import HubConfig
 from hub.core.config_entries import EntryState
 from hub.core.hub import Hub
+from hub.integrations.mqtt.const import ENV_DISCOVERY_PREFIX
+from hub.integrations.zeroconf.const import ENV_INTERFACES
 
 MQTT_TYPE = "_mqtt._tcp.local."
 HUB_TYPE = "_ethos-hub._tcp.local."
@@ -70,8 +72,10 @@ async def one_round(port: int, folder: Path) -> tuple[float, float, float, float
         data_dir=folder,
         integrations=("mqtt", "zeroconf", "bluetooth"),
         name=f"Bench hub {tag}",
-        discovery_prefix=f"bench_{tag}",
-        zeroconf_interfaces=("127.0.0.1",),
+        environ={
+            ENV_DISCOVERY_PREFIX: f"bench_{tag}",
+            ENV_INTERFACES: "127.0.0.1",
+        },
     )
     speaker, listener = responder(), responder()
     hub = Hub(config)

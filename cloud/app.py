@@ -48,7 +48,13 @@ def _setup_templates(app: web.Application) -> None:
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         autoescape=jinja2.select_autoescape(default=True),
         context_processors=[_template_context],
+        finalize=_no_none,
     )
+
+
+def _no_none(value: object) -> object:
+    """A missing value prints as nothing, never as "None" on a page."""
+    return "" if value is None else value
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -27,6 +27,7 @@ _FAVICON = (
 )
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:48rem;margin:1rem auto;padding:0 1rem}"
+    "h1,h2{overflow-wrap:anywhere}"
     "table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;"
     "border-bottom:1px solid #ddd;overflow-wrap:anywhere}form{display:inline-block;margin:.2rem}"
     ".qr svg{max-width:100%;height:auto}code{overflow-wrap:anywhere}"

@@ -15,6 +15,8 @@ from cloud.api.openapi import ApiRoutes
 from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import ETHICS_DIMENSIONS, EthicsScores, Product
+from cloud.inventory.service import available_count
+from cloud.web.keys import DB
 from cloud.web.middleware import NEW_CSRF_COOKIE
 
 SORTS = (
@@ -146,9 +148,17 @@ def _product_or_404(request: web.Request) -> Product:
     return product
 
 
+LOW_STOCK = 10  # from this many free units down, the page says how many are left
+
+
 async def product_page(request: web.Request) -> web.Response:
+    product = _product_or_404(request)
+    async with request.app[DB]() as session:
+        available = await available_count(session, product.sku)
     return aiohttp_jinja2.render_template(
-        "product.html", request, {"product": _product_or_404(request)}
+        "product.html",
+        request,
+        {"product": product, "available": available, "low_stock": LOW_STOCK},
     )
 
 

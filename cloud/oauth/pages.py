@@ -17,6 +17,7 @@ from cloud.db import utcnow
 from cloud.oauth import grants
 from cloud.oauth.adapter import FORM_TYPES
 from cloud.oauth.const import AUTHORIZE_PATH, DEVICE_PAGE_PATH, SCOPE_DESCRIPTIONS
+from cloud.oauth.models import OAuthClient
 from cloud.web.forms import posted_form, read_form, transaction
 from cloud.web.keys import DB
 from cloud.web.middleware import CONTENT_SECURITY_POLICY
@@ -44,31 +45,49 @@ def allow_form_redirect_to(response: web.StreamResponse, redirect_uri: str) -> N
     )
 
 
+async def _client_behind_sign_in(request: web.Request) -> tuple[OAuthClient, str] | None:
+    """The registered client (and its verified redirect URI) an authorization request names,
+    when the store's sign-in page continues that request; None otherwise."""
+    if request.path != "/account/login":
+        return None
+    if request.method == "GET":
+        target = request.query.get("next", "")
+    elif request.method == "POST" and request.content_type in FORM_TYPES:
+        target = str(posted_form(request).get("next", ""))
+    else:
+        return None
+    if not target.startswith(AUTHORIZE_PATH + "?"):
+        return None
+    params = parse_qs(urlsplit(target).query)
+    client_id = params.get("client_id", [""])[0]
+    redirect_uri = params.get("redirect_uri", [""])[0]
+    if not client_id or not redirect_uri:
+        return None
+    async with request.app[DB]() as session:
+        client = await grants.get_client(session, client_id)
+    if client is None or not client.check_redirect_uri(redirect_uri):
+        return None
+    return client, redirect_uri
+
+
 async def login_page_leading_to_a_client(
     request: web.Request, response: web.StreamResponse
 ) -> None:
     """The store's sign-in form, when it continues an authorization, ends at the client:
     login POST -> /oauth/authorize -> the client's redirect URI. Allow that origin on the
     sign-in page, but only for a registered client and one of its exact redirect URIs."""
-    if request.path != "/account/login":
-        return
-    if request.method == "GET":
-        target = request.query.get("next", "")
-    elif request.method == "POST" and request.content_type in FORM_TYPES:
-        target = str(posted_form(request).get("next", ""))
-    else:
-        return
-    if not target.startswith(AUTHORIZE_PATH + "?"):
-        return
-    params = parse_qs(urlsplit(target).query)
-    client_id = params.get("client_id", [""])[0]
-    redirect_uri = params.get("redirect_uri", [""])[0]
-    if not client_id or not redirect_uri:
-        return
-    async with request.app[DB]() as session:
-        client = await grants.get_client(session, client_id)
-    if client is not None and client.check_redirect_uri(redirect_uri):
-        allow_form_redirect_to(response, redirect_uri)
+    found = await _client_behind_sign_in(request)
+    if found is not None:
+        allow_form_redirect_to(response, found[1])
+
+
+async def sign_in_context(request: web.Request) -> dict[str, object]:
+    """On the sign-in page: which hub is asking, by the name it registered with. Only
+    self-registered clients are hubs; first-party apps are the store's own."""
+    found = await _client_behind_sign_in(request)
+    if found is None or found[0].first_party:
+        return {}
+    return {"signing_in_hub": found[0].name}
 
 
 # The approval page for the device flow (the hub shows the code, the owner approves here).

@@ -60,6 +60,7 @@ from cloud.oauth.pages import (
     login_redirect,
     render,
     revoke_access,
+    sign_in_context,
 )
 from cloud.oauth.registration import NOT_IN_URLS, ClientMetadata
 from cloud.oauth.runtime import OAUTH, async_run_authlib, create_runtime, oauth_ctx
@@ -331,7 +332,7 @@ def add_routes(app: web.Application) -> None:
     app.cleanup_ctx.append(oauth_ctx)
     app.on_response_prepare.append(login_page_leading_to_a_client)
     processors = aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY
-    app[processors] = (*app.get(processors, ()), account_access_context)
+    app[processors] = (*app.get(processors, ()), account_access_context, sign_in_context)
     router = app.router
     router.add_get(DISCOVERY_PATH, discovery_endpoint)
     router.add_get(JWKS_PATH, jwks_endpoint)

@@ -42,15 +42,15 @@ def explain(
         if contributions[strongest[column], column] <= 0:
             reasons.append(_cold_start(model, item))
         elif signal == "collaborative" and co_purchase[column] >= 0:
-            reasons.append(f"bought together with your {names[co_purchase[column]]}")
+            reasons.append(f"because you bought the {names[co_purchase[column]]}")
         elif signal == "collaborative":
-            reasons.append("chosen by shoppers with devices like yours")
+            reasons.append(f"shoppers who bought the {names[similar[column]]} chose this too")
         elif signal == "content":
-            reasons.append(f"similar to your {names[similar[column]]}")
+            reasons.append(f"similar to the {names[similar[column]]} you bought")
         elif signal == "preference":
             axis = int(np.argmax(found.user_preferences[0] * model.items.ethics_filled[item]))
             score = _score(model, item, axis)
-            reasons.append(f"high {ETHICS_AXES[axis]} ({score}/10), like your other devices")
+            reasons.append(f"high on {ETHICS_AXES[axis]} ({score}/10), like your other devices")
         elif signal == "ethics":
             axis = int(np.argmax(model.items.ethics_filled[item]))
             reasons.append(f"rated {ETHICS_AXES[axis]} {_score(model, item, axis)}/10")

@@ -46,6 +46,11 @@ PERSONAL_TITLE = "Recommended for you"
 COLD_START_TITLE = "Popular picks, best for privacy, openness and environment"
 TOGETHER_TITLE = "Often bought together"
 SIMILAR_TITLE = "Similar devices"
+COMING_BACK_TITLE = "Coming back soon"
+COMING_BACK_NOTE = (
+    "Nothing we would recommend is in stock right now. These popular picks are on their way "
+    "back from the factory; the full catalogue is below."
+)
 MAX_SIMILARITY_SCORE = 1.0  # often_bought_together: similarity-only items score at most this
 
 
@@ -62,6 +67,7 @@ class Shelf:
     title: str
     personal: bool
     items: list[Suggestion]
+    note: str = ""
 
 
 class RecommendationOut(BaseModel):
@@ -117,8 +123,12 @@ class ShelfRenderer:
 async def _page_context(request: web.Request) -> dict[str, object]:
     route = request.match_info.route.name
     if route == "home":
+        if request.query.get("category") or request.query.get("sort"):
+            return {}  # the filtered grid takes the shelf's place
         user = await current_user(request)
         picks = await request.app[RECOMMENDER].async_for_user(user.id if user else None, HOME_ITEMS)
+        if not picks.items:
+            return {"recommended_html": _coming_back(request)}
         shared = request.app[RENDERER].shared("recommended", picks.items)
         if shared is not None and not picks.personal:
             return {"recommended_html": shared}
@@ -138,6 +148,22 @@ async def _page_context(request: web.Request) -> dict[str, object]:
         shelf = Shelf(title, False, _suggestions(request.app[CATALOG], together))
         return {"together_html": request.app[RENDERER].render("together", shelf, together)}
     return {}
+
+
+def _coming_back(request: web.Request) -> Markup:
+    """Nothing recommendable is in stock: say so, and show the best of what is coming back."""
+    catalog = request.app[CATALOG]
+    everything = frozenset(p.sku for p in catalog.products)
+    picks = request.app[RECOMMENDER].cold_start(everything, HOME_ITEMS)
+    found = _suggestions(catalog, picks) or [
+        Suggestion(product, "") for product in catalog.products[:HOME_ITEMS]
+    ]
+    items = [
+        Suggestion(s.product, f"out of stock, coming back{f' — {s.reason}' if s.reason else ''}")
+        for s in found
+    ]
+    shelf = Shelf(COMING_BACK_TITLE, False, items, COMING_BACK_NOTE)
+    return request.app[RENDERER].render("coming-back", shelf, picks)
 
 
 async def _recommender_ctx(app: web.Application) -> AsyncIterator[None]:

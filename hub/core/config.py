@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import MappingProxyType
 
 from hub.const import (
     DEFAULT_CLIENT_ID,
@@ -20,21 +21,18 @@ from hub.const import (
     ENV_CLOUD_URL,
     ENV_DATA_DIR,
     ENV_HUB_CLIENT_ID,
-    ENV_HUB_DISCOVERY_PREFIX,
     ENV_HUB_HISTORY_COMMIT_SECONDS,
     ENV_HUB_HISTORY_DAYS,
     ENV_HUB_REDIRECT_URI,
-    ENV_MQTT_URL,
     HUB_SUBDIR,
     WILDCARD_HOSTS,
 )
 from hub.core.loader import INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE
 
-# Settings of the bluetooth and zeroconf integrations (documented in ``ethos hub serve --help``).
+# The hub's name and address (documented in ``ethos hub serve --help``); integrations read
+# their own settings from ``HubConfig.environ`` (each integration's ``settings``/``const``).
 ENV_HUB_NAME = "ETHOS_HUB_NAME"
 ENV_HUB_URL = "ETHOS_HUB_URL"
-ENV_HUB_ZEROCONF_INTERFACES = "ETHOS_HUB_ZEROCONF_INTERFACES"
-ENV_HUB_BLUETOOTH_ADAPTER = "ETHOS_HUB_BLUETOOTH_ADAPTER"
 # How often the hub asks the store whether each signed-in person is still let in.
 ENV_HUB_ACCOUNT_CHECK_MINUTES = "ETHOS_HUB_ACCOUNT_CHECK_MINUTES"
 # Where the hub is, for automations' `sun` triggers and conditions, and its local time
@@ -54,20 +52,16 @@ class HubConfig:
     """Everything the hub needs to start; tests build one directly."""
 
     data_dir: Path
-    mqtt_url: str | None = None
     cloud_url: str = DEFAULT_CLOUD_URL
     client_id: str = DEFAULT_CLIENT_ID
     redirect_uri: str | None = None
     history_retention: timedelta = DEFAULT_HISTORY_RETENTION
     history_commit_interval: float = DEFAULT_HISTORY_COMMIT_INTERVAL_S  # seconds
-    discovery_prefix: str = "homeassistant"
     integrations: tuple[str, ...] | None = None  # None: every integration folder
     host: str = DEFAULT_HOST  # where the web UI listens (zeroconf advertises it)
     port: int = DEFAULT_PORT
     name: str = DEFAULT_HUB_NAME
     ui_url: str | None = None  # None: derived from host and port
-    zeroconf_interfaces: tuple[str, ...] | None = None  # None: derived from host
-    bluetooth_adapter: str | None = None  # None: the system's default adapter
     dashboards_dir: Path | None = None
     # A session used this long after its person's last check asks the store again (their
     # password reset or revoked access then ends it).
@@ -77,6 +71,11 @@ class HubConfig:
     time_zone: str | None = None  # None: the system's local time zone
     # (folder, package) pairs searched for integrations; tests add their own.
     integration_sources: tuple[tuple[Path, str], ...] = ((INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE),)
+    # The environment the hub started with: each integration reads its own settings here
+    # (MQTT_URL by mqtt, ETHOS_HUB_BLUETOOTH_ADAPTER by bluetooth, ...). Never shown.
+    environ: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
 
     @property
     def hub_dir(self) -> Path:
@@ -111,23 +110,20 @@ class HubConfig:
         redirect = env.get(ENV_HUB_REDIRECT_URI) or default_redirect_uri(host, port, ui_url)
         return cls(
             data_dir=data_dir,
-            mqtt_url=env.get(ENV_MQTT_URL) or None,
             cloud_url=(env.get(ENV_CLOUD_URL) or DEFAULT_CLOUD_URL).rstrip("/"),
             client_id=env.get(ENV_HUB_CLIENT_ID) or DEFAULT_CLIENT_ID,
             redirect_uri=redirect,
             history_retention=retention,
             history_commit_interval=commit_interval,
-            discovery_prefix=env.get(ENV_HUB_DISCOVERY_PREFIX) or "homeassistant",
             host=host,
             port=port,
             name=env.get(ENV_HUB_NAME) or DEFAULT_HUB_NAME,
             ui_url=ui_url,
-            zeroconf_interfaces=_split_list(env.get(ENV_HUB_ZEROCONF_INTERFACES)),
-            bluetooth_adapter=env.get(ENV_HUB_BLUETOOTH_ADAPTER) or None,
             account_check_interval=account_check,
             latitude=_coordinate(env, ENV_HUB_LATITUDE, 90.0),
             longitude=_coordinate(env, ENV_HUB_LONGITUDE, 180.0),
             time_zone=env.get(ENV_HUB_TIME_ZONE) or None,
+            environ=MappingProxyType(dict(env)),
         )
 
 
@@ -155,8 +151,3 @@ def _coordinate(env: Mapping[str, str], name: str, bound: float) -> float | None
     if not -bound <= value <= bound:
         raise ValueError(f"{name} must be between -{bound:g} and {bound:g} degrees")
     return value
-
-
-def _split_list(value: str | None) -> tuple[str, ...] | None:
-    items = tuple(part.strip() for part in (value or "").split(",") if part.strip())
-    return items or None

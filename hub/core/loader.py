@@ -7,6 +7,7 @@ import importlib.metadata
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +32,8 @@ MANIFEST_KEYS = frozenset(
     {"domain", "name", "dependencies", "requirements", "iot_class", *DISCOVERY_KEYS}
 )
 BLUETOOTH_MATCHER_KEYS = frozenset({"service_data_uuid"})
+# An integration's own web pages, optional: a module with ``routes`` (a RouteTableDef).
+WEB_MODULE_FILE = "web.py"
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,17 @@ def read_integration(
 
 def available_domains(base: Path = INTEGRATIONS_DIR) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / "manifest.json").is_file())
+
+
+def web_modules(sources: Iterable[tuple[Path, str]]) -> list[str]:
+    """The ``web`` modules of every integration that has one (its own pages), first source
+    first; the web UI imports and adds them. Blocking (reads folders): call at start."""
+    found: dict[str, str] = {}
+    for base, package in sources:
+        for domain in available_domains(base):
+            if domain not in found and (base / domain / WEB_MODULE_FILE).is_file():
+                found[domain] = f"{package}.{domain}.{WEB_MODULE_FILE.removesuffix('.py')}"
+    return [found[domain] for domain in sorted(found)]
 
 
 def resolve_order(integrations: dict[str, Integration]) -> list[str]:

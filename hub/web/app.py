@@ -17,9 +17,7 @@ from hub.core.onboarding import Onboarding
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
 from hub.integrations.ethos_cloud import async_secret_box
 from hub.web import (
-    automation_views,
     backup_views,
-    broker_views,
     cloud_views,
     dashboard_views,
     home_views,
@@ -38,6 +36,7 @@ from hub.web.auth.oidc import OidcRelyingParty
 from hub.web.auth.store import AuthStore
 from hub.web.auth.users import UserStore
 from hub.web.forms import readable_bodies
+from hub.web.integration_pages import add_integration_pages
 from hub.web.keys import (
     ACCOUNT_CHECK_KEY,
     AUTH_KEY,
@@ -141,8 +140,9 @@ def create_app(
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
     cloud_views.setup(app)
     tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
-    others = (dashboard_views.routes, users_views.routes, broker_views.routes, backup_views.routes)
+    others = (dashboard_views.routes, users_views.routes, backup_views.routes)
     rooms = (home_views.routes, room_views.routes, setup_views.routes)
-    for table in (*tables, *others, *rooms, automation_views.routes):
+    for table in (*tables, *others, *rooms):
         app.router.add_routes(table)
+    add_integration_pages(app, config.integration_sources)
     return app

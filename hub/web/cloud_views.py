@@ -12,7 +12,6 @@ hub; whoever owned it before becomes a member.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import io
@@ -60,6 +59,7 @@ LINK_SLOT_KEY = web.AppKey("ethos_cloud_link_slot", LinkSlot)
 WAITING_REFRESH_S = 3
 LINK_TOKEN_COOKIE = "ethos_hub_link"  # noqa: S105 (a cookie name)
 FIRST_SYNC_WAIT_S = 5.0  # how long the page waits for the store's first list of devices
+FIRST_SYNC_POLL_S = 0.05
 
 
 def qr_svg(text: str, title: str) -> Markup:
@@ -196,8 +196,13 @@ async def link_page(request: web.Request) -> web.Response:
     if runtime is not None and principal is not None and runtime.sync.status == "starting":
         # Just linked: the first answer from the store is moments away; wait for it so
         # the page shows the devices owned, not an empty saved list.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(runtime.sync.async_sync_once(), FIRST_SYNC_WAIT_S)
+        # Never cancel a round (refresh tokens rotate): wake the sync loop and wait.
+        runtime.sync.request_sync()
+        deadline = asyncio.get_running_loop().time() + FIRST_SYNC_WAIT_S
+        while runtime.sync.status == "starting":
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(FIRST_SYNC_POLL_S)
     # Only the starting browser sees the code (whoever approves it owns the hub), and only
     # it and signed-in people see which account the hub is linked to.
     waiting = flow.state is LinkState.WAITING

@@ -5,7 +5,7 @@ what is in no room is shown under "Unassigned"."""
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from markupsafe import Markup
@@ -19,6 +19,8 @@ UNASSIGNED = "Unassigned"
 OCCUPANCY_CLASSES = frozenset({"occupancy", "presence", "motion"})
 CONTROL_DOMAINS = frozenset({"light", "switch"})
 SENSOR_DOMAINS = frozenset({"sensor", "binary_sensor"})
+# Settings and diagnostics stay on the device's page, as in Home Assistant's generated view.
+HIDDEN_CATEGORIES = frozenset({"config", "diagnostic"})
 
 
 @dataclass
@@ -79,6 +81,8 @@ async def async_build_home(
         if view is None:
             continue
         seen.add(row.entity_id)
+        if view.attributes.get("entity_category") in HIDDEN_CATEGORIES:
+            continue
         area = hub.areas.area_of_entity(row)
         section = sections.get(area.id, unassigned) if area else unassigned
         _place(section, view)
@@ -88,8 +92,25 @@ async def async_build_home(
         if state.entity_id not in seen and (view := entity_view(hub, state.entity_id, state)):
             _place(unassigned, view)
     ordered = [*sections.values(), *([unassigned] if not unassigned.empty else [])]
+    for section in ordered:
+        if len(section.device_ids) == 1:  # one device: its name would repeat on every line
+            _shorten_names(hub, section)
     await _async_add_sparklines(hub, sparklines, ordered, now or datetime.now(UTC))
     return ordered
+
+
+def _shorten_names(hub: Hub, section: RoomSection) -> None:
+    """ "Occupancy", not "Ethos presence EPD-1 Occupancy", in a room with one device."""
+
+    def short(view: EntityView) -> EntityView:
+        device = hub.devices.get(view.device_id) if view.device_id else None
+        prefix = device.name if device else None
+        if not prefix or not view.name.startswith(prefix + " "):
+            return view
+        return replace(view, name=view.name[len(prefix) + 1 :])
+
+    for group in (section.occupancy, section.controls, section.sensors, section.others):
+        group[:] = [short(v) for v in group]
 
 
 async def _async_add_sparklines(

@@ -14,6 +14,7 @@ from hub.core.hub import Hub
 from hub.integrations.automation import automation_engine
 from hub.integrations.automation.recipes import LightsFollowPresence
 from hub.integrations.automation.schema import Invalid
+from hub.integrations.automation.web import require_editor, who
 from hub.integrations.automation.yaml_file import FileProblem
 from hub.integrations.ethos_presence import (
     PresenceDetector,
@@ -28,7 +29,6 @@ from hub.integrations.ethos_presence.const import (
     SETTINGS,
 )
 from hub.web.authz import Action, require
-from hub.web.automation_views import require_editor, who
 from hub.web.charts import render_history
 from hub.web.forms import async_read_form
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY

@@ -143,13 +143,23 @@ async def entity_page(request: web.Request) -> web.Response:
     end = datetime.now(UTC)
     start = end - timedelta(hours=hours)
     points = await hub.recorder.async_history(view.entity_id, start, end)
+    row = hub.entities.get(view.entity_id)
     chart = render_history(
         points, start, end, title=f"{view.name}, last {hours:g} hours", unit=view.unit
     )
     return aiohttp_jinja2.render_template(
         "entity.html",
         request,
-        page_context(request, entity=view, chart=chart, hours=hours, points=points[-50:]),
+        page_context(
+            request,
+            entity=view,
+            chart=chart,
+            hours=hours,
+            points=points[-50:],
+            row=row,
+            room=hub.areas.area_of_entity(row) if row else None,
+            areas=hub.areas.async_all(),
+        ),
     )
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.cloud.common import LINK_RE
 from tests.e2e.conftest import HomeStack, StoreStack, import_units, start_home
-from tests.support.browser import Screenshots, chromium
+from tests.support.browser import Screenshots, assert_no_sideways_scroll, chromium
 from tests.support.dynsec_broker import DynsecBroker
 
 pytestmark = pytest.mark.browser
@@ -57,6 +57,12 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
     shots = Screenshots(f"story-{device}")
     violations: list[str] = []
     async with chromium() as chromium_browser:
+
+        async def fits(tab) -> None:
+            """At phone size every hub page fits the screen's width."""
+            if device == "phone":
+                await assert_no_sideways_scroll(tab)
+
         # Each tab its own context: the hub tab has no store session of its own.
         async def new_page():
             context = await chromium_browser.new_context(**DEVICES[device])
@@ -127,8 +133,17 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         home = start_home(store_stack, unit, dynsec_broker, unique_id)
         hub = await new_page()
         _csp_watch(hub, violations)
+        # A new hub starts its set-up: it says what is about to happen, asks its name and
+        # place, then links to the store account.
         await hub.goto(home.hub_url + "/")
+        await hub.wait_for_url("**/setup/hub")
+        await fits(hub)
+        await shots.take(hub, "a new hub says what set-up does")
+        await hub.fill("#setup-hub input[name=name]", "Maison")
+        await hub.fill("#setup-hub input[name=time_zone]", "Europe/Paris")
+        await hub.click("#setup-hub-next")
         await hub.wait_for_url("**/auth/link")
+        await fits(hub)
         await hub.click("#link-start")
         code = await hub.inner_text("#link-user-code")
         assert await hub.locator("svg.qr").count() == 1
@@ -152,7 +167,17 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         if await hub.locator("button:has-text('Allow')").count():
             await shots.take(hub, "store asks consent for the hub")
             await hub.click("button:has-text('Allow')")
-        await hub.wait_for_url(home.hub_url + "/**")
+        # Back on the hub, set-up carries on: rooms, then the devices found so far.
+        await hub.wait_for_url("**/setup/rooms")
+        await fits(hub)
+        await hub.check("#setup-rooms input[value='Living room']")
+        await shots.take(hub, "set-up asks for the rooms")
+        await hub.click("#setup-rooms-next")
+        await hub.wait_for_url("**/setup/devices")
+        await fits(hub)
+        await hub.click("#setup-finish")
+        await hub.wait_for_url(home.hub_url + "/")
+        await fits(hub)
 
         await hub.goto(home.hub_url + "/devices")
         badge = hub.locator(f'.adoption-badge[data-serial="{unit.serial}"]')
@@ -164,7 +189,12 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         await hub.click(f'li.card:has(.adoption-badge[data-serial="{unit.serial}"]) h2 a')
         await hub.wait_for_selector('#adoption[data-verified="true"]')
         assert email in await hub.inner_text("#adoption-owner")
+        await fits(hub)
         await shots.take(hub, "device adopted and verified")
+        # Adopted, the detector asks which room it is in.
+        await hub.select_option("#adoption-room select[name=area_id]", label="Living room")
+        await hub.click("#adoption-room button")
+        await hub.wait_for_selector("#device-room:has-text('Living room')")
 
         # Occupancy follows the simulated scenario live (someone comes, stays, leaves).
         before = (await hub.inner_text("#presence-occupancy")).strip()
@@ -180,10 +210,24 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         assert await hub.inner_text("#setting-hold_time-value") == "5"
         await shots.take(hub, "setting confirmed by the device")
 
+        # The hub's home page shows the detector's room with its occupancy, live.
+        detector_url = hub.url
+        await hub.goto(home.hub_url + "/")
+        occupancy = (
+            'section.room[data-room="Living room"] .occupancy-state[data-state-of$="_occupancy"]'
+        )
+        shown = (await hub.inner_text(occupancy)).strip()
+        await fits(hub)
+        await shots.take(hub, f"hub home, the detector in its room ({shown})")
+        changed = "off" if shown == "on" else "on"
+        await hub.wait_for_selector(f"{occupancy}:text('{changed}')", timeout=90_000)
+        await shots.take(hub, f"hub home, occupancy {changed}, live")
+        await hub.goto(detector_url)
+
         # Presence drives the home: the owner makes broker credentials for a light (a
         # third-party MQTT light, simulated), applies "Lights follow presence" to the
         # detector's room, and the light follows the simulated person in and out.
-        await _lights_follow_presence(hub, store_stack, dynsec_broker, home, unique_id, shots)
+        await _lights_follow_presence(hub, store_stack, dynsec_broker, home, unique_id, shots, fits)
 
         # 5. Back in the store: recommendations based on the purchase, with reasons.
         shelf = page.locator("section.recommendations.personal")
@@ -214,10 +258,12 @@ async def _lights_follow_presence(
     home: HomeStack,
     unique_id: str,
     shots: Screenshots,
+    fits,
 ) -> None:
     detector_page = hub.url.split("#")[0]
 
     await hub.goto(home.hub_url + "/broker")
+    await fits(hub)
     node_id = f"lamp_{unique_id}"
     await hub.fill("#broker-new input[name=name]", f"lamp-{unique_id}")
     await hub.fill("#broker-new input[name=label]", "Hall lamp")
@@ -251,6 +297,7 @@ async def _lights_follow_presence(
         if await hub.locator("#recipe-light option:has-text('Hall lamp')").count():
             break
         await hub.wait_for_timeout(1000)
+    await fits(hub)
     await hub.select_option("#recipe-light", label="Hall lamp")
     await hub.fill("#recipe-off-after", "0.2")  # twelve seconds, for the story's sake
     await shots.take(hub, "lights follow presence, before applying")

@@ -11,6 +11,9 @@ from typing import Any
 from hub.core.config import HubConfig
 from hub.core.hub import Hub
 from hub.core.loader import INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE
+from hub.integrations.bluetooth.const import ENV_ADAPTER
+from hub.integrations.mqtt.const import ENV_DISCOVERY_PREFIX, ENV_MQTT_URL
+from hub.integrations.zeroconf.const import ENV_INTERFACES
 
 FAKE_INTEGRATIONS = Path(__file__).parent / "core" / "fake_integrations"
 FAKE_SOURCE = (FAKE_INTEGRATIONS, "tests.hub.core.fake_integrations")
@@ -18,8 +21,23 @@ REAL_SOURCE = (INTEGRATIONS_DIR, INTEGRATIONS_PACKAGE)
 FAST_SETUP_RETRY_S = 0.05
 
 
+# Integration settings tests give by name, passed as the environment the integrations read
+# (None: unset; a tuple: a comma-separated list).
+INTEGRATION_SETTINGS = {
+    "mqtt_url": ENV_MQTT_URL,
+    "discovery_prefix": ENV_DISCOVERY_PREFIX,
+    "zeroconf_interfaces": ENV_INTERFACES,
+    "bluetooth_adapter": ENV_ADAPTER,
+}
+
+
 def make_config(data_dir: Path, **overrides: object) -> HubConfig:
-    fields: dict[str, object] = {"data_dir": data_dir, "integrations": ()}
+    environ = dict(overrides.pop("environ", None) or {})  # type: ignore[call-overload]
+    for name, variable in INTEGRATION_SETTINGS.items():
+        value = overrides.pop(name, None)
+        if value is not None:
+            environ[variable] = ",".join(value) if isinstance(value, tuple) else str(value)
+    fields: dict[str, object] = {"data_dir": data_dir, "integrations": (), "environ": environ}
     fields.update(overrides)
     return HubConfig(**fields)  # type: ignore[arg-type]
 

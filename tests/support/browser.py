@@ -51,3 +51,11 @@ class Screenshots:
         path = self.directory / f"{self._count:02d}-{name}.png"
         await page.screenshot(path=str(path), full_page=True)
         return path
+
+
+async def assert_no_sideways_scroll(page: Page) -> None:
+    """The page fits its viewport's width: nothing to scroll sideways (phone sizes)."""
+    width, scroll = await page.evaluate(
+        "[document.documentElement.clientWidth, document.documentElement.scrollWidth]"
+    )
+    assert scroll <= width, f"{page.url} scrolls sideways: {scroll} px wide in {width} px"

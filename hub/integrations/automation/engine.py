@@ -182,9 +182,10 @@ class AutomationEngine:
         automation.cancel_runs(why)
 
     async def _async_save_traces_now_and_then(self) -> None:
-        saved = None
+        # What is on disk already (as loaded): a hub where nothing runs writes nothing.
+        saved = self.traces.as_json()
         while True:
-            await asyncio.sleep(TRACE_SAVE_INTERVAL_S)
+            await self.env.clock.async_sleep(TRACE_SAVE_INTERVAL_S)
             snapshot = self.traces.as_json()
             if snapshot != saved:
                 await self._async_executor(write_json, self._traces_path, snapshot)

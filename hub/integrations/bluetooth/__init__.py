@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from hub.core.errors import ConfigEntryNotReady
 from hub.core.hub_data import HubKey
-from hub.integrations.bluetooth.adapters import missing_adapter
+from hub.integrations.bluetooth.adapters import configured_adapter, missing_adapter
 from hub.integrations.bluetooth.const import (
     CONF_ADAPTER,
     CONF_MAX_DEVICES,
@@ -38,7 +38,7 @@ SCANNER_FACTORY: Final[HubKey[ScannerFactory]] = HubKey(f"{DOMAIN}.scanner_facto
 
 async def async_setup(hub: Hub) -> bool:
     """Make sure one entry exists; its adapter follows ETHOS_HUB_BLUETOOTH_ADAPTER."""
-    adapter = hub.config.bluetooth_adapter
+    adapter = configured_adapter(hub.config.environ)
     entries = hub.config_entries.async_entries(DOMAIN)
     if not entries:
         await hub.config_entries.async_add(DOMAIN, TITLE, {CONF_ADAPTER: adapter}, setup=False)

@@ -3,9 +3,18 @@ on a hub without an adapter, bleak, D-Bus and the BTHome parsers would only cost
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+from hub.integrations.bluetooth.const import ENV_ADAPTER
+
 SYSFS_BLUETOOTH = Path("/sys/class/bluetooth")
+
+
+def configured_adapter(environ: Mapping[str, str]) -> str | None:
+    """The adapter the hub's environment names (ETHOS_HUB_BLUETOOTH_ADAPTER), or None for
+    the system's default."""
+    return environ.get(ENV_ADAPTER) or None
 
 
 def missing_adapter(adapter: str | None, sysfs: Path = SYSFS_BLUETOOTH) -> str | None:

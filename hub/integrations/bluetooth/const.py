@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Final
 
 DOMAIN: Final = "bluetooth"
+# The adapter to listen with, e.g. hci1 (unset: the system's default).
+ENV_ADAPTER: Final = "ETHOS_HUB_BLUETOOTH_ADAPTER"
 TITLE: Final = "Bluetooth"
+# Integrations list the advertisements they want under this manifest key (the loader checks
+# its shape); the scanner queues only advertisements some manifest matches.
+MANIFEST_KEY: Final = "bluetooth"
 
 # BTHome v2 service data UUID 0xFCD2, as bleak reports it (128-bit form), and as sent on air.
 BTHOME_UUID: Final = "0000fcd2-0000-1000-8000-00805f9b34fb"

@@ -22,6 +22,7 @@ from hub.integrations.bluetooth.bthome import BTHomeReader, BTHomeReading, Libra
 from hub.integrations.bluetooth.const import (
     DEVICE_STALE_AFTER_S,
     LIBRARY_LOGGER,
+    MANIFEST_KEY,
     MAX_QUEUED_ADVERTISEMENTS,
     MAX_TRACKED_DEVICES,
     SCANNER_SILENT_AFTER_S,
@@ -48,6 +49,17 @@ class Timing:
     stale_after: float = DEVICE_STALE_AFTER_S
 
 
+def manifest_service_data_uuids(hub: Hub) -> frozenset[str]:
+    """The service data UUIDs the loaded integrations' manifests match (``"bluetooth":
+    [{"service_data_uuid": ...}]``), in bleak's lower-case 128-bit form."""
+    return frozenset(
+        matcher["service_data_uuid"].lower()
+        for integration in hub.loaded_integrations.values()
+        for matcher in integration.manifest.discovery.get(MANIFEST_KEY, ())
+        if "service_data_uuid" in matcher
+    )
+
+
 class BluetoothManager:
     """Owns one scanner and the entities its advertisements feed."""
 
@@ -71,6 +83,9 @@ class BluetoothManager:
         self._log_limiter = LibraryLogLimiter()
         self._queue: asyncio.Queue[Queued] = asyncio.Queue(max_queued)
         self._entities: dict[str, BTHomeEntity] = {}
+        # Only advertisements a loaded integration's manifest asks for are queued.
+        self.wanted_service_data = manifest_service_data_uuids(hub)
+        self.ignored = 0
         self._tasks: list[asyncio.Task] = []
         self.last_heard = time.monotonic()
         self.received = 0
@@ -85,6 +100,9 @@ class BluetoothManager:
         now = time.monotonic()
         self.last_heard = now
         self.received += 1
+        if self.wanted_service_data.isdisjoint(advertisement.service_data):
+            self.ignored += 1  # nothing here is asked for: not worth a place in the queue
+            return
         try:
             self._queue.put_nowait((device, advertisement, now))
         except asyncio.QueueFull:

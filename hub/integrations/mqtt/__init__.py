@@ -23,6 +23,7 @@ from hub.integrations.mqtt.const import (
 )
 from hub.integrations.mqtt.discovery import MqttDiscovery
 from hub.integrations.mqtt.runtime import MqttConfigEntry, MqttRuntime, mqtt_runtime
+from hub.integrations.mqtt.settings import mqtt_settings
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
@@ -35,8 +36,8 @@ __all__ = ["MqttConfigEntry", "MqttRuntime", "mqtt_runtime"]
 
 
 async def async_setup(hub: Hub) -> bool:
-    """Create or update the broker entry from MQTT_URL (the hub's configuration)."""
-    url = hub.config.mqtt_url
+    """Create or update the broker entry from MQTT_URL (the integration's settings)."""
+    url = mqtt_settings(hub).url
     if not url:
         return True
     entries = hub.config_entries.async_entries(DOMAIN)
@@ -53,7 +54,7 @@ async def async_zeroconf_discovered(hub: Hub, service: ZeroconfService) -> None:
     An entry made this way follows the broker if it moves while unreachable; an entry from
     MQTT_URL, or a working one, is left alone. Brokers found so carry no credentials.
     """
-    if hub.config.mqtt_url or service.host is None:
+    if mqtt_settings(hub).url or service.host is None:
         return
     url = f"mqtt://{service.host}:{service.port}"
     entries = hub.config_entries.async_entries(DOMAIN)
@@ -75,7 +76,7 @@ async def async_zeroconf_discovered(hub: Hub, service: ZeroconfService) -> None:
 
 
 async def async_setup_entry(hub: Hub, entry: MqttConfigEntry) -> bool:
-    prefix = entry.data.get("discovery_prefix") or hub.config.discovery_prefix
+    prefix = entry.data.get("discovery_prefix") or mqtt_settings(hub).discovery_prefix
     status_topic = f"{prefix}/status"
     try:
         client = MqttClient(

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 
 DOMAIN: Final = "mqtt"
 DEFAULT_PREFIX: Final = "homeassistant"
+# The integration's settings, read from the hub's environment (``settings.py``).
+ENV_MQTT_URL: Final = "MQTT_URL"
+ENV_DISCOVERY_PREFIX: Final = "ETHOS_HUB_DISCOVERY_PREFIX"
 DEFAULT_PORT: Final = 1883
 DEFAULT_TLS_PORT: Final = 8883
 

@@ -15,6 +15,7 @@ from zeroconf.asyncio import AsyncServiceInfo
 from hub.const import WILDCARD_HOSTS
 from hub.integrations.zeroconf.const import (
     DISTRIBUTION,
+    ENV_INTERFACES,
     HUB_SERVICE_TYPE,
     LOOPBACK_ADDRESS,
     LOOPBACK_HOSTS,
@@ -38,8 +39,10 @@ def hub_version() -> str:
 
 def mdns_interfaces(config: HubConfig) -> list[str] | InterfaceChoice:
     """Where to speak mDNS: as configured, else where the web UI can be reached."""
-    if config.zeroconf_interfaces:
-        return list(config.zeroconf_interfaces)
+    text = config.environ.get(ENV_INTERFACES) or ""
+    configured = [part.strip() for part in text.split(",") if part.strip()]
+    if configured:
+        return configured
     if config.host in LOOPBACK_HOSTS:
         return [LOOPBACK_ADDRESS]
     if config.host in WILDCARD_HOSTS:

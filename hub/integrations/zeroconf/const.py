@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 DOMAIN: Final = "zeroconf"
+# Comma-separated addresses where the hub speaks mDNS (unset: derived from where it listens).
+ENV_INTERFACES: Final = "ETHOS_HUB_ZEROCONF_INTERFACES"
 TITLE: Final = "Zeroconf"
 
 HUB_SERVICE_TYPE: Final = "_ethos-hub._tcp.local."

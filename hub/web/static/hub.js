@@ -11,7 +11,10 @@
     document.querySelectorAll("[data-state-of]").forEach(function (el) {
       if (el.dataset.stateOf !== item.entity_id) return;
       el.textContent = text;
-      el.className = "state state-" + text;
+      // Only the state-<value> class changes; others (occupancy-state…) stay.
+      el.className = el.className.split(" ").filter(function (name) {
+        return name.indexOf("state-") !== 0;
+      }).concat("state-" + text).join(" ");
     });
     document.querySelectorAll("[data-meter-of]").forEach(function (el) {
       if (el.dataset.meterOf === item.entity_id && !isNaN(parseFloat(text))) el.value = text;

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from cloud.checkout.cart import CART_COOKIE
 from cloud.checkout.models import Order
 from cloud.inventory.service import available_count
@@ -84,7 +86,7 @@ async def test_checkout_out_of_stock_is_refused_and_holds_nothing(shop):
     await shop.add_stock("EPD-1", 1)
     await shop.add_to_cart("EPD-1", 2)
     cart_page = await (await shop.client.get("/cart")).text()
-    assert "only 1 left" in cart_page and 'href="/checkout"' not in cart_page
+    assert "only 1 left" in cart_page and 'action="/checkout"' not in cart_page
     response = await shop.submit_checkout("guest@example.com")
     assert response.status == 409
     assert "Not enough stock. Ethos Presence Detector: only 1 left." in await response.text()
@@ -155,3 +157,16 @@ async def test_openapi_document_lists_checkout_and_devices(shop):
     assert {"bearer": ["devices"]} in devices["security"]
     schema = document["components"]["schemas"]["DeviceOut"]
     assert {"serial", "sku", "name", "claim_secret"} <= set(schema["properties"])
+
+
+async def test_check_out_is_a_button(shop):
+    await shop.add_stock("EPD-1", 1)
+    await shop.add_to_cart("EPD-1", 1)
+
+    page = await (await shop.client.get("/cart")).text()
+
+    assert re.search(
+        r'<form method="get" action="/checkout"[^>]*>\s*'
+        r'<button type="submit"[^>]*>Check out</button>',
+        page,
+    )

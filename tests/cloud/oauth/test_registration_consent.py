@@ -270,3 +270,25 @@ async def test_the_sign_in_page_may_lead_on_to_a_registered_client_only(
         assert login.headers["content-security-policy"].endswith("form-action 'self'")
     finally:
         await stranger.aclose()
+
+
+async def test_the_sign_in_page_names_the_hub_that_asks(
+    provider, browser, signed_in, hub_setup, http, mobile
+):
+    hub = await _registered_hub(provider, browser, hub_setup, http)
+    stranger = StoreBrowser(provider.base_url)  # a fresh browser: not signed in
+    try:
+        request = await hub.authorization_request(MEMBER_SCOPE)
+        page = await stranger.follow_until(request.url, HUB_REDIRECT_URI)
+        assert not isinstance(page, str)
+        assert urlsplit(str(page.url)).path == "/account/login"
+        assert "signing in to <strong>your hub “Living room hub”</strong>" in page.text
+
+        # The store's own app is not "your hub"; nor is a plain sign-in.
+        own = await mobile.authorization_request(MEMBER_SCOPE)
+        page = await stranger.follow_until(own.url, provider.mobile_redirect_uri)
+        assert not isinstance(page, str) and "your hub" not in page.text
+        plain = await stranger.http.get("/account/login")
+        assert "your hub" not in plain.text
+    finally:
+        await stranger.aclose()

@@ -51,7 +51,7 @@ def test_planted_preference_picks_the_plug_on_the_users_axis() -> None:
     assert best_plug(model, ["BLB-OPEN", "SEN-OPEN"]) == "PLG-OPEN"
     assert best_plug(model, ["BLB-PRIV", "SEN-PRIV"]) == "PLG-PRIV"
     reason = model.recommend(["BLB-OPEN", "SEN-OPEN"], PLUGS, k=1)[0].reason
-    assert reason == "high openness (9/10), like your other devices"
+    assert reason == "high on openness (9/10), like your other devices"
 
 
 def test_without_the_preference_both_users_get_the_same_plug() -> None:
@@ -87,3 +87,26 @@ def test_synthetic_log_is_reproducible_and_documented_in_its_output() -> None:
     assert set(first.planted.unique()) <= {"", "privacy", "openness", "environment"}
     assert first.purchases["timestamp"].dt.tz is not None
     assert set(first.purchases["item_id"]) <= set(first.items["item_id"])
+
+
+def test_a_content_based_pick_names_the_purchase_it_resembles() -> None:
+    model = fitted(
+        BlendWeights(collaborative=0.0, content=1.0, popularity=0.0, ethics=0.0, preference=0.0)
+    )
+    [pick] = model.recommend(["BLB-OPEN"], {"BLB-MID", "PLG-GREEN"}, k=1)
+    assert pick.sku == "BLB-MID"  # the other bulb
+    assert pick.reason == "similar to the bulb BLB-OPEN you bought"
+
+
+def test_a_collaborative_pick_names_the_purchase_it_comes_from() -> None:
+    history = purchases(
+        *BACKGROUND, *[(f"pair-{n}", s) for n in range(5) for s in ("BLB-OPEN", "PLG-GREEN")]
+    )
+    table = ItemTable.build(items_frame(CATALOG))
+    weights = BlendWeights(
+        collaborative=1.0, content=0.0, popularity=0.0, ethics=0.0, preference=0.0
+    )
+    model = RecommenderModel.fit(purchases_frame(history), table, weights)
+    [pick] = model.recommend(["BLB-OPEN"], PLUGS, k=1)
+    assert pick.sku == "PLG-GREEN"  # bought with the open bulb five times
+    assert pick.reason == "because you bought the bulb BLB-OPEN"

@@ -23,7 +23,7 @@ async def service(tmp_path: Path) -> RecommendationService:
 async def test_bought_together_comes_first_with_its_reason(service: RecommendationService) -> None:
     recommended = service.recommend("new-kit", owned=["HUB-1"])
     assert [r.sku for r in recommended[:2]] == ["PRE-1", "PLG-1"]
-    assert recommended[0].reason == "bought together with your hub HUB-1"
+    assert recommended[0].reason == "because you bought the hub HUB-1"
 
 
 async def test_owned_items_are_never_recommended(service: RecommendationService) -> None:

@@ -35,5 +35,5 @@ async def test_co_purchases_of_store_products_drive_recommendations() -> None:
     first = service.recommend("u-new", owned=[presence], k=3)[0]
     name = next(entry["name"] for entry in catalog if entry["sku"] == presence)
     assert first.sku == plug
-    assert first.reason == f"bought together with your {name}"
+    assert first.reason == f"because you bought the {name}"
     assert [r.sku for r in service.often_bought_together(presence, k=1)] == [plug]

@@ -6,7 +6,7 @@ import struct
 
 from firmware.simulator.firmware_path import ensure_firmware_importable
 from hub.const import STATE_OFF, STATE_ON
-from tests.hub.bluetooth.advertisements import SPEC_EXAMPLE, bthome, ethos_presence
+from tests.hub.bluetooth.advertisements import FLAGS, SPEC_EXAMPLE, ad, bthome, ethos_presence
 from tests.hub.bluetooth.conftest import feed, manager
 
 DIY = "A4:C1:38:12:34:56"
@@ -113,3 +113,17 @@ async def test_the_presence_firmwares_own_advertisement_is_read(start_hub) -> No
         assert hub.states.get(entity_id).state == expected
     device = hub.devices.find(connections=[("bluetooth", ETHOS)])
     assert device.name == "ethos-EPD-000123 E042"
+
+
+async def test_only_advertisements_a_manifest_matches_are_queued(start_hub) -> None:
+    hub = await start_hub()
+    bt = manager(hub)
+    assert bt.wanted_service_data == {"0000fcd2-0000-1000-8000-00805f9b34fb"}
+    battery_service = FLAGS + ad(0x16, b"\x0f\x18\x64")  # service data of UUID 0x180F
+    apple_beacon = FLAGS + ad(0xFF, b"\x4c\x00\x02\x15")  # manufacturer data only
+    for raw in (battery_service, apple_beacon):
+        await feed(hub, raw, DIY)
+    assert (bt.received, bt.ignored, bt.processed) == (2, 2, 0)
+    await feed(hub, SPEC_EXAMPLE, DIY)
+    assert (bt.received, bt.ignored, bt.processed) == (3, 2, 1)
+    assert hub.states.get("sensor.diy_sensor_3456_temperature").state == "25.0"

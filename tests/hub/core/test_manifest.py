@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from hub.core.errors import InvalidManifest
-from hub.core.loader import read_integration
+from hub.core.loader import read_integration, web_modules
+from tests.hub.common import REAL_SOURCE
 
 
 def write_manifest(base: Path, **fields: Any) -> None:
@@ -46,3 +47,15 @@ def test_malformed_matchers_are_refused(tmp_path: Path, fields: dict[str, Any]) 
     write_manifest(tmp_path, **fields)
     with pytest.raises(InvalidManifest, match=r"gadget: (bluetooth|zeroconf) must be a list"):
         read_integration("gadget", tmp_path, "pkg")
+
+
+def test_an_integration_with_a_web_module_brings_its_pages(tmp_path: Path) -> None:
+    write_manifest(tmp_path)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "manifest.json").write_text('{"domain": "plain", "name": "Plain"}', "utf-8")
+    assert web_modules([(tmp_path, "pkg")]) == []
+    (tmp_path / "gadget" / "web.py").write_text("routes = []\n", encoding="utf-8")
+    assert web_modules([(tmp_path, "pkg")]) == ["pkg.gadget.web"]
+    assert "hub.integrations.automation.web" in web_modules([REAL_SOURCE])
+    assert "hub.integrations.mqtt.web" in web_modules([REAL_SOURCE])

@@ -36,6 +36,8 @@ async def test_owner_links_the_hub_and_manages_the_device_in_a_browser(
                 lambda m: violations.append(m.text) if "Content Security" in m.text else None,
             )
             await page.goto(hub_url + "/")
+            await page.wait_for_url("**/setup/hub")  # a new hub's set-up: name first
+            await page.click("#setup-hub-next")
             await page.wait_for_url("**/auth/link")
             await page.click("#link-start")
             code = await page.inner_text("#link-user-code")

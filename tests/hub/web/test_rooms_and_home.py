@@ -179,3 +179,57 @@ async def test_a_card_naming_a_missing_entity_offers_the_closest_ones(owner: Sig
         'binary_sensor.epd_003_occupancy">binary_sensor.epd_003_occupancy</a>' in page
     )
     assert "sensor.zzz_qqq: not found; no entity on this hub looks like it" in page
+
+
+async def test_a_single_entity_is_moved_to_another_room_from_its_page(owner: SignedIn) -> None:
+    hub = owner.hub
+    device_id = await _detector(hub, 9)
+    hall = await hub.areas.async_create("Hall")
+    porch = await hub.areas.async_create("Porch")
+    await hub.areas.async_assign_device(device_id, hall.id)
+    page = await (await owner.client.get("/entities/sensor.epd_009_distance")).text()
+    assert "In Hall, as its device" in page
+    moved = await owner.client.post(
+        "/entities/sensor.epd_009_distance/room",
+        data=owner.form(area_id=porch.id),
+        allow_redirects=False,
+    )
+    assert moved.headers["Location"] == "/entities/sensor.epd_009_distance"
+    home = await (await owner.client.get("/")).text()
+    porch_html = home.split('data-room="Porch"', 1)[1].split("</section>", 1)[0]
+    hall_html = home.split('data-room="Hall"', 1)[1].split("</section>", 1)[0]
+    assert 'data-state-of="sensor.epd_009_distance"' in porch_html
+    assert 'data-state-of="binary_sensor.epd_009_occupancy"' in hall_html
+    assert 'data-state-of="sensor.epd_009_distance"' not in hall_html
+
+
+async def test_settings_stay_off_the_home_page_and_a_lone_device_names_briefly(
+    owner: SignedIn,
+) -> None:
+    hub = owner.hub
+    device = await hub.devices.async_get_or_create(
+        DeviceInfo(identifiers=(("ethos", "EPD-5"),), name="Ethos presence EPD-5")
+    )
+    for domain, key, attributes in (
+        ("binary_sensor", "occupancy", {"device_class": "occupancy"}),
+        ("number", "hold_time", {"entity_category": "config"}),
+        ("sensor", "diagnostic", {"entity_category": "diagnostic"}),
+    ):
+        row = await hub.entities.async_get_or_create(
+            domain, "test", f"epd5_{key}", suggested_object_id=f"epd5 {key}", device_id=device.id
+        )
+        name = f"Ethos presence EPD-5 {key.replace('_', ' ').capitalize()}"
+        hub.states.async_set(row.entity_id, "on", {"friendly_name": name, **attributes})
+    page = await (await owner.client.get("/")).text()
+    unassigned = page.split('data-room="Unassigned"', 1)[1]
+    assert "<span>Occupancy</span>" in unassigned
+    assert "number.epd5_hold_time" not in page and "sensor.epd5_diagnostic" not in page
+    second = await hub.devices.async_get_or_create(
+        DeviceInfo(identifiers=(("ethos", "EPD-6"),), name="Ethos presence EPD-6")
+    )
+    row = await hub.entities.async_get_or_create(
+        "binary_sensor", "test", "epd6_occupancy", suggested_object_id="epd6", device_id=second.id
+    )
+    hub.states.async_set(row.entity_id, "off", {"friendly_name": "Ethos presence EPD-6 Occupancy"})
+    page = await (await owner.client.get("/")).text()  # two devices: full names again
+    assert "<span>Ethos presence EPD-5 Occupancy</span>" in page

@@ -9,6 +9,7 @@ from pathlib import Path
 from zeroconf import InterfaceChoice
 
 from hub.core.config import HubConfig
+from hub.integrations.bluetooth.adapters import configured_adapter
 from hub.integrations.zeroconf.advertiser import advertised_addresses, mdns_interfaces, ui_url
 
 WILDCARD = "0.0.0.0"  # noqa: S104 (a listen address to interpret, nothing is bound)
@@ -55,7 +56,7 @@ def test_explicit_settings_win() -> None:
     )
     assert mdns_interfaces(hub) == ["10.0.0.5", "10.0.0.6"]
     assert ui_url(hub, ["10.0.0.5"]) == "https://hub.home.arpa/"
-    assert hub.bluetooth_adapter == "hci1"
+    assert configured_adapter(hub.environ) == "hci1"
 
 
 def test_sign_in_returns_to_an_address_people_can_reach() -> None:

@@ -16,13 +16,7 @@ from aiohttp import web
 from hub.integrations.automation import AutomationEngine, automation_engine
 from hub.integrations.automation import trace as outcome
 from hub.integrations.automation.automation import Automation
-from hub.integrations.automation.schema import Invalid, plain
-from hub.integrations.automation.trace import Trace
-from hub.integrations.automation.yaml_file import FileProblem, parse
-from hub.web.auth.const import ROLE_OWNER
-from hub.web.auth.users import Principal
-from hub.web.authz import Action, refusal, require
-from hub.web.automation_forms import (
+from hub.integrations.automation.forms import (
     ACTION_FIELDS,
     CONDITION_FIELDS,
     SECTIONS,
@@ -32,6 +26,12 @@ from hub.web.automation_forms import (
     form_from_config,
     form_from_post,
 )
+from hub.integrations.automation.schema import Invalid, plain
+from hub.integrations.automation.trace import Trace
+from hub.integrations.automation.yaml_file import FileProblem, parse
+from hub.web.auth.const import ROLE_OWNER
+from hub.web.auth.users import Principal
+from hub.web.authz import Action, refusal, require
 from hub.web.context import page_context
 from hub.web.forms import async_read_form
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY, USERS_KEY
