@@ -41,6 +41,8 @@ async def test_known_user_continues_offline_in_chromium(tmp_path) -> None:
         async with chromium() as browser:
             page = await browser.new_page()
             await page.goto(f"{base}/auth/login?next=/devices")
+            # A browser arriving by itself is told it goes to the store to sign in.
+            await page.click("#login-continue")
             await page.wait_for_url(f"{base}/devices")
             assert "Alice · owner" in await page.content()
 
