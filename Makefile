@@ -28,6 +28,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	# Types: plain on the hub, strict on hub.core (flags in pyproject's mypy overrides).
 	$(VENV)/bin/mypy hub
+	# cloud (issue #20): types (strict on checkout, payments, oauth).
+	$(VENV)/bin/mypy cloud
 	# Import directions (pyproject's importlinter contracts).
 	$(VENV)/bin/lint-imports
 

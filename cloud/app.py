@@ -15,17 +15,15 @@ from cloud import db
 from cloud.accounts import setup as accounts_setup
 from cloud.accounts.sessions import current_user
 from cloud.api.openapi import ApiRegistry
-from cloud.catalog import routes as catalog_routes
-from cloud.catalog.keys import CATALOG
-from cloud.catalog.loader import load_catalog
+from cloud.catalog import setup as catalog_setup
 from cloud.checkout import setup as checkout_setup
 from cloud.config import CloudSettings, ConfigError
 from cloud.help import routes as help_routes
-from cloud.inventory import routes as inventory_routes
+from cloud.inventory import setup as inventory_setup
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
-from cloud.oauth import routes as oauth_routes
+from cloud.oauth import setup as oauth_setup
 from cloud.payments import setup as payments_setup
-from cloud.recommender import web as recommender_web
+from cloud.recommender import setup as recommender_setup
 from cloud.web import pwa
 from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
@@ -103,20 +101,20 @@ def create_app(settings: CloudSettings) -> web.Application:
     app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app.on_response_prepare.append(add_response_headers)
-    app[CATALOG] = load_catalog()
     api = app[API] = ApiRegistry()
     _setup_templates(app)
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_mail_ctx)
 
-    catalog_routes.setup(app, api)
+    # Each business area wires itself; the order matters where noted.
+    catalog_setup.setup(app)
     accounts_setup.setup(app)  # before checkout: checkout registers its confirmation hook
     payments_setup.setup(app)  # before checkout: its client is checkout's
-    checkout_setup.setup(app, api)
-    inventory_routes.setup(app, api)
+    checkout_setup.setup(app)
+    inventory_setup.setup(app)
     help_routes.setup(app)
-    oauth_routes.setup(app, api)  # after the database context: its cleanup context needs it
-    recommender_web.setup(app, api)  # after the database context: trains at start-up
+    oauth_setup.setup(app)  # after the database context: its cleanup context needs it
+    recommender_setup.setup(app)  # after the database context: trains at start-up
 
     api.add_routes(app.router)
     app.router.add_get("/api/v1/openapi.json", openapi_document)

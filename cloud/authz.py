@@ -90,6 +90,14 @@ def accepts_bearer(*scopes: str) -> Callable[[HandlerT], HandlerT]:
     return declare
 
 
+def scopes_of(action: str) -> tuple[str, ...]:
+    """The scopes a bearer token needs for `action`, from its rule (ValueError if unknown)."""
+    rule = RULES.get(action)
+    if rule is None:
+        raise ValueError(f"{action} is not an action")
+    return (rule.scope,) if rule.scope else ()
+
+
 def declared_scopes(handler: object) -> frozenset[str] | None:
     """The scopes a route's handler declared, or None for a session-only route."""
     scopes = getattr(handler, _BEARER_SCOPES_ATTRIBUTE, None)

@@ -18,7 +18,7 @@ from ethos import __version__
 # (module, what it is for) — order is the order of `ethos --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "cloud.cli",
-    "cloud.payments.sim_cli",
+    "cloud.btcpay_simulator.cli",
     "hub.cli",
     "firmware.cli",
     "cloud.recommender.cli",

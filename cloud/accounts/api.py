@@ -14,7 +14,7 @@ from cloud.accounts import passwords, service, throttle
 from cloud.accounts.models import User
 from cloud.accounts.service import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN
 from cloud.accounts.sessions import sign_in, sign_out
-from cloud.api.openapi import ApiRegistry, read_json
+from cloud.api.openapi import ApiRoutes, read_json
 from cloud.authz import authorize
 from cloud.web.forms import transaction
 from cloud.web.keys import DB, SETTINGS
@@ -89,103 +89,110 @@ def _accepted(message: str) -> web.Response:
     return web.json_response(Accepted(message=message).model_dump(), status=202)
 
 
-def setup(api: ApiRegistry) -> None:
-    @api.route(
-        "POST",
-        "/api/v1/account/signup",
-        summary="Create an account (unconfirmed)",
-        tag="accounts",
-        request=NewAccount,
-        response=Accepted,
-        status=202,
-    )
-    async def api_signup(request: web.Request) -> web.Response:
-        body = await read_json(request, NewAccount)
-        links = service.Links(request.app[SETTINGS].base_url)
-        async with transaction(request.app) as session:
-            await service.sign_up(session, links, body.email, body.password)
-        return _accepted("If the address can be used, a confirmation link was sent to it.")
+ROUTES = ApiRoutes()
 
-    @api.route(
-        "POST",
-        "/api/v1/account/resend",
-        summary="Send the confirmation link again",
-        tag="accounts",
-        request=EmailOnly,
-        response=Accepted,
-        status=202,
-    )
-    async def api_resend(request: web.Request) -> web.Response:
-        body = await read_json(request, EmailOnly)
-        links = service.Links(request.app[SETTINGS].base_url)
-        async with transaction(request.app) as session:
-            await service.resend_confirmation(session, links, body.email)
-        return _accepted("If the account waits for confirmation, a new link was sent.")
 
-    @api.route(
-        "POST",
-        "/api/v1/account/password-reset",
-        summary="Mail a password reset link",
-        tag="accounts",
-        request=EmailOnly,
-        response=Accepted,
-        status=202,
-    )
-    async def api_password_reset(request: web.Request) -> web.Response:
-        body = await read_json(request, EmailOnly)
-        links = service.Links(request.app[SETTINGS].base_url)
-        async with transaction(request.app) as session:
-            await passwords.request_password_reset(session, links, body.email)
-        return _accepted("A mail with what to do next was sent to that address.")
+@ROUTES.route(
+    "POST",
+    "/api/v1/account/signup",
+    summary="Create an account (unconfirmed)",
+    tag="accounts",
+    request=NewAccount,
+    response=Accepted,
+    status=202,
+)
+async def api_signup(request: web.Request) -> web.Response:
+    body = await read_json(request, NewAccount)
+    links = service.Links(request.app[SETTINGS].base_url)
+    async with transaction(request.app) as session:
+        await service.sign_up(session, links, body.email, body.password)
+    return _accepted("If the address can be used, a confirmation link was sent to it.")
 
-    @api.route(
-        "POST",
-        "/api/v1/account/login",
-        summary="Sign in (sets the session cookie)",
-        tag="accounts",
-        request=Credentials,
-        response=MeOut,
-        errors=(401, 403, 429),
-    )
-    async def api_login(request: web.Request) -> web.Response:
-        body = await read_json(request, Credentials)
-        async with transaction(request.app) as session:
-            user, refusal, retry_at = await service.authenticate(
-                session, body.email, body.password, client_address(request)
-            )
-        if user is None:
-            assert refusal is not None
-            wait = throttle.seconds_until(retry_at) if retry_at is not None else None
-            message = refusal.message if wait is None else throttle.throttled_message(wait)
-            response = web.json_response(
-                {"error": message, "code": refusal.code}, status=refusal.status
-            )
-            if wait is not None:
-                response.headers["Retry-After"] = str(wait)
-            return response
-        response = web.json_response(MeOut.of(user).model_dump(mode="json"))
-        await sign_in(request, response, user)
+
+@ROUTES.route(
+    "POST",
+    "/api/v1/account/resend",
+    summary="Send the confirmation link again",
+    tag="accounts",
+    request=EmailOnly,
+    response=Accepted,
+    status=202,
+)
+async def api_resend(request: web.Request) -> web.Response:
+    body = await read_json(request, EmailOnly)
+    links = service.Links(request.app[SETTINGS].base_url)
+    async with transaction(request.app) as session:
+        await service.resend_confirmation(session, links, body.email)
+    return _accepted("If the account waits for confirmation, a new link was sent.")
+
+
+@ROUTES.route(
+    "POST",
+    "/api/v1/account/password-reset",
+    summary="Mail a password reset link",
+    tag="accounts",
+    request=EmailOnly,
+    response=Accepted,
+    status=202,
+)
+async def api_password_reset(request: web.Request) -> web.Response:
+    body = await read_json(request, EmailOnly)
+    links = service.Links(request.app[SETTINGS].base_url)
+    async with transaction(request.app) as session:
+        await passwords.request_password_reset(session, links, body.email)
+    return _accepted("A mail with what to do next was sent to that address.")
+
+
+@ROUTES.route(
+    "POST",
+    "/api/v1/account/login",
+    summary="Sign in (sets the session cookie)",
+    tag="accounts",
+    request=Credentials,
+    response=MeOut,
+    errors=(401, 403, 429),
+)
+async def api_login(request: web.Request) -> web.Response:
+    body = await read_json(request, Credentials)
+    async with transaction(request.app) as session:
+        user, refusal, retry_at = await service.authenticate(
+            session, body.email, body.password, client_address(request)
+        )
+    if user is None:
+        assert refusal is not None
+        wait = throttle.seconds_until(retry_at) if retry_at is not None else None
+        message = refusal.message if wait is None else throttle.throttled_message(wait)
+        response = web.json_response(
+            {"error": message, "code": refusal.code}, status=refusal.status
+        )
+        if wait is not None:
+            response.headers["Retry-After"] = str(wait)
         return response
+    response = web.json_response(MeOut.of(user).model_dump(mode="json"))
+    await sign_in(request, response, user)
+    return response
 
-    @api.route("POST", "/api/v1/account/logout", summary="Sign out", tag="accounts", status=204)
-    async def api_logout(request: web.Request) -> web.Response:
-        response = web.Response(status=204)
-        await sign_out(request, response)
-        return response
 
-    @api.route(
-        "GET",
-        "/api/v1/me",
-        summary="The signed-in account",
-        tag="accounts",
-        response=MeOut,
-        auth=True,
-        scopes=("profile",),
-    )
-    async def api_me(request: web.Request) -> web.Response:
-        principal = await authorize(request, "account.read")
-        async with request.app[DB]() as session:
-            user = await session.get(User, principal.user_id)
-        if user is None:
-            raise web.HTTPUnauthorized(text="That account no longer exists.")
-        return web.json_response(MeOut.of(user).model_dump(mode="json"))
+@ROUTES.route("POST", "/api/v1/account/logout", summary="Sign out", tag="accounts", status=204)
+async def api_logout(request: web.Request) -> web.Response:
+    response = web.Response(status=204)
+    await sign_out(request, response)
+    return response
+
+
+@ROUTES.route(
+    "GET",
+    "/api/v1/me",
+    summary="The signed-in account",
+    tag="accounts",
+    response=MeOut,
+    auth=True,
+    action="account.read",
+)
+async def api_me(request: web.Request) -> web.Response:
+    principal = await authorize(request, "account.read")
+    async with request.app[DB]() as session:
+        user = await session.get(User, principal.user_id)
+    if user is None:
+        raise web.HTTPUnauthorized(text="That account no longer exists.")
+    return web.json_response(MeOut.of(user).model_dump(mode="json"))

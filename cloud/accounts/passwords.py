@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cloud.accounts import mails, throttle
 from cloud.accounts.hooks import AccountHooks
@@ -45,7 +46,7 @@ WRONG_CURRENT_PASSWORD = Refusal(
 
 async def end_every_way_in(session: AsyncSession, user_id: int) -> None:
     """Sign the account out everywhere and void what could sign it in again."""
-    await session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    await session.execute(delete(WebSession).where(col(WebSession.user_id) == user_id))
     await revoke_all_for_user(session, user_id)
     await end_email_links(session, user_id)
 

@@ -24,11 +24,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cloud.accounts import mails, strength, throttle
 from cloud.accounts.hooks import AccountHooks
 from cloud.accounts.models import EmailToken, User
-from cloud.db import utcnow
+from cloud.db import affected_rows, utcnow
 from cloud.domain import InputErrors, Refusal
 from cloud.mail.outbox import queue_mail
 from cloud.security import hash_password, new_token, token_hash, verify_password
@@ -120,14 +121,14 @@ async def end_email_links(session: AsyncSession, user_id: int) -> None:
     """Every link mailed for this account so far stops working (and forgets its hash)."""
     await session.execute(
         update(EmailToken)
-        .where(EmailToken.user_id == user_id, EmailToken.used_at.is_(None))
+        .where(col(EmailToken.user_id) == user_id, col(EmailToken.used_at).is_(None))
         .values(used_at=utcnow(), password_hash=None)
         .execution_options(synchronize_session=False)
     )
 
 
 async def find_user(session: AsyncSession, email: str) -> User | None:
-    return await session.scalar(select(User).where(User.email == email))
+    return await session.scalar(select(User).where(col(User.email) == email))
 
 
 async def sign_up(session: AsyncSession, links: Links, email: str, password: str) -> None:
@@ -213,11 +214,11 @@ async def spend_link(session: AsyncSession, link: UsableLink) -> bool:
     when a concurrent request used it a moment ago."""
     result = await session.execute(
         update(EmailToken)
-        .where(EmailToken.token_hash == link.row.token_hash, EmailToken.used_at.is_(None))
+        .where(col(EmailToken.token_hash) == link.row.token_hash, col(EmailToken.used_at).is_(None))
         .values(used_at=utcnow(), password_hash=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return affected_rows(result) == 1
 
 
 @dataclass(frozen=True)

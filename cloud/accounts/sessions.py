@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cloud.accounts.models import User, WebSession
 from cloud.authz import SESSION_SCOPES, Principal
@@ -43,7 +44,7 @@ async def session_user(session: AsyncSession, raw: str | None) -> User | None:
 
 async def end_session(session: AsyncSession, raw: str | None) -> None:
     if raw:
-        await session.execute(delete(WebSession).where(WebSession.id_hash == token_hash(raw)))
+        await session.execute(delete(WebSession).where(col(WebSession.id_hash) == token_hash(raw)))
 
 
 async def current_user(request: web.Request) -> User | None:

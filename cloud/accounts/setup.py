@@ -15,4 +15,4 @@ def setup(app: web.Application) -> None:
     app[ACCOUNT_HOOKS] = AccountHooks()  # other areas add theirs in their own setup
     app[SESSION_RESOLVER] = sessions.session_principal
     routes.add_page_routes(app)
-    api.setup(app[API])
+    app[API].include(api.ROUTES)

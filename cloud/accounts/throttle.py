@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cloud.accounts.models import LoginThrottle
 from cloud.db import utcnow
@@ -86,7 +87,9 @@ async def record_password_failure(session: AsyncSession, keys: list[str]) -> Non
 async def blocked_until(session: AsyncSession, keys: list[str]) -> datetime | None:
     """The latest time any of `keys` is blocked until, if that is in the future."""
     now = utcnow()
-    rows = (await session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).all()
+    rows = (
+        await session.scalars(select(LoginThrottle).where(col(LoginThrottle.key).in_(keys)))
+    ).all()
     until = [row.blocked_until for row in rows if row.blocked_until and row.blocked_until > now]
     return max(until) if until else None
 
@@ -95,7 +98,7 @@ async def record_failure(session: AsyncSession, key: str, policy: ThrottlePolicy
     """Count one failure (row-locked where the database can), then set the wait it earns."""
     now = utcnow()
     row = await session.scalar(
-        select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+        select(LoginThrottle).where(col(LoginThrottle.key) == key).with_for_update()
     )
     if row is None:
         try:
@@ -104,7 +107,7 @@ async def record_failure(session: AsyncSession, key: str, policy: ThrottlePolicy
                 session.add(row)
         except IntegrityError:  # another request inserted it first: count on its row
             row = await session.scalar(
-                select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+                select(LoginThrottle).where(col(LoginThrottle.key) == key).with_for_update()
             )
             assert row is not None
     if now - row.last_failure_at > policy.forget_after:
@@ -116,4 +119,4 @@ async def record_failure(session: AsyncSession, key: str, policy: ThrottlePolicy
 
 
 async def forget(session: AsyncSession, key: str) -> None:
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+    await session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == key))

@@ -2,21 +2,22 @@
 
 Handlers are registered through :class:`ApiRegistry`, which both adds the route and keeps
 the operation's models, so the published schema cannot drift from the code. The scopes an
-operation declares are what the Authorizer demands of a bearer token there, and what the
-document shows; an operation without scopes is session-only.
+operation needs come from the Authorizer's rule for the action it names: what the
+Authorizer demands of a bearer token there, and what the document shows; an operation
+naming no action is session-only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from cloud.authz import accepts_bearer
+from cloud.authz import accepts_bearer, scopes_of
 from cloud.domain import InputErrors
 from cloud.oauth.const import AUTHORIZE_PATH, DISCOVERY_PATH, SCOPE_DESCRIPTIONS, TOKEN_PATH
 from cloud.web.middleware import SAFE_METHODS
@@ -41,8 +42,24 @@ class Operation:
     response: Any = None
     status: int = 200
     auth: bool = False
-    scopes: tuple[str, ...] = ()  # a bearer token must hold these; none: session only
+    action: str | None = None  # the Authorizer's action: bearer tokens accepted with its scope
+    scopes: tuple[str, ...] = ()  # derived from `action`; none: session only
     errors: tuple[int, ...] = ()
+
+
+@dataclass
+class ApiRoutes:
+    """JSON operations declared at module level (``@ROUTES.route(...)`` over a module-level
+    handler); each app's :class:`ApiRegistry` takes them in with ``include``."""
+
+    declared: list[tuple[str, str, Handler, dict[str, Any]]] = field(default_factory=list)
+
+    def route(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            self.declared.append((method, path, handler, options))
+            return handler
+
+        return decorator
 
 
 @dataclass
@@ -54,6 +71,8 @@ class ApiRegistry:
     def route(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
             operation = Operation(method.upper(), path, handler, **options)
+            if operation.action is not None:
+                operation = replace(operation, scopes=scopes_of(operation.action))
             if operation.scopes:
                 if not operation.auth:
                     raise ValueError(f"{path}: an operation with scopes needs auth=True")
@@ -62,6 +81,10 @@ class ApiRegistry:
             return handler
 
         return decorator
+
+    def include(self, routes: ApiRoutes) -> None:
+        for method, path, handler, options in routes.declared:
+            self.route(method, path, **options)(handler)
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         for op in self.operations:
@@ -93,8 +116,8 @@ def validation_messages(err: ValidationError) -> dict[str, str]:
     return fields
 
 
-def _models(operations: list[Operation]) -> list[tuple[Any, str]]:
-    seen: dict[Any, str] = {ErrorBody: "serialization"}
+def _models(operations: list[Operation]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    seen: dict[type[BaseModel], JsonSchemaMode] = {ErrorBody: "serialization"}
     for op in operations:
         if op.request is not None:
             seen.setdefault(op.request, "validation")
@@ -108,7 +131,7 @@ def _models(operations: list[Operation]) -> list[tuple[Any, str]]:
 def build_document(operations: list[Operation], title: str, version: str) -> dict[str, Any]:
     schema_map, definitions = models_json_schema(_models(operations), ref_template=REF_TEMPLATE)
 
-    def ref(model: Any, mode: str) -> dict[str, Any]:
+    def ref(model: Any, mode: JsonSchemaMode) -> dict[str, Any]:
         return schema_map[(model, mode)]
 
     paths: dict[str, dict[str, Any]] = {}

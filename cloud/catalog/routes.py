@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import aiohttp_jinja2
@@ -10,7 +11,7 @@ from aiohttp import web
 from markupsafe import Markup
 from pydantic import BaseModel, TypeAdapter
 
-from cloud.api.openapi import ApiRegistry
+from cloud.api.openapi import ApiRoutes
 from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import ETHICS_DIMENSIONS, EthicsScores, Product
@@ -121,9 +122,9 @@ class AnonymousPages:
     MAX_ENTRIES = 128
 
     def __init__(self) -> None:
-        self._pages: dict[tuple[str | None, str | None, str], bytes] = {}
+        self._pages: dict[tuple[object, object, str], bytes] = {}
 
-    def home(self, request: web.Request, context: dict[str, object]) -> web.Response:
+    def home(self, request: web.Request, context: Mapping[str, object]) -> web.Response:
         shared = request.get(aiohttp_jinja2.REQUEST_CONTEXT_KEY, {})
         key = (context["category"], context["sort"], str(shared.get("recommended_html", "")))
         body = self._pages.get(key)
@@ -161,33 +162,38 @@ async def product_page(request: web.Request) -> web.Response:
     )
 
 
-def setup(app: web.Application, api: ApiRegistry) -> None:
+ROUTES = ApiRoutes()
+
+
+@ROUTES.route(
+    "GET",
+    "/api/v1/products",
+    summary="List products",
+    tag="catalog",
+    response=[ProductOut],
+    errors=(400,),
+)
+async def list_products(request: web.Request) -> web.Response:
+    category, sort = _browse_args(request)
+    return web.Response(
+        body=request.app[VIEWS].products_json(category, sort), content_type="application/json"
+    )
+
+
+@ROUTES.route(
+    "GET",
+    "/api/v1/products/{sku}",
+    summary="One product",
+    tag="catalog",
+    response=ProductOut,
+    errors=(404,),
+)
+async def get_product(request: web.Request) -> web.Response:
+    return web.json_response(ProductOut.of(_product_or_404(request)).model_dump(mode="json"))
+
+
+def add_routes(app: web.Application) -> None:
     app[VIEWS] = CatalogViews(app[CATALOG], aiohttp_jinja2.get_env(app))
     app[ANONYMOUS_PAGES] = AnonymousPages()
     app.router.add_get("/", home_page, name="home")
     app.router.add_get("/products/{sku}", product_page, name="product")
-
-    @api.route(
-        "GET",
-        "/api/v1/products",
-        summary="List products",
-        tag="catalog",
-        response=[ProductOut],
-        errors=(400,),
-    )
-    async def list_products(request: web.Request) -> web.Response:
-        category, sort = _browse_args(request)
-        return web.Response(
-            body=request.app[VIEWS].products_json(category, sort), content_type="application/json"
-        )
-
-    @api.route(
-        "GET",
-        "/api/v1/products/{sku}",
-        summary="One product",
-        tag="catalog",
-        response=ProductOut,
-        errors=(404,),
-    )
-    async def get_product(request: web.Request) -> web.Response:
-        return web.json_response(ProductOut.of(_product_or_404(request)).model_dump(mode="json"))

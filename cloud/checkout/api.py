@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from cloud.api.openapi import ApiRegistry
+from cloud.api.openapi import ApiRoutes
 from cloud.authz import authorize
 from cloud.catalog.keys import CATALOG
 from cloud.checkout import service
@@ -17,7 +18,6 @@ from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.routes import read_cart
 from cloud.checkout.states import STATUS_TEXT, OrderStatus, notes_for
 from cloud.inventory.service import units_of_orders
-from cloud.oauth.const import SCOPE_ORDERS
 from cloud.web.keys import DB
 
 
@@ -83,7 +83,7 @@ class OrderOut(BaseModel):
         )
 
 
-async def _orders_out(request: web.Request, orders: list[Order]) -> list[dict]:
+async def _orders_out(request: web.Request, orders: list[Order]) -> list[dict[str, Any]]:
     async with request.app[DB]() as session:
         serials = await units_of_orders(session, [o.id for o in orders])
         return [
@@ -94,54 +94,58 @@ async def _orders_out(request: web.Request, orders: list[Order]) -> list[dict]:
         ]
 
 
-def setup(api: ApiRegistry) -> None:
-    @api.route(
-        "GET", "/api/v1/cart", summary="The cart of this browser", tag="checkout", response=CartOut
-    )
-    async def get_cart(request: web.Request) -> web.Response:
-        lines = service.price_cart(request.app[CATALOG], read_cart(request))
-        out = CartOut(
-            lines=[
-                CartLineOut(
-                    sku=line.sku,
-                    name=line.name,
-                    unit_price=line.unit_price,
-                    quantity=line.quantity,
-                    subtotal=line.subtotal,
-                )
-                for line in lines
-            ],
-            total=sum((line.subtotal for line in lines), Decimal(0)),
-            currency=lines[0].currency if lines else None,
-        )
-        return web.json_response(out.model_dump(mode="json"))
+ROUTES = ApiRoutes()
 
-    @api.route(
-        "GET",
-        "/api/v1/orders",
-        summary="My orders, newest first",
-        tag="checkout",
-        response=[OrderOut],
-        auth=True,
-        scopes=(SCOPE_ORDERS,),
-        errors=(403,),
-    )
-    async def list_orders(request: web.Request) -> web.Response:
-        principal = await authorize(request, "orders.read")
-        async with request.app[DB]() as session:
-            orders = await service.orders_of(session, principal.user_id)
-        return web.json_response(await _orders_out(request, orders))
 
-    @api.route(
-        "GET",
-        "/api/v1/orders/{order_id}",
-        summary="One order (owner or guest link)",
-        tag="checkout",
-        response=OrderOut,
-        auth=True,
-        scopes=(SCOPE_ORDERS,),
-        errors=(403, 404),
+@ROUTES.route(
+    "GET", "/api/v1/cart", summary="The cart of this browser", tag="checkout", response=CartOut
+)
+async def get_cart(request: web.Request) -> web.Response:
+    lines = service.price_cart(request.app[CATALOG], read_cart(request))
+    out = CartOut(
+        lines=[
+            CartLineOut(
+                sku=line.sku,
+                name=line.name,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                subtotal=line.subtotal,
+            )
+            for line in lines
+        ],
+        total=sum((line.subtotal for line in lines), Decimal(0)),
+        currency=lines[0].currency if lines else None,
     )
-    async def get_order(request: web.Request) -> web.Response:
-        order = await readable_order(request)
-        return web.json_response((await _orders_out(request, [order]))[0])
+    return web.json_response(out.model_dump(mode="json"))
+
+
+@ROUTES.route(
+    "GET",
+    "/api/v1/orders",
+    summary="My orders, newest first",
+    tag="checkout",
+    response=[OrderOut],
+    auth=True,
+    action="orders.read",
+    errors=(403,),
+)
+async def list_orders(request: web.Request) -> web.Response:
+    principal = await authorize(request, "orders.read")
+    async with request.app[DB]() as session:
+        orders = await service.orders_of(session, principal.user_id)
+    return web.json_response(await _orders_out(request, orders))
+
+
+@ROUTES.route(
+    "GET",
+    "/api/v1/orders/{order_id}",
+    summary="One order (owner or guest link)",
+    tag="checkout",
+    response=OrderOut,
+    auth=True,
+    action="orders.read",
+    errors=(403, 404),
+)
+async def get_order(request: web.Request) -> web.Response:
+    order = await readable_order(request)
+    return web.json_response((await _orders_out(request, [order]))[0])

@@ -14,12 +14,13 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from cloud.checkout import mails, service
 from cloud.checkout.models import Order
 from cloud.checkout.states import OrderStatus, can_move, order_status_for
 from cloud.config import CloudSettings
-from cloud.db import utcnow
+from cloud.db import affected_rows, utcnow
 from cloud.inventory.service import units_of_orders
 from cloud.mail.outbox import queue_mail
 from cloud.payments.greenfield import BtcpayError, GreenfieldClient, Invoice
@@ -32,7 +33,7 @@ MAX_ATTEMPTS = 5
 # share of the checkout's CPU time.
 _RECORD_INVOICE = (
     update(Order)
-    .where(Order.id == bindparam("b_order"), Order.invoice_id.is_(None))
+    .where(col(Order.id) == bindparam("b_order"), col(Order.invoice_id).is_(None))
     .values(
         invoice_id=bindparam("b_invoice"),
         checkout_link=bindparam("b_link"),
@@ -78,16 +79,19 @@ async def open_invoice(ctx: CheckoutContext, order_id: str) -> Order | None:
         claimed = await session.execute(
             update(Order)
             .where(
-                Order.id == order_id,
-                Order.invoice_id.is_(None),
-                Order.status == OrderStatus.AWAITING_INVOICE,
-                or_(Order.invoice_claimed_until.is_(None), Order.invoice_claimed_until < now),
+                col(Order.id) == order_id,
+                col(Order.invoice_id).is_(None),
+                col(Order.status) == OrderStatus.AWAITING_INVOICE,
+                or_(
+                    col(Order.invoice_claimed_until).is_(None),
+                    col(Order.invoice_claimed_until) < now,
+                ),
             )
             .values(invoice_claimed_until=now + lease)
             .execution_options(synchronize_session=False)
         )
         order = await session.get(Order, order_id)
-    if order is None or claimed.rowcount != 1:
+    if order is None or affected_rows(claimed) != 1:
         return order
     await request_invoice(ctx, order)
     return await load_order(ctx, order.id)
@@ -125,7 +129,7 @@ async def request_invoice(ctx: CheckoutContext, order: Order, *, first: bool = F
         async with ctx.db() as session, session.begin():
             await session.execute(
                 update(Order)
-                .where(Order.id == order.id, Order.invoice_id.is_(None))
+                .where(col(Order.id) == order.id, col(Order.invoice_id).is_(None))
                 .values(
                     payment_problem=err.message[:300],
                     invoice_claimed_until=None,

@@ -13,6 +13,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from cloud.checkout import flow
 from cloud.checkout.models import Order
@@ -36,13 +37,13 @@ async def claim_due_orders(ctx: flow.CheckoutContext, limit: int = BATCH) -> lis
     async with ctx.db() as session, session.begin():
         due = list(
             await session.scalars(
-                select(Order.id)
+                select(col(Order.id))
                 .where(
-                    Order.next_check_at.is_not(None),
-                    Order.next_check_at <= now,
-                    Order.status.in_([*WATCHED_STATUSES, OrderStatus.AWAITING_INVOICE]),
+                    col(Order.next_check_at).is_not(None),
+                    col(Order.next_check_at) <= now,
+                    col(Order.status).in_([*WATCHED_STATUSES, OrderStatus.AWAITING_INVOICE]),
                 )
-                .order_by(Order.next_check_at)
+                .order_by(col(Order.next_check_at))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
@@ -51,9 +52,9 @@ async def claim_due_orders(ctx: flow.CheckoutContext, limit: int = BATCH) -> lis
             return []
         result = await session.execute(
             update(Order)
-            .where(Order.id.in_(due), Order.next_check_at <= now)
+            .where(col(Order.id).in_(due), col(Order.next_check_at) <= now)
             .values(next_check_at=now + CLAIM_LEASE)
-            .returning(Order.id)
+            .returning(col(Order.id))
             .execution_options(synchronize_session=False)
         )
         return list(result.scalars())
@@ -102,7 +103,7 @@ async def _schedule_next(ctx: flow.CheckoutContext, order: Order) -> None:
     async with ctx.db() as session, session.begin():
         await session.execute(
             update(Order)
-            .where(Order.id == order.id, Order.status == order.status)
+            .where(col(Order.id) == order.id, col(Order.status) == order.status)
             .values(next_check_at=next_check)
             .execution_options(synchronize_session=False)
         )

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cloud.catalog.loader import Catalog
 from cloud.checkout.models import Order, OrderLine
@@ -25,7 +26,7 @@ from cloud.checkout.states import (
     RELEASING_STATUSES,
     OrderStatus,
 )
-from cloud.db import utcnow
+from cloud.db import affected_rows, utcnow
 from cloud.domain import Refusal, RefusedError
 from cloud.inventory import service as inventory
 
@@ -158,7 +159,7 @@ async def place_order(
 async def order_lines(session: AsyncSession, order_id: str) -> list[OrderLine]:
     return list(
         await session.scalars(
-            select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)
+            select(OrderLine).where(col(OrderLine.order_id) == order_id).order_by(col(OrderLine.id))
         )
     )
 
@@ -166,7 +167,9 @@ async def order_lines(session: AsyncSession, order_id: str) -> list[OrderLine]:
 async def orders_of(session: AsyncSession, user_id: int) -> list[Order]:
     return list(
         await session.scalars(
-            select(Order).where(Order.user_id == user_id).order_by(Order.created_at.desc())
+            select(Order)
+            .where(col(Order.user_id) == user_id)
+            .order_by(col(Order.created_at).desc())
         )
     )
 
@@ -175,14 +178,14 @@ async def attach_guest_orders(session: AsyncSession, user_id: int, email: str) -
     """Give a newly confirmed account the guest orders (and devices) bought with its email."""
     result = await session.execute(
         update(Order)
-        .where(Order.email == email, Order.user_id.is_(None))
+        .where(col(Order.email) == email, col(Order.user_id).is_(None))
         .values(user_id=user_id)
         .execution_options(synchronize_session=False)
     )
     await inventory.attach_guest_ownerships(session, user_id, email)
-    if result.rowcount:
-        _LOGGER.info("account %s: %d guest orders attached", user_id, result.rowcount)
-    return result.rowcount
+    if affected_rows(result):
+        _LOGGER.info("account %s: %d guest orders attached", user_id, affected_rows(result))
+    return affected_rows(result)
 
 
 async def move_order(
@@ -192,11 +195,11 @@ async def move_order(
     movers of the same order serialise on its row and only one of them wins."""
     result = await session.execute(
         update(Order)
-        .where(Order.id == order.id, Order.status == order.status)
+        .where(col(Order.id) == order.id, col(Order.status) == order.status)
         .values(status=target, updated_at=utcnow(), **fields)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return affected_rows(result) == 1
 
 
 async def apply_effects(session: AsyncSession, order: Order, target: OrderStatus) -> OrderStatus:
@@ -212,7 +215,7 @@ async def apply_effects(session: AsyncSession, order: Order, target: OrderStatus
         if not allocated:
             await session.execute(
                 update(Order)
-                .where(Order.id == order.id)
+                .where(col(Order.id) == order.id)
                 .values(status=OrderStatus.BACKORDER)
                 .execution_options(synchronize_session=False)
             )

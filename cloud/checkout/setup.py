@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from cloud.accounts.keys import ACCOUNT_HOOKS
-from cloud.api.openapi import ApiRegistry
 from cloud.checkout import api as checkout_api
 from cloud.checkout import flow, reconciler, routes, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.payments.greenfield import Invoice
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
 from cloud.payments.outcomes import InvoiceOutcome
-from cloud.web.keys import DB, MAIL, SETTINGS
+from cloud.web.keys import API, DB, MAIL, SETTINGS
 from ethos.tasks import async_cancel_and_wait
 
 
@@ -34,9 +33,9 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
     await async_cancel_and_wait(task)
 
 
-def setup(app: web.Application, api: ApiRegistry) -> None:
+def setup(app: web.Application) -> None:
     # A confirmed account gets the guest orders (and devices) bought with its address.
     app[ACCOUNT_HOOKS].on_confirmed(service.attach_guest_orders)
     app.cleanup_ctx.append(_checkout_ctx)
     routes.add_page_routes(app)
-    checkout_api.setup(api)
+    app[API].include(checkout_api.ROUTES)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from cloud.accounts import mails, throttle
 from cloud.web.keys import SETTINGS
@@ -30,7 +31,7 @@ def _context(request: web.Request) -> dict[str, object]:
     }
 
 
-def _page(template: str) -> web.Handler:
+def _page(template: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         return aiohttp_jinja2.render_template(template, request, _context(request))
 

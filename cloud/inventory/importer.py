@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cloud.inventory.models import StockUnit
 from cloud.inventory.sealing import CLAIM_SECRET_BYTES, seal, unseal
@@ -94,8 +95,10 @@ async def import_stock(
     serials = [row.serial for row in rows]
     for start in range(0, len(serials), 1000):
         chunk = serials[start : start + 1000]
-        for unit in await session.scalars(select(StockUnit).where(StockUnit.serial.in_(chunk))):
-            existing[unit.serial] = unit
+        for known in await session.scalars(
+            select(StockUnit).where(col(StockUnit.serial).in_(chunk))
+        ):
+            existing[known.serial] = known
     result = ImportResult()
     problems: list[str] = []
     for row in rows:

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from cloud.accounts.sessions import require_user
-from cloud.api.openapi import ApiRegistry
+from cloud.api.openapi import ApiRoutes
 from cloud.authz import authorize
 from cloud.catalog.keys import CATALOG
 from cloud.inventory.service import OwnedUnit, owned_units
@@ -45,35 +45,39 @@ async def devices_page(request: web.Request) -> web.Response:
     return response
 
 
-def setup(app: web.Application, api: ApiRegistry) -> None:
-    app.router.add_get("/devices", devices_page, name="devices")
+ROUTES = ApiRoutes()
 
-    @api.route(
-        "GET",
-        "/api/v1/me/devices",
-        summary="Devices I own, with their claim secrets",
-        tag="devices",
-        response=[DeviceOut],
-        auth=True,
-        scopes=("devices",),
-        errors=(403,),
-    )
-    async def my_devices(request: web.Request) -> web.Response:
-        principal = await authorize(request, "devices.read")
-        devices = [
-            DeviceOut(
-                serial=unit.serial,
-                sku=unit.sku,
-                name=name,
-                claim_secret=unit.claim_secret.hex(),
-                order_id=unit.order_id,
-            ).model_dump()
-            for unit, name in await _devices(request, principal.user_id)
-        ]
-        # An ETag over the exact body lets a hub poll cheaply: 304 while nothing changed.
-        body = json.dumps(devices, separators=(",", ":"))
-        etag = hashlib.sha256(body.encode()).hexdigest()[:32]
-        headers = {"Cache-Control": "no-store", "ETag": f'"{etag}"'}
-        if any(tag.value == etag for tag in request.if_none_match or ()):
-            return web.Response(status=304, headers=headers)
-        return web.Response(text=body, content_type="application/json", headers=headers)
+
+@ROUTES.route(
+    "GET",
+    "/api/v1/me/devices",
+    summary="Devices I own, with their claim secrets",
+    tag="devices",
+    response=[DeviceOut],
+    auth=True,
+    action="devices.read",
+    errors=(403,),
+)
+async def my_devices(request: web.Request) -> web.Response:
+    principal = await authorize(request, "devices.read")
+    devices = [
+        DeviceOut(
+            serial=unit.serial,
+            sku=unit.sku,
+            name=name,
+            claim_secret=unit.claim_secret.hex(),
+            order_id=unit.order_id,
+        ).model_dump()
+        for unit, name in await _devices(request, principal.user_id)
+    ]
+    # An ETag over the exact body lets a hub poll cheaply: 304 while nothing changed.
+    body = json.dumps(devices, separators=(",", ":"))
+    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    headers = {"Cache-Control": "no-store", "ETag": f'"{etag}"'}
+    if any(tag.value == etag for tag in request.if_none_match or ()):
+        return web.Response(status=304, headers=headers)
+    return web.Response(text=body, content_type="application/json", headers=headers)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/devices", devices_page, name="devices")

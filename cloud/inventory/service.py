@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from cloud.db import utcnow
+from cloud.db import affected_rows, utcnow
 from cloud.inventory.models import Ownership, StockUnit
 from cloud.inventory.sealing import unseal
 
@@ -29,24 +30,26 @@ class OwnedUnit:
 
 
 # A unit is free (in stock) while no open invoice holds it and nobody has bought it.
-UNIT_IS_FREE = (StockUnit.order_id.is_(None), StockUnit.sold_at.is_(None))
+UNIT_IS_FREE = (col(StockUnit.order_id).is_(None), col(StockUnit.sold_at).is_(None))
 # Built once: these run on every checkout, and building statements per call was a large
 # share of the checkout's CPU time.
 _FREE_UNITS = (
-    select(StockUnit.id)
-    .where(StockUnit.sku == bindparam("b_sku"), *UNIT_IS_FREE)
-    .order_by(StockUnit.id)
+    select(col(StockUnit.id))
+    .where(col(StockUnit.sku) == bindparam("b_sku"), *UNIT_IS_FREE)
+    .order_by(col(StockUnit.id))
     .limit(bindparam("b_wanted"))
 )
 _COUNT_FREE_UNITS = (
     select(func.count())
     .select_from(StockUnit)
-    .where(StockUnit.sku == bindparam("b_sku"), *UNIT_IS_FREE)
+    .where(col(StockUnit.sku) == bindparam("b_sku"), *UNIT_IS_FREE)
 )
 _LOCK_FREE_UNITS = _FREE_UNITS.with_for_update(skip_locked=True)
 _HOLD_UNITS = (
     update(StockUnit)
-    .where(StockUnit.id.in_(bindparam("b_ids", expanding=True)), StockUnit.order_id.is_(None))
+    .where(
+        col(StockUnit.id).in_(bindparam("b_ids", expanding=True)), col(StockUnit.order_id).is_(None)
+    )
     .values(order_id=bindparam("b_order"))
     .execution_options(synchronize_session=False)
 )
@@ -54,7 +57,7 @@ _HOLD_UNITS = (
 # statement picks and holds the units.
 _HOLD_FREE_UNITS = (
     update(StockUnit)
-    .where(StockUnit.id.in_(_FREE_UNITS.scalar_subquery()), StockUnit.order_id.is_(None))
+    .where(col(StockUnit.id).in_(_FREE_UNITS.scalar_subquery()), col(StockUnit.order_id).is_(None))
     .values(order_id=bindparam("b_order"))
     .execution_options(synchronize_session=False)
 )
@@ -74,7 +77,7 @@ async def reserve_units(session: AsyncSession, order_id: str, sku: str, quantity
     """
     if session.get_bind().dialect.name == "sqlite":
         params = {"b_sku": sku, "b_wanted": quantity, "b_order": order_id}
-        return (await session.execute(_HOLD_FREE_UNITS, params)).rowcount
+        return affected_rows(await session.execute(_HOLD_FREE_UNITS, params))
     held = 0
     while held < quantity:
         candidates = list(
@@ -83,7 +86,7 @@ async def reserve_units(session: AsyncSession, order_id: str, sku: str, quantity
         if not candidates:
             break
         result = await session.execute(_HOLD_UNITS, {"b_ids": candidates, "b_order": order_id})
-        held += result.rowcount
+        held += affected_rows(result)
     return held
 
 
@@ -91,19 +94,19 @@ async def release_units(session: AsyncSession, order_id: str) -> int:
     """Give back the units an order held but never bought."""
     result = await session.execute(
         update(StockUnit)
-        .where(StockUnit.order_id == order_id, StockUnit.sold_at.is_(None))
+        .where(col(StockUnit.order_id) == order_id, col(StockUnit.sold_at).is_(None))
         .values(order_id=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return affected_rows(result)
 
 
 async def held_units(session: AsyncSession, order_id: str, sku: str) -> list[int]:
     return list(
         await session.scalars(
-            select(StockUnit.id)
-            .where(StockUnit.order_id == order_id, StockUnit.sku == sku)
-            .order_by(StockUnit.id)
+            select(col(StockUnit.id))
+            .where(col(StockUnit.order_id) == order_id, col(StockUnit.sku) == sku)
+            .order_by(col(StockUnit.id))
         )
     )
 
@@ -132,7 +135,7 @@ async def allocate_units_for_settled_order(
     now = utcnow()
     await session.execute(
         update(StockUnit)
-        .where(StockUnit.id.in_(unit_ids), StockUnit.sold_at.is_(None))
+        .where(col(StockUnit.id).in_(unit_ids), col(StockUnit.sold_at).is_(None))
         .values(sold_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -148,9 +151,9 @@ async def allocate_units_for_settled_order(
 
 async def owned_units(session: AsyncSession, secret_key: str, user_id: int) -> list[OwnedUnit]:
     rows = await session.execute(
-        select(StockUnit, Ownership.order_id)
-        .join(Ownership, Ownership.unit_id == StockUnit.id)
-        .where(Ownership.user_id == user_id)
+        select(StockUnit, col(Ownership.order_id))
+        .join(Ownership, col(Ownership.unit_id) == col(StockUnit.id))
+        .where(col(Ownership.user_id) == user_id)
         .order_by(StockUnit.serial)
     )
     return [
@@ -167,9 +170,9 @@ async def owned_units(session: AsyncSession, secret_key: str, user_id: int) -> l
 async def units_of_orders(session: AsyncSession, order_ids: Iterable[str]) -> dict[str, list[str]]:
     """Serials sold to each order (for order pages)."""
     rows = await session.execute(
-        select(Ownership.order_id, StockUnit.serial)
-        .join(StockUnit, StockUnit.id == Ownership.unit_id)
-        .where(Ownership.order_id.in_(list(order_ids)))
+        select(col(Ownership.order_id), col(StockUnit.serial))
+        .join(StockUnit, col(StockUnit.id) == col(Ownership.unit_id))
+        .where(col(Ownership.order_id).in_(list(order_ids)))
         .order_by(StockUnit.serial)
     )
     serials: dict[str, list[str]] = {}
@@ -181,8 +184,8 @@ async def units_of_orders(session: AsyncSession, order_ids: Iterable[str]) -> di
 async def attach_guest_ownerships(session: AsyncSession, user_id: int, email: str) -> int:
     result = await session.execute(
         update(Ownership)
-        .where(Ownership.email == email, Ownership.user_id.is_(None))
+        .where(col(Ownership.email) == email, col(Ownership.user_id).is_(None))
         .values(user_id=user_id)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return affected_rows(result)

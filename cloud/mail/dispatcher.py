@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from cloud.db import utcnow
 from cloud.mail.models import OutgoingMail
@@ -119,10 +120,10 @@ class MailDispatcher:
             rows = (
                 await session.scalars(
                     select(OutgoingMail)
-                    .where(OutgoingMail.sent_at.is_(None))
-                    .where(OutgoingMail.next_attempt_at <= now)
-                    .where(OutgoingMail.attempts < MAX_ATTEMPTS)
-                    .order_by(OutgoingMail.id)
+                    .where(col(OutgoingMail.sent_at).is_(None))
+                    .where(col(OutgoingMail.next_attempt_at) <= now)
+                    .where(col(OutgoingMail.attempts) < MAX_ATTEMPTS)
+                    .order_by(col(OutgoingMail.id))
                     .limit(BATCH_SIZE)
                     .with_for_update(skip_locked=True)
                 )

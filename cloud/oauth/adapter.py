@@ -10,6 +10,7 @@ database or on RSA, and Authlib sees ordinary synchronous calls.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -47,7 +48,7 @@ class LoopBridge:
         self.prefetched: dict[tuple[str, object], object] = {}
 
     def in_request(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        future = asyncio.run_coroutine_threadsafe(
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
             work(self._session),  # type: ignore[arg-type]
             self._loop,
         )

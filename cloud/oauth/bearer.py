@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cloud.authz import Principal, grantable_scopes
-from cloud.oauth import store
+from cloud.oauth import grants
 from cloud.web.keys import DB
 
 MAX_TOKEN_LENGTH = 512
@@ -29,7 +29,7 @@ async def async_resolve_bearer(request: web.Request, token: str) -> Principal | 
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
     async with request.app[DB]() as session:
-        found = await store.find_access(session, token)
+        found = await grants.find_access(session, token)
     if found is None:
         return None
     row, user, client = found

@@ -14,7 +14,7 @@ from aiohttp import web
 from cloud.accounts import throttle
 from cloud.accounts.sessions import current_user
 from cloud.db import utcnow
-from cloud.oauth import store
+from cloud.oauth import grants
 from cloud.oauth.adapter import FORM_TYPES
 from cloud.oauth.const import AUTHORIZE_PATH, DEVICE_PAGE_PATH, SCOPE_DESCRIPTIONS
 from cloud.oauth.models import OAuthClient
@@ -64,7 +64,7 @@ async def _client_behind_sign_in(request: web.Request) -> tuple[OAuthClient, str
     if not client_id or not redirect_uri:
         return None
     async with request.app[DB]() as session:
-        client = await store.get_client(session, client_id)
+        client = await grants.get_client(session, client_id)
     if client is None or not client.check_redirect_uri(redirect_uri):
         return None
     return client, redirect_uri
@@ -142,8 +142,8 @@ async def device_page(request: web.Request) -> web.Response:
     if refusal := await _refusal_while_guessing(request, user.id, raw):
         return refusal
     async with request.app[DB]() as session:
-        grant = await store.pending_device_grant(session, raw)
-        client = await store.get_client(session, grant.client_id) if grant else None
+        grant = await grants.pending_device_grant(session, raw)
+        client = await grants.get_client(session, grant.client_id) if grant else None
     if grant is None or client is None:
         return await _unknown_code(request, user.id, raw)
     return render(
@@ -166,7 +166,7 @@ async def device_decision(request: web.Request) -> web.Response:
     if refusal := await _refusal_while_guessing(request, user.id, user_code):
         return refusal
     async with transaction(request.app) as session:
-        grant = await store.decide_device_grant(
+        grant = await grants.decide_device_grant(
             session, user_code, user.id, approved=decision == "approve"
         )
     if grant is None:
@@ -184,7 +184,7 @@ async def account_access_context(request: web.Request) -> dict[str, object]:
     if user is None or user.id is None:
         return {}
     async with request.app[DB]() as session:
-        return {"oauth_access": await store.clients_with_access(session, user.id)}
+        return {"oauth_access": await grants.clients_with_access(session, user.id)}
 
 
 async def revoke_access(request: web.Request) -> web.Response:
@@ -193,6 +193,6 @@ async def revoke_access(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/account/login?next=/account")
     form = await read_form(request)
     async with transaction(request.app) as session:
-        count = await store.revoke_client_access(session, user.id, form.get("client_id", ""))
+        count = await grants.revoke_client_access(session, user.id, form.get("client_id", ""))
     _LOGGER.info("user %s revoked %s tokens of a client", user.id, count)
     raise web.HTTPSeeOther("/account")

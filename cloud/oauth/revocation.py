@@ -11,8 +11,9 @@ import logging
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from cloud.db import utcnow
+from cloud.db import affected_rows, utcnow
 from cloud.oauth.models import AuthorizationCode, DeviceGrant, OAuthToken
 
 _LOGGER = logging.getLogger(__name__)
@@ -26,13 +27,13 @@ async def revoke_all_for_user(session: AsyncSession, user_id: int) -> None:
     now = utcnow()
     tokens = await session.execute(
         update(OAuthToken)
-        .where(OAuthToken.user_id == user_id, OAuthToken.revoked_at.is_(None))
+        .where(col(OAuthToken.user_id) == user_id, col(OAuthToken.revoked_at).is_(None))
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
     )
     codes = await session.execute(
         update(AuthorizationCode)
-        .where(AuthorizationCode.user_id == user_id, AuthorizationCode.used_at.is_(None))
+        .where(col(AuthorizationCode.user_id) == user_id, col(AuthorizationCode.used_at).is_(None))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -40,14 +41,14 @@ async def revoke_all_for_user(session: AsyncSession, user_id: int) -> None:
     # gets `access_denied` instead of tokens.
     grants = await session.execute(
         update(DeviceGrant)
-        .where(DeviceGrant.user_id == user_id, DeviceGrant.consumed_at.is_(None))
+        .where(col(DeviceGrant.user_id) == user_id, col(DeviceGrant.consumed_at).is_(None))
         .values(approved=False)
         .execution_options(synchronize_session=False)
     )
     _LOGGER.info(
         "account %s: %d token rows revoked, %d codes spent, %d device grants denied",
         user_id,
-        tokens.rowcount,  # type: ignore[attr-defined]
-        codes.rowcount,  # type: ignore[attr-defined]
-        grants.rowcount,  # type: ignore[attr-defined]
+        affected_rows(tokens),
+        affected_rows(codes),
+        affected_rows(grants),
     )

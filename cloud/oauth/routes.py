@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -15,7 +16,6 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth
 from multidict import CIMultiDict
 
 from cloud.accounts.sessions import current_user
-from cloud.api.openapi import ApiRegistry
 from cloud.authz import (
     BEARER_RESOLVER,
     Principal,
@@ -24,7 +24,7 @@ from cloud.authz import (
     can_execute,
     grantable_scopes,
 )
-from cloud.oauth import store
+from cloud.oauth import grants
 from cloud.oauth.adapter import (
     AiohttpJsonRequest,
     AiohttpOAuth2Request,
@@ -152,15 +152,15 @@ def _decide_authorization(
     scope = " ".join(wanted)
     if not client.first_party:
         if decision == "allow":
-            bridge().in_request(lambda s: store.save_consent(s, user.id, client.client_id, scope))
+            bridge().in_request(lambda s: grants.save_consent(s, user.id, client.client_id, scope))
         else:
             granted = bridge().in_request(
-                lambda s: store.consented_scope(s, user.id, client.client_id)
+                lambda s: grants.consented_scope(s, user.id, client.client_id)
             )
             if not set(wanted) <= granted:
                 owner_id = client.owner_user_id
                 registrant = (
-                    bridge().in_request(lambda s: store.get_user(s, owner_id))
+                    bridge().in_request(lambda s: grants.get_user(s, owner_id))
                     if owner_id is not None
                     else None
                 )
@@ -216,13 +216,13 @@ async def _form_endpoint(request: web.Request, name: str | None) -> web.Response
 
     def work(server: EthosAuthorizationServer) -> OAuthResponse:
         if name is None:
-            return server.create_token_response(oauth_request)
-        return server.create_endpoint_response(name, oauth_request)
+            return cast(OAuthResponse, server.create_token_response(oauth_request))
+        return cast(OAuthResponse, server.create_endpoint_response(name, oauth_request))
 
     prefetch = None
     refresh_token = oauth_request.form.get("refresh_token")
     if name is None and oauth_request.form.get("grant_type") == "refresh_token" and refresh_token:
-        prefetch = functools.partial(store.prefetch_refresh, refresh_token=refresh_token)
+        prefetch = functools.partial(grants.prefetch_refresh, refresh_token=refresh_token)
     return (await async_run_authlib(request.app, work, prefetch)).to_aiohttp()
 
 
@@ -286,7 +286,7 @@ async def registration_endpoint(request: web.Request) -> web.Response:
         request.app,
         lambda server: server.create_endpoint_response("client_registration", json_request),
     )
-    return response.to_aiohttp()
+    return cast(web.Response, response.to_aiohttp())
 
 
 async def discovery_endpoint(request: web.Request) -> web.Response:
@@ -325,7 +325,7 @@ async def userinfo_endpoint(request: web.Request) -> web.Response:
     )
 
 
-def setup(app: web.Application, api: ApiRegistry) -> None:
+def add_routes(app: web.Application) -> None:
     """Mount the provider: routes, the bearer-token resolver and its resources."""
     app[OAUTH] = create_runtime(app)
     app[BEARER_RESOLVER] = async_resolve_bearer

@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db import utcnow
-from cloud.oauth import store
+from cloud.oauth import grants
 from cloud.oauth.adapter import LoopBridge, OAuthResponse, in_bridge_context
 from cloud.oauth.const import (
     AUTH_NONE,
@@ -28,9 +28,9 @@ from cloud.oauth.const import (
     MOBILE_CLIENT_NAME,
     MOBILE_CLIENT_SCOPES,
 )
-from cloud.oauth.keys import KeyRing, async_load_key_ring
 from cloud.oauth.models import OAuthClient
 from cloud.oauth.server import EthosAuthorizationServer
+from cloud.oauth.signing_keys import KeyRing, async_load_key_ring
 from cloud.web.keys import DB, SETTINGS
 from ethos.tasks import async_cancel_and_wait
 
@@ -146,7 +146,7 @@ async def async_housekeeping(app: web.Application) -> None:
     """Reload (and rotate) the signing keys; forget expired codes, grants and tokens."""
     await async_reload_keys(app)
     async with app[DB]() as session, session.begin():
-        removed = await store.purge_expired(session, utcnow())
+        removed = await grants.purge_expired(session, utcnow())
     if removed:
         _LOGGER.info("forgot %s expired OAuth rows", removed)
 

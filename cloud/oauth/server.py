@@ -36,7 +36,7 @@ from authlib.oidc.core.grants import OpenIDCode
 
 from cloud.authz import grantable_scopes
 from cloud.db import utcnow
-from cloud.oauth import store
+from cloud.oauth import grants
 from cloud.oauth.adapter import AiohttpJsonRequest, AiohttpOAuth2Request, OAuthResponse, bridge
 from cloud.oauth.claims import EndUser, user_claims
 from cloud.oauth.const import (
@@ -63,10 +63,10 @@ from cloud.oauth.const import (
     USER_CODE_ALPHABET,
     USERINFO_PATH,
 )
-from cloud.oauth.keys import KeyRing
 from cloud.oauth.models import AuthorizationCode, DeviceGrant, OAuthClient, OAuthToken
 from cloud.oauth.registration import client_name_problem, redirect_uri_problem
 from cloud.oauth.settings import OAuthSettings
+from cloud.oauth.signing_keys import KeyRing
 from cloud.security import new_token, token_hash
 
 _LOGGER = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ _LOGGER = logging.getLogger(__name__)
 def _load_user(user_id: int | None, auth_time: Any = None) -> EndUser | None:
     if user_id is None:
         return None
-    user = bridge().lookup("user", user_id, lambda s: store.get_user(s, user_id))
+    user = bridge().lookup("user", user_id, lambda s: grants.get_user(s, user_id))
     return EndUser.of(user, auth_time) if user else None
 
 
@@ -107,7 +107,7 @@ class IdTokens(OpenIDCode):
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
         client_id = request.payload.client_id
-        return bridge().in_request(lambda s: store.nonce_was_used(s, client_id, nonce))
+        return bridge().in_request(lambda s: grants.nonce_was_used(s, client_id, nonce))
 
     def resolve_client_private_key(self, client: OAuthClient) -> Any:
         return self.server.keys().signing
@@ -154,20 +154,20 @@ class CodeGrant(AuthorizationCodeGrant):
             auth_time=user.auth_time,
             expires_at=utcnow() + timedelta(seconds=AUTHORIZATION_CODE_SECONDS),
         )
-        bridge().in_request(lambda s: store.add_code(s, code, row))
+        bridge().in_request(lambda s: grants.add_code(s, code, row))
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
-        found = bridge().in_request(lambda s: store.find_code(s, code, client.client_id))
+        found = bridge().in_request(lambda s: grants.find_code(s, code, client.client_id))
         if found.replayed_family:
             # RFC 6749 §4.1.2: a code used twice revokes what it was exchanged for.
             family = found.replayed_family
             _LOGGER.warning("authorization code replayed by %s: tokens revoked", client.client_id)
-            bridge().defer(lambda s: store.revoke_family(s, family))
+            bridge().defer(lambda s: grants.revoke_family(s, family))
         return found.code
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
         code_hash, family = authorization_code.code_hash, self.request.family_id
-        if not bridge().in_request(lambda s: store.spend_code(s, code_hash, family)):
+        if not bridge().in_request(lambda s: grants.spend_code(s, code_hash, family)):
             raise InvalidGrantError("The code was already used.")
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> EndUser | None:
@@ -191,7 +191,7 @@ class RotatingRefreshGrant(RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
         row = bridge().lookup(
-            "refresh", refresh_token, lambda s: store.find_refresh(s, refresh_token)
+            "refresh", refresh_token, lambda s: grants.find_refresh(s, refresh_token)
         )
         if row is None:
             return None
@@ -204,7 +204,7 @@ class RotatingRefreshGrant(RefreshTokenGrant):
             if row.revoked_at is None:
                 _LOGGER.warning("refresh token reused (client %s): family revoked", row.client_id)
             family = row.family_id
-            bridge().defer(lambda s: store.revoke_family(s, family))
+            bridge().defer(lambda s: grants.revoke_family(s, family))
             return None
         return None if expired else row
 
@@ -214,7 +214,7 @@ class RotatingRefreshGrant(RefreshTokenGrant):
         if utcnow() - row.rotated_at > grace:
             return None
         family, token_id = row.family_id, row.id
-        later = bridge().in_request(lambda s: store.issued_after(s, family, token_id))
+        later = bridge().in_request(lambda s: grants.issued_after(s, family, token_id))
         if len(later) != 1 or later[0].rotated_at is not None or later[0].revoked_at is not None:
             return None
         return later[0].id
@@ -227,7 +227,7 @@ class RotatingRefreshGrant(RefreshTokenGrant):
         assert token_id is not None
         if self._superseding is not None:
             successor = self._superseding
-            spent = not bridge().in_request(lambda s: store.supersede(s, successor))
+            spent = not bridge().in_request(lambda s: grants.supersede(s, successor))
             if not spent:
                 _LOGGER.info(
                     "refresh token of %s came back within the grace: its unused successor "
@@ -235,10 +235,10 @@ class RotatingRefreshGrant(RefreshTokenGrant):
                     refresh_token.client_id,
                 )
                 return
-        elif bridge().in_request(lambda s: store.rotate_refresh(s, token_id)):
+        elif bridge().in_request(lambda s: grants.rotate_refresh(s, token_id)):
             return
         # Spent concurrently by someone else: treat as reuse.
-        bridge().defer(lambda s: store.revoke_family(s, family))
+        bridge().defer(lambda s: grants.revoke_family(s, family))
         raise InvalidGrantError("The refresh token was already used.")
 
 
@@ -246,7 +246,7 @@ class DeviceFlowGrant(DeviceCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(TOKEN_AUTH_METHODS)
 
     def query_device_credential(self, device_code: str) -> DeviceGrant:
-        row = bridge().in_request(lambda s: store.find_device_grant(s, device_code))
+        row = bridge().in_request(lambda s: grants.find_device_grant(s, device_code))
         if row is None or row.consumed_at is not None:
             raise InvalidGrantError("Unknown or already used 'device_code'.")
         now, last = utcnow(), row.last_polled_at
@@ -254,7 +254,7 @@ class DeviceFlowGrant(DeviceCodeGrant):
         if row.approved is None and not row.is_expired():
             code_hash, too_fast = row.device_code_hash, self._too_fast
             # Kept even though the answer is an error: the next poll must see it.
-            bridge().defer(lambda s: store.record_poll(s, code_hash, now, too_fast))
+            bridge().defer(lambda s: grants.record_poll(s, code_hash, now, too_fast))
         self._grant_row = row
         return row
 
@@ -270,7 +270,7 @@ class DeviceFlowGrant(DeviceCodeGrant):
 
     def create_token_response(self) -> Any:
         code_hash = self.request.credential.device_code_hash
-        if not bridge().in_request(lambda s: store.spend_device_grant(s, code_hash)):
+        if not bridge().in_request(lambda s: grants.spend_device_grant(s, code_hash)):
             raise InvalidGrantError("The device code was already used.")
         return super().create_token_response()
 
@@ -305,7 +305,7 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
             expires_at=utcnow() + timedelta(seconds=self.EXPIRES_IN),
             interval=self.INTERVAL,
         )
-        bridge().in_request(lambda s: store.add_device_grant(s, device_code, row))
+        bridge().in_request(lambda s: grants.add_device_grant(s, device_code, row))
         body = {
             "device_code": device_code,
             "user_code": user_code,
@@ -319,19 +319,19 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
         return 200, body, [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
 
     def get_verification_uri(self) -> str:
-        return self.server.issuer + DEVICE_PAGE_PATH
+        return str(self.server.issuer) + DEVICE_PAGE_PATH
 
 
 class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = list(TOKEN_AUTH_METHODS)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> OAuthToken | None:
-        return bridge().in_request(lambda s: store.find_any_token(s, token_string))
+        return bridge().in_request(lambda s: grants.find_any_token(s, token_string))
 
     def revoke_token(self, token: OAuthToken, request: Any) -> None:
         # The access and refresh tokens of one grant go together (RFC 7009 §2.1 allows it).
         family = token.family_id
-        bridge().in_request(lambda s: store.revoke_family(s, family))
+        bridge().in_request(lambda s: grants.revoke_family(s, family))
 
 
 def _check_redirect_uris(uris: Any) -> list[str]:
@@ -380,7 +380,7 @@ class Registration(ClientRegistrationEndpoint):
         return status, {key: value for key, value in body.items() if value is not None}, headers
 
     def generate_client_info(self, request: AiohttpJsonRequest) -> dict[str, Any]:
-        info = super().generate_client_info(request)
+        info: dict[str, Any] = super().generate_client_info(request)
         method = request.payload.data.get("token_endpoint_auth_method", AUTH_SECRET_BASIC)
         if method == "none":
             info["client_secret"] = None
@@ -391,7 +391,8 @@ class Registration(ClientRegistrationEndpoint):
         # RFC 7591 §3.2.2 names redirect URI problems `invalid_redirect_uri`: check first.
         _check_redirect_uris(request.payload.data.get("redirect_uris"))
         _check_client_name(request.payload.data.get("client_name"))
-        return super().extract_client_metadata(request)
+        metadata: dict[str, Any] = super().extract_client_metadata(request)
+        return metadata
 
     def save_client(
         self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any
@@ -452,11 +453,11 @@ class EthosAuthorizationServer(AuthorizationServer):
         self.register_endpoint(Registration(self))
 
     def query_client(self, client_id: str) -> OAuthClient | None:
-        return bridge().lookup("client", client_id, lambda s: store.get_client(s, client_id))
+        return bridge().lookup("client", client_id, lambda s: grants.get_client(s, client_id))
 
     def save_token(self, token: dict[str, Any], request: AiohttpOAuth2Request) -> None:
         previous = request.refresh_token
-        family = previous.family_id if isinstance(previous, OAuthToken) else store.new_family_id()
+        family = previous.family_id if isinstance(previous, OAuthToken) else grants.new_family_id()
         request.family_id = family
         now, refresh = utcnow(), token.get("refresh_token")
         row = OAuthToken(
@@ -472,7 +473,7 @@ class EthosAuthorizationServer(AuthorizationServer):
                 now + timedelta(days=self.oauth.refresh_token_days) if refresh else None
             ),
         )
-        bridge().in_request(lambda s: store.add_token(s, row))
+        bridge().in_request(lambda s: grants.add_token(s, row))
 
     def create_oauth2_request(self, request: Any) -> Any:
         return request  # already an AiohttpOAuth2Request, built on the event loop

@@ -1,1 +1,2 @@
-"""Payments through BTCPay Server: the Greenfield client, the webhook, and a simulator."""
+"""Payments through BTCPay Server: the Greenfield client, its settings and the webhook
+(the simulator stands beside it, in `cloud.btcpay_simulator`)."""

@@ -47,7 +47,8 @@ def save_model(model: RecommenderModel, path: Path) -> None:
     handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
+            # numpy types `**kwds` as if `allow_pickle` could be among them.
+            np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -96,4 +96,4 @@ def _select(
     picked = np.take_along_axis(ranked, chosen, axis=1)
     chosen_priority = np.take_along_axis(priority, chosen, axis=1)
     short = ((chosen_priority >= width) & (chosen_priority < 2 * width)).any(axis=1)
-    return np.where(chosen_priority < 2 * width, picked, -1), short
+    return np.where(chosen_priority < 2 * width, picked, -1), np.asarray(short)

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -33,8 +33,8 @@ from .training import train_model
 
 _LOGGER = logging.getLogger(__name__)
 
-PurchasesInput = pd.DataFrame | Iterable[Purchase]
-CatalogInput = pd.DataFrame | Iterable[CatalogItem | Mapping[str, Any]]
+PurchasesInput: TypeAlias = pd.DataFrame | Iterable[Purchase]
+CatalogInput: TypeAlias = pd.DataFrame | Iterable[CatalogItem | Mapping[str, Any]]
 
 
 @dataclass(frozen=True)

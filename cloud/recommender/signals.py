@@ -39,7 +39,7 @@ class History:
             from_end = np.arange(len(sequence) - 1, -1, -1, dtype=np.float32)
             weighted[row, sequence] = np.power(0.5, from_end / RECENCY_HALF_LIFE)
             bought[row, sequence] = 1.0
-        return cls(weighted=weighted, bought=bought, cold=~bought.any(axis=1))
+        return cls(weighted=weighted, bought=bought, cold=np.asarray(~bought.any(axis=1)))
 
 
 def bought_matrix(sequences: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:

@@ -20,15 +20,15 @@ from markupsafe import Markup
 from pydantic import BaseModel
 
 from cloud.accounts.sessions import current_user
-from cloud.api.openapi import ApiRegistry
+from cloud.api.openapi import ApiRoutes
 from cloud.authz import authorize
 from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import Product
 from cloud.web.keys import DB, SETTINGS
 
+from .live_model import RecommenderOptions, StoreRecommender
 from .records import Recommendation
-from .store import RecommenderOptions, StoreRecommender
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -179,47 +179,51 @@ async def _recommender_ctx(app: web.Application) -> AsyncIterator[None]:
     await recommender.async_close()
 
 
-def setup(app: web.Application, api: ApiRegistry) -> None:
+ROUTES = ApiRoutes()
+
+
+@ROUTES.route(
+    "GET",
+    "/api/v1/me/recommendations",
+    summary="Products recommended to me, each with a short reason",
+    tag="recommendations",
+    response=RecommendationsOut,
+    auth=True,
+    action="recommendations.read",
+    errors=(401, 403),
+)
+async def my_recommendations(request: web.Request) -> web.Response:
+    principal = await authorize(request, "recommendations.read")
+    picks = await request.app[RECOMMENDER].async_for_user(principal.user_id, API_ITEMS)
+    catalog = request.app[CATALOG]
+    items = []
+    for pick in picks.items:
+        product = catalog.get(pick.sku)
+        if product is not None:
+            items.append(
+                RecommendationOut(
+                    sku=product.sku,
+                    name=product.name,
+                    reason=pick.reason,
+                    score=round(pick.score, 4),
+                    price=product.price,
+                    currency=product.currency,
+                    url=f"/products/{product.sku}",
+                )
+            )
+    out = RecommendationsOut(
+        personal=picks.personal,
+        title=PERSONAL_TITLE if picks.personal else COLD_START_TITLE,
+        items=items,
+    )
+    return web.json_response(
+        out.model_dump(mode="json"), headers={"Cache-Control": "private, no-store"}
+    )
+
+
+def add_routes(app: web.Application) -> None:
     """Call after the database context is registered: training at start-up needs it."""
     app.cleanup_ctx.append(_recommender_ctx)
     app[RENDERER] = ShelfRenderer(aiohttp_jinja2.get_env(app))
     processors = app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY]
     app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [*processors, _page_context]
-
-    @api.route(
-        "GET",
-        "/api/v1/me/recommendations",
-        summary="Products recommended to me, each with a short reason",
-        tag="recommendations",
-        response=RecommendationsOut,
-        auth=True,
-        scopes=("profile",),
-        errors=(401, 403),
-    )
-    async def my_recommendations(request: web.Request) -> web.Response:
-        principal = await authorize(request, "recommendations.read")
-        picks = await request.app[RECOMMENDER].async_for_user(principal.user_id, API_ITEMS)
-        catalog = request.app[CATALOG]
-        items = []
-        for pick in picks.items:
-            product = catalog.get(pick.sku)
-            if product is not None:
-                items.append(
-                    RecommendationOut(
-                        sku=product.sku,
-                        name=product.name,
-                        reason=pick.reason,
-                        score=round(pick.score, 4),
-                        price=product.price,
-                        currency=product.currency,
-                        url=f"/products/{product.sku}",
-                    )
-                )
-        out = RecommendationsOut(
-            personal=picks.personal,
-            title=PERSONAL_TITLE if picks.personal else COLD_START_TITLE,
-            items=items,
-        )
-        return web.json_response(
-            out.model_dump(mode="json"), headers={"Cache-Control": "private, no-store"}
-        )

@@ -99,6 +99,16 @@ async def test_demo_runs_the_product_and_stops_cleanly(tmp_path, unique_id):
         assert f"as {DEMO_SERIAL}" in device_log.read_text()
         assert (tmp_path / "demo" / "demo-stock.csv").read_text().count(DEMO_SERIAL) == 1
         assert "Ethos demo is running." in output and "What to do first" in output
+        assert '"Pay and confirm"' in output and '"Mine blocks (confirm)"' in output
+        # A sign-up's confirmation mail is told on the console with its link.
+        async with aiohttp.ClientSession() as http:
+            signup = await http.post(
+                f"http://127.0.0.1:{PORT_CLOUD}/api/v1/account/signup",
+                json={"email": "newcomer@example.org", "password": "violet kettle orbit mango"},
+            )
+            assert signup.status == 202
+        mail_lines = await asyncio.to_thread(_wait_for_line, proc, "/account/confirm?token=", 60)
+        assert any("Mail to newcomer@example.org" in line for line in mail_lines)
         for port in (PORT_CLOUD, PORT_HUB, PORT_BTCPAY):
             assert f"http://127.0.0.1:{port}" in output
 

@@ -59,7 +59,7 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
     async with chromium() as chromium_browser:
 
         async def fits(tab) -> None:
-            """At phone size every hub page fits the screen's width."""
+            """At phone size every page, store and hub, fits the screen's width."""
             if device == "phone":
                 await assert_no_sideways_scroll(tab)
 
@@ -74,22 +74,27 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         # 1. Sign up: a partial account, and a mail with the link.
         await page.goto(store)
         assert await page.locator("h1").first.inner_text() == "Smart home, on your terms"
+        await fits(page)
         await shots.take(page, "store home")
         await page.click("text=Create account")
         await page.fill("input[name=email]", email)
         await page.fill("input[name=password]", PASSWORD)
+        await fits(page)
         await shots.take(page, "sign up form")
         await page.click("button:has-text('Create account')")
         await page.wait_for_selector("text=Check your email")
+        await fits(page)
         await shots.take(page, "check your email")
 
         # 2. Confirm by mail: signed in.
         mail = await store_stack.mail.wait_for(email)
         await page.goto(LINK_RE.findall(mail.get_content())[0])
         await page.fill("input[name=password]", PASSWORD)
+        await fits(page)
         await shots.take(page, "confirm your address")
         await page.click("button:has-text('Confirm my address')")
         await page.wait_for_selector("text=Welcome to Ethos")
+        await fits(page)
         await shots.take(page, "confirmed and signed in")
 
         # Sign out and in again with the same credentials.
@@ -99,15 +104,18 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         await page.fill("input[name=password]", PASSWORD)
         await page.click("button:has-text('Sign in')")
         await page.wait_for_selector(f"text={email}")
+        await fits(page)
         await shots.take(page, "signed in")
 
         # 3. Buy the presence detector, pay in bitcoin on BTCPay.
         await page.goto(f"{store}/products/EPD-1")
+        await fits(page)
         await shots.take(page, "product page")
         await page.click("button:has-text('Add to cart')")
         await page.wait_for_url(f"{store}/cart")
         await page.click("text=Check out")
         await page.wait_for_selector(f"text=Ordering as {email}")
+        await fits(page)
         await shots.take(page, "checkout")
         await page.click("button:has-text('Place order')")
         await page.wait_for_selector("text=Waiting for payment")
@@ -115,6 +123,7 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         await page.click("text=Pay with bitcoin")
         await page.wait_for_url(f"{store_stack.btcpay_url}/i/*")
         assert "bitcoin:" in await page.content()
+        await fits(page)
         await shots.take(page, "btcpay checkout")
         await page.click("button:has-text('Pay in full')")
         await page.click("button:has-text('Mine blocks (confirm)')")
@@ -123,10 +132,16 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
 
         # The order page follows the status until the order is paid and the unit is theirs.
         await page.wait_for_selector(f"code:has-text('{unit.serial}')", timeout=30_000)
+        await fits(page)
         await shots.take(page, "order paid")
         await page.goto(f"{store}/devices")
         assert unit.serial in await page.content()
+        await fits(page)
         await shots.take(page, "my devices")
+        await page.goto(f"{store}/orders")
+        assert order_url.rsplit("/", 1)[1] in await page.content()
+        await fits(page)
+        await shots.take(page, "my orders")
 
         # 4. At home: the hub links to the account, the owner signs in with the same
         # credentials, and the bought device is found, verified and adopted.
@@ -151,6 +166,7 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         await page.goto(await hub.get_attribute("#link-verification-uri", "href"))
         await page.wait_for_selector(f"text={code}")
         await page.click("button:has-text('Approve')")
+        await fits(page)
         await shots.take(page, "approved in the store")
         await hub.wait_for_selector("#link-linked", timeout=30_000)
         assert email in await hub.inner_text("#link-account")
@@ -159,6 +175,8 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         # password (this browser tab has no store session of its own).
         await hub.click("#link-sign-in")
         await hub.wait_for_url(f"{store}/account/login**")
+        assert "your hub “Maison”" in await hub.inner_text(".signing-in-for")
+        await fits(hub)
         await hub.fill("input[name=email]", email)
         await hub.fill("input[name=password]", PASSWORD)
         await shots.take(hub, "hub sign-in with the store credentials")
@@ -241,6 +259,7 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         assert "EPD-1" not in [await r.get_attribute("data-sku") for r in await recommended.all()]
         for index in range(await recommended.count()):
             assert (await recommended.nth(index).locator(".reason").inner_text()).strip()
+        await fits(page)
         await shots.take(page, "recommendations with reasons")
 
         # At phone size the store stays usable (no horizontal scrolling).

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from cloud.accounts.models import User
 from cloud.accounts.strength import common_passwords, find_weakness, personal_words
 from cloud.web.keys import DB
-from tests.cloud.common import PASSWORD, sign_up
+from tests.cloud.common import PASSWORD, log_in, sign_up, sign_up_and_confirm, submit_form
 
 REFUSED = [
     ("password1234", "common"),  # accepted before this check existed
@@ -77,3 +77,22 @@ async def test_json_signup_refuses_a_guessable_password_with_the_reason(client, 
     )
     assert response.status in (200, 201, 202)
     assert await _user_count(client) == 1
+
+
+async def test_changing_to_a_common_password_is_refused_and_the_old_one_still_works(
+    client, smtp_server
+):
+    await sign_up_and_confirm(client, smtp_server, "ada@example.org")
+
+    response = await submit_form(
+        client,
+        "/account/password",
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "Password1234!"},
+    )
+
+    assert response.status == 422
+    body = html.unescape(await response.text())
+    assert 'id="new_password-error"' in body and "most common passwords" in body
+    client.session.cookie_jar.clear()
+    assert (await log_in(client, "ada@example.org", PASSWORD)).status == 200

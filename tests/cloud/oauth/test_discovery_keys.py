@@ -10,9 +10,9 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from cloud.db import utcnow
-from cloud.oauth.keys import async_load_key_ring, async_rotate_signing_key
 from cloud.oauth.models import SigningKey
 from cloud.oauth.runtime import async_reload_keys
+from cloud.oauth.signing_keys import async_load_key_ring, async_rotate_signing_key
 from cloud.web.keys import DB, SETTINGS
 from tests.support.oidc_client import OidcClient
 

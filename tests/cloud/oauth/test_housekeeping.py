@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from cloud.db import utcnow
-from cloud.oauth import store
+from cloud.oauth import grants
 from cloud.oauth.models import AuthorizationCode, DeviceGrant, OAuthToken
 from cloud.web.keys import DB
 
@@ -33,11 +33,11 @@ async def test_expired_codes_grants_and_dead_tokens_are_forgotten(
 
     # Nothing usable is forgotten.
     async with provider.app[DB]() as session, session.begin():
-        assert await store.purge_expired(session, utcnow()) == 0
+        assert await grants.purge_expired(session, utcnow()) == 0
     # Two days later the code and device grant are long dead; the token's refresh lives.
     later = utcnow() + timedelta(days=2)
     async with provider.app[DB]() as session, session.begin():
-        assert await store.purge_expired(session, later) == 2
+        assert await grants.purge_expired(session, later) == 2
     assert await _count(provider, AuthorizationCode) == 0
     assert await _count(provider, DeviceGrant) == 0
     assert (await mobile.refresh(live.refresh_token)).access_token
@@ -47,7 +47,7 @@ async def test_expired_codes_grants_and_dead_tokens_are_forgotten(
         await session.execute(
             update(OAuthToken).values(refresh_expires_at=utcnow() - timedelta(days=1))
         )
-        assert await store.purge_expired(session, later) == 2  # the original and its rotation
+        assert await grants.purge_expired(session, later) == 2  # the original and its rotation
 
 
 async def test_tokens_never_reach_the_logs(provider, browser, signed_in, mobile, caplog):

@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from cloud.btcpay_simulator.app import SimulatorSettings, create_simulator_app
 from cloud.payments.const import RETRY_DELAYS_SECONDS
-from cloud.payments.simulator import SimulatorSettings, create_simulator_app
 from tests.support import processes
 
 API_KEY = "test-sim-api-key"
@@ -95,10 +95,10 @@ def compressed_delays() -> tuple[float, ...]:
 
 
 def start_simulator_process() -> tuple[str, subprocess.Popen]:
-    """`python -m cloud.payments.sim_cli serve` on a free port (the e2e tier)."""
+    """`python -m cloud.btcpay_simulator.cli serve` on a free port (the e2e tier)."""
     port = processes.free_port()
     proc = processes.start_python(
-        ["-m", "cloud.payments.sim_cli", "serve", "--port", str(port)],
+        ["-m", "cloud.btcpay_simulator.cli", "serve", "--port", str(port)],
         env={
             "BTCPAY_API_KEY": API_KEY,
             "BTCPAY_STORE_ID": STORE_ID,

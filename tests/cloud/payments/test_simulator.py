@@ -12,10 +12,10 @@ import aiohttp
 import pytest
 
 from cloud.app import create_app
+from cloud.btcpay_simulator.app import SimulatorRefused, SimulatorSettings
 from cloud.payments.const import RETRY_DELAYS_SECONDS
 from cloud.payments.greenfield import BtcpayError, GreenfieldClient
 from cloud.payments.settings import BtcpaySettings
-from cloud.payments.simulator import SimulatorRefused, SimulatorSettings
 from ethos.cli import main as ethos_main
 from tests.cloud.checkout.shop import Shop
 from tests.cloud.payments.sim_support import RETRY_SCALE

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from cloud.authz import BEARER_RESOLVER, Principal
-from cloud.recommender.store import RecommenderOptions
+from cloud.recommender.live_model import RecommenderOptions
 from cloud.recommender.web import OPTIONS, RECOMMENDER
 from tests.cloud.checkout.shop import ORDER_LOCATION, Shop
 from tests.cloud.common import sign_up_and_confirm

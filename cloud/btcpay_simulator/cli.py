@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ethos.serve_args import add_serve_arguments
+
+if TYPE_CHECKING:
+    from cloud.btcpay_simulator.app import SimulatorSettings
 
 ENV_HELP = """environment:
   ETHOS_ENV               production refuses to run the simulator
@@ -24,7 +28,7 @@ the store retry; nothing else to configure.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim = subparsers.add_parser(
         "btcpay-sim",
         help="a BTCPay Server simulator for development and tests",
@@ -44,13 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.set_defaults(handler=_serve)
 
 
-def settings_from_env(environ: dict[str, str] | None = None):
+def settings_from_env(environ: dict[str, str] | None = None) -> SimulatorSettings:
     import os
     from decimal import Decimal
 
+    from cloud.btcpay_simulator.app import SimulatorSettings
     from cloud.payments.const import RETRY_DELAYS_SECONDS
     from cloud.payments.settings import DEVELOPMENT_BTCPAY_API_KEY, DEVELOPMENT_BTCPAY_STORE_ID
-    from cloud.payments.simulator import SimulatorSettings
 
     env = os.environ if environ is None else environ
     scale = Decimal(env.get("BTCPAY_SIM_RETRY_SCALE") or "1")
@@ -66,7 +70,7 @@ def settings_from_env(environ: dict[str, str] | None = None):
 def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from cloud.payments.simulator import SimulatorRefused, create_simulator_app
+    from cloud.btcpay_simulator.app import SimulatorRefused, create_simulator_app
     from ethos.event_loop import new_server_loop
 
     try:
@@ -85,11 +89,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m cloud.payments.sim_cli serve --port N` (used by the e2e tier)."""
-    parser = argparse.ArgumentParser(prog="python -m cloud.payments.sim_cli")
+    """`python -m cloud.btcpay_simulator.cli serve --port N` (used by the e2e tier)."""
+    parser = argparse.ArgumentParser(prog="python -m cloud.btcpay_simulator.cli")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["btcpay-sim", *(argv if argv is not None else sys.argv[1:])])
-    return args.handler(args)
+    return int(args.handler(args))
 
 
 if __name__ == "__main__":

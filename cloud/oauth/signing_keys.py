@@ -16,6 +16,7 @@ from typing import Any
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cloud import sealing
 from cloud.oauth.const import ID_TOKEN_ALG, RSA_KEY_BITS
@@ -34,7 +35,7 @@ class KeyRing:
     published: tuple[RSAKey, ...]
 
     def jwks(self) -> dict[str, Any]:
-        return KeySet(list(self.published)).as_dict(private=False)
+        return dict(KeySet(list(self.published)).as_dict(private=False))
 
 
 def _generate_key() -> RSAKey:
@@ -62,7 +63,9 @@ async def _async_new_key_row(now: datetime, secret_key: str) -> SigningKey:
 
 async def async_rotate_signing_key(session: AsyncSession, now: datetime, *, secret_key: str) -> str:
     """Retire the current key (still published) and start signing with a new one."""
-    rows = (await session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None)))).all()
+    rows = (
+        await session.scalars(select(SigningKey).where(col(SigningKey.retired_at).is_(None)))
+    ).all()
     for row in rows:
         row.retired_at = now
         session.add(row)
@@ -86,7 +89,7 @@ async def async_load_key_ring(
     token it signed, plus clock skew.
     """
     keep_after = now - publish_for - CLOCK_SKEW
-    await session.execute(delete(SigningKey).where(SigningKey.retired_at < keep_after))
+    await session.execute(delete(SigningKey).where(col(SigningKey.retired_at) < keep_after))
     rows = list((await session.scalars(select(SigningKey))).all())
     active = sorted((row for row in rows if row.retired_at is None), key=lambda row: row.created_at)
     if not active or now - active[-1].created_at >= rotate_after:

@@ -11,9 +11,9 @@ from typing import Any
 
 import aiohttp
 
+from cloud.btcpay_simulator.state import Event, SimWebhook, new_id
 from cloud.payments.const import SIGNATURE_HEADER
 from cloud.payments.signature import sign_body
-from cloud.payments.sim_state import Event, SimWebhook, new_id
 from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,7 +45,9 @@ class Delivery:
         }
 
 
-def event_payload(event: Event, webhook_id: str, delivery_id: str, original_id: str) -> dict:
+def event_payload(
+    event: Event, webhook_id: str, delivery_id: str, original_id: str
+) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "deliveryId": delivery_id,
         "webhookId": webhook_id,

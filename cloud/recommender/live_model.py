@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from cloud.catalog.loader import Catalog
 from cloud.checkout.models import Order, OrderLine
@@ -77,9 +78,9 @@ class Fingerprint:
 async def settled_fingerprint(session: AsyncSession) -> Fingerprint:
     row = (
         await session.execute(
-            select(func.count(OrderLine.id), func.max(Order.updated_at))
-            .join(OrderLine, OrderLine.order_id == Order.id)
-            .where(Order.status.in_(SETTLED_STATUSES), Order.user_id.is_not(None))
+            select(func.count(col(OrderLine.id)), func.max(col(Order.updated_at)))
+            .join(OrderLine, col(OrderLine.order_id) == col(Order.id))
+            .where(col(Order.status).in_(SETTLED_STATUSES), col(Order.user_id).is_not(None))
         )
     ).one()
     latest: datetime | None = row[1]
@@ -90,10 +91,10 @@ async def settled_purchases(session: AsyncSession) -> list[Purchase]:
     """One purchase per line of every settled order of an account (guest orders skipped
     until an account claims them); the settle time is the order's last status change."""
     rows = await session.execute(
-        select(Order.user_id, OrderLine.sku, Order.updated_at)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(Order.status.in_(SETTLED_STATUSES), Order.user_id.is_not(None))
-        .order_by(Order.updated_at, Order.id, OrderLine.id)
+        select(col(Order.user_id), col(OrderLine.sku), col(Order.updated_at))
+        .join(OrderLine, col(OrderLine.order_id) == col(Order.id))
+        .where(col(Order.status).in_(SETTLED_STATUSES), col(Order.user_id).is_not(None))
+        .order_by(col(Order.updated_at), col(Order.id), col(OrderLine.id))
     )
     return [Purchase(str(user_id), sku, settled_at) for user_id, sku, settled_at in rows]
 
@@ -101,17 +102,17 @@ async def settled_purchases(session: AsyncSession) -> list[Purchase]:
 async def purchased_skus(session: AsyncSession, user_id: int) -> list[str]:
     """The user's purchased SKUs, oldest settle first."""
     rows = await session.scalars(
-        select(OrderLine.sku)
-        .join(Order, OrderLine.order_id == Order.id)
-        .where(Order.status.in_(SETTLED_STATUSES), Order.user_id == user_id)
-        .order_by(Order.updated_at, Order.id, OrderLine.id)
+        select(col(OrderLine.sku))
+        .join(Order, col(OrderLine.order_id) == col(Order.id))
+        .where(col(Order.status).in_(SETTLED_STATUSES), col(Order.user_id) == user_id)
+        .order_by(col(Order.updated_at), col(Order.id), col(OrderLine.id))
     )
     return list(rows)
 
 
 async def in_stock_skus(session: AsyncSession) -> frozenset[str]:
     """SKUs with at least one unit neither held for an open invoice nor sold."""
-    rows = await session.scalars(select(StockUnit.sku).where(*UNIT_IS_FREE).distinct())
+    rows = await session.scalars(select(col(StockUnit.sku)).where(*UNIT_IS_FREE).distinct())
     return frozenset(rows)
 
 

@@ -1,7 +1,7 @@
 """The BTCPay simulator's in-memory store: invoices, payments, webhooks and their events.
 
 No I/O here: operations change state and return the webhook events they raise, which
-`sim_delivery` sends. Shapes follow BTCPay Server's Greenfield v1 models.
+`delivery` sends. Shapes follow BTCPay Server's Greenfield v1 models.
 """
 
 from __future__ import annotations

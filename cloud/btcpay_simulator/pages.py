@@ -10,7 +10,7 @@ from html import escape
 
 import segno
 
-from cloud.payments.sim_state import SimInvoice, format_btc
+from cloud.btcpay_simulator.state import SimInvoice, format_btc
 
 _LABELS = {
     "pay-confirm": "Pay and confirm",

@@ -21,15 +21,15 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from cloud.btcpay_simulator.delivery import WebhookSender
+from cloud.btcpay_simulator.pages import checkout_page, invoices_page
+from cloud.btcpay_simulator.state import Event, SimInvoice, SimStore, SimWebhook, new_id
 from cloud.payments.const import RETRY_DELAYS_SECONDS, SIMULATOR_HEADER
 from cloud.payments.settings import (
     DEVELOPMENT_BTCPAY_API_KEY,
     DEVELOPMENT_BTCPAY_STORE_ID,
     SPEED_POLICIES,
 )
-from cloud.payments.sim_delivery import WebhookSender
-from cloud.payments.sim_pages import checkout_page, invoices_page
-from cloud.payments.sim_state import Event, SimInvoice, SimStore, SimWebhook, new_id
 from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamR
             # Do the work, then answer too late: the caller times out after the fact.
             response = await handler(request)
             await asyncio.sleep(float(fault.get("delay", 30)))
-            return response  # type: ignore[return-value]
+            return response
         if fault is not None:
             if fault["status"] == "timeout":
                 await asyncio.sleep(float(fault.get("delay", 30)))
@@ -104,9 +104,9 @@ async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if not hmac.compare_digest(header.encode(), expected.encode()):
             response = _problem(401, "unauthenticated", "Authentication is required")
         else:
-            response = await handler(request)  # type: ignore[assignment]
+            response = await handler(request)
     else:
-        response = await handler(request)  # type: ignore[assignment]
+        response = await handler(request)
     response.headers[SIMULATOR_HEADER] = "1"
     return response
 

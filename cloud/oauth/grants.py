@@ -1,4 +1,5 @@
-"""Database work of the provider, as async functions over one session each.
+"""The provider's grants in the database (clients, codes, tokens, device grants, consents),
+as async functions over one session each.
 
 Single-use rules are enforced here with conditional updates (`... WHERE used_at IS NULL`)
 so that two concurrent requests cannot both spend the same code or refresh token.
@@ -12,9 +13,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cloud.accounts.models import User
-from cloud.db import utcnow
+from cloud.db import affected_rows, utcnow
 from cloud.oauth.const import SLOW_DOWN_STEP_SECONDS
 from cloud.oauth.models import (
     AuthorizationCode,
@@ -66,17 +68,19 @@ async def spend_code(session: AsyncSession, code_hash: str, family_id: str | Non
     """Mark the code used; False when another request spent it first."""
     result = await session.execute(
         update(AuthorizationCode)
-        .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.used_at.is_(None))
+        .where(
+            col(AuthorizationCode.code_hash) == code_hash, col(AuthorizationCode.used_at).is_(None)
+        )
         .values(used_at=utcnow(), family_id=family_id)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 async def nonce_was_used(session: AsyncSession, client_id: str, nonce: str) -> bool:
     found = await session.scalar(
         select(func.count())
         .select_from(AuthorizationCode)
-        .where(AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce)
+        .where(col(AuthorizationCode.client_id) == client_id, col(AuthorizationCode.nonce) == nonce)
     )
     return bool(found)
 
@@ -88,7 +92,7 @@ async def add_token(session: AsyncSession, row: OAuthToken) -> None:
 
 async def find_refresh(session: AsyncSession, refresh_token: str) -> OAuthToken | None:
     return await session.scalar(
-        select(OAuthToken).where(OAuthToken.refresh_token_hash == token_hash(refresh_token))
+        select(OAuthToken).where(col(OAuthToken.refresh_token_hash) == token_hash(refresh_token))
     )
 
 
@@ -99,9 +103,9 @@ async def prefetch_refresh(
     row = (
         await session.execute(
             select(OAuthToken, OAuthClient, User)
-            .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
-            .join(User, User.id == OAuthToken.user_id)
-            .where(OAuthToken.refresh_token_hash == token_hash(refresh_token))
+            .join(OAuthClient, col(OAuthClient.client_id) == col(OAuthToken.client_id))
+            .join(User, col(User.id) == col(OAuthToken.user_id))
+            .where(col(OAuthToken.refresh_token_hash) == token_hash(refresh_token))
         )
     ).first()
     if row is None:
@@ -119,13 +123,13 @@ async def _mark_if_live(session: AsyncSession, token_id: int, **values: object) 
     result = await session.execute(
         update(OAuthToken)
         .where(
-            OAuthToken.id == token_id,
-            OAuthToken.rotated_at.is_(None),
-            OAuthToken.revoked_at.is_(None),
+            col(OAuthToken.id) == token_id,
+            col(OAuthToken.rotated_at).is_(None),
+            col(OAuthToken.revoked_at).is_(None),
         )
         .values(**values)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 async def rotate_refresh(session: AsyncSession, token_id: int) -> bool:
@@ -137,8 +141,8 @@ async def issued_after(session: AsyncSession, family_id: str, token_id: int) -> 
     """The rows of a family issued after `token_id` (a family is one chain: its successors)."""
     rows = await session.scalars(
         select(OAuthToken)
-        .where(OAuthToken.family_id == family_id, OAuthToken.id > token_id)
-        .order_by(OAuthToken.id)
+        .where(col(OAuthToken.family_id) == family_id, col(OAuthToken.id) > token_id)
+        .order_by(col(OAuthToken.id))
     )
     return list(rows)
 
@@ -152,7 +156,7 @@ async def supersede(session: AsyncSession, token_id: int) -> bool:
 async def revoke_family(session: AsyncSession, family_id: str) -> None:
     await session.execute(
         update(OAuthToken)
-        .where(OAuthToken.family_id == family_id, OAuthToken.revoked_at.is_(None))
+        .where(col(OAuthToken.family_id) == family_id, col(OAuthToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
 
@@ -161,7 +165,10 @@ async def find_any_token(session: AsyncSession, token: str) -> OAuthToken | None
     digest = token_hash(token)
     return await session.scalar(
         select(OAuthToken).where(
-            or_(OAuthToken.access_token_hash == digest, OAuthToken.refresh_token_hash == digest)
+            or_(
+                col(OAuthToken.access_token_hash) == digest,
+                col(OAuthToken.refresh_token_hash) == digest,
+            )
         )
     )
 
@@ -173,13 +180,13 @@ async def find_access(
     row = (
         await session.execute(
             select(OAuthToken, User, OAuthClient)
-            .join(User, User.id == OAuthToken.user_id)
-            .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
+            .join(User, col(User.id) == col(OAuthToken.user_id))
+            .join(OAuthClient, col(OAuthClient.client_id) == col(OAuthToken.client_id))
             .where(
-                OAuthToken.access_token_hash == token_hash(access_token),
-                OAuthToken.revoked_at.is_(None),
-                OAuthToken.access_expires_at > utcnow(),
-                User.confirmed.is_(True),
+                col(OAuthToken.access_token_hash) == token_hash(access_token),
+                col(OAuthToken.revoked_at).is_(None),
+                col(OAuthToken.access_expires_at) > utcnow(),
+                col(User.confirmed).is_(True),
             )
         )
     ).first()
@@ -194,18 +201,18 @@ async def purge_expired(session: AsyncSession, now: datetime) -> int:
     """
     removed = 0
     for statement in (
-        delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - PURGE_GRACE),
-        delete(DeviceGrant).where(DeviceGrant.expires_at < now - PURGE_GRACE),
+        delete(AuthorizationCode).where(col(AuthorizationCode.expires_at) < now - PURGE_GRACE),
+        delete(DeviceGrant).where(col(DeviceGrant.expires_at) < now - PURGE_GRACE),
         delete(OAuthToken).where(
-            OAuthToken.access_expires_at < now - PURGE_GRACE,
+            col(OAuthToken.access_expires_at) < now - PURGE_GRACE,
             or_(
-                OAuthToken.refresh_expires_at.is_(None),
-                OAuthToken.refresh_expires_at < now - PURGE_GRACE,
+                col(OAuthToken.refresh_expires_at).is_(None),
+                col(OAuthToken.refresh_expires_at) < now - PURGE_GRACE,
             ),
         ),
     ):
         result = await session.execute(statement)
-        removed += result.rowcount  # type: ignore[attr-defined]
+        removed += affected_rows(result)
     return removed
 
 
@@ -236,23 +243,25 @@ async def record_poll(
     if too_fast:
         values["interval"] = DeviceGrant.interval + SLOW_DOWN_STEP_SECONDS
     await session.execute(
-        update(DeviceGrant).where(DeviceGrant.device_code_hash == code_hash).values(**values)
+        update(DeviceGrant).where(col(DeviceGrant.device_code_hash) == code_hash).values(**values)
     )
 
 
 async def spend_device_grant(session: AsyncSession, code_hash: str) -> bool:
     result = await session.execute(
         update(DeviceGrant)
-        .where(DeviceGrant.device_code_hash == code_hash, DeviceGrant.consumed_at.is_(None))
+        .where(
+            col(DeviceGrant.device_code_hash) == code_hash, col(DeviceGrant.consumed_at).is_(None)
+        )
         .values(consumed_at=utcnow())
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 async def pending_device_grant(session: AsyncSession, user_code: str) -> DeviceGrant | None:
     """A grant the owner can still decide on: known, undecided, unexpired."""
     row = await session.scalar(
-        select(DeviceGrant).where(DeviceGrant.user_code == normalise_user_code(user_code))
+        select(DeviceGrant).where(col(DeviceGrant.user_code) == normalise_user_code(user_code))
     )
     if row is None or row.approved is not None or row.expires_at <= utcnow():
         return None
@@ -267,10 +276,13 @@ async def decide_device_grant(
         return None
     result = await session.execute(
         update(DeviceGrant)
-        .where(DeviceGrant.device_code_hash == row.device_code_hash, DeviceGrant.approved.is_(None))
+        .where(
+            col(DeviceGrant.device_code_hash) == row.device_code_hash,
+            col(DeviceGrant.approved).is_(None),
+        )
         .values(approved=approved, user_id=user_id)
     )
-    return row if result.rowcount == 1 else None  # type: ignore[attr-defined]
+    return row if affected_rows(result) == 1 else None
 
 
 # Consent and the account page
@@ -305,15 +317,23 @@ async def clients_with_access(session: AsyncSession, user_id: int) -> list[Clien
     now = utcnow()
     live = (
         await session.execute(
-            select(OAuthClient.client_id, OAuthClient.name, OAuthToken.scope, OAuthToken.issued_at)
-            .join(OAuthToken, OAuthToken.client_id == OAuthClient.client_id)
-            .where(
-                OAuthToken.user_id == user_id,
-                OAuthToken.revoked_at.is_(None),
-                OAuthToken.rotated_at.is_(None),
-                or_(OAuthToken.access_expires_at > now, OAuthToken.refresh_expires_at > now),
+            select(
+                col(OAuthClient.client_id),
+                col(OAuthClient.name),
+                col(OAuthToken.scope),
+                col(OAuthToken.issued_at),
             )
-            .order_by(OAuthToken.issued_at)
+            .join(OAuthToken, col(OAuthToken.client_id) == col(OAuthClient.client_id))
+            .where(
+                col(OAuthToken.user_id) == user_id,
+                col(OAuthToken.revoked_at).is_(None),
+                col(OAuthToken.rotated_at).is_(None),
+                or_(
+                    col(OAuthToken.access_expires_at) > now,
+                    col(OAuthToken.refresh_expires_at) > now,
+                ),
+            )
+            .order_by(col(OAuthToken.issued_at))
         )
     ).all()
     access: dict[str, ClientAccess] = {}
@@ -325,9 +345,14 @@ async def clients_with_access(session: AsyncSession, user_id: int) -> list[Clien
         )
     consents = (
         await session.execute(
-            select(OAuthClient.client_id, OAuthClient.name, Consent.scope, Consent.granted_at)
-            .join(Consent, Consent.client_id == OAuthClient.client_id)
-            .where(Consent.user_id == user_id)
+            select(
+                col(OAuthClient.client_id),
+                col(OAuthClient.name),
+                col(Consent.scope),
+                col(Consent.granted_at),
+            )
+            .join(Consent, col(Consent.client_id) == col(OAuthClient.client_id))
+            .where(col(Consent.user_id) == user_id)
         )
     ).all()
     for client_id, name, scope, granted_at in consents:
@@ -340,13 +365,13 @@ async def revoke_client_access(session: AsyncSession, user_id: int, client_id: s
     result = await session.execute(
         update(OAuthToken)
         .where(
-            OAuthToken.user_id == user_id,
-            OAuthToken.client_id == client_id,
-            OAuthToken.revoked_at.is_(None),
+            col(OAuthToken.user_id) == user_id,
+            col(OAuthToken.client_id) == client_id,
+            col(OAuthToken.revoked_at).is_(None),
         )
         .values(revoked_at=utcnow())
     )
     await session.execute(
-        delete(Consent).where(Consent.user_id == user_id, Consent.client_id == client_id)
+        delete(Consent).where(col(Consent.user_id) == user_id, col(Consent.client_id) == client_id)
     )
-    return result.rowcount  # type: ignore[attr-defined,no-any-return]
+    return affected_rows(result)
