@@ -9,7 +9,6 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from aiohttp.typedefs import Handler
 
 from cloud.accounts import mails, throttle
 from cloud.web.keys import SETTINGS
