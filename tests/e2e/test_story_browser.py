@@ -17,7 +17,13 @@ import pytest
 
 from tests.cloud.common import LINK_RE
 from tests.e2e.conftest import HomeStack, StoreStack, import_units, start_home
-from tests.support.browser import Screenshots, assert_no_sideways_scroll, chromium
+from tests.support.browser import (
+    DEVICE_RETRY_S,
+    Screenshots,
+    assert_no_sideways_scroll,
+    chromium,
+    reload_until_visible,
+)
 from tests.support.dynsec_broker import DynsecBroker
 
 pytestmark = pytest.mark.browser
@@ -197,9 +203,11 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         await hub.wait_for_url(home.hub_url + "/")
         await fits(hub)
 
-        await hub.goto(home.hub_url + "/devices")
+        # The detector has been refused by the broker since it was plugged in (its account
+        # exists only once the hub knows it is owned) and retries with a back-off capped at
+        # 60 s, as a real one does; the devices page is not live, so look again now and then.
         badge = hub.locator(f'.adoption-badge[data-serial="{unit.serial}"]')
-        await badge.wait_for(timeout=60_000)
+        await reload_until_visible(hub, home.hub_url + "/devices", badge, DEVICE_RETRY_S + 30)
         await hub.wait_for_selector(
             f'.adoption-badge[data-serial="{unit.serial}"]:has-text("Verified")', timeout=30_000
         )

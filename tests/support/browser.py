@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Locator, Page, async_playwright
 
 from tests.support.processes import ROOT
 
@@ -23,6 +25,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
+# A real detector refused by the broker retries with a back-off capped at this (firmware
+# presence_const.BACKOFF_MAX_MS).
+DEVICE_RETRY_S = 60.0
 
 
 @asynccontextmanager
@@ -59,3 +64,16 @@ async def assert_no_sideways_scroll(page: Page) -> None:
         "[document.documentElement.clientWidth, document.documentElement.scrollWidth]"
     )
     assert scroll <= width, f"{page.url} scrolls sideways: {scroll} px wide in {width} px"
+
+
+async def reload_until_visible(page: Page, url: str, locator: Locator, timeout_s: float) -> None:
+    """Open ``url`` again every few seconds until ``locator`` shows (pages that are not live)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        await page.goto(url)
+        if await locator.count():
+            await locator.first.wait_for()
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} did not show {locator} within {timeout_s:.0f} s")
+        await asyncio.sleep(3)
