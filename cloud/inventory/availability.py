@@ -5,9 +5,11 @@ every view cost a database round trip per page, the largest part of a buyer's CP
 before checkout. `StockCounts` counts every SKU's free units in one query and reuses the
 answer until stock may have changed:
 
-- in this process: every statement that writes `stock_units` (on this engine) makes the
-  counts stale at once, and no count read while such a transaction is open is kept, so a
-  page shown after a purchase or an import committed here is exact;
+- in this process: a checkout holding units (statements marked `HOLDS_FREE_UNITS`) moves
+  the counts by what it held once its transaction has committed and its connection is
+  back in the pool; any other statement that writes `stock_units` (an import, a release,
+  a sale from stock) makes them stale at once; no count read while such a transaction is
+  open is kept. A page shown after a purchase or an import committed here is exact;
 - in another process (a replica, `ethos cloud stock import`): the counts are kept at most
   `STOCK_COUNT_TTL_SECONDS`, as the recommender's shelves keep their in-stock list.
 
@@ -29,12 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from cloud.inventory.models import StockUnit
-from cloud.inventory.service import UNIT_IS_FREE
+from cloud.inventory.service import HOLDS_FREE_UNITS, UNIT_IS_FREE
 from cloud.web.keys import ENGINE
 
 STOCK_COUNT_TTL_SECONDS = 2.0  # how stale another process's stock change may show
 _STOCK_TABLE = StockUnit.__tablename__
-_WRITING = "ethos_writes_stock"  # connection-record flag: an open transaction wrote stock
+# Flags on a pooled connection's info, from its first stock write until it is back in the pool
+_WRITING = "ethos_writes_stock"
+_PENDING = "ethos_stock_pending"  # SKU -> change in free units, this transaction
+_COMMITTED = "ethos_stock_committed"  # SKU -> change in free units, committed
+_UNKNOWN = "ethos_stock_unknown"  # a stock write whose effect on the counts is not known
 _FREE_BY_SKU = (
     select(col(StockUnit.sku), func.count()).where(*UNIT_IS_FREE).group_by(col(StockUnit.sku))
 )
@@ -54,12 +60,16 @@ class StockCounts:
         self._lock = asyncio.Lock()
         sync_engine = engine.sync_engine
         event.listen(sync_engine, "after_cursor_execute", self._after_execute)
+        event.listen(sync_engine, "commit", self._on_commit)
+        event.listen(sync_engine, "rollback", self._on_rollback)
         event.listen(sync_engine, "checkin", self._on_checkin)
         event.listen(sync_engine, "invalidate", self._on_invalidate)
 
     def close(self) -> None:
         sync_engine = self._engine.sync_engine
         event.remove(sync_engine, "after_cursor_execute", self._after_execute)
+        event.remove(sync_engine, "commit", self._on_commit)
+        event.remove(sync_engine, "rollback", self._on_rollback)
         event.remove(sync_engine, "checkin", self._on_checkin)
         event.remove(sync_engine, "invalidate", self._on_invalidate)
 
@@ -96,7 +106,7 @@ class StockCounts:
     def _after_execute(
         self,
         connection: Connection,
-        _cursor: Any,
+        cursor: Any,
         statement: str,
         _parameters: Any,
         context: DefaultExecutionContext,
@@ -105,21 +115,49 @@ class StockCounts:
         writes = context.isinsert or context.isupdate or context.isdelete
         if not writes or _STOCK_TABLE not in statement:
             return
-        self._generation += 1
         info = connection.info
         if not info.get(_WRITING):
             info[_WRITING] = True
             self._open_writers += 1
-
-    def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
-        # Back in the pool: its transaction has committed or rolled back.
-        if record is not None and record.info.pop(_WRITING, False):
-            self._open_writers -= 1
+        if context.execution_options.get(HOLDS_FREE_UNITS):
+            # Units held for an order: the count follows once the transaction commits.
+            sku = str(context.compiled_parameters[0]["b_sku"])
+            pending = info.setdefault(_PENDING, {})
+            pending[sku] = pending.get(sku, 0) - max(cursor.rowcount, 0)
+        else:
+            info[_UNKNOWN] = True  # any other stock write: count again
             self._generation += 1
 
-    def _on_invalidate(self, _dbapi_connection: Any, record: Any, _exception: Any) -> None:
-        # A connection dropped mid-transaction never comes back with its flag.
-        self._on_checkin(_dbapi_connection, record)
+    def _on_commit(self, connection: Connection) -> None:
+        info = connection.info
+        committed = info.setdefault(_COMMITTED, {})
+        for sku, change in info.pop(_PENDING, {}).items():
+            committed[sku] = committed.get(sku, 0) + change
+
+    def _on_rollback(self, connection: Connection) -> None:
+        connection.info.pop(_PENDING, None)
+
+    def _on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        # Back in the pool: its transactions have committed or rolled back.
+        if record is None or not record.info.pop(_WRITING, False):
+            return
+        info = record.info
+        info.pop(_PENDING, None)  # never committed
+        committed: dict[str, int] = info.pop(_COMMITTED, {})
+        unknown = info.pop(_UNKNOWN, False)
+        self._open_writers -= 1
+        still_counted = self._counts is not None and self._counted_generation == self._generation
+        self._generation += 1
+        if still_counted and not unknown and self._counts is not None:
+            for sku, change in committed.items():
+                self._counts[sku] = self._counts.get(sku, 0) + change
+            self._counted_generation = self._generation
+
+    def _on_invalidate(self, dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        # A connection dropped mid-transaction never comes back with its flags.
+        if record is not None and record.info.get(_WRITING):
+            record.info[_UNKNOWN] = True
+        self._on_checkin(dbapi_connection, record)
 
 
 STOCK_COUNTS: web.AppKey[StockCounts] = web.AppKey("stock_counts", StockCounts)
