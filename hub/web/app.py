@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -77,6 +78,16 @@ async def async_health(request: web.Request) -> web.Response:
     )
 
 
+def _printable(value: object) -> object:
+    """What a page writes for a value: a missing one as nothing (never "None"), a Decimal
+    in full (``0.00000000``, never ``0E-8``)."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value
+
+
 def _restart_by_hand() -> None:
     _LOGGER.warning("Restart the hub to finish restoring the backup")
 
@@ -118,6 +129,7 @@ def create_app(
         loader=jinja2.FileSystemLoader([WEB_DIR / "templates", *folders]),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
+        finalize=_printable,
     )
 
     async def hub_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -16,8 +16,6 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from ruamel.yaml.comments import CommentedMap
-
 from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP
 from hub.core.errors import HubError
 from hub.integrations.automation import trace as outcome
@@ -55,6 +53,8 @@ from hub.integrations.automation.yaml_file import (
 )
 
 if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap
+
     from hub.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ class AutomationEngine:
 
     async def _async_reload_locked(self, who: str | None) -> FileProblem | None:
         try:
-            _text, items = await self._async_executor(self.file.load)
+            items = await self._async_executor(self.file.load_items)
         except FileProblem as problem:
             self.file_problem = problem
             _LOGGER.error("Automations not reloaded: %s", problem)
@@ -377,6 +377,8 @@ class AutomationEngine:
             if isinstance(new, str):
                 node, block = self._typed_block(new, automation_id, offset)
             else:
+                from ruamel.yaml.comments import CommentedMap  # loaded by the file's load
+
                 node = CommentedMap(new) if position is None else items[position]
                 if position is not None:
                     merge_into(node, new)
@@ -399,6 +401,8 @@ class AutomationEngine:
 
     def _typed_block(self, typed: str, automation_id: str | None, offset: int) -> tuple[Any, str]:
         """The YAML view's text as a node (checked) and as the block to write, as typed."""
+        from ruamel.yaml.comments import CommentedMap  # loaded by parse
+
         document = parse(typed, "the YAML")
         if isinstance(document, list) and len(document) == 1:
             document = document[0]
