@@ -37,8 +37,9 @@ def test_the_hub_imports_no_orm_and_no_pydantic() -> None:
 
 
 # Libraries the plain hub uses only on demand: YAML parsers when automations (or a
-# dashboard, or the automation form) are read, astral when a sun trigger asks.
-ON_DEMAND = frozenset({"ruamel", "yaml", "astral"})
+# dashboard, or the automation form) are read, astral when a sun trigger asks, tarfile for
+# a backup, zoneinfo for a named time zone, decimal when the store's prices come.
+ON_DEMAND = frozenset({"ruamel", "yaml", "astral", "tarfile", "zoneinfo", "decimal"})
 
 
 def _modules_imported(importtime_log: str) -> set[str]:
@@ -61,6 +62,7 @@ def test_a_plain_hub_start_imports_nothing_used_only_on_demand(tmp_path: Path) -
         "PYTHONPROFILEIMPORTTIME": "1",
     }
     env.pop("MQTT_URL", None)
+    env.pop("ETHOS_HUB_TIME_ZONE", None)  # the system's zone, as a Pi left as it came
     log = tmp_path / "importtime.log"
     with log.open("w") as stderr:
         proc = subprocess.Popen(

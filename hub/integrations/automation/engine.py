@@ -14,7 +14,6 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP
 from hub.core.errors import HubError
@@ -87,7 +86,12 @@ class Notification:
 
 def hub_time_zone(name: str | None) -> tzinfo:
     if not name:
-        return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
+        local = datetime.now().astimezone().tzinfo
+        if local is not None:
+            return local
+        name = "UTC"
+    from zoneinfo import ZoneInfo  # a named zone only: most hubs run in the system's
+
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError) as err:  # ZoneInfoNotFoundError is a KeyError
