@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from hub.helpers.secret_box import SecretUnreadable, async_secret_box
-from hub.integrations.ethos_cloud.adoption import AdoptionManager
-from hub.integrations.ethos_cloud.broker_clients import DeviceBrokerClients
 from hub.integrations.ethos_cloud.client import EthosCloudClient
 from hub.integrations.ethos_cloud.const import (
     CLAIM_TIMEOUT_S,
@@ -26,7 +24,6 @@ from hub.integrations.ethos_cloud.const import (
 )
 from hub.integrations.ethos_cloud.pin import DiscoveryPin
 from hub.integrations.ethos_cloud.runtime import CloudConfigEntry, CloudRuntime, cloud_runtime
-from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
 from hub.integrations.mqtt.const import DATA_DISCOVERY_PIN
 
 if TYPE_CHECKING:
@@ -48,6 +45,11 @@ async def async_setup(hub: Hub) -> bool:
 
 
 async def async_setup_entry(hub: Hub, entry: CloudConfigEntry) -> bool:
+    # Loaded once the hub is linked: an unlinked hub runs none of it.
+    from hub.integrations.ethos_cloud.adoption import AdoptionManager
+    from hub.integrations.ethos_cloud.broker_clients import DeviceBrokerClients
+    from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
+
     box = await async_secret_box(hub)
     session = aiohttp.ClientSession()
     entry.async_on_unload(session.close)
