@@ -144,6 +144,7 @@ def run_hub(config: HubConfig) -> None:
 
         from aiohttp import web
 
+        from hub.memory import release_free_heap
         from hub.serve import async_serve
         from hub.systemd import SystemdNotifier
         from hub.web.app import create_app
@@ -152,6 +153,7 @@ def run_hub(config: HubConfig) -> None:
 
         async def resume_collection(_app: web.Application) -> None:
             gc.enable()
+            release_free_heap()  # what the start made and dropped leaves resident memory
 
         app.on_startup.append(resume_collection)  # after the hub's start (cleanup_ctx)
         asyncio.run(async_serve(app, config.host, config.port, SystemdNotifier()))

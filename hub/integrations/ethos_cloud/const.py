@@ -32,7 +32,6 @@ CLAIM_RETRY_S: Final = 60.0
 CLAIM_NONCE_BYTES: Final = 16  # sent as 32 hex characters (the firmware takes 8..128 bytes)
 CLAIM_ANSWER_MAX_BYTES: Final = 256  # a hex HMAC-SHA256 is 64; more is cut off
 
-KEY_FILE: Final = "ethos_cloud.key"
 
 # Keys of the config entry's data.
 DATA_CLOUD_URL: Final = "cloud_url"
