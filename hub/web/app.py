@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -83,7 +83,8 @@ def _printable(value: object) -> object:
     in full (``0.00000000``, never ``0E-8``)."""
     if value is None:
         return ""
-    if isinstance(value, Decimal):
+    decimal = sys.modules.get("decimal")  # a Decimal exists only once decimal is imported
+    if decimal is not None and isinstance(value, decimal.Decimal):
         return format(value, "f")
     return value
 

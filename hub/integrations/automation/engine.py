@@ -14,12 +14,10 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP
 from hub.core.errors import HubError
 from hub.integrations.automation import trace as outcome
-from hub.integrations.automation.automation import Automation, entity_id_for
 from hub.integrations.automation.clock import Clock, LoopClock
 from hub.integrations.automation.const import (
     AUTOMATIONS_FILE,
@@ -56,6 +54,7 @@ if TYPE_CHECKING:
     from ruamel.yaml.comments import CommentedMap
 
     from hub.core.hub import Hub
+    from hub.integrations.automation.automation import Automation
 
 _LOGGER = logging.getLogger(__name__)
 ENABLED_FILE = "enabled.json"
@@ -87,7 +86,12 @@ class Notification:
 
 def hub_time_zone(name: str | None) -> tzinfo:
     if not name:
-        return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
+        local = datetime.now().astimezone().tzinfo
+        if local is not None:
+            return local
+        name = "UTC"
+    from zoneinfo import ZoneInfo  # a named zone only: most hubs run in the system's
+
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError) as err:  # ZoneInfoNotFoundError is a KeyError
@@ -228,6 +232,9 @@ class AutomationEngine:
         self.automations, self.invalid = {}, invalid
         taken: set[str] = set()
         for automation_id, config in valid.items():
+            # Triggers, conditions and actions load with the first automation written.
+            from hub.integrations.automation.automation import Automation, entity_id_for
+
             entity_id = entity_id_for(automation_id, taken)
             taken.add(entity_id)
             automation = Automation(config, self.env, self.traces, entity_id, self._on_loop)
