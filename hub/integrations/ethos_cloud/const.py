@@ -15,11 +15,9 @@ SYNC_SCOPE: Final = "openid profile email devices"
 REGISTERED_SCOPE: Final = "openid profile email devices"
 DEVICE_GRANT: Final = "urn:ietf:params:oauth:grant-type:device_code"
 
-DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 OWNED_DEVICES_PATH: Final = "/api/v1/me/devices"
 
 HTTP_TIMEOUT_S: Final = 10.0
-MAX_RESPONSE_BYTES: Final = 1024**2
 # Polling with ETag: a purchase shows up within this many seconds (the issue asks for 60);
 # an unchanged list costs one 304 per interval.
 POLL_INTERVAL_S: Final = 30.0

@@ -126,7 +126,9 @@ async def async_link_flow(app: web.Application) -> LinkFlow:
     slot = app[LINK_SLOT_KEY]
     if slot.flow is None:
         hub = app[HUB_KEY]
-        client = EthosCloudClient(app[HTTP_KEY], app[CONFIG_KEY].cloud_url)
+        # Through sign-in's OAuth client: one discovery document for both.
+        provider = app[OIDC_KEY].provider
+        client = EthosCloudClient(app[HTTP_KEY], app[CONFIG_KEY].cloud_url, provider)
         household = app[HOUSEHOLD_KEY]
 
         async def async_owner_linked(result: LinkResult) -> None:
