@@ -40,8 +40,9 @@ def test_the_hub_imports_no_orm_and_no_pydantic() -> None:
 # dashboard, or the automation form) are read, astral when a sun trigger asks, tarfile for
 # a backup, zoneinfo for a named time zone, decimal when the store's prices come.
 ON_DEMAND = frozenset({"ruamel", "yaml", "astral", "tarfile", "zoneinfo", "decimal"})
-# The hub's own code that runs automations (loaded with the first automation written) and
-# that keeps a linked hub in step with the store (loaded once linked).
+# The hub's own code that runs automations (loaded with the first automation written),
+# that keeps a linked hub in step with the store (loaded once linked) and that compiles
+# templates (devices sending plain values need none).
 ON_DEMAND_IN_THE_HUB = frozenset(
     {
         *(
@@ -52,6 +53,7 @@ ON_DEMAND_IN_THE_HUB = frozenset(
             f"hub.integrations.ethos_cloud.{name}"
             for name in ("adoption", "sync", "broker_clients")
         ),
+        "hub.helpers.template_sandbox",  # built on the first template compiled
     }
 )
 
