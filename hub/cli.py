@@ -28,7 +28,8 @@ Environment:
                               http://HOST:PORT/auth/callback; HOSTNAME.local on 0.0.0.0)
   ETHOS_HUB_HISTORY_DAYS      days of state history to keep (default 10)
   ETHOS_HUB_DISCOVERY_PREFIX  MQTT discovery prefix (default homeassistant)
-  ETHOS_HUB_NAME              name the hub advertises on the LAN (default "Ethos hub")
+  ETHOS_HUB_NAME              the hub's name (advertised on the LAN) until the set-up flow
+                              gives it one (default "Ethos hub")
   ETHOS_HUB_URL               web UI address advertised by zeroconf (default from --host/--port)
   ETHOS_HUB_ZEROCONF_INTERFACES  comma-separated IPs where the hub speaks mDNS (advertises
                               _ethos-hub._tcp, browses _mqtt._tcp); default: 127.0.0.1 when
@@ -143,6 +144,7 @@ def run_hub(config: HubConfig) -> None:
 
         from aiohttp import web
 
+        from hub.memory import release_free_heap
         from hub.serve import async_serve
         from hub.systemd import SystemdNotifier
         from hub.web.app import create_app
@@ -151,6 +153,7 @@ def run_hub(config: HubConfig) -> None:
 
         async def resume_collection(_app: web.Application) -> None:
             gc.enable()
+            release_free_heap()  # what the start made and dropped leaves resident memory
 
         app.on_startup.append(resume_collection)  # after the hub's start (cleanup_ctx)
         asyncio.run(async_serve(app, config.host, config.port, SystemdNotifier()))

@@ -48,8 +48,8 @@ TOGETHER_TITLE = "Often bought together"
 SIMILAR_TITLE = "Similar devices"
 COMING_BACK_TITLE = "Coming back soon"
 COMING_BACK_NOTE = (
-    "Nothing we would recommend is in stock right now. These popular picks are on their way "
-    "back from the factory; the full catalogue is below."
+    "Nothing we would recommend is in stock right now. These popular picks can be ordered "
+    "again once new units arrive; the full catalogue is below."
 )
 MAX_SIMILARITY_SCORE = 1.0  # often_bought_together: similarity-only items score at most this
 

@@ -20,12 +20,11 @@ import logging
 import os
 import shutil
 import sqlite3
-import tarfile
 import tempfile
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ethos import __version__
 from hub.backup.crypto import BackupRefused, BackupTooNew, DecryptingReader, EncryptingWriter
@@ -33,6 +32,9 @@ from hub.backup.pending import BEFORE_RESTORE_PREFIX, MANIFEST, PENDING_DIR
 from hub.const import AUTH_STORAGE_KEY, HISTORY_FILE, LEGACY_DATABASE_FILE, STORAGE_SUBDIR
 from hub.core import config_entries, device_registry, entity_registry, history_db
 from hub.web.auth import store as auth_store
+
+if TYPE_CHECKING:
+    import tarfile
 
 _LOGGER = logging.getLogger(__name__)
 MANIFEST_FORMAT = 1
@@ -43,7 +45,8 @@ DOCUMENT_VERSIONS = {
     config_entries.STORAGE_KEY: config_entries.STORAGE_VERSION,
     AUTH_STORAGE_KEY: auth_store.STORAGE_VERSION,
 }
-_DAMAGED = (tarfile.TarError, EOFError, zlib.error, OSError, ValueError, UnicodeDecodeError)
+# With tarfile.TarError (tarfile is imported when a backup is made or read, not at start).
+_DAMAGED = (EOFError, zlib.error, OSError, ValueError, UnicodeDecodeError)
 
 
 def backup_file_name(now: datetime | None = None) -> str:
@@ -84,6 +87,8 @@ def create_backup(hub_dir: Path, target: IO[bytes], passphrase: str, *, history:
         "documents": documents,
         "history_schema": history_db.SCHEMA_VERSION if history else None,
     }
+    import tarfile
+
     sealed = EncryptingWriter(target, passphrase)
     with (
         tempfile.TemporaryDirectory(dir=hub_dir, prefix=".backup-") as scratch,
@@ -101,6 +106,8 @@ def create_backup(hub_dir: Path, target: IO[bytes], passphrase: str, *, history:
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    import tarfile
+
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode = len(data), int(datetime.now(UTC).timestamp()), 0o600
     tar.addfile(info, _BytesReader(data))
@@ -130,6 +137,8 @@ def stage_restore(source: IO[bytes], passphrase: str, hub_dir: Path) -> dict:
     """Unpack and check a backup into ``restore-pending``; nothing else is touched.
     BackupRefused (BackupTooNew) says why it cannot be used."""
     hub_dir.mkdir(parents=True, exist_ok=True)
+    import tarfile
+
     staging = Path(tempfile.mkdtemp(dir=hub_dir, prefix=".restore-"))
     try:
         reader = DecryptingReader(source, passphrase)
@@ -140,7 +149,7 @@ def stage_restore(source: IO[bytes], passphrase: str, hub_dir: Path) -> dict:
                     tar.extract(member, staging, filter="data")
         except BackupRefused:
             raise
-        except _DAMAGED as err:
+        except (tarfile.TarError, *_DAMAGED) as err:
             raise BackupRefused(f"the backup is damaged ({err}): nothing was changed") from err
         manifest = _check_contents(staging)
         pending = hub_dir / PENDING_DIR

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from hub.const import EVENT_CORE_CONFIG_UPDATED
 from hub.core.config import HubConfig
@@ -38,6 +37,8 @@ def _time_zone(value: object) -> str | None:
     text = str(value or "").strip()
     if not text:
         return None
+    from zoneinfo import ZoneInfo  # on a change of place: sysconfig and tzdata stay unloaded
+
     try:
         ZoneInfo(text)
     except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError

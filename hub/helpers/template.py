@@ -5,7 +5,8 @@
 input did not work: an undefined value, a wrong type) or its subclass
 :class:`TemplateRefused` (a limit was hit: time, loop turns, memory, output, depth).
 Compiled templates are kept in an LRU cache bounded in bytes, broken sources included,
-so the same junk is not compiled twice.
+so the same junk is not compiled twice. The sandbox (and Jinja's) is built on the first
+compile: devices that send plain values never need it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from __future__ import annotations
 import gc
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from jinja2 import Template
+from typing import TYPE_CHECKING, Any
 
 from hub.helpers.template_budget import (
     RenderBudget,
@@ -24,7 +23,11 @@ from hub.helpers.template_budget import (
     TemplateRenderError,
     budget_scope,
 )
-from hub.helpers.template_sandbox import BoundedSandbox, check_nesting, instrument
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+
+    from hub.helpers.template_sandbox import BoundedSandbox
 
 __all__ = [
     "BoundedTemplate",
@@ -103,8 +106,8 @@ class TemplateCompiler:
         self.limits = limits or TemplateLimits()
         self.cache_limit = cache_bytes
         self.cache_bytes = 0
-        self._env = BoundedSandbox()
-        self._env.globals.update(functions or {})
+        self._functions = dict(functions or {})
+        self._env: BoundedSandbox | None = None
         self._cache: OrderedDict[str, tuple[BoundedTemplate | str, int]] = OrderedDict()
 
     def __len__(self) -> int:
@@ -127,8 +130,18 @@ class TemplateCompiler:
             raise ValueError(result)
         return result
 
+    def _sandbox(self) -> BoundedSandbox:
+        if self._env is None:
+            from hub.helpers.template_sandbox import BoundedSandbox
+
+            self._env = BoundedSandbox()
+            self._env.globals.update(self._functions)
+        return self._env
+
     def _compile(self, source: str) -> tuple[BoundedTemplate | str, int]:
-        env = self._env
+        from hub.helpers.template_sandbox import check_nesting, instrument
+
+        env = self._sandbox()
         try:
             tree = env.parse(source)
             check_nesting(tree, self.limits.max_nesting)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,13 +16,12 @@ from hub.core.config import HubConfig
 from hub.core.hub import Hub
 from hub.core.onboarding import Onboarding
 from hub.dashboards import DEFAULT_DASHBOARDS_DIR, DashboardStore
-from hub.integrations.ethos_cloud import async_secret_box
+from hub.helpers.secret_box import async_secret_box
 from hub.web import (
     backup_views,
-    cloud_views,
     dashboard_views,
+    extensions,
     home_views,
-    presence_views,
     pwa,
     room_views,
     setup_views,
@@ -35,6 +35,7 @@ from hub.web.auth.household import Household
 from hub.web.auth.oidc import OidcRelyingParty
 from hub.web.auth.store import AuthStore
 from hub.web.auth.users import UserStore
+from hub.web.extensions import WEB_EXTENSIONS_KEY, WebExtensions
 from hub.web.forms import readable_bodies
 from hub.web.integration_pages import add_integration_pages
 from hub.web.keys import (
@@ -77,6 +78,17 @@ async def async_health(request: web.Request) -> web.Response:
     )
 
 
+def _printable(value: object) -> object:
+    """What a page writes for a value: a missing one as nothing (never "None"), a Decimal
+    in full (``0.00000000``, never ``0E-8``)."""
+    if value is None:
+        return ""
+    decimal = sys.modules.get("decimal")  # a Decimal exists only once decimal is imported
+    if decimal is not None and isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    return value
+
+
 def _restart_by_hand() -> None:
     _LOGGER.warning("Restart the hub to finish restoring the backup")
 
@@ -108,13 +120,17 @@ def create_app(
     )
     app[STREAMS_KEY] = set()
     app[SPARKLINES_KEY] = SparklineCache()
-    app[ONBOARDING_KEY] = Onboarding(app[HUB_KEY].storage, lambda: cloud_views.is_linked(app))
+    app[ONBOARDING_KEY] = Onboarding(app[HUB_KEY].storage, lambda: extensions.is_linked(app))
     app[RESTART_KEY] = restart
+    app[WEB_EXTENSIONS_KEY] = WebExtensions()
+    # Integrations' pages, their templates (looked up after the web UI's own) and panels.
+    folders = add_integration_pages(app, config.integration_sources)
     aiohttp_jinja2.setup(
         app,
-        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        loader=jinja2.FileSystemLoader([WEB_DIR / "templates", *folders]),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
+        finalize=_printable,
     )
 
     async def hub_lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -129,7 +145,7 @@ def create_app(
             app[HTTP_KEY] = session
             redirect = config.redirect_uri or "http://127.0.0.1:8181/auth/callback"
             app[OIDC_KEY] = OidcRelyingParty(session, config.cloud_url, config.client_id, redirect)
-            cloud_views.apply_registered_client(app)
+            extensions.apply_registered_client(app)
             app[ACCOUNT_CHECK_KEY].async_start()
             yield
             await app[ACCOUNT_CHECK_KEY].async_stop()
@@ -138,11 +154,9 @@ def create_app(
     app.on_shutdown.append(stream.async_close_streams)
     app.router.add_get("/healthz", async_health)
     app.router.add_static("/static/", WEB_DIR / "static", append_version=True)
-    cloud_views.setup(app)
-    tables = (auth_routes.routes, views.routes, stream.routes, presence_views.routes, pwa.routes)
+    tables = (auth_routes.routes, views.routes, stream.routes, pwa.routes)
     others = (dashboard_views.routes, users_views.routes, backup_views.routes)
     rooms = (home_views.routes, room_views.routes, setup_views.routes)
     for table in (*tables, *others, *rooms):
         app.router.add_routes(table)
-    add_integration_pages(app, config.integration_sources)
     return app

@@ -20,7 +20,7 @@ from multidict import MultiDictProxy
 from hub.core.core_config import clean_settings
 from hub.core.errors import ServiceValidationError
 from hub.core.onboarding import STEP_DEVICES, STEP_HUB, STEP_LINK, STEP_ROOMS, STEPS
-from hub.web import cloud_views
+from hub.web import extensions
 from hub.web.auth.users import Principal
 from hub.web.authz import Action, may_link, require
 from hub.web.context import page_context
@@ -40,7 +40,7 @@ async def _async_visitor(request: web.Request) -> tuple[Principal | None, bool]:
     request[PRINCIPAL_KEY] = principal
     fresh = may_link(
         None,
-        linked=cloud_views.is_linked(request.app),
+        linked=extensions.is_linked(request.app),
         has_owner=await request.app[HOUSEHOLD_KEY].async_has_owner(),
     )
     return principal, fresh
@@ -126,7 +126,7 @@ async def setup_step(request: web.Request) -> web.Response:
     principal, fresh = await _async_visitor(request)
     _admit(principal, fresh, step)
     if step == STEP_LINK:
-        if cloud_views.is_linked(request.app):
+        if extensions.is_linked(request.app):
             raise web.HTTPSeeOther("/setup" if principal else "/auth/login?next=/setup")
         raise web.HTTPSeeOther("/auth/link")  # the link page shows the set-up's progress
     return _render(request, step)

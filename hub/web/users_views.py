@@ -14,10 +14,11 @@ from hub.web.auth.const import INVITE_LINK
 from hub.web.auth.household import HouseholdError
 from hub.web.auth.models import HubInvitationRow, HubUserRow
 from hub.web.authz import Action, refusal_about, require, require_about
-from hub.web.cloud_views import linked_account_subject, qr_svg
 from hub.web.context import page_context
+from hub.web.extensions import linked_account_subject
 from hub.web.forms import async_read_form
 from hub.web.keys import ACCOUNT_CHECK_KEY, CONFIG_KEY, HOUSEHOLD_KEY, PRINCIPAL_KEY, USERS_KEY
+from hub.web.qr import qr_svg
 
 _LOGGER = logging.getLogger(__name__)
 routes = web.RouteTableDef()

@@ -14,14 +14,12 @@ from hub.core.errors import ServiceValidationError
 from hub.core.events import Context
 from hub.core.hub import Hub
 from hub.core.models import DeviceRow
-from hub.integrations.ethos_cloud import cloud_runtime
-from hub.integrations.mqtt.runtime import mqtt_runtime
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
 from hub.web.context import page_context
+from hub.web.extensions import async_device_panels, async_devices_panels
 from hub.web.forms import async_read_form, async_read_json
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
-from hub.web.presence_views import async_presence_panel, history_hours
 from hub.web.redirects import local_path
 from hub.web.view_models import all_entities, device_view, entity_view
 
@@ -43,11 +41,9 @@ COMMANDS: dict[str, dict[str, str | None]] = {
 async def devices_page(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     devices = [device_view(hub, d) for d in hub.devices.async_all()]
-    runtime = cloud_runtime(hub)
+    panels = await async_devices_panels(request)
     return aiohttp_jinja2.render_template(
-        "devices.html",
-        request,
-        page_context(request, devices=devices, sync=runtime.sync if runtime else None),
+        "devices.html", request, page_context(request, devices=devices, panels=panels)
     )
 
 
@@ -73,8 +69,7 @@ async def device_page(request: web.Request) -> web.Response:
             charts[entity.entity_id] = render_history(
                 points, start, end, title=f"{entity.name}, last 24 hours", unit=entity.unit
             )
-    hours = history_hours(request.query.get("presence_hours"))
-    presence = await async_presence_panel(hub, device.id, hours)
+    panels = await async_device_panels(request, device, view)
     return aiohttp_jinja2.render_template(
         "device.html",
         request,
@@ -83,7 +78,7 @@ async def device_page(request: web.Request) -> web.Response:
             device=view,
             raw=device,
             charts=charts,
-            presence=presence,
+            panels=panels,
             areas=hub.areas.async_all(),
         ),
     )
@@ -219,21 +214,3 @@ async def api_command(request: web.Request) -> web.Response:
     entity_id = request.match_info["entity_id"]
     await _call_command(request, entity_id, str(body.get("service", "")), body.get("value"))
     return web.json_response(_state_json(request.app[HUB_KEY], entity_id) or {})
-
-
-@routes.get("/api/mqtt")
-async def api_mqtt_status(request: web.Request) -> web.Response:
-    runtime = mqtt_runtime(request.app[HUB_KEY])
-    if runtime is None:
-        return web.json_response({"connected": False})
-    client, discovery = runtime.client, runtime.discovery
-    return web.json_response(
-        {
-            "connected": client.connected.is_set(),
-            "received": client.received,
-            "oversized": client.oversized,
-            "discovery_dropped": discovery.dropped,
-            "discovery_ignored": discovery.ignored,
-            "recorder_dropped": request.app[HUB_KEY].recorder.dropped,
-        }
-    )

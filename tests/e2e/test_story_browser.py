@@ -8,7 +8,8 @@ scenario runs → a setting is changed and confirmed by the device → back in t
 recommendations with reasons. Every part runs as its own process (store, BTCPay simulator,
 hub, device simulator) against PostgreSQL, the SMTP server process and a Mosquitto with
 dynamic security, where the device logs in with its own credentials.
-Screenshots of every step land in test-artifacts/story/.
+Screenshots of every step land in test-artifacts/story-desktop/ and test-artifacts/story-phone/
+(store home → hub home with the detector in its room).
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from hub.const import ATTR_ENTITY_ID, EVENT_CORE_CONFIG_UPDATED
 from hub.core.errors import ServiceValidationError
 from hub.core.events import Event
 from hub.core.services import ServiceCall
-from hub.integrations.automation.automation import Automation
 from hub.integrations.automation.clock import Clock, LoopClock, ManualClock
 from hub.integrations.automation.const import (
     DATA_CLOCK,
@@ -30,6 +29,7 @@ from hub.integrations.automation.engine import AutomationEngine
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
+    from hub.integrations.automation.automation import Automation
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,14 +14,10 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
-
-from ruamel.yaml.comments import CommentedMap
 
 from hub.const import EVENT_HUB_STARTED, EVENT_HUB_STOP
 from hub.core.errors import HubError
 from hub.integrations.automation import trace as outcome
-from hub.integrations.automation.automation import Automation, entity_id_for
 from hub.integrations.automation.clock import Clock, LoopClock
 from hub.integrations.automation.const import (
     AUTOMATIONS_FILE,
@@ -55,7 +51,10 @@ from hub.integrations.automation.yaml_file import (
 )
 
 if TYPE_CHECKING:
+    from ruamel.yaml.comments import CommentedMap
+
     from hub.core.hub import Hub
+    from hub.integrations.automation.automation import Automation
 
 _LOGGER = logging.getLogger(__name__)
 ENABLED_FILE = "enabled.json"
@@ -87,7 +86,12 @@ class Notification:
 
 def hub_time_zone(name: str | None) -> tzinfo:
     if not name:
-        return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
+        local = datetime.now().astimezone().tzinfo
+        if local is not None:
+            return local
+        name = "UTC"
+    from zoneinfo import ZoneInfo  # a named zone only: most hubs run in the system's
+
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError) as err:  # ZoneInfoNotFoundError is a KeyError
@@ -214,7 +218,7 @@ class AutomationEngine:
 
     async def _async_reload_locked(self, who: str | None) -> FileProblem | None:
         try:
-            _text, items = await self._async_executor(self.file.load)
+            items = await self._async_executor(self.file.load_items)
         except FileProblem as problem:
             self.file_problem = problem
             _LOGGER.error("Automations not reloaded: %s", problem)
@@ -228,6 +232,9 @@ class AutomationEngine:
         self.automations, self.invalid = {}, invalid
         taken: set[str] = set()
         for automation_id, config in valid.items():
+            # Triggers, conditions and actions load with the first automation written.
+            from hub.integrations.automation.automation import Automation, entity_id_for
+
             entity_id = entity_id_for(automation_id, taken)
             taken.add(entity_id)
             automation = Automation(config, self.env, self.traces, entity_id, self._on_loop)
@@ -377,6 +384,8 @@ class AutomationEngine:
             if isinstance(new, str):
                 node, block = self._typed_block(new, automation_id, offset)
             else:
+                from ruamel.yaml.comments import CommentedMap  # loaded by the file's load
+
                 node = CommentedMap(new) if position is None else items[position]
                 if position is not None:
                     merge_into(node, new)
@@ -399,6 +408,8 @@ class AutomationEngine:
 
     def _typed_block(self, typed: str, automation_id: str | None, offset: int) -> tuple[Any, str]:
         """The YAML view's text as a node (checked) and as the block to write, as typed."""
+        from ruamel.yaml.comments import CommentedMap  # loaded by parse
+
         document = parse(typed, "the YAML")
         if isinstance(document, list) and len(document) == 1:
             document = document[0]

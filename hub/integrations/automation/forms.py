@@ -3,6 +3,7 @@ with its fields, turned into an automation in Home Assistant's format and back.
 
 What the form does not show (choose, repeat, templates in data...) is edited in the YAML
 view; such an automation opens there, so nothing it holds is lost through the form.
+PyYAML is imported when a form is shown or read, not when the hub starts.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import yaml
 
 from hub.integrations.automation.schema import AUTOMATION_KEYS
 
@@ -118,6 +117,8 @@ def _text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     if isinstance(value, Mapping):
+        import yaml
+
         return yaml.safe_dump(dict(value), default_flow_style=True, sort_keys=False).strip()
     return str(value)
 
@@ -253,6 +254,8 @@ def _action(row: Row) -> dict[str, Any]:
     if values.get("entity_id"):
         action["target"] = {"entity_id": _value("entity_id", values["entity_id"])}
     if values.get("data"):
+        import yaml
+
         data: Any
         try:
             data = yaml.safe_load(values["data"])

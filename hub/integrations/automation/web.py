@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from hub.integrations.automation import AutomationEngine, automation_engine
 from hub.integrations.automation import trace as outcome
-from hub.integrations.automation.automation import Automation
 from hub.integrations.automation.forms import (
     ACTION_FIELDS,
     CONDITION_FIELDS,
@@ -37,6 +36,9 @@ from hub.web.forms import async_read_form
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY, USERS_KEY
 
 _LOGGER = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from hub.integrations.automation.automation import Automation
+
 routes = web.RouteTableDef()
 MAX_YAML_CHARS = 64 * 1024
 

@@ -4,6 +4,9 @@ The UI changes only the lines of the automation it edits: every other block, and
 comments between blocks, stay byte for byte. Within the edited block, a form keeps the node
 (and comments) of every key whose value did not change; the YAML view keeps the text as
 typed. Writes are atomic. Problems name the file and the line.
+
+ruamel.yaml is imported on first use: a hub without automations never loads it (see
+:meth:`AutomationsFile.load_items`).
 """
 
 from __future__ import annotations
@@ -12,15 +15,15 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from typing import TYPE_CHECKING, Any
 
 from hub.integrations.automation.const import MAX_FILE_BYTES
 from hub.integrations.automation.files import write_atomically
 from hub.integrations.automation.schema import plain
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 
 @dataclass
@@ -37,6 +40,8 @@ class FileProblem(Exception):
 
 
 def _yaml(offset: int = 0) -> YAML:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold long templates
@@ -48,6 +53,8 @@ def parse(text: str, name: str) -> Any:
     """Round-trip nodes of a YAML text; FileProblem with the line on a syntax error."""
     if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise FileProblem(name, None, f"larger than {MAX_FILE_BYTES // 1024} KiB")
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     try:
         return _yaml().load(text)
     except MarkedYAMLError as err:
@@ -68,6 +75,8 @@ def _block_lines(text: str, items: CommentedSeq) -> list[tuple[int, int]] | None
     """Each item's lines [start, end) in the text: up to the next item, less the blank
     lines and top-level comments before it (those belong to what follows). None when the
     file is not a block list (flow style, a single mapping): then it is written whole."""
+    from ruamel.yaml.comments import CommentedSeq
+
     if text.lstrip().startswith(("[", "{")) or not isinstance(items, CommentedSeq):
         return None
     lines = text.splitlines(keepends=True)
@@ -136,6 +145,8 @@ def item_text(text: str, items: CommentedSeq, index: int) -> str | None:
 
 def as_list(document: Any, name: str) -> CommentedSeq:
     """The document as a list of automations (an empty file is an empty list)."""
+    from ruamel.yaml.comments import CommentedSeq
+
     if document is None:
         return CommentedSeq()
     if isinstance(document, Mapping):  # a file with one automation, not in a list
@@ -149,6 +160,8 @@ def as_list(document: Any, name: str) -> CommentedSeq:
 
 def to_node(value: Any) -> Any:
     """Plain data as round-trip nodes (so a dump looks like the rest of the file)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     if isinstance(value, Mapping):
         node = CommentedMap()
         for key, item in value.items():
@@ -163,6 +176,8 @@ def to_node(value: Any) -> Any:
 
 def merge_into(old: CommentedMap, new: Mapping[str, Any]) -> None:
     """Make ``old`` say what ``new`` says, keeping every unchanged key's node as it was."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     for key in [k for k in old if k not in new]:
         del old[key]
     for key, value in new.items():
@@ -195,6 +210,14 @@ class AutomationsFile:
     def load(self) -> tuple[str, CommentedSeq]:
         text = self.read_text()
         return text, as_list(parse(text, self.name), self.name)
+
+    def load_items(self) -> list[Any]:
+        """The automations only, to run them: a file with nothing written in it is an
+        empty list without loading the YAML parser (what :meth:`load` would say too)."""
+        text = self.read_text()
+        if not text.strip() and len(text.encode("utf-8", "replace")) <= MAX_FILE_BYTES:
+            return []
+        return as_list(parse(text, self.name), self.name)
 
     def write_text(self, text: str) -> None:
         write_atomically(self.path, text)

@@ -7,15 +7,12 @@ The entry exists once the hub is linked; its runtime data is the ``CloudRuntime`
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import aiohttp
 
-from hub.core.hub_data import HubKey
-from hub.integrations.ethos_cloud.adoption import AdoptionManager
-from hub.integrations.ethos_cloud.broker_clients import DeviceBrokerClients
+from hub.helpers.secret_box import SecretUnreadable, async_secret_box
 from hub.integrations.ethos_cloud.client import EthosCloudClient
 from hub.integrations.ethos_cloud.const import (
     CLAIM_TIMEOUT_S,
@@ -24,13 +21,9 @@ from hub.integrations.ethos_cloud.const import (
     DATA_CLIENT_SECRET,
     DATA_CLOUD_URL,
     DATA_REDIRECT_URI,
-    DOMAIN,
-    KEY_FILE,
 )
 from hub.integrations.ethos_cloud.pin import DiscoveryPin
 from hub.integrations.ethos_cloud.runtime import CloudConfigEntry, CloudRuntime, cloud_runtime
-from hub.integrations.ethos_cloud.secret_box import SecretBox, SecretUnreadable
-from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
 from hub.integrations.mqtt.const import DATA_DISCOVERY_PIN
 
 if TYPE_CHECKING:
@@ -40,17 +33,6 @@ _LOGGER = logging.getLogger(__name__)
 
 
 __all__ = ["CloudConfigEntry", "CloudRuntime", "async_secret_box", "cloud_runtime"]
-_BOX: Final[HubKey[SecretBox]] = HubKey(f"{DOMAIN}.secret_box")
-
-
-async def async_secret_box(hub: Hub) -> SecretBox:
-    """The hub's one SecretBox (key file created on first use)."""
-    box = hub.data.get(_BOX)
-    if box is None:
-        path = hub.config.hub_dir / KEY_FILE
-        box = await asyncio.get_running_loop().run_in_executor(None, SecretBox.load_or_create, path)
-        hub.data[_BOX] = box
-    return box
 
 
 async def async_setup(hub: Hub) -> bool:
@@ -63,6 +45,11 @@ async def async_setup(hub: Hub) -> bool:
 
 
 async def async_setup_entry(hub: Hub, entry: CloudConfigEntry) -> bool:
+    # Loaded once the hub is linked: an unlinked hub runs none of it.
+    from hub.integrations.ethos_cloud.adoption import AdoptionManager
+    from hub.integrations.ethos_cloud.broker_clients import DeviceBrokerClients
+    from hub.integrations.ethos_cloud.sync import OwnedDevicesSync
+
     box = await async_secret_box(hub)
     session = aiohttp.ClientSession()
     entry.async_on_unload(session.close)

@@ -3,22 +3,28 @@
 Every failure becomes one of three exceptions, so callers decide by kind, not by status:
 ``CloudUnreachable`` (network, timeout, 5xx: try again later), ``CloudAuthError`` (the
 grant is gone: the owner must link again) and ``CloudProtocolError`` (an answer we cannot use).
+It speaks OAuth through the hub's one client (``hub.helpers.oauth_client``): the discovery
+document, the token endpoint and every request go through its ``OAuthProvider``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import aiohttp
 
+from hub.helpers.oauth_client import (
+    OAuthProvider,
+    ProviderAnswerInvalid,
+    ProviderUnreachable,
+    oauth_error,
+)
 from hub.integrations.ethos_cloud.const import (
     DEVICE_GRANT,
-    DISCOVERY_PATH,
     HTTP_TIMEOUT_S,
-    MAX_RESPONSE_BYTES,
     OWNED_DEVICES_PATH,
     REGISTERED_SCOPE,
 )
@@ -61,54 +67,49 @@ class PendingApproval(CloudError):
         self.slow_down = slow_down
 
 
+@contextmanager
+def _cloud_errors() -> Iterator[None]:
+    """The OAuth client's errors as this client's kinds, with the messages the UI shows."""
+    try:
+        yield
+    except ProviderUnreachable as err:
+        if err.status is not None:
+            raise CloudUnreachable(f"the store answered {err.status}") from err
+        raise CloudUnreachable(f"the store cannot be reached ({err})") from err
+    except ProviderAnswerInvalid as err:
+        raise CloudProtocolError(str(err)) from err
+
+
 class EthosCloudClient:
     """One store, reached through the caller's ``aiohttp.ClientSession``."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
-        self._http = session
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        provider: OAuthProvider | None = None,
+    ) -> None:
+        """``provider``: the one sign-in speaks through, to share its discovery document."""
+        self.provider = provider or OAuthProvider(session, base_url)
         self.base_url = base_url.rstrip("/")
-        self._metadata: dict[str, Any] | None = None
 
     # Plumbing -----------------------------------------------------------------
     async def _request(
         self, method: str, url: str, **kwargs: Any
     ) -> tuple[int, dict[str, Any] | list[Any] | None, Mapping[str, str]]:
-        try:
-            async with self._http.request(
-                method, url, timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S), **kwargs
-            ) as response:
-                raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
-                status, headers = response.status, response.headers
-        except (aiohttp.ClientError, TimeoutError, OSError) as err:
-            raise CloudUnreachable(
-                f"the store cannot be reached ({err or type(err).__name__})"
-            ) from err
-        if status >= 500:
-            raise CloudUnreachable(f"the store answered {status}")
-        if len(raw) > MAX_RESPONSE_BYTES:
-            raise CloudProtocolError("the store's answer is too large")
-        if not raw:
-            return status, None, headers
-        try:
-            body = json.loads(raw)
-        except ValueError as err:
-            raise CloudProtocolError(
-                f"the store sent something that is not JSON ({status})"
-            ) from err
-        if not isinstance(body, dict | list):
-            raise CloudProtocolError("the store sent an unexpected document")
-        return status, body, headers
+        with _cloud_errors():
+            return await self.provider.async_request(method, url, timeout=HTTP_TIMEOUT_S, **kwargs)
 
     async def async_metadata(self) -> dict[str, Any]:
-        if self._metadata is None:
-            status, body, _ = await self._request("GET", self.base_url + DISCOVERY_PATH)
-            if status != 200 or not isinstance(body, dict):
-                raise CloudProtocolError(f"the store's OpenID configuration answered {status}")
-            for key in ("token_endpoint", "device_authorization_endpoint", "issuer"):
-                if not isinstance(body.get(key), str):
-                    raise CloudProtocolError(f"the store's OpenID configuration lacks {key}")
-            self._metadata = body
-        return self._metadata
+        with _cloud_errors():
+            status, body = await self.provider.async_discovery(timeout=HTTP_TIMEOUT_S)
+        if body is None:
+            raise CloudProtocolError(f"the store's OpenID configuration answered {status}")
+        for key in ("token_endpoint", "device_authorization_endpoint", "issuer"):
+            if not isinstance(body.get(key), str):
+                self.provider.forget_discovery()
+                raise CloudProtocolError(f"the store's OpenID configuration lacks {key}")
+        return body
 
     async def _endpoint(self, name: str) -> str:
         value = (await self.async_metadata()).get(name)
@@ -118,9 +119,7 @@ class EthosCloudClient:
 
     @staticmethod
     def _oauth_error(body: object) -> tuple[str, str]:
-        if isinstance(body, dict):
-            return str(body.get("error", "")), str(body.get("error_description", ""))[:200]
-        return "", ""
+        return oauth_error(body)
 
     @staticmethod
     def _tokens(body: object) -> TokenSet:
@@ -166,11 +165,11 @@ class EthosCloudClient:
     async def async_poll_device_token(self, client_id: str, device_code: str) -> TokenSet:
         """One poll; raises PendingApproval while the owner has not decided."""
         url = await self._endpoint("token_endpoint")
-        status, body, _ = await self._request(
-            "POST",
-            url,
-            data={"grant_type": DEVICE_GRANT, "device_code": device_code, "client_id": client_id},
-        )
+        form = {"grant_type": DEVICE_GRANT, "device_code": device_code, "client_id": client_id}
+        with _cloud_errors():
+            status, body = await self.provider.async_token_request(
+                url, form, timeout=HTTP_TIMEOUT_S
+            )
         if status == 200:
             return self._tokens(body)
         error, _ = self._oauth_error(body)
@@ -186,14 +185,10 @@ class EthosCloudClient:
         self, client_id: str, refresh_token: str, scope: str | None = None
     ) -> TokenSet:
         url = await self._endpoint("token_endpoint")
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": client_id,
-        }
-        if scope:
-            form["scope"] = scope
-        status, body, _ = await self._request("POST", url, data=form)
+        with _cloud_errors():
+            status, body = await self.provider.async_refresh(
+                url, client_id, refresh_token, scope=scope, timeout=HTTP_TIMEOUT_S
+            )
         if status == 200:
             return self._tokens(body)
         error, _ = self._oauth_error(body)

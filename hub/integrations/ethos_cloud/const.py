@@ -15,11 +15,9 @@ SYNC_SCOPE: Final = "openid profile email devices"
 REGISTERED_SCOPE: Final = "openid profile email devices"
 DEVICE_GRANT: Final = "urn:ietf:params:oauth:grant-type:device_code"
 
-DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 OWNED_DEVICES_PATH: Final = "/api/v1/me/devices"
 
 HTTP_TIMEOUT_S: Final = 10.0
-MAX_RESPONSE_BYTES: Final = 1024**2
 # Polling with ETag: a purchase shows up within this many seconds (the issue asks for 60);
 # an unchanged list costs one 304 per interval.
 POLL_INTERVAL_S: Final = 30.0
@@ -32,7 +30,6 @@ CLAIM_RETRY_S: Final = 60.0
 CLAIM_NONCE_BYTES: Final = 16  # sent as 32 hex characters (the firmware takes 8..128 bytes)
 CLAIM_ANSWER_MAX_BYTES: Final = 256  # a hex HMAC-SHA256 is 64; more is cut off
 
-KEY_FILE: Final = "ethos_cloud.key"
 
 # Keys of the config entry's data.
 DATA_CLOUD_URL: Final = "cloud_url"

@@ -49,7 +49,7 @@ from hub.integrations.ethos_cloud.models import DeviceAuthorization, RegisteredC
 if TYPE_CHECKING:
     from hub.core.config_entries import ConfigEntry
     from hub.core.hub import Hub
-    from hub.integrations.ethos_cloud.secret_box import SecretBox
+    from hub.helpers.secret_box import SecretBox
 
 _LOGGER = logging.getLogger(__name__)
 SLOW_DOWN_STEP_S = 5.0

@@ -30,8 +30,7 @@ from typing import TYPE_CHECKING, Any
 from hub.const import EVENT_DEVICE_REGISTRY_UPDATED
 from hub.core.callback import callback
 from hub.core.events import Event
-from hub.helpers.ethos_serial import serial_from_identifier
-from hub.integrations.ethos_cloud.adoption import ethos_serial
+from hub.helpers.ethos_serial import serial_from_identifier, serial_of
 from hub.integrations.ethos_cloud.const import EXTRA_KEY, PIN_EXTRA_KEY
 from hub.integrations.ethos_cloud.runtime import cloud_runtime
 from hub.integrations.mqtt.runtime import mqtt_runtime
@@ -148,7 +147,7 @@ class DiscoveryPin:
         for device in self._hub.devices.async_all():
             if not (device.extra.get(EXTRA_KEY) or {}).get("verified"):
                 continue
-            serial = ethos_serial(device)
+            serial = serial_of(device.identifiers)
             if serial is None:
                 continue
             pinned = (device.extra.get(PIN_EXTRA_KEY) or {}).get("configs") or {}

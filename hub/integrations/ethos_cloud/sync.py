@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ethos.tasks import async_cancel_and_wait, async_wait_event
 from hub.core.callback import callback
+from hub.helpers.secret_box import SecretBox, SecretUnreadable
 from hub.integrations.ethos_cloud.client import (
     CloudAuthError,
     CloudError,
@@ -41,7 +42,6 @@ from hub.integrations.ethos_cloud.const import (
     TOKEN_EXPIRY_MARGIN_S,
 )
 from hub.integrations.ethos_cloud.models import OwnedDevice, owned_devices_from_json
-from hub.integrations.ethos_cloud.secret_box import SecretBox, SecretUnreadable
 
 if TYPE_CHECKING:
     from hub.core.config_entries import ConfigEntry

@@ -1,5 +1,6 @@
 """The broker page: whether the MQTT broker enforces device identity, the Ethos devices'
-accounts, and the third-party device credentials the owner makes and removes.
+accounts, and the third-party device credentials the owner makes and removes; and the
+client's counters as JSON (``/api/mqtt``).
 
 A new credential's password is in the answer to the form that made it, once: the hub keeps
 no copy (the broker stores only its hash) and never logs it. Owner only.
@@ -123,3 +124,22 @@ async def delete_credential(request: web.Request) -> web.Response:
         raise web.HTTPServiceUnavailable(text=str(err)) from err
     _LOGGER.info("Removed broker credential %s", username)
     raise web.HTTPSeeOther("/broker")
+
+
+# The pages' script reads the client's counters (JSON).
+@routes.get("/api/mqtt")
+async def api_mqtt_status(request: web.Request) -> web.Response:
+    runtime = mqtt_runtime(request.app[HUB_KEY])
+    if runtime is None:
+        return web.json_response({"connected": False})
+    client, discovery = runtime.client, runtime.discovery
+    return web.json_response(
+        {
+            "connected": client.connected.is_set(),
+            "received": client.received,
+            "oversized": client.oversized,
+            "discovery_dropped": discovery.dropped,
+            "discovery_ignored": discovery.ignored,
+            "recorder_dropped": request.app[HUB_KEY].recorder.dropped,
+        }
+    )

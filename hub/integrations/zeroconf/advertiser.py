@@ -81,15 +81,16 @@ def ui_url(config: HubConfig, addresses: list[str]) -> str:
     return f"http://{host}:{config.port}/"
 
 
-def hub_service_info(config: HubConfig, addresses: list[str]) -> AsyncServiceInfo:
+def hub_service_info(config: HubConfig, name: str, addresses: list[str]) -> AsyncServiceInfo:
+    """The advertisement under ``name``: the owner's (set-up flow) or the environment's."""
     properties = {
-        TXT_NAME: config.name,
+        TXT_NAME: name,
         TXT_VERSION: hub_version(),
         TXT_URL: ui_url(config, addresses),
     }
     hostname = socket.gethostname().split(".")[0] or "ethos-hub"
     # An instance name is one DNS label: at most 63 bytes, dots would split it.
-    instance = config.name.replace(".", " ").encode()[:63].decode(errors="ignore")
+    instance = name.replace(".", " ").encode()[:63].decode(errors="ignore")
     return AsyncServiceInfo(
         HUB_SERVICE_TYPE,
         f"{instance}.{HUB_SERVICE_TYPE}",

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from hub.core.callback import callback
-from hub.integrations.ethos_cloud.secret_box import SecretBox, SecretUnreadable
+from hub.helpers.secret_box import SecretBox, SecretUnreadable
 from hub.web.auth.const import ACCOUNT_CHECK_RETRY_S
 from hub.web.auth.models import HubUserGrantRow
 from hub.web.auth.oidc import GrantRevoked, OidcRelyingParty, ProviderUnreachable, SignInFailed

@@ -1,5 +1,8 @@
 """OpenID Connect relying party: discovery, PKCE S256, state and nonce, code exchange,
-and ID token verification against the provider's JWKS (joserfc)."""
+and ID token verification against the provider's JWKS (joserfc).
+
+It speaks to the provider through the hub's one OAuth client (``hub.helpers.oauth_client``),
+whose discovery document the store link shares."""
 
 from __future__ import annotations
 
@@ -15,6 +18,13 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
+from hub.helpers.oauth_client import (
+    DISCOVERY_PATH,
+    OAuthProvider,
+    ProviderAnswerInvalid,
+    ProviderUnreachable,
+    refresh_form,
+)
 from hub.web.auth.const import (
     ID_TOKEN_ALGORITHMS,
     MAX_PENDING_LOGINS,
@@ -28,12 +38,7 @@ if TYPE_CHECKING:
     from joserfc.jwk import KeySet
 
 _LOGGER = logging.getLogger(__name__)
-DISCOVERY_PATH = "/.well-known/openid-configuration"
-DISCOVERY_CACHE_S = 3600.0
-
-
-class ProviderUnreachable(Exception):
-    """The store could not be reached (network, timeout, 5xx)."""
+__all__ = ["GrantRevoked", "OidcRelyingParty", "ProviderUnreachable", "SignInFailed"]
 
 
 class SignInFailed(Exception):
@@ -96,12 +101,12 @@ class OidcRelyingParty:
         client_id: str,
         redirect_uri: str,
         client_secret: str | None = None,
+        provider: OAuthProvider | None = None,
     ) -> None:
-        self._http = session
+        # The hub's one OAuth client; the store link speaks through it too.
+        self.provider = provider or OAuthProvider(session, issuer_url)
         self.issuer_url = issuer_url.rstrip("/")
         self.set_client(client_id, redirect_uri, client_secret)
-        self._metadata: ProviderMetadata | None = None
-        self._metadata_at = 0.0
         self._jwks: KeySet | None = None
         self._pending: dict[str, PendingLogin] = {}
 
@@ -123,27 +128,33 @@ class OidcRelyingParty:
 
     async def _async_get_json(self, url: str) -> dict[str, Any]:
         try:
-            async with self._http.get(
-                url, timeout=aiohttp.ClientTimeout(total=OIDC_TIMEOUT_S)
-            ) as response:
-                if response.status >= 500:
-                    raise ProviderUnreachable(f"{url} answered {response.status}")
-                if response.status != 200:
-                    raise SignInFailed(f"the store answered {response.status} for {url}")
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as err:
-            raise ProviderUnreachable(str(err) or type(err).__name__) from err
-        except ValueError as err:
+            status, data, _ = await self.provider.async_request("GET", url, timeout=OIDC_TIMEOUT_S)
+        except ProviderAnswerInvalid as err:
             raise SignInFailed("the store sent invalid JSON") from err
+        if status != 200:
+            raise SignInFailed(f"the store answered {status} for {url}")
         if not isinstance(data, dict):
             raise SignInFailed("the store sent an unexpected document")
         return data
 
     async def async_metadata(self, refresh: bool = False) -> ProviderMetadata:
-        fresh = time.monotonic() - self._metadata_at < DISCOVERY_CACHE_S
-        if self._metadata is not None and fresh and not refresh:
-            return self._metadata
-        data = await self._async_get_json(self.issuer_url + DISCOVERY_PATH)
+        try:
+            status, data = await self.provider.async_discovery(
+                refresh=refresh, timeout=OIDC_TIMEOUT_S
+            )
+        except ProviderAnswerInvalid as err:
+            raise SignInFailed("the store sent invalid JSON") from err
+        if data is None:
+            if status == 200:
+                raise SignInFailed("the store sent an unexpected document")
+            raise SignInFailed(f"the store answered {status} for {self.issuer_url}{DISCOVERY_PATH}")
+        try:
+            return self._checked_metadata(data)
+        except SignInFailed:
+            self.provider.forget_discovery()  # not kept: fetched again next time
+            raise
+
+    def _checked_metadata(self, data: dict[str, Any]) -> ProviderMetadata:
         try:
             metadata = ProviderMetadata(
                 issuer=str(data["issuer"]),
@@ -158,7 +169,6 @@ class OidcRelyingParty:
         methods = data.get("code_challenge_methods_supported")
         if methods is not None and "S256" not in methods:
             raise SignInFailed("provider does not support PKCE S256")
-        self._metadata, self._metadata_at = metadata, time.monotonic()
         return metadata
 
     def _make_room(self, client: str) -> None:
@@ -225,21 +235,14 @@ class OidcRelyingParty:
     async def _async_token_request(self, form: dict[str, str]) -> tuple[int, Any]:
         metadata = await self.async_metadata()
         try:
-            async with self._http.post(
+            return await self.provider.async_token_request(
                 metadata.token_endpoint,
-                data=form,
+                form,
                 headers=self._client_auth_headers(),
-                timeout=aiohttp.ClientTimeout(total=OIDC_TIMEOUT_S),
-            ) as response:
-                body = await response.json(content_type=None)
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError) as err:
-            raise ProviderUnreachable(str(err) or type(err).__name__) from err
-        except ValueError as err:
+                timeout=OIDC_TIMEOUT_S,
+            )
+        except ProviderAnswerInvalid as err:
             raise SignInFailed("the store sent invalid JSON") from err
-        if status >= 500:
-            raise ProviderUnreachable(f"token endpoint answered {status}")
-        return status, body
 
     async def async_finish(self, pending: PendingLogin, code: str) -> CompletedSignIn:
         form = {
@@ -262,12 +265,7 @@ class OidcRelyingParty:
 
         Raises ``GrantRevoked`` when the store refuses it (revoked, expired, reused),
         ``ProviderUnreachable`` when it cannot say, ``SignInFailed`` on nonsense."""
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": self.client_id,
-        }
-        status, body = await self._async_token_request(form)
+        status, body = await self._async_token_request(refresh_form(self.client_id, refresh_token))
         if status in (400, 401) and isinstance(body, dict) and isinstance(body.get("error"), str):
             raise GrantRevoked(str(body["error"]))
         if status != 200 or not isinstance(body, dict):

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
-from hub.web import cloud_views
+from hub.web import extensions
 from hub.web.auth.const import (
     KNOWN_USER_COOKIE,
     LOGIN_STATE_COOKIE,
@@ -80,8 +80,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     if invite is not None and len(invite) > MAX_INVITE_TOKEN:
         invite = None
     if (
-        cloud_views.linking_available(request.app)
-        and not cloud_views.is_linked(request.app)
+        extensions.linking_available(request.app)
+        and not extensions.is_linked(request.app)
         and not await request.app[HOUSEHOLD_KEY].async_has_owner()
     ):
         # No registered client yet, so nobody can sign in: the set-up flow (its first
@@ -97,7 +97,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             hub_name=request.app[HUB_KEY].core_config.name,
             store_url=request.app[CONFIG_KEY].cloud_url,
         )
-    cloud_views.apply_registered_client(request.app)  # the client of the latest link
+    extensions.apply_registered_client(request.app)  # the client of the latest link
     oidc = request.app[OIDC_KEY]
     try:
         url, pending = await oidc.async_begin(next_path, client=request.remote or "", invite=invite)
@@ -143,7 +143,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     verified = completed.identity
     user = await request.app[HOUSEHOLD_KEY].async_admit(
         Identity(verified.subject, verified.email, verified.email_verified, verified.name),
-        linked_subject=cloud_views.linked_account_subject(request.app),
+        linked_subject=extensions.linked_account_subject(request.app),
         invite_token=pending.invite,
     )
     if user is None or user.id is None:

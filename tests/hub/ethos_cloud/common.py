@@ -25,8 +25,8 @@ from hub.core.hub import Hub
 from hub.core.models import DeviceRow
 from hub.integrations.ethos_cloud import CloudRuntime, cloud_runtime
 from hub.integrations.ethos_cloud.const import EXTRA_KEY
+from hub.integrations.ethos_cloud.web import async_link_flow
 from hub.web.app import create_app
-from hub.web.cloud_views import async_link_flow
 from hub.web.keys import CONFIG_KEY, HUB_KEY, OIDC_KEY
 from tests.cloud.checkout.shop import Shop
 from tests.cloud.common import PASSWORD, sign_up_and_confirm

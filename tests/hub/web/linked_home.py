@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from cloud.app import create_app as create_cloud_app
 from cloud.config import CloudSettings
 from firmware.simulator.firmware_path import ensure_firmware_importable
+from hub.integrations.ethos_cloud.web import LINK_TOKEN_COOKIE, async_link_flow
 from hub.web.app import create_app
-from hub.web.cloud_views import LINK_TOKEN_COOKIE, async_link_flow
 from hub.web.keys import CONFIG_KEY, OIDC_KEY
 from tests.cloud.common import PASSWORD, sign_up_and_confirm
 from tests.conftest import DatabaseTarget

@@ -72,3 +72,51 @@ async def test_a_malformed_interface_setting_is_an_error_with_the_reason(start_h
     assert entry.state is EntryState.SETUP_ERROR
     assert "bad mDNS interface in ['not-an-address']" in entry.reason
     assert hub.state is HubState.RUNNING
+
+
+async def _resolve(responder: AsyncZeroconf, name: str, timeout_ms: int = 5000) -> AsyncServiceInfo:
+    info = AsyncServiceInfo(HUB_TYPE, f"{name}.{HUB_TYPE}")
+    assert await info.async_request(responder.zeroconf, timeout_ms), f"{name} not advertised"
+    return info
+
+
+async def test_the_name_given_in_the_set_up_flow_is_advertised_not_the_environments(
+    start_hub, responder: AsyncZeroconf, unique_id: str
+) -> None:
+    hub = await start_hub(name=f"From env {unique_id}")
+    owners = f"Maison {unique_id}"
+    await hub.core_config.async_update({"name": owners})
+    await hub.async_stop()
+
+    await start_hub(name=f"From env {unique_id}")
+    info = await _resolve(responder, owners)
+    assert info.decoded_properties["name"] == owners
+
+
+async def test_a_rename_after_start_re_registers_under_the_new_name(
+    start_hub, responder: AsyncZeroconf, unique_id: str
+) -> None:
+    before, after = f"Before {unique_id}", f"After {unique_id}"
+    hub = await start_hub(name=before)
+    await asyncio.wait_for(runtime(hub).registered.wait(), 10)
+    await _resolve(responder, before)
+
+    await hub.core_config.async_update({"name": after})
+    info = await _resolve(responder, after)
+    assert info.decoded_properties["name"] == after
+    await asyncio.wait_for(runtime(hub).registered.wait(), 10)
+    # The old name said goodbye: nobody answers for it any more.
+    gone = AsyncServiceInfo(HUB_TYPE, f"{before}.{HUB_TYPE}")
+    assert not await gone.async_request(responder.zeroconf, 1500)
+
+
+async def test_clearing_the_name_returns_to_the_environments(
+    start_hub, responder: AsyncZeroconf, unique_id: str
+) -> None:
+    env_name = f"Env name {unique_id}"
+    hub = await start_hub(name=env_name)
+    await hub.core_config.async_update({"name": f"Given {unique_id}"})
+    await _resolve(responder, f"Given {unique_id}")
+    await hub.core_config.async_update({"name": None})
+    info = await _resolve(responder, env_name)
+    assert info.decoded_properties["name"] == env_name

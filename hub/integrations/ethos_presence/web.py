@@ -1,4 +1,5 @@
-"""The presence detector's part of its device page, and its settings form."""
+"""The presence detector's part of its device page (a device panel registered with the web
+UI), its settings form, and the "Lights follow presence" recipe."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from markupsafe import Markup
 
 from hub.core.events import Context
 from hub.core.hub import Hub
+from hub.core.models import DeviceRow
 from hub.integrations.automation import automation_engine
 from hub.integrations.automation.recipes import LightsFollowPresence
 from hub.integrations.automation.schema import Invalid
@@ -30,9 +32,10 @@ from hub.integrations.ethos_presence.const import (
 )
 from hub.web.authz import Action, require
 from hub.web.charts import render_history
+from hub.web.extensions import WEB_EXTENSIONS_KEY, render_panel
 from hub.web.forms import async_read_form
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
-from hub.web.view_models import EntityView, entity_view
+from hub.web.view_models import DeviceView, EntityView, entity_view
 
 _LOGGER = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -95,6 +98,20 @@ async def async_presence_panel(
         last_result=changer.last_result.get(device_id) if changer else None,
         recipe=_recipe(hub, detector),
     )
+
+
+async def async_device_panel(
+    request: web.Request, device: DeviceRow, view: DeviceView
+) -> Markup | None:
+    hours = history_hours(request.query.get("presence_hours"))
+    presence = await async_presence_panel(request.app[HUB_KEY], device.id, hours)
+    if presence is None:
+        return None
+    return render_panel(request, "_presence.html", device=view, raw=device, presence=presence)
+
+
+def setup_web(app: web.Application) -> None:
+    app[WEB_EXTENSIONS_KEY].device_panels.append(async_device_panel)
 
 
 def room_name(hub: Hub, device_id: str) -> str:

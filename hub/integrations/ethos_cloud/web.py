@@ -1,4 +1,6 @@
-"""Linking the hub to a store account (code + QR) and the store-related device actions.
+"""Linking the hub to a store account (code + QR) and the store-related device actions; the
+device page's ownership panel, the devices page's list of owned devices, and the store link as
+sign-in, set-up and the users page see it (registered with the web UI by ``setup_web``).
 
 ``/auth/link`` is reachable before anyone can sign in (a fresh hub has no registered
 client yet, so nobody could). Starting a link is allowed on a hub never set up (no link,
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import io
 import logging
 import secrets
 from dataclasses import dataclass
@@ -24,12 +25,15 @@ import aiohttp_jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from hub.integrations.ethos_cloud import async_secret_box, cloud_runtime
+from hub.core.models import DeviceRow
+from hub.helpers.secret_box import async_secret_box
+from hub.integrations.ethos_cloud import cloud_runtime
 from hub.integrations.ethos_cloud.client import CloudError, EthosCloudClient
 from hub.integrations.ethos_cloud.const import DATA_ACCOUNT_SUBJECT, DOMAIN
 from hub.integrations.ethos_cloud.onboarding import LinkFlow, LinkResult, LinkState
 from hub.web.authz import Action, may_link, require
 from hub.web.context import page_context
+from hub.web.extensions import WEB_EXTENSIONS_KEY, StoreLink, render_panel
 from hub.web.forms import async_read_form
 from hub.web.keys import (
     CONFIG_KEY,
@@ -41,6 +45,8 @@ from hub.web.keys import (
     PRINCIPAL_KEY,
 )
 from hub.web.middleware import async_signed_in
+from hub.web.qr import qr_svg
+from hub.web.view_models import DeviceView
 from hub.web.views import requested_device
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,18 +66,6 @@ WAITING_REFRESH_S = 3
 LINK_TOKEN_COOKIE = "ethos_hub_link"  # noqa: S105 (a cookie name)
 FIRST_SYNC_WAIT_S = 5.0  # how long the page waits for the store's first list of devices
 FIRST_SYNC_POLL_S = 0.05
-
-
-def qr_svg(text: str, title: str) -> Markup:
-    """The QR code as inline SVG, made here: no image service sees the URL."""
-    import segno  # only the link page draws QR codes; not loaded while the hub starts
-
-    out = io.BytesIO()
-    segno.make(text, error="m").save(
-        out, kind="svg", xmldecl=False, svgns=True, scale=5, border=2, title=title,
-        svgclass="qr", nl=False,
-    )  # fmt: skip
-    return Markup(out.getvalue().decode())  # noqa: S704 (segno's own SVG, title escaped by it)
 
 
 def is_linked(app: web.Application) -> bool:
@@ -98,16 +92,43 @@ def apply_registered_client(app: web.Application) -> None:
         app[OIDC_KEY].set_client(runtime.client_id, runtime.redirect_uri, runtime.client_secret)
 
 
-def setup(app: web.Application) -> None:
+async def async_adoption_panel(
+    request: web.Request, device: DeviceRow, view: DeviceView
+) -> Markup | None:
+    """Ownership and claim proof of an Ethos device, on its page."""
+    if not device.extra.get("ethos"):
+        return None
+    return render_panel(request, "_adoption.html", device=view, raw=device)
+
+
+async def async_sync_panel(request: web.Request) -> Markup | None:
+    """The store's list of owned devices, on the devices page."""
+    runtime = cloud_runtime(request.app[HUB_KEY])
+    if runtime is None:
+        return None
+    return render_panel(request, "_store_sync.html", sync=runtime.sync)
+
+
+def setup_web(app: web.Application) -> None:
     app[LINK_SLOT_KEY] = LinkSlot()
-    app.router.add_routes(routes)
+    extensions = app[WEB_EXTENSIONS_KEY]
+    extensions.store_link = StoreLink(
+        linking_available=linking_available,
+        is_linked=is_linked,
+        linked_account_subject=linked_account_subject,
+        apply_registered_client=apply_registered_client,
+    )
+    extensions.device_panels.append(async_adoption_panel)
+    extensions.devices_panels.append(async_sync_panel)
 
 
 async def async_link_flow(app: web.Application) -> LinkFlow:
     slot = app[LINK_SLOT_KEY]
     if slot.flow is None:
         hub = app[HUB_KEY]
-        client = EthosCloudClient(app[HTTP_KEY], app[CONFIG_KEY].cloud_url)
+        # Through sign-in's OAuth client: one discovery document for both.
+        provider = app[OIDC_KEY].provider
+        client = EthosCloudClient(app[HTTP_KEY], app[CONFIG_KEY].cloud_url, provider)
         household = app[HOUSEHOLD_KEY]
 
         async def async_owner_linked(result: LinkResult) -> None:

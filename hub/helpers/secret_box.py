@@ -1,16 +1,26 @@
-"""Encryption at rest for the store link's secrets (refresh token, client secret, claim secrets).
+"""Encryption at rest for the hub's secrets (the store link's refresh token, client secret
+and claim secrets; people's sealed refresh tokens).
 
-Fernet (AES-128-CBC + HMAC-SHA256) under a random key kept in a file beside the hub's
-database, readable by the hub's user only: a copy of ``hub.db`` alone reveals nothing.
+One box per hub (``async_secret_box``), shared by the store link and sign-in. Fernet
+(AES-128-CBC + HMAC-SHA256) under a random key kept in a file beside the hub's database,
+readable by the hub's user only: a copy of ``hub.db`` alone reveals nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from hub.core.hub_data import HubKey
+
+if TYPE_CHECKING:
+    from hub.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
+KEY_FILE: Final = "ethos_cloud.key"  # the name it has always had, beside hub.db
 
 
 class SecretUnreadable(Exception):
@@ -51,3 +61,16 @@ class SecretBox:
             return self._fernet.decrypt(sealed.encode("ascii")).decode()
         except (InvalidToken, ValueError) as err:
             raise SecretUnreadable("a stored secret cannot be decrypted") from err
+
+
+_BOX: Final[HubKey[SecretBox]] = HubKey("ethos_cloud.secret_box")
+
+
+async def async_secret_box(hub: Hub) -> SecretBox:
+    """The hub's one SecretBox (key file created on first use)."""
+    box = hub.data.get(_BOX)
+    if box is None:
+        path = hub.config.hub_dir / KEY_FILE
+        box = await asyncio.get_running_loop().run_in_executor(None, SecretBox.load_or_create, path)
+        hub.data[_BOX] = box
+    return box

@@ -1,0 +1,1 @@
+"""A doorbell integration with pages of its own and panels on the web UI's pages."""
