@@ -18,7 +18,6 @@ from pathlib import Path
 import aiohttp_jinja2
 from aiohttp import web
 
-from hub.backup.archive import backup_file_name, create_backup, stage_restore
 from hub.backup.crypto import MIN_PASSPHRASE, BackupRefused, check_passphrase
 from hub.web.authz import Action, require
 from hub.web.context import page_context
@@ -60,6 +59,8 @@ async def download_backup(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB_KEY]
     await hub.storage.async_flush()  # what changed a moment ago is in the backup too
     await hub.recorder.async_flush()
+    from hub.backup.archive import backup_file_name  # archives (tarfile) load on demand
+
     loop = asyncio.get_running_loop()
     history = form.get("history") == "on"
     path = await loop.run_in_executor(
@@ -85,6 +86,8 @@ async def download_backup(request: web.Request) -> web.StreamResponse:
 
 def _archive_to_file(hub_dir: Path, passphrase: str, history: bool) -> Path:
     """The sealed archive in a temporary file of the hub's folder (a Pi's /tmp is memory)."""
+    from hub.backup.archive import create_backup
+
     fd, name = tempfile.mkstemp(dir=hub_dir, prefix=".backup-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:
@@ -103,6 +106,8 @@ async def restore_backup(request: web.Request) -> web.Response:
     passphrase = str(form.get("passphrase", ""))
     if not isinstance(upload, web.FileField):
         return await _async_page(request, 400, problem="choose the backup file to restore")
+    from hub.backup.archive import stage_restore
+
     hub = request.app[HUB_KEY]
     try:
         manifest = await asyncio.get_running_loop().run_in_executor(

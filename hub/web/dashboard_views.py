@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -35,6 +34,8 @@ async def _run(func: Callable[..., T], *args: object) -> T:
 
 def closest_entity_ids(hub: Hub, entity_id: str) -> list[str]:
     """Entity ids that look like one a card names but the hub does not have."""
+    import difflib  # only when a card names an unknown entity
+
     known = {s.entity_id for s in hub.states.async_all()} | {
         r.entity_id for r in hub.entities.async_all()
     }

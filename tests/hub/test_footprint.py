@@ -38,8 +38,9 @@ def test_the_hub_imports_no_orm_and_no_pydantic() -> None:
 
 # Libraries the plain hub uses only on demand: YAML parsers when automations (or a
 # dashboard, or the automation form) are read, astral when a sun trigger asks, tarfile for
-# a backup, zoneinfo for a named time zone, decimal when the store's prices come.
-ON_DEMAND = frozenset({"ruamel", "yaml", "astral", "tarfile", "zoneinfo", "decimal"})
+# a backup, zoneinfo for a named time zone, decimal when the store's prices come, difflib
+# when a dashboard card names an unknown entity.
+ON_DEMAND = frozenset({"ruamel", "yaml", "astral", "tarfile", "zoneinfo", "decimal", "difflib"})
 # The hub's own code that runs automations (loaded with the first automation written),
 # that keeps a linked hub in step with the store (loaded once linked) and that compiles
 # templates (devices sending plain values need none).
@@ -54,6 +55,7 @@ ON_DEMAND_IN_THE_HUB = frozenset(
             for name in ("adoption", "sync", "broker_clients")
         ),
         "hub.helpers.template_sandbox",  # built on the first template compiled
+        "hub.backup.archive",  # a backup made or restored
     }
 )
 
