@@ -48,7 +48,7 @@ ON_DEMAND_IN_THE_HUB = frozenset(
     {
         *(
             f"hub.integrations.automation.{name}"
-            for name in ("automation", "actions", "conditions", "triggers")
+            for name in ("automation", "actions", "conditions", "triggers", "schema")
         ),
         *(
             f"hub.integrations.ethos_cloud.{name}"
