@@ -15,8 +15,7 @@ from cloud.api.openapi import ApiRoutes
 from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import ETHICS_DIMENSIONS, EthicsScores, Product
-from cloud.inventory.service import available_count
-from cloud.web.keys import DB
+from cloud.inventory.availability import STOCK_COUNTS
 from cloud.web.middleware import NEW_CSRF_COOKIE
 
 SORTS = (
@@ -153,8 +152,7 @@ LOW_STOCK = 10  # from this many free units down, the page says how many are lef
 
 async def product_page(request: web.Request) -> web.Response:
     product = _product_or_404(request)
-    async with request.app[DB]() as session:
-        available = await available_count(session, product.sku)
+    available = await request.app[STOCK_COUNTS].async_available(product.sku)
     return aiohttp_jinja2.render_template(
         "product.html",
         request,

@@ -45,13 +45,18 @@ _COUNT_FREE_UNITS = (
     .where(col(StockUnit.sku) == bindparam("b_sku"), *UNIT_IS_FREE)
 )
 _LOCK_FREE_UNITS = _FREE_UNITS.with_for_update(skip_locked=True)
+# Marks the statements that turn free units of `b_sku` into held ones, one per updated
+# row: the product pages' counts (availability.py) follow them without counting again.
+HOLDS_FREE_UNITS = "ethos_holds_free_units"
 _HOLD_UNITS = (
     update(StockUnit)
     .where(
-        col(StockUnit.id).in_(bindparam("b_ids", expanding=True)), col(StockUnit.order_id).is_(None)
+        col(StockUnit.id).in_(bindparam("b_ids", expanding=True)),
+        col(StockUnit.sku) == bindparam("b_sku"),
+        col(StockUnit.order_id).is_(None),
     )
     .values(order_id=bindparam("b_order"))
-    .execution_options(synchronize_session=False)
+    .execution_options(synchronize_session=False, **{HOLDS_FREE_UNITS: True})
 )
 # SQLite runs one writer at a time and materialises the IN list before updating, so one
 # statement picks and holds the units.
@@ -59,7 +64,7 @@ _HOLD_FREE_UNITS = (
     update(StockUnit)
     .where(col(StockUnit.id).in_(_FREE_UNITS.scalar_subquery()), col(StockUnit.order_id).is_(None))
     .values(order_id=bindparam("b_order"))
-    .execution_options(synchronize_session=False)
+    .execution_options(synchronize_session=False, **{HOLDS_FREE_UNITS: True})
 )
 
 
@@ -85,7 +90,9 @@ async def reserve_units(session: AsyncSession, order_id: str, sku: str, quantity
         )
         if not candidates:
             break
-        result = await session.execute(_HOLD_UNITS, {"b_ids": candidates, "b_order": order_id})
+        result = await session.execute(
+            _HOLD_UNITS, {"b_ids": candidates, "b_sku": sku, "b_order": order_id}
+        )
         held += affected_rows(result)
     return held
 

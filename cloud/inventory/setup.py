@@ -1,13 +1,16 @@
-"""Wires the inventory area: the owner's devices page and `/api/v1/me/devices`."""
+"""Wires the inventory area: the owner's devices page, `/api/v1/me/devices`, and the free
+units per product that product pages show."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from cloud.inventory import routes
+from cloud.inventory.availability import stock_counts_ctx
 from cloud.web.keys import API
 
 
 def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(stock_counts_ctx)  # after the database context: needs its engine
     routes.add_routes(app)
     app[API].include(routes.ROUTES)
