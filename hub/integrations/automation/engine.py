@@ -32,7 +32,7 @@ from hub.integrations.automation.const import (
 from hub.integrations.automation.edit_log import EditLog
 from hub.integrations.automation.env import Env
 from hub.integrations.automation.files import read_json, write_json
-from hub.integrations.automation.schema import Invalid, normalise_automation, plain
+from hub.integrations.automation.nodes import Invalid, plain
 from hub.integrations.automation.sun import Sun
 from hub.integrations.automation.templating import AutomationTemplates
 from hub.integrations.automation.trace import Trace, TraceStore
@@ -290,6 +290,8 @@ class AutomationEngine:
 
     def check_one(self, item: Any, index: int = 0) -> dict[str, Any]:
         """The automation normalised, or Invalid (with its line) saying what is wrong."""
+        from hub.integrations.automation.schema import normalise_automation  # the checker
+
         config = normalise_automation(item, index)
         if config["id"] is None:  # editing it in the UI gives it this id
             config["id"] = f"{UNNAMED_PREFIX}{index + 1}"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.integrations.automation.schema import AUTOMATION_KEYS
+from hub.integrations.automation.nodes import AUTOMATION_KEYS
 
 MAX_ROWS = 20
 MAX_FIELD_CHARS = 2000

@@ -15,29 +15,10 @@ from typing import Any
 
 from hub.core.states import valid_entity_id
 from hub.integrations.automation.const import MAX_NESTING, MODES
+from hub.integrations.automation.nodes import AUTOMATION_KEYS, Invalid, is_template, line_of, plain
 
 _SERVICE = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
-_TEMPLATE_MARK = ("{{", "{%")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-AUTOMATION_KEYS = frozenset(
-    {
-        "id",
-        "alias",
-        "description",
-        "mode",
-        "max",
-        "max_exceeded",
-        "initial_state",
-        "variables",
-        "trace",
-        "triggers",
-        "trigger",
-        "conditions",
-        "condition",
-        "actions",
-        "action",
-    }
-)
 TRIGGER_TYPES = (
     "state",
     "numeric_state",
@@ -62,49 +43,6 @@ CONDITION_TYPES = (
     "presence",
 )
 PRESENCE_STATES = {"occupied": "on", "vacant": "off"}
-
-
-class Invalid(ValueError):
-    """A problem in an automation, with the (1-based) line it is on when known."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-
-
-def line_of(node: Any, key: Any = None) -> int | None:
-    """1-based line of a ruamel node (or of one of its keys); None for plain data."""
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return None
-    try:
-        if key is not None:
-            return int(lc.key(key)[0]) + 1
-        return int(lc.line) + 1
-    except (KeyError, TypeError, AttributeError, IndexError):
-        return None
-
-
-def is_template(value: Any) -> bool:
-    return isinstance(value, str) and any(mark in value for mark in _TEMPLATE_MARK)
-
-
-def plain(value: Any) -> Any:
-    """ruamel's commented containers and scalar types as plain Python data."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
-    return value
 
 
 # --- small readers ---------------------------------------------------------------------

@@ -24,7 +24,7 @@ from hub.helpers.template import (
     TemplateRenderError,
 )
 from hub.integrations.automation.const import TEMPLATE_CACHE_BYTES, TEMPLATE_CPU_SECONDS
-from hub.integrations.automation.schema import is_template
+from hub.integrations.automation.nodes import is_template
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hub.integrations.automation.env import Env
-from hub.integrations.automation.schema import Invalid, is_template
+from hub.integrations.automation.nodes import Invalid, is_template
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub

@@ -25,7 +25,7 @@ from hub.integrations.automation.forms import (
     form_from_config,
     form_from_post,
 )
-from hub.integrations.automation.schema import Invalid, plain
+from hub.integrations.automation.nodes import Invalid, plain
 from hub.integrations.automation.trace import Trace
 from hub.integrations.automation.yaml_file import FileProblem, parse
 from hub.web.auth.const import ROLE_OWNER

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.integrations.automation.const import MAX_FILE_BYTES
 from hub.integrations.automation.files import write_atomically
-from hub.integrations.automation.schema import plain
+from hub.integrations.automation.nodes import plain
 
 if TYPE_CHECKING:
     from ruamel.yaml import YAML

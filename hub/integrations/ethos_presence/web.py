@@ -14,8 +14,8 @@ from hub.core.events import Context
 from hub.core.hub import Hub
 from hub.core.models import DeviceRow
 from hub.integrations.automation import automation_engine
+from hub.integrations.automation.nodes import Invalid
 from hub.integrations.automation.recipes import LightsFollowPresence
-from hub.integrations.automation.schema import Invalid
 from hub.integrations.automation.web import require_editor, who
 from hub.integrations.automation.yaml_file import FileProblem
 from hub.integrations.ethos_presence import (
