@@ -14,16 +14,20 @@ from hub.web.charts import as_number
 SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 120, 28, 2
 SPARK_STEP_S = 60.0  # the window's end moves in whole minutes (a 24 h line: < 0.1 px)
 SPARK_CACHE_MAX = 2000  # lines kept drawn, about 1 kB each
+SPARK_MIN_SPAN_S = 600.0  # a history younger than the window is drawn over at least this
 
 
 def render_sparkline(
     points: list[tuple[float, str]], start: float, end: float, *, title: str
 ) -> Markup | None:
     """A step line of the numeric states in [start, end] (UTC epoch seconds); None when
-    there is nothing to draw (no numbers in the period)."""
+    there is nothing to draw (no numbers in the period). A sensor first seen after ``start``
+    is drawn from its first value, so a new device's minutes fill the line instead of
+    squeezing into the right edge of a day."""
     numbers = [(ts, v) for ts, state in points if (v := as_number(state)) is not None]
     if not numbers:
         return None
+    start = max(start, min(min(ts for ts, _ in numbers), end - SPARK_MIN_SPAN_S))
     values = [v for _, v in numbers]
     low, high = min(values), max(values)
     if high == low:

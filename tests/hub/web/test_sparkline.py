@@ -18,6 +18,25 @@ def test_a_line_is_drawn_from_numbers_and_nothing_for_no_numbers() -> None:
     assert "&lt;b&gt;" in str(render_sparkline([(0.0, "1")], 0.0, 1.0, title="<b>"))
 
 
+def test_a_sensor_newer_than_the_window_fills_the_line_from_its_first_value() -> None:
+    day_end = 86_400.0
+    first_seen = day_end - 1200.0  # twenty minutes of a day's window
+    points = [(first_seen, "10"), (first_seen + 600.0, "20")]
+
+    line = render_sparkline(points, 0.0, day_end, title="T")
+
+    path = re.search(r'd="([^"]+)"', str(line)).group(1)  # type: ignore[union-attr]
+    assert path.startswith("M2.0,26.0")  # from the left edge, not squeezed to the right
+    assert "L60.0,26.0L60.0,2.0" in path  # the change halfway through its history
+
+
+def test_a_sensor_seen_moments_ago_still_spans_a_readable_period() -> None:
+    line = render_sparkline([(995.0, "1"), (999.0, "2")], 0.0, 1000.0, title="T")
+    path = re.search(r'd="([^"]+)"', str(line)).group(1)  # type: ignore[union-attr]
+    first_x = float(path[1:].split(",")[0])
+    assert first_x > 100.0  # ten minutes at least: four seconds stay near the right edge
+
+
 def test_the_cache_reuses_a_line_for_the_same_stamp_and_stays_bounded() -> None:
     cache = SparklineCache(max_lines=2)
     assert cache.lookup("sensor.a", 1) == (False, None)
