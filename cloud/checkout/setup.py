@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -11,11 +10,12 @@ from cloud.accounts.keys import ACCOUNT_HOOKS
 from cloud.checkout import api as checkout_api
 from cloud.checkout import flow, reconciler, routes, service
 from cloud.checkout.keys import CHECKOUT
+from cloud.ops.const import JOB_RECONCILER
+from cloud.ops.keys import JOBS
 from cloud.payments.greenfield import Invoice
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
 from cloud.payments.outcomes import InvoiceOutcome
 from cloud.web.keys import API, DB, MAIL, SETTINGS
-from ethos.tasks import async_cancel_and_wait
 
 
 async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -28,9 +28,10 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
         return await flow.sync_order_with_invoice(context, invoice)
 
     app[INVOICE_LISTENER] = listener
-    task = asyncio.create_task(reconciler.async_run_reconciler(context), name="reconciler")
+    # One replica reconciles at a time (its lease moves when that replica dies).
+    app[JOBS].add(JOB_RECONCILER, lambda: reconciler.async_run_reconciler(context))
     yield
-    await async_cancel_and_wait(task)
+    await app[JOBS].async_stop(JOB_RECONCILER)
 
 
 def setup(app: web.Application) -> None:
