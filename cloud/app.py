@@ -22,6 +22,7 @@ from cloud.help import routes as help_routes
 from cloud.inventory import setup as inventory_setup
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import setup as oauth_setup
+from cloud.ops import health as ops_health
 from cloud.payments import setup as payments_setup
 from cloud.recommender import setup as recommender_setup
 from cloud.web import pwa
@@ -113,6 +114,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     checkout_setup.setup(app)
     inventory_setup.setup(app)
     help_routes.setup(app)
+    ops_health.setup(app)  # /healthz, /readyz
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it
     recommender_setup.setup(app)  # after the database context: trains at start-up
 

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from cloud.payments.const import SIMULATOR_HEADER
+from cloud.payments.const import HEALTH_PATH, SIMULATOR_HEADER
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -213,6 +213,14 @@ class GreenfieldClient:
         except aiohttp.ClientError as err:
             _LOGGER.warning("BTCPay unreachable: %s", type(err).__name__)
             raise BtcpayError("BTCPay Server cannot be reached right now.") from err
+
+    async def health(self) -> None:
+        """BTCPay answers its health endpoint and its node is synchronised (readiness)."""
+        data = await self._call("GET", HEALTH_PATH)
+        if data is None:
+            raise BtcpayError("BTCPay Server has no health endpoint at BTCPAY_URL.", 404)
+        if isinstance(data, dict) and data.get("synchronized") is False:
+            raise BtcpayError("BTCPay Server is not synchronised with its node yet.")
 
     async def create_invoice(
         self,
