@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from cloud.btcpay_simulator.chaos import ChaosError
 from cloud.btcpay_simulator.delivery import WebhookSender
 from cloud.btcpay_simulator.pages import checkout_page, invoices_page
 from cloud.btcpay_simulator.state import Event, SimInvoice, SimStore, SimWebhook, new_id
@@ -298,6 +299,21 @@ async def inject_faults(request: web.Request) -> web.Response:
     return _json({"queued": len(request.app[FAULTS])})
 
 
+async def chaos_settings(request: web.Request) -> web.Response:
+    """Test hook: GET the delivery chaos settings and counters; POST replaces the settings
+    (targets, drop, duplicate, reorder, forge, reorder_delay, seed; see chaos.py)."""
+    chaos = request.app[SENDER].chaos
+    if request.method == "POST":
+        body = await _read_object(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            chaos.configure(body)
+        except ChaosError as err:
+            return _problem(422, "invalid-chaos", str(err))
+    return _json(chaos.to_json())
+
+
 CHEATS = ("pay-confirm", "pay", "pay-part", "overpay", "confirm", "expire")
 
 
@@ -378,6 +394,8 @@ def create_simulator_app(settings: SimulatorSettings | None = None) -> web.Appli
         app.router.add_get(f"{prefix}/deliveries/{{deliveryId}}/request", get_delivery_request)
         app.router.add_post(f"{prefix}/deliveries/{{deliveryId}}/redeliver", redeliver)
     app.router.add_post("/simulator/faults", inject_faults)
+    app.router.add_get("/simulator/chaos", chaos_settings)
+    app.router.add_post("/simulator/chaos", chaos_settings)
     app.router.add_get("/", invoices_list_page)
     app.router.add_get("/i/{invoiceId}", checkout)
     app.router.add_post("/i/{invoiceId}/test/{action}", cheat)
