@@ -23,6 +23,7 @@ from cloud.help import routes as help_routes
 from cloud.inventory import setup as inventory_setup
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import setup as oauth_setup
+from cloud.ops import health as ops_health
 from cloud.payments import setup as payments_setup
 from cloud.recommender import setup as recommender_setup
 from cloud.web import pwa
@@ -115,6 +116,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     inventory_setup.setup(app)
     admin_setup.setup(app)  # before areas that add console pages to its navigation
     help_routes.setup(app)
+    ops_health.setup(app)  # /healthz, /readyz
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it
     recommender_setup.setup(app)  # after the database context: trains at start-up
 

@@ -51,7 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve = commands.add_parser(
         "serve",
         help="serve the store over HTTP",
-        description="Serve the store. In development the database is migrated at start-up.",
+        description=(
+            "Serve the store. In development the database is migrated at start-up; in "
+            "production a database behind the code's schema is refused (run `ethos cloud "
+            "migrate`). While the database cannot be reached the replica answers /healthz "
+            "(alive) and /readyz 503 with the reason, and starts once the database answers. "
+            "/readyz also checks the schema version and BTCPay."
+        ),
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -117,21 +123,34 @@ def _settings():
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import sys
+
     from aiohttp import web
 
     from cloud.app import create_app
+    from cloud.config import ConfigError
+    from cloud.ops.startup import async_wait_for_database
     from ethos.event_loop import new_server_loop
 
     settings = _settings()
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)  # after the areas' start (cleanup_ctx)
-    web.run_app(
-        app,
-        host=args.host,
-        port=args.port,
-        print=lambda _msg: print(f"Ethos store on http://{args.host}:{args.port}", flush=True),
-        loop=new_server_loop(),
-    )
+    loop = new_server_loop()
+    try:
+        # Probes answer meanwhile: /healthz alive, /readyz names what is missing.
+        loop.run_until_complete(async_wait_for_database(settings, args.host, args.port))
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            print=lambda _msg: print(f"Ethos store on http://{args.host}:{args.port}", flush=True),
+            loop=loop,
+        )
+    except ConfigError as err:
+        print(f"refusing to serve: {err}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 
