@@ -6,12 +6,14 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
 from cloud.btcpay_simulator.chaos import Chaos
+from cloud.btcpay_simulator.pull_payments import PayoutEvent
 from cloud.btcpay_simulator.state import Event, SimWebhook, new_id
 from cloud.payments.const import SIGNATURE_HEADER
 from cloud.payments.signature import sign_body
@@ -49,7 +51,7 @@ class Delivery:
 
 
 def event_payload(
-    event: Event, webhook_id: str, delivery_id: str, original_id: str
+    event: Event | PayoutEvent, webhook_id: str, delivery_id: str, original_id: str
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "deliveryId": delivery_id,
@@ -58,9 +60,7 @@ def event_payload(
         "isRedelivery": delivery_id != original_id,
         "type": event.type,
         "timestamp": int(time.time()),
-        "storeId": event.invoice.store_id,
-        "invoiceId": event.invoice.id,
-        "metadata": event.invoice.metadata,
+        **event.subject(),
     }
     payload.update(event.extra)
     return payload
@@ -78,7 +78,7 @@ class WebhookSender:
     _webhooks: dict[str, SimWebhook] = field(default_factory=dict)
     chaos: Chaos = field(default_factory=Chaos)
 
-    def publish(self, webhooks: list[SimWebhook], events: list[Event]) -> None:
+    def publish(self, webhooks: list[SimWebhook], events: Sequence[Event | PayoutEvent]) -> None:
         for event in events:
             for webhook in webhooks:
                 if not webhook.wants(event.type):
