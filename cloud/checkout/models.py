@@ -45,6 +45,9 @@ class Order(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # Bumped by every operator action (cloud/admin/locking.py): a second operator acting on
+    # the page they loaded before is refused instead of overwriting the first one's work.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class OrderLine(SQLModel, table=True):

@@ -1,8 +1,8 @@
 """Shipping: orders gain packed / shipped (carrier, tracking) / delivered; each order's
 address is kept sealed in its own table until erased. Stock gains low-stock alerts.
 
-Revision ID: 0006_shipping_stock
-Revises: 0005_trust_accounts
+Revision ID: 0007_shipping_stock
+Revises: 0006_shop_admin
 Create Date: 2026-12-05 12:40:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import cloud.db
 
-revision = "0006_shipping_stock"
-down_revision = "0005_trust_accounts"
+revision = "0007_shipping_stock"
+down_revision = "0006_shop_admin"
 branch_labels = None
 depends_on = None
 
