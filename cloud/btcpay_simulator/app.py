@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from cloud.btcpay_simulator.chaos import ChaosError
 from cloud.btcpay_simulator.delivery import WebhookSender
 from cloud.btcpay_simulator.pages import checkout_page, invoices_page
 from cloud.btcpay_simulator.pull_payments import PayoutEvent
@@ -308,6 +309,21 @@ async def inject_faults(request: web.Request) -> web.Response:
     return _json({"queued": len(request.app[FAULTS])})
 
 
+async def chaos_settings(request: web.Request) -> web.Response:
+    """Test hook: GET the delivery chaos settings and counters; POST replaces the settings
+    (targets, drop, duplicate, reorder, forge, reorder_delay, seed; see chaos.py)."""
+    chaos = request.app[SENDER].chaos
+    if request.method == "POST":
+        body = await _read_object(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            chaos.configure(body)
+        except ChaosError as err:
+            return _problem(422, "invalid-chaos", str(err))
+    return _json(chaos.to_json())
+
+
 CHEATS = ("pay-confirm", "pay", "pay-part", "overpay", "confirm", "expire")
 
 
@@ -389,6 +405,8 @@ def create_simulator_app(settings: SimulatorSettings | None = None) -> web.Appli
         app.router.add_post(f"{prefix}/deliveries/{{deliveryId}}/redeliver", redeliver)
     app.router.add_get(HEALTH_PATH, health)
     app.router.add_post("/simulator/faults", inject_faults)
+    app.router.add_get("/simulator/chaos", chaos_settings)
+    app.router.add_post("/simulator/chaos", chaos_settings)
     app.router.add_get("/", invoices_list_page)
     app.router.add_get("/i/{invoiceId}", checkout)
     app.router.add_post("/i/{invoiceId}/test/{action}", cheat)

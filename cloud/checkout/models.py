@@ -33,12 +33,22 @@ class Order(SQLModel, table=True):
     invoice_claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # When the reconciler should next re-read the invoice (None: nothing left to watch).
     next_check_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))
+    # Shipping (cloud/shipping): packed, then shipped with tracking, then delivered.
+    fulfilment: str | None = Field(default=None, max_length=16, index=True)
+    packed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    shipped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    carrier: str | None = Field(default=None, max_length=60)
+    tracking_number: str | None = Field(default=None, max_length=60)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # Bumped by every operator action (cloud/admin/locking.py): a second operator acting on
+    # the page they loaded before is refused instead of overwriting the first one's work.
+    version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class OrderLine(SQLModel, table=True):

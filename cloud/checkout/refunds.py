@@ -44,6 +44,8 @@ VARIANTS: dict[str, str] = {
 }
 # Orders that still ship keep their status after a part refund (an overpayment returned).
 _SHIPPING_STATUSES = frozenset({OrderStatus.PAID})
+# A cancelled order's units go back to stock unless they have left the shop.
+_LEFT_THE_SHOP = frozenset({"shipped", "delivered"})
 _PAYOUT_STATUS = {
     "AwaitingApproval": RefundStatus.CLAIMED,
     "AwaitingPayment": RefundStatus.APPROVED,
@@ -255,8 +257,9 @@ async def refund_order(
 
 
 async def _apply_to_order(session: AsyncSession, order_id: str, refund: Refund) -> None:
-    """The order after a refund: refunded (its units back in stock) when nothing is left,
-    partly refunded when it will not ship anyway; an order that ships keeps its status."""
+    """The order after a refund: refunded (its units back in stock, unless shipped) when
+    nothing is left; partly refunded when it will not ship anyway; an order that ships
+    keeps its status."""
     for _ in range(5):
         order = await session.get(Order, order_id, populate_existing=True)
         assert order is not None
@@ -269,7 +272,7 @@ async def _apply_to_order(session: AsyncSession, order_id: str, refund: Refund) 
         if order.status == target:
             return
         if await service.move_order(session, order, target, next_check_at=None):
-            if target == OrderStatus.REFUNDED:
+            if target == OrderStatus.REFUNDED and order.fulfilment not in _LEFT_THE_SHOP:
                 await return_units_to_stock(session, order_id)
             return
     raise RefusedError(IN_PROGRESS)

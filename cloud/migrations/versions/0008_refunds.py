@@ -1,7 +1,7 @@
 """refunds: money returned through BTCPay pull payments, one request at a time per order
 
-Revision ID: 0006_refunds
-Revises: 0005_trust_accounts
+Revision ID: 0008_refunds
+Revises: 0007_shipping_stock
 Create Date: 2026-12-05 12:40:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import cloud.db
 
-revision = "0006_refunds"
-down_revision = "0005_trust_accounts"
+revision = "0008_refunds"
+down_revision = "0007_shipping_stock"
 branch_labels = None
 depends_on = None
 
