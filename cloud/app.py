@@ -13,6 +13,7 @@ from aiohttp import web
 from cloud import db
 from cloud.accounts import setup as accounts_setup
 from cloud.accounts.sessions import current_user
+from cloud.admin import setup as admin_setup
 from cloud.api.openapi import ApiRegistry
 from cloud.catalog import setup as catalog_setup
 from cloud.checkout import setup as checkout_setup
@@ -27,6 +28,7 @@ from cloud.ops.keys import JOBS
 from cloud.ops.leases import JobLeases
 from cloud.payments import setup as payments_setup
 from cloud.recommender import setup as recommender_setup
+from cloud.shipping import setup as shipping_setup
 from cloud.web import pwa
 from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
@@ -122,6 +124,8 @@ def create_app(settings: CloudSettings) -> web.Application:
     payments_setup.setup(app)  # before checkout: its client is checkout's
     checkout_setup.setup(app)
     inventory_setup.setup(app)
+    admin_setup.setup(app)  # before areas that add console pages to its navigation
+    shipping_setup.setup(app)
     help_routes.setup(app)
     ops_health.setup(app)  # /healthz, /readyz
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it

@@ -98,6 +98,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stock_import.add_argument("file", help="the CSV file")
     stock_import.set_defaults(handler=_stock_import)
 
+    admin = commands.add_parser(
+        "admin",
+        help="give or take the operator role (the /admin console)",
+        description=(
+            "Give an account the operator role, or take it away. An operator enrols a TOTP "
+            "second factor on first visit to /admin; revoking also removes that enrolment."
+        ),
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    admin_commands = admin.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)
+    for name, text in (("grant", "make EMAIL an operator"), ("revoke", "EMAIL is no operator")):
+        command = admin_commands.add_parser(name, help=text, description=text, epilog=ENV_HELP)
+        command.add_argument("email", help="the account's email address")
+        command.set_defaults(handler=_admin_role, grant=name == "grant")
+
 
 def _settings():
     from cloud.config import CloudSettings, ConfigError
@@ -182,3 +198,11 @@ def _stock_import(args: argparse.Namespace) -> int:
         print(f"cannot read {args.file}: {err}", file=sys.stderr)
         return 1
     return asyncio.run(run_stock_import(_settings(), text))
+
+
+def _admin_role(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cloud.admin.cli import run_role_change
+
+    return asyncio.run(run_role_change(_settings(), args.email, grant=args.grant))

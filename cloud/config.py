@@ -48,6 +48,10 @@ class CloudSettings:
     job_lease_seconds: float = DEFAULT_LEASE_SECONDS
     # Reverse proxies whose X-Forwarded-For names the real client (sign-in throttling).
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Shipping addresses are erased this many days after delivery.
+    address_erase_days: int = 30
+    # Operators are mailed when a product's free units fall to this (per product in /admin).
+    low_stock_threshold: int = 3
 
     @property
     def production(self) -> bool:
@@ -80,6 +84,8 @@ class CloudSettings:
             reconcile_interval_seconds=float(_int(env, "ETHOS_RECONCILE_SECONDS", 60)),
             trusted_proxies=_networks(env, "ETHOS_TRUSTED_PROXIES"),
             job_lease_seconds=_float(env, "ETHOS_JOB_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
+            address_erase_days=_int(env, "ETHOS_ADDRESS_ERASE_DAYS", 30),
+            low_stock_threshold=_int(env, "ETHOS_LOW_STOCK_THRESHOLD", 3),
         )
         settings.validate()
         return settings
@@ -101,6 +107,10 @@ class CloudSettings:
                 f"ETHOS_JOB_LEASE_SECONDS must be between {MIN_LEASE_SECONDS:g} and "
                 f"{MAX_LEASE_SECONDS:g}, not {self.job_lease_seconds:g}"
             )
+        if self.address_erase_days < 0:
+            raise ConfigError("ETHOS_ADDRESS_ERASE_DAYS must be 0 or more")
+        if self.low_stock_threshold < 0:
+            raise ConfigError("ETHOS_LOW_STOCK_THRESHOLD must be 0 or more")
         if not self.production:
             return
         if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:

@@ -8,12 +8,12 @@ from aiohttp import web
 
 from cloud.accounts.keys import ACCOUNT_HOOKS
 from cloud.checkout import api as checkout_api
-from cloud.checkout import flow, reconciler, routes, service
+from cloud.checkout import flow, reconciler, refunds, routes, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.ops.const import JOB_RECONCILER
 from cloud.ops.keys import JOBS
 from cloud.payments.greenfield import Invoice
-from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
+from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, PAYOUT_LISTENER
 from cloud.payments.outcomes import InvoiceOutcome
 from cloud.web.keys import API, DB, MAIL, SETTINGS
 
@@ -27,7 +27,11 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
     async def listener(invoice: Invoice) -> InvoiceOutcome:
         return await flow.sync_order_with_invoice(context, invoice)
 
+    async def payout_listener(pull_payment_id: str, payout_id: str) -> InvoiceOutcome:
+        return await refunds.follow_payout(context, pull_payment_id, payout_id)
+
     app[INVOICE_LISTENER] = listener
+    app[PAYOUT_LISTENER] = payout_listener
     # One replica reconciles at a time (its lease moves when that replica dies).
     app[JOBS].add(JOB_RECONCILER, lambda: reconciler.async_run_reconciler(context))
     yield

@@ -1,7 +1,7 @@
 """Leases of the jobs that run on one replica at a time (reconciler, mail, key rotation, …).
 
-Revision ID: 0006_job_leases
-Revises: 0005_trust_accounts
+Revision ID: 0009_job_leases
+Revises: 0008_refunds
 Create Date: 2026-12-05 12:40:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from cloud.db import UTCDateTime
 
-revision = "0006_job_leases"
-down_revision = "0005_trust_accounts"
+revision = "0009_job_leases"
+down_revision = "0008_refunds"
 branch_labels = None
 depends_on = None
 
