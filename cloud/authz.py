@@ -57,6 +57,10 @@ RULES: dict[str, Rule] = {
     "recommendations.read": Rule(scope=SCOPE_PROFILE),
     "oauth.userinfo": Rule(scope=SCOPE_OPENID),
     "oauth.register": Rule(scope=SCOPE_REGISTER),
+    # The buyer's own data (session-only pages: no token reaches them).
+    "account.export": Rule(scope=SCOPE_PROFILE),
+    "account.delete": Rule(scope=SCOPE_PROFILE),
+    "orders.cancel": Rule(scope=SCOPE_ORDERS),
 }
 
 # Scopes that hand out the secrets of an account's own devices (claim secrets). A client

@@ -38,6 +38,12 @@ class Order(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # The status timeline the buyer sees (created_at above, then these as they happen).
+    paid_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # Set when the buyer's account was deleted: the order is kept for accounting with the
+    # address pseudonymised, and its guest link no longer opens it.
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class OrderLine(SQLModel, table=True):
