@@ -14,6 +14,7 @@ from aiohttp import web
 from cloud import db
 from cloud.accounts import setup as accounts_setup
 from cloud.accounts.sessions import current_user
+from cloud.admin import setup as admin_setup
 from cloud.api.openapi import ApiRegistry
 from cloud.catalog import setup as catalog_setup
 from cloud.checkout import setup as checkout_setup
@@ -22,6 +23,7 @@ from cloud.help import routes as help_routes
 from cloud.inventory import setup as inventory_setup
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import setup as oauth_setup
+from cloud.ops import health as ops_health
 from cloud.payments import setup as payments_setup
 from cloud.recommender import setup as recommender_setup
 from cloud.web import pwa
@@ -112,7 +114,9 @@ def create_app(settings: CloudSettings) -> web.Application:
     payments_setup.setup(app)  # before checkout: its client is checkout's
     checkout_setup.setup(app)
     inventory_setup.setup(app)
+    admin_setup.setup(app)  # before areas that add console pages to its navigation
     help_routes.setup(app)
+    ops_health.setup(app)  # /healthz, /readyz
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it
     recommender_setup.setup(app)  # after the database context: trains at start-up
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from cloud.accounts import models as accounts_models  # noqa: F401 (registers tables)
+from cloud.admin import models as admin_models  # noqa: F401 (registers tables)
 from cloud.checkout import models as checkout_models  # noqa: F401 (registers tables)
 from cloud.inventory import models as inventory_models  # noqa: F401 (registers tables)
 from cloud.mail import models as mail_models  # noqa: F401 (registers tables)

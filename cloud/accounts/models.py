@@ -25,6 +25,8 @@ class User(SQLModel, table=True):
     )
     confirmed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     password_changed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # The operator role (`ethos cloud admin grant|revoke EMAIL`): may use /admin.
+    is_operator: bool = Field(default=False)
 
 
 class EmailToken(SQLModel, table=True):

@@ -6,6 +6,8 @@ SIGNATURE_HEADER = "BTCPay-Sig"
 SIGNATURE_PREFIX = "sha256="
 SIMULATOR_HEADER = "X-Ethos-BTCPay-Simulator"
 WEBHOOK_PATH = "/webhooks/btcpay"
+# Greenfield's health endpoint (no API key needed): {"synchronized": true}.
+HEALTH_PATH = "/api/v1/health"
 
 INVOICE_EVENTS = frozenset(
     {

@@ -292,3 +292,19 @@ async def test_deletion_waits_for_an_order_in_progress(shop, buyer):
         assert await session.get(Order, open_order) is not None
         user = (await session.scalars(select(User).where(User.email == buyer["email"]))).one()
     assert user.id is not None
+
+
+async def test_an_operator_account_is_not_deleted_from_the_account_page(shop, buyer):
+    from cloud.admin import operators
+
+    async with shop.app[DB]() as session, session.begin():
+        assert await operators.grant(session, buyer["email"])
+    browser: StoreBrowser = buyer["browser"]
+
+    page = await browser.http.get("/account/delete")
+    assert 'data-refusal="still_operator"' in page.text
+    refused = await browser.http.post(
+        "/account/delete", data={"password": PASSWORD, "csrf_token": csrf_from(page.text)}
+    )
+    assert refused.status_code == 409 and "operator role" in refused.text
+    assert (await browser.http.get("/account")).status_code == 200  # still signed in

@@ -1,7 +1,7 @@
 """The buyer's side: order timeline timestamps, erased orders, email change links.
 
-Revision ID: 0006_buyer_side
-Revises: 0005_trust_accounts
+Revision ID: 0007_buyer_side
+Revises: 0006_shop_admin
 Create Date: 2026-12-05 12:40:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from cloud.db import UTCDateTime
 
-revision = "0006_buyer_side"
-down_revision = "0005_trust_accounts"
+revision = "0007_buyer_side"
+down_revision = "0006_shop_admin"
 branch_labels = None
 depends_on = None
 
