@@ -9,11 +9,11 @@ from aiohttp import web
 
 from cloud.accounts.keys import ACCOUNT_HOOKS, PERSONAL_DATA
 from cloud.checkout import api as checkout_api
-from cloud.checkout import flow, reconciler, routes, service
+from cloud.checkout import flow, reconciler, refunds, routes, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.personal_data import ORDERS_HOLDER
 from cloud.payments.greenfield import Invoice
-from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER
+from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, PAYOUT_LISTENER
 from cloud.payments.outcomes import InvoiceOutcome
 from cloud.web.keys import API, DB, MAIL, SETTINGS
 from ethos.tasks import async_cancel_and_wait
@@ -28,7 +28,11 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
     async def listener(invoice: Invoice) -> InvoiceOutcome:
         return await flow.sync_order_with_invoice(context, invoice)
 
+    async def payout_listener(pull_payment_id: str, payout_id: str) -> InvoiceOutcome:
+        return await refunds.follow_payout(context, pull_payment_id, payout_id)
+
     app[INVOICE_LISTENER] = listener
+    app[PAYOUT_LISTENER] = payout_listener
     task = asyncio.create_task(reconciler.async_run_reconciler(context), name="reconciler")
     yield
     await async_cancel_and_wait(task)
