@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cloud.accounts.keys import ACCOUNT_HOOKS
+from cloud.accounts.keys import ACCOUNT_HOOKS, PERSONAL_DATA
 from cloud.checkout import api as checkout_api
 from cloud.checkout import flow, reconciler, refunds, routes, service
 from cloud.checkout.keys import CHECKOUT
+from cloud.checkout.personal_data import ORDERS_HOLDER
 from cloud.ops.const import JOB_RECONCILER
 from cloud.ops.keys import JOBS
 from cloud.payments.greenfield import Invoice
@@ -41,6 +42,7 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     # A confirmed account gets the guest orders (and devices) bought with its address.
     app[ACCOUNT_HOOKS].on_confirmed(service.attach_guest_orders)
+    app[PERSONAL_DATA].register(ORDERS_HOLDER)
     app.cleanup_ctx.append(_checkout_ctx)
     routes.add_page_routes(app)
     app[API].include(checkout_api.ROUTES)
