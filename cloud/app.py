@@ -26,6 +26,7 @@ from cloud.oauth import setup as oauth_setup
 from cloud.ops import health as ops_health
 from cloud.payments import setup as payments_setup
 from cloud.recommender import setup as recommender_setup
+from cloud.shipping import setup as shipping_setup
 from cloud.web import pwa
 from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
@@ -115,6 +116,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     checkout_setup.setup(app)
     inventory_setup.setup(app)
     admin_setup.setup(app)  # before areas that add console pages to its navigation
+    shipping_setup.setup(app)
     help_routes.setup(app)
     ops_health.setup(app)  # /healthz, /readyz
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it

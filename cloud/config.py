@@ -45,6 +45,10 @@ class CloudSettings:
     reconcile_interval_seconds: float = 60.0
     # Reverse proxies whose X-Forwarded-For names the real client (sign-in throttling).
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Shipping addresses are erased this many days after delivery.
+    address_erase_days: int = 30
+    # Operators are mailed when a product's free units fall to this (per product in /admin).
+    low_stock_threshold: int = 3
 
     @property
     def production(self) -> bool:
@@ -76,6 +80,8 @@ class CloudSettings:
             btcpay=BtcpaySettings.from_env(env, _int),
             reconcile_interval_seconds=float(_int(env, "ETHOS_RECONCILE_SECONDS", 60)),
             trusted_proxies=_networks(env, "ETHOS_TRUSTED_PROXIES"),
+            address_erase_days=_int(env, "ETHOS_ADDRESS_ERASE_DAYS", 30),
+            low_stock_threshold=_int(env, "ETHOS_LOW_STOCK_THRESHOLD", 3),
         )
         settings.validate()
         return settings
@@ -92,6 +98,10 @@ class CloudSettings:
         self._validate_btcpay(production=False)
         if self.reconcile_interval_seconds <= 0:
             raise ConfigError("ETHOS_RECONCILE_SECONDS must be positive")
+        if self.address_erase_days < 0:
+            raise ConfigError("ETHOS_ADDRESS_ERASE_DAYS must be 0 or more")
+        if self.low_stock_threshold < 0:
+            raise ConfigError("ETHOS_LOW_STOCK_THRESHOLD must be 0 or more")
         if not self.production:
             return
         if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:

@@ -11,5 +11,6 @@ from cloud.inventory import models as inventory_models  # noqa: F401 (registers 
 from cloud.mail import models as mail_models  # noqa: F401 (registers tables)
 from cloud.oauth import models as oauth_models  # noqa: F401 (registers tables)
 from cloud.payments import models as payments_models  # noqa: F401 (registers tables)
+from cloud.shipping import models as shipping_models  # noqa: F401 (registers tables)
 
 metadata = SQLModel.metadata

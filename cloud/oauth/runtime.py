@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.db import utcnow
@@ -38,6 +39,8 @@ _LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
 HOUSEKEEPING_SECONDS = 300.0
+# Replicas starting together: a collided insert is retried (as an update) this often.
+FIRST_PARTY_SYNC_ATTEMPTS = 3
 
 
 @dataclass
@@ -116,11 +119,25 @@ def _first_party_clients(app: web.Application) -> list[OAuthClient]:
 
 
 async def _async_sync_first_party_clients(app: web.Application) -> None:
+    """Write the first-party clients. Replicas starting together may both find a client
+    missing; the one whose insert collides reads the other's row and updates it instead."""
+    for attempt in range(FIRST_PARTY_SYNC_ATTEMPTS):
+        try:
+            await _async_write_first_party_clients(app)
+            return
+        except IntegrityError:
+            if attempt + 1 == FIRST_PARTY_SYNC_ATTEMPTS:
+                raise
+            _LOGGER.info("first-party OAuth clients written by another replica; updating")
+
+
+async def _async_write_first_party_clients(app: web.Application) -> None:
     async with app[DB]() as session, session.begin():
         for wanted in _first_party_clients(app):
             row = await session.get(OAuthClient, wanted.client_id)
             if row is None:
                 session.add(wanted)
+                await session.flush()
                 continue
             for name in ("name", "redirect_uris", "grant_types", "scope"):
                 setattr(row, name, getattr(wanted, name))
