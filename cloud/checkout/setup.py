@@ -9,7 +9,7 @@ from aiohttp import web
 
 from cloud.accounts.keys import ACCOUNT_HOOKS
 from cloud.checkout import api as checkout_api
-from cloud.checkout import flow, reconciler, refunds, routes, service
+from cloud.checkout import flow, reconciler, refund_console, refunds, routes, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.payments.greenfield import Invoice
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, PAYOUT_LISTENER
@@ -42,4 +42,5 @@ def setup(app: web.Application) -> None:
     app[ACCOUNT_HOOKS].on_confirmed(service.attach_guest_orders)
     app.cleanup_ctx.append(_checkout_ctx)
     routes.add_page_routes(app)
+    refund_console.add_routes(app)
     app[API].include(checkout_api.ROUTES)
