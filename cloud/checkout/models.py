@@ -46,6 +46,12 @@ class Order(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # The status timeline the buyer sees (created_at above, then these as they happen).
+    paid_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # Set when the buyer's account was deleted: the order is kept for accounting with the
+    # address pseudonymised, and its guest link no longer opens it.
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # Bumped by every operator action (cloud/admin/locking.py): a second operator acting on
     # the page they loaded before is refused instead of overwriting the first one's work.
     version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
