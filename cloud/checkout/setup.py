@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -12,11 +11,12 @@ from cloud.checkout import api as checkout_api
 from cloud.checkout import flow, reconciler, refunds, routes, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.personal_data import ORDERS_HOLDER
+from cloud.ops.const import JOB_RECONCILER
+from cloud.ops.keys import JOBS
 from cloud.payments.greenfield import Invoice
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, PAYOUT_LISTENER
 from cloud.payments.outcomes import InvoiceOutcome
 from cloud.web.keys import API, DB, MAIL, SETTINGS
-from ethos.tasks import async_cancel_and_wait
 
 
 async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -33,9 +33,10 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
 
     app[INVOICE_LISTENER] = listener
     app[PAYOUT_LISTENER] = payout_listener
-    task = asyncio.create_task(reconciler.async_run_reconciler(context), name="reconciler")
+    # One replica reconciles at a time (its lease moves when that replica dies).
+    app[JOBS].add(JOB_RECONCILER, lambda: reconciler.async_run_reconciler(context))
     yield
-    await async_cancel_and_wait(task)
+    await app[JOBS].async_stop(JOB_RECONCILER)
 
 
 def setup(app: web.Application) -> None:
