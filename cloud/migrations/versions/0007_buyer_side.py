@@ -1,7 +1,7 @@
 """The buyer's side: order timeline timestamps, erased orders, email change links.
 
-Revision ID: 0009_buyer_side
-Revises: 0008_refunds
+Revision ID: 0007_buyer_side
+Revises: 0006_shop_admin
 Create Date: 2026-12-05 12:40:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from cloud.db import UTCDateTime
 
-revision = "0009_buyer_side"
-down_revision = "0008_refunds"
+revision = "0007_buyer_side"
+down_revision = "0006_shop_admin"
 branch_labels = None
 depends_on = None
 
