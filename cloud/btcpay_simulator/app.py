@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from cloud.btcpay_simulator.chaos import ChaosError
 from cloud.btcpay_simulator.delivery import WebhookSender
 from cloud.btcpay_simulator.pages import checkout_page, invoices_page
 from cloud.btcpay_simulator.pull_payments import PayoutEvent
@@ -84,6 +85,8 @@ async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if request.path.startswith("/api/") and request.path != HEALTH_PATH:
         faults = request.app[FAULTS]
         fault = faults.pop(0) if faults else None
+        if fault is not None and fault["status"] == "pass":
+            fault = None  # lets this call through: the fault queued after it hits the next
         if fault is not None and fault["status"] == "slow":
             # Do the work, then answer too late: the caller times out after the fact.
             response = await handler(request)
@@ -296,13 +299,29 @@ async def health(_request: web.Request) -> web.Response:
 
 async def inject_faults(request: web.Request) -> web.Response:
     """Test hook: the next `count` API calls fail with HTTP `status`, or "timeout" (answer
-    nothing for `delay` seconds), or "slow" (do the work, then answer after `delay`)."""
+    nothing for `delay` seconds), or "slow" (do the work, then answer after `delay`), or
+    "pass" (answer normally: queued first, it aims a later fault at the call after)."""
     body = await _read_object(request)
     if isinstance(body, web.Response):
         return body
     fault = {"status": body.get("status", 503), "delay": body.get("delay", 30)}
     request.app[FAULTS].extend(fault for _ in range(int(body.get("count", 1))))
     return _json({"queued": len(request.app[FAULTS])})
+
+
+async def chaos_settings(request: web.Request) -> web.Response:
+    """Test hook: GET the delivery chaos settings and counters; POST replaces the settings
+    (targets, drop, duplicate, reorder, forge, reorder_delay, seed; see chaos.py)."""
+    chaos = request.app[SENDER].chaos
+    if request.method == "POST":
+        body = await _read_object(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            chaos.configure(body)
+        except ChaosError as err:
+            return _problem(422, "invalid-chaos", str(err))
+    return _json(chaos.to_json())
 
 
 CHEATS = ("pay-confirm", "pay", "pay-part", "overpay", "confirm", "expire")
@@ -386,6 +405,8 @@ def create_simulator_app(settings: SimulatorSettings | None = None) -> web.Appli
         app.router.add_post(f"{prefix}/deliveries/{{deliveryId}}/redeliver", redeliver)
     app.router.add_get(HEALTH_PATH, health)
     app.router.add_post("/simulator/faults", inject_faults)
+    app.router.add_get("/simulator/chaos", chaos_settings)
+    app.router.add_post("/simulator/chaos", chaos_settings)
     app.router.add_get("/", invoices_list_page)
     app.router.add_get("/i/{invoiceId}", checkout)
     app.router.add_post("/i/{invoiceId}/test/{action}", cheat)
