@@ -1,5 +1,5 @@
 """Wires the shipping area: the housekeeping job that erases shipping addresses whose time
-is up (ETHOS_ADDRESS_ERASE_DAYS after delivery). Operators' pages live in cloud/admin."""
+is up (ETHOS_ADDRESS_ERASE_DAYS after delivery), and the console's shipping pages."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from cloud.shipping import service
+from cloud.shipping import admin, service
 from cloud.web.keys import DB, SETTINGS
 from ethos.tasks import async_cancel_and_wait
 
@@ -41,4 +41,6 @@ async def _erasure_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application) -> None:
+    """Call after the console's setup (its pages join the console's navigation)."""
     app.cleanup_ctx.append(_erasure_ctx)  # after the database context: needs its engine
+    admin.add_routes(app)
