@@ -12,7 +12,7 @@ from cloud.accounts.service import normalise_email
 from cloud.accounts.sessions import current_user, require_user
 from cloud.authz import authorize
 from cloud.catalog.keys import CATALOG
-from cloud.checkout import flow, service
+from cloud.checkout import flow, refunds, service
 from cloud.checkout.access import readable_order
 from cloud.checkout.cart import (
     CART_COOKIE,
@@ -23,7 +23,7 @@ from cloud.checkout.cart import (
     set_quantity,
 )
 from cloud.checkout.keys import CHECKOUT
-from cloud.checkout.models import Order
+from cloud.checkout.models import Order, RefundStatus
 from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes_for
 from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.service import units_of_orders
@@ -177,6 +177,7 @@ async def order_view(request: web.Request, order: Order) -> dict[str, object]:
     async with request.app[DB]() as session:
         lines = await service.order_lines(session, order.id)
         serials = (await units_of_orders(session, [order.id])).get(order.id, [])
+        order_refunds = await refunds.refunds_of(session, order.id)
         stored = await shipping.address_of(session, request.app[SETTINGS].secret_key, order.id)
     status = OrderStatus(order.status)
     return {
@@ -191,6 +192,8 @@ async def order_view(request: web.Request, order: Order) -> dict[str, object]:
         "payable": status in PAYABLE and bool(order.checkout_link),
         "live": status in OPEN_STATUSES or status == OrderStatus.AWAITING_INVOICE,
         "refresh": LIVE_REFRESH_SECONDS,
+        "refunds": [r for r in order_refunds if r.status != RefundStatus.REQUESTING],
+        "refund_text": refunds.REFUND_STATUS_TEXT,
     }
 
 

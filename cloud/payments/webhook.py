@@ -18,6 +18,7 @@ from cloud.payments.greenfield import BtcpayError
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, WEBHOOK_SECRET
 from cloud.payments.models import ProcessedDelivery
 from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
+from cloud.payments.payout_webhook import PAYOUT_EVENTS, payout_event
 from cloud.payments.signature import signature_matches
 from cloud.web.keys import DB
 from cloud.web.middleware import csrf_exempt
@@ -49,6 +50,8 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
     async with request.app[DB]() as session:
         if await session.get(ProcessedDelivery, delivery_id) is not None:
             return _answer("duplicate")
+    if event_type in PAYOUT_EVENTS:
+        return await payout_event(request, delivery_id, event_type, event)
     if event_type not in INVOICE_EVENTS or not isinstance(invoice_id, str):
         return _answer(str(InvoiceOutcome.ignored("not an invoice event")))
     try:
