@@ -1,5 +1,6 @@
 """The low-stock watch: a task in the store that checks stock levels every minute and
-mails operators once when a product runs low (cloud/inventory/console.py decides)."""
+mails operators once when a product runs low (cloud/inventory/console.py decides). One
+replica runs it at a time, under its lease (cloud/ops/leases.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cloud.catalog.keys import CATALOG
 from cloud.inventory import console
+from cloud.ops.const import JOB_LOW_STOCK
+from cloud.ops.keys import JOBS
 from cloud.web.forms import transaction
 from cloud.web.keys import SETTINGS
-from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -23,8 +25,9 @@ STOCK_CONSOLE_PATH = "/admin/stock"
 
 
 async def async_check_once(app: web.Application) -> list[str]:
-    """One check; the SKUs whose operators were mailed. Several replicas may run it: the
-    alert row each mail sets is written in the mail's transaction."""
+    """One check; the SKUs whose operators were mailed. The alert each mail sets is
+    claimed by a conditional write in the mail's own transaction, so even two checks at
+    once mail once."""
     settings = app[SETTINGS]
     products = [(p.sku, p.name) for p in app[CATALOG].products]
     async with transaction(app) as session:
@@ -46,6 +49,6 @@ async def _async_run(app: web.Application) -> None:
 
 
 async def low_stock_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_async_run(app), name="low-stock-watch")
+    app[JOBS].add(JOB_LOW_STOCK, lambda: _async_run(app))  # one replica watches
     yield
-    await async_cancel_and_wait(task)
+    await app[JOBS].async_stop(JOB_LOW_STOCK)

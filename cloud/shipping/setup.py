@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from cloud.ops.const import JOB_ADDRESS_ERASURE
+from cloud.ops.keys import JOBS
 from cloud.shipping import admin, service
 from cloud.web.keys import DB, SETTINGS
-from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -20,7 +21,8 @@ ERASE_EVERY_SECONDS = 600.0  # addresses are kept for days: a few minutes late i
 
 
 async def async_erase_once(app: web.Application) -> int:
-    """One pass of the erasure job; idempotent, so several replicas may run it."""
+    """One pass of the erasure job (idempotent: a replica taking the lease over mid-way
+    repeats nothing)."""
     async with app[DB]() as session, session.begin():
         return await service.erase_due_addresses(session, app[SETTINGS].address_erase_days)
 
@@ -35,9 +37,9 @@ async def _async_run_erasure(app: web.Application) -> None:
 
 
 async def _erasure_ctx(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_async_run_erasure(app), name="address-erasure")
+    app[JOBS].add(JOB_ADDRESS_ERASURE, lambda: _async_run_erasure(app))  # one replica erases
     yield
-    await async_cancel_and_wait(task)
+    await app[JOBS].async_stop(JOB_ADDRESS_ERASURE)
 
 
 def setup(app: web.Application) -> None:
