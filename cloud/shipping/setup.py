@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from cloud.accounts.keys import PERSONAL_DATA
 from cloud.ops.const import JOB_ADDRESS_ERASURE
 from cloud.ops.keys import JOBS
 from cloud.shipping import admin, service
+from cloud.shipping.personal_data import shipping_holder
 from cloud.web.keys import DB, SETTINGS
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,3 +48,5 @@ def setup(app: web.Application) -> None:
     """Call after the console's setup (its pages join the console's navigation)."""
     app.cleanup_ctx.append(_erasure_ctx)  # after the database context: needs its engine
     admin.add_routes(app)
+    # After checkout: erased before the orders lose their link to the account.
+    app[PERSONAL_DATA].register(shipping_holder(app[SETTINGS].secret_key))
