@@ -128,8 +128,8 @@ def create_app(settings: CloudSettings) -> web.Application:
     accounts_setup.setup(app)  # before checkout: checkout registers its confirmation hook
     payments_setup.setup(app)  # before checkout: its client is checkout's
     checkout_setup.setup(app)
-    inventory_setup.setup(app)
     admin_setup.setup(app)  # before areas that add console pages to its navigation
+    inventory_setup.setup(app)
     shipping_setup.setup(app)
     help_routes.setup(app)
     ops_health.setup(app)  # /healthz, /readyz
