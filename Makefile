@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-default test-e2e test-pi lint format install clean deb deb-lock apt-repo
+.PHONY: demo test test-default test-e2e test-pi lint format install clean deb deb-lock apt-repo image
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ apt-repo:
 # The arm64 package installed and run in a Debian bookworm arm64 root under qemu.
 test-pi: $(STAMP)
 	packaging/pi/check arm64
+
+# The store's OCI image, ethos-store:<version>, built with podman on a debootstrap'd base
+# (cached in build/cache/image): see packaging/cloud/image/README.md.
+image: $(STAMP)
+	packaging/cloud/image/build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from aiohttp import web
 from cloud import db
 from cloud.accounts import setup as accounts_setup
 from cloud.accounts.sessions import current_user
+from cloud.admin import setup as admin_setup
 from cloud.api.openapi import ApiRegistry
 from cloud.catalog import setup as catalog_setup
 from cloud.checkout import setup as checkout_setup
@@ -22,12 +22,16 @@ from cloud.help import routes as help_routes
 from cloud.inventory import setup as inventory_setup
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import setup as oauth_setup
+from cloud.ops import health as ops_health
+from cloud.ops.const import JOB_MAIL
+from cloud.ops.keys import JOBS
+from cloud.ops.leases import JobLeases
 from cloud.payments import setup as payments_setup
 from cloud.recommender import setup as recommender_setup
+from cloud.shipping import setup as shipping_setup
 from cloud.web import pwa
 from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
-from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,6 +81,13 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Once-only jobs (each area adds its own) run here only while this replica holds them."""
+    jobs = app[JOBS] = JobLeases(app[DB], app[SETTINGS].job_lease_seconds)
+    yield
+    await jobs.async_close()
+
+
 async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     transport = (
@@ -86,9 +97,9 @@ async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     dispatcher = MailDispatcher(app[DB], transport, settings.mail_from)
     app[MAIL] = dispatcher
-    task = asyncio.create_task(dispatcher.async_run(), name="mail-dispatcher")
+    app[JOBS].add(JOB_MAIL, dispatcher.async_run)  # one replica sends
     yield
-    await async_cancel_and_wait(task)
+    await app[JOBS].async_stop(JOB_MAIL)
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -104,6 +115,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     api = app[API] = ApiRegistry()
     _setup_templates(app)
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_jobs_ctx)
     app.cleanup_ctx.append(_mail_ctx)
 
     # Each business area wires itself; the order matters where noted.
@@ -112,7 +124,10 @@ def create_app(settings: CloudSettings) -> web.Application:
     payments_setup.setup(app)  # before checkout: its client is checkout's
     checkout_setup.setup(app)
     inventory_setup.setup(app)
+    admin_setup.setup(app)  # before areas that add console pages to its navigation
+    shipping_setup.setup(app)
     help_routes.setup(app)
+    ops_health.setup(app)  # /healthz, /readyz
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it
     recommender_setup.setup(app)  # after the database context: trains at start-up
 

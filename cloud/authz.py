@@ -5,6 +5,10 @@ themselves. A principal comes from the browser session (all scopes) or, on a rou
 declares the scope it needs (:func:`accepts_bearer`), from a bearer access token (only
 its scopes). Routes without that declaration are session-only: a bearer token sent to
 them is not looked at, so a page can never be read with a token.
+
+Operator actions (the ``admin.`` family) are decided here too: only a first-party browser
+session of an account holding the operator role may take them, never a bearer token,
+whatever its scopes. The console adds the second factor on top (cloud/admin/access.py).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class Principal:
     email: str
     scopes: frozenset[str] | None  # None: a first-party browser session
     client_id: str | None = None
+    # The operator role (`ethos cloud admin grant`); only ever set for a browser session.
+    operator: bool = False
 
     def has_scope(self, scope: str) -> bool:
         return self.scopes is None or scope in self.scopes
@@ -47,6 +53,11 @@ class Rule:
 
     scope: str | None
     owner_only: bool = True
+    operator_only: bool = False
+
+
+# An operator action in the console: a signed-in operator's browser session, no token.
+OPERATOR = Rule(scope=None, owner_only=False, operator_only=True)
 
 
 RULES: dict[str, Rule] = {
@@ -57,6 +68,19 @@ RULES: dict[str, Rule] = {
     "recommendations.read": Rule(scope=SCOPE_PROFILE),
     "oauth.userinfo": Rule(scope=SCOPE_OPENID),
     "oauth.register": Rule(scope=SCOPE_REGISTER),
+    # The buyer's own data (session-only pages: no token reaches them).
+    "account.export": Rule(scope=SCOPE_PROFILE),
+    "account.delete": Rule(scope=SCOPE_PROFILE),
+    "orders.cancel": Rule(scope=SCOPE_ORDERS),
+    # The operations console (/admin). Areas add their operator actions here.
+    "admin.view": OPERATOR,
+    "admin.orders.read": OPERATOR,
+    "admin.orders.write": OPERATOR,
+    "admin.stock.write": OPERATOR,
+    "admin.refunds.write": OPERATOR,
+    "admin.webhooks.read": OPERATOR,
+    "admin.webhooks.redeliver": OPERATOR,
+    "admin.audit.read": OPERATOR,
 }
 
 # Scopes that hand out the secrets of an account's own devices (claim secrets). A client
@@ -74,6 +98,7 @@ SESSION_RESOLVER: web.AppKey[SessionResolver] = web.AppKey("session_resolver")
 _PRINCIPAL = web.RequestKey("ethos_principal", object)
 
 NOT_SIGNED_IN = Refusal("not_signed_in", "Sign in first.", 401)
+NOT_OPERATOR = Refusal("not_operator", "Only the store's operators may do that.", 403)
 INVALID_TOKEN = Refusal("invalid_token", "The access token is not valid.", 401)
 INSUFFICIENT_SCOPE = "insufficient_scope"
 
@@ -125,6 +150,8 @@ def decide(
         return Refusal("unknown_action", f"{action} is not an action", 403)
     if principal is None:
         return NOT_SIGNED_IN
+    if rule.operator_only and (principal.scopes is not SESSION_SCOPES or not principal.operator):
+        return NOT_OPERATOR
     needed = sorted(route_scopes | ({rule.scope} if rule.scope else set()))
     missing = [scope for scope in needed if not principal.has_scope(scope)]
     if missing:

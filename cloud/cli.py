@@ -26,6 +26,8 @@ ENV_HELP = """environment:
   BTCPAY_SPEED_POLICY    HighSpeed, MediumSpeed (default), LowMediumSpeed or LowSpeed
   BTCPAY_INVOICE_EXPIRY_MINUTES  invoice lifetime (default 15)
   ETHOS_RECONCILE_SECONDS  how often open invoices are re-read (default 60)
+  ETHOS_JOB_LEASE_SECONDS  once-only jobs (reconciler, mail, key rotation) move off a dead
+                           replica within ~1.33 x this (default 15)
   ETHOS_TRUSTED_PROXIES    reverse proxies (addresses/CIDRs) whose X-Forwarded-For is believed
   ETHOS_OAUTH_ACCESS_TOKEN_SECONDS  OIDC access token lifetime (default 300)
   ETHOS_OAUTH_ID_TOKEN_SECONDS      ID token lifetime (default 300)
@@ -51,7 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve = commands.add_parser(
         "serve",
         help="serve the store over HTTP",
-        description="Serve the store. In development the database is migrated at start-up.",
+        description=(
+            "Serve the store. In development the database is migrated at start-up; in "
+            "production a database behind the code's schema is refused (run `ethos cloud "
+            "migrate`). While the database cannot be reached the replica answers /healthz "
+            "(alive) and /readyz 503 with the reason, and starts once the database answers. "
+            "/readyz also checks the schema version and BTCPay."
+        ),
         epilog=ENV_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -90,6 +98,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stock_import.add_argument("file", help="the CSV file")
     stock_import.set_defaults(handler=_stock_import)
 
+    admin = commands.add_parser(
+        "admin",
+        help="give or take the operator role (the /admin console)",
+        description=(
+            "Give an account the operator role, or take it away. An operator enrols a TOTP "
+            "second factor on first visit to /admin; revoking also removes that enrolment."
+        ),
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    admin_commands = admin.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)
+    for name, text in (("grant", "make EMAIL an operator"), ("revoke", "EMAIL is no operator")):
+        command = admin_commands.add_parser(name, help=text, description=text, epilog=ENV_HELP)
+        command.add_argument("email", help="the account's email address")
+        command.set_defaults(handler=_admin_role, grant=name == "grant")
+
 
 def _settings():
     from cloud.config import CloudSettings, ConfigError
@@ -101,21 +125,34 @@ def _settings():
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import sys
+
     from aiohttp import web
 
     from cloud.app import create_app
+    from cloud.config import ConfigError
+    from cloud.ops.startup import async_wait_for_database
     from ethos.event_loop import new_server_loop
 
     settings = _settings()
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)  # after the areas' start (cleanup_ctx)
-    web.run_app(
-        app,
-        host=args.host,
-        port=args.port,
-        print=lambda _msg: print(f"Ethos store on http://{args.host}:{args.port}", flush=True),
-        loop=new_server_loop(),
-    )
+    loop = new_server_loop()
+    try:
+        # Probes answer meanwhile: /healthz alive, /readyz names what is missing.
+        loop.run_until_complete(async_wait_for_database(settings, args.host, args.port))
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            print=lambda _msg: print(f"Ethos store on http://{args.host}:{args.port}", flush=True),
+            loop=loop,
+        )
+    except ConfigError as err:
+        print(f"refusing to serve: {err}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 
@@ -161,3 +198,11 @@ def _stock_import(args: argparse.Namespace) -> int:
         print(f"cannot read {args.file}: {err}", file=sys.stderr)
         return 1
     return asyncio.run(run_stock_import(_settings(), text))
+
+
+def _admin_role(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cloud.admin.cli import run_role_change
+
+    return asyncio.run(run_role_change(_settings(), args.email, grant=args.grant))

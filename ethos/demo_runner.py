@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -53,6 +55,28 @@ def free_port(host: str) -> int:
 
 def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C and SIGTERM until the block ends, then raise KeyboardInterrupt.
+
+    An interrupt raised inside ``subprocess.Popen`` can land after the child was forked
+    but before its handle is returned: the child then runs on with nobody to stop it.
+    Handlers are swapped rather than signals blocked, as a blocked mask is inherited.
+    """
+    arrived: list[int] = []
+    deferred = (signal.SIGINT, signal.SIGTERM)
+    previous = {
+        signum: signal.signal(signum, lambda n, _f: arrived.append(n)) for signum in deferred
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if arrived:
+        raise KeyboardInterrupt
 
 
 class DemoRunner:
@@ -120,13 +144,14 @@ class DemoRunner:
         print(f"[{step}/{total}] starting {component.name} …", end=" ", flush=True)
         log = (self.logs / f"{component.name.replace(' ', '-')}.log").open("ab")
         self.running.append(component)  # before it exists: an interrupt still stops it
-        component.process = subprocess.Popen(  # noqa: S603 (our interpreter, our arguments)
-            [sys.executable, *component.args],
-            env={**self.base_env(), **component.env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
-        )
+        with _interrupts_deferred():
+            component.process = subprocess.Popen(  # noqa: S603 (our interpreter, our arguments)
+                [sys.executable, *component.args],
+                env={**self.base_env(), **component.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us only; we stop children in order
+            )
         deadline = time.monotonic() + START_TIMEOUT_S
         while component.port and not port_open(self.host, component.port):
             if component.process.poll() is not None or time.monotonic() > deadline:

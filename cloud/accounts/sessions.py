@@ -65,7 +65,7 @@ async def session_principal(request: web.Request) -> Principal | None:
     user = await current_user(request)
     if user is None or user.id is None:
         return None
-    return Principal(user.id, user.email, SESSION_SCOPES)
+    return Principal(user.id, user.email, SESSION_SCOPES, operator=user.is_operator)
 
 
 async def require_user(request: web.Request) -> User:

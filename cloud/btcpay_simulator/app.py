@@ -1,6 +1,7 @@
 """The BTCPay simulator: an aiohttp app speaking the Greenfield subset the store uses.
 
 Invoices (store-scoped paths and the shorter v2.4 forms), payment methods, manual marking,
+invoice refunds with their pull payments and payouts (`refund_routes`),
 webhooks with signed, ordered, retried deliveries and redelivery, and a checkout page
 `/i/{id}` with a BIP21 URI, its QR code and regtest-style "cheat" buttons. For development
 and tests only: it refuses to run when ETHOS_ENV=production.
@@ -13,7 +14,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,10 +22,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from cloud.btcpay_simulator.chaos import ChaosError
 from cloud.btcpay_simulator.delivery import WebhookSender
 from cloud.btcpay_simulator.pages import checkout_page, invoices_page
+from cloud.btcpay_simulator.pull_payments import PayoutEvent
 from cloud.btcpay_simulator.state import Event, SimInvoice, SimStore, SimWebhook, new_id
-from cloud.payments.const import RETRY_DELAYS_SECONDS, SIMULATOR_HEADER
+from cloud.payments.const import HEALTH_PATH, RETRY_DELAYS_SECONDS, SIMULATOR_HEADER
 from cloud.payments.settings import (
     DEVELOPMENT_BTCPAY_API_KEY,
     DEVELOPMENT_BTCPAY_STORE_ID,
@@ -79,9 +82,11 @@ def _validation(errors: list[tuple[str, str]]) -> web.Response:
 
 @web.middleware
 async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") and request.path != HEALTH_PATH:
         faults = request.app[FAULTS]
         fault = faults.pop(0) if faults else None
+        if fault is not None and fault["status"] == "pass":
+            fault = None  # lets this call through: the fault queued after it hits the next
         if fault is not None and fault["status"] == "slow":
             # Do the work, then answer too late: the caller times out after the fact.
             response = await handler(request)
@@ -135,7 +140,7 @@ def _base_url(request: web.Request) -> str:
     return request.app[SIM_SETTINGS].public_url or f"{request.scheme}://{request.host}"
 
 
-def publish(app: web.Application, events: list[Event]) -> None:
+def publish(app: web.Application, events: Sequence[Event | PayoutEvent]) -> None:
     app[SENDER].publish(list(app[STORE].webhooks.values()), events)
 
 
@@ -287,15 +292,36 @@ async def redeliver(request: web.Request) -> web.Response:
     return _json(request.app[SENDER].redeliver(webhook, original).id)
 
 
+async def health(_request: web.Request) -> web.Response:
+    """Greenfield's health answer; no API key and no injected faults (probes call it)."""
+    return _json({"synchronized": True})
+
+
 async def inject_faults(request: web.Request) -> web.Response:
     """Test hook: the next `count` API calls fail with HTTP `status`, or "timeout" (answer
-    nothing for `delay` seconds), or "slow" (do the work, then answer after `delay`)."""
+    nothing for `delay` seconds), or "slow" (do the work, then answer after `delay`), or
+    "pass" (answer normally: queued first, it aims a later fault at the call after)."""
     body = await _read_object(request)
     if isinstance(body, web.Response):
         return body
     fault = {"status": body.get("status", 503), "delay": body.get("delay", 30)}
     request.app[FAULTS].extend(fault for _ in range(int(body.get("count", 1))))
     return _json({"queued": len(request.app[FAULTS])})
+
+
+async def chaos_settings(request: web.Request) -> web.Response:
+    """Test hook: GET the delivery chaos settings and counters; POST replaces the settings
+    (targets, drop, duplicate, reorder, forge, reorder_delay, seed; see chaos.py)."""
+    chaos = request.app[SENDER].chaos
+    if request.method == "POST":
+        body = await _read_object(request)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            chaos.configure(body)
+        except ChaosError as err:
+            return _problem(422, "invalid-chaos", str(err))
+    return _json(chaos.to_json())
 
 
 CHEATS = ("pay-confirm", "pay", "pay-part", "overpay", "confirm", "expire")
@@ -377,8 +403,15 @@ def create_simulator_app(settings: SimulatorSettings | None = None) -> web.Appli
         app.router.add_get(f"{prefix}/deliveries", list_deliveries)
         app.router.add_get(f"{prefix}/deliveries/{{deliveryId}}/request", get_delivery_request)
         app.router.add_post(f"{prefix}/deliveries/{{deliveryId}}/redeliver", redeliver)
+    app.router.add_get(HEALTH_PATH, health)
     app.router.add_post("/simulator/faults", inject_faults)
+    app.router.add_get("/simulator/chaos", chaos_settings)
+    app.router.add_post("/simulator/chaos", chaos_settings)
     app.router.add_get("/", invoices_list_page)
     app.router.add_get("/i/{invoiceId}", checkout)
     app.router.add_post("/i/{invoiceId}/test/{action}", cheat)
+    # Refunds: pull payments and payouts (that module builds on this one's helpers).
+    from cloud.btcpay_simulator import refund_routes
+
+    refund_routes.add_routes(app, settings.store_id, settings.rate)
     return app

@@ -167,6 +167,14 @@ class Event:
     invoice: SimInvoice
     extra: dict[str, Any]
 
+    def subject(self) -> dict[str, Any]:
+        """The fields naming what the event is about (BTCPay's WebhookInvoiceEvent)."""
+        return {
+            "storeId": self.invoice.store_id,
+            "invoiceId": self.invoice.id,
+            "metadata": self.invoice.metadata,
+        }
+
 
 class SimStore:
     """All simulator state for its single BTCPay store."""

@@ -41,3 +41,5 @@ class Product(BaseModel):
     category: str = Field(pattern=r"^[a-z][a-z-]{1,30}$")
     tags: tuple[str, ...] = ()
     scores: EthicsScores
+    # Alt text of the product's illustration (data/pictures/<sku>.svg, drawn by us).
+    picture_alt: str = Field(default="", max_length=200)

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, TypeAdapter
 
 from cloud.api.openapi import ApiRoutes
+from cloud.catalog import pictures
 from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import ETHICS_DIMENSIONS, EthicsScores, Product
@@ -195,3 +196,4 @@ def add_routes(app: web.Application) -> None:
     app[ANONYMOUS_PAGES] = AnonymousPages()
     app.router.add_get("/", home_page, name="home")
     app.router.add_get("/products/{sku}", product_page, name="product")
+    pictures.add_routes(app)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TypeVar, cast
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
@@ -32,6 +33,8 @@ from cloud.oauth.const import (
 from cloud.oauth.models import OAuthClient
 from cloud.oauth.server import EthosAuthorizationServer
 from cloud.oauth.signing_keys import KeyRing, async_load_key_ring
+from cloud.ops.const import JOB_SIGNING_KEY_ROTATION
+from cloud.ops.keys import JOBS
 from cloud.web.keys import DB, SETTINGS
 from ethos.tasks import async_cancel_and_wait
 
@@ -39,6 +42,8 @@ _LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
 HOUSEKEEPING_SECONDS = 300.0
+# Replicas starting together: a collided insert is retried (as an update) this often.
+FIRST_PARTY_SYNC_ATTEMPTS = 3
 
 
 @dataclass
@@ -127,19 +132,34 @@ def _first_party_clients(app: web.Application) -> list[OAuthClient]:
 
 
 async def _async_sync_first_party_clients(app: web.Application) -> None:
+    """Write the first-party clients. Replicas starting together may both find a client
+    missing; the one whose insert collides reads the other's row and updates it instead."""
+    for attempt in range(FIRST_PARTY_SYNC_ATTEMPTS):
+        try:
+            await _async_write_first_party_clients(app)
+            return
+        except IntegrityError:
+            if attempt + 1 == FIRST_PARTY_SYNC_ATTEMPTS:
+                raise
+            _LOGGER.info("first-party OAuth clients written by another replica; updating")
+
+
+async def _async_write_first_party_clients(app: web.Application) -> None:
     async with app[DB]() as session, session.begin():
         for wanted in _first_party_clients(app):
             row = await session.get(OAuthClient, wanted.client_id)
             if row is None:
                 session.add(wanted)
+                await session.flush()
                 continue
             for name in ("name", "redirect_uris", "grant_types", "scope"):
                 setattr(row, name, getattr(wanted, name))
             row.token_endpoint_auth_method, row.first_party = AUTH_NONE, True
 
 
-async def async_reload_keys(app: web.Application) -> KeyRing:
-    """Load (and rotate when due) the signing keys; replicas converge through the database."""
+async def async_reload_keys(app: web.Application, may_rotate: bool = False) -> KeyRing:
+    """Load the signing keys (rotating when due with `may_rotate`: the replica holding the
+    rotation job); replicas converge through the database."""
     oauth = app[SETTINGS].oauth
     async with app[DB]() as session, session.begin():
         ring = await async_load_key_ring(
@@ -148,13 +168,14 @@ async def async_reload_keys(app: web.Application) -> KeyRing:
             secret_key=app[SETTINGS].secret_key,
             rotate_after=timedelta(days=oauth.key_rotation_days),
             publish_for=timedelta(seconds=max(oauth.id_token_seconds, oauth.access_token_seconds)),
+            may_rotate=may_rotate,
         )
     app[OAUTH].key_ring = ring
     return ring
 
 
 async def async_housekeeping(app: web.Application) -> None:
-    """Reload (and rotate) the signing keys; forget expired codes, grants and tokens."""
+    """Reload the signing keys; forget expired codes, grants and tokens."""
     await async_reload_keys(app)
     async with app[DB]() as session, session.begin():
         removed = await grants.purge_expired(session, utcnow())
@@ -171,6 +192,16 @@ async def _async_housekeeping_forever(app: web.Application) -> None:
             _LOGGER.exception("OAuth housekeeping failed; keeping the current keys")
 
 
+async def _async_rotate_keys_forever(app: web.Application) -> None:
+    """The once-only job (one replica, under its lease): rotate the signing key when due."""
+    while True:
+        try:
+            await async_reload_keys(app, may_rotate=True)
+        except Exception:  # a database hiccup must not end the job
+            _LOGGER.exception("signing-key rotation check failed; trying again later")
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
 async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context (after the database's): clients, keys, worker threads."""
     runtime = app[OAUTH]
@@ -182,9 +213,11 @@ async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime.tasks.append(
         asyncio.create_task(_async_housekeeping_forever(app), name="oauth-housekeeping")
     )
+    app[JOBS].add(JOB_SIGNING_KEY_ROTATION, lambda: _async_rotate_keys_forever(app))
     try:
         yield
     finally:
+        await app[JOBS].async_stop(JOB_SIGNING_KEY_ROTATION)
         await async_cancel_and_wait(*runtime.tasks)
         runtime.tasks.clear()
         runtime.executor.shutdown(wait=False, cancel_futures=True)

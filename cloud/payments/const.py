@@ -6,6 +6,8 @@ SIGNATURE_HEADER = "BTCPay-Sig"
 SIGNATURE_PREFIX = "sha256="
 SIMULATOR_HEADER = "X-Ethos-BTCPay-Simulator"
 WEBHOOK_PATH = "/webhooks/btcpay"
+# Greenfield's health endpoint (no API key needed): {"synchronized": true}.
+HEALTH_PATH = "/api/v1/health"
 
 INVOICE_EVENTS = frozenset(
     {
@@ -20,6 +22,9 @@ INVOICE_EVENTS = frozenset(
         "InvoicePaidAfterExpiration",
     }
 )
+
+# A payout of a pull payment (our refunds) was claimed, approved, or changed state.
+PAYOUT_EVENTS = frozenset({"PayoutCreated", "PayoutApproved", "PayoutUpdated"})
 
 # BTCPay's automatic redelivery schedule: 10 s, 1 min, then 6 × 10 min.
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (10, 60, *([600] * 6))

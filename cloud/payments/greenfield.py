@@ -1,6 +1,7 @@
-"""A small Greenfield API client (aiohttp) for the invoice and webhook calls the store makes.
+"""A small Greenfield API client (aiohttp): the store's invoice, refund and webhook calls.
 
-Uses the store-scoped invoice paths, which every BTCPay version accepts. Every failure
+Uses the store-scoped invoice paths, which every BTCPay version accepts; pull payments and
+payouts use the paths of BTCPay's pull-payments API (v2.4). Every failure
 (HTTP 400/401/403/404/422/5xx, timeouts, refused connections) becomes a `BtcpayError`
 whose message can be shown to a person.
 """
@@ -17,7 +18,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from cloud.payments.const import SIMULATOR_HEADER
+from cloud.payments.const import HEALTH_PATH, SIMULATOR_HEADER
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Invoice:
     order_id: str | None
     checkout_link: str
     expiration_time: datetime | None
+    paid_amount: Decimal | None = None  # in `currency`, when BTCPay says
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Invoice:
@@ -60,6 +62,9 @@ class Invoice:
                 order_id=metadata.get("orderId") if isinstance(metadata, dict) else None,
                 checkout_link=str(data.get("checkoutLink") or ""),
                 expiration_time=datetime.fromtimestamp(int(expires), UTC) if expires else None,
+                paid_amount=(
+                    Decimal(str(data["paidAmount"])) if data.get("paidAmount") is not None else None
+                ),
             )
         except (KeyError, TypeError, ValueError, InvalidOperation) as err:
             raise BtcpayError("BTCPay answered with an invoice we cannot read.") from err
@@ -85,6 +90,85 @@ def invoice_request(
             "redirectAutomatically": True,
         },
     }
+
+
+REFUND_VARIANTS = ("RateThen", "CurrentRate", "OverpaidAmount", "Fiat", "Custom")
+
+
+@dataclass(frozen=True)
+class PullPayment:
+    """A pull payment: money the store owes, claimed by whoever holds its view link."""
+
+    id: str
+    amount: Decimal
+    currency: str
+    view_link: str
+    archived: bool
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PullPayment:
+        try:
+            return cls(
+                id=str(data["id"]),
+                amount=Decimal(str(data["amount"])),
+                currency=str(data.get("currency", "")).upper(),
+                view_link=str(data.get("viewLink") or ""),
+                archived=bool(data.get("archived", False)),
+            )
+        except (KeyError, TypeError, ValueError, InvalidOperation) as err:
+            raise BtcpayError("BTCPay answered with a pull payment we cannot read.") from err
+
+
+@dataclass(frozen=True)
+class Payout:
+    """One claim on a pull payment and how far BTCPay has paid it."""
+
+    id: str
+    pull_payment_id: str | None
+    state: str  # AwaitingApproval, AwaitingPayment, InProgress, Completed, Cancelled
+    destination: str
+    original_amount: Decimal | None
+    original_currency: str
+    payout_amount: Decimal | None
+    payout_currency: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Payout:
+        try:
+            original = data.get("originalAmount")
+            paid = data.get("payoutAmount")
+            return cls(
+                id=str(data["id"]),
+                pull_payment_id=data.get("pullPaymentId"),
+                state=str(data["state"]),
+                destination=str(data.get("destination") or ""),
+                original_amount=Decimal(str(original)) if original is not None else None,
+                original_currency=str(data.get("originalCurrency") or "").upper(),
+                payout_amount=Decimal(str(paid)) if paid is not None else None,
+                payout_currency=str(data.get("payoutCurrency") or "").upper(),
+            )
+        except (KeyError, TypeError, ValueError, InvalidOperation) as err:
+            raise BtcpayError("BTCPay answered with a payout we cannot read.") from err
+
+
+def refund_request(
+    variant: str,
+    name: str,
+    description: str,
+    amount: Decimal | None = None,
+    currency: str | None = None,
+) -> dict[str, Any]:
+    """The invoice-refund body. `Custom` names its amount and currency; the others let
+    BTCPay compute the amount from the invoice's payments."""
+    if variant not in REFUND_VARIANTS:
+        raise ValueError(f"unknown refund variant {variant!r}")
+    body: dict[str, Any] = {"name": name, "description": description, "refundVariant": variant}
+    if variant == "Custom":
+        if amount is None or not currency:
+            raise ValueError("a Custom refund needs an amount and a currency")
+        body["customAmount"] = str(amount.quantize(Decimal("0.01")))
+        body["customCurrency"] = currency.upper()
+    return body
 
 
 class GreenfieldClient:
@@ -130,6 +214,14 @@ class GreenfieldClient:
             _LOGGER.warning("BTCPay unreachable: %s", type(err).__name__)
             raise BtcpayError("BTCPay Server cannot be reached right now.") from err
 
+    async def health(self) -> None:
+        """BTCPay answers its health endpoint and its node is synchronised (readiness)."""
+        data = await self._call("GET", HEALTH_PATH)
+        if data is None:
+            raise BtcpayError("BTCPay Server has no health endpoint at BTCPAY_URL.", 404)
+        if isinstance(data, dict) and data.get("synchronized") is False:
+            raise BtcpayError("BTCPay Server is not synchronised with its node yet.")
+
     async def create_invoice(
         self,
         order_id: str,
@@ -163,6 +255,36 @@ class GreenfieldClient:
         )
         return [item for item in data or [] if isinstance(item, dict)]
 
+    async def refund_invoice(self, invoice_id: str, body: dict[str, Any]) -> PullPayment:
+        """Refund (part of) an invoice: BTCPay creates a pull payment for the buyer to claim."""
+        data = await self._call(
+            "POST", self._store_path(f"/invoices/{quote(invoice_id, safe='')}/refund"), body
+        )
+        if not isinstance(data, dict):
+            raise BtcpayError("BTCPay does not know this invoice; nothing was refunded.", 404)
+        return PullPayment.from_json(data)
+
+    async def get_pull_payment(self, pull_payment_id: str) -> PullPayment | None:
+        data = await self._call("GET", f"/api/v1/pull-payments/{quote(pull_payment_id, safe='')}")
+        return PullPayment.from_json(data) if isinstance(data, dict) else None
+
+    async def list_payouts(self, pull_payment_id: str) -> list[Payout]:
+        """The payouts claimed on a pull payment (cancelled ones included)."""
+        data = await self._call(
+            "GET",
+            f"/api/v1/pull-payments/{quote(pull_payment_id, safe='')}/payouts"
+            "?includeCancelled=true",
+        )
+        return [Payout.from_json(item) for item in data or [] if isinstance(item, dict)]
+
+    async def get_payout(self, pull_payment_id: str, payout_id: str) -> Payout | None:
+        data = await self._call(
+            "GET",
+            f"/api/v1/pull-payments/{quote(pull_payment_id, safe='')}"
+            f"/payouts/{quote(payout_id, safe='')}",
+        )
+        return Payout.from_json(data) if isinstance(data, dict) else None
+
     async def create_webhook(self, url: str, secret: str | None = None) -> tuple[str, str]:
         body: dict[str, Any] = {
             "url": url,
@@ -184,6 +306,21 @@ class GreenfieldClient:
     async def delete_webhook(self, webhook_id: str) -> None:
         await self._call("DELETE", self._store_path(f"/webhooks/{quote(webhook_id, safe='')}"))
 
+    async def redeliver_webhook_delivery(self, webhook_id: str, delivery_id: str) -> str:
+        """Ask BTCPay to send a delivery again (Webhooks_RedeliverWebhookDelivery); returns
+        the new delivery's id. BtcpayError 404 when BTCPay has no such delivery, 409 when
+        it was pruned."""
+        path = (
+            f"/webhooks/{quote(webhook_id, safe='')}"
+            f"/deliveries/{quote(delivery_id, safe='')}/redeliver"
+        )
+        data = await self._call("POST", self._store_path(path))
+        if data is None:
+            raise BtcpayError("BTCPay has no such delivery to send again.", 404)
+        if not isinstance(data, str) or not data:
+            raise BtcpayError("BTCPay did not say which delivery it sent again.")
+        return data
+
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
     try:
@@ -195,7 +332,7 @@ async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
 def _error_message(status: int, payload: Any) -> str:
     if status in (401, 403):
         return "BTCPay Server refused the shop credentials; please try again later."
-    if status == 422 and isinstance(payload, list):
+    if status in (400, 422) and isinstance(payload, list):
         details = "; ".join(
             f"{item.get('path')}: {item.get('message')}"
             for item in payload

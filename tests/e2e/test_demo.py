@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import aiohttp
 import pytest
@@ -19,7 +18,7 @@ from ethos.demo_runner import PORT_BTCPAY, PORT_CLOUD, PORT_HUB, port_open
 from ethos.dynsec_broker import ADMIN_USER
 from tests.hub.ethos_cloud.identity import refused
 from tests.support.dynsec_broker import DynsecBroker
-from tests.support.processes import ROOT
+from tests.support.processes import ROOT, read_until
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e_only
@@ -28,20 +27,6 @@ READY_LINE = "Press Ctrl-C to stop everything."
 BROKER_LINE = re.compile(
     r"MQTT broker +mqtt://127\.0\.0\.1:(\d+) \(Mosquitto, device identity enforced\)"
 )
-
-
-def _wait_for_line(proc: subprocess.Popen, text: str, timeout: float) -> list[str]:
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip())
-        if text in line:
-            return lines
-    raise AssertionError(f"demo did not print {text!r}; output:\n" + "\n".join(lines))
 
 
 def _start_demo(env: dict[str, str]) -> subprocess.Popen:
@@ -67,7 +52,7 @@ async def test_demo_runs_the_product_and_stops_cleanly(tmp_path, unique_id):
     }
     proc = _start_demo(env)
     try:
-        lines = await asyncio.to_thread(_wait_for_line, proc, READY_LINE, 120)
+        lines = await asyncio.to_thread(read_until, proc, READY_LINE, 120)
         assert any("[1/" in line and "ready" in line for line in lines)
         output = "\n".join(lines)
         async with aiohttp.ClientSession() as http:
@@ -107,7 +92,7 @@ async def test_demo_runs_the_product_and_stops_cleanly(tmp_path, unique_id):
                 json={"email": "newcomer@example.org", "password": "violet kettle orbit mango"},
             )
             assert signup.status == 202
-        mail_lines = await asyncio.to_thread(_wait_for_line, proc, "/account/confirm?token=", 60)
+        mail_lines = await asyncio.to_thread(read_until, proc, "/account/confirm?token=", 60)
         assert any("Mail to newcomer@example.org" in line for line in mail_lines)
         for port in (PORT_CLOUD, PORT_HUB, PORT_BTCPAY):
             assert f"http://127.0.0.1:{port}" in output

@@ -51,6 +51,24 @@ def run_python_code(code: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def read_until(process: subprocess.Popen, text: str, timeout: float) -> list[str]:
+    """Read a text-mode process's output line by line until one holds TEXT; the lines read.
+
+    Fails with the output so far when the process ends or TIMEOUT passes without it.
+    """
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if text in line:
+            return lines
+    raise AssertionError(f"{process.args!r} did not print {text!r}; output:\n" + "\n".join(lines))
+
+
 def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
     if process.poll() is None:
         process.terminate()

@@ -20,6 +20,7 @@ FILES = (
     "swagger.template.json",
     "swagger.template.invoices.json",
     "swagger.template.webhooks.json",
+    "swagger.template.pull-payments.json",
 )
 
 
@@ -76,6 +77,13 @@ def normalise(schema: Any, depth: int = 0) -> Any:
 
 def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(normalise({"$ref": f"#/components/schemas/{name}"}))
+
+
+def request_validator(file: str, path: str, method: str = "post") -> Draft202012Validator:
+    """The documented request body of an operation, by its path in one of the files."""
+    operation = documents()[file]["paths"][path][method]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    return Draft202012Validator(normalise(schema))
 
 
 def webhook_validator(event_type: str) -> Draft202012Validator:

@@ -1,0 +1,1 @@
+"""Running the store in production: health and readiness, job leases, metrics, logs, backups."""

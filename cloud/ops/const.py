@@ -1,0 +1,26 @@
+"""Constants of the operations area: probe paths, timeouts and lease timing."""
+
+from __future__ import annotations
+
+HEALTHZ_PATH = "/healthz"
+READYZ_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+
+# Each readiness check gives up after this long (a probe must answer quickly).
+READY_CHECK_TIMEOUT_SECONDS = 2.0
+# How often a replica waiting for its database tries again.
+DATABASE_WAIT_RETRY_SECONDS = 2.0
+# A reason longer than this is cut (error texts from drivers can be long).
+REASON_MAX_CHARS = 300
+
+# Jobs that run on one replica at a time, each under a lease of this name.
+JOB_RECONCILER = "reconciler"
+JOB_MAIL = "mail"
+JOB_SIGNING_KEY_ROTATION = "signing-key-rotation"
+JOB_RECOMMENDER_TRAINING = "recommender-training"
+# A lease lasts this long unless its holder renews it (ETHOS_JOB_LEASE_SECONDS); the holder
+# renews every third of it, so a dead holder's jobs move within about 1⅓ of it.
+DEFAULT_LEASE_SECONDS = 15.0
+MIN_LEASE_SECONDS = 1.0
+MAX_LEASE_SECONDS = 600.0
+RENEWALS_PER_LEASE = 3

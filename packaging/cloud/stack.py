@@ -1,0 +1,665 @@
+#!/usr/bin/env python3
+"""The store's production stack as plain processes on this machine.
+
+`python packaging/cloud/stack.py up --dir DIR` brings up, in this order:
+- its own PostgreSQL cluster (Debian's initdb/pg_ctl, run as the `postgres` user when we
+  are root, on a free port, data in DIR/pg; the machine's shared PostgreSQL is not touched),
+- the migration job (`ethos cloud migrate`),
+- the BTCPay simulator (`ethos btcpay-sim serve`) with the store's webhook registered and
+  its deliveries sent round-robin to the replicas (as BTCPay reaches a service inside),
+- N store replicas (`ethos cloud serve`, default 3) on their own ports, with a real secret
+  key, an explicit webhook secret, the SMTP server given (or the shared outbox in DIR),
+- HAProxy (Debian's) terminating TLS with a certificate made at start (DIR/tls), its
+  backends health-checked on /readyz, and an admin socket used for graceful drain.
+
+It stays in the foreground until SIGTERM or Ctrl-C, then tears everything down; `stop --dir
+DIR` stops a stack started elsewhere (from the pids in DIR/stack.json). Other programs (the
+storm, tests) import this file and drive a `Stack` object: `up()`, `kill_replica(i)`,
+`restart_postgres()`, `rolling_restart()`, `down()`.
+Draining a replica: HAProxy first stops sending it new requests (state drain, then maint
+once its in-flight requests have finished), then the replica gets SIGTERM, closes its
+listening socket and finishes what it still has before exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_LOGGER = logging.getLogger("ethos.stack")
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+PG_USER = "postgres"
+PG_DATABASE = "ethos"
+SIM_API_KEY = "stack-simulator-key"
+SIM_STORE_ID = "stack-store"
+BACKEND = "store"
+HEALTH_PATH = "/readyz"
+FALLBACK_HEALTH_PATH = "/"
+START_TIMEOUT_S = 90.0
+DRAIN_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
+CHECK_INTERVAL_MS = 500
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+def http_status(url: str, timeout: float = 2.0, context: ssl.SSLContext | None = None) -> int:
+    """The HTTP status of a GET, or 0 when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+    except (OSError, ValueError):
+        return 0
+
+
+def wait_for(what: str, predicate: object, timeout: float, proc: subprocess.Popen | None) -> None:
+    """Poll `predicate()` until it holds; fail early when `proc` died."""
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: process exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not ready within {timeout:g} s")
+        time.sleep(0.1)
+
+
+def pg_bin() -> Path:
+    """Debian's newest PostgreSQL binaries."""
+    found = sorted(Path("/").glob(PG_BIN_GLOB.lstrip("/")), key=lambda p: int(p.parent.name))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
+    return found[-1]
+
+
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster of our own (initdb, pg_ctl start/stop/restart)."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.bin = pg_bin()
+        self.log = data_dir.parent / "postgresql.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{PG_DATABASE}"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = list(args)
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["runuser", "-u", PG_USER, "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, check=check)
+
+    def init(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log.touch()
+        if os.geteuid() == 0:
+            shutil.chown(self.data_dir, PG_USER, PG_USER)
+            shutil.chown(self.log, PG_USER, PG_USER)
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            PG_USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-instructions",
+        )
+
+    def _options(self) -> str:
+        return (
+            f"-c port={self.port} -c listen_addresses=127.0.0.1 "
+            f"-c unix_socket_directories={self.data_dir} -c max_connections=300"
+        )
+
+    def start(self) -> None:
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log),
+            "-o",
+            self._options(),
+            "-w",
+            "start",
+        )
+
+    def create_database(self) -> None:
+        self._run(
+            str(self.bin / "createdb"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            PG_USER,
+            PG_DATABASE,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        if (self.data_dir / "postmaster.pid").exists():
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop")
+
+    def restart(self) -> None:
+        """Fast restart: every connection is cut, as when the database server restarts."""
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.log),
+            "-o",
+            self._options(),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
+
+    def sql(self, statement: str) -> str:
+        result = self._run(
+            str(self.bin / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            PG_USER,
+            "-d",
+            PG_DATABASE,
+            "-At",
+            "-c",
+            statement,
+        )
+        return result.stdout.strip()
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1/localhost: (HAProxy's PEM, the CA file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    bundle = folder / "haproxy.pem"
+    bundle.write_bytes(cert.read_bytes() + key.read_bytes())
+    bundle.chmod(0o600)
+    key.chmod(0o600)
+    return bundle, cert
+
+
+@dataclass
+class Replica:
+    """One `ethos cloud serve` process; `proc` is None while it is stopped."""
+
+    name: str
+    port: int
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    health_path: str = HEALTH_PATH
+
+    def ready(self) -> bool:
+        return http_status(self.url + self.health_path) == 200
+
+
+@dataclass
+class Stack:
+    """The whole stack; every process's output goes to DIR/<name>.log."""
+
+    folder: Path
+    replicas: int = 3
+    smtp_url: str | None = None
+    reconcile_seconds: int = 5
+    retry_scale: str = "0.02"
+    log_level: str = "WARNING"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(40))
+    webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    https_port: int = 0
+    sim_port: int = 0
+    pg: PostgresCluster | None = None
+    sim: subprocess.Popen | None = None
+    haproxy: subprocess.Popen | None = None
+    nodes: list[Replica] = field(default_factory=list)
+    ca_file: Path | None = None
+    _pg_tmp: Path | None = None
+
+    # -- addresses ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
+
+    @property
+    def sim_url(self) -> str:
+        return f"http://127.0.0.1:{self.sim_port}"
+
+    @property
+    def admin_socket(self) -> Path:
+        return self.folder / "haproxy.sock"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        assert self.ca_file is not None
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    def store_env(self) -> dict[str, str]:
+        assert self.pg is not None
+        env = {
+            "ETHOS_DATA_DIR": str(self.folder / "data"),
+            "ETHOS_BASE_URL": self.base_url,
+            "DATABASE_URL": self.pg.url,
+            "ETHOS_SECRET_KEY": self.secret_key,
+            "BTCPAY_URL": self.sim_url,
+            "BTCPAY_API_KEY": SIM_API_KEY,
+            "BTCPAY_STORE_ID": SIM_STORE_ID,
+            "BTCPAY_WEBHOOK_SECRET": self.webhook_secret,
+            "ETHOS_RECONCILE_SECONDS": str(self.reconcile_seconds),
+            "ETHOS_TRUSTED_PROXIES": "127.0.0.1",
+            "LOG_LEVEL": self.log_level,
+            **self.extra_env,
+        }
+        if self.smtp_url:
+            env["SMTP_URL"] = self.smtp_url
+        return env
+
+    # -- processes ------------------------------------------------------------------------
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = (self.folder / f"{name}.log").open("ab")
+        return subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C in our terminal is ours to pass on
+        )
+
+    def _ethos(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        return self._spawn(name, [sys.executable, "-m", "ethos", *args], env)
+
+    def up(self) -> None:
+        """Bring up everything; on any failure, tear down what started and raise."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_postgres()
+            self.migrate()
+            self._start_simulator()
+            self.nodes = [Replica(f"store{i + 1}", free_port()) for i in range(self.replicas)]
+            for node in self.nodes:
+                self.start_replica(node, wait=False)
+            for node in self.nodes:
+                self.wait_replica_ready(node)
+            self._start_haproxy()
+            self.configure_deliveries()
+            self._write_state()
+        except BaseException:
+            self.down()
+            raise
+
+    def _start_postgres(self) -> None:
+        # Its own folder under /tmp: the postgres user must reach it (pytest's tmp is 0700).
+        self._pg_tmp = Path(tempfile.mkdtemp(prefix="ethos-stack-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self._pg_tmp, PG_USER, PG_USER)
+        self.pg = PostgresCluster(self._pg_tmp / "data", free_port())
+        self.pg.init()
+        self.pg.start()
+        self.pg.create_database()
+        _LOGGER.info("PostgreSQL on port %s (%s)", self.pg.port, self.pg.data_dir)
+
+    def migrate(self) -> None:
+        """The migration job: `ethos cloud migrate`, once, before any replica starts."""
+        job = self._ethos("migrate", ["cloud", "migrate"], self.store_env())
+        if job.wait(timeout=START_TIMEOUT_S) != 0:
+            raise RuntimeError(f"migration job failed: see {self.folder / 'migrate.log'}")
+
+    def _start_simulator(self) -> None:
+        self.sim_port = free_port()
+        self.https_port = free_port()
+        env = {
+            "BTCPAY_API_KEY": SIM_API_KEY,
+            "BTCPAY_STORE_ID": SIM_STORE_ID,
+            "BTCPAY_SIM_RETRY_SCALE": self.retry_scale,
+            "LOG_LEVEL": self.log_level,
+        }
+        self.sim = self._ethos(
+            "btcpay-sim", ["btcpay-sim", "serve", "--port", str(self.sim_port)], env
+        )
+        wait_for("BTCPay simulator", lambda: port_open(self.sim_port), START_TIMEOUT_S, self.sim)
+        self.sim_api(
+            "POST",
+            f"/api/v1/stores/{SIM_STORE_ID}/webhooks",
+            {"url": f"{self.base_url}/webhooks/btcpay", "secret": self.webhook_secret},
+        )
+
+    def sim_api(self, method: str, path: str, body: object | None = None) -> object:
+        """A JSON call to the simulator's API (Greenfield or its test hooks)."""
+        request = urllib.request.Request(  # noqa: S310 (our own simulator, http on loopback)
+            self.sim_url + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {SIM_API_KEY}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read() or b"null")
+
+    def configure_deliveries(self, **chaos: object) -> None:
+        """Webhooks go round-robin to the replicas' own addresses (BTCPay inside the
+        network); `chaos` adds the simulator's duplicate/reorder/forge/drop rates."""
+        targets = [f"{node.url}/webhooks/btcpay" for node in self.nodes]
+        self.sim_api("POST", "/simulator/chaos", {"targets": targets, **chaos})
+
+    def start_replica(self, node: Replica, wait: bool = True) -> None:
+        node.proc = self._ethos(
+            node.name, ["cloud", "serve", "--port", str(node.port)], self.store_env()
+        )
+        if wait:
+            self.wait_replica_ready(node)
+
+    def wait_replica_ready(self, node: Replica) -> None:
+        wait_for(f"replica {node.name}", lambda: port_open(node.port), START_TIMEOUT_S, node.proc)
+        if http_status(node.url + HEALTH_PATH) == 404:
+            # A store without readiness yet: its home page (which reads the database).
+            _LOGGER.warning("%s has no %s; health-checking / instead", node.name, HEALTH_PATH)
+            node.health_path = FALLBACK_HEALTH_PATH
+        wait_for(f"replica {node.name}", node.ready, START_TIMEOUT_S, node.proc)
+
+    @property
+    def health_path(self) -> str:
+        return self.nodes[0].health_path if self.nodes else HEALTH_PATH
+
+    def _start_haproxy(self) -> None:
+        pem, self.ca_file = make_certificate(self.folder / "tls")
+        config = self.folder / "haproxy.cfg"
+        config.write_text(self.haproxy_config(pem))
+        check = subprocess.run(
+            ["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, check=False
+        )
+        if check.returncode != 0:
+            raise RuntimeError(f"haproxy refused its configuration: {check.stdout}{check.stderr}")
+        self.haproxy = self._spawn("haproxy", ["haproxy", "-W", "-db", "-f", str(config)], {})
+        context = self.ssl_context()
+        wait_for(
+            "HAProxy",
+            lambda: http_status(self.base_url + self.health_path, context=context) == 200,
+            START_TIMEOUT_S,
+            self.haproxy,
+        )
+        for node in self.nodes:
+            self.wait_backend(node, "UP")
+
+    def haproxy_config(self, pem: Path) -> str:
+        servers = "\n".join(
+            f"    server {node.name} 127.0.0.1:{node.port} check" for node in self.nodes
+        )
+        return f"""\
+global
+    maxconn 4096
+    stats socket {self.admin_socket} mode 600 level admin
+    log stdout format raw local0 notice
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 10s
+    # A connection refused by a stopped replica is tried again on another one; a request
+    # that reached a replica is never sent twice (a checkout must not be placed twice).
+    retries 3
+    retry-on conn-failure
+    option redispatch 1
+
+frontend https
+    bind 127.0.0.1:{self.https_port} ssl crt {pem}
+    option forwardfor
+    http-request set-header X-Forwarded-Proto https
+    default_backend {BACKEND}
+
+backend {BACKEND}
+    balance roundrobin
+    option httpchk GET {self.health_path}
+    http-check expect status 200
+    default-server inter {CHECK_INTERVAL_MS} fall 2 rise 1
+{servers}
+"""
+
+    # -- HAProxy's runtime API ------------------------------------------------------------
+
+    def haproxy_command(self, command: str) -> str:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(self.admin_socket))
+            sock.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+
+    def backend_stats(self) -> dict[str, dict[str, str]]:
+        """HAProxy's `show stat` rows of our backend's servers, by server name."""
+        lines = self.haproxy_command("show stat").splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        rows = {}
+        for line in lines[1:]:
+            row = dict(zip(header, line.split(","), strict=False))
+            if row.get("pxname") == BACKEND and row.get("svname") not in ("FRONTEND", "BACKEND"):
+                rows[row["svname"]] = row
+        return rows
+
+    def wait_backend(self, node: Replica, status: str, timeout: float = START_TIMEOUT_S) -> None:
+        wait_for(
+            f"HAProxy sees {node.name} {status}",
+            lambda: self.backend_stats()[node.name]["status"].startswith(status),
+            timeout,
+            None,
+        )
+
+    # -- faults and operations ------------------------------------------------------------
+
+    def drain(self, node: Replica) -> None:
+        """HAProxy sends it nothing new, then its in-flight requests finish."""
+        self.haproxy_command(f"set server {BACKEND}/{node.name} state drain")
+        wait_for(
+            f"{node.name} drained",
+            lambda: int(self.backend_stats()[node.name]["scur"] or 0) == 0,
+            DRAIN_TIMEOUT_S,
+            None,
+        )
+        self.haproxy_command(f"set server {BACKEND}/{node.name} state maint")
+
+    def stop_replica(self, node: Replica) -> int:
+        """SIGTERM: the replica stops accepting, finishes in-flight work and exits."""
+        assert node.proc is not None
+        node.proc.send_signal(signal.SIGTERM)
+        try:
+            code = node.proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            node.proc.kill()
+            code = node.proc.wait()
+        node.proc = None
+        return code
+
+    def kill_replica(self, index: int) -> Replica:
+        """SIGKILL, no warning: what a crashed machine does to a replica."""
+        node = self.nodes[index]
+        assert node.proc is not None
+        node.proc.kill()
+        node.proc.wait()
+        node.proc = None
+        return node
+
+    def restart_killed(self, node: Replica) -> None:
+        self.start_replica(node)
+        self.wait_backend(node, "UP")
+
+    def restart_postgres(self) -> None:
+        assert self.pg is not None
+        self.pg.restart()
+
+    def rolling_restart(self) -> None:
+        """One replica at a time: drain, stop, start, wait ready, back into HAProxy."""
+        for node in self.nodes:
+            self.drain(node)
+            self.stop_replica(node)
+            self.start_replica(node)
+            self.haproxy_command(f"set server {BACKEND}/{node.name} state ready")
+            self.wait_backend(node, "UP")
+
+    def _write_state(self) -> None:
+        assert self.pg is not None
+        state = {
+            "base_url": self.base_url,
+            "simulator": self.sim_url,
+            "ca_file": str(self.ca_file),
+            "database_url": self.pg.url,
+            "pg_data": str(self.pg.data_dir),
+            "replicas": {n.name: n.url for n in self.nodes},
+            "launcher": os.getpid(),
+            "pids": [p.pid for p in self._procs()],
+        }
+        (self.folder / "stack.json").write_text(json.dumps(state, indent=2))
+
+    def _procs(self) -> list[subprocess.Popen]:
+        procs = [self.haproxy, *(n.proc for n in self.nodes), self.sim]
+        return [p for p in procs if p is not None]
+
+    def down(self) -> None:
+        """Stop HAProxy, the replicas, the simulator and PostgreSQL; remove its data."""
+        for proc in self._procs():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self._procs():
+            try:
+                proc.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.haproxy = self.sim = None
+        for node in self.nodes:
+            node.proc = None
+        if self.pg is not None:
+            self.pg.stop("immediate")
+            self.pg = None
+        if self._pg_tmp is not None:
+            shutil.rmtree(self._pg_tmp, ignore_errors=True)
+            self._pg_tmp = None
+
+
+def stop_from_state(folder: Path) -> None:
+    """`stop`: end the processes a foreground `up` left (its pids), then its PostgreSQL."""
+    state = json.loads((folder / "stack.json").read_text())
+    try:  # the foreground `up` tears its own stack down on SIGTERM
+        os.kill(state["launcher"], signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S * 2
+        while time.monotonic() < deadline:
+            os.kill(state["launcher"], 0)
+            time.sleep(0.2)
+    except ProcessLookupError:
+        pass
+    for pid in state["pids"]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    data = Path(state["pg_data"])
+    if (data / "postmaster.pid").exists():
+        PostgresCluster(data, 0).stop("immediate")
+    shutil.rmtree(data.parent, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="bring the stack up and keep it running until stopped")
+    up.add_argument("--dir", type=Path, required=True, help="logs, certificate, state")
+    up.add_argument("--replicas", type=int, default=3)
+    up.add_argument("--smtp-url", default=None, help="default: mail to DIR/data/outbox")
+    stop = commands.add_parser("stop", help="tear down a stack started with up")
+    stop.add_argument("--dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.command == "stop":
+        stop_from_state(args.dir)
+        return 0
+    stack = Stack(args.dir.resolve(), replicas=args.replicas, smtp_url=args.smtp_url)
+    stack.up()
+    print(f"store on {stack.base_url} (CA: {stack.ca_file}); replicas:", flush=True)
+    for node in stack.nodes:
+        print(f"  {node.name} {node.url}", flush=True)
+    print(f"BTCPay simulator on {stack.sim_url}; Ctrl-C or `stop --dir` ends it", flush=True)
+
+    def _stop(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.down()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
