@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from cloud.accounts.keys import PERSONAL_DATA
 from cloud.shipping import service
+from cloud.shipping.personal_data import shipping_holder
 from cloud.web.keys import DB, SETTINGS
 from ethos.tasks import async_cancel_and_wait
 
@@ -42,3 +44,5 @@ async def _erasure_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_erasure_ctx)  # after the database context: needs its engine
+    # After checkout: erased before the orders lose their link to the account.
+    app[PERSONAL_DATA].register(shipping_holder(app[SETTINGS].secret_key))
