@@ -23,6 +23,7 @@ from cloud.inventory import setup as inventory_setup
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import setup as oauth_setup
 from cloud.ops import health as ops_health
+from cloud.ops import metrics as ops_metrics
 from cloud.ops.const import JOB_MAIL
 from cloud.ops.keys import JOBS
 from cloud.ops.leases import JobLeases
@@ -109,7 +110,11 @@ async def openapi_document(request: web.Request) -> web.Response:
 def create_app(settings: CloudSettings) -> web.Application:
     """Build the store application. Resources open in cleanup contexts, closed on shutdown."""
     settings.validate()
-    app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        # Metrics outermost: every answer is timed, refusals and errors included.
+        middlewares=[ops_metrics.metrics_middleware, *MIDDLEWARES],
+        client_max_size=settings.max_body_bytes,
+    )
     app[SETTINGS] = settings
     app.on_response_prepare.append(add_response_headers)
     api = app[API] = ApiRegistry()
@@ -128,6 +133,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     shipping_setup.setup(app)
     help_routes.setup(app)
     ops_health.setup(app)  # /healthz, /readyz
+    ops_metrics.setup(app)  # /metrics
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it
     recommender_setup.setup(app)  # after the database context: trains at start-up
 
