@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-default test-e2e test-pi lint format install clean deb deb-lock apt-repo storm
+.PHONY: demo test test-default test-e2e test-pi lint format install clean deb deb-lock apt-repo image storm
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ test-pi: $(STAMP)
 # replica is killed and PostgreSQL restarts, then a rolling restart (needs haproxy).
 storm: $(STAMP)
 	$(PY) benchmarks/storm.py --buyers 200 --rolling-buyers 20 --ramp-seconds 40
+
+# The store's OCI image, ethos-store:<version>, built with podman on a debootstrap'd base
+# (cached in build/cache/image): see packaging/cloud/image/README.md.
+image: $(STAMP)
+	packaging/cloud/image/build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

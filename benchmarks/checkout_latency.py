@@ -134,13 +134,27 @@ async def one_buyer(
         async with session.get(f"{base}/checkout") as response:
             token = CSRF_RE.search(await response.text()).group(1)
         await pause()
-        form = {"email": f"{secrets.token_hex(4)}@bench.example", "csrf_token": token}
+        form = {
+            "email": f"{secrets.token_hex(4)}@bench.example",
+            "csrf_token": token,
+            **SHIPPING_ADDRESS,
+        }
         start = time.perf_counter()
         async with session.post(f"{base}/checkout", data=form, allow_redirects=False) as r:
             await r.read()
             latencies.append(time.perf_counter() - start)
             assert r.status == 303, (r.status, await r.text())
             return r.headers["Location"].rsplit("/", 1)[-1]
+
+
+# A buyer's shipping address (every checkout asks for one).
+SHIPPING_ADDRESS = {
+    "ship_name": "Bench Buyer",
+    "ship_line1": "1 Test Street",
+    "ship_postcode": "75001",
+    "ship_city": "Paris",
+    "ship_country": "FR",
+}
 
 
 async def concurrent_buyers(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,12 +23,16 @@ from cloud.inventory import setup as inventory_setup
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import setup as oauth_setup
 from cloud.ops import health as ops_health
+from cloud.ops import metrics as ops_metrics
+from cloud.ops.const import JOB_MAIL
+from cloud.ops.keys import JOBS
+from cloud.ops.leases import JobLeases
 from cloud.payments import setup as payments_setup
 from cloud.recommender import setup as recommender_setup
+from cloud.shipping import setup as shipping_setup
 from cloud.web import pwa
 from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
-from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,6 +82,13 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+async def _jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Once-only jobs (each area adds its own) run here only while this replica holds them."""
+    jobs = app[JOBS] = JobLeases(app[DB], app[SETTINGS].job_lease_seconds)
+    yield
+    await jobs.async_close()
+
+
 async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     transport = (
@@ -88,9 +98,9 @@ async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     dispatcher = MailDispatcher(app[DB], transport, settings.mail_from)
     app[MAIL] = dispatcher
-    task = asyncio.create_task(dispatcher.async_run(), name="mail-dispatcher")
+    app[JOBS].add(JOB_MAIL, dispatcher.async_run)  # one replica sends
     yield
-    await async_cancel_and_wait(task)
+    await app[JOBS].async_stop(JOB_MAIL)
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -100,12 +110,17 @@ async def openapi_document(request: web.Request) -> web.Response:
 def create_app(settings: CloudSettings) -> web.Application:
     """Build the store application. Resources open in cleanup contexts, closed on shutdown."""
     settings.validate()
-    app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        # Metrics outermost: every answer is timed, refusals and errors included.
+        middlewares=[ops_metrics.metrics_middleware, *MIDDLEWARES],
+        client_max_size=settings.max_body_bytes,
+    )
     app[SETTINGS] = settings
     app.on_response_prepare.append(add_response_headers)
     api = app[API] = ApiRegistry()
     _setup_templates(app)
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_jobs_ctx)
     app.cleanup_ctx.append(_mail_ctx)
 
     # Each business area wires itself; the order matters where noted.
@@ -115,8 +130,10 @@ def create_app(settings: CloudSettings) -> web.Application:
     checkout_setup.setup(app)
     inventory_setup.setup(app)
     admin_setup.setup(app)  # before areas that add console pages to its navigation
+    shipping_setup.setup(app)
     help_routes.setup(app)
     ops_health.setup(app)  # /healthz, /readyz
+    ops_metrics.setup(app)  # /metrics
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it
     recommender_setup.setup(app)  # after the database context: trains at start-up
 

@@ -68,6 +68,10 @@ RULES: dict[str, Rule] = {
     "recommendations.read": Rule(scope=SCOPE_PROFILE),
     "oauth.userinfo": Rule(scope=SCOPE_OPENID),
     "oauth.register": Rule(scope=SCOPE_REGISTER),
+    # The buyer's own data (session-only pages: no token reaches them).
+    "account.export": Rule(scope=SCOPE_PROFILE),
+    "account.delete": Rule(scope=SCOPE_PROFILE),
+    "orders.cancel": Rule(scope=SCOPE_ORDERS),
     # The operations console (/admin). Areas add their operator actions here.
     "admin.view": OPERATOR,
     "admin.orders.read": OPERATOR,

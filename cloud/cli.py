@@ -26,6 +26,8 @@ ENV_HELP = """environment:
   BTCPAY_SPEED_POLICY    HighSpeed, MediumSpeed (default), LowMediumSpeed or LowSpeed
   BTCPAY_INVOICE_EXPIRY_MINUTES  invoice lifetime (default 15)
   ETHOS_RECONCILE_SECONDS  how often open invoices are re-read (default 60)
+  ETHOS_JOB_LEASE_SECONDS  once-only jobs (reconciler, mail, key rotation) move off a dead
+                           replica within ~1.33 x this (default 15)
   ETHOS_TRUSTED_PROXIES    reverse proxies (addresses/CIDRs) whose X-Forwarded-For is believed
   ETHOS_OAUTH_ACCESS_TOKEN_SECONDS  OIDC access token lifetime (default 300)
   ETHOS_OAUTH_ID_TOKEN_SECONDS      ID token lifetime (default 300)

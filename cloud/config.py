@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cloud.oauth.settings import OAuthSettings
+from cloud.ops.const import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
 from cloud.payments.settings import BtcpaySettings
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (marker value)
@@ -43,8 +44,16 @@ class CloudSettings:
     oauth: OAuthSettings = field(default_factory=OAuthSettings)  # the OIDC provider
     btcpay: BtcpaySettings = field(default_factory=BtcpaySettings)  # the payment server
     reconcile_interval_seconds: float = 60.0
+    # Once-only jobs (reconciler, mail, key rotation) move off a dead replica within ~1⅓ of this.
+    job_lease_seconds: float = DEFAULT_LEASE_SECONDS
+    # Bearer token of /metrics; unset: open in development, not served in production.
+    metrics_token: str | None = None
     # Reverse proxies whose X-Forwarded-For names the real client (sign-in throttling).
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # Shipping addresses are erased this many days after delivery.
+    address_erase_days: int = 30
+    # Operators are mailed when a product's free units fall to this (per product in /admin).
+    low_stock_threshold: int = 3
 
     @property
     def production(self) -> bool:
@@ -76,6 +85,10 @@ class CloudSettings:
             btcpay=BtcpaySettings.from_env(env, _int),
             reconcile_interval_seconds=float(_int(env, "ETHOS_RECONCILE_SECONDS", 60)),
             trusted_proxies=_networks(env, "ETHOS_TRUSTED_PROXIES"),
+            job_lease_seconds=_float(env, "ETHOS_JOB_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
+            metrics_token=env.get("ETHOS_METRICS_TOKEN") or None,
+            address_erase_days=_int(env, "ETHOS_ADDRESS_ERASE_DAYS", 30),
+            low_stock_threshold=_int(env, "ETHOS_LOW_STOCK_THRESHOLD", 3),
         )
         settings.validate()
         return settings
@@ -92,6 +105,17 @@ class CloudSettings:
         self._validate_btcpay(production=False)
         if self.reconcile_interval_seconds <= 0:
             raise ConfigError("ETHOS_RECONCILE_SECONDS must be positive")
+        if not MIN_LEASE_SECONDS <= self.job_lease_seconds <= MAX_LEASE_SECONDS:
+            raise ConfigError(
+                f"ETHOS_JOB_LEASE_SECONDS must be between {MIN_LEASE_SECONDS:g} and "
+                f"{MAX_LEASE_SECONDS:g}, not {self.job_lease_seconds:g}"
+            )
+        if self.address_erase_days < 0:
+            raise ConfigError("ETHOS_ADDRESS_ERASE_DAYS must be 0 or more")
+        if self.low_stock_threshold < 0:
+            raise ConfigError("ETHOS_LOW_STOCK_THRESHOLD must be 0 or more")
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise ConfigError("ETHOS_METRICS_TOKEN must be at least 16 characters")
         if not self.production:
             return
         if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
@@ -140,6 +164,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as err:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from err
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as err:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from err
+    if value != value:  # NaN compares unequal to itself and passes every bound
+        raise ConfigError(f"{name} must be a number, not {raw!r}")
+    return value
 
 
 def normalise_database_url(url: str) -> str:

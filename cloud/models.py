@@ -10,6 +10,8 @@ from cloud.checkout import models as checkout_models  # noqa: F401 (registers ta
 from cloud.inventory import models as inventory_models  # noqa: F401 (registers tables)
 from cloud.mail import models as mail_models  # noqa: F401 (registers tables)
 from cloud.oauth import models as oauth_models  # noqa: F401 (registers tables)
+from cloud.ops import models as ops_models  # noqa: F401 (registers tables)
 from cloud.payments import models as payments_models  # noqa: F401 (registers tables)
+from cloud.shipping import models as shipping_models  # noqa: F401 (registers tables)
 
 metadata = SQLModel.metadata

@@ -20,6 +20,7 @@ _NONCE_BYTES = 12
 
 PURPOSE_CLAIM_SECRETS = "ethos claim secrets v1"
 PURPOSE_SIGNING_KEYS = "ethos signing keys v1"
+PURPOSE_SHIPPING_ADDRESSES = "ethos shipping addresses v1"
 
 
 @lru_cache(maxsize=16)

@@ -48,6 +48,8 @@ class EmailToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     password_hash: str | None = Field(default=None, max_length=255)
+    # An email change's link: the address it moves the account to once opened there.
+    new_email: str | None = Field(default=None, max_length=254)
 
 
 class WebSession(SQLModel, table=True):

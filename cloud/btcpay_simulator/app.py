@@ -85,6 +85,8 @@ async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if request.path.startswith("/api/") and request.path != HEALTH_PATH:
         faults = request.app[FAULTS]
         fault = faults.pop(0) if faults else None
+        if fault is not None and fault["status"] == "pass":
+            fault = None  # lets this call through: the fault queued after it hits the next
         if fault is not None and fault["status"] == "slow":
             # Do the work, then answer too late: the caller times out after the fact.
             response = await handler(request)
@@ -297,7 +299,8 @@ async def health(_request: web.Request) -> web.Response:
 
 async def inject_faults(request: web.Request) -> web.Response:
     """Test hook: the next `count` API calls fail with HTTP `status`, or "timeout" (answer
-    nothing for `delay` seconds), or "slow" (do the work, then answer after `delay`)."""
+    nothing for `delay` seconds), or "slow" (do the work, then answer after `delay`), or
+    "pass" (answer normally: queued first, it aims a later fault at the call after)."""
     body = await _read_object(request)
     if isinstance(body, web.Response):
         return body

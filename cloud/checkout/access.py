@@ -16,7 +16,7 @@ from cloud.checkout.models import Order
 
 async def readable_order(request: web.Request, action: str = "orders.read") -> Order:
     order = await load_order(request.app[CHECKOUT], request.match_info["order_id"][:32])
-    if order is None:
+    if order is None or order.erased_at is not None:
         raise web.HTTPNotFound(text="There is no such order.")
     if order.user_id is None:
         return order

@@ -216,6 +216,8 @@ async def _move(
     }
     if adopting:
         fields.update(invoice_id=invoice.id, checkout_link=invoice.checkout_link)
+    if target == OrderStatus.PAID:
+        fields["paid_at"] = utcnow()
     async with ctx.db() as session, session.begin():
         if not await service.move_order(session, order, target, **fields):
             return None  # someone moved it first: re-read and decide again
@@ -232,8 +234,8 @@ async def _queue_status_mail(
     status: OrderStatus,
     additional: str | None,
 ) -> None:
-    if not mails.mails_buyer(status):
-        return
+    if not mails.mails_buyer(status) or order.erased_at is not None:
+        return  # an erased order's buyer asked us to forget their address
     lines = await service.order_lines(session, order.id)
     serials = (
         (await units_of_orders(session, [order.id])).get(order.id)

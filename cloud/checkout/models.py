@@ -1,11 +1,12 @@
-"""Checkout tables: orders and their lines. Money is Numeric (Decimal in Python)."""
+"""Checkout tables: orders, their lines and refunds. Money is Numeric (Decimal in Python)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
-from sqlalchemy import Column, Numeric
+from sqlalchemy import Column, Index, Numeric, text
 from sqlmodel import Field, SQLModel
 
 from cloud.db import UTCDateTime, utcnow
@@ -32,12 +33,25 @@ class Order(SQLModel, table=True):
     invoice_claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # When the reconciler should next re-read the invoice (None: nothing left to watch).
     next_check_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))
+    # Shipping (cloud/shipping): packed, then shipped with tracking, then delivered.
+    fulfilment: str | None = Field(default=None, max_length=16, index=True)
+    packed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    shipped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    carrier: str | None = Field(default=None, max_length=60)
+    tracking_number: str | None = Field(default=None, max_length=60)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # The status timeline the buyer sees (created_at above, then these as they happen).
+    paid_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # Set when the buyer's account was deleted: the order is kept for accounting with the
+    # address pseudonymised, and its guest link no longer opens it.
+    erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     # Bumped by every operator action (cloud/admin/locking.py): a second operator acting on
     # the page they loaded before is refused instead of overwriting the first one's work.
     version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -52,3 +66,56 @@ class OrderLine(SQLModel, table=True):
     name: str = Field(max_length=80)
     unit_price: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     quantity: int
+
+
+class RefundStatus(StrEnum):
+    REQUESTING = "requesting"  # BTCPay is being asked; one at a time per order
+    AWAITING_CLAIM = "awaiting_claim"  # the pull payment exists; the buyer has not claimed
+    CLAIMED = "claimed"  # the buyer named an address; the payout awaits approval
+    APPROVED = "approved"  # approved in BTCPay; the bitcoin is being sent
+    PAID = "paid"  # the payout completed
+
+
+# At most one refund of an order is being requested at a time: a second operator's
+# concurrent refund of the same order fails on this index instead of refunding twice.
+_ONE_REQUESTING = text("status = 'requesting'")
+
+
+class Refund(SQLModel, table=True):
+    """Money returned to a buyer through a BTCPay pull payment (an invoice refund)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        Index(
+            "ix_refunds_one_requesting_per_order",
+            "order_id",
+            unique=True,
+            sqlite_where=_ONE_REQUESTING,
+            postgresql_where=_ONE_REQUESTING,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: str = Field(max_length=32, foreign_key="orders.id", index=True)
+    invoice_id: str = Field(max_length=64)
+    status: str = Field(max_length=24)
+    variant: str = Field(max_length=16)  # BTCPay's refundVariant
+    # What this refund takes off what was paid, in the order's currency.
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    currency: str = Field(max_length=8)
+    cancels_order: bool = False
+    pull_payment_id: str | None = Field(default=None, max_length=64, unique=True)
+    claim_link: str | None = Field(default=None, max_length=500)
+    # What BTCPay pays out (bitcoin, or the order's currency for a Custom refund).
+    pull_payment_amount: str | None = Field(default=None, max_length=40)
+    pull_payment_currency: str | None = Field(default=None, max_length=8)
+    payout_id: str | None = Field(default=None, max_length=64)
+    payout_state: str | None = Field(default=None, max_length=24)
+    operator_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    paid_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

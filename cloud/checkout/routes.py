@@ -12,7 +12,7 @@ from cloud.accounts.service import normalise_email
 from cloud.accounts.sessions import current_user, require_user
 from cloud.authz import authorize
 from cloud.catalog.keys import CATALOG
-from cloud.checkout import flow, service
+from cloud.checkout import flow, refunds, service
 from cloud.checkout.access import readable_order
 from cloud.checkout.cart import (
     CART_COOKIE,
@@ -23,10 +23,12 @@ from cloud.checkout.cart import (
     set_quantity,
 )
 from cloud.checkout.keys import CHECKOUT
-from cloud.checkout.models import Order
+from cloud.checkout.models import Order, RefundStatus
 from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes_for
 from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.service import units_of_orders
+from cloud.shipping import service as shipping
+from cloud.shipping.address import COUNTRIES, Address, parse_address
 from cloud.web.forms import read_form, transaction
 from cloud.web.keys import DB, SETTINGS
 
@@ -103,7 +105,15 @@ async def checkout_page(request: web.Request, status: int = 200, **extra: object
     return aiohttp_jinja2.render_template(
         "checkout/checkout.html",
         request,
-        {"lines": lines, "total": _total(lines), "refusal": refusal, **extra},
+        {
+            "lines": lines,
+            "total": _total(lines),
+            "refusal": refusal,
+            "countries": COUNTRIES,
+            "erase_days": request.app[SETTINGS].address_erase_days,
+            "form": extra.pop("form", {}),
+            **extra,
+        },
         status=status,
     )
 
@@ -118,8 +128,10 @@ async def checkout_submit(request: web.Request) -> web.Response:
     form = await read_form(request)
     user = await current_user(request)
     lines = service.price_cart(request.app[CATALOG], read_cart(request))
+    if not lines:  # a stale tab: say so before asking about the form's fields
+        return await checkout_page(request, service.EMPTY_CART.status, refusal=service.EMPTY_CART)
     try:
-        email = user.email if user else normalise_email(form.get("email", ""))
+        email, address = _buyer_details(form, user.email if user else None)
         async with transaction(request.app) as session:
             order = await service.place_order(
                 session,
@@ -128,8 +140,13 @@ async def checkout_submit(request: web.Request) -> web.Response:
                 email,
                 flow.invoice_claim_lease(request.app[SETTINGS]),
             )
+            await shipping.store_address(
+                session, request.app[SETTINGS].secret_key, order.id, address
+            )
     except InputErrors as err:
-        return await checkout_page(request, 422, errors=err.fields, email=form.get("email", ""))
+        return await checkout_page(
+            request, 422, errors=err.fields, email=form.get("email", ""), form=form
+        )
     except RefusedError as err:
         return await checkout_page(request, err.refusal.status, refusal=err.refusal)
     await flow.request_invoice(request.app[CHECKOUT], order, first=True)
@@ -138,13 +155,35 @@ async def checkout_submit(request: web.Request) -> web.Response:
     raise response
 
 
+def _buyer_details(form: dict[str, str], account_email: str | None) -> tuple[str, Address]:
+    """The email (the account's, or a guest's) and the shipping address, every fault named."""
+    errors: dict[str, str] = {}
+    email = account_email or ""
+    if account_email is None:
+        try:
+            email = normalise_email(form.get("email", ""))
+        except InputErrors as err:
+            errors.update(err.fields)
+    try:
+        address = parse_address(form)
+    except InputErrors as err:
+        errors.update(err.fields)
+    if errors:
+        raise InputErrors(errors)
+    return email, address
+
+
 async def order_view(request: web.Request, order: Order) -> dict[str, object]:
     async with request.app[DB]() as session:
         lines = await service.order_lines(session, order.id)
         serials = (await units_of_orders(session, [order.id])).get(order.id, [])
+        order_refunds = await refunds.refunds_of(session, order.id)
+        stored = await shipping.address_of(session, request.app[SETTINGS].secret_key, order.id)
     status = OrderStatus(order.status)
     return {
         "order": order,
+        "ship_to": stored.address,
+        "address_erased": stored.erased_at,
         "lines": lines,
         "serials": serials,
         "status": status,
@@ -153,6 +192,8 @@ async def order_view(request: web.Request, order: Order) -> dict[str, object]:
         "payable": status in PAYABLE and bool(order.checkout_link),
         "live": status in OPEN_STATUSES or status == OrderStatus.AWAITING_INVOICE,
         "refresh": LIVE_REFRESH_SECONDS,
+        "refunds": [r for r in order_refunds if r.status != RefundStatus.REQUESTING],
+        "refund_text": refunds.REFUND_STATUS_TEXT,
     }
 
 

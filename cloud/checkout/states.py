@@ -21,6 +21,8 @@ class OrderStatus(StrEnum):
     PAID_LATE = "paid_late"
     PAID = "paid"  # settled: units allocated, ready to ship
     BACKORDER = "backorder"  # settled, but the stock it held was gone
+    PARTLY_REFUNDED = "partly_refunded"  # an operator returned part of what was paid
+    REFUNDED = "refunded"  # everything paid is being returned; nothing ships
 
 
 class InvoiceStatus(StrEnum):
@@ -52,6 +54,8 @@ _RANK = {
     OrderStatus.PAID_LATE: 5,
     OrderStatus.PAID: 6,
     OrderStatus.BACKORDER: 6,
+    OrderStatus.PARTLY_REFUNDED: 7,
+    OrderStatus.REFUNDED: 8,
 }
 
 # The reconciler re-reads these invoices: BTCPay may still move them.
@@ -65,6 +69,16 @@ EXPIRED_STATUSES = frozenset(
 WATCHED_STATUSES = OPEN_STATUSES | EXPIRED_STATUSES
 # Entering these ends the reservation: the units go back on sale.
 RELEASING_STATUSES = EXPIRED_STATUSES | {OrderStatus.INVALID}
+# An operator may refund these (through BTCPay): something was paid and nothing has shipped.
+REFUNDABLE_STATUSES = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.BACKORDER,
+        OrderStatus.EXPIRED_PART_PAID,
+        OrderStatus.PAID_LATE,
+        OrderStatus.PARTLY_REFUNDED,
+    }
+)
 
 
 def order_status_for(status: str, additional: str | None) -> OrderStatus | None:
@@ -138,6 +152,15 @@ STATUS_TEXT: dict[OrderStatus, StatusText] = {
     OrderStatus.INVALID: StatusText(
         "Payment failed",
         "The payment could not be confirmed. Nothing will ship; contact us if you paid.",
+    ),
+    OrderStatus.PARTLY_REFUNDED: StatusText(
+        "Partly refunded",
+        "We are returning part of your payment: claim it with the link we mailed you.",
+    ),
+    OrderStatus.REFUNDED: StatusText(
+        "Refunded",
+        "This order is cancelled and your payment is being returned: claim it with the link "
+        "we mailed you.",
     ),
 }
 

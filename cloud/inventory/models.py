@@ -41,3 +41,14 @@ class Ownership(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+class StockAlert(SQLModel, table=True):
+    """Per product: its own low-stock threshold (None: the store's), and when operators were
+    last told it ran low (None: not low since; set again only after stock rose above)."""
+
+    __tablename__ = "stock_alerts"
+
+    sku: str = Field(primary_key=True, max_length=40)
+    threshold: int | None = Field(default=None)
+    alerted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

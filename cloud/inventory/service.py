@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -106,6 +106,24 @@ async def release_units(session: AsyncSession, order_id: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return affected_rows(result)
+
+
+async def return_units_to_stock(session: AsyncSession, order_id: str) -> int:
+    """An order cancelled before shipping: its units are nobody's and on sale again."""
+    await session.execute(
+        delete(Ownership)
+        .where(col(Ownership.order_id) == order_id)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(
+        update(StockUnit)
+        .where(col(StockUnit.order_id) == order_id)
+        .values(order_id=None, sold_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    returned = affected_rows(result)
+    _LOGGER.info("order %s: %d units back in stock", order_id, returned)
+    return returned
 
 
 async def held_units(session: AsyncSession, order_id: str, sku: str) -> list[int]:

@@ -1,8 +1,9 @@
 """Deliver queued mail: to an SMTP server (`SMTP_URL`) or, unset, as .eml files in an outbox.
 
-Runs as a background task in every replica. Work is claimed row by row with
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas never send the same mail twice; a
-failed delivery is retried with growing waits.
+Runs as a once-only job: one replica at a time, under its lease (cloud/ops/leases.py).
+Work is also claimed row by row with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so even an
+old holder that resumes cannot send a mail another replica is sending; a failed delivery
+is retried with growing waits.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import re
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -39,7 +40,8 @@ def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(mail.created_at)
-    message["Message-ID"] = make_msgid(domain="ethos.local")
+    # One id per queued mail (not per attempt): a repeated send is recognisably the same.
+    message["Message-ID"] = f"<outgoing-{mail.id}.{mail.created_at:%Y%m%d%H%M%S%f}@ethos.local>"
     message.set_content(mail.body)
     return message
 
@@ -114,23 +116,34 @@ class MailDispatcher:
             self._wake.clear()
 
     async def async_deliver_due(self) -> int:
-        """Deliver one batch of due mail; return how many rows were handled."""
-        async with self._sessions() as session, session.begin():
-            now = utcnow()
-            rows = (
-                await session.scalars(
-                    select(OutgoingMail)
-                    .where(col(OutgoingMail.sent_at).is_(None))
-                    .where(col(OutgoingMail.next_attempt_at) <= now)
-                    .where(col(OutgoingMail.attempts) < MAX_ATTEMPTS)
-                    .order_by(col(OutgoingMail.id))
-                    .limit(BATCH_SIZE)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            for mail in rows:
+        """Deliver up to one batch of due mail, each in its own transaction; return how
+        many rows were handled.
+
+        Each mail is locked, sent and marked sent in one short transaction, committed at
+        once: a replica killed mid-batch leaves only the one mail whose send it had not yet
+        recorded, not the whole batch, to be sent again by the replica taking over. (That
+        last gap, between the SMTP server's acceptance and the commit, cannot close; the
+        repeat carries the same Message-ID, which receiving systems recognise.)
+        """
+        handled = 0
+        for _ in range(BATCH_SIZE):
+            async with self._sessions() as session, session.begin():
+                mail = (
+                    await session.scalars(
+                        select(OutgoingMail)
+                        .where(col(OutgoingMail.sent_at).is_(None))
+                        .where(col(OutgoingMail.next_attempt_at) <= utcnow())
+                        .where(col(OutgoingMail.attempts) < MAX_ATTEMPTS)
+                        .order_by(col(OutgoingMail.id))
+                        .limit(1)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).first()
+                if mail is None:
+                    break
                 await self._async_deliver_one(mail)
-            return len(rows)
+            handled += 1
+        return handled
 
     async def _async_deliver_one(self, mail: OutgoingMail) -> None:
         mail.attempts += 1

@@ -32,6 +32,8 @@ from cloud.oauth.const import (
 from cloud.oauth.models import OAuthClient
 from cloud.oauth.server import EthosAuthorizationServer
 from cloud.oauth.signing_keys import KeyRing, async_load_key_ring
+from cloud.ops.const import JOB_SIGNING_KEY_ROTATION
+from cloud.ops.keys import JOBS
 from cloud.web.keys import DB, SETTINGS
 from ethos.tasks import async_cancel_and_wait
 
@@ -144,8 +146,9 @@ async def _async_write_first_party_clients(app: web.Application) -> None:
             row.token_endpoint_auth_method, row.first_party = AUTH_NONE, True
 
 
-async def async_reload_keys(app: web.Application) -> KeyRing:
-    """Load (and rotate when due) the signing keys; replicas converge through the database."""
+async def async_reload_keys(app: web.Application, may_rotate: bool = False) -> KeyRing:
+    """Load the signing keys (rotating when due with `may_rotate`: the replica holding the
+    rotation job); replicas converge through the database."""
     oauth = app[SETTINGS].oauth
     async with app[DB]() as session, session.begin():
         ring = await async_load_key_ring(
@@ -154,13 +157,14 @@ async def async_reload_keys(app: web.Application) -> KeyRing:
             secret_key=app[SETTINGS].secret_key,
             rotate_after=timedelta(days=oauth.key_rotation_days),
             publish_for=timedelta(seconds=max(oauth.id_token_seconds, oauth.access_token_seconds)),
+            may_rotate=may_rotate,
         )
     app[OAUTH].key_ring = ring
     return ring
 
 
 async def async_housekeeping(app: web.Application) -> None:
-    """Reload (and rotate) the signing keys; forget expired codes, grants and tokens."""
+    """Reload the signing keys; forget expired codes, grants and tokens."""
     await async_reload_keys(app)
     async with app[DB]() as session, session.begin():
         removed = await grants.purge_expired(session, utcnow())
@@ -177,6 +181,16 @@ async def _async_housekeeping_forever(app: web.Application) -> None:
             _LOGGER.exception("OAuth housekeeping failed; keeping the current keys")
 
 
+async def _async_rotate_keys_forever(app: web.Application) -> None:
+    """The once-only job (one replica, under its lease): rotate the signing key when due."""
+    while True:
+        try:
+            await async_reload_keys(app, may_rotate=True)
+        except Exception:  # a database hiccup must not end the job
+            _LOGGER.exception("signing-key rotation check failed; trying again later")
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
 async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context (after the database's): clients, keys, worker threads."""
     runtime = app[OAUTH]
@@ -188,9 +202,11 @@ async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     runtime.tasks.append(
         asyncio.create_task(_async_housekeeping_forever(app), name="oauth-housekeeping")
     )
+    app[JOBS].add(JOB_SIGNING_KEY_ROTATION, lambda: _async_rotate_keys_forever(app))
     try:
         yield
     finally:
+        await app[JOBS].async_stop(JOB_SIGNING_KEY_ROTATION)
         await async_cancel_and_wait(*runtime.tasks)
         runtime.tasks.clear()
         runtime.executor.shutdown(wait=False, cancel_futures=True)

@@ -82,17 +82,19 @@ async def async_load_key_ring(
     secret_key: str,
     rotate_after: timedelta,
     publish_for: timedelta,
+    may_rotate: bool = True,
 ) -> KeyRing:
     """Load the keys, creating the first one and rotating an old one when due.
 
     `publish_for` is how long a retired key stays published: the longest lifetime of a
-    token it signed, plus clock skew.
+    token it signed, plus clock skew. Without `may_rotate` (a replica that does not hold
+    the rotation job) an old key is kept; only a missing key is made.
     """
     keep_after = now - publish_for - CLOCK_SKEW
     await session.execute(delete(SigningKey).where(col(SigningKey.retired_at) < keep_after))
     rows = list((await session.scalars(select(SigningKey))).all())
     active = sorted((row for row in rows if row.retired_at is None), key=lambda row: row.created_at)
-    if not active or now - active[-1].created_at >= rotate_after:
+    if not active or (may_rotate and now - active[-1].created_at >= rotate_after):
         await async_rotate_signing_key(session, now, secret_key=secret_key)
         rows = list((await session.scalars(select(SigningKey))).all())
         active = [row for row in rows if row.retired_at is None]

@@ -23,6 +23,9 @@ INVOICE_EVENTS = frozenset(
     }
 )
 
+# A payout of a pull payment (our refunds) was claimed, approved, or changed state.
+PAYOUT_EVENTS = frozenset({"PayoutCreated", "PayoutApproved", "PayoutUpdated"})
+
 # BTCPay's automatic redelivery schedule: 10 s, 1 min, then 6 × 10 min.
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (10, 60, *([600] * 6))
 SIMULATOR_PORT = 8082

@@ -306,6 +306,21 @@ class GreenfieldClient:
     async def delete_webhook(self, webhook_id: str) -> None:
         await self._call("DELETE", self._store_path(f"/webhooks/{quote(webhook_id, safe='')}"))
 
+    async def redeliver_webhook_delivery(self, webhook_id: str, delivery_id: str) -> str:
+        """Ask BTCPay to send a delivery again (Webhooks_RedeliverWebhookDelivery); returns
+        the new delivery's id. BtcpayError 404 when BTCPay has no such delivery, 409 when
+        it was pruned."""
+        path = (
+            f"/webhooks/{quote(webhook_id, safe='')}"
+            f"/deliveries/{quote(delivery_id, safe='')}/redeliver"
+        )
+        data = await self._call("POST", self._store_path(path))
+        if data is None:
+            raise BtcpayError("BTCPay has no such delivery to send again.", 404)
+        if not isinstance(data, str) or not data:
+            raise BtcpayError("BTCPay did not say which delivery it sent again.")
+        return data
+
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
     try:

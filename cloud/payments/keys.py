@@ -19,7 +19,10 @@ class WebhookSecret:
 
 
 InvoiceListener = Callable[[Invoice], Awaitable[InvoiceOutcome]]
+# Told the pull payment and payout a payout webhook names (the body is not trusted further).
+PayoutListener = Callable[[str, str], Awaitable[InvoiceOutcome]]
 
 GREENFIELD: web.AppKey[GreenfieldClient] = web.AppKey("greenfield", GreenfieldClient)
 WEBHOOK_SECRET: web.AppKey[WebhookSecret] = web.AppKey("btcpay_webhook_secret", WebhookSecret)
 INVOICE_LISTENER: web.AppKey[InvoiceListener] = web.AppKey("invoice_listener")
+PAYOUT_LISTENER: web.AppKey[PayoutListener] = web.AppKey("payout_listener")

@@ -12,6 +12,15 @@ from tests.support.smtp_sink import MailCatcher
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 LINK_RE = re.compile(r"https?://\S+")
 PASSWORD = "correct horse battery"
+# The checkout's shipping address fields, filled as a buyer would.
+SHIPPING_ADDRESS = {
+    "ship_name": "Ada Lovelace",
+    "ship_line1": "12 St James's Square",
+    "ship_line2": "",
+    "ship_postcode": "SW1Y 4JH",
+    "ship_city": "London",
+    "ship_country": "GB",
+}
 
 
 def csrf_from(html: str) -> str:

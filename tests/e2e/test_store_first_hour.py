@@ -12,7 +12,12 @@ import pytest
 
 from tests.cloud.common import LINK_RE
 from tests.e2e.conftest import import_units
-from tests.support.browser import Screenshots, assert_no_sideways_scroll, chromium
+from tests.support.browser import (
+    Screenshots,
+    assert_no_sideways_scroll,
+    chromium,
+    fill_shipping_address,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -101,6 +106,7 @@ async def test_the_stores_first_hour(store_stack, unique_id, device):
         await page.click("button:has-text('Check out')")
         await page.wait_for_selector(f"text=Ordering as {email}")
         await step("checkout")
+        await fill_shipping_address(page)
         await page.click("button:has-text('Place order')")
         await page.wait_for_selector("text=Waiting for payment")
         order_url = page.url

@@ -23,6 +23,7 @@ from tests.support.browser import (
     Screenshots,
     assert_no_sideways_scroll,
     chromium,
+    fill_shipping_address,
     reload_until_visible,
 )
 from tests.support.dynsec_broker import DynsecBroker
@@ -124,6 +125,7 @@ async def test_the_whole_story(store_stack, dynsec_broker, unique_id, device):
         await page.wait_for_selector(f"text=Ordering as {email}")
         await fits(page)
         await shots.take(page, "checkout")
+        await fill_shipping_address(page)
         await page.click("button:has-text('Place order')")
         await page.wait_for_selector("text=Waiting for payment")
         order_url = page.url

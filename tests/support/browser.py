@@ -77,3 +77,19 @@ async def reload_until_visible(page: Page, url: str, locator: Locator, timeout_s
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} did not show {locator} within {timeout_s:.0f} s")
         await asyncio.sleep(3)
+
+
+# The checkout's shipping address, as a buyer types it (field name → value).
+BROWSER_SHIPPING_ADDRESS = {
+    "ship_name": "Ada Lovelace",
+    "ship_line1": "12 St James's Square",
+    "ship_postcode": "SW1Y 4JH",
+    "ship_city": "London",
+}
+
+
+async def fill_shipping_address(page: Page) -> None:
+    """Fill the checkout's "Ship to" fields."""
+    for name, value in BROWSER_SHIPPING_ADDRESS.items():
+        await page.fill(f"input[name={name}]", value)
+    await page.select_option("select[name=ship_country]", "GB")

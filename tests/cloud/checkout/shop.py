@@ -23,7 +23,7 @@ from cloud.config import CloudSettings
 from cloud.inventory.importer import import_stock
 from cloud.payments.settings import BtcpaySettings
 from cloud.web.keys import DB
-from tests.cloud.common import csrf_from
+from tests.cloud.common import SHIPPING_ADDRESS, csrf_from
 from tests.cloud.payments.sim_support import Sim, running_simulator, start_simulator_process
 from tests.support import processes
 from tests.support.smtp_sink import MailCatcher
@@ -68,7 +68,7 @@ class Shop:
     async def submit_checkout(self, email: str | None = None, client=None):
         client = client or self.client
         page = await client.get("/checkout")
-        data = {"csrf_token": csrf_from(await page.text())}
+        data = {"csrf_token": csrf_from(await page.text()), **SHIPPING_ADDRESS}
         if email is not None:
             data["email"] = email
         return await client.post("/checkout", data=data, allow_redirects=False)

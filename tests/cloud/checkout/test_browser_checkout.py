@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import chromium
+from tests.support.browser import chromium, fill_shipping_address
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +27,7 @@ async def test_guest_buys_and_pays_in_a_real_browser(shop):
         await page.wait_for_url(f"{base}/cart")
         await page.click("text=Check out")
         await page.fill("input[name=email]", "browser@example.com")
+        await fill_shipping_address(page)
         await page.click("button:has-text('Place order')")
         await page.wait_for_selector("text=Waiting for payment")
         order_url = page.url

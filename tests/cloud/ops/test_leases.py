@@ -1,0 +1,123 @@
+"""Job leases in one process: of several replicas' keepers on one database exactly one runs
+each job; when it goes, another takes the job within the lease bound."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from cloud import db
+from cloud.db import utcnow
+from cloud.ops.leases import JobLeases, async_try_hold
+
+LEASE_SECONDS = 1.0
+
+
+async def _migrated(database):
+    engine = db.create_engine(database.url, database.schema)
+    await db.async_upgrade_to_head(engine)
+    return engine
+
+
+async def test_a_lease_is_held_by_one_holder_until_it_expires(database):
+    engine = await _migrated(database)
+    sessions = db.session_factory(engine)
+    lease, now = timedelta(seconds=10), utcnow()
+    try:
+        async with sessions() as session, session.begin():
+            assert await async_try_hold(session, "job", "a", lease, now)
+        async with sessions() as session, session.begin():
+            assert not await async_try_hold(session, "job", "b", lease, now)
+            assert await async_try_hold(session, "job", "a", lease, now)  # renewal
+        later = now + lease + timedelta(seconds=1)
+        async with sessions() as session, session.begin():
+            assert await async_try_hold(session, "job", "b", lease, later)
+            assert not await async_try_hold(session, "job", "a", lease, later)
+    finally:
+        await engine.dispose()
+
+
+async def test_three_keepers_run_a_job_once_and_hand_it_over(database):
+    engine = await _migrated(database)
+    sessions = db.session_factory(engine)
+    running: dict[str, int] = {}
+    started: list[str] = []
+
+    def job_for(holder: str):
+        async def job() -> None:
+            started.append(holder)
+            running[holder] = running.get(holder, 0) + 1
+            try:
+                await asyncio.Event().wait()
+            finally:
+                running[holder] -= 1
+
+        return job
+
+    keepers = [JobLeases(sessions, LEASE_SECONDS, holder=f"replica-{i}") for i in range(3)]
+    try:
+        for keeper in keepers:
+            keeper.add("reconciler", job_for(keeper.holder))
+        await asyncio.sleep(LEASE_SECONDS * 2)
+        assert sum(running.values()) == 1
+        assert sum(keeper.holds("reconciler") for keeper in keepers) == 1
+        holder = next(keeper for keeper in keepers if keeper.holds("reconciler"))
+
+        # The holder stops renewing (as a killed replica would): its job is taken over.
+        assert holder._keeper is not None
+        holder._keeper.cancel()
+        for job in holder._jobs.values():
+            assert job.task is not None
+            job.task.cancel()
+        loop = asyncio.get_running_loop()
+        gone_at = loop.time()
+        while not any(k.holds("reconciler") for k in keepers if k is not holder):
+            assert loop.time() - gone_at < LEASE_SECONDS * (1 + 1 / 3) + 1.0
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(LEASE_SECONDS)
+        assert sum(n for name, n in running.items() if name != holder.holder) == 1
+        assert len(started) == 2
+    finally:
+        for keeper in keepers:
+            await keeper.async_close()
+        await engine.dispose()
+
+
+async def test_a_closing_replica_hands_its_job_over_at_once(database):
+    engine = await _migrated(database)
+    sessions = db.session_factory(engine)
+    lease = 3.0  # renewed (and retried by the other) every second
+    first, second = (JobLeases(sessions, lease, holder=name) for name in ("first", "second"))
+
+    async def job() -> None:
+        await asyncio.Event().wait()
+
+    try:
+        first.add("mail", job)
+        await asyncio.sleep(0.3)
+        second.add("mail", job)
+        await asyncio.sleep(0.3)
+        assert first.holds("mail") and not second.holds("mail")
+        loop = asyncio.get_running_loop()
+        await first.async_close()  # releases the lease: the other need not wait for expiry
+        closed_at = loop.time()
+        while not second.holds("mail"):
+            assert loop.time() - closed_at < lease, "the lease was not released"
+            await asyncio.sleep(0.05)
+    finally:
+        await second.async_close()
+        await engine.dispose()
+
+
+def test_a_lease_length_that_is_not_a_sane_number_is_refused(tmp_path):
+    import pytest
+
+    from cloud.config import CloudSettings, ConfigError
+
+    base = {"ETHOS_DATA_DIR": str(tmp_path)}
+    assert (
+        CloudSettings.from_env({**base, "ETHOS_JOB_LEASE_SECONDS": "7.5"}).job_lease_seconds == 7.5
+    )
+    for bad in ("soon", "0", "-3", "nan", "100000"):
+        with pytest.raises(ConfigError, match="ETHOS_JOB_LEASE_SECONDS"):
+            CloudSettings.from_env({**base, "ETHOS_JOB_LEASE_SECONDS": bad})
