@@ -53,11 +53,19 @@ PASSWORD = "storm horse battery staple"  # noqa: S105 (throw-away accounts)
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 LINK_RE = re.compile(r"https?://\S+/account/confirm\?token=[^\s\"<>]+")
 CHAOS = {"duplicate": 0.2, "reorder": 0.2, "forge": 0.15, "drop": 0.1, "reorder_delay": 1.0}
+SHIPPING_ADDRESS = {
+    "ship_name": "Storm Buyer",
+    "ship_line1": "1 Rue de la Paix",
+    "ship_postcode": "75002",
+    "ship_city": "Paris",
+    "ship_country": "FR",
+}
 UNPAID_SHARE = 0.1  # buyers who check out but never pay
 STEP_ATTEMPTS = 40  # a person retries a failed page, half a second apart
 RETRY_PAUSE_S = 0.5
 WINDOW_GRACE_S = 2.0  # a restart window ends this long after the service answers again
 PROBE_INTERVAL_S = 0.1
+QUIET_TIMEOUT_S = 30.0  # how long the forgery counts may take to stop moving
 MAIL_SETTLED_S = 5.0  # an outbox file this old is complete
 SETTLE_SLACK_S = 5.0  # beyond one reconcile interval: a pass's own duration, HTTP, polling
 REFUSAL_LOG = "webhook refused"
@@ -212,7 +220,7 @@ class Client:
         form = {"sku": SKU, "quantity": "1", "csrf_token": token}
         await self.step("add to cart", "POST", "/cart/add", (303,), data=form)
         token = await self.csrf("checkout page", "/checkout")
-        form = {"csrf_token": token} | ({"email": email} if email else {})
+        form = {"csrf_token": token, **SHIPPING_ADDRESS} | ({"email": email} if email else {})
         _status, _text, headers = await self.step(
             "checkout", "POST", "/checkout", (303,), data=form
         )
@@ -435,18 +443,29 @@ class Storm:
             await asyncio.sleep(0.5)
 
     def forgeries(self) -> dict[str, int]:
-        counts = self.stack.sim_api("GET", "/simulator/chaos")["counts"]
-        logged = sum(
-            (self.stack.folder / f"{node.name}.log").read_text(errors="replace").count(REFUSAL_LOG)
-            for node in self.stack.nodes
-        )
-        return {
-            "sent": counts.get("forge", 0),
-            "refused": counts.get("forge_refused", 0),
-            "accepted": counts.get("forge_accepted", 0),
-            "unanswered": counts.get("forge_unanswered", 0),
-            "refusals logged by replicas": logged,
-        }
+        """The simulator's forgery counts beside the replicas' logged refusals, read once
+        both have stopped moving (held-back and retried deliveries still land a while)."""
+        previous: dict[str, int] = {}
+        deadline = time.monotonic() + QUIET_TIMEOUT_S
+        while True:
+            counts = self.stack.sim_api("GET", "/simulator/chaos")["counts"]
+            logged = sum(
+                (self.stack.folder / f"{node.name}.log")
+                .read_text(errors="replace")
+                .count(REFUSAL_LOG)
+                for node in self.stack.nodes
+            )
+            current = {
+                "sent": counts.get("forge", 0),
+                "refused": counts.get("forge_refused", 0),
+                "accepted": counts.get("forge_accepted", 0),
+                "unanswered": counts.get("forge_unanswered", 0),
+                "refusals logged by replicas": logged,
+            }
+            if current == previous or time.monotonic() > deadline:
+                return current
+            previous = current
+            time.sleep(1.0)
 
     # -- rolling restart ------------------------------------------------------------------
 
@@ -533,7 +552,7 @@ async def run_storm(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             "double allocations": storm.double_allocations(),
             "settled but not paid": missing,
             "settled -> paid after last payment/recovery (s)": round(settle_seconds, 2),
-            "forgeries": storm.forgeries(),
+            "forgeries": await asyncio.to_thread(storm.forgeries),
             "5xx outside restart windows": [
                 f"{r.kind} {r.outcome} at {r.at - storm.recorder.started:.2f}s"
                 for r in storm.recorder.five_xx_outside()
@@ -555,7 +574,12 @@ def verdict(report: dict[str, Any]) -> list[str]:
     if report["settled but not paid"]:
         failed.append("lost paid orders")
     forged = report["forgeries"]
-    if forged["accepted"] or forged["refused"] != forged["refusals logged by replicas"]:
+    answered = forged["refused"] + forged["accepted"] + forged["unanswered"]
+    if (
+        forged["accepted"]
+        or forged["refused"] != forged["refusals logged by replicas"]
+        or answered != forged["sent"]
+    ):
         failed.append("forgeries not all refused")
     if forged["sent"] == 0:
         failed.append("no forgery was sent")

@@ -36,6 +36,7 @@ async def test_storm_loses_nothing_and_rolling_restart_fails_no_request(tmp_path
     forged = report["forgeries"]
     assert forged["sent"] > 0 and forged["accepted"] == 0
     assert forged["refused"] == forged["refusals logged by replicas"]
+    assert forged["refused"] + forged["unanswered"] == forged["sent"]
     assert report["5xx outside restart windows"] == []
     rolling = report["rolling restart"]
     assert rolling["checkouts"] > 0 and rolling["failed"] == {}
