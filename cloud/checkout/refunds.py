@@ -157,6 +157,14 @@ def can_refund(order: Order, balance: RefundBalance, request: RefundRequest) -> 
             f"({order.total} {order.currency}): there is no overpayment to refund.",
             409,
         )
+    if request.variant == "OverpaidAmount" and balance.refunded > 0:
+        # BTCPay refunds the whole overpayment again, whatever was returned since.
+        return Refusal(
+            "overpayment_refunded",
+            f"{balance.refunded} {order.currency} of this payment was refunded already, so "
+            "the overpayment cannot be refunded whole again: refund a custom amount instead.",
+            409,
+        )
     if request.variant == "Fiat" and balance.paid < order.total:
         return Refusal(
             "not_fully_paid",

@@ -18,6 +18,8 @@ JOB_RECONCILER = "reconciler"
 JOB_MAIL = "mail"
 JOB_SIGNING_KEY_ROTATION = "signing-key-rotation"
 JOB_RECOMMENDER_TRAINING = "recommender-training"
+JOB_ADDRESS_ERASURE = "address-erasure"
+JOB_LOW_STOCK = "low-stock-watch"
 # A lease lasts this long unless its holder renews it (ETHOS_JOB_LEASE_SECONDS); the holder
 # renews every third of it, so a dead holder's jobs move within about 1⅓ of it.
 DEFAULT_LEASE_SECONDS = 15.0

@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from cloud.accounts.keys import PERSONAL_DATA
+from cloud.accounts.personal_data import DataSubject
 from cloud.admin.locking import ORDER_CHANGED
 from cloud.admin.models import AuditEntry
 from cloud.checkout import refunds
@@ -109,6 +111,12 @@ async def test_an_overpayment_is_refunded_claimed_by_mail_link_and_followed_to_p
     page = await (await shop.client.get(f"/orders/{order_id}")).text()
     assert f"{refund.amount} {order.currency}" in page and "Refunded: the payout is paid" in page
     assert paid.payout_id == payout["id"] and paid.paid_at is not None
+    with pytest.raises(RefusedError) as refused:  # the overpayment is not refunded twice
+        await refunds.refund_order(
+            shop.app[CHECKOUT], order_id, RefundRequest("OverpaidAmount"), OPERATOR
+        )
+    assert refused.value.refusal.code == "overpayment_refunded"
+    assert len(await _refunds(shop, order_id)) == 1
     (entry,) = await _audit(shop, order_id)
     assert (entry.actor_email, entry.action) == (OPERATOR, "order.refund")
     assert f"{refund.amount} {order.currency}" in entry.details
@@ -174,6 +182,18 @@ async def test_a_full_refund_before_shipping_cancels_the_order_and_returns_its_u
         assert await available_count(session, "EPD-1") == free_before + 1
         owned = await session.scalars(select(Ownership).where(col(Ownership.order_id) == order_id))
         assert list(owned) == []
+    async with shop.app[DB]() as session:
+        exported = await shop.app[PERSONAL_DATA].export(session, DataSubject(0, order.email))
+    assert exported["refunds"]["refunds_to_you"] == [
+        {
+            "order_id": order_id,
+            "amount": str(order.total),
+            "currency": order.currency,
+            "status": "awaiting_claim",
+            "created_at": refund.created_at.isoformat(),
+            "paid_at": None,
+        }
+    ]
     with pytest.raises(RefusedError) as refused:  # nothing is left to refund
         await refunds.refund_order(shop.app[CHECKOUT], order_id, RefundRequest("Fiat"), OPERATOR)
     assert refused.value.refusal.code == "not_refundable"
