@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import delete, func, select, update
@@ -22,6 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cloud.admin.audit import record
+from cloud.admin.locking import claim_order
+from cloud.authz import Principal
 from cloud.checkout import service
 from cloud.checkout.flow import CheckoutContext, load_order
 from cloud.checkout.models import Order, Refund, RefundStatus
@@ -31,7 +35,7 @@ from cloud.domain import InputErrors, Refusal, RefusedError
 from cloud.inventory.service import return_units_to_stock
 from cloud.mail.outbox import queue_mail
 from cloud.payments.greenfield import BtcpayError, Payout, refund_request
-from cloud.payments.outcomes import InvoiceOutcome
+from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +56,8 @@ _PAYOUT_STATUS = {
     "InProgress": RefundStatus.APPROVED,
     "Completed": RefundStatus.PAID,
 }
+# Refunds whose payout may still move (the reconciler re-reads them).
+_FOLLOWED = (RefundStatus.AWAITING_CLAIM, RefundStatus.CLAIMED, RefundStatus.APPROVED)
 _PAYOUT_RANK = {"Cancelled": 0, "AwaitingApproval": 1, "AwaitingPayment": 2, "InProgress": 3}
 REFUND_STATUS_TEXT = {
     RefundStatus.REQUESTING: "Being created",
@@ -154,6 +160,14 @@ def can_refund(order: Order, balance: RefundBalance, request: RefundRequest) -> 
             f"({order.total} {order.currency}): there is no overpayment to refund.",
             409,
         )
+    if request.variant == "OverpaidAmount" and balance.refunded > 0:
+        # BTCPay refunds the whole overpayment again, whatever was returned since.
+        return Refusal(
+            "overpayment_refunded",
+            f"{balance.refunded} {order.currency} of this payment was refunded already, so "
+            "the overpayment cannot be refunded whole again: refund a custom amount instead.",
+            409,
+        )
     if request.variant == "Fiat" and balance.paid < order.total:
         return Refusal(
             "not_fully_paid",
@@ -189,9 +203,15 @@ async def refund_balance(ctx: CheckoutContext, order: Order) -> RefundBalance:
 
 
 async def refund_order(
-    ctx: CheckoutContext, order_id: str, request: RefundRequest, operator_id: int | None
+    ctx: CheckoutContext,
+    order_id: str,
+    request: RefundRequest,
+    actor: Principal | str,
+    expected_version: int | None = None,
 ) -> Refund:
-    """Refund through BTCPay and mail the buyer the claim link. RefusedError says why not."""
+    """Refund through BTCPay and mail the buyer the claim link; the refund is audited as
+    `actor`'s. With `expected_version` (the console page's), an order changed since by
+    another operator is refused. RefusedError says why not."""
     order = await load_order(ctx, order_id)
     if order is None:
         raise RefusedError(NO_SUCH_ORDER)
@@ -209,10 +229,12 @@ async def refund_order(
         amount=amount,
         currency=order.currency,
         cancels_order=amount >= balance.refundable,
-        operator_id=operator_id,
+        operator_id=actor.user_id if isinstance(actor, Principal) else None,
     )
     try:
         async with ctx.db() as session, session.begin():
+            if expected_version is not None:
+                await claim_order(session, order.id, expected_version)
             session.add(refund)
     except IntegrityError:
         raise RefusedError(IN_PROGRESS) from None
@@ -230,6 +252,13 @@ async def refund_order(
     except BtcpayError as err:
         async with ctx.db() as session, session.begin():
             await session.execute(delete(Refund).where(col(Refund.id) == refund.id))
+            if expected_version is not None:  # the page the operator has is current again
+                await session.execute(
+                    update(Order)
+                    .where(col(Order.id) == order.id, col(Order.version) == expected_version + 1)
+                    .values(version=expected_version)
+                    .execution_options(synchronize_session=False)
+                )
         status = 503 if err.status is None or err.status >= 500 else 409
         raise RefusedError(Refusal("btcpay_refused", err.message, status)) from err
     async with ctx.db() as session, session.begin():
@@ -243,6 +272,18 @@ async def refund_order(
         stored.updated_at = utcnow()
         await _apply_to_order(session, order.id, stored)
         queue_mail(session, order.email, *claim_mail(ctx, order, stored))
+        await record(
+            session,
+            actor,
+            "order.refund",
+            f"order:{order.id}",
+            {
+                "amount": f"{amount} {order.currency}",
+                "variant": request.variant,
+                "pull_payment": pull_payment.id,
+                "cancels_order": stored.cancels_order,
+            },
+        )
         refund = stored
     ctx.wake_mail()
     _LOGGER.info(
@@ -331,6 +372,45 @@ async def follow_payout(
         )
     _LOGGER.info("refund %s (order %s): %s", refund.id, refund.order_id, status)
     return InvoiceOutcome.moved(status)
+
+
+async def follow_open_refunds(
+    ctx: CheckoutContext, quiet_for: timedelta | None = None, limit: int = 50
+) -> int:
+    """For payout webhooks that never came: re-read the payouts of refunds not paid yet
+    and unchanged for `quiet_for` (default: the reconcile interval). Returns how many
+    moved. Idempotent, so replicas doing it side by side agree."""
+    since = utcnow() - (ctx.check_interval if quiet_for is None else quiet_for)
+    async with ctx.db() as session:
+        open_refunds = list(
+            await session.scalars(
+                select(Refund)
+                .where(
+                    col(Refund.status).in_(_FOLLOWED),
+                    col(Refund.pull_payment_id).is_not(None),
+                    col(Refund.updated_at) <= since,
+                )
+                .order_by(col(Refund.updated_at))
+                .limit(limit)
+            )
+        )
+    moved = 0
+    for refund in open_refunds:
+        assert refund.pull_payment_id is not None
+        outcome = await follow_payout(ctx, refund.pull_payment_id, refund.payout_id or "")
+        if outcome.kind is OutcomeKind.RETRY:
+            _LOGGER.warning("refund %s not checked: %s", refund.id, outcome.reason)
+            break  # BTCPay is not answering: try the rest next time
+        moved += int(outcome.moved_order)
+        if not outcome.moved_order:  # look again only after another quiet interval
+            async with ctx.db() as session, session.begin():
+                await session.execute(
+                    update(Refund)
+                    .where(col(Refund.id) == refund.id, col(Refund.status) == refund.status)
+                    .values(updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+    return moved
 
 
 def _leading_payout(payouts: list[Payout]) -> Payout | None:
