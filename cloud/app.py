@@ -33,6 +33,7 @@ from cloud.shipping import setup as shipping_setup
 from cloud.web import pwa
 from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
+from cloud.web.request_id import request_id_middleware
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -111,8 +112,8 @@ def create_app(settings: CloudSettings) -> web.Application:
     """Build the store application. Resources open in cleanup contexts, closed on shutdown."""
     settings.validate()
     app = web.Application(
-        # Metrics outermost: every answer is timed, refusals and errors included.
-        middlewares=[ops_metrics.metrics_middleware, *MIDDLEWARES],
+        # The request id first (every log line has it), then metrics: every answer is timed.
+        middlewares=[request_id_middleware, ops_metrics.metrics_middleware, *MIDDLEWARES],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -26,6 +26,9 @@ ENV_HELP = """environment:
   BTCPAY_SPEED_POLICY    HighSpeed, MediumSpeed (default), LowMediumSpeed or LowSpeed
   BTCPAY_INVOICE_EXPIRY_MINUTES  invoice lifetime (default 15)
   ETHOS_RECONCILE_SECONDS  how often open invoices are re-read (default 60)
+  ETHOS_LOG_FORMAT  json (one object per line, with request_id; default in production) or text
+  ETHOS_METRICS_TOKEN  bearer token of /metrics (16+ chars); unset: /metrics open in
+                    development, not served in production
   ETHOS_JOB_LEASE_SECONDS  once-only jobs (reconciler, mail, key rotation) move off a dead
                            replica within ~1.33 x this (default 15)
   ETHOS_TRUSTED_PROXIES    reverse proxies (addresses/CIDRs) whose X-Forwarded-For is believed
@@ -74,6 +77,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     migrate.set_defaults(handler=_migrate)
+
+    backup = commands.add_parser(
+        "backup",
+        help="write the whole store database to a file",
+        description=(
+            "Write the whole database of DATABASE_URL to FILE: PostgreSQL with pg_dump in its "
+            "custom format (postgresql-client of the server's major version or newer; only "
+            "ETHOS_DB_SCHEMA when set), SQLite with its online backup API. Safe while the "
+            "store runs. The file holds accounts and orders: it is made readable by you only. "
+            "Keep ETHOS_SECRET_KEY with it: claim secrets and signing keys are sealed with it."
+        ),
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    backup.add_argument("file", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(handler=_backup)
+
+    restore = commands.add_parser(
+        "restore",
+        help="put a backup into an empty database",
+        description=(
+            "Restore FILE (made by `ethos cloud backup`) into the database of DATABASE_URL, "
+            "which must be empty (a new PostgreSQL database or schema, or a new SQLite file); "
+            "a database holding tables is refused unless --force, which replaces its content. "
+            "Stop every replica first; start them with the same ETHOS_SECRET_KEY."
+        ),
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    restore.add_argument("file", help="the backup file to read")
+    restore.add_argument(
+        "--force", action="store_true", help="replace what a non-empty database holds"
+    )
+    restore.set_defaults(handler=_restore)
 
     stock = commands.add_parser(
         "stock",
@@ -125,16 +163,22 @@ def _settings():
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
     import sys
 
     from aiohttp import web
 
     from cloud.app import create_app
     from cloud.config import ConfigError
+    from cloud.ops.logs import log_format, use_log_format
     from cloud.ops.startup import async_wait_for_database
     from ethos.event_loop import new_server_loop
 
     settings = _settings()
+    try:
+        use_log_format(log_format(os.environ, settings.production))
+    except ConfigError as err:
+        raise SystemExit(f"configuration error: {err}") from err
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)  # after the areas' start (cleanup_ctx)
     loop = new_server_loop()
@@ -182,6 +226,30 @@ def _migrate(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     print("database is at the latest schema")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    return _backup_or_restore("backup", args)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    return _backup_or_restore("restore", args)
+
+
+def _backup_or_restore(action: str, args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from cloud.ops import backup
+
+    settings = _settings()
+    run = backup.backup if action == "backup" else backup.restore
+    try:
+        print(run(settings, Path(args.file), force=args.force))
+    except backup.BackupError as err:
+        print(f"{action} refused: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

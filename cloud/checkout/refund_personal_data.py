@@ -1,13 +1,14 @@
-"""Refunds as personal data: a buyer's refunds are exported with their money's progress;
-an operator's refunds name them (`refunds.operator_id`), exported and, when the account
-is deleted, unlinked (the append-only audit log keeps who refunded, as accountability
-requires). Refund rows themselves hold no personal data and stay for accounting."""
+"""Refunds in the buyer's data export: the refunds of their orders and how far each is.
+
+Refund rows hold no personal data themselves and stay for accounting when an account is
+deleted (its orders are kept without the buyer); the operator who made a refund
+(`refunds.operator_id`) is the console's personal data (cloud/admin/personal_data.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -37,32 +38,21 @@ async def export_refunds(session: AsyncSession, subject: DataSubject) -> dict[st
         .where(mine, col(Order.erased_at).is_(None))
         .order_by(col(Refund.id))
     )
-    made = await session.scalars(
-        select(Refund).where(col(Refund.operator_id) == subject.user_id).order_by(col(Refund.id))
-    )
-    return {
-        "refunds_to_you": [_row(r) for r in received],
-        "refunds_you_made_as_operator": [_row(r) for r in made],
-    }
+    return {"refunds_to_you": [_row(r) for r in received]}
 
 
 async def preview_refunds(session: AsyncSession, subject: DataSubject) -> list[str]:
     return []  # the orders section says what happens to orders and their money
 
 
-async def unlink_operator(session: AsyncSession, subject: DataSubject) -> None:
-    await session.execute(
-        update(Refund)
-        .where(col(Refund.operator_id) == subject.user_id)
-        .values(operator_id=None)
-        .execution_options(synchronize_session=False)
-    )
+async def keep_refunds(session: AsyncSession, subject: DataSubject) -> None:
+    """Nothing to erase: the orders' erasure removes the buyer these refunds belong to."""
 
 
 REFUNDS_HOLDER = PersonalDataHolder(
     section="refunds",
-    columns=frozenset({"refunds.operator_id"}),
+    columns=frozenset(),
     export=export_refunds,
     preview=preview_refunds,
-    erase=unlink_operator,
+    erase=keep_refunds,
 )

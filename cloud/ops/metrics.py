@@ -118,7 +118,7 @@ class StoreMetrics:
             job_held=Gauge(
                 "ethos_job_lease_held",
                 "1 when this replica holds (runs) the once-only job.",
-                ["job"],
+                ["lease"],  # not "job": Prometheus gives every target a "job" label
                 registry=registry,
             ),
         )

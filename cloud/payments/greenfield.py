@@ -19,6 +19,7 @@ from urllib.parse import quote
 import aiohttp
 
 from cloud.payments.const import HEALTH_PATH, SIMULATOR_HEADER
+from cloud.web.request_id import REQUEST_ID_HEADER, current_request_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -190,13 +191,22 @@ class GreenfieldClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._refuse_simulator = refuse_simulator
 
+    def _request_headers(self) -> dict[str, str]:
+        """Ours, plus the id of the request being handled (BTCPay's logs can be matched)."""
+        request_id = current_request_id()
+        return {**self._headers, REQUEST_ID_HEADER: request_id} if request_id else self._headers
+
     def _store_path(self, suffix: str = "") -> str:
         return f"/api/v1/stores/{quote(self.store_id, safe='')}{suffix}"
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         try:
             async with self._session.request(
-                method, self._base + path, json=body, headers=self._headers, timeout=self._timeout
+                method,
+                self._base + path,
+                json=body,
+                headers=self._request_headers(),
+                timeout=self._timeout,
             ) as response:
                 if self._refuse_simulator and SIMULATOR_HEADER in response.headers:
                     raise BtcpayError("Production refuses the BTCPay simulator.", response.status)
@@ -254,6 +264,17 @@ class GreenfieldClient:
             "GET", self._store_path(f"/invoices/{quote(invoice_id, safe='')}/payment-methods")
         )
         return [item for item in data or [] if isinstance(item, dict)]
+
+    async def mark_invoice_invalid(self, invoice_id: str) -> Invoice:
+        """Mark an invoice Invalid (Greenfield's "Mark invoice status"): it takes no payment."""
+        data = await self._call(
+            "POST",
+            self._store_path(f"/invoices/{quote(invoice_id, safe='')}/status"),
+            {"status": "Invalid"},
+        )
+        if not isinstance(data, dict):
+            raise BtcpayError("BTCPay does not know this invoice.", 404)
+        return Invoice.from_json(data)
 
     async def refund_invoice(self, invoice_id: str, body: dict[str, Any]) -> PullPayment:
         """Refund (part of) an invoice: BTCPay creates a pull payment for the buyer to claim."""

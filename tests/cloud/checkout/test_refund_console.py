@@ -42,6 +42,8 @@ async def test_an_operator_refunds_an_overpayment_from_the_console(shop):
     order_id = await _overpaid_order(shop)
     await new_operator(shop.client, shop.smtp, shop.settings, "op@example.org")
     path = f"/admin/orders/{order_id}/refund"
+    detail = await (await shop.client.get(f"/admin/orders/{order_id}")).text()
+    assert f'href="{path}"' in detail  # the order's console page leads to its refunds
     page = await (await shop.client.get(path)).text()
     order = await shop.order(order_id)
     paid = order.total * 12 / 10

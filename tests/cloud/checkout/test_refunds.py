@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from cloud.accounts.keys import PERSONAL_DATA
+from cloud.accounts.personal_data import DataSubject
 from cloud.admin.locking import ORDER_CHANGED
 from cloud.admin.models import AuditEntry
 from cloud.checkout import refunds
@@ -22,6 +25,7 @@ from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.models import Ownership
 from cloud.inventory.service import available_count
 from cloud.web.keys import DB
+from tests.cloud.checkout.test_reconciler import make_due
 
 ADDRESS = "bcrt1qbuyerrefund000000000000000000000000000"
 CENT = Decimal("0.01")
@@ -109,6 +113,12 @@ async def test_an_overpayment_is_refunded_claimed_by_mail_link_and_followed_to_p
     page = await (await shop.client.get(f"/orders/{order_id}")).text()
     assert f"{refund.amount} {order.currency}" in page and "Refunded: the payout is paid" in page
     assert paid.payout_id == payout["id"] and paid.paid_at is not None
+    with pytest.raises(RefusedError) as refused:  # the overpayment is not refunded twice
+        await refunds.refund_order(
+            shop.app[CHECKOUT], order_id, RefundRequest("OverpaidAmount"), OPERATOR
+        )
+    assert refused.value.refusal.code == "overpayment_refunded"
+    assert len(await _refunds(shop, order_id)) == 1
     (entry,) = await _audit(shop, order_id)
     assert (entry.actor_email, entry.action) == (OPERATOR, "order.refund")
     assert f"{refund.amount} {order.currency}" in entry.details
@@ -174,6 +184,18 @@ async def test_a_full_refund_before_shipping_cancels_the_order_and_returns_its_u
         assert await available_count(session, "EPD-1") == free_before + 1
         owned = await session.scalars(select(Ownership).where(col(Ownership.order_id) == order_id))
         assert list(owned) == []
+    async with shop.app[DB]() as session:
+        exported = await shop.app[PERSONAL_DATA].export(session, DataSubject(0, order.email))
+    assert exported["refunds"]["refunds_to_you"] == [
+        {
+            "order_id": order_id,
+            "amount": str(order.total),
+            "currency": order.currency,
+            "status": "awaiting_claim",
+            "created_at": refund.created_at.isoformat(),
+            "paid_at": None,
+        }
+    ]
     with pytest.raises(RefusedError) as refused:  # nothing is left to refund
         await refunds.refund_order(shop.app[CHECKOUT], order_id, RefundRequest("Fiat"), OPERATOR)
     assert refused.value.refusal.code == "not_refundable"
@@ -271,3 +293,28 @@ def test_the_refund_form_is_checked():
         with pytest.raises(InputErrors) as errors:
             refunds.parse_refund_form(form)
         assert list(errors.value.fields) == [field], form
+
+
+async def test_the_reconciler_follows_a_payout_whose_webhooks_never_came(shop_without_webhook):
+    shop = shop_without_webhook
+    ctx = shop.app[CHECKOUT]
+    await shop.add_stock("EPD-1", 1)
+    order_id = await shop.place_order("EPD-1", 1, email=_email())
+    await shop.pay(order_id, "overpay", "confirm")
+    await make_due(shop)
+    assert await shop.reconcile() == 1
+    await shop.wait_status(order_id, "paid")
+    refund = await refunds.refund_order(ctx, order_id, RefundRequest("OverpaidAmount"), OPERATOR)
+    claim_path = f"/api/v1/pull-payments/{refund.pull_payment_id}/payouts"
+    _status, payout = await shop.sim.call("POST", claim_path, {"destination": ADDRESS})
+    await shop.sim.call("POST", f"/api/v1/payouts/{payout['id']}", {})
+
+    assert await refunds.follow_open_refunds(ctx) == 0  # not quiet for an interval yet
+    assert await refunds.follow_open_refunds(ctx, timedelta(0)) == 1
+    assert (await _refunds(shop, order_id))[0].status == RefundStatus.APPROVED
+    assert await refunds.follow_open_refunds(ctx, timedelta(0)) == 0  # nothing new
+    await shop.sim.call("POST", f"/api/v1/payouts/{payout['id']}/mark-paid")
+    assert await refunds.follow_open_refunds(ctx, timedelta(0)) == 1
+    (paid,) = await _refunds(shop, order_id)
+    assert paid.status == RefundStatus.PAID and paid.payout_id == payout["id"]
+    assert await refunds.follow_open_refunds(ctx, timedelta(0)) == 0  # paid: no longer read

@@ -55,7 +55,7 @@ async def test_requests_checkouts_and_webhooks_move_the_counters(shop):
     assert value(after, "ethos_reconciler_lag_seconds") >= 0
     assert value(after, "ethos_mail_queue_depth") >= 0
     assert value(after, "ethos_db_pool_size") >= 1
-    assert value(after, "ethos_job_lease_held", job="reconciler") == 1  # one replica: it
+    assert value(after, "ethos_job_lease_held", lease="reconciler") == 1  # one replica: it
     age = value(after, "ethos_recommender_model_age_seconds")
     assert math.isnan(age) or age >= 0
 
