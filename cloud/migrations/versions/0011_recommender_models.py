@@ -1,7 +1,7 @@
 """The recommender model shared through the database (trained by one replica).
 
-Revision ID: 0010_recommender_models
-Revises: 0009_job_leases
+Revision ID: 0011_recommender_models
+Revises: 0010_admin_order_indexes
 Create Date: 2026-12-05 13:10:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from cloud.db import UTCDateTime
 
-revision = "0010_recommender_models"
-down_revision = "0009_job_leases"
+revision = "0011_recommender_models"
+down_revision = "0010_admin_order_indexes"
 branch_labels = None
 depends_on = None
 
