@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-default test-e2e test-pi lint format install clean deb deb-lock apt-repo image
+.PHONY: demo test test-default test-e2e test-pi lint format install clean deb deb-lock apt-repo image storm
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ apt-repo:
 # The arm64 package installed and run in a Debian bookworm arm64 root under qemu.
 test-pi: $(STAMP)
 	packaging/pi/check arm64
+
+# The storm, long: 200 buyers on the production stack (packaging/cloud/stack.py) while a
+# replica is killed and PostgreSQL restarts, then a rolling restart (needs haproxy).
+storm: $(STAMP)
+	$(PY) benchmarks/storm.py --buyers 200 --rolling-buyers 20 --ramp-seconds 40
 
 # The store's OCI image, ethos-store:<version>, built with podman on a debootstrap'd base
 # (cached in build/cache/image): see packaging/cloud/image/README.md.

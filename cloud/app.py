@@ -23,6 +23,7 @@ from cloud.inventory import setup as inventory_setup
 from cloud.mail.dispatcher import MailDispatcher, OutboxTransport, SmtpTransport
 from cloud.oauth import setup as oauth_setup
 from cloud.ops import health as ops_health
+from cloud.ops import metrics as ops_metrics
 from cloud.ops.const import JOB_MAIL
 from cloud.ops.keys import JOBS
 from cloud.ops.leases import JobLeases
@@ -32,6 +33,7 @@ from cloud.shipping import setup as shipping_setup
 from cloud.web import pwa
 from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
 from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
+from cloud.web.request_id import request_id_middleware
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -109,7 +111,11 @@ async def openapi_document(request: web.Request) -> web.Response:
 def create_app(settings: CloudSettings) -> web.Application:
     """Build the store application. Resources open in cleanup contexts, closed on shutdown."""
     settings.validate()
-    app = web.Application(middlewares=MIDDLEWARES, client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        # The request id first (every log line has it), then metrics: every answer is timed.
+        middlewares=[request_id_middleware, ops_metrics.metrics_middleware, *MIDDLEWARES],
+        client_max_size=settings.max_body_bytes,
+    )
     app[SETTINGS] = settings
     app.on_response_prepare.append(add_response_headers)
     api = app[API] = ApiRegistry()
@@ -123,11 +129,12 @@ def create_app(settings: CloudSettings) -> web.Application:
     accounts_setup.setup(app)  # before checkout: checkout registers its confirmation hook
     payments_setup.setup(app)  # before checkout: its client is checkout's
     checkout_setup.setup(app)
-    inventory_setup.setup(app)
     admin_setup.setup(app)  # before areas that add console pages to its navigation
+    inventory_setup.setup(app)
     shipping_setup.setup(app)
     help_routes.setup(app)
     ops_health.setup(app)  # /healthz, /readyz
+    ops_metrics.setup(app)  # /metrics
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it
     recommender_setup.setup(app)  # after the database context: trains at start-up
 

@@ -76,6 +76,7 @@ RULES: dict[str, Rule] = {
     "admin.view": OPERATOR,
     "admin.orders.read": OPERATOR,
     "admin.orders.write": OPERATOR,
+    "admin.stock.read": OPERATOR,
     "admin.stock.write": OPERATOR,
     "admin.refunds.write": OPERATOR,
     "admin.webhooks.read": OPERATOR,

@@ -26,6 +26,9 @@ ENV_HELP = """environment:
   BTCPAY_SPEED_POLICY    HighSpeed, MediumSpeed (default), LowMediumSpeed or LowSpeed
   BTCPAY_INVOICE_EXPIRY_MINUTES  invoice lifetime (default 15)
   ETHOS_RECONCILE_SECONDS  how often open invoices are re-read (default 60)
+  ETHOS_LOG_FORMAT  json (one object per line, with request_id; default in production) or text
+  ETHOS_METRICS_TOKEN  bearer token of /metrics (16+ chars); unset: /metrics open in
+                    development, not served in production
   ETHOS_JOB_LEASE_SECONDS  once-only jobs (reconciler, mail, key rotation) move off a dead
                            replica within ~1.33 x this (default 15)
   ETHOS_TRUSTED_PROXIES    reverse proxies (addresses/CIDRs) whose X-Forwarded-For is believed
@@ -125,16 +128,22 @@ def _settings():
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
     import sys
 
     from aiohttp import web
 
     from cloud.app import create_app
     from cloud.config import ConfigError
+    from cloud.ops.logs import log_format, use_log_format
     from cloud.ops.startup import async_wait_for_database
     from ethos.event_loop import new_server_loop
 
     settings = _settings()
+    try:
+        use_log_format(log_format(os.environ, settings.production))
+    except ConfigError as err:
+        raise SystemExit(f"configuration error: {err}") from err
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)  # after the areas' start (cleanup_ctx)
     loop = new_server_loop()

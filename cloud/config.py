@@ -46,6 +46,8 @@ class CloudSettings:
     reconcile_interval_seconds: float = 60.0
     # Once-only jobs (reconciler, mail, key rotation) move off a dead replica within ~1⅓ of this.
     job_lease_seconds: float = DEFAULT_LEASE_SECONDS
+    # Bearer token of /metrics; unset: open in development, not served in production.
+    metrics_token: str | None = None
     # Reverse proxies whose X-Forwarded-For names the real client (sign-in throttling).
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # Shipping addresses are erased this many days after delivery.
@@ -84,6 +86,7 @@ class CloudSettings:
             reconcile_interval_seconds=float(_int(env, "ETHOS_RECONCILE_SECONDS", 60)),
             trusted_proxies=_networks(env, "ETHOS_TRUSTED_PROXIES"),
             job_lease_seconds=_float(env, "ETHOS_JOB_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
+            metrics_token=env.get("ETHOS_METRICS_TOKEN") or None,
             address_erase_days=_int(env, "ETHOS_ADDRESS_ERASE_DAYS", 30),
             low_stock_threshold=_int(env, "ETHOS_LOW_STOCK_THRESHOLD", 3),
         )
@@ -111,6 +114,8 @@ class CloudSettings:
             raise ConfigError("ETHOS_ADDRESS_ERASE_DAYS must be 0 or more")
         if self.low_stock_threshold < 0:
             raise ConfigError("ETHOS_LOW_STOCK_THRESHOLD must be 0 or more")
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise ConfigError("ETHOS_METRICS_TOKEN must be at least 16 characters")
         if not self.production:
             return
         if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:

@@ -33,11 +33,15 @@ EXPORT_FORMAT = "ethos-personal-data/1"
 # `users.id`, must be claimed by a holder (or listed in NOT_PERSONAL).
 PERSONAL_COLUMN_NAME = re.compile(
     r"email|recipient|address|phone|street|postal|city|first_name|last_name|full_name"
-    r"|user_id|actor|buyer|customer|owner",
+    r"|user_id|actor|buyer|customer|owner|operator|sealed",
     re.IGNORECASE,
 )
 # Columns whose names look personal but hold nothing about a person, and why.
-NOT_PERSONAL: dict[str, str] = {}
+NOT_PERSONAL: dict[str, str] = {
+    "stock_units.sealed_claim_secret": "a device's credential, not about its owner",
+    "oauth_signing_keys.sealed_jwk": "the store's own signing key",
+    "users.is_operator": "a role flag on the user row, which deletion removes",
+}
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cloud.accounts.models import User
 from cloud.accounts.personal_data import DataSubject, PersonalDataHolder, iso
 from cloud.admin.models import AuditEntry, OperatorTotp, RecoveryCode, SecondFactorSession
+from cloud.checkout.models import Refund
 from cloud.domain import Refusal
 
 STILL_OPERATOR = Refusal(
@@ -65,6 +66,13 @@ async def refuse_operators(session: AsyncSession, subject: DataSubject) -> Refus
 async def erase_console(session: AsyncSession, subject: DataSubject) -> None:
     for model in (SecondFactorSession, RecoveryCode, OperatorTotp):
         await session.execute(delete(model).where(col(model.user_id) == subject.user_id))
+    # Refunds stay in the books; who approved one is in the (kept) audit log.
+    await session.execute(
+        update(Refund)
+        .where(col(Refund.operator_id) == subject.user_id)
+        .values(operator_id=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 CONSOLE_HOLDER = PersonalDataHolder(
@@ -74,6 +82,8 @@ CONSOLE_HOLDER = PersonalDataHolder(
             "operator_totp.user_id",
             "operator_recovery_codes.user_id",
             "admin_second_factor_sessions.user_id",
+            "operator_totp.sealed_secret",
+            "refunds.operator_id",
             # Exported; kept on deletion (append-only accountability record, see above).
             "audit_log.actor_id",
             "audit_log.actor_email",

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -66,6 +67,9 @@ STORE: web.AppKey[SimStore] = web.AppKey("sim_store", SimStore)
 SENDER: web.AppKey[WebhookSender] = web.AppKey("sim_sender", WebhookSender)
 SIM_SETTINGS: web.AppKey[SimulatorSettings] = web.AppKey("sim_settings", SimulatorSettings)
 FAULTS: web.AppKey[list[dict[str, Any]]] = web.AppKey("sim_faults", list)
+# The X-Request-Id of recent API calls (test hook: GET /simulator/requests).
+SEEN_REQUEST_IDS: web.AppKey[deque[dict[str, str]]] = web.AppKey("sim_request_ids")
+SEEN_REQUEST_IDS_KEPT = 1000
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -82,6 +86,11 @@ def _validation(errors: list[tuple[str, str]]) -> web.Response:
 
 @web.middleware
 async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-Id")
+    if request_id and request.path.startswith("/api/"):
+        request.app[SEEN_REQUEST_IDS].append(
+            {"method": request.method, "path": request.path, "requestId": request_id[:100]}
+        )
     if request.path.startswith("/api/") and request.path != HEALTH_PATH:
         faults = request.app[FAULTS]
         fault = faults.pop(0) if faults else None
@@ -297,6 +306,12 @@ async def health(_request: web.Request) -> web.Response:
     return _json({"synchronized": True})
 
 
+async def seen_request_ids(request: web.Request) -> web.Response:
+    """Test hook: the X-Request-Id headers of recent API calls, oldest first."""
+    seen: deque[dict[str, str]] = request.app[SEEN_REQUEST_IDS]
+    return _json(list(seen))
+
+
 async def inject_faults(request: web.Request) -> web.Response:
     """Test hook: the next `count` API calls fail with HTTP `status`, or "timeout" (answer
     nothing for `delay` seconds), or "slow" (do the work, then answer after `delay`), or
@@ -387,6 +402,7 @@ def create_simulator_app(settings: SimulatorSettings | None = None) -> web.Appli
     app[SIM_SETTINGS] = settings
     app[STORE] = SimStore(settings.store_id, settings.rate)
     app[FAULTS] = []
+    app[SEEN_REQUEST_IDS] = deque(maxlen=SEEN_REQUEST_IDS_KEPT)
     app.cleanup_ctx.append(_lifecycle)
     store = "/api/v1/stores/{storeId}"
     for prefix in (f"{store}/invoices/{{invoiceId}}", "/api/v1/invoices/{invoiceId}"):
@@ -405,6 +421,7 @@ def create_simulator_app(settings: SimulatorSettings | None = None) -> web.Appli
         app.router.add_post(f"{prefix}/deliveries/{{deliveryId}}/redeliver", redeliver)
     app.router.add_get(HEALTH_PATH, health)
     app.router.add_post("/simulator/faults", inject_faults)
+    app.router.add_get("/simulator/requests", seen_request_ids)
     app.router.add_get("/simulator/chaos", chaos_settings)
     app.router.add_post("/simulator/chaos", chaos_settings)
     app.router.add_get("/", invoices_list_page)

@@ -37,7 +37,7 @@ BLOCKS_DELETION = frozenset(
 )
 
 
-def _of(subject: DataSubject) -> Any:
+def orders_of_subject(subject: DataSubject) -> Any:
     """The account's orders, and guest orders bought with its address (not yet attached)."""
     return and_(
         col(Order.erased_at).is_(None),
@@ -50,7 +50,9 @@ def _of(subject: DataSubject) -> Any:
 
 async def _orders(session: AsyncSession, subject: DataSubject) -> list[Order]:
     return list(
-        await session.scalars(select(Order).where(_of(subject)).order_by(col(Order.created_at)))
+        await session.scalars(
+            select(Order).where(orders_of_subject(subject)).order_by(col(Order.created_at))
+        )
     )
 
 
@@ -117,7 +119,7 @@ async def refuse_while_orders_open(session: AsyncSession, subject: DataSubject) 
 async def erase_orders(session: AsyncSession, subject: DataSubject) -> None:
     await session.execute(
         update(Order)
-        .where(_of(subject))
+        .where(orders_of_subject(subject))
         .values(user_id=None, email=ERASED_EMAIL, erased_at=utcnow())
         .execution_options(synchronize_session=False)
     )

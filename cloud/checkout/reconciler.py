@@ -20,6 +20,7 @@ from cloud.checkout.models import Order
 from cloud.checkout.states import EXPIRED_STATUSES, WATCHED_STATUSES, OrderStatus
 from cloud.db import utcnow
 from cloud.payments.greenfield import BtcpayError
+from cloud.payments.timeline import reconciler_read
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ async def _reconcile(ctx: flow.CheckoutContext, order: Order) -> int:
         _LOGGER.warning("reconciler: invoice %s of order %s is gone", order.invoice_id, order.id)
         return 0
     outcome = await flow.sync_order_with_invoice(ctx, invoice)
+    async with ctx.db() as session, session.begin():
+        session.add(reconciler_read(order.id, invoice, outcome))  # the invoice's timeline
     if not outcome.moved_order:
         await _schedule_next(ctx, order)
     return int(outcome.moved_order)

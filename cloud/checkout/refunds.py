@@ -22,6 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cloud.admin.audit import record
+from cloud.admin.locking import claim_order
+from cloud.authz import Principal
 from cloud.checkout import service
 from cloud.checkout.flow import CheckoutContext, load_order
 from cloud.checkout.models import Order, Refund, RefundStatus
@@ -154,6 +157,14 @@ def can_refund(order: Order, balance: RefundBalance, request: RefundRequest) -> 
             f"({order.total} {order.currency}): there is no overpayment to refund.",
             409,
         )
+    if request.variant == "OverpaidAmount" and balance.refunded > 0:
+        # BTCPay refunds the whole overpayment again, whatever was returned since.
+        return Refusal(
+            "overpayment_refunded",
+            f"{balance.refunded} {order.currency} of this payment was refunded already, so "
+            "the overpayment cannot be refunded whole again: refund a custom amount instead.",
+            409,
+        )
     if request.variant == "Fiat" and balance.paid < order.total:
         return Refusal(
             "not_fully_paid",
@@ -189,9 +200,15 @@ async def refund_balance(ctx: CheckoutContext, order: Order) -> RefundBalance:
 
 
 async def refund_order(
-    ctx: CheckoutContext, order_id: str, request: RefundRequest, operator_id: int | None
+    ctx: CheckoutContext,
+    order_id: str,
+    request: RefundRequest,
+    actor: Principal | str,
+    expected_version: int | None = None,
 ) -> Refund:
-    """Refund through BTCPay and mail the buyer the claim link. RefusedError says why not."""
+    """Refund through BTCPay and mail the buyer the claim link; the refund is audited as
+    `actor`'s. With `expected_version` (the console page's), an order changed since by
+    another operator is refused. RefusedError says why not."""
     order = await load_order(ctx, order_id)
     if order is None:
         raise RefusedError(NO_SUCH_ORDER)
@@ -209,10 +226,12 @@ async def refund_order(
         amount=amount,
         currency=order.currency,
         cancels_order=amount >= balance.refundable,
-        operator_id=operator_id,
+        operator_id=actor.user_id if isinstance(actor, Principal) else None,
     )
     try:
         async with ctx.db() as session, session.begin():
+            if expected_version is not None:
+                await claim_order(session, order.id, expected_version)
             session.add(refund)
     except IntegrityError:
         raise RefusedError(IN_PROGRESS) from None
@@ -230,6 +249,13 @@ async def refund_order(
     except BtcpayError as err:
         async with ctx.db() as session, session.begin():
             await session.execute(delete(Refund).where(col(Refund.id) == refund.id))
+            if expected_version is not None:  # the page the operator has is current again
+                await session.execute(
+                    update(Order)
+                    .where(col(Order.id) == order.id, col(Order.version) == expected_version + 1)
+                    .values(version=expected_version)
+                    .execution_options(synchronize_session=False)
+                )
         status = 503 if err.status is None or err.status >= 500 else 409
         raise RefusedError(Refusal("btcpay_refused", err.message, status)) from err
     async with ctx.db() as session, session.begin():
@@ -243,6 +269,18 @@ async def refund_order(
         stored.updated_at = utcnow()
         await _apply_to_order(session, order.id, stored)
         queue_mail(session, order.email, *claim_mail(ctx, order, stored))
+        await record(
+            session,
+            actor,
+            "order.refund",
+            f"order:{order.id}",
+            {
+                "amount": f"{amount} {order.currency}",
+                "variant": request.variant,
+                "pull_payment": pull_payment.id,
+                "cancels_order": stored.cancels_order,
+            },
+        )
         refund = stored
     ctx.wake_mail()
     _LOGGER.info(

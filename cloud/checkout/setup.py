@@ -8,9 +8,10 @@ from aiohttp import web
 
 from cloud.accounts.keys import ACCOUNT_HOOKS, PERSONAL_DATA
 from cloud.checkout import api as checkout_api
-from cloud.checkout import flow, reconciler, refunds, routes, service
+from cloud.checkout import flow, reconciler, refund_console, refunds, routes, service
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.personal_data import ORDERS_HOLDER
+from cloud.checkout.refund_personal_data import REFUNDS_HOLDER
 from cloud.ops.const import JOB_RECONCILER
 from cloud.ops.keys import JOBS
 from cloud.payments.greenfield import Invoice
@@ -43,6 +44,8 @@ def setup(app: web.Application) -> None:
     # A confirmed account gets the guest orders (and devices) bought with its address.
     app[ACCOUNT_HOOKS].on_confirmed(service.attach_guest_orders)
     app[PERSONAL_DATA].register(ORDERS_HOLDER)
+    app[PERSONAL_DATA].register(REFUNDS_HOLDER)
     app.cleanup_ctx.append(_checkout_ctx)
     routes.add_page_routes(app)
+    refund_console.add_routes(app)
     app[API].include(checkout_api.ROUTES)

@@ -5,6 +5,11 @@ turned into immutable Authlib request objects; Authlib then runs in a worker thr
 signs ID tokens, which costs CPU) and its database callbacks go back to the loop through
 :class:`LoopBridge`, where the async engine does the I/O. The loop never blocks on the
 database or on RSA, and Authlib sees ordinary synchronous calls.
+
+Grants that sign nothing (the refresh grant, which thousands of hubs call) run on the loop
+instead, in a greenlet as SQLAlchemy's own async layer does: their database calls then
+suspend the greenlet rather than hop between threads, and the request holds its database
+connection only for the work itself, not for the threads' scheduling.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from aiohttp import web
 from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
 from multidict import CIMultiDict, MultiDict, MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.util import await_only
 
 from cloud.authz import Principal
 
@@ -40,14 +46,20 @@ class LoopBridge:
     afterwards, not beside the open transaction, keeps SQLite from waiting on itself.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, session: AsyncSession) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, session: AsyncSession, *, on_loop: bool = False
+    ) -> None:
         self._loop = loop
         self._session = session
+        # True: the work runs on the loop in a greenlet (see the module docstring).
+        self._on_loop = on_loop
         self.deferred: list[Callable[[AsyncSession], Awaitable[object]]] = []
         # Rows loaded on the loop before Authlib runs, by (kind, key): saves round trips.
         self.prefetched: dict[tuple[str, object], object] = {}
 
     def in_request(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        if self._on_loop:
+            return await_only(work(self._session))
         future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
             work(self._session),  # type: ignore[arg-type]
             self._loop,
@@ -251,7 +263,7 @@ class OAuthResponse:
 
 
 def in_bridge_context(current: LoopBridge, work: Callable[[], T]) -> T:
-    """Run Authlib work (in a worker thread) with `bridge()` pointing at `current`."""
+    """Run Authlib work (in a worker thread or a greenlet) with `bridge()` at `current`."""
     token = _BRIDGE.set(current)
     try:
         return work()

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cloud.authz import Principal, grantable_scopes
 from cloud.oauth import grants
-from cloud.web.keys import DB
+from cloud.web.keys import ENGINE
 
 MAX_TOKEN_LENGTH = 512
 
@@ -28,16 +28,14 @@ async def async_resolve_bearer(request: web.Request, token: str) -> Principal | 
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    async with request.app[DB]() as session:
-        found = await grants.find_access(session, token)
-    if found is None:
+    async with request.app[ENGINE].connect() as connection:
+        grant = await grants.find_access_grant(connection, token)
+    if grant is None:
         return None
-    row, user, client = found
-    assert user.id is not None
     scopes = grantable_scopes(
-        row.scope.split(),
-        first_party=client.first_party,
-        registrant_id=client.owner_user_id,
-        user_id=user.id,
+        grant.scope.split(),
+        first_party=grant.first_party,
+        registrant_id=grant.client_owner_id,
+        user_id=grant.user_id,
     )
-    return Principal(user.id, user.email, frozenset(scopes), row.client_id)
+    return Principal(grant.user_id, grant.email, frozenset(scopes), grant.client_id)

@@ -221,9 +221,12 @@ async def _form_endpoint(request: web.Request, name: str | None) -> web.Response
 
     prefetch = None
     refresh_token = oauth_request.form.get("refresh_token")
-    if name is None and oauth_request.form.get("grant_type") == "refresh_token" and refresh_token:
+    refreshing = name is None and oauth_request.form.get("grant_type") == "refresh_token"
+    if refreshing and refresh_token:
         prefetch = functools.partial(grants.prefetch_refresh, refresh_token=refresh_token)
-    return (await async_run_authlib(request.app, work, prefetch)).to_aiohttp()
+    # A refresh signs nothing (no ID token): it runs on the loop, without thread hops.
+    answer = await async_run_authlib(request.app, work, prefetch, on_loop=refreshing)
+    return answer.to_aiohttp()
 
 
 @csrf_exempt

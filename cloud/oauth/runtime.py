@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 from cloud.db import utcnow
 from cloud.oauth import grants
@@ -67,8 +68,11 @@ async def async_run_authlib(
     app: web.Application,
     work: Callable[[EthosAuthorizationServer], T],
     prefetch: Prefetch | None = None,
+    *,
+    on_loop: bool = False,
 ) -> T:
-    """Run Authlib in a worker thread within one transaction.
+    """Run Authlib in a worker thread within one transaction (`on_loop`: in a greenlet on
+    the event loop, for work that signs nothing; see cloud/oauth/adapter.py).
 
     The transaction commits unless Authlib answered with an error, so a refused request
     leaves nothing behind; facts that must stick anyway (`LoopBridge.defer`) follow in
@@ -79,13 +83,20 @@ async def async_run_authlib(
     loop = asyncio.get_running_loop()
     assert runtime.executor is not None, "the OAuth cleanup context is not running"
     async with app[DB]() as session:
-        current = LoopBridge(loop, session)
+        current = LoopBridge(loop, session, on_loop=on_loop)
         try:
             if prefetch is not None:
                 current.prefetched.update(await prefetch(session))
-            result = await loop.run_in_executor(
-                runtime.executor, in_bridge_context, current, lambda: work(runtime.server)
-            )
+            result: T
+            if on_loop:
+                result = cast(
+                    T,
+                    await greenlet_spawn(in_bridge_context, current, lambda: work(runtime.server)),
+                )
+            else:
+                result = await loop.run_in_executor(
+                    runtime.executor, in_bridge_context, current, lambda: work(runtime.server)
+                )
             if isinstance(result, OAuthResponse) and result.status >= 400:
                 await session.rollback()
             else:

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import aiohttp
 
 from cloud.payments.const import HEALTH_PATH, SIMULATOR_HEADER
+from cloud.web.request_id import REQUEST_ID_HEADER, current_request_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -190,13 +191,22 @@ class GreenfieldClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._refuse_simulator = refuse_simulator
 
+    def _request_headers(self) -> dict[str, str]:
+        """Ours, plus the id of the request being handled (BTCPay's logs can be matched)."""
+        request_id = current_request_id()
+        return {**self._headers, REQUEST_ID_HEADER: request_id} if request_id else self._headers
+
     def _store_path(self, suffix: str = "") -> str:
         return f"/api/v1/stores/{quote(self.store_id, safe='')}{suffix}"
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         try:
             async with self._session.request(
-                method, self._base + path, json=body, headers=self._headers, timeout=self._timeout
+                method,
+                self._base + path,
+                json=body,
+                headers=self._request_headers(),
+                timeout=self._timeout,
             ) as response:
                 if self._refuse_simulator and SIMULATOR_HEADER in response.headers:
                     raise BtcpayError("Production refuses the BTCPay simulator.", response.status)
@@ -305,6 +315,21 @@ class GreenfieldClient:
 
     async def delete_webhook(self, webhook_id: str) -> None:
         await self._call("DELETE", self._store_path(f"/webhooks/{quote(webhook_id, safe='')}"))
+
+    async def redeliver_webhook_delivery(self, webhook_id: str, delivery_id: str) -> str:
+        """Ask BTCPay to send a delivery again (Webhooks_RedeliverWebhookDelivery); returns
+        the new delivery's id. BtcpayError 404 when BTCPay has no such delivery, 409 when
+        it was pruned."""
+        path = (
+            f"/webhooks/{quote(webhook_id, safe='')}"
+            f"/deliveries/{quote(delivery_id, safe='')}/redeliver"
+        )
+        data = await self._call("POST", self._store_path(path))
+        if data is None:
+            raise BtcpayError("BTCPay has no such delivery to send again.", 404)
+        if not isinstance(data, str) or not data:
+            raise BtcpayError("BTCPay did not say which delivery it sent again.")
+        return data
 
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:

@@ -20,6 +20,8 @@ from cloud.payments.models import ProcessedDelivery
 from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
 from cloud.payments.payout_webhook import PAYOUT_EVENTS, payout_event
 from cloud.payments.signature import signature_matches
+from cloud.payments.timeline import webhook_event
+from cloud.payments.webhook_log import logs_deliveries
 from cloud.web.keys import DB
 from cloud.web.middleware import csrf_exempt
 
@@ -31,6 +33,7 @@ def _answer(status: str, code: int = 200) -> web.Response:
 
 
 @csrf_exempt
+@logs_deliveries  # every delivery, verified or not, lands in the webhook log
 async def btcpay_webhook(request: web.Request) -> web.Response:
     body = await request.read()
     secret = request.app[WEBHOOK_SECRET].value
@@ -72,6 +75,7 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
                     delivery_id=delivery_id, invoice_id=invoice_id[:64], event_type=event_type
                 )
             )
+            session.add(webhook_event(event, invoice_id, delivery_id, invoice, outcome))
     except IntegrityError:
         pass  # the same delivery was processed concurrently; the outcome is the same
     _LOGGER.info("webhook %s %s for invoice %s: %s", delivery_id, event_type, invoice_id, outcome)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ class RecommendationService:
         self._waiters: list[asyncio.Future[RecommenderModel]] = []
         self._task: asyncio.Task[None] | None = None
         self.trainings = 0  # completed training runs, for status pages and tests
+        # When the serving model was trained (its file's time when loaded), for /metrics.
+        self.model_trained_at: float | None = None
 
     @property
     def model(self) -> RecommenderModel | None:
@@ -85,6 +88,7 @@ class RecommendationService:
             _LOGGER.warning("not using the saved recommender model: %s", err)
             return False
         self._model = model
+        self.model_trained_at = self._model_path.stat().st_mtime
         return True
 
     async def async_train(
@@ -137,6 +141,7 @@ class RecommendationService:
                 _settle(waiters, error=err)
                 continue
             self._model, self._in_stock = model, request.stock
+            self.model_trained_at = time.time()
             self.trainings += 1
             _settle(waiters, model=model)
 

@@ -536,7 +536,10 @@ backend {BACKEND}
     balance roundrobin
     option httpchk GET {self.health_path}
     http-check expect status 200
-    default-server inter {CHECK_INTERVAL_MS} fall 2 rise 1
+    # A replica busy with sign-ups answers its readiness slowly, not wrongly: a check may
+    # take 3 s, and three failures in a row take it out.
+    timeout check 3s
+    default-server inter {CHECK_INTERVAL_MS} fall 3 rise 2
 {servers}
 """
 

@@ -1,7 +1,7 @@
 """Leases of the jobs that run on one replica at a time (reconciler, mail, key rotation, …).
 
 Revision ID: 0009_job_leases
-Revises: 0008_refunds
+Revises: 0008_refunds, 0007_buyer_side
 Create Date: 2026-12-05 12:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from cloud.db import UTCDateTime
 
 revision = "0009_job_leases"
-down_revision = "0008_refunds"
+down_revision = ("0008_refunds", "0007_buyer_side")  # also joins the two lines main had
 branch_labels = None
 depends_on = None
 

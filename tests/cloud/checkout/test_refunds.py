@@ -12,6 +12,10 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from cloud.accounts.keys import PERSONAL_DATA
+from cloud.accounts.personal_data import DataSubject
+from cloud.admin.locking import ORDER_CHANGED
+from cloud.admin.models import AuditEntry
 from cloud.checkout import refunds
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.models import Refund, RefundStatus
@@ -23,6 +27,7 @@ from cloud.web.keys import DB
 
 ADDRESS = "bcrt1qbuyerrefund000000000000000000000000000"
 CENT = Decimal("0.01")
+OPERATOR = "operator@example.org"
 CLAIM_LINK = re.compile(r"http://\S+/pull-payments/(\S+)")
 
 
@@ -40,6 +45,12 @@ async def _paid_order(shop, *actions: str, email: str | None = None) -> str:
 async def _refunds(shop, order_id: str) -> list[Refund]:
     async with shop.app[DB]() as session:
         return await refunds.refunds_of(session, order_id)
+
+
+async def _audit(shop, order_id: str) -> list[AuditEntry]:
+    async with shop.app[DB]() as session:
+        query = select(AuditEntry).where(col(AuditEntry.target) == f"order:{order_id}")
+        return list(await session.scalars(query))
 
 
 async def _pull_payments(shop) -> list[dict]:
@@ -75,7 +86,7 @@ async def test_an_overpayment_is_refunded_claimed_by_mail_link_and_followed_to_p
     order = await shop.wait_status(order_id, "paid")
 
     refund = await refunds.refund_order(
-        shop.app[CHECKOUT], order_id, RefundRequest("OverpaidAmount"), None
+        shop.app[CHECKOUT], order_id, RefundRequest("OverpaidAmount"), OPERATOR
     )
 
     assert refund.status == RefundStatus.AWAITING_CLAIM
@@ -100,6 +111,15 @@ async def test_an_overpayment_is_refunded_claimed_by_mail_link_and_followed_to_p
     page = await (await shop.client.get(f"/orders/{order_id}")).text()
     assert f"{refund.amount} {order.currency}" in page and "Refunded: the payout is paid" in page
     assert paid.payout_id == payout["id"] and paid.paid_at is not None
+    with pytest.raises(RefusedError) as refused:  # the overpayment is not refunded twice
+        await refunds.refund_order(
+            shop.app[CHECKOUT], order_id, RefundRequest("OverpaidAmount"), OPERATOR
+        )
+    assert refused.value.refusal.code == "overpayment_refunded"
+    assert len(await _refunds(shop, order_id)) == 1
+    (entry,) = await _audit(shop, order_id)
+    assert (entry.actor_email, entry.action) == (OPERATOR, "order.refund")
+    assert f"{refund.amount} {order.currency}" in entry.details
     delivery = await shop.wait_delivery("PayoutUpdated")
     assert delivery["status"] == "HttpSuccess"
 
@@ -121,10 +141,11 @@ async def test_refunding_more_than_was_paid_is_refused_and_nothing_is_written(sh
     assert refused.value.refusal.status == 422
     assert f"At most {order.total} {order.currency}" in refused.value.refusal.message
     assert await _refunds(shop, order_id) == []
+    assert await _audit(shop, order_id) == []
     assert await _pull_payments(shop) == before  # BTCPay was not asked
     with pytest.raises(RefusedError) as refused:
         await refunds.refund_order(
-            shop.app[CHECKOUT], order_id, RefundRequest("OverpaidAmount"), None
+            shop.app[CHECKOUT], order_id, RefundRequest("OverpaidAmount"), OPERATOR
         )
     assert refused.value.refusal.code == "not_overpaid"
     assert (await shop.order(order_id)).status == "paid"
@@ -135,11 +156,13 @@ async def test_refunding_an_unpaid_order_is_refused(shop):
     order_id = await shop.place_order("EPD-1", 1, email=_email())
     for request in (RefundRequest("Fiat"), RefundRequest("Custom", Decimal("1.00"))):
         with pytest.raises(RefusedError) as refused:
-            await refunds.refund_order(shop.app[CHECKOUT], order_id, request, None)
+            await refunds.refund_order(shop.app[CHECKOUT], order_id, request, OPERATOR)
         assert refused.value.refusal.code == "order_unpaid"
     assert await _refunds(shop, order_id) == []
     with pytest.raises(RefusedError) as refused:
-        await refunds.refund_order(shop.app[CHECKOUT], "NoSuchOrder", RefundRequest("Fiat"), None)
+        await refunds.refund_order(
+            shop.app[CHECKOUT], "NoSuchOrder", RefundRequest("Fiat"), OPERATOR
+        )
     assert refused.value.refusal.status == 404
 
 
@@ -149,7 +172,9 @@ async def test_a_full_refund_before_shipping_cancels_the_order_and_returns_its_u
     async with shop.app[DB]() as session:
         free_before = await available_count(session, "EPD-1")
 
-    refund = await refunds.refund_order(shop.app[CHECKOUT], order_id, RefundRequest("Fiat"), None)
+    refund = await refunds.refund_order(
+        shop.app[CHECKOUT], order_id, RefundRequest("Fiat"), OPERATOR
+    )
 
     assert refund.amount == order.total and refund.cancels_order
     assert (await shop.order(order_id)).status == "refunded"
@@ -157,8 +182,20 @@ async def test_a_full_refund_before_shipping_cancels_the_order_and_returns_its_u
         assert await available_count(session, "EPD-1") == free_before + 1
         owned = await session.scalars(select(Ownership).where(col(Ownership.order_id) == order_id))
         assert list(owned) == []
+    async with shop.app[DB]() as session:
+        exported = await shop.app[PERSONAL_DATA].export(session, DataSubject(0, order.email))
+    assert exported["refunds"]["refunds_to_you"] == [
+        {
+            "order_id": order_id,
+            "amount": str(order.total),
+            "currency": order.currency,
+            "status": "awaiting_claim",
+            "created_at": refund.created_at.isoformat(),
+            "paid_at": None,
+        }
+    ]
     with pytest.raises(RefusedError) as refused:  # nothing is left to refund
-        await refunds.refund_order(shop.app[CHECKOUT], order_id, RefundRequest("Fiat"), None)
+        await refunds.refund_order(shop.app[CHECKOUT], order_id, RefundRequest("Fiat"), OPERATOR)
     assert refused.value.refusal.code == "not_refundable"
 
 
@@ -169,15 +206,15 @@ async def test_a_part_paid_expired_order_is_refunded_in_parts_up_to_what_was_pai
     paid = (await shop.sim.invoice(order.invoice_id))["paidAmount"]
     first = Decimal("5.00")
 
-    await refunds.refund_order(ctx, order_id, RefundRequest("Custom", first), None)
+    await refunds.refund_order(ctx, order_id, RefundRequest("Custom", first), OPERATOR)
 
     assert (await shop.order(order_id)).status == "partly_refunded"
     rest = Decimal(paid) - first
     with pytest.raises(RefusedError) as refused:
-        await refunds.refund_order(ctx, order_id, RefundRequest("Custom", rest + CENT), None)
+        await refunds.refund_order(ctx, order_id, RefundRequest("Custom", rest + CENT), OPERATOR)
     assert refused.value.refusal.code == "more_than_paid"
     assert f"{first} {order.currency} was refunded already" in refused.value.refusal.message
-    last = await refunds.refund_order(ctx, order_id, RefundRequest("Custom", rest), None)
+    last = await refunds.refund_order(ctx, order_id, RefundRequest("Custom", rest), OPERATOR)
     assert last.cancels_order
     assert (await shop.order(order_id)).status == "refunded"
     assert sum(r.amount for r in await _refunds(shop, order_id)) == Decimal(paid)
@@ -189,16 +226,36 @@ async def test_a_second_operator_refunding_the_same_order_at_the_same_time_is_re
     ctx = shop.app[CHECKOUT]
     await shop.wait_delivery("InvoiceSettled")  # the store reads no more invoices for now
     await shop.sim.fail_next("slow", count=2, delay=0.4)  # the first operator's two calls
-    first = asyncio.create_task(refunds.refund_order(ctx, order_id, RefundRequest("Fiat"), None))
+    first = asyncio.create_task(
+        refunds.refund_order(ctx, order_id, RefundRequest("Fiat"), OPERATOR)
+    )
     await asyncio.sleep(0.6)  # the first is waiting for BTCPay to create its pull payment
 
     with pytest.raises(RefusedError) as refused:
-        await refunds.refund_order(ctx, order_id, RefundRequest("Fiat"), None)
+        await refunds.refund_order(ctx, order_id, RefundRequest("Fiat"), OPERATOR)
 
     assert refused.value.refusal.code == "refund_in_progress"
     done = await first
     assert [r.id for r in await _refunds(shop, order_id)] == [done.id]
     assert len([p for p in await _pull_payments(shop) if order_id in p["name"]]) == 1
+
+
+async def test_a_second_operator_acting_on_the_same_page_is_refused(shop):
+    order_id = await _paid_order(shop, "overpay", "confirm")
+    shown = await shop.wait_status(order_id, "paid")
+    ctx = shop.app[CHECKOUT]
+    await refunds.refund_order(
+        ctx, order_id, RefundRequest("OverpaidAmount"), "first@example.org", shown.version
+    )
+
+    with pytest.raises(RefusedError) as refused:
+        await refunds.refund_order(
+            ctx, order_id, RefundRequest("Custom", Decimal("1.00")), OPERATOR, shown.version
+        )
+
+    assert refused.value.refusal == ORDER_CHANGED
+    assert len(await _refunds(shop, order_id)) == 1
+    assert [e.actor_email for e in await _audit(shop, order_id)] == ["first@example.org"]
 
 
 async def test_btcpay_refusing_the_refund_leaves_nothing_behind(shop):
@@ -210,10 +267,11 @@ async def test_btcpay_refusing_the_refund_leaves_nothing_behind(shop):
     await shop.sim.fail_next("pass")  # reading the invoice works…
     await shop.sim.fail_next(400)  # …and the refund call itself is refused
     with pytest.raises(RefusedError) as refused:
-        await refunds.refund_order(ctx, order_id, RefundRequest("Custom", balance.paid), None)
+        await refunds.refund_order(ctx, order_id, RefundRequest("Custom", balance.paid), OPERATOR)
     assert refused.value.refusal.code == "btcpay_refused"
     assert "BTCPay Server refused" in refused.value.refusal.message
-    assert await _pull_payments(shop) == []
+    assert [p for p in await _pull_payments(shop) if order_id in p["name"]] == []
+    assert await _audit(shop, order_id) == []
     assert await _refunds(shop, order_id) == []
     assert (await shop.order(order_id)).status == "paid"
 

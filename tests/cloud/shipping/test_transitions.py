@@ -7,24 +7,21 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from cloud.checkout.models import Order
 from cloud.db import utcnow
 from cloud.domain import InputErrors, RefusedError
-from cloud.mail.models import OutgoingMail
 from cloud.shipping import service as shipping
 from cloud.shipping.service import ShippingAction, Tracking
 from cloud.shipping.setup import async_erase_once
 from cloud.web.keys import DB
 
-BUYER = "buyer@example.com"
 TRACKING = Tracking("La Poste", "6A12345678901")
 
 
-async def _paid_order(shop) -> str:
+async def _paid_order(shop, email: str = "buyer@example.com") -> str:
     await shop.add_stock("EPD-1", 1)
-    order_id = await shop.place_order("EPD-1", email=BUYER)
+    order_id = await shop.place_order("EPD-1", email=email)
     await shop.pay(order_id, "pay", "confirm")
     await shop.wait_status(order_id, "paid")
     return order_id
@@ -54,16 +51,9 @@ async def _refused(shop, order_id: str, action: ShippingAction, tracking=None) -
     return refused.value.refusal.code
 
 
-async def _mails_to(shop, email: str) -> list[OutgoingMail]:
-    async with shop.app[DB]() as session:
-        return list(
-            await session.scalars(select(OutgoingMail).where(OutgoingMail.recipient == email))
-        )
-
-
 async def test_an_unpaid_order_cannot_be_packed_shipped_or_delivered(shop):
     await shop.add_stock("EPD-1", 1)
-    order_id = await shop.place_order("EPD-1", email=BUYER)
+    order_id = await shop.place_order("EPD-1", email="buyer@example.com")
     await shop.wait_status(order_id, "awaiting_payment")
     for action in ShippingAction:
         assert await _refused(shop, order_id, action, TRACKING) == "not_paid"
@@ -71,8 +61,9 @@ async def test_an_unpaid_order_cannot_be_packed_shipped_or_delivered(shop):
     assert message is not None and "Only a paid order can be shipped" in message.message
 
 
-async def test_pack_ship_deliver_in_order_each_refused_out_of_turn(shop):
-    order_id = await _paid_order(shop)
+async def test_pack_ship_deliver_in_order_each_refused_out_of_turn(shop, unique_id):
+    buyer = f"buyer-{unique_id}@example.com"
+    order_id = await _paid_order(shop, buyer)
     assert await _refused(shop, order_id, ShippingAction.SHIP, TRACKING) == "not_packed"
     assert await _refused(shop, order_id, ShippingAction.DELIVER) == "not_packed"
 
@@ -81,7 +72,7 @@ async def test_pack_ship_deliver_in_order_each_refused_out_of_turn(shop):
     assert await _refused(shop, order_id, ShippingAction.PACK) == "already_packed"
     assert await _refused(shop, order_id, ShippingAction.DELIVER) == "not_shipped"
 
-    mails_before = len(await _mails_to(shop, BUYER))
+    mails_before = len(shop.smtp.messages_to(buyer))
     order = await _act(shop, order_id, ShippingAction.SHIP, TRACKING)
     assert (order.fulfilment, order.carrier, order.tracking_number) == (
         "shipped",
@@ -90,7 +81,7 @@ async def test_pack_ship_deliver_in_order_each_refused_out_of_turn(shop):
     )
     assert await _refused(shop, order_id, ShippingAction.SHIP, TRACKING) == "already_shipped"
     assert await _refused(shop, order_id, ShippingAction.PACK) == "already_packed"
-    message = await shop.smtp.wait_for(BUYER, count=mails_before + 1)
+    message = await shop.smtp.wait_for(buyer, count=mails_before + 1)
     assert "has shipped" in message["Subject"]
     body = message.get_content()
     assert "La Poste" in body and "6A12345678901" in body and f"/orders/{order_id}" in body
