@@ -1,4 +1,5 @@
-"""The reconciler: re-reads open invoices on a schedule, for webhooks that never arrived.
+"""The reconciler: re-reads open invoices (and refunds' payouts) on a schedule, for
+webhooks that never arrived.
 
 Each pass claims due orders (SELECT … FOR UPDATE SKIP LOCKED, then an UPDATE that pushes
 their next check into the future and re-checks they are still due), so replicas running
@@ -15,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from cloud.checkout import flow
+from cloud.checkout import flow, refunds
 from cloud.checkout.models import Order
 from cloud.checkout.states import EXPIRED_STATUSES, WATCHED_STATUSES, OrderStatus
 from cloud.db import utcnow
@@ -119,6 +120,9 @@ async def async_run_reconciler(ctx: flow.CheckoutContext) -> None:
             changed = await reconcile_once(ctx)
             if changed:
                 _LOGGER.info("reconciler moved %d orders", changed)
+            followed = await refunds.follow_open_refunds(ctx)
+            if followed:
+                _LOGGER.info("reconciler moved %d refunds", followed)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import delete, func, select, update
@@ -34,7 +35,7 @@ from cloud.domain import InputErrors, Refusal, RefusedError
 from cloud.inventory.service import return_units_to_stock
 from cloud.mail.outbox import queue_mail
 from cloud.payments.greenfield import BtcpayError, Payout, refund_request
-from cloud.payments.outcomes import InvoiceOutcome
+from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ _PAYOUT_STATUS = {
     "InProgress": RefundStatus.APPROVED,
     "Completed": RefundStatus.PAID,
 }
+# Refunds whose payout may still move (the reconciler re-reads them).
+_FOLLOWED = (RefundStatus.AWAITING_CLAIM, RefundStatus.CLAIMED, RefundStatus.APPROVED)
 _PAYOUT_RANK = {"Cancelled": 0, "AwaitingApproval": 1, "AwaitingPayment": 2, "InProgress": 3}
 REFUND_STATUS_TEXT = {
     RefundStatus.REQUESTING: "Being created",
@@ -369,6 +372,45 @@ async def follow_payout(
         )
     _LOGGER.info("refund %s (order %s): %s", refund.id, refund.order_id, status)
     return InvoiceOutcome.moved(status)
+
+
+async def follow_open_refunds(
+    ctx: CheckoutContext, quiet_for: timedelta | None = None, limit: int = 50
+) -> int:
+    """For payout webhooks that never came: re-read the payouts of refunds not paid yet
+    and unchanged for `quiet_for` (default: the reconcile interval). Returns how many
+    moved. Idempotent, so replicas doing it side by side agree."""
+    since = utcnow() - (ctx.check_interval if quiet_for is None else quiet_for)
+    async with ctx.db() as session:
+        open_refunds = list(
+            await session.scalars(
+                select(Refund)
+                .where(
+                    col(Refund.status).in_(_FOLLOWED),
+                    col(Refund.pull_payment_id).is_not(None),
+                    col(Refund.updated_at) <= since,
+                )
+                .order_by(col(Refund.updated_at))
+                .limit(limit)
+            )
+        )
+    moved = 0
+    for refund in open_refunds:
+        assert refund.pull_payment_id is not None
+        outcome = await follow_payout(ctx, refund.pull_payment_id, refund.payout_id or "")
+        if outcome.kind is OutcomeKind.RETRY:
+            _LOGGER.warning("refund %s not checked: %s", refund.id, outcome.reason)
+            break  # BTCPay is not answering: try the rest next time
+        moved += int(outcome.moved_order)
+        if not outcome.moved_order:  # look again only after another quiet interval
+            async with ctx.db() as session, session.begin():
+                await session.execute(
+                    update(Refund)
+                    .where(col(Refund.id) == refund.id, col(Refund.status) == refund.status)
+                    .values(updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+    return moved
 
 
 def _leading_payout(payouts: list[Payout]) -> Payout | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,6 +25,7 @@ from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.models import Ownership
 from cloud.inventory.service import available_count
 from cloud.web.keys import DB
+from tests.cloud.checkout.test_reconciler import make_due
 
 ADDRESS = "bcrt1qbuyerrefund000000000000000000000000000"
 CENT = Decimal("0.01")
@@ -291,3 +293,28 @@ def test_the_refund_form_is_checked():
         with pytest.raises(InputErrors) as errors:
             refunds.parse_refund_form(form)
         assert list(errors.value.fields) == [field], form
+
+
+async def test_the_reconciler_follows_a_payout_whose_webhooks_never_came(shop_without_webhook):
+    shop = shop_without_webhook
+    ctx = shop.app[CHECKOUT]
+    await shop.add_stock("EPD-1", 1)
+    order_id = await shop.place_order("EPD-1", 1, email=_email())
+    await shop.pay(order_id, "overpay", "confirm")
+    await make_due(shop)
+    assert await shop.reconcile() == 1
+    await shop.wait_status(order_id, "paid")
+    refund = await refunds.refund_order(ctx, order_id, RefundRequest("OverpaidAmount"), OPERATOR)
+    claim_path = f"/api/v1/pull-payments/{refund.pull_payment_id}/payouts"
+    _status, payout = await shop.sim.call("POST", claim_path, {"destination": ADDRESS})
+    await shop.sim.call("POST", f"/api/v1/payouts/{payout['id']}", {})
+
+    assert await refunds.follow_open_refunds(ctx) == 0  # not quiet for an interval yet
+    assert await refunds.follow_open_refunds(ctx, timedelta(0)) == 1
+    assert (await _refunds(shop, order_id))[0].status == RefundStatus.APPROVED
+    assert await refunds.follow_open_refunds(ctx, timedelta(0)) == 0  # nothing new
+    await shop.sim.call("POST", f"/api/v1/payouts/{payout['id']}/mark-paid")
+    assert await refunds.follow_open_refunds(ctx, timedelta(0)) == 1
+    (paid,) = await _refunds(shop, order_id)
+    assert paid.status == RefundStatus.PAID and paid.payout_id == payout["id"]
+    assert await refunds.follow_open_refunds(ctx, timedelta(0)) == 0  # paid: no longer read
