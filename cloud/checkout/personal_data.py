@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cloud.accounts.personal_data import DataSubject, PersonalDataHolder, iso, listing, plural
-from cloud.checkout.models import Order
+from cloud.checkout.models import Order, Refund
 from cloud.checkout.service import order_lines
 from cloud.checkout.states import STATUS_TEXT, OrderStatus
 from cloud.checkout.timeline import order_timeline
@@ -23,6 +23,7 @@ from cloud.db import utcnow
 from cloud.domain import Refusal
 
 ERASED_EMAIL = "erased@erased.invalid"
+_DELIVERED = "delivered"  # cloud/shipping's last fulfilment step
 # While an order is in one of these, money is moving or owed: the buyer must be reachable.
 BLOCKS_DELETION = frozenset(
     {
@@ -56,6 +57,22 @@ async def _orders(session: AsyncSession, subject: DataSubject) -> list[Order]:
     )
 
 
+async def _refunds(session: AsyncSession, order_id: str) -> list[Refund]:
+    return list(
+        await session.scalars(
+            select(Refund).where(col(Refund.order_id) == order_id).order_by(col(Refund.id))
+        )
+    )
+
+
+def _still_owed(order: Order) -> bool:
+    """Money moving or owed, or a paid order not yet delivered: the buyer must be reachable
+    (and its shipping address kept) until it is done."""
+    if order.status in BLOCKS_DELETION:
+        return True
+    return order.status == OrderStatus.PAID and order.fulfilment != _DELIVERED
+
+
 async def export_orders(session: AsyncSession, subject: DataSubject) -> list[dict[str, Any]]:
     out = []
     for order in await _orders(session, subject):
@@ -81,7 +98,7 @@ async def export_orders(session: AsyncSession, subject: DataSubject) -> list[dic
                 ],
                 "timeline": [
                     {"step": step.key, "at": iso(step.at), "detail": step.detail}
-                    for step in order_timeline(order)
+                    for step in order_timeline(order, await _refunds(session, order.id))
                 ],
             }
         )
@@ -101,19 +118,24 @@ async def preview_orders(session: AsyncSession, subject: DataSubject) -> list[st
 
 
 async def refuse_while_orders_open(session: AsyncSession, subject: DataSubject) -> Refusal | None:
-    busy = [o for o in await _orders(session, subject) if o.status in BLOCKS_DELETION]
+    busy = [o for o in await _orders(session, subject) if _still_owed(o)]
     if not busy:
         return None
-    described = "; ".join(
-        f"{o.id}: {STATUS_TEXT[OrderStatus(o.status)].label.lower()}" for o in busy
-    )
+    described = "; ".join(f"{o.id}: {_state(o)}" for o in busy)
     return Refusal(
         "orders_in_progress",
-        "Some orders still need you: money is on its way or owed to you "
-        f"({described}). Cancel unpaid orders, or wait until they are settled or refunded, "
-        "then delete your account.",
+        "Some orders still need you: money is on its way or owed to you, or a device is "
+        f"still to reach you ({described}). Cancel unpaid orders, or wait until they are "
+        "delivered, settled or refunded, then delete your account.",
         409,
     )
+
+
+def _state(order: Order) -> str:
+    label = STATUS_TEXT[OrderStatus(order.status)].label.lower()
+    if order.status == OrderStatus.PAID:
+        return f"{label}, {order.fulfilment or 'not yet shipped'}"
+    return label
 
 
 async def erase_orders(session: AsyncSession, subject: DataSubject) -> None:

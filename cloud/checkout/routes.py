@@ -14,6 +14,7 @@ from cloud.authz import authorize
 from cloud.catalog.keys import CATALOG
 from cloud.checkout import flow, refunds, service
 from cloud.checkout.access import readable_order
+from cloud.checkout.cancel import can_cancel, cancel_order
 from cloud.checkout.cart import (
     CART_COOKIE,
     Cart,
@@ -25,6 +26,7 @@ from cloud.checkout.cart import (
 from cloud.checkout.keys import CHECKOUT
 from cloud.checkout.models import Order, RefundStatus
 from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes_for
+from cloud.checkout.timeline import order_timeline
 from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.service import units_of_orders
 from cloud.shipping import service as shipping
@@ -180,8 +182,11 @@ async def order_view(request: web.Request, order: Order) -> dict[str, object]:
         order_refunds = await refunds.refunds_of(session, order.id)
         stored = await shipping.address_of(session, request.app[SETTINGS].secret_key, order.id)
     status = OrderStatus(order.status)
+    visible_refunds = [r for r in order_refunds if r.status != RefundStatus.REQUESTING]
     return {
         "order": order,
+        "timeline": order_timeline(order, visible_refunds),
+        "cancellable": can_cancel(order) is None,
         "ship_to": stored.address,
         "address_erased": stored.erased_at,
         "lines": lines,
@@ -192,7 +197,7 @@ async def order_view(request: web.Request, order: Order) -> dict[str, object]:
         "payable": status in PAYABLE and bool(order.checkout_link),
         "live": status in OPEN_STATUSES or status == OrderStatus.AWAITING_INVOICE,
         "refresh": LIVE_REFRESH_SECONDS,
-        "refunds": [r for r in order_refunds if r.status != RefundStatus.REQUESTING],
+        "refunds": visible_refunds,
         "refund_text": refunds.REFUND_STATUS_TEXT,
     }
 
@@ -202,6 +207,24 @@ async def order_page(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template(
         "checkout/order.html", request, await order_view(request, order)
     )
+
+
+async def order_cancel(request: web.Request) -> web.Response:
+    """ "Cancel this order": the owner (the Authorizer decides) or a guest link's holder."""
+    order = await readable_order(request, "orders.cancel")
+    await read_form(request)
+    try:
+        await cancel_order(request.app[CHECKOUT], order.id)
+    except RefusedError as err:
+        current = await flow.load_order(request.app[CHECKOUT], order.id) or order
+        context = await order_view(request, current)
+        return aiohttp_jinja2.render_template(
+            "checkout/order.html",
+            request,
+            {**context, "refusal": err.refusal},
+            status=err.refusal.status,
+        )
+    raise web.HTTPSeeOther(f"/orders/{order.id}")
 
 
 async def order_pay(request: web.Request) -> web.Response:
@@ -249,3 +272,4 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/orders/{order_id}/pay", order_pay)
     app.router.add_get("/orders/{order_id}/invoice", order_invoice)
     app.router.add_post("/orders/{order_id}/invoice", order_retry_invoice)
+    app.router.add_post("/orders/{order_id}/cancel", order_cancel)

@@ -23,6 +23,7 @@ class OrderStatus(StrEnum):
     BACKORDER = "backorder"  # settled, but the stock it held was gone
     PARTLY_REFUNDED = "partly_refunded"  # an operator returned part of what was paid
     REFUNDED = "refunded"  # everything paid is being returned; nothing ships
+    CANCELLED = "cancelled"  # the buyer cancelled it unpaid; its invoice was marked invalid
 
 
 class InvoiceStatus(StrEnum):
@@ -56,6 +57,9 @@ _RANK = {
     OrderStatus.BACKORDER: 6,
     OrderStatus.PARTLY_REFUNDED: 7,
     OrderStatus.REFUNDED: 8,
+    # Level with the other unpaid ends: the Invalid news of its own marking does not move
+    # it, while a payment that still arrives does (paid, as a late payment would).
+    OrderStatus.CANCELLED: 4,
 }
 
 # The reconciler re-reads these invoices: BTCPay may still move them.
@@ -161,6 +165,9 @@ STATUS_TEXT: dict[OrderStatus, StatusText] = {
         "Refunded",
         "This order is cancelled and your payment is being returned: claim it with the link "
         "we mailed you.",
+    ),
+    OrderStatus.CANCELLED: StatusText(
+        "Cancelled", "You cancelled this order before paying. Nothing was charged."
     ),
 }
 

@@ -7,10 +7,11 @@ are left out, so areas that add a step add its `<step>_at` column and it shows u
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from cloud.checkout.models import Order
+from cloud.checkout.models import Order, Refund
 from cloud.checkout.states import STATUS_TEXT, OrderStatus
 
 # (step, its timestamp column, what the buyer reads)
@@ -20,8 +21,6 @@ _STEPS = (
     ("packed", "packed_at", "Packed"),
     ("shipped", "shipped_at", "Shipped"),
     ("delivered", "delivered_at", "Delivered"),
-    ("partly_refunded", "partly_refunded_at", "Partly refunded"),
-    ("refunded", "refunded_at", "Refunded"),
     ("cancelled", "cancelled_at", "Cancelled"),
 )
 # Ends that have no timestamp column of their own: dated by the order's last change.
@@ -43,6 +42,8 @@ class TimelineStep:
     label: str
     at: datetime
     detail: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
 
 
 def _first(order: Order, names: tuple[str, ...]) -> str | None:
@@ -59,13 +60,30 @@ def shipment_detail(order: Order) -> str | None:
     return ", tracking number ".join(parts) if parts else None
 
 
-def order_timeline(order: Order) -> list[TimelineStep]:
+def order_timeline(order: Order, refunds: Iterable[Refund] = ()) -> list[TimelineStep]:
+    """The steps the order went through, oldest first (refunds from their own rows)."""
     steps = []
     for key, column, label in _STEPS:
         at = getattr(order, column, None)
         if isinstance(at, datetime):
-            detail = shipment_detail(order) if key == "shipped" else None
-            steps.append(TimelineStep(key, label, at, detail))
+            if key == "shipped":
+                steps.append(
+                    TimelineStep(
+                        key,
+                        label,
+                        at,
+                        shipment_detail(order),
+                        _first(order, _CARRIER_FIELDS),
+                        _first(order, _TRACKING_FIELDS),
+                    )
+                )
+            else:
+                steps.append(TimelineStep(key, label, at))
+    for refund in refunds:
+        amount = f"{refund.amount} {refund.currency}"
+        steps.append(TimelineStep("refund_started", "Refund started", refund.created_at, amount))
+        if refund.paid_at is not None:
+            steps.append(TimelineStep("refunded", "Refund paid", refund.paid_at, amount))
     if order.status in _ENDS_DATED_BY_UPDATE:
         status = OrderStatus(order.status)
         steps.append(TimelineStep(str(status), STATUS_TEXT[status].label, order.updated_at))

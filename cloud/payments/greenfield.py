@@ -265,6 +265,17 @@ class GreenfieldClient:
         )
         return [item for item in data or [] if isinstance(item, dict)]
 
+    async def mark_invoice_invalid(self, invoice_id: str) -> Invoice:
+        """Mark an invoice Invalid (Greenfield's "Mark invoice status"): it takes no payment."""
+        data = await self._call(
+            "POST",
+            self._store_path(f"/invoices/{quote(invoice_id, safe='')}/status"),
+            {"status": "Invalid"},
+        )
+        if not isinstance(data, dict):
+            raise BtcpayError("BTCPay does not know this invoice.", 404)
+        return Invoice.from_json(data)
+
     async def refund_invoice(self, invoice_id: str, body: dict[str, Any]) -> PullPayment:
         """Refund (part of) an invoice: BTCPay creates a pull payment for the buyer to claim."""
         data = await self._call(

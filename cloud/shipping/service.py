@@ -32,7 +32,7 @@ _LOGGER = logging.getLogger(__name__)
 CARRIER_MAX = 60
 TRACKING_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,39}$")
 # Orders that ended unpaid keep no address longer than delivered ones do.
-UNPAID_ENDINGS = (OrderStatus.EXPIRED, OrderStatus.INVALID)
+UNPAID_ENDINGS = (OrderStatus.EXPIRED, OrderStatus.INVALID, OrderStatus.CANCELLED)
 
 
 class Fulfilment(StrEnum):

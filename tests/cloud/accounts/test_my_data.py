@@ -19,14 +19,17 @@ from cloud.accounts.models import User
 from cloud.checkout.models import Order, OrderLine
 from cloud.inventory.models import StockUnit
 from cloud.oauth.const import HUB_SETUP_CLIENT_ID, MOBILE_CLIENT_ID
+from cloud.shipping import service as shipping
+from cloud.shipping.service import ShippingAction, Tracking
 from cloud.web.keys import DB, ENGINE
-from tests.cloud.common import PASSWORD, csrf_from, sign_up_and_confirm
+from tests.cloud.common import PASSWORD, SHIPPING_ADDRESS, csrf_from, sign_up_and_confirm
 from tests.support.oidc_client import OidcClient, OidcError, StoreBrowser, Tokens
 
 HUB_REDIRECT_URI = "http://192.168.1.20:8181/auth/callback"
 HUB_NAME = "Ada's hallway hub"
 ONBOARDING_SCOPE = "openid profile email devices hub.register"
 MEMBER_SCOPE = "openid profile email devices"
+TRACKING = Tracking("La Poste", "6A12345678901")
 
 
 async def _link_hub(base_url: str, browser: StoreBrowser, http: httpx.AsyncClient) -> OidcClient:
@@ -62,12 +65,18 @@ async def _hub_sign_in(browser: StoreBrowser, hub: OidcClient) -> Tokens:
     return await hub.exchange_code(callback, request)
 
 
-async def _paid_order(shop) -> tuple[str, str, str]:
-    """A paid order of the signed-in buyer: (order id, serial, claim secret hex)."""
+async def _delivered_order(shop) -> tuple[str, str, str]:
+    """A paid, shipped and delivered order of the signed-in buyer: (order id, serial, claim
+    secret hex)."""
     stock = await shop.add_stock("EPD-1", 1)
     order_id = await shop.place_order("EPD-1", 1, email=None)
     await shop.pay(order_id, "pay", "confirm")
     await shop.wait_status(order_id, "paid")
+    for action in ShippingAction:
+        async with shop.app[DB]() as session, session.begin():
+            await shipping.execute(
+                session, order_id, action, tracking=TRACKING if action == "ship" else None
+            )
     [(serial, secret)] = stock.items()
     return order_id, serial, secret
 
@@ -101,7 +110,7 @@ async def buyer(shop, unique_id):
     hub is linked and signed in."""
     email = f"ada-{unique_id}@example.org"
     await sign_up_and_confirm(shop.client, shop.smtp, email)
-    order_id, serial, secret = await _paid_order(shop)
+    order_id, serial, secret = await _delivered_order(shop)
     base_url = str(shop.client.make_url("")).rstrip("/")
     async with httpx.AsyncClient(timeout=30) as http:
         browser = StoreBrowser(base_url)
@@ -151,7 +160,17 @@ async def test_the_export_holds_what_was_created(shop, buyer):
             "quantity": 1,
         }
     ]
-    assert [step["step"] for step in exported["timeline"]] == ["created", "paid"]
+    assert [step["step"] for step in exported["timeline"]] == [
+        "created",
+        "paid",
+        "packed",
+        "shipped",
+        "delivered",
+    ]
+    assert exported["timeline"][3]["detail"] == "La Poste, tracking number 6A12345678901"
+    [shipping_address] = data["shipping_addresses"]
+    assert shipping_address["order_id"] == order.id
+    assert SHIPPING_ADDRESS["ship_name"] in shipping_address["address"]
 
     [device] = data["devices"]
     assert device["serial"] == buyer["serial"] and device["order_id"] == order.id
@@ -182,6 +201,9 @@ async def test_deleting_the_account_leaves_nothing_personal_and_keeps_the_books(
     async with shop.app[DB]() as session:
         user = (await session.scalars(select(User).where(User.email == email))).one()
     rows_before = await _all_rows(shop.app)
+    [address_row] = [r for r in rows_before["shipping_addresses"] if r["order_id"] == order_id]
+    sealed_address = address_row["sealed"]
+    assert sealed_address
     assert _cells_holding(rows_before, email)  # the scan does find the address while it is there
 
     page = await browser.http.get("/account/delete")
@@ -207,6 +229,8 @@ async def test_deleting_the_account_leaves_nothing_personal_and_keeps_the_books(
         "password hash": user.password_hash,
         "hub client id": buyer["hub"].client_id,
         "hub name": HUB_NAME,
+        # Sealed at rest, so the scan cannot read it: its sealed text is what must go.
+        "sealed shipping address": sealed_address,
     }
     found = {what: _cells_holding(rows, value) for what, value in personal_values.items()}
     assert found == {what: [] for what in personal_values}
@@ -308,3 +332,22 @@ async def test_an_operator_account_is_not_deleted_from_the_account_page(shop, bu
     )
     assert refused.status_code == 409 and "operator role" in refused.text
     assert (await browser.http.get("/account")).status_code == 200  # still signed in
+
+
+async def test_deletion_waits_until_a_paid_order_is_delivered(shop, unique_id):
+    email = f"bo-{unique_id}@example.org"
+    await sign_up_and_confirm(shop.client, shop.smtp, email)
+    await shop.add_stock("EPD-1", 1)
+    order_id = await shop.place_order("EPD-1", 1, email=None)
+    await shop.pay(order_id, "pay", "confirm")
+    await shop.wait_status(order_id, "paid")
+
+    page = await (await shop.client.get("/account/delete")).text()
+
+    assert 'data-refusal="orders_in_progress"' in page
+    assert f"{order_id}: paid, not yet shipped" in page
+    refused = await shop.client.post(
+        "/account/delete", data={"password": PASSWORD, "csrf_token": csrf_from(page)}
+    )
+    assert refused.status == 409
+    assert (await shop.order(order_id)).email == email
