@@ -90,6 +90,12 @@ class _Job:
     name: str
     factory: JobFactory
     task: asyncio.Task[None] | None = None
+    # Event-loop time until which the lease is surely ours (taken before the renewal ran).
+    held_until: float = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
 
 
 @dataclass
@@ -111,8 +117,15 @@ class JobLeases:
             self._keeper = asyncio.create_task(self._async_keep(), name="job-leases")
 
     def holds(self, name: str) -> bool:
+        """Whether this replica runs `name` now: its lease renewed and not yet run out (a
+        replica whose event loop stalled past its lease no longer counts as holding)."""
         job = self._jobs.get(name)
-        return bool(job and job.task and not job.task.done())
+        return bool(job and job.running and asyncio.get_running_loop().time() < job.held_until)
+
+    @property
+    def registered(self) -> list[str]:
+        """Every job this replica would run while holding its lease."""
+        return sorted(self._jobs)
 
     @property
     def held(self) -> list[str]:
@@ -124,6 +137,13 @@ class JobLeases:
         while True:
             self._wakeup.clear()
             for job in list(self._jobs.values()):
+                loop = asyncio.get_running_loop()
+                if job.running and loop.time() >= job.held_until:
+                    # This loop stalled past the lease: another replica may run it already.
+                    _LOGGER.warning("lease %s ran out before its renewal; stopping it", job.name)
+                    await async_cancel_and_wait(job.task)
+                    job.task = None
+                asked_at = loop.time()
                 try:
                     async with self.sessions() as session, session.begin():
                         held = await async_try_hold(session, job.name, self.holder, lease, utcnow())
@@ -132,11 +152,13 @@ class JobLeases:
                 except Exception as err:  # database unreachable: assume the lease is lost
                     _LOGGER.warning("lease %s not renewed (%s)", job.name, type(err).__name__)
                     held = False
+                if held:
+                    job.held_until = asked_at + self.lease_seconds
                 await self._async_follow(job, held)
             await async_wait_event(self._wakeup, interval)
 
     async def _async_follow(self, job: _Job, held: bool) -> None:
-        running = job.task is not None and not job.task.done()
+        running = job.running
         if held and not running:
             _LOGGER.info("this replica (%s) now runs %s", self.holder, job.name)
             job.task = asyncio.create_task(self._async_run(job), name=f"job-{job.name}")

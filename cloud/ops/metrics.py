@@ -231,7 +231,7 @@ def _read_process(app: web.Application, metrics: StoreMetrics) -> None:
     else:
         metrics.model_age.set(max(0.0, time.time() - trained_at))
     jobs = app[JOBS]
-    for job in ONCE_ONLY_JOBS:
+    for job in {*ONCE_ONLY_JOBS, *jobs.registered}:
         metrics.job_held.labels(job).set(1 if jobs.holds(job) else 0)
 
 

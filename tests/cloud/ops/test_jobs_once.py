@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
@@ -22,9 +23,10 @@ from cloud.ops.const import (
 )
 from cloud.ops.models import JobLease
 from tests.cloud.common import PASSWORD
+from tests.cloud.ops.metrics_text import samples
 from tests.cloud.ops.replicas import Replicas, run_cli, sign_up, store_env
 
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 5.0  # three stores starting on two cores stall event loops for seconds
 # Lease expiry plus one renewal interval, plus slack for a loaded 2-core machine.
 TAKEOVER_BOUND_SECONDS = LEASE_SECONDS * (1 + 1 / 3) + 3.0
 JOBS = (JOB_MAIL, JOB_RECONCILER, JOB_SIGNING_KEY_ROTATION, JOB_RECOMMENDER_TRAINING)
@@ -41,6 +43,20 @@ async def _live_holders(engine) -> dict[str, int]:
         if row.holder and expires > now:
             holders[row.name] = int(row.holder.split(":")[1])
     return holders
+
+
+async def _held_per_lease(urls: list[str]) -> dict[str, float]:
+    """Lease → how many of these replicas say (in /metrics) they hold it."""
+    totals: dict[str, float] = {}
+    async with aiohttp.ClientSession() as session:
+        for url in urls:
+            async with session.get(f"{url}/metrics") as response:
+                assert response.status == 200
+                for (name, labels), held in samples(await response.text()).items():
+                    if name == "ethos_job_lease_held":
+                        lease = dict(labels)["lease"]
+                        totals[lease] = totals.get(lease, 0) + held
+    return totals
 
 
 async def _wait_recorded_sent(engine, recipient: str, timeout: float = 10) -> None:
@@ -70,7 +86,10 @@ async def test_three_replicas_run_each_job_once_and_hand_over_on_sigkill(
     database, smtp_server, tmp_path: Path, unique_id
 ):
     env = store_env(
-        database, tmp_path / "data", SMTP_URL=smtp_server.url, ETHOS_JOB_LEASE_SECONDS="2"
+        database,
+        tmp_path / "data",
+        SMTP_URL=smtp_server.url,
+        ETHOS_JOB_LEASE_SECONDS=str(LEASE_SECONDS),
     )
     migrated = run_cli(env, "migrate")
     assert migrated.returncode == 0, migrated.stderr
@@ -82,6 +101,8 @@ async def test_three_replicas_run_each_job_once_and_hand_over_on_sigkill(
             await replicas.wait_serving(replica)
         pids = {replica.pid for replica in started}
         holders = await _wait_for_holders(engine, pids, timeout=20)
+        held = await _held_per_lease([replica.url for replica in started])
+        assert all(held[job] == 1 for job in JOBS), held
 
         # A mail queued on a replica that does not send mail is sent once, by the holder.
         mail_holder = next(r for r in started if r.pid == holders[JOB_MAIL])
@@ -106,6 +127,9 @@ async def test_three_replicas_run_each_job_once_and_hand_over_on_sigkill(
         # Several renewals later: still one holder each, and no mail was sent twice.
         await asyncio.sleep(LEASE_SECONDS * 2)
         assert set((await _live_holders(engine)).values()) <= survivors
+        alive = [replica.url for replica in started if replica.pid in survivors]
+        held = await _held_per_lease(alive)
+        assert all(held[job] == 1 for job in JOBS), held
         assert len(smtp_server.messages_to(first)) == 1
         assert len(smtp_server.messages_to(second)) == 1
     finally:
