@@ -78,6 +78,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     migrate.set_defaults(handler=_migrate)
 
+    backup = commands.add_parser(
+        "backup",
+        help="write the whole store database to a file",
+        description=(
+            "Write the whole database of DATABASE_URL to FILE: PostgreSQL with pg_dump in its "
+            "custom format (postgresql-client of the server's major version or newer; only "
+            "ETHOS_DB_SCHEMA when set), SQLite with its online backup API. Safe while the "
+            "store runs. The file holds accounts and orders: it is made readable by you only. "
+            "Keep ETHOS_SECRET_KEY with it: claim secrets and signing keys are sealed with it."
+        ),
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    backup.add_argument("file", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(handler=_backup)
+
+    restore = commands.add_parser(
+        "restore",
+        help="put a backup into an empty database",
+        description=(
+            "Restore FILE (made by `ethos cloud backup`) into the database of DATABASE_URL, "
+            "which must be empty (a new PostgreSQL database or schema, or a new SQLite file); "
+            "a database holding tables is refused unless --force, which replaces its content. "
+            "Stop every replica first; start them with the same ETHOS_SECRET_KEY."
+        ),
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    restore.add_argument("file", help="the backup file to read")
+    restore.add_argument(
+        "--force", action="store_true", help="replace what a non-empty database holds"
+    )
+    restore.set_defaults(handler=_restore)
+
     stock = commands.add_parser(
         "stock",
         help="manage stock units",
@@ -191,6 +226,30 @@ def _migrate(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     print("database is at the latest schema")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    return _backup_or_restore("backup", args)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    return _backup_or_restore("restore", args)
+
+
+def _backup_or_restore(action: str, args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from cloud.ops import backup
+
+    settings = _settings()
+    run = backup.backup if action == "backup" else backup.restore
+    try:
+        print(run(settings, Path(args.file), force=args.force))
+    except backup.BackupError as err:
+        print(f"{action} refused: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -16,6 +16,11 @@ class Order(SQLModel, table=True):
     """An order. Its id is random and unguessable: it is also a guest's link to the order."""
 
     __tablename__ = "orders"
+    # The console's order list pages newest first, alone or by status (cloud/admin/orders.py).
+    __table_args__ = (
+        Index("ix_orders_created_at_id", "created_at", "id"),
+        Index("ix_orders_status_created_at_id", "status", "created_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
@@ -59,6 +64,8 @@ class Order(SQLModel, table=True):
 
 class OrderLine(SQLModel, table=True):
     __tablename__ = "order_lines"
+    # The console's product filter: the orders holding a SKU.
+    __table_args__ = (Index("ix_order_lines_sku_order_id", "sku", "order_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     order_id: str = Field(max_length=32, foreign_key="orders.id", index=True)
