@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cloud.db import insert_rows
 from cloud.payments.const import SIGNATURE_HEADER
 from cloud.payments.keys import WEBHOOK_SECRET
 from cloud.payments.models import WebhookReceipt
@@ -89,7 +90,7 @@ def receipt(request: web.Request, body: bytes, status: int, outcome: str) -> Web
 async def _store(request: web.Request, row: WebhookReceipt) -> None:
     try:
         async with request.app[DB]() as session, session.begin():
-            session.add(row)
+            await insert_rows(session, row)
     except SQLAlchemyError:
         # The delivery's answer matters more than its log line: never fail it for this.
         _LOGGER.exception("webhook log: delivery %s not recorded", row.delivery_id)
