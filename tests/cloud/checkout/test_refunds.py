@@ -363,3 +363,19 @@ async def test_late_paid_and_backordered_orders_are_refunded_in_full(shop, aioht
     rest = await refunds.refund_order(ctx, backordered, RefundRequest("Custom", left), OPERATOR)
     assert rest.cancels_order
     assert (await shop.order(backordered)).status == "refunded"
+
+
+async def test_a_refund_whose_answer_was_lost_is_found_and_not_made_twice(shop):
+    order_id = await _paid_order(shop, "overpay", "confirm")
+    await shop.wait_status(order_id, "paid")
+    await shop.wait_delivery("InvoiceSettled")  # the store reads no more invoices for now
+    await shop.sim.fail_next("pass")  # the invoice is read…
+    await shop.sim.fail_next("slow", delay=1.5)  # …BTCPay refunds, but answers too late
+
+    refund = await refunds.refund_order(
+        shop.app[CHECKOUT], order_id, RefundRequest("OverpaidAmount"), OPERATOR
+    )
+
+    ours = [p for p in await _pull_payments(shop) if order_id in p["name"]]
+    assert [p["id"] for p in ours] == [refund.pull_payment_id]
+    assert refund.status == RefundStatus.AWAITING_CLAIM and refund.claim_link
