@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Table, event, insert
 from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -122,3 +123,20 @@ def affected_rows(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE matched (`execute` is typed as returning a plain
     `Result`; for those statements it is a `CursorResult`, which counts them)."""
     return cast("CursorResult[Any]", result).rowcount
+
+
+async def insert_rows(session: AsyncSession, *rows: SQLModel) -> None:
+    """INSERT model rows as plain Core statements in the session's transaction.
+
+    For hot paths that never read the rows back: the ORM's unit of work (identity map,
+    flush planning, per-attribute events) costs more than the INSERT itself. Rows of one
+    table go in one executemany; an unset autoincrement `id` is left to the database.
+    """
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for row in rows:
+        values = row.model_dump()
+        if values.get("id", 0) is None:
+            del values["id"]
+        by_table.setdefault(cast(Table, type(row).__table__), []).append(values)  # type: ignore[attr-defined]
+    for table, values_list in by_table.items():
+        await session.execute(insert(table), values_list)

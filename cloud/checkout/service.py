@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -37,6 +37,11 @@ MIXED_CURRENCIES = Refusal("mixed_currencies", "One order can only use one curre
 ORDER_ID_BYTES = 16
 _INSERT_ORDER = insert(Order)
 _INSERT_LINE = insert(OrderLine)
+_ORDER_LINES = (
+    select(OrderLine)
+    .where(col(OrderLine.order_id) == bindparam("b_order"))
+    .order_by(col(OrderLine.id))
+)
 
 
 def new_order_id() -> str:
@@ -157,11 +162,7 @@ async def place_order(
 
 
 async def order_lines(session: AsyncSession, order_id: str) -> list[OrderLine]:
-    return list(
-        await session.scalars(
-            select(OrderLine).where(col(OrderLine.order_id) == order_id).order_by(col(OrderLine.id))
-        )
-    )
+    return list(await session.scalars(_ORDER_LINES, {"b_order": order_id}))
 
 
 async def orders_of(session: AsyncSession, user_id: int) -> list[Order]:

@@ -158,7 +158,8 @@ async def check_low_stock(
 
 
 def _low_stock_mail(levels: list[StockLevel], console_link: str) -> tuple[str, str]:
-    names = ", ".join(level.name for level in levels)
+    # A subject is at most 200 characters (outgoing_mail.subject): name one, count many.
+    names = levels[0].name if len(levels) == 1 else f"{len(levels)} products"
     lines = "\n".join(
         f"  {level.name} ({level.sku}): {level.unsold} left "
         f"({level.available} free, {level.held} held), threshold {level.threshold}"

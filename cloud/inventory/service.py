@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.db import affected_rows, utcnow
+from cloud.db import affected_rows, insert_rows, utcnow
 from cloud.inventory.models import Ownership, StockUnit
 from cloud.inventory.sealing import unseal
 
@@ -65,6 +65,30 @@ _HOLD_FREE_UNITS = (
     .where(col(StockUnit.id).in_(_FREE_UNITS.scalar_subquery()), col(StockUnit.order_id).is_(None))
     .values(order_id=bindparam("b_order"))
     .execution_options(synchronize_session=False, **{HOLDS_FREE_UNITS: True})
+)
+
+# Settling an order runs these (the webhook's hot path).
+_HELD_UNITS = (
+    select(col(StockUnit.id))
+    .where(
+        col(StockUnit.order_id) == bindparam("b_order"), col(StockUnit.sku) == bindparam("b_sku")
+    )
+    .order_by(col(StockUnit.id))
+)
+_SELL_UNITS = (
+    update(StockUnit)
+    .where(
+        col(StockUnit.id).in_(bindparam("b_ids", expanding=True)),
+        col(StockUnit.sold_at).is_(None),
+    )
+    .values(sold_at=bindparam("b_now"))
+    .execution_options(synchronize_session=False)
+)
+_SERIALS_OF_ORDERS = (
+    select(col(Ownership.order_id), col(StockUnit.serial))
+    .join(StockUnit, col(StockUnit.id) == col(Ownership.unit_id))
+    .where(col(Ownership.order_id).in_(bindparam("b_orders", expanding=True)))
+    .order_by(col(StockUnit.serial))
 )
 
 
@@ -127,13 +151,7 @@ async def return_units_to_stock(session: AsyncSession, order_id: str) -> int:
 
 
 async def held_units(session: AsyncSession, order_id: str, sku: str) -> list[int]:
-    return list(
-        await session.scalars(
-            select(col(StockUnit.id))
-            .where(col(StockUnit.order_id) == order_id, col(StockUnit.sku) == sku)
-            .order_by(col(StockUnit.id))
-        )
-    )
+    return list(await session.scalars(_HELD_UNITS, {"b_order": order_id, "b_sku": sku}))
 
 
 async def allocate_units_for_settled_order(
@@ -158,18 +176,15 @@ async def allocate_units_for_settled_order(
             return False
         unit_ids.extend(held[:quantity])
     now = utcnow()
-    await session.execute(
-        update(StockUnit)
-        .where(col(StockUnit.id).in_(unit_ids), col(StockUnit.sold_at).is_(None))
-        .values(sold_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.add_all(
-        Ownership(unit_id=unit_id, order_id=order_id, user_id=user_id, email=email)
-        for unit_id in unit_ids
-    )
+    await session.execute(_SELL_UNITS, {"b_ids": unit_ids, "b_now": now})
     # The unique unit_id makes a second allocation of the same unit fail the transaction.
-    await session.flush()
+    await insert_rows(
+        session,
+        *(
+            Ownership(unit_id=unit_id, order_id=order_id, user_id=user_id, email=email)
+            for unit_id in unit_ids
+        ),
+    )
     _LOGGER.info("order %s: %d units allocated", order_id, len(unit_ids))
     return True
 
@@ -194,12 +209,7 @@ async def owned_units(session: AsyncSession, secret_key: str, user_id: int) -> l
 
 async def units_of_orders(session: AsyncSession, order_ids: Iterable[str]) -> dict[str, list[str]]:
     """Serials sold to each order (for order pages)."""
-    rows = await session.execute(
-        select(col(Ownership.order_id), col(StockUnit.serial))
-        .join(StockUnit, col(StockUnit.id) == col(Ownership.unit_id))
-        .where(col(Ownership.order_id).in_(list(order_ids)))
-        .order_by(StockUnit.serial)
-    )
+    rows = await session.execute(_SERIALS_OF_ORDERS, {"b_orders": list(order_ids)})
     serials: dict[str, list[str]] = {}
     for order_id, serial in rows:
         serials.setdefault(order_id, []).append(serial)

@@ -13,6 +13,7 @@ import logging
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 
+from cloud.db import insert_rows
 from cloud.payments.const import INVOICE_EVENTS, SIGNATURE_HEADER
 from cloud.payments.greenfield import BtcpayError
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, WEBHOOK_SECRET
@@ -70,12 +71,13 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
         raise web.HTTPServiceUnavailable(text="The order is busy; retry.")
     try:
         async with request.app[DB]() as session, session.begin():
-            session.add(
+            await insert_rows(
+                session,
                 ProcessedDelivery(
                     delivery_id=delivery_id, invoice_id=invoice_id[:64], event_type=event_type
-                )
+                ),
+                webhook_event(event, invoice_id, delivery_id, invoice, outcome),
             )
-            session.add(webhook_event(event, invoice_id, delivery_id, invoice, outcome))
     except IntegrityError:
         pass  # the same delivery was processed concurrently; the outcome is the same
     _LOGGER.info("webhook %s %s for invoice %s: %s", delivery_id, event_type, invoice_id, outcome)

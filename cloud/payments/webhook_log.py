@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.db import utcnow
+from cloud.db import insert_rows, utcnow
 from cloud.payments.const import SIGNATURE_HEADER
 from cloud.payments.keys import WEBHOOK_SECRET
 from cloud.payments.models import WebhookReceipt
@@ -108,7 +108,7 @@ async def _store(request: web.Request, row: WebhookReceipt) -> None:
                 if (recent or 0) >= UNVERIFIED_PER_MINUTE:
                     _LOGGER.warning("webhook log: unverified request not recorded (flood)")
                     return
-            session.add(row)
+            await insert_rows(session, row)
     except SQLAlchemyError:
         # The delivery's answer matters more than its log line: never fail it for this.
         _LOGGER.exception("webhook log: delivery %s not recorded", row.delivery_id)

@@ -12,6 +12,11 @@
 - HAProxy (Debian's) terminating TLS with a certificate made at start (DIR/tls), its
   backends health-checked on /readyz, and an admin socket used for graceful drain.
 
+With `--image` (or `Stack(image=...)`) the migration job and the replicas run the store's
+OCI image under podman instead (`make image`, packaging/cloud/image/): read-only root, uid
+10001, the host's network, DIR/data mounted as the data folder; `--image auto` uses it when
+podman is installed and plain processes otherwise.
+
 It stays in the foreground until SIGTERM or Ctrl-C, then tears everything down; `stop --dir
 DIR` stops a stack started elsewhere (from the pids in DIR/stack.json). Other programs (the
 storm, tests) import this file and drive a `Stack` object: `up()`, `kill_replica(i)`,
@@ -51,12 +56,19 @@ PG_DATABASE = "ethos"
 SIM_API_KEY = "stack-simulator-key"
 SIM_STORE_ID = "stack-store"
 BACKEND = "store"
+PANIC_SUFFIX = "-panic"  # the unchecked backup entry of each replica
 HEALTH_PATH = "/readyz"
 FALLBACK_HEALTH_PATH = "/"
 START_TIMEOUT_S = 90.0
 DRAIN_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
 CHECK_INTERVAL_MS = 500
+# The image mode (packaging/cloud/image/): how it is built, podman's settings, its data folder.
+IMAGE_BUILD = ROOT / "packaging" / "cloud" / "image" / "build"
+CONTAINERS_CONF = ROOT / "packaging" / "cloud" / "image" / "containers.conf"
+IMAGE_DATA_DIR = "/var/lib/ethos"
+IMAGE_TMPFS = "/tmp:rw,size=64m,mode=1777"  # noqa: S108 (the container's own tmpfs)
+STACK_LABEL = "ethos.stack"
 
 
 def free_port() -> int:
@@ -93,6 +105,27 @@ def wait_for(what: str, predicate: object, timeout: float, proc: subprocess.Pope
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not ready within {timeout:g} s")
         time.sleep(0.1)
+
+
+def podman(*args: str) -> subprocess.CompletedProcess[str]:
+    """Debian's podman with the settings these machines need (runc, containers.conf)."""
+    return subprocess.run(
+        ["podman", "--runtime", "runc", *args],
+        env={**os.environ, "CONTAINERS_CONF": str(CONTAINERS_CONF)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def build_image() -> str:
+    """`make image` (cached after the first build); returns the image's name."""
+    result = subprocess.run(
+        [str(IMAGE_BUILD)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"image build failed: {(result.stdout + result.stderr)[-3000:]}")
+    return result.stdout.strip().splitlines()[-1]
 
 
 def pg_bin() -> Path:
@@ -279,6 +312,9 @@ class Stack:
     haproxy: subprocess.Popen | None = None
     nodes: list[Replica] = field(default_factory=list)
     ca_file: Path | None = None
+    # The store's image to run the migration job and the replicas in (None: processes).
+    image: str | None = None
+    _containers: dict[str, str] = field(default_factory=dict)
     _pg_tmp: Path | None = None
 
     # -- addresses ------------------------------------------------------------------------
@@ -335,6 +371,27 @@ class Stack:
     def _ethos(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         return self._spawn(name, [sys.executable, "-m", "ethos", *args], env)
 
+    def _store(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        """An `ethos` command of the store: a process, or a container of the image."""
+        if self.image is None:
+            return self._ethos(name, args, env)
+        data = self.folder / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        container = f"ethos-stack-{name}-{secrets.token_hex(4)}"
+        self._containers[name] = container
+        env = {**env, "ETHOS_DATA_DIR": IMAGE_DATA_DIR}
+        command = [
+            *("podman", "--runtime", "runc", "run", "--rm", "--name", container),
+            *("--label", f"{STACK_LABEL}={self.folder}", "--network=host"),
+            *("--read-only", "--read-only-tmpfs=false", "--tmpfs", IMAGE_TMPFS),
+            *("-v", f"{data}:{IMAGE_DATA_DIR}:U", "--cap-drop=ALL"),
+            *("--security-opt=no-new-privileges", "--stop-timeout", str(int(STOP_TIMEOUT_S))),
+            *(option for key in sorted(env) for option in ("-e", key)),  # values: podman's env
+            self.image,
+            *args,
+        ]
+        return self._spawn(name, command, {**env, "CONTAINERS_CONF": str(CONTAINERS_CONF)})
+
     def up(self) -> None:
         """Bring up everything; on any failure, tear down what started and raise."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -367,7 +424,7 @@ class Stack:
 
     def migrate(self) -> None:
         """The migration job: `ethos cloud migrate`, once, before any replica starts."""
-        job = self._ethos("migrate", ["cloud", "migrate"], self.store_env())
+        job = self._store("migrate", ["cloud", "migrate"], self.store_env())
         if job.wait(timeout=START_TIMEOUT_S) != 0:
             raise RuntimeError(f"migration job failed: see {self.folder / 'migrate.log'}")
 
@@ -408,7 +465,7 @@ class Stack:
         self.sim_api("POST", "/simulator/chaos", {"targets": targets, **chaos})
 
     def start_replica(self, node: Replica, wait: bool = True) -> None:
-        node.proc = self._ethos(
+        node.proc = self._store(
             node.name, ["cloud", "serve", "--port", str(node.port)], self.store_env()
         )
         if wait:
@@ -450,6 +507,14 @@ class Stack:
         servers = "\n".join(
             f"    server {node.name} 127.0.0.1:{node.port} check" for node in self.nodes
         )
+        # Panic routing: when every replica fails its check at once, that is overload (a
+        # readiness answer later than its timeout), not a store down everywhere; refusing
+        # all traffic with 503 would make it worse. The same replicas, unchecked, take the
+        # traffic then; a dead one refuses the connection and HAProxy re-dispatches.
+        panic = "\n".join(
+            f"    server {node.name}{PANIC_SUFFIX} 127.0.0.1:{node.port} backup"
+            for node in self.nodes
+        )
         return f"""\
 global
     maxconn 4096
@@ -484,7 +549,9 @@ backend {BACKEND}
     # take 3 s, and three failures in a row take it out.
     timeout check 3s
     default-server inter {CHECK_INTERVAL_MS} fall 3 rise 2
+    option allbackups
 {servers}
+{panic}
 """
 
     # -- HAProxy's runtime API ------------------------------------------------------------
@@ -522,14 +589,21 @@ backend {BACKEND}
 
     def drain(self, node: Replica) -> None:
         """HAProxy sends it nothing new, then its in-flight requests finish."""
-        self.haproxy_command(f"set server {BACKEND}/{node.name} state drain")
+        names = (node.name, node.name + PANIC_SUFFIX)
+        for name in names:
+            self.haproxy_command(f"set server {BACKEND}/{name} state drain")
         wait_for(
             f"{node.name} drained",
-            lambda: int(self.backend_stats()[node.name]["scur"] or 0) == 0,
+            lambda: all(int(self.backend_stats()[n]["scur"] or 0) == 0 for n in names),
             DRAIN_TIMEOUT_S,
             None,
         )
-        self.haproxy_command(f"set server {BACKEND}/{node.name} state maint")
+        for name in names:
+            self.haproxy_command(f"set server {BACKEND}/{name} state maint")
+
+    def undrain(self, node: Replica) -> None:
+        for name in (node.name, node.name + PANIC_SUFFIX):
+            self.haproxy_command(f"set server {BACKEND}/{name} state ready")
 
     def stop_replica(self, node: Replica) -> int:
         """SIGTERM: the replica stops accepting, finishes in-flight work and exits."""
@@ -547,6 +621,8 @@ backend {BACKEND}
         """SIGKILL, no warning: what a crashed machine does to a replica."""
         node = self.nodes[index]
         assert node.proc is not None
+        if self.image is not None:  # the container, not only its podman client
+            podman("kill", "--signal", "KILL", self._containers[node.name])
         node.proc.kill()
         node.proc.wait()
         node.proc = None
@@ -566,7 +642,7 @@ backend {BACKEND}
             self.drain(node)
             self.stop_replica(node)
             self.start_replica(node)
-            self.haproxy_command(f"set server {BACKEND}/{node.name} state ready")
+            self.undrain(node)
             self.wait_backend(node, "UP")
 
     def _write_state(self) -> None:
@@ -601,6 +677,10 @@ backend {BACKEND}
         self.haproxy = self.sim = None
         for node in self.nodes:
             node.proc = None
+        if self.image is not None:  # containers whose podman client did not clean up
+            listed = podman("ps", "-aq", "--filter", f"label={STACK_LABEL}={self.folder}")
+            if listed.stdout.split():
+                podman("rm", "-f", *listed.stdout.split())
         if self.pg is not None:
             self.pg.stop("immediate")
             self.pg = None
@@ -636,6 +716,15 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--dir", type=Path, required=True, help="logs, certificate, state")
     up.add_argument("--replicas", type=int, default=3)
     up.add_argument("--smtp-url", default=None, help="default: mail to DIR/data/outbox")
+    up.add_argument(
+        "--image",
+        nargs="?",
+        const="build",
+        default=None,
+        help="run the migration job and the replicas in the store's image under podman: "
+        "`--image` builds it (make image, cached), `--image NAME` uses NAME, `--image auto` "
+        "builds and uses it when podman is installed (plain processes otherwise)",
+    )
     stop = commands.add_parser("stop", help="tear down a stack started with up")
     stop.add_argument("--dir", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -643,7 +732,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stop":
         stop_from_state(args.dir)
         return 0
-    stack = Stack(args.dir.resolve(), replicas=args.replicas, smtp_url=args.smtp_url)
+    image = args.image
+    if image == "auto":
+        image = "build" if shutil.which("podman") else None
+    if image == "build":
+        image = build_image()
+    stack = Stack(args.dir.resolve(), replicas=args.replicas, smtp_url=args.smtp_url, image=image)
     stack.up()
     print(f"store on {stack.base_url} (CA: {stack.ca_file}); replicas:", flush=True)
     for node in stack.nodes:

@@ -14,14 +14,18 @@ the Deployment's settings is checked in test_k8s_manifests.py.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 
 import asyncpg
 import httpx
@@ -39,6 +43,7 @@ pytestmark = pytest.mark.e2e_only
 IMAGE_DIR = ROOT / "packaging" / "cloud" / "image"
 DEPLOYMENT = ROOT / "packaging" / "cloud" / "k8s" / "deployment.yaml"
 CONFIG_MAP = ROOT / "packaging" / "cloud" / "k8s" / "configmap.yaml"
+STACK_SCRIPT = ROOT / "packaging" / "cloud" / "stack.py"
 IMAGE_UID = "10001"
 # Variables the simulator run replaces (production-only credentials and addresses).
 REPLACED_HERE = {
@@ -259,3 +264,53 @@ async def wait_for_ready(client: httpx.AsyncClient, path: str, name: str) -> htt
         await asyncio.sleep(0.5)
     assert answer is not None, f"{path} never answered"
     return answer
+
+
+def load_stack_module() -> ModuleType:
+    """packaging/cloud/stack.py is a script other programs import by its path."""
+    spec = importlib.util.spec_from_file_location("ethos_cloud_stack", STACK_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def stack_containers(folder: Path, *, running: bool = True) -> list[str]:
+    """The images of the stack's containers (running ones, or all of them)."""
+    listed = podman(
+        "ps",
+        *([] if running else ["-a"]),
+        "--filter",
+        f"label=ethos.stack={folder}",
+        "--format",
+        "{{.Image}}",
+    )
+    return listed.split()
+
+
+def test_the_stack_runs_its_migration_job_and_replicas_in_the_image(
+    image: str, tmp_path: Path
+) -> None:
+    stack_module = load_stack_module()
+    folder = tmp_path / "stack"
+    stack = stack_module.Stack(folder, replicas=2, image=image)
+    try:
+        stack.up()
+        log = (folder / "migrate.log").read_text()
+        assert "database is at the latest schema" in log
+        # Both replicas are containers of the image (not host processes).
+        assert stack_containers(folder) == [image, image]
+        context = stack.ssl_context()
+        assert stack_module.http_status(stack.base_url + "/readyz", context=context) == 200
+        assert stack_module.http_status(stack.base_url + "/", context=context) == 200
+        # SIGKILL one replica: its container dies with it; HAProxy sends to the other.
+        stack.kill_replica(0)
+        assert stack_containers(folder) == [image]
+        for _attempt in range(5):
+            assert stack_module.http_status(stack.base_url + "/", context=context) == 200
+        stack.restart_killed(stack.nodes[0])
+        assert stack_containers(folder) == [image, image]
+    finally:
+        stack.down()
+    assert stack_containers(folder, running=False) == []

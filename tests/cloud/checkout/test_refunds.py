@@ -318,3 +318,34 @@ async def test_the_reconciler_follows_a_payout_whose_webhooks_never_came(shop_wi
     (paid,) = await _refunds(shop, order_id)
     assert paid.status == RefundStatus.PAID and paid.payout_id == payout["id"]
     assert await refunds.follow_open_refunds(ctx, timedelta(0)) == 0  # paid: no longer read
+
+
+async def test_late_paid_and_backordered_orders_are_refunded_in_full(shop, aiohttp_client):
+    ctx = shop.app[CHECKOUT]
+    await shop.add_stock("EPD-1", 1)
+    late = await shop.place_order("EPD-1", 1, email=_email())
+    await shop.pay(late, "expire", "pay")
+    late_order = await shop.wait_status(late, "paid_late")
+    backordered = await shop.place_order("EPD-1", 1, email=_email())
+    await shop.pay(backordered, "expire", "pay")
+    await shop.wait_status(backordered, "paid_late")
+    other = await aiohttp_client(shop.client.server)
+    await shop.place_order("EPD-1", 1, email=_email(), client=other)  # holds the last unit
+    await shop.sim.mark(await shop.invoice_id(backordered), "Settled")
+    await shop.wait_status(backordered, "backorder")
+
+    refund = await refunds.refund_order(ctx, late, RefundRequest("Fiat"), OPERATOR)
+    assert refund.amount == late_order.total and refund.cancels_order
+    assert (await shop.order(late)).status == "refunded"
+    part = await refunds.refund_order(
+        ctx, backordered, RefundRequest("Custom", Decimal("10.00")), OPERATOR
+    )
+    assert not part.cancels_order
+    assert (await shop.order(backordered)).status == "partly_refunded"
+    with pytest.raises(RefusedError) as refused:  # the whole price is more than is left
+        await refunds.refund_order(ctx, backordered, RefundRequest("Fiat"), OPERATOR)
+    assert refused.value.refusal.code == "more_than_paid"
+    left = late_order.total - Decimal("10.00")
+    rest = await refunds.refund_order(ctx, backordered, RefundRequest("Custom", left), OPERATOR)
+    assert rest.cancels_order
+    assert (await shop.order(backordered)).status == "refunded"

@@ -143,7 +143,9 @@ async def test_low_stock_mails_operators_once_per_crossing(shop, aiohttp_client,
     first = await async_check_once(shop.app)
     assert "EPD-1" not in first and "PLUG-ZB" in first
     message = await shop.smtp.wait_for(operator_email, count=mails + 1)
-    assert "Ethos Presence Detector" not in message["Subject"]
+    assert message["Subject"] == f"Low stock: {len(first)} products"
+    assert "Zigbee Power Plug (PLUG-ZB): 0 left" in message.get_content()
+    assert "(EPD-1)" not in message.get_content()
 
     async def sell_one() -> None:
         order_id = await shop.place_order("EPD-1", email="buyer@example.com")
