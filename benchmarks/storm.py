@@ -67,6 +67,7 @@ WINDOW_GRACE_S = 2.0  # a restart window ends this long after the service answer
 PROBE_INTERVAL_S = 0.1
 QUIET_TIMEOUT_S = 30.0  # how long the forgery counts may take to stop moving
 MAIL_SETTLED_S = 5.0  # an outbox file this old is complete
+LATE_LIMIT_S = 120.0  # late orders are watched this long more, to tell late from lost
 SETTLE_SLACK_S = 5.0  # beyond one reconcile interval: a pass's own duration, HTTP, polling
 REFUSAL_LOG = "webhook refused"
 
@@ -431,16 +432,27 @@ class Storm:
                 missing.append(f"{invoice}: order {status}, {owned}/{bought} units owned")
         return missing
 
-    async def wait_settled(self) -> tuple[list[str], float]:
+    async def wait_settled(self) -> tuple[list[str], float, float | None]:
         """Every settled invoice's order paid, within one reconcile interval (plus slack)
-        after the later of the last payment and the last recovery."""
+        after the later of the last payment and the last recovery: (what was still unpaid
+        at that deadline, seconds until all were paid or the deadline, and, when some were
+        late, seconds until they were all paid after all (None: still not after
+        LATE_LIMIT_S), telling late from lost)."""
         since = max([*self.paid_invoices.values(), self.events.get("pg recovered", 0.0)])
         deadline = since + self.args.reconcile_seconds + SETTLE_SLACK_S
         while True:
             missing = await asyncio.to_thread(self.unpaid_settled)
             if not missing or time.monotonic() > deadline:
-                return missing, max(0.0, time.monotonic() - since)
+                break
             await asyncio.sleep(0.5)
+        on_time = max(0.0, time.monotonic() - since)
+        if not missing:
+            return missing, on_time, None
+        while time.monotonic() < deadline + LATE_LIMIT_S:
+            await asyncio.sleep(1.0)
+            if not await asyncio.to_thread(self.unpaid_settled):
+                return missing, on_time, time.monotonic() - since
+        return missing, on_time, None
 
     def forgeries(self) -> dict[str, int]:
         """The simulator's forgery counts beside the replicas' logged refusals, read once
@@ -534,7 +546,7 @@ async def run_storm(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         stack.configure_deliveries(**CHAOS, seed=args.seed)
         storm = Storm(args, stack)
         figures = await storm.run_storm()
-        missing, settle_seconds = await storm.wait_settled()
+        missing, settle_seconds, late_seconds = await storm.wait_settled()
         figures["webhooks_2xx"], figures["webhooks_per_s"] = storm.webhook_rate(time.monotonic())
         report = {
             "storm": figures,
@@ -552,6 +564,9 @@ async def run_storm(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             "double allocations": storm.double_allocations(),
             "settled but not paid": missing,
             "settled -> paid after last payment/recovery (s)": round(settle_seconds, 2),
+            "late ones all paid after (s)": None
+            if late_seconds is None
+            else round(late_seconds, 2),
             "forgeries": await asyncio.to_thread(storm.forgeries),
             "5xx outside restart windows": [
                 f"{r.kind} {r.outcome} at {r.at - storm.recorder.started:.2f}s"

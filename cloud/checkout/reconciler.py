@@ -63,9 +63,25 @@ async def claim_due_orders(ctx: flow.CheckoutContext, limit: int = BATCH) -> lis
 
 
 async def reconcile_once(ctx: flow.CheckoutContext, limit: int = BATCH) -> int:
-    """One pass over due orders; returns how many orders changed status."""
+    """One batch of due orders (at most `limit`); returns how many changed status."""
+    return await _reconcile_claimed(ctx, await claim_due_orders(ctx, limit))
+
+
+async def reconcile_due(ctx: flow.CheckoutContext, batch: int = BATCH) -> int:
+    """Every order due now, batch after batch, so each is re-read once an interval however
+    many are open (one batch a pass left the rest waiting interval after interval);
+    returns how many orders changed status."""
     changed = 0
-    for order_id in await claim_due_orders(ctx, limit):
+    while True:
+        claimed = await claim_due_orders(ctx, batch)
+        changed += await _reconcile_claimed(ctx, claimed)
+        if len(claimed) < batch:
+            return changed
+
+
+async def _reconcile_claimed(ctx: flow.CheckoutContext, order_ids: list[str]) -> int:
+    changed = 0
+    for order_id in order_ids:
         order = await flow.load_order(ctx, order_id)
         if order is None:
             continue
@@ -113,11 +129,11 @@ async def _schedule_next(ctx: flow.CheckoutContext, order: Order) -> None:
         )
 
 
-async def async_run_reconciler(ctx: flow.CheckoutContext) -> None:
+async def async_run_reconciler(ctx: flow.CheckoutContext, batch: int = BATCH) -> None:
     """Background task: a pass every interval, forever; errors are logged, never fatal."""
     while True:
         try:
-            changed = await reconcile_once(ctx)
+            changed = await reconcile_due(ctx, batch)
             if changed:
                 _LOGGER.info("reconciler moved %d orders", changed)
             followed = await refunds.follow_open_refunds(ctx)

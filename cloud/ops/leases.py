@@ -80,6 +80,11 @@ async def async_release(session: AsyncSession, name: str, holder: str) -> None:
     )
 
 
+async def async_hold_only() -> None:
+    """A job that does nothing but hold its lease: for work whose owner asks `holds()`."""
+    await asyncio.Event().wait()
+
+
 @dataclass
 class _Job:
     name: str

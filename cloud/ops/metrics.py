@@ -33,6 +33,7 @@ from cloud.mail.models import OutgoingMail
 from cloud.ops.const import (
     CHECKOUT_ROUTES,
     JOB_MAIL,
+    JOB_RECOMMENDER_TRAINING,
     JOB_RECONCILER,
     JOB_SIGNING_KEY_ROTATION,
     LATENCY_BUCKETS,
@@ -46,7 +47,7 @@ from cloud.web.keys import DB, ENGINE, SETTINGS
 _LOGGER = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ONCE_ONLY_JOBS = (JOB_MAIL, JOB_RECONCILER, JOB_SIGNING_KEY_ROTATION)
+ONCE_ONLY_JOBS = (JOB_MAIL, JOB_RECONCILER, JOB_SIGNING_KEY_ROTATION, JOB_RECOMMENDER_TRAINING)
 
 
 @dataclass

@@ -22,6 +22,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from cloud.inventory.models import StockUnit
 from cloud.inventory.service import UNIT_IS_FREE
 from ethos.tasks import async_cancel_and_wait
 
+from . import shared_model
 from .model import RecommenderModel
 from .records import Purchase, Recommendation
 from .service import RecommendationService
@@ -131,6 +133,7 @@ class StoreRecommender:
         catalog: Catalog,
         model_path: Path,
         options: RecommenderOptions,
+        holds_training: Callable[[], bool] | None = None,
     ) -> None:
         self.service = RecommendationService(model_path, debounce_seconds=options.debounce_seconds)
         self._db = db
@@ -146,6 +149,11 @@ class StoreRecommender:
         ) = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._watcher: asyncio.Task[None] | None = None
+        self._model_path = model_path
+        # Whether this replica holds the training lease (alone: always); the others load
+        # the model it publishes in the database instead of training their own.
+        self._holds_training = holds_training or (lambda: True)
+        self._shared_id: int | None = None  # the published model this replica serves
 
     @property
     def trained_on(self) -> Fingerprint | None:
@@ -158,6 +166,10 @@ class StoreRecommender:
         loaded = await self.service.async_load()
         if loaded and self._fingerprint_path.exists():
             self._trained = Fingerprint.from_json(self._fingerprint_path.read_text())
+        try:
+            loaded = await self._async_follow_published() or loaded
+        except Exception:  # an unreadable published model: train or serve the file
+            _LOGGER.exception("recommender: the published model could not be loaded")
         async with self._db() as session:
             current = await settled_fingerprint(session)
         if not loaded:
@@ -166,7 +178,7 @@ class StoreRecommender:
             except Exception:
                 # The store still opens: lists stay empty and the watcher tries again.
                 _LOGGER.exception("recommender: no model at start-up")
-        elif current != self._trained:
+        elif current != self._trained and self._holds_training():
             self._schedule(current)
         self._watcher = asyncio.create_task(self._async_watch(), name="recommender-watch")
 
@@ -174,6 +186,9 @@ class StoreRecommender:
         while True:
             await asyncio.sleep(self._options.poll_seconds)
             try:
+                await self._async_follow_published()
+                if not self._holds_training():
+                    continue  # the holder trains; its model arrives through the database
                 async with self._db() as session:
                     current = await settled_fingerprint(session)
                 if current not in (self._trained, self._requested):
@@ -206,6 +221,43 @@ class StoreRecommender:
             await asyncio.get_running_loop().run_in_executor(
                 None, _write_atomically, self._fingerprint_path, fingerprint.as_json()
             )
+        if self._holds_training():
+            await self._async_publish(fingerprint)
+
+    async def _async_publish(self, fingerprint: Fingerprint) -> None:
+        """Share the model just trained (saved at the model path) with the other replicas."""
+        model = await asyncio.get_running_loop().run_in_executor(None, self._model_path.read_bytes)
+        async with self._db() as session, session.begin():
+            self._shared_id = await shared_model.async_publish(
+                session, fingerprint.as_json(), model
+            )
+        _LOGGER.info("recommender model %s published (%s)", self._shared_id, fingerprint)
+
+    async def _async_follow_published(self) -> bool:
+        """Serve a model another replica published since ours; True when one was loaded."""
+        async with self._db() as session:
+            latest = await shared_model.async_latest(session)
+            if latest is None or latest.id == self._shared_id:
+                return False
+            model = await shared_model.async_model_bytes(session, latest.id)
+        fingerprint = Fingerprint.from_json(latest.fingerprint)
+        if model is None or fingerprint is None:
+            return False
+        if self._trained is not None and fingerprint.lines < self._trained.lines:
+            self._shared_id = latest.id  # ours covers more: keep it
+            return False
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _write_bytes_atomically, self._model_path, model)
+        if not await self.service.async_load():
+            return False
+        self.service.model_trained_at = latest.trained_at.timestamp()
+        self._shared_id, self._trained = latest.id, fingerprint
+        self._cold_start = None
+        await loop.run_in_executor(
+            None, _write_atomically, self._fingerprint_path, fingerprint.as_json()
+        )
+        _LOGGER.info("recommender: serving model %s published by another replica", latest.id)
+        return True
 
     async def async_in_stock(self, fresh: bool) -> frozenset[str]:
         """What is in stock: read now (``fresh``) or reused for ``stock_ttl_seconds``."""
@@ -252,6 +304,18 @@ class StoreRecommender:
     async def async_close(self) -> None:
         await async_cancel_and_wait(*self._tasks, self._watcher)
         await self.service.async_close()
+
+
+def _write_bytes_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -25,6 +25,9 @@ from cloud.authz import authorize
 from cloud.catalog.keys import CATALOG
 from cloud.catalog.loader import Catalog
 from cloud.catalog.models import Product
+from cloud.ops.const import JOB_RECOMMENDER_TRAINING
+from cloud.ops.keys import JOBS
+from cloud.ops.leases import async_hold_only
 from cloud.web.keys import DB, SETTINGS
 
 from .live_model import RecommenderOptions, StoreRecommender
@@ -167,15 +170,20 @@ def _coming_back(request: web.Request) -> Markup:
 
 
 async def _recommender_ctx(app: web.Application) -> AsyncIterator[None]:
+    jobs = app[JOBS]
     recommender = StoreRecommender(
         app[DB],
         app[CATALOG],
         app[SETTINGS].data_dir / MODEL_FILE,
         app.get(OPTIONS) or RecommenderOptions(),
+        holds_training=lambda: jobs.holds(JOB_RECOMMENDER_TRAINING),
     )
     app[RECOMMENDER] = recommender
+    # One replica retrains (and publishes the model); the lease only marks which.
+    jobs.add(JOB_RECOMMENDER_TRAINING, async_hold_only)
     await recommender.async_start()
     yield
+    await jobs.async_stop(JOB_RECOMMENDER_TRAINING)
     await recommender.async_close()
 
 

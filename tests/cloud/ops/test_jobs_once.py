@@ -14,7 +14,12 @@ from sqlalchemy import select
 
 from cloud import db
 from cloud.mail.models import OutgoingMail
-from cloud.ops.const import JOB_MAIL, JOB_RECONCILER, JOB_SIGNING_KEY_ROTATION
+from cloud.ops.const import (
+    JOB_MAIL,
+    JOB_RECOMMENDER_TRAINING,
+    JOB_RECONCILER,
+    JOB_SIGNING_KEY_ROTATION,
+)
 from cloud.ops.models import JobLease
 from tests.cloud.common import PASSWORD
 from tests.cloud.ops.replicas import Replicas, run_cli, sign_up, store_env
@@ -22,7 +27,7 @@ from tests.cloud.ops.replicas import Replicas, run_cli, sign_up, store_env
 LEASE_SECONDS = 2.0
 # Lease expiry plus one renewal interval, plus slack for a loaded 2-core machine.
 TAKEOVER_BOUND_SECONDS = LEASE_SECONDS * (1 + 1 / 3) + 3.0
-JOBS = (JOB_MAIL, JOB_RECONCILER, JOB_SIGNING_KEY_ROTATION)
+JOBS = (JOB_MAIL, JOB_RECONCILER, JOB_SIGNING_KEY_ROTATION, JOB_RECOMMENDER_TRAINING)
 
 
 async def _live_holders(engine) -> dict[str, int]:
