@@ -253,6 +253,9 @@ async def test_the_image_migrates_a_fresh_database_and_serves_read_only_as_non_r
         podman("exec", name, "touch", "/var/lib/ethos/written")
         # The image's own HEALTHCHECK passes against the running store.
         podman("healthcheck", "run", name)
+        # The Deployment's preStop command exists in the image (minbase has coreutils).
+        pre_stop = deployment_container()["lifecycle"]["preStop"]["exec"]["command"]
+        podman("exec", name, *pre_stop)
     finally:
         logs = podman_result("logs", name)
         podman_result("rm", "-f", "-t", "10", name)
