@@ -378,3 +378,25 @@ async def test_guest_orders_bought_with_the_address_are_erased_too(shop, unique_
     assert _cells_holding(await _all_rows(shop.app), email) == []
     order = await shop.order(guest_order)
     assert order.erased_at is not None and order.total > 0 and order.invoice_id
+
+
+async def test_an_operators_export_holds_their_own_audit_entries_only(shop, unique_id):
+    from cloud.admin.audit import record
+    from cloud.authz import Principal
+
+    email = f"op-{unique_id}@example.org"
+    await sign_up_and_confirm(shop.client, shop.smtp, email)
+    async with shop.app[DB]() as session, session.begin():
+        user = (await session.scalars(select(User).where(User.email == email))).one()
+        assert user.id is not None
+        await record(session, Principal(user.id, email, None), "order.packed", "order:A1")
+        # An account that had this id before (SQLite reuses the highest id once deleted).
+        gone = Principal(user.id, "someone-gone@example.org", None)
+        await record(session, gone, "order.shipped", "order:B2")
+
+    data = await (await shop.client.get("/account/export")).json()
+
+    assert [(a["action"], a["target"]) for a in data["operator"]["actions_taken"]] == [
+        ("order.packed", "order:A1")
+    ]
+    assert "someone-gone" not in json.dumps(data)
