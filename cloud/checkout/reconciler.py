@@ -26,6 +26,8 @@ from cloud.payments.timeline import reconciler_read
 _LOGGER = logging.getLogger(__name__)
 
 BATCH = 50
+# Invoices re-read at once within a pass (each holds a database connection while it works).
+CONCURRENT_READS = 4
 # While a replica works on an order, others leave it alone for this long.
 CLAIM_LEASE = timedelta(minutes=2)
 # Expired invoices are watched this long for late payments (BTCPay's default monitoring).
@@ -80,16 +82,22 @@ async def reconcile_due(ctx: flow.CheckoutContext, batch: int = BATCH) -> int:
 
 
 async def _reconcile_claimed(ctx: flow.CheckoutContext, order_ids: list[str]) -> int:
-    changed = 0
-    for order_id in order_ids:
-        order = await flow.load_order(ctx, order_id)
-        if order is None:
-            continue
-        try:
-            changed += await _reconcile(ctx, order)
-        except BtcpayError as err:
-            _LOGGER.warning("reconciler: order %s not checked: %s", order.id, err.message)
-    return changed
+    """Re-read the claimed orders' invoices a few at a time: one after the other, a pass
+    over many open orders took longer than the interval it is meant to keep."""
+    gate = asyncio.Semaphore(CONCURRENT_READS)
+
+    async def one(order_id: str) -> int:
+        async with gate:
+            order = await flow.load_order(ctx, order_id)
+            if order is None:
+                return 0
+            try:
+                return await _reconcile(ctx, order)
+            except BtcpayError as err:
+                _LOGGER.warning("reconciler: order %s not checked: %s", order.id, err.message)
+                return 0
+
+    return sum(await asyncio.gather(*(one(order_id) for order_id in order_ids)))
 
 
 async def _reconcile(ctx: flow.CheckoutContext, order: Order) -> int:
