@@ -105,6 +105,25 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
+def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Until `url` answers 200 (the process still running)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (local)
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout:g} s")
+
+
 def ethos(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "ethos.cli", *args], cwd=ROOT, env={**os.environ, **env}
@@ -362,7 +381,10 @@ def main() -> int:
         ]
         try:
             wait_for_port("127.0.0.1", sim_port, procs[0])
-            wait_for_port("127.0.0.1", cloud_port, procs[1])
+            wait_for_port("127.0.0.1", cloud_port, procs[1], timeout=120)
+            # The store's port answers probes while it waits for its database, then closes
+            # until the app has started: wait for a store page.
+            wait_for_page(f"{base}/products/EPD-1", procs[1])
             figures = asyncio.run(run(args, base, sim, db_url, procs[1].pid, tmp))
         finally:
             for proc in procs:

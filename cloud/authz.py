@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {
     # The buyer's own data (session-only pages: no token reaches them).
     "account.export": Rule(scope=SCOPE_PROFILE),
     "account.delete": Rule(scope=SCOPE_PROFILE),
+    "account.update": Rule(scope=SCOPE_PROFILE),
     "orders.cancel": Rule(scope=SCOPE_ORDERS),
     # The operations console (/admin). Areas add their operator actions here.
     "admin.view": OPERATOR,

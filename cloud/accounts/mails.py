@@ -62,3 +62,40 @@ def password_changed() -> tuple[str, str]:
         "out, every hub and app has to sign in again and links mailed before no longer "
         "work. If this was not you, reset your password at once.\n",
     )
+
+
+def confirm_new_address(link: str, old: str) -> tuple[str, str]:
+    return (
+        "Confirm the new address of your Ethos account",
+        f"The Ethos account {old} asked to use this address from now on.\n\n"
+        f"Open this link within {CONFIRM_HOURS} hours to confirm it:\n\n{link}\n\n"
+        "Until it is confirmed, the account keeps its old address. If you did not ask for "
+        "this, ignore this mail.\n",
+    )
+
+
+def new_address_taken(login_link: str) -> tuple[str, str]:
+    return (
+        "Someone tried to move an Ethos account to your address",
+        "Someone (probably you) asked to move another Ethos account to this address, but "
+        "this address already has an account of its own, so nothing changed.\n\n"
+        f"Sign in to it: {login_link}\n",
+    )
+
+
+def address_change_requested(new: str) -> tuple[str, str]:
+    return (
+        "A new address was asked for your Ethos account",
+        f"Your Ethos account asked to move to the address {new}. Nothing changes until the "
+        "link we sent there is opened; until then your account keeps this address.\n\n"
+        "If this was not you, change your password at once: whoever asked knew it.\n",
+    )
+
+
+def address_changed(new: str) -> tuple[str, str]:
+    return (
+        "The address of your Ethos account was changed",
+        f"Your Ethos account now uses the address {new}; mail about it and your orders goes "
+        "there, and you sign in with it. If this was not you, reset your password from the "
+        "new address, or contact us.\n",
+    )

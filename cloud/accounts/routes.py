@@ -124,9 +124,11 @@ def _link_problem(
         + (" If your address is confirmed, sign in." if kind == "confirm" else ""),
         "unknown": "It may have been cut off by your mail program.",
     }
-    resend = (
+    resend: tuple[str | None, str] = (
         ("/account/resend", "Send a new confirmation link")
         if kind == "confirm"
+        else (None, "")  # an email change is asked again, signed in, with the password
+        if kind == "email"
         else ("/account/reset", "Send a new reset link")
     )
     return _render(
@@ -210,6 +212,7 @@ async def logout_submit(request: web.Request) -> web.Response:
 
 ACCOUNT_NOTICES = {
     "welcome": "Your address is confirmed. Welcome to Ethos!",
+    "email_changed": "Your address was changed: sign in with it from now on.",
     "password_changed": "Your password was changed. Every other session was signed out, and "
     "every hub and app has to sign in again.",
 }

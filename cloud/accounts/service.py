@@ -101,9 +101,14 @@ class Links:
 
 
 async def issue_token(
-    session: AsyncSession, user_id: int, purpose: str, password_hash: str | None = None
+    session: AsyncSession,
+    user_id: int,
+    purpose: str,
+    password_hash: str | None = None,
+    new_email: str | None = None,
 ) -> str:
-    """A new single-use mail link; a sign-up's confirmation link carries its password hash."""
+    """A new single-use mail link; a sign-up's confirmation link carries its password hash,
+    an email change's the address it moves to."""
     token = new_token()
     session.add(
         EmailToken(
@@ -112,6 +117,7 @@ async def issue_token(
             purpose=purpose,
             expires_at=utcnow() + TOKEN_LIFETIME,
             password_hash=password_hash,
+            new_email=new_email,
         )
     )
     return token

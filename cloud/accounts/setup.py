@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cloud.accounts import api, data_routes, routes, sessions
+from cloud.accounts import api, data_routes, email_routes, routes, sessions
 from cloud.accounts.erasure import ACCOUNT_HOLDER
 from cloud.accounts.hooks import AccountHooks
 from cloud.accounts.keys import ACCOUNT_HOOKS, PERSONAL_DATA
@@ -21,4 +21,5 @@ def setup(app: web.Application) -> None:
     app[PERSONAL_DATA].register(ACCOUNT_HOLDER)
     routes.add_page_routes(app)
     data_routes.add_page_routes(app)
+    email_routes.add_page_routes(app)
     app[API].include(api.ROUTES)

@@ -36,7 +36,11 @@ async def export_console(session: AsyncSession, subject: DataSubject) -> dict[st
     totp = await session.get(OperatorTotp, subject.user_id)
     entries = await session.scalars(
         select(AuditEntry)
-        .where(col(AuditEntry.actor_id) == subject.user_id)
+        # The address too: SQLite may give a deleted operator's id to a new account.
+        .where(
+            col(AuditEntry.actor_id) == subject.user_id,
+            col(AuditEntry.actor_email) == subject.email,
+        )
         .order_by(col(AuditEntry.id))
     )
     return {

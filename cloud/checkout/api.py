@@ -8,15 +8,22 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from cloud.api.openapi import ApiRoutes
 from cloud.authz import authorize
 from cloud.catalog.keys import CATALOG
 from cloud.checkout import service
 from cloud.checkout.access import readable_order
-from cloud.checkout.models import Order, OrderLine
+from cloud.checkout.cancel import can_cancel, cancel_order
+from cloud.checkout.keys import CHECKOUT
+from cloud.checkout.models import Order, OrderLine, Refund, RefundStatus
 from cloud.checkout.routes import read_cart
 from cloud.checkout.states import STATUS_TEXT, OrderStatus, notes_for
+from cloud.checkout.timeline import order_timeline
+from cloud.domain import RefusedError
 from cloud.inventory.service import units_of_orders
 from cloud.web.keys import DB
 
@@ -42,6 +49,15 @@ class OrderLineOut(BaseModel):
     quantity: int
 
 
+class TimelineStepOut(BaseModel):
+    step: str  # created, paid, packed, shipped, delivered, refund_started, refunded, cancelled…
+    label: str
+    at: datetime
+    detail: str | None
+    carrier: str | None
+    tracking_number: str | None
+
+
 class OrderOut(BaseModel):
     id: str
     status: str
@@ -56,9 +72,17 @@ class OrderOut(BaseModel):
     devices: list[str]
     pay_url: str | None
     payment_problem: str | None
+    timeline: list[TimelineStepOut]
+    cancellable: bool  # POST …/cancel would cancel it now
 
     @classmethod
-    def of(cls, order: Order, lines: list[OrderLine], serials: list[str]) -> OrderOut:
+    def of(
+        cls,
+        order: Order,
+        lines: list[OrderLine],
+        serials: list[str],
+        refunds: list[Refund] | None = None,
+    ) -> OrderOut:
         text = STATUS_TEXT[OrderStatus(order.status)]
         payable = order.status in (OrderStatus.AWAITING_PAYMENT, OrderStatus.PART_PAID)
         return cls(
@@ -80,6 +104,18 @@ class OrderOut(BaseModel):
             devices=serials,
             pay_url=f"/orders/{order.id}/pay" if payable and order.checkout_link else None,
             payment_problem=order.payment_problem,
+            timeline=[
+                TimelineStepOut(
+                    step=step.key,
+                    label=step.label,
+                    at=step.at,
+                    detail=step.detail,
+                    carrier=step.carrier,
+                    tracking_number=step.tracking_number,
+                )
+                for step in order_timeline(order, refunds or [])
+            ],
+            cancellable=can_cancel(order) is None,
         )
 
 
@@ -88,10 +124,22 @@ async def _orders_out(request: web.Request, orders: list[Order]) -> list[dict[st
         serials = await units_of_orders(session, [o.id for o in orders])
         return [
             OrderOut.of(
-                o, await service.order_lines(session, o.id), serials.get(o.id, [])
+                o,
+                await service.order_lines(session, o.id),
+                serials.get(o.id, []),
+                await _visible_refunds(session, o.id),
             ).model_dump(mode="json")
             for o in orders
         ]
+
+
+async def _visible_refunds(session: AsyncSession, order_id: str) -> list[Refund]:
+    rows = await session.scalars(
+        select(Refund)
+        .where(col(Refund.order_id) == order_id, col(Refund.status) != RefundStatus.REQUESTING)
+        .order_by(col(Refund.id))
+    )
+    return list(rows)
 
 
 ROUTES = ApiRoutes()
@@ -149,3 +197,24 @@ async def list_orders(request: web.Request) -> web.Response:
 async def get_order(request: web.Request) -> web.Response:
     order = await readable_order(request)
     return web.json_response((await _orders_out(request, [order]))[0])
+
+
+@ROUTES.route(
+    "POST",
+    "/api/v1/orders/{order_id}/cancel",
+    summary="Cancel an unpaid order (its invoice is voided, its units go back on sale)",
+    tag="checkout",
+    response=OrderOut,
+    auth=True,
+    action="orders.cancel",
+    errors=(403, 404, 409, 503),
+)
+async def post_cancel_order(request: web.Request) -> web.Response:
+    order = await readable_order(request, "orders.cancel")
+    try:
+        cancelled = await cancel_order(request.app[CHECKOUT], order.id)
+    except RefusedError as err:
+        return web.json_response(
+            {"error": err.refusal.message, "code": err.refusal.code}, status=err.refusal.status
+        )
+    return web.json_response((await _orders_out(request, [cancelled]))[0])

@@ -21,6 +21,7 @@ from cloud.checkout.states import STATUS_TEXT, OrderStatus
 from cloud.checkout.timeline import order_timeline
 from cloud.db import utcnow
 from cloud.domain import Refusal
+from cloud.inventory.models import Ownership
 
 ERASED_EMAIL = "erased@erased.invalid"
 _DELIVERED = "delivered"  # cloud/shipping's last fulfilment step
@@ -143,6 +144,22 @@ async def erase_orders(session: AsyncSession, subject: DataSubject) -> None:
         update(Order)
         .where(orders_of_subject(subject))
         .values(user_id=None, email=ERASED_EMAIL, erased_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def follow_email_change(session: AsyncSession, user_id: int, old: str, new: str) -> None:
+    """The account moved to a new address: its orders and devices mail and know that one."""
+    await session.execute(
+        update(Order)
+        .where(col(Order.user_id) == user_id, col(Order.erased_at).is_(None))
+        .values(email=new)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Ownership)
+        .where(col(Ownership.user_id) == user_id)
+        .values(email=new)
         .execution_options(synchronize_session=False)
     )
 

@@ -26,6 +26,8 @@ from cloud.payments.timeline import reconciler_read
 _LOGGER = logging.getLogger(__name__)
 
 BATCH = 50
+# Invoices re-read at once within a pass (each holds a database connection while it works).
+CONCURRENT_READS = 4
 # While a replica works on an order, others leave it alone for this long.
 CLAIM_LEASE = timedelta(minutes=2)
 # Expired invoices are watched this long for late payments (BTCPay's default monitoring).
@@ -63,17 +65,39 @@ async def claim_due_orders(ctx: flow.CheckoutContext, limit: int = BATCH) -> lis
 
 
 async def reconcile_once(ctx: flow.CheckoutContext, limit: int = BATCH) -> int:
-    """One pass over due orders; returns how many orders changed status."""
+    """One batch of due orders (at most `limit`); returns how many changed status."""
+    return await _reconcile_claimed(ctx, await claim_due_orders(ctx, limit))
+
+
+async def reconcile_due(ctx: flow.CheckoutContext, batch: int = BATCH) -> int:
+    """Every order due now, batch after batch, so each is re-read once an interval however
+    many are open (one batch a pass left the rest waiting interval after interval);
+    returns how many orders changed status."""
     changed = 0
-    for order_id in await claim_due_orders(ctx, limit):
-        order = await flow.load_order(ctx, order_id)
-        if order is None:
-            continue
-        try:
-            changed += await _reconcile(ctx, order)
-        except BtcpayError as err:
-            _LOGGER.warning("reconciler: order %s not checked: %s", order.id, err.message)
-    return changed
+    while True:
+        claimed = await claim_due_orders(ctx, batch)
+        changed += await _reconcile_claimed(ctx, claimed)
+        if len(claimed) < batch:
+            return changed
+
+
+async def _reconcile_claimed(ctx: flow.CheckoutContext, order_ids: list[str]) -> int:
+    """Re-read the claimed orders' invoices a few at a time: one after the other, a pass
+    over many open orders took longer than the interval it is meant to keep."""
+    gate = asyncio.Semaphore(CONCURRENT_READS)
+
+    async def one(order_id: str) -> int:
+        async with gate:
+            order = await flow.load_order(ctx, order_id)
+            if order is None:
+                return 0
+            try:
+                return await _reconcile(ctx, order)
+            except BtcpayError as err:
+                _LOGGER.warning("reconciler: order %s not checked: %s", order.id, err.message)
+                return 0
+
+    return sum(await asyncio.gather(*(one(order_id) for order_id in order_ids)))
 
 
 async def _reconcile(ctx: flow.CheckoutContext, order: Order) -> int:
@@ -113,11 +137,11 @@ async def _schedule_next(ctx: flow.CheckoutContext, order: Order) -> None:
         )
 
 
-async def async_run_reconciler(ctx: flow.CheckoutContext) -> None:
+async def async_run_reconciler(ctx: flow.CheckoutContext, batch: int = BATCH) -> None:
     """Background task: a pass every interval, forever; errors are logged, never fatal."""
     while True:
         try:
-            changed = await reconcile_once(ctx)
+            changed = await reconcile_due(ctx, batch)
             if changed:
                 _LOGGER.info("reconciler moved %d orders", changed)
             followed = await refunds.follow_open_refunds(ctx)

@@ -34,7 +34,7 @@ from cloud.db import utcnow
 from cloud.domain import InputErrors, Refusal, RefusedError
 from cloud.inventory.service import return_units_to_stock
 from cloud.mail.outbox import queue_mail
-from cloud.payments.greenfield import BtcpayError, Payout, refund_request
+from cloud.payments.greenfield import BtcpayError, Payout, PullPayment, refund_request
 from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
 
 _LOGGER = logging.getLogger(__name__)
@@ -238,12 +238,16 @@ async def refund_order(
             session.add(refund)
     except IntegrityError:
         raise RefusedError(IN_PROGRESS) from None
+    # The name is unique per refund: a refund whose answer was lost is found by it.
+    name = f"Refund of Ethos order {order.id} (#{refund.id})"
     try:
-        pull_payment = await ctx.client.refund_invoice(
+        pull_payment = await _create_or_find_pull_payment(
+            ctx,
             order.invoice_id,
+            name,
             refund_request(
                 request.variant,
-                f"Refund of Ethos order {order.id}",
+                name,
                 f"{VARIANTS[request.variant]}: {amount} {order.currency}",
                 amount if request.variant == "Custom" else None,
                 order.currency if request.variant == "Custom" else None,
@@ -295,6 +299,27 @@ async def refund_order(
         pull_payment.id,
     )
     return refund
+
+
+async def _create_or_find_pull_payment(
+    ctx: CheckoutContext, invoice_id: str, name: str, body: dict[str, object]
+) -> PullPayment:
+    """Ask BTCPay to refund; when the answer is lost (a timeout, a dropped connection),
+    BTCPay may have created the pull payment all the same: look for it by its name before
+    giving up, so a retried refund never pays twice."""
+    try:
+        return await ctx.client.refund_invoice(invoice_id, body)
+    except BtcpayError as err:
+        if err.status is not None:
+            raise  # BTCPay answered: it refused, nothing was created
+        try:
+            created = [p for p in await ctx.client.list_pull_payments() if p.name == name]
+        except BtcpayError:
+            raise err from None
+        if not created:
+            raise
+        _LOGGER.warning("refund answer lost; pull payment %s found by its name", created[0].id)
+        return created[0]
 
 
 async def _apply_to_order(session: AsyncSession, order_id: str, refund: Refund) -> None:

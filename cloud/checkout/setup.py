@@ -10,7 +10,7 @@ from cloud.accounts.keys import ACCOUNT_HOOKS, PERSONAL_DATA
 from cloud.checkout import api as checkout_api
 from cloud.checkout import flow, reconciler, refund_console, refunds, routes, service
 from cloud.checkout.keys import CHECKOUT
-from cloud.checkout.personal_data import ORDERS_HOLDER
+from cloud.checkout.personal_data import ORDERS_HOLDER, follow_email_change
 from cloud.checkout.refund_personal_data import REFUNDS_HOLDER
 from cloud.ops.const import JOB_RECONCILER
 from cloud.ops.keys import JOBS
@@ -44,6 +44,7 @@ def setup(app: web.Application) -> None:
     # A confirmed account gets the guest orders (and devices) bought with its address.
     app[ACCOUNT_HOOKS].on_confirmed(service.attach_guest_orders)
     app[PERSONAL_DATA].register(ORDERS_HOLDER)
+    app[ACCOUNT_HOOKS].on_email_changed(follow_email_change)
     app[PERSONAL_DATA].register(REFUNDS_HOLDER)
     app.cleanup_ctx.append(_checkout_ctx)
     routes.add_page_routes(app)

@@ -105,12 +105,14 @@ class PullPayment:
     currency: str
     view_link: str
     archived: bool
+    name: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PullPayment:
         try:
             return cls(
                 id=str(data["id"]),
+                name=str(data.get("name") or ""),
                 amount=Decimal(str(data["amount"])),
                 currency=str(data.get("currency", "")).upper(),
                 view_link=str(data.get("viewLink") or ""),
@@ -288,6 +290,11 @@ class GreenfieldClient:
     async def get_pull_payment(self, pull_payment_id: str) -> PullPayment | None:
         data = await self._call("GET", f"/api/v1/pull-payments/{quote(pull_payment_id, safe='')}")
         return PullPayment.from_json(data) if isinstance(data, dict) else None
+
+    async def list_pull_payments(self) -> list[PullPayment]:
+        """The store's pull payments (archived ones left out)."""
+        data = await self._call("GET", self._store_path("/pull-payments"))
+        return [PullPayment.from_json(item) for item in data or [] if isinstance(item, dict)]
 
     async def list_payouts(self, pull_payment_id: str) -> list[Payout]:
         """The payouts claimed on a pull payment (cancelled ones included)."""

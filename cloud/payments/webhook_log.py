@@ -3,6 +3,7 @@
 `logs_deliveries` wraps the webhook handler, so every exit (refused signature, malformed
 body, duplicate, retry, acted on) is logged the same way without touching its logic. The
 body is kept up to `BODY_LIMIT` bytes; the secret and the signature header never are.
+Unverified requests are kept up to `UNVERIFIED_PER_MINUTE`, so forgeries cannot fill it.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.db import insert_rows
+from cloud.db import insert_rows, utcnow
 from cloud.payments.const import SIGNATURE_HEADER
 from cloud.payments.keys import WEBHOOK_SECRET
 from cloud.payments.models import WebhookReceipt
@@ -31,6 +33,9 @@ _LOGGER = logging.getLogger(__name__)
 
 BODY_LIMIT = 8192
 PAGE_SIZE = 50
+# Anyone can post to the webhook: unverified requests are logged up to this many a minute
+# (a flood of forgeries cannot fill the database; the first of them are enough to see it).
+UNVERIFIED_PER_MINUTE = 60
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -90,6 +95,19 @@ def receipt(request: web.Request, body: bytes, status: int, outcome: str) -> Web
 async def _store(request: web.Request, row: WebhookReceipt) -> None:
     try:
         async with request.app[DB]() as session, session.begin():
+            if not row.verified:
+                since = utcnow() - timedelta(minutes=1)
+                recent = await session.scalar(
+                    select(func.count())
+                    .select_from(WebhookReceipt)
+                    .where(
+                        col(WebhookReceipt.received_at) >= since,
+                        col(WebhookReceipt.verified).is_(False),
+                    )
+                )
+                if (recent or 0) >= UNVERIFIED_PER_MINUTE:
+                    _LOGGER.warning("webhook log: unverified request not recorded (flood)")
+                    return
             await insert_rows(session, row)
     except SQLAlchemyError:
         # The delivery's answer matters more than its log line: never fail it for this.

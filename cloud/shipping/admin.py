@@ -17,7 +17,6 @@ from cloud.admin.audit import record
 from cloud.admin.locking import claim_order, version_from_form
 from cloud.admin.nav import add_nav_entry
 from cloud.checkout.models import Order, OrderLine
-from cloud.checkout.states import OrderStatus
 from cloud.domain import InputErrors, Refusal, RefusedError
 from cloud.shipping import service
 from cloud.shipping.address import Address
@@ -54,7 +53,7 @@ async def _queue(request: web.Request) -> list[QueuedOrder]:
             await session.scalars(
                 select(Order)
                 .where(
-                    col(Order.status) == OrderStatus.PAID,
+                    col(Order.status).in_(service.SHIPPABLE),
                     or_(
                         col(Order.fulfilment).is_(None),
                         col(Order.fulfilment) != Fulfilment.DELIVERED,

@@ -31,8 +31,16 @@ _LOGGER = logging.getLogger(__name__)
 
 CARRIER_MAX = 60
 TRACKING_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{3,39}$")
-# Orders that ended unpaid keep no address longer than delivered ones do.
-UNPAID_ENDINGS = (OrderStatus.EXPIRED, OrderStatus.INVALID, OrderStatus.CANCELLED)
+# What ships: paid orders, and paid orders of which part was refunded (an overpayment, a
+# line); a fully refunded order ships nothing.
+SHIPPABLE = (OrderStatus.PAID, OrderStatus.PARTLY_REFUNDED)
+# Orders that ended without shipping keep no address longer than delivered ones do.
+ENDED_UNSHIPPED = (
+    OrderStatus.EXPIRED,
+    OrderStatus.INVALID,
+    OrderStatus.CANCELLED,
+    OrderStatus.REFUNDED,
+)
 
 
 class Fulfilment(StrEnum):
@@ -98,7 +106,7 @@ def status_label(status: str) -> str:
 
 def can_execute(order: Order, action: ShippingAction) -> Refusal | None:
     """Side-effect free: None when `action` may run on the order now, else why not."""
-    if order.status != OrderStatus.PAID:
+    if order.status not in SHIPPABLE:
         return Refusal(
             "not_paid",
             f"Only a paid order can be {_DONE[_TO[action]]}: this one is "
@@ -146,7 +154,7 @@ async def execute(
         update(Order)
         .where(
             col(Order.id) == order_id,
-            col(Order.status) == OrderStatus.PAID,
+            col(Order.status).in_(SHIPPABLE),
             fulfilment.is_(None) if expected is None else fulfilment == expected,
         )
         .values(**values)
@@ -210,7 +218,8 @@ async def erase_due_addresses(
     session: AsyncSession, erase_days: int, now: datetime | None = None
 ) -> int:
     """Erase the addresses whose time is up: delivered `erase_days` ago (the countdown set
-    at delivery), or of orders that ended unpaid that long ago. Returns how many."""
+    at delivery), or of orders that ended without shipping (expired, failed, cancelled,
+    refunded) that long ago. Returns how many."""
     now = now or utcnow()
     delivered = await session.execute(
         update(ShippingAddress)
@@ -222,7 +231,7 @@ async def erase_due_addresses(
         .execution_options(synchronize_session=False)
     )
     unpaid_orders = select(col(Order.id)).where(
-        col(Order.status).in_(UNPAID_ENDINGS),
+        col(Order.status).in_(ENDED_UNSHIPPED),
         col(Order.updated_at) <= now - timedelta(days=erase_days),
     )
     unpaid = await session.execute(

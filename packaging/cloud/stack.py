@@ -56,6 +56,7 @@ PG_DATABASE = "ethos"
 SIM_API_KEY = "stack-simulator-key"
 SIM_STORE_ID = "stack-store"
 BACKEND = "store"
+PANIC_SUFFIX = "-panic"  # the unchecked backup entry of each replica
 HEALTH_PATH = "/readyz"
 FALLBACK_HEALTH_PATH = "/"
 START_TIMEOUT_S = 90.0
@@ -506,6 +507,14 @@ class Stack:
         servers = "\n".join(
             f"    server {node.name} 127.0.0.1:{node.port} check" for node in self.nodes
         )
+        # Panic routing: when every replica fails its check at once, that is overload (a
+        # readiness answer later than its timeout), not a store down everywhere; refusing
+        # all traffic with 503 would make it worse. The same replicas, unchecked, take the
+        # traffic then; a dead one refuses the connection and HAProxy re-dispatches.
+        panic = "\n".join(
+            f"    server {node.name}{PANIC_SUFFIX} 127.0.0.1:{node.port} backup"
+            for node in self.nodes
+        )
         return f"""\
 global
     maxconn 4096
@@ -540,7 +549,9 @@ backend {BACKEND}
     # take 3 s, and three failures in a row take it out.
     timeout check 3s
     default-server inter {CHECK_INTERVAL_MS} fall 3 rise 2
+    option allbackups
 {servers}
+{panic}
 """
 
     # -- HAProxy's runtime API ------------------------------------------------------------
@@ -578,14 +589,21 @@ backend {BACKEND}
 
     def drain(self, node: Replica) -> None:
         """HAProxy sends it nothing new, then its in-flight requests finish."""
-        self.haproxy_command(f"set server {BACKEND}/{node.name} state drain")
+        names = (node.name, node.name + PANIC_SUFFIX)
+        for name in names:
+            self.haproxy_command(f"set server {BACKEND}/{name} state drain")
         wait_for(
             f"{node.name} drained",
-            lambda: int(self.backend_stats()[node.name]["scur"] or 0) == 0,
+            lambda: all(int(self.backend_stats()[n]["scur"] or 0) == 0 for n in names),
             DRAIN_TIMEOUT_S,
             None,
         )
-        self.haproxy_command(f"set server {BACKEND}/{node.name} state maint")
+        for name in names:
+            self.haproxy_command(f"set server {BACKEND}/{name} state maint")
+
+    def undrain(self, node: Replica) -> None:
+        for name in (node.name, node.name + PANIC_SUFFIX):
+            self.haproxy_command(f"set server {BACKEND}/{name} state ready")
 
     def stop_replica(self, node: Replica) -> int:
         """SIGTERM: the replica stops accepting, finishes in-flight work and exits."""
@@ -624,7 +642,7 @@ backend {BACKEND}
             self.drain(node)
             self.stop_replica(node)
             self.start_replica(node)
-            self.haproxy_command(f"set server {BACKEND}/{node.name} state ready")
+            self.undrain(node)
             self.wait_backend(node, "UP")
 
     def _write_state(self) -> None:

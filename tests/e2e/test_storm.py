@@ -35,7 +35,10 @@ async def test_storm_loses_nothing_and_rolling_restart_fails_no_request(tmp_path
     assert report["settled but not paid"] == []
     forged = report["forgeries"]
     assert forged["sent"] > 0 and forged["accepted"] == 0
-    assert forged["refused"] == forged["refusals logged by replicas"]
+    # Refused as the simulator saw it, and as the replicas logged it (one may log its refusal
+    # and be SIGKILLed before answering: that forgery is then counted unanswered).
+    logged = forged["refusals logged by replicas"]
+    assert forged["refused"] <= logged <= forged["refused"] + forged["unanswered"]
     assert forged["refused"] + forged["unanswered"] == forged["sent"]
     assert report["5xx outside restart windows"] == []
     rolling = report["rolling restart"]

@@ -3,12 +3,14 @@
 `packaging/cloud/image/build` (what `make image` runs) builds `ethos-store:<version>`; the
 base root and the dependency wheels are cached in build/cache/image, so a warm build only
 rebuilds the project's layer. Then, as the Kubernetes manifests do it: `ethos cloud migrate`
-in the image brings a fresh PostgreSQL database to the head revision, and `ethos cloud
-serve` runs on a read-only root (writable tmpfs only at /tmp and the data folder), as the
-image's non-root user, with the Deployment's variables and probes. The store's BTCPay here is
-the simulator over plain http, which production refuses, so the container runs with
-ETHOS_ENV=development and the simulator's development credentials; that production accepts
-the Deployment's settings is checked in test_k8s_manifests.py.
+in the image brings a fresh PostgreSQL database to the head revision, `ethos cloud backup`
+dumps it with the image's pg_dump, and `ethos cloud serve` runs on a read-only root
+(writable tmpfs only at /tmp and the data folder), as the image's non-root user, with the
+Deployment's variables and probes. The store's BTCPay here is the simulator over plain
+http, which production refuses, so the container runs with ETHOS_ENV=development and the
+simulator's development credentials; that production accepts the Deployment's settings is
+checked in test_k8s_manifests.py. The second test runs the production stack's migration
+job and replicas (packaging/cloud/stack.py) in the image.
 """
 
 from __future__ import annotations
@@ -196,6 +198,7 @@ async def test_the_image_migrates_a_fresh_database_and_serves_read_only_as_non_r
     fresh_database: FreshDatabase,
     smtp_server: MailCatcher,
     btcpay_simulator: str,
+    tmp_path: Path,
 ) -> None:
     port = processes.free_port()
     store_url = f"http://127.0.0.1:{port}"
@@ -209,6 +212,14 @@ async def test_the_image_migrates_a_fresh_database_and_serves_read_only_as_non_r
         assert await db.async_current_revisions(engine) == db.head_revisions(), db_url
     finally:
         await engine.dispose()
+    # The backup role: `ethos cloud backup` with the image's pg_dump (custom format).
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    mount = ["-v", f"{backups}:/backups:U"]
+    podman(
+        "run", "--rm", *run_args(env), *mount, image, "cloud", "backup", "/backups/s.dump", env=env
+    )
+    assert (backups / "s.dump").read_bytes()[:5] == b"PGDMP"
 
     # The serving role, with the Deployment's command and probes (on a free port here:
     # the container shares the host's network).
@@ -242,6 +253,9 @@ async def test_the_image_migrates_a_fresh_database_and_serves_read_only_as_non_r
         podman("exec", name, "touch", "/var/lib/ethos/written")
         # The image's own HEALTHCHECK passes against the running store.
         podman("healthcheck", "run", name)
+        # The Deployment's preStop command exists in the image (minbase has coreutils).
+        pre_stop = deployment_container()["lifecycle"]["preStop"]["exec"]["command"]
+        podman("exec", name, *pre_stop)
     finally:
         logs = podman_result("logs", name)
         podman_result("rm", "-f", "-t", "10", name)

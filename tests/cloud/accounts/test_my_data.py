@@ -351,3 +351,52 @@ async def test_deletion_waits_until_a_paid_order_is_delivered(shop, unique_id):
     )
     assert refused.status == 409
     assert (await shop.order(order_id)).email == email
+
+
+async def test_guest_orders_bought_with_the_address_are_erased_too(shop, unique_id):
+    email = f"cy-{unique_id}@example.org"
+    await sign_up_and_confirm(shop.client, shop.smtp, email)
+    shop.client.session.cookie_jar.clear()
+    await shop.add_stock("EPD-1", 1)
+    guest_order = await shop.place_order("EPD-1", 1, email=email)  # signed out, same address
+    await shop.pay(guest_order, "expire")
+    await shop.wait_status(guest_order, "expired")
+    browser = StoreBrowser(str(shop.client.make_url("")).rstrip("/"))
+    try:
+        await browser.sign_in(email, PASSWORD)
+        exported = json.loads((await browser.http.get("/account/export")).text)
+        assert [order["id"] for order in exported["orders"]] == [guest_order]
+        page = await browser.http.get("/account/delete")
+        assert guest_order in page.text
+        done = await browser.http.post(
+            "/account/delete", data={"password": PASSWORD, "csrf_token": csrf_from(page.text)}
+        )
+        assert done.status_code == 303
+    finally:
+        await browser.aclose()
+
+    assert _cells_holding(await _all_rows(shop.app), email) == []
+    order = await shop.order(guest_order)
+    assert order.erased_at is not None and order.total > 0 and order.invoice_id
+
+
+async def test_an_operators_export_holds_their_own_audit_entries_only(shop, unique_id):
+    from cloud.admin.audit import record
+    from cloud.authz import Principal
+
+    email = f"op-{unique_id}@example.org"
+    await sign_up_and_confirm(shop.client, shop.smtp, email)
+    async with shop.app[DB]() as session, session.begin():
+        user = (await session.scalars(select(User).where(User.email == email))).one()
+        assert user.id is not None
+        await record(session, Principal(user.id, email, None), "order.packed", "order:A1")
+        # An account that had this id before (SQLite reuses the highest id once deleted).
+        gone = Principal(user.id, "someone-gone@example.org", None)
+        await record(session, gone, "order.shipped", "order:B2")
+
+    data = await (await shop.client.get("/account/export")).json()
+
+    assert [(a["action"], a["target"]) for a in data["operator"]["actions_taken"]] == [
+        ("order.packed", "order:A1")
+    ]
+    assert "someone-gone" not in json.dumps(data)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from cloud.admin.models import AuditEntry
 from cloud.payments.models import WebhookReceipt
 from cloud.payments.signature import sign_body
-from cloud.payments.webhook_log import BODY_LIMIT
+from cloud.payments.webhook_log import BODY_LIMIT, UNVERIFIED_PER_MINUTE
 from cloud.web.keys import DB
 from tests.cloud.admin.common import new_operator
 from tests.cloud.checkout.shop import Shop
@@ -126,3 +126,22 @@ async def test_an_operator_asks_btcpay_to_redeliver_a_delivery(shop: Shop):
     assert re.search(
         r"webhook.redelivery_requested", await (await shop.client.get("/admin/audit")).text()
     )
+
+
+async def test_a_flood_of_forgeries_cannot_fill_the_log(shop: Shop):
+    for n in range(UNVERIFIED_PER_MINUTE + 5):
+        response = await shop.client.post(
+            "/webhooks/btcpay", data=f'{{"deliveryId": "flood-{n}"}}', headers={"BTCPay-Sig": "x"}
+        )
+        assert response.status == 401
+    secret = shop.settings.btcpay.webhook_secret or ""
+    genuine = json.dumps({"deliveryId": "genuine-1", "type": "Unknown"})
+    response = await shop.client.post(
+        "/webhooks/btcpay",
+        data=genuine,
+        headers={"BTCPay-Sig": sign_body(secret, genuine.encode())},
+    )
+    assert response.status == 200
+    receipts = await _receipts(shop)
+    assert len([r for r in receipts if not r.verified]) == UNVERIFIED_PER_MINUTE
+    assert [r.delivery_id for r in receipts if r.verified] == ["genuine-1"]

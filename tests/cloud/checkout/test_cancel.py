@@ -107,3 +107,21 @@ async def test_btcpay_down_cancels_nothing(shop):
     assert "Nothing was cancelled." in await response.text()
     assert (await shop.order(order_id)).status == "awaiting_payment"
     assert (await shop.sim.invoice(invoice_id))["status"] == "New"
+
+
+async def test_the_api_shows_the_timeline_and_cancels(shop):
+    await shop.add_stock("EPD-1", 1)
+    await sign_up_and_confirm(shop.client, shop.smtp, "ada@example.com")
+    order_id = await shop.place_order("EPD-1", 1, email=None)
+    before = await (await shop.client.get(f"/api/v1/orders/{order_id}")).json()
+    assert before["cancellable"] is True
+    assert [step["step"] for step in before["timeline"]] == ["created"]
+
+    response = await shop.client.post(f"/api/v1/orders/{order_id}/cancel", json={})
+
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "cancelled" and body["cancellable"] is False
+    assert [step["step"] for step in body["timeline"]] == ["created", "cancelled"]
+    again = await shop.client.post(f"/api/v1/orders/{order_id}/cancel", json={})
+    assert again.status == 409 and (await again.json())["code"] == "already_cancelled"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from sqlalchemy import update
@@ -14,6 +15,7 @@ from cloud.checkout.models import Order
 from cloud.db import utcnow
 from cloud.inventory.service import available_count
 from cloud.web.keys import DB
+from ethos.tasks import async_cancel_and_wait
 
 
 async def make_due(shop) -> None:
@@ -125,3 +127,22 @@ async def test_an_invoice_made_by_a_request_that_died_is_adopted_not_duplicated(
     adopted = await shop.order(order.id)
     assert adopted.status == "awaiting_payment" and adopted.invoice_id == made.id
     assert [i.id for i in await ctx.client.find_invoices(order.id)] == [made.id]
+
+
+async def test_one_pass_re_reads_every_due_order_not_only_one_batch(shop_without_webhook):
+    # Found by the storm: with more due orders than a batch, a pass looked at one batch and
+    # slept an interval, so paid orders whose webhook was lost waited interval after interval.
+    shop = shop_without_webhook
+    await shop.add_stock("EPD-1", 5)
+    orders = [await shop.place_order(email=f"batch-{n}@example.com") for n in range(5)]
+    for order_id in orders:
+        await shop.pay(order_id, "pay", "confirm")
+    await make_due(shop)
+    ctx = shop.app[CHECKOUT]
+    assert ctx.settings.reconcile_interval_seconds >= 60  # no second pass during the test
+    task = asyncio.create_task(reconciler.async_run_reconciler(ctx, batch=2))
+    try:
+        for order_id in orders:
+            assert (await shop.wait_status(order_id, "paid")).status == "paid"
+    finally:
+        await async_cancel_and_wait(task)

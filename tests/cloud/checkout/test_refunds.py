@@ -49,6 +49,19 @@ async def _refunds(shop, order_id: str) -> list[Refund]:
         return await refunds.refunds_of(session, order_id)
 
 
+async def _has_requesting(shop, order_id: str) -> bool:
+    async with shop.app[DB]() as session:
+        rows = await refunds.refunds_of(session, order_id)
+    return any(r.status == RefundStatus.REQUESTING for r in rows)
+
+
+async def _wait_for(check, timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
 async def _audit(shop, order_id: str) -> list[AuditEntry]:
     async with shop.app[DB]() as session:
         query = select(AuditEntry).where(col(AuditEntry.target) == f"order:{order_id}")
@@ -227,11 +240,12 @@ async def test_a_second_operator_refunding_the_same_order_at_the_same_time_is_re
     await shop.wait_status(order_id, "paid")
     ctx = shop.app[CHECKOUT]
     await shop.wait_delivery("InvoiceSettled")  # the store reads no more invoices for now
-    await shop.sim.fail_next("slow", count=2, delay=0.4)  # the first operator's two calls
+    await shop.sim.fail_next("pass")  # the first operator reads the invoice…
+    await shop.sim.fail_next("slow", delay=0.8)  # …and waits for its pull payment
     first = asyncio.create_task(
         refunds.refund_order(ctx, order_id, RefundRequest("Fiat"), OPERATOR)
     )
-    await asyncio.sleep(0.6)  # the first is waiting for BTCPay to create its pull payment
+    await _wait_for(lambda: _has_requesting(shop, order_id))
 
     with pytest.raises(RefusedError) as refused:
         await refunds.refund_order(ctx, order_id, RefundRequest("Fiat"), OPERATOR)
@@ -349,3 +363,19 @@ async def test_late_paid_and_backordered_orders_are_refunded_in_full(shop, aioht
     rest = await refunds.refund_order(ctx, backordered, RefundRequest("Custom", left), OPERATOR)
     assert rest.cancels_order
     assert (await shop.order(backordered)).status == "refunded"
+
+
+async def test_a_refund_whose_answer_was_lost_is_found_and_not_made_twice(shop):
+    order_id = await _paid_order(shop, "overpay", "confirm")
+    await shop.wait_status(order_id, "paid")
+    await shop.wait_delivery("InvoiceSettled")  # the store reads no more invoices for now
+    await shop.sim.fail_next("pass")  # the invoice is read…
+    await shop.sim.fail_next("slow", delay=1.5)  # …BTCPay refunds, but answers too late
+
+    refund = await refunds.refund_order(
+        shop.app[CHECKOUT], order_id, RefundRequest("OverpaidAmount"), OPERATOR
+    )
+
+    ours = [p for p in await _pull_payments(shop) if order_id in p["name"]]
+    assert [p["id"] for p in ours] == [refund.pull_payment_id]
+    assert refund.status == RefundStatus.AWAITING_CLAIM and refund.claim_link

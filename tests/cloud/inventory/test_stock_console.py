@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import secrets
 
+import aiohttp
 from sqlalchemy import func, select
 
 from cloud.admin.models import AuditEntry
@@ -171,3 +172,21 @@ async def test_low_stock_mails_operators_once_per_crossing(shop, aiohttp_client,
     await sell_one()
     assert await async_check_once(shop.app) == ["EPD-1"]
     await shop.smtp.wait_for(operator_email, count=mails + 3)
+
+
+async def test_the_import_takes_an_uploaded_file(shop, aiohttp_client, unique_id):
+    operator = await _operator(shop, aiohttp_client, f"op-{unique_id}@example.org")
+    csv = f"serial,sku,claim_secret\nEPD-900001,EPD-1,{secrets.token_hex(32)}\n"
+    token = csrf_from(await (await operator.get("/admin/stock")).text())
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", token)
+    form.add_field("file", csv.encode(), filename="units.csv", content_type="text/csv")
+    response = await operator.post("/admin/stock/preview", data=form)
+    html = await response.text()
+    assert response.status == 200, html
+    assert "This import adds <strong>1</strong> units (EPD-1 1)" in html
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", token)
+    form.add_field("file", b"\xff\xfe not text", filename="units.csv")
+    response = await operator.post("/admin/stock/preview", data=form)
+    assert response.status == 422 and "The file is not UTF-8 text." in await response.text()

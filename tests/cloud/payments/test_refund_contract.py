@@ -99,6 +99,7 @@ async def test_refund_pull_payment_and_payouts_validate_and_deliver_payout_webho
     status, data = await sim.call("GET", f"/api/v1/stores/{sim.store_id}/pull-payments")
     assert status == 200 and errors(validator("PullPaymentDataList"), data) == []
     assert await greenfield.get_pull_payment(pull_payment.id) == pull_payment
+    assert pull_payment in await greenfield.list_pull_payments()
 
     # The buyer claims (what the claim page does), the merchant approves, then pays.
     claim = {"destination": ADDRESS, "payoutMethodId": "BTC-CHAIN"}

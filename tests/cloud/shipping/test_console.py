@@ -102,6 +102,9 @@ async def test_operator_packs_ships_and_delivers_a_paid_order(shop, aiohttp_clie
     page = await (await shop.client.get(f"/orders/{order_id}")).text()
     assert "with DHL, tracking number" in page
 
+    detail = await (await operator.get(f"/admin/orders/{order_id}")).text()
+    assert "Shipping: shipped with DHL, tracking <code>JD014600006281</code>" in detail
+
     step, version, token = await _step(operator, order_id)
     assert step == "deliver"
     response = await operator.post(

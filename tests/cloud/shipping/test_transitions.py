@@ -7,6 +7,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from cloud.checkout.models import Order
 from cloud.db import utcnow
@@ -167,3 +168,33 @@ async def test_the_running_store_erases_due_addresses(shop):
     async with shop.app[DB]() as session:
         stored = await shipping.address_of(session, shop.settings.secret_key, order_id)
     assert stored.address is None and stored.erased_at is not None
+
+
+async def _set_status(shop, order_id: str, status: str) -> None:
+    """Stands for the refund flow (tested in its own area) having moved the order."""
+    async with shop.app[DB]() as session, session.begin():
+        await session.execute(
+            update(Order).where(Order.id == order_id).values(status=status)  # type: ignore[arg-type]
+        )
+
+
+async def test_a_partly_refunded_order_still_ships_a_refunded_one_does_not(shop):
+    partly = await _paid_order(shop)
+    await _set_status(shop, partly, "partly_refunded")
+    order = await _act(shop, partly, ShippingAction.PACK)
+    assert order.fulfilment == "packed"
+
+    refunded = await _paid_order(shop)
+    await _act(shop, refunded, ShippingAction.PACK)
+    await _set_status(shop, refunded, "refunded")
+    assert await _refused(shop, refunded, ShippingAction.SHIP, TRACKING) == "not_paid"
+    # Its address goes like an unpaid order's: the configured days after it ended.
+    async with shop.app[DB]() as session, session.begin():
+        erased = await shipping.erase_due_addresses(
+            session, 30, now=utcnow() + timedelta(days=30, minutes=1)
+        )
+    assert erased == 1
+    async with shop.app[DB]() as session:
+        key = shop.settings.secret_key
+        assert (await shipping.address_of(session, key, refunded)).address is None
+        assert (await shipping.address_of(session, key, partly)).address is not None
