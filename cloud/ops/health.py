@@ -24,6 +24,7 @@ from cloud.web.keys import ENGINE
 _LOGGER = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[None]]
+_CHECKS_IN_FLIGHT = web.AppKey("ready_checks_in_flight", dict[str, "asyncio.Task[None]"])
 
 
 class NotReady(Exception):
@@ -60,19 +61,34 @@ async def async_check_migrations(engine: AsyncEngine) -> None:
         )
 
 
-async def async_run_checks(checks: dict[str, Check]) -> dict[str, str]:
-    """Run every check at once, each bounded in time; returns name → reason for failures."""
+async def async_run_checks(
+    checks: dict[str, Check], in_flight: dict[str, asyncio.Task[None]] | None = None
+) -> dict[str, str]:
+    """Run every check at once, each bounded in time; returns name → reason for failures.
 
-    async def one(check: Check) -> str | None:
+    A check that overruns is reported but never cancelled: cancelling a query midway can
+    hand its pooled connection back in a state the driver then refuses ("another operation
+    is in progress") to the next request that takes it. It runs on in IN_FLIGHT, and the
+    next probe waits for that same run rather than piling up another.
+    """
+    running = {} if in_flight is None else in_flight
+
+    async def one(name: str, check: Check) -> str | None:
+        task = running.get(name)
+        if task is None:
+            task = running[name] = asyncio.ensure_future(check())
+        done, _ = await asyncio.wait({task}, timeout=READY_CHECK_TIMEOUT_SECONDS)
+        if not done:
+            return f"no answer within {READY_CHECK_TIMEOUT_SECONDS:g} s"
+        if running.get(name) is task:
+            del running[name]
         try:
-            await asyncio.wait_for(check(), READY_CHECK_TIMEOUT_SECONDS)
+            task.result()
         except NotReady as err:
             return str(err)
-        except TimeoutError:
-            return f"no answer within {READY_CHECK_TIMEOUT_SECONDS:g} s"
         return None
 
-    results = await asyncio.gather(*(one(check) for check in checks.values()))
+    results = await asyncio.gather(*(one(name, check) for name, check in checks.items()))
     return {name: reason for name, reason in zip(checks, results, strict=True) if reason}
 
 
@@ -106,12 +122,13 @@ async def readyz(request: web.Request) -> web.Response:
         "migrations": lambda: async_check_migrations(engine),
         "btcpay": btcpay,
     }
-    failing = await async_run_checks(checks)
+    failing = await async_run_checks(checks, app[_CHECKS_IN_FLIGHT])
     if "database" in failing:  # the schema cannot be read either: say it once
         failing.pop("migrations", None)
     return readiness_response(failing, list(checks))
 
 
 def setup(app: web.Application) -> None:
+    app[_CHECKS_IN_FLIGHT] = {}
     app.router.add_get(HEALTHZ_PATH, healthz)
     app.router.add_get(READYZ_PATH, readyz)

@@ -15,6 +15,8 @@ import aiohttp
 from sqlalchemy import text
 
 from cloud.app import create_app
+from cloud.ops.const import READY_CHECK_TIMEOUT_SECONDS
+from cloud.ops.health import async_run_checks
 from cloud.payments.settings import BtcpaySettings
 from cloud.web.keys import ENGINE
 from tests.support import processes
@@ -120,3 +122,22 @@ async def test_a_wrong_database_url_keeps_healthz_up_and_readyz_names_it(tmp_pat
         assert proc.poll() is None
     finally:
         processes.stop(proc)
+
+
+async def test_a_check_that_overruns_is_reported_but_never_cancelled_midway():
+    # Cancelling a query midway can spoil its pooled connection for the next request.
+    started: list[float] = []
+    finished = asyncio.Event()
+
+    async def slow_database() -> None:
+        started.append(time.monotonic())
+        await asyncio.sleep(READY_CHECK_TIMEOUT_SECONDS + 0.5)
+        finished.set()
+
+    in_flight: dict[str, asyncio.Task[None]] = {}
+    first = await async_run_checks({"database": slow_database}, in_flight)
+    assert "no answer within" in first["database"]
+    # The next probe waits for the same run instead of starting another one.
+    second = await async_run_checks({"database": slow_database}, in_flight)
+    assert finished.is_set() and len(started) == 1
+    assert second == {} and in_flight == {}
