@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from tests.support import processes
+from tests.support.databases import DEFAULT_E2E_DATABASE_URL
 from tests.support.dynsec_broker import DynsecBroker
 from tests.support.smtp_sink import MailCatcher, start_in_process
 
 pytest_plugins = ["tests.support.hang_report"]
 
-DEFAULT_E2E_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_E2E_MQTT_URL = "mqtt://127.0.0.1:1883"
 
 

@@ -29,14 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-import asyncpg
 import httpx
 import pytest
 import yaml
 
 from cloud import db
-from tests.conftest import DEFAULT_E2E_DATABASE_URL
 from tests.support import processes
+from tests.support.databases import new_postgres_database
 from tests.support.processes import ROOT
 from tests.support.smtp_sink import MailCatcher
 
@@ -124,23 +123,9 @@ class FreshDatabase:
 @pytest.fixture
 async def fresh_database() -> AsyncIterator[FreshDatabase]:
     """A PostgreSQL database of its own on the tier's server, dropped afterwards."""
-    server = os.environ.get("DATABASE_URL", DEFAULT_E2E_DATABASE_URL)
-    admin_dsn = server.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"ethos_image_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _slash, _old = admin_dsn.rpartition("/")
-    try:
-        yield FreshDatabase(url=f"{base}/{name}", name=name)
-    finally:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with new_postgres_database("ethos_image") as sqlalchemy_url:
+        url = sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://")
+        yield FreshDatabase(url=url, name=url.rsplit("/", 1)[1])
 
 
 @pytest.fixture

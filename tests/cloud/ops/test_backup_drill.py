@@ -6,8 +6,6 @@ with pg_dump/pg_restore in the e2e tier.)"""
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +16,7 @@ from cloud.config import CloudSettings
 from cloud.ops.backup import BackupError, backup, restore
 from tests.cloud.common import PASSWORD, log_in, sign_up_and_confirm
 from tests.cloud.ops.replicas import run_cli
-
-DEFAULT_E2E_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+from tests.support.databases import new_postgres_database
 
 
 @pytest.fixture
@@ -28,24 +25,8 @@ async def fresh_database_url(e2e: bool, tmp_path: Path):
     if not e2e:
         yield f"sqlite+aiosqlite:///{tmp_path / 'restored' / 'cloud.db'}"
         return
-    import asyncpg
-
-    url = os.environ.get("DATABASE_URL", DEFAULT_E2E_DATABASE_URL)
-    server_dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"restore_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        conn = await asyncpg.connect(server_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with new_postgres_database("restore") as url:
+        yield url
 
 
 def _env(url: str, schema: str | None, data_dir: Path) -> dict[str, str]:
