@@ -8,6 +8,7 @@ unique ids so the shared services stay clean.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -96,7 +97,16 @@ async def database(e2e: bool, tmp_path: Path) -> AsyncIterator[DatabaseTarget]:
     finally:
         conn = await asyncpg.connect(dsn)
         try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            # A store's background job may still be finishing a write in the schema: the
+            # server then picks the drop as a deadlock victim: wait a moment and drop again.
+            for attempt in range(5):
+                try:
+                    await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                    break
+                except asyncpg.DeadlockDetectedError:
+                    if attempt == 4:
+                        raise
+                    await asyncio.sleep(0.2)
         finally:
             await conn.close()
 
