@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cloud.accounts import mails, throttle
 from cloud.accounts.hooks import AccountHooks
 from cloud.accounts.models import User
+from cloud.accounts.passwords import WRONG_CURRENT_PASSWORD
 from cloud.accounts.service import (
     THROTTLED,
     Links,
@@ -37,7 +38,6 @@ _LOGGER = logging.getLogger(__name__)
 
 PURPOSE_EMAIL = "email"
 CONFIRM_PATH = "/account/email/confirm"
-WRONG_PASSWORD = Refusal("wrong_current_password", "That is not your current password.", 401)
 ADDRESS_TAKEN = Refusal(
     "address_taken",
     "That address has an account of its own by now, so this one keeps its address.",
@@ -55,7 +55,7 @@ async def request_email_change(
     """
     user = await session.get(User, user_id)
     if user is None or user.id is None:
-        return WRONG_PASSWORD, None
+        return WRONG_CURRENT_PASSWORD, None
     new_email = normalise_email(new_email)
     if new_email == user.email:
         raise InputErrors({"email": "That is already your address."})
@@ -64,7 +64,7 @@ async def request_email_change(
         return THROTTLED, until
     if not await verify_password(user.password_hash, password or ""):
         await throttle.record_password_failure(session, keys)
-        return WRONG_PASSWORD, None
+        return WRONG_CURRENT_PASSWORD, None
     if await find_user(session, new_email) is not None:
         queue_mail(session, new_email, *mails.new_address_taken(links.page("/account/login")))
     else:
