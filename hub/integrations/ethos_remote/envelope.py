@@ -235,6 +235,27 @@ class ReplayGuard:
     def __len__(self) -> int:
         return len(self._last)
 
+    def refusal(
+        self,
+        sender: str,
+        counter: int,
+        *,
+        now_us: int | None = None,
+        window_us: int | None = None,
+    ) -> str | None:
+        """Why ``counter`` from ``sender`` would be refused (a replay or, with ``window_us``,
+        further than that from ``now_us``, default the clock now), or None. Changes nothing."""
+        if window_us is not None:
+            moment = now_us if now_us is not None else utc_now_us()
+            if abs(counter - moment) > window_us:
+                return (
+                    f"the message's counter is {abs(counter - moment) / 1e6:.0f} s away from "
+                    f"this clock (at most {window_us / 1e6:.0f} s): too old, or the clocks differ"
+                )
+        if counter <= self._last.get(sender, self._floor):
+            return "the message was already received (replayed counter)"
+        return None
+
     def accept(
         self,
         sender: str,
@@ -242,21 +263,14 @@ class ReplayGuard:
         *,
         now_us: int | None = None,
         window_us: int | None = None,
-    ) -> None:
-        """Record ``counter`` from ``sender``, or raise EnvelopeError if it is a replay or,
-        with ``window_us``, further than that from ``now_us`` (default: the clock now)."""
-        if window_us is not None:
-            moment = now_us if now_us is not None else utc_now_us()
-            if abs(counter - moment) > window_us:
-                raise EnvelopeError(
-                    f"the message's counter is {abs(counter - moment) / 1e6:.0f} s away from "
-                    f"this clock (at most {window_us / 1e6:.0f} s): too old, or the clocks differ"
-                )
-        last = self._last.get(sender, self._floor)
-        if counter <= last:
-            raise EnvelopeError("the message was already received (replayed counter)")
+    ) -> bool:
+        """Record ``counter`` from ``sender`` and return True, or False when ``refusal``
+        names a reason (nothing recorded)."""
+        if self.refusal(sender, counter, now_us=now_us, window_us=window_us) is not None:
+            return False
         self._last[sender] = counter
         self._last.move_to_end(sender)
         while len(self._last) > self._max_senders:
             _, forgotten = self._last.popitem(last=False)
             self._floor = max(self._floor, forgotten)
+        return True

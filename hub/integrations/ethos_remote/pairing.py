@@ -20,9 +20,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from hub.core.callback import callback
+from hub.core.hub_data import HubKey
 from hub.integrations.ethos_remote.crypto_const import (
     BROWSER_ID_HEX_CHARS,
     HELLO_MAX_PER_MINUTE,
@@ -58,6 +59,9 @@ from hub.integrations.ethos_remote.handshake import (
     wrap_key,
 )
 from hub.integrations.ethos_remote.keystore import PairedBrowser, RemoteKeyStore
+
+if TYPE_CHECKING:
+    from hub.core.hub import Hub
 
 _LOGGER = logging.getLogger(__name__)
 _BROWSER_ID = re.compile(rf"[0-9a-f]{{{BROWSER_ID_HEX_CHARS}}}")
@@ -272,6 +276,11 @@ class RemotePairing:
     def browsers(self) -> list[PairedBrowser]:
         return sorted(self._keystore.browsers.values(), key=lambda b: b.paired_at)
 
+    def pairing_check(self, browser_id: str) -> str | None:
+        """The 6 check digits both pages showed when ``browser_id`` was paired."""
+        browser = self._keystore.browsers.get(browser_id)
+        return browser.check if browser is not None else None
+
     def browser_owner(self, browser_id: str) -> int | None:
         """The hub user a paired browser acts as; None for a browser not paired."""
         browser = self._keystore.browsers.get(browser_id)
@@ -279,7 +288,14 @@ class RemotePairing:
 
     @property
     def household_key(self) -> HouseholdKey:
+        """The current key: seal with it."""
         return self._keystore.household_key
+
+    def current_keys(self) -> dict[str, HouseholdKey]:
+        """The keys a received envelope may be sealed under (``open_sealed``'s first
+        argument): only the current one, so a removed browser's old key opens nothing."""
+        key = self._keystore.household_key
+        return {key.kid: key}
 
     @callback
     def add_rotation_listener(self, listener: RotationListener) -> Callable[[], None]:
@@ -311,3 +327,28 @@ class RemotePairing:
         if not theirs:
             return []
         return await self.async_rotate(hub_id, theirs)
+
+
+_PAIRING: Final[HubKey[asyncio.Future[RemotePairing]]] = HubKey("ethos_remote.pairing")
+
+
+async def _async_make_pairing(hub: Hub) -> RemotePairing:
+    from hub.helpers.secret_box import async_secret_box
+
+    keystore = RemoteKeyStore(hub.storage, await async_secret_box(hub))
+    await keystore.async_load()
+    return RemotePairing(keystore)
+
+
+async def async_remote_pairing(hub: Hub) -> RemotePairing:
+    """The hub's one RemotePairing, its key store loaded (made by the first caller, the
+    others wait for it; its secrets sealed with the hub's secret box)."""
+    made = hub.data.get(_PAIRING)
+    if made is None:
+        made = hub.data[_PAIRING] = asyncio.ensure_future(_async_make_pairing(hub))
+    try:
+        return await asyncio.shield(made)
+    except Exception:
+        if hub.data.get(_PAIRING) is made:
+            del hub.data[_PAIRING]  # the next caller tries again
+        raise

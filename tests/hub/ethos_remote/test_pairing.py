@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -9,13 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from hub.core.hub import Hub
 from hub.core.storage import DocumentStore
 from hub.helpers.secret_box import SecretBox
 from hub.integrations.ethos_remote.crypto_const import HELLO_MAX_PER_MINUTE, HUB_SENDER
 from hub.integrations.ethos_remote.envelope import EnvelopeError, b64encode, seal
 from hub.integrations.ethos_remote.handshake import Outgoing, keys_topic, remote_topic
 from hub.integrations.ethos_remote.keystore import RemoteKeyStore
-from hub.integrations.ethos_remote.pairing import PairingError, RemotePairing
+from hub.integrations.ethos_remote.pairing import (
+    PairingError,
+    RemotePairing,
+    async_remote_pairing,
+)
+from tests.hub.common import make_config
 from tests.support.remote_browser import RemoteBrowser
 
 HUB = "0123456789abcdef0123456789abcdef"
@@ -273,3 +280,14 @@ async def test_keys_and_browsers_survive_a_restart(
         assert browser.household == key
     finally:
         await storage.async_close()
+
+
+async def test_the_hub_has_one_pairing_whose_secrets_are_sealed(tmp_path: Path) -> None:
+    hub = Hub(make_config(tmp_path))
+    first, second = await asyncio.gather(async_remote_pairing(hub), async_remote_pairing(hub))
+    assert first is second is await async_remote_pairing(hub)
+    browser = await pair(first, 1)
+    await hub.storage.async_close()
+    stored = (hub.config.hub_dir / "storage" / "ethos_remote.keys.json").read_text()
+    assert b64encode(first.household_key.secret) not in stored
+    assert json.loads(stored)["data"]["browsers"][0]["browser_id"] == browser.browser_id
