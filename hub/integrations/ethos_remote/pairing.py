@@ -117,6 +117,8 @@ def _parse_hello(browser_id: str, payload: bytes) -> _Hello:
     name = hello["name"]
     if not isinstance(name, str) or not 0 < len(name) <= MAX_BROWSER_NAME_CHARS:
         raise PairingError(f"the browser's name is 1 to {MAX_BROWSER_NAME_CHARS} characters")
+    if not name.isprintable():  # shown on the hub's page: no line breaks or control codes
+        raise PairingError("the browser's name has characters that cannot be shown")
     try:
         pub_raw, mac = b64decode(hello["pub"]), b64decode(hello["mac"])
         load_public_point(pub_raw)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hub.integrations.ethos_remote.crypto_const import COMMAND_WINDOW_US, MAX_PAYLOAD_BYTES
 from hub.integrations.ethos_remote.envelope import (
@@ -165,3 +168,31 @@ def test_household_key_hides_its_secret_and_checks_its_shape() -> None:
         HouseholdKey("XYZ", bytes(32))
     with pytest.raises(ValueError):
         HouseholdKey("0011223344556677", bytes(16))
+
+
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_ENVELOPE_FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "v": _JSON_VALUES | st.just(1),
+        "kid": _JSON_VALUES | st.just(KEY.kid),
+        "from": _JSON_VALUES | st.just("hub"),
+        "ctr": _JSON_VALUES | st.integers(min_value=-5, max_value=2**64),
+        "iv": _JSON_VALUES | st.binary(max_size=16).map(b64encode),
+        "ct": _JSON_VALUES | st.binary(max_size=40).map(b64encode),
+    },
+)
+
+
+@FUZZ
+@given(st.binary(max_size=300) | _ENVELOPE_FIELDS.map(lambda d: json.dumps(d).encode()))
+def test_any_payload_is_opened_or_refused_with_an_envelope_error(payload: bytes) -> None:
+    with contextlib.suppress(EnvelopeError):
+        open_sealed(KEY, TOPIC, payload)

@@ -146,6 +146,7 @@ async def test_malformed_hellos_are_refused_without_spending_a_try(
         json.dumps(good | {"pub": b64encode(b"\x04" + bytes(64))}).encode(),  # not on the curve
         json.dumps(good | {"browser": "f" * 32}).encode(),  # not its topic's browser
         json.dumps(good | {"name": ""}).encode(),
+        json.dumps(good | {"name": "Phone\n\u202eevil"}).encode(),
         json.dumps(good | {"extra": 1}).encode(),
         b" " * 5000,
     ]
@@ -291,3 +292,25 @@ async def test_the_hub_has_one_pairing_whose_secrets_are_sealed(tmp_path: Path) 
     stored = (hub.config.hub_dir / "storage" / "ethos_remote.keys.json").read_text()
     assert b64encode(first.household_key.secret) not in stored
     assert json.loads(stored)["data"]["browsers"][0]["browser_id"] == browser.browser_id
+
+
+JUNK = [None, True, 0, -1, 1.5, "", "x" * 200, [], {}, "AAAA", "@@", "0" * 32, 2**70]
+
+
+async def test_any_hello_is_answered_or_refused_with_a_pairing_error(
+    pairing: RemotePairing,
+) -> None:
+    pairing.start_pairing(1)
+    browser = RemoteBrowser(HUB)
+    good = json.loads(browser.hello("0000000000"))
+    payloads = [json.dumps(good | {field: junk}).encode() for field in good for junk in JUNK]
+    payloads += [
+        json.dumps({k: v for k, v in good.items() if k != field}).encode() for field in good
+    ]
+    payloads += [b"", b"\x00" * 10, b"{}", b"null", '{"v":1,"name":"\u00e9"}'.encode("latin-1")]
+    for payload in payloads:
+        with pytest.raises(PairingError):
+            await pairing.async_handle_hello(HUB, browser.browser_id, payload)
+    for browser_id in ("", "F" * 32, "../#", "0" * 33):
+        with pytest.raises(PairingError):
+            await pairing.async_handle_hello(HUB, browser_id, json.dumps(good).encode())
