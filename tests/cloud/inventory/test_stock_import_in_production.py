@@ -3,12 +3,9 @@ migrate` does): every table is known, so the units' foreign keys resolve and the
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.support import processes
+from tests.cloud.ops.replicas import run_cli
 
 PRODUCTION_ENV = {
     "ETHOS_ENV": "production",
@@ -22,28 +19,16 @@ PRODUCTION_ENV = {
 }
 
 
-def _ethos(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ethos", "cloud", *args],
-        cwd=processes.ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_stock_import_in_production_adds_the_units(tmp_path: Path):
     env = {
         **PRODUCTION_ENV,
         "ETHOS_DATA_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
     }
-    migrated = _ethos(env, "migrate")
+    migrated = run_cli(env, "migrate")
     assert migrated.returncode == 0, migrated.stderr
     csv = tmp_path / "units.csv"
     csv.write_text(f"serial,sku,claim_secret\nEPD-990001,EPD-1,{'ab' * 32}\n")
-    imported = _ethos(env, "stock", "import", str(csv))
+    imported = run_cli(env, "stock", "import", str(csv))
     assert imported.returncode == 0, imported.stderr[-3000:]
     assert "1 units added (EPD-1 1)" in imported.stdout
