@@ -747,6 +747,7 @@ backend {BACKEND}
         state = {
             "base_url": self.base_url,
             "simulator": self.sim_url,
+            "btcpay": self.btcpay_url,
             "ca_file": str(self.ca_file),
             "database_url": self.pg.url,
             "pg_data": str(self.pg.data_dir),
@@ -851,6 +852,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"store on {stack.base_url} (CA: {stack.ca_file}); replicas:", flush=True)
     for node in stack.nodes:
         print(f"  {node.name} {node.url}", flush=True)
+    mode = "production" if stack.production else "development"
+    print(f"store in {mode} mode; BTCPay: {stack.btcpay_url}", flush=True)
     print(f"BTCPay simulator on {stack.sim_url}; Ctrl-C or `stop --dir` ends it", flush=True)
 
     def _stop(_sig: int, _frame: object) -> None:
