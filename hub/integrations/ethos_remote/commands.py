@@ -70,6 +70,9 @@ class CommandGate:
             opened = envelope.open_sealed(self._keys.household_key, topic, payload)
             if opened.sender != browser:
                 raise envelope.EnvelopeError("sealed by another sender than its topic's")
+            stale = self._guard.refusal(opened.sender, opened.counter, window_us=COMMAND_WINDOW_US)
+            if stale is not None:
+                raise envelope.EnvelopeError(stale)
             self._guard.accept(opened.sender, opened.counter, window_us=COMMAND_WINDOW_US)
         except envelope.EnvelopeError as err:
             self.refused += 1

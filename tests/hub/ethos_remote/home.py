@@ -131,7 +131,9 @@ class PairedBrowser:
         return bodies
 
     async def send(self, entity_id: str, service: str, data: dict[str, Any] | None = None) -> str:
-        return await self.browser.async_send_command(self.listener.client, entity_id, service, data)
+        command_id, payload = self.browser.command(entity_id, service, data)
+        await self.listener.client.publish(self.browser.cmd_topic, payload, qos=1)
+        return command_id
 
     async def reply_to(self, command_id: str, timeout: float = 10) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:
@@ -216,8 +218,11 @@ class RemoteHome:
         browser = RemoteBrowser(self.hub_id, name)
         async with Listener.connect(self.broker_url, self.hub_id) as listener:
             parts = urlsplit(self.broker_url)
-            async with aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883) as pairer:
-                await browser.async_pair(pairer, code)
+            async with (
+                aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883) as pairer,
+                browser.async_session(pairer),
+            ):
+                await browser.async_pair(code)
             yield PairedBrowser(browser, listener)
 
     async def wait_connected(self, connections: int = 1) -> None:
