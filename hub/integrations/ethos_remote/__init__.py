@@ -31,13 +31,7 @@ def remote_access(hub: Hub) -> RemoteAccess | None:
 
 
 async def async_setup(hub: Hub) -> bool:
-    from hub.helpers.secret_box import async_secret_box
-    from hub.integrations.ethos_remote.keystore import RemoteKeyStore
-    from hub.integrations.ethos_remote.pairing import RemotePairing
-
-    keystore = RemoteKeyStore(hub.storage, await async_secret_box(hub))
-    await keystore.async_load()
-    remote = RemoteAccess(hub, RemotePairing(keystore))
+    remote = RemoteAccess(hub)
     await remote.async_load()
     hub.data[DATA_REMOTE] = remote
 

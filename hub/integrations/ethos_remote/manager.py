@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from ethos.tasks import async_cancel_and_wait
+from hub.core.callback import callback
 from hub.integrations.ethos_cloud.client import CloudError, EthosCloudClient
 from hub.integrations.ethos_cloud.const import DATA_CLOUD_URL
 from hub.integrations.ethos_cloud.const import DOMAIN as CLOUD_DOMAIN
 from hub.integrations.ethos_cloud.models import RemoteHubSession
 from hub.integrations.ethos_cloud.runtime import CloudRuntime, cloud_runtime
-from hub.integrations.ethos_remote.commands import CommandGate
 from hub.integrations.ethos_remote.const import (
     DATA_MEMBERS,
     RECONCILE_INTERVAL_S,
@@ -31,12 +31,12 @@ from hub.integrations.ethos_remote.const import (
     TOKEN_REFRESH_MARGIN_S,
 )
 from hub.integrations.ethos_remote.sharing import Sharing
-from hub.integrations.ethos_remote.uplink import Uplink
 
 if TYPE_CHECKING:
     from hub.core.hub import Hub
     from hub.integrations.ethos_remote.members import Members
     from hub.integrations.ethos_remote.pairing import RemotePairing
+    from hub.integrations.ethos_remote.uplink import Uplink
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,10 +44,13 @@ _LOGGER = logging.getLogger(__name__)
 class RemoteAccess:
     """Started by the integration's setup; ``hub.data[DATA_REMOTE]``."""
 
-    def __init__(self, hub: Hub, keys: RemotePairing) -> None:
+    def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._http: aiohttp.ClientSession | None = None  # while the loop runs
-        self.keys = keys
+        # The key store and pairing, loaded on first need (once linked: an unlinked hub
+        # loads no cryptography).
+        self._keys: RemotePairing | None = None
+        self._keys_lock = asyncio.Lock()
         self.sharing = Sharing(hub.storage)
         self.uplink: Uplink | None = None
         self.reconcile_interval = RECONCILE_INTERVAL_S
@@ -62,12 +65,26 @@ class RemoteAccess:
     async def async_load(self) -> None:
         await self.sharing.async_load()
         self.sharing.async_listen(self.async_wake)
-        self.keys.add_rotation_listener(self._on_rotation)
+
+    async def async_keys(self) -> RemotePairing:
+        """The household key's store and the pairing of browsers (loaded once)."""
+        async with self._keys_lock:
+            if self._keys is None:
+                from hub.helpers.secret_box import async_secret_box
+                from hub.integrations.ethos_remote.keystore import RemoteKeyStore
+                from hub.integrations.ethos_remote.pairing import RemotePairing
+
+                keystore = RemoteKeyStore(self._hub.storage, await async_secret_box(self._hub))
+                await keystore.async_load()
+                self._keys = RemotePairing(keystore)
+                self._keys.add_rotation_listener(self._on_rotation)
+            return self._keys
 
     def _on_rotation(self, _key: object) -> None:
         if self.uplink is not None:
             self.uplink.async_share_changed()  # the snapshot again, under the new key
 
+    @callback
     def async_start(self) -> None:
         """Once the hub runs (its entries, the store link among them, are set up)."""
         if self._task is None:
@@ -77,6 +94,7 @@ class RemoteAccess:
         task, self._task = self._task, None
         await async_cancel_and_wait(*([task] if task else []))
 
+    @callback
     def async_wake(self) -> None:
         """Look again now (sharing or the people changed)."""
         self._wake.set()
@@ -124,7 +142,9 @@ class RemoteAccess:
         members = self._members()
         if members is not None and self._linked(runtime):
             assert runtime is not None
-            await self._async_forget_removed_people(runtime.client_id, members)
+            await self._async_forget_removed_people(
+                runtime.client_id, members, await self.async_keys()
+            )
         wanted = self.sharing.enabled and members is not None and self._linked(runtime)
         uplink = self.uplink
         if uplink is not None and (
@@ -139,9 +159,13 @@ class RemoteAccess:
             return
         assert runtime is not None and members is not None
         if self.uplink is None:
-            gate = CommandGate(self._hub, self.sharing, members, self.keys)
+            from hub.integrations.ethos_remote.commands import CommandGate
+            from hub.integrations.ethos_remote.uplink import Uplink
+
+            keys = await self.async_keys()
+            gate = CommandGate(self._hub, self.sharing, members, keys)
             self.uplink = Uplink(
-                self._hub, runtime.client_id, self.sharing, gate, self.keys, self.async_session
+                self._hub, runtime.client_id, self.sharing, gate, keys, self.async_session
             )
             self.uplink.async_start()
         elif self._subjects(members) != self._told and time.monotonic() >= self._retry_store_at:
@@ -149,29 +173,29 @@ class RemoteAccess:
                 await self.async_session(True)  # the store learns who may come in now
         self.uplink.async_share_changed()
 
-    async def _async_forget_removed_people(self, hub_id: str, members: Members) -> None:
+    async def _async_forget_removed_people(
+        self, hub_id: str, members: Members, keys: RemotePairing
+    ) -> None:
         present = {m.user_id for m in members.members()}
         if not present:
             return  # a hub always has its owner: no people means they are not known yet
-        gone = {owner for owner in self._browser_owners() if owner not in present}
+        gone = {b.user_id for b in keys.browsers() if b.user_id not in present}
         for user_id in sorted(gone):
             _LOGGER.info(
                 "Hub user %s is gone: their browsers are removed, the key rotated", user_id
             )
-            messages = await self.keys.async_remove_user(hub_id, user_id)
+            messages = await keys.async_remove_user(hub_id, user_id)
             if self.uplink is not None:
                 await self.uplink.async_publish_all(list(messages or []))
                 self.uplink.async_share_changed()
 
     async def async_remove_browser(self, hub_id: str, browser_id: str) -> None:
         """Forget a paired browser: the household key rotates, its keys topic is cleared."""
-        messages = await self.keys.async_remove_browser(hub_id, browser_id)
+        keys = await self.async_keys()
+        messages = await keys.async_remove_browser(hub_id, browser_id)
         if self.uplink is not None:
             await self.uplink.async_publish_all(list(messages or []))
             self.uplink.async_share_changed()
-
-    def _browser_owners(self) -> set[int]:
-        return {b.user_id for b in self.keys.browsers()}
 
     @staticmethod
     def _subjects(members: Members) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -17,8 +18,6 @@ from hub.core.hub import Hub
 from hub.integrations.ethos_cloud.runtime import cloud_runtime
 from hub.integrations.ethos_remote import remote_access
 from hub.integrations.ethos_remote.const import DATA_MEMBERS
-from hub.integrations.ethos_remote.keystore import PairedBrowser
-from hub.integrations.ethos_remote.manager import RemoteAccess
 from hub.integrations.ethos_remote.members import Member
 from hub.web.auth.const import ROLE_OWNER
 from hub.web.auth.store import AuthStore
@@ -27,6 +26,11 @@ from hub.web.authz import Action, refusal, refusal_browser, require
 from hub.web.context import page_context
 from hub.web.forms import async_read_form
 from hub.web.keys import AUTH_KEY, HUB_KEY, PRINCIPAL_KEY
+
+if TYPE_CHECKING:
+    from hub.integrations.ethos_remote.keystore import PairedBrowser
+    from hub.integrations.ethos_remote.manager import RemoteAccess
+    from hub.integrations.ethos_remote.pairing import RemotePairing
 
 _LOGGER = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -154,12 +158,12 @@ class BrowserView:
 
 
 def _browsers(
-    request: web.Request, remote: RemoteAccess, principal: Principal
+    request: web.Request, keys: RemotePairing | None, principal: Principal
 ) -> list[BrowserView]:
     """The browsers this person may see: their own; the owner, everyone's."""
     members = request.app[HUB_KEY].data[DATA_MEMBERS]
     views = []
-    for browser in remote.keys.browsers():
+    for browser in keys.browsers() if keys is not None else []:
         if browser.user_id != principal.user_id and not principal.is_owner:
             continue
         member = members.member(browser.user_id)
@@ -174,13 +178,13 @@ def _browsers(
 
 
 def _pairing_state(
-    request: web.Request, remote: RemoteAccess, principal: Principal
+    request: web.Request, keys: RemotePairing | None, principal: Principal
 ) -> tuple[PendingPairing | None, PairedBrowser | None]:
     """The code still waiting for this person's browser, or the browser it just paired."""
     pending = request.app[PAIRINGS_KEY].pending.get(principal.user_id)
-    if pending is None:
+    if pending is None or keys is None:
         return None, None
-    paired = remote.keys.pairing_result(principal.user_id)
+    paired = keys.pairing_result(principal.user_id)
     if paired is not None or pending.expires_at <= datetime.now(UTC):
         del request.app[PAIRINGS_KEY].pending[principal.user_id]
         return None, paired
@@ -191,7 +195,9 @@ async def _async_page(request: web.Request, status: int = 200, **values: object)
     principal = require(request[PRINCIPAL_KEY], Action.VIEW)
     remote = _remote(request)
     hub = request.app[HUB_KEY]
-    pending, just_paired = _pairing_state(request, remote, principal)
+    linked = _hub_id(hub) is not None
+    keys = await remote.async_keys() if linked else None  # no cryptography before linking
+    pending, just_paired = _pairing_state(request, keys, principal)
     manage = refusal(principal, Action.MANAGE_REMOTE) is None
     values.setdefault("problem", None)
     response = aiohttp_jinja2.render_template(
@@ -200,10 +206,10 @@ async def _async_page(request: web.Request, status: int = 200, **values: object)
         page_context(
             request,
             remote=remote,
-            linked=_hub_id(hub) is not None,
+            linked=linked,
             manage=manage,
             rooms=_choices(hub, remote) if manage else [],
-            browsers=_browsers(request, remote, principal),
+            browsers=_browsers(request, keys, principal),
             pending=pending,
             just_paired=just_paired,
             refresh=PAIRING_REFRESH_S if pending else None,
@@ -237,7 +243,7 @@ async def start_pairing(request: web.Request) -> web.StreamResponse:
     hub_id = _hub_id(request.app[HUB_KEY])
     if hub_id is None:
         return await _async_page(request, 409, problem="link the hub to your store account first")
-    code = remote.keys.start_pairing(principal.user_id)
+    code = (await remote.async_keys()).start_pairing(principal.user_id)
     request.app[PAIRINGS_KEY].pending[principal.user_id] = PendingPairing(
         code.code, code.expires_at
     )
@@ -249,14 +255,14 @@ async def remove_browser(request: web.Request) -> web.StreamResponse:
     principal = require(request[PRINCIPAL_KEY], Action.VIEW)
     remote = _remote(request)
     browser_id = request.match_info["browser_id"]
-    owner = remote.keys.browser_owner(browser_id)
+    hub_id = _hub_id(request.app[HUB_KEY])
+    if hub_id is None:
+        return await _async_page(request, 409, problem="link the hub to your store account first")
+    owner = (await remote.async_keys()).browser_owner(browser_id)
     if owner is None:
         raise web.HTTPNotFound(text="no such browser")
     reason = refusal_browser(principal, owner)
     if reason is not None:
         raise web.HTTPForbidden(text=reason)
-    hub_id = _hub_id(request.app[HUB_KEY])
-    if hub_id is None:
-        return await _async_page(request, 409, problem="link the hub to your store account first")
     await remote.async_remove_browser(hub_id, browser_id)
     raise web.HTTPSeeOther("/remote#browsers")

@@ -18,13 +18,13 @@ from urllib.parse import urlsplit
 import aiomqtt
 from aiohttp import encode_basic_auth, web
 from aiohttp.test_utils import TestClient
-from tests.support.remote_browser import RemoteBrowser
 
 from ethos.tasks import async_cancel_and_wait
 from hub.core.hub import Hub
 from hub.integrations.ethos_remote import RemoteAccess, remote_access
 from hub.web.keys import HUB_KEY
 from tests.hub.ethos_cloud.test_sync_resilience import ScriptedStore
+from tests.support.remote_browser import RemoteBrowser
 from tests.support.waiting import wait_until
 
 CLIENT_SECRET = "secret"

@@ -43,4 +43,6 @@ async def test_removed_member_is_refused_and_the_key_rotates(remote_home: Remote
             # The owner's browser goes on under the new key.
             still = await phone.send(PLUG, "switch.turn_off")
             assert (await phone.reply_to(still))["ok"] is True
-            assert [b.name for b in home.remote.keys.browsers()] == ["Owner's phone"]
+            assert [b.name for b in (await home.remote.async_keys()).browsers()] == [
+                "Owner's phone"
+            ]

@@ -56,7 +56,7 @@ async def test_members_pair_their_own_browsers_but_do_not_change_sharing(
         )
         assert refused.status == 403
         assert home.remote.sharing.entity_ids == frozenset({PLUG})
-        owners_browser = home.remote.keys.browsers()[0].browser_id
+        owners_browser = (await home.remote.async_keys()).browsers()[0].browser_id
         removal = await home.client.post(
             f"/remote/browsers/{owners_browser}/remove", data={"csrf": csrf}
         )
@@ -74,4 +74,6 @@ async def test_members_pair_their_own_browsers_but_do_not_change_sharing(
                 allow_redirects=False,
             )
             assert mine.status == 303
-            assert [b.name for b in home.remote.keys.browsers()] == ["Owner's phone"]
+            assert [b.name for b in (await home.remote.async_keys()).browsers()] == [
+                "Owner's phone"
+            ]
