@@ -1,0 +1,336 @@
+"""The remote broker enforces the rights of REMOTE.md (e2e tier, a real RabbitMQ node).
+
+One node per session (``remote_broker``), fresh hub ids and client ids per test. A refused
+subscribe or publish makes RabbitMQ 3.10 close the MQTT connection (3.1.1 has no refusal
+code for either), which the client sees as an MqttError; the observer (full rights) shows
+that nothing refused got through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import aiohttp
+import aiomqtt
+import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from cloud.remote.broker_tokens import (
+    BrokerToken,
+    mint_hub_token,
+    mint_person_token,
+    new_browser_client_id,
+)
+from tests.support.remote_broker import RemoteBroker, observe
+
+pytestmark = pytest.mark.e2e_only
+
+MQTT_TIMEOUT = 5.0
+
+
+@pytest.fixture(scope="module")
+def key(remote_broker: RemoteBroker) -> RSAKey:
+    """The store's signing key, published in the JWKS the broker reads."""
+    key = RSAKey.generate_key(2048, parameters={"alg": "RS256", "use": "sig"}, auto_kid=True)
+    assert remote_broker.jwks is not None
+    remote_broker.jwks.publish([key])
+    return key
+
+
+def new_hub() -> str:
+    return secrets.token_hex(16)
+
+
+@asynccontextmanager
+async def connected(
+    broker: RemoteBroker,
+    token: BrokerToken,
+    *,
+    username: str | None = None,
+    client_id: str | None = None,
+    transport: str = "tcp",
+) -> AsyncIterator[aiomqtt.Client]:
+    port = broker.web_mqtt_port if transport == "websockets" else broker.mqtt_port
+    async with aiomqtt.Client(
+        broker.host,
+        port,
+        username=username or token.subject,
+        password=token.token,
+        identifier=client_id or token.client_id or new_browser_client_id(),
+        timeout=MQTT_TIMEOUT,
+        transport=transport,  # type: ignore[arg-type]
+        websocket_path="/ws" if transport == "websockets" else None,
+    ) as client:
+        yield client
+
+
+async def connection_refused(broker: RemoteBroker, token: BrokerToken) -> bool:
+    try:
+        async with connected(broker, token):
+            return False
+    except aiomqtt.MqttError:
+        return True
+
+
+async def subscribe_refused(broker: RemoteBroker, token: BrokerToken, topic: str) -> bool:
+    try:
+        async with connected(broker, token) as client:
+            await client.subscribe(topic, qos=1)
+            return False
+    except aiomqtt.MqttError:
+        return True
+
+
+async def publish_refused(broker: RemoteBroker, token: BrokerToken, topic: str) -> bool:
+    try:
+        async with connected(broker, token) as client:
+            await client.publish(topic, b"must not pass", qos=1)
+            return False
+    except aiomqtt.MqttError:
+        return True
+
+
+async def test_a_hub_reads_and_writes_its_own_home(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    hub = new_hub()
+    async with (
+        observe(remote_broker, f"ethos-home/{hub}/#") as seen,
+        connected(remote_broker, mint_hub_token(key, hub)) as client,
+    ):
+        await client.subscribe(f"ethos-home/{hub}/cmd/+", qos=1)
+        await client.publish(f"ethos-home/{hub}/state", b"ciphertext", qos=1, retain=True)
+        await client.publish(f"ethos-home/{hub}/cmd/abc", b"to itself", qos=1)
+        async for message in client.messages:
+            assert str(message.topic) == f"ethos-home/{hub}/cmd/abc"
+            break
+        await seen.async_wait_for(2)
+    assert seen.payloads() == [b"ciphertext", b"to itself"]
+
+
+async def test_a_hub_can_neither_read_nor_write_another_hubs_topics(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    hub, other = new_hub(), new_hub()
+    token = mint_hub_token(key, hub)
+    async with observe(remote_broker, f"ethos-home/{other}/#") as seen:
+        for topic in (f"ethos-home/{other}/#", f"ethos-home/{other}/cmd/+", "ethos-home/#", "#",
+                      "ethos-home/+/state"):  # fmt: skip
+            assert await subscribe_refused(remote_broker, token, topic), topic
+        for topic in (f"ethos-home/{other}/state", f"ethos-home/{other}/reply/x", "ethos/x"):
+            assert await publish_refused(remote_broker, token, topic), topic
+        # The other hub's own message still passes, and is the only one there.
+        async with connected(remote_broker, mint_hub_token(key, other)) as client:
+            await client.publish(f"ethos-home/{other}/event", b"own", qos=1)
+        await seen.async_wait_for(1)
+    assert seen.payloads() == [b"own"]
+
+
+async def test_a_hub_cannot_use_another_hubs_client_id_to_read(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    hub, other = new_hub(), new_hub()
+    token = mint_hub_token(key, hub)
+    with pytest.raises(aiomqtt.MqttError):
+        async with connected(remote_broker, token, client_id=f"hub-{other}") as client:
+            await client.subscribe(f"ethos-home/{hub}/#", qos=1)
+
+
+async def test_a_person_reads_the_home_and_sends_commands_and_hellos_only(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    hub, browser = new_hub(), secrets.token_hex(16)
+    client_id = new_browser_client_id()
+    person = mint_person_token(key, 7, [hub], client_id=client_id)
+    async with (
+        observe(remote_broker, f"ethos-home/{hub}/#") as seen,
+        connected(remote_broker, person) as tab,
+        connected(remote_broker, mint_hub_token(key, hub)) as home,
+    ):
+        await tab.subscribe(f"ethos-home/{hub}/#", qos=1)
+        await home.publish(f"ethos-home/{hub}/event", b"from the hub", qos=1)
+        async for message in tab.messages:
+            assert message.payload == b"from the hub"
+            break
+        await tab.publish(f"ethos-home/{hub}/cmd/{browser}", b"command", qos=1)
+        await tab.publish(f"ethos-home/{hub}/pair/{browser}/hello", b"hello", qos=1)
+        await seen.async_wait_for(3)
+    for topic in ("state", "event", f"reply/{browser}", f"keys/{browser}",
+                  f"pair/{browser}/welcome"):  # fmt: skip
+        assert await publish_refused(
+            remote_broker,
+            mint_person_token(key, 7, [hub], client_id=new_browser_client_id()),
+            f"ethos-home/{hub}/{topic}",
+        ), topic
+    assert seen.payloads() == [b"from the hub", b"command", b"hello"]
+
+
+async def test_a_persons_token_cannot_subscribe_to_another_accounts_home(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    mine, theirs = new_hub(), new_hub()
+    for topic in (f"ethos-home/{theirs}/#", f"ethos-home/{theirs}/state", "ethos-home/+/state",
+                  "ethos-home/#", "#"):  # fmt: skip
+        person = mint_person_token(key, 7, [mine], client_id=new_browser_client_id())
+        assert await subscribe_refused(remote_broker, person, topic), topic
+    person = mint_person_token(key, 7, [mine], client_id=new_browser_client_id())
+    assert await publish_refused(remote_broker, person, f"ethos-home/{theirs}/cmd/x")
+
+
+async def test_a_persons_token_is_tied_to_its_client_id(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    hub = new_hub()
+    person = mint_person_token(key, 7, [hub], client_id=new_browser_client_id())
+    with pytest.raises(aiomqtt.MqttError):
+        async with connected(remote_broker, person, client_id=new_browser_client_id()) as tab:
+            await tab.subscribe(f"ethos-home/{hub}/#", qos=1)
+
+
+async def test_anonymous_and_the_admin_are_refused_over_mqtt(remote_broker: RemoteBroker) -> None:
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client(remote_broker.host, remote_broker.mqtt_port, timeout=5):
+            pass
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client(
+            remote_broker.host,
+            remote_broker.mqtt_port,
+            username=remote_broker.admin_user,
+            password=remote_broker.admin_password,
+            timeout=5,
+        ):
+            pass
+
+
+async def test_tokens_of_another_key_audience_or_expired_are_refused(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    hub = new_hub()
+    stranger = RSAKey.generate_key(2048, parameters={"alg": "RS256", "use": "sig"}, auto_kid=True)
+    assert await connection_refused(remote_broker, mint_hub_token(stranger, hub))
+    # Another key under the published key's kid: the signature does not verify.
+    impostor = RSAKey.generate_key(2048, parameters={"alg": "RS256", "use": "sig", "kid": key.kid})
+    assert await connection_refused(remote_broker, mint_hub_token(impostor, hub))
+    expired = mint_hub_token(key, hub, lifetime=timedelta(seconds=-60))
+    assert await connection_refused(remote_broker, expired)
+    wrong_audience = _token_with_audience(key, hub, "some_other_service")
+    assert await connection_refused(remote_broker, wrong_audience)
+    # And the same token with the right audience is fine.
+    assert not await connection_refused(remote_broker, mint_hub_token(key, hub))
+
+
+def _token_with_audience(key: RSAKey, hub: str, audience: str) -> BrokerToken:
+    good = mint_hub_token(key, hub)
+    claims = dict(jwt.decode(good.token, key).claims, aud=audience)
+    token = jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key)
+    return BrokerToken(token, good.subject, good.client_id, good.expires_in, good.scopes)
+
+
+async def test_web_mqtt_accepts_a_persons_token(remote_broker: RemoteBroker, key: RSAKey) -> None:
+    hub = new_hub()
+    client_id = new_browser_client_id()
+    person = mint_person_token(key, 8, [hub], client_id=client_id)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(remote_broker.ws_url, protocols=("mqtt",)) as ws,
+    ):
+        await ws.send_bytes(mqtt_connect(client_id, person.subject, person.token))
+        assert (await ws.receive_bytes(timeout=MQTT_TIMEOUT)) == b"\x20\x02\x00\x00"  # accepted
+        await ws.send_bytes(mqtt_subscribe(1, f"ethos-home/{hub}/#"))
+        assert (await ws.receive_bytes(timeout=MQTT_TIMEOUT)) == b"\x90\x03\x00\x01\x00"  # QoS 0
+        async with connected(remote_broker, mint_hub_token(key, hub)) as home:
+            await home.publish(f"ethos-home/{hub}/event", b"over websocket", qos=1)
+        packet = await ws.receive_bytes(timeout=MQTT_TIMEOUT)
+    topic = f"ethos-home/{hub}/event".encode()
+    assert packet[0] == 0x30 and packet.endswith(
+        len(topic).to_bytes(2, "big") + topic + b"over websocket"
+    )
+
+
+async def test_web_mqtt_refuses_anonymous(remote_broker: RemoteBroker) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(remote_broker.ws_url, protocols=("mqtt",)) as ws,
+    ):
+        await ws.send_bytes(mqtt_connect(new_browser_client_id(), None, None))
+        message = await ws.receive(timeout=MQTT_TIMEOUT)
+    closed = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    if message.type not in closed:  # a CONNACK with a refusal code
+        assert message.data[:3] == b"\x20\x02\x00" and message.data[3] != 0
+
+
+async def test_the_admin_closes_a_subjects_connections(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    hub, bystander = new_hub(), new_hub()
+    hub_token = mint_hub_token(key, hub)
+    tab_id = new_browser_client_id()
+    person = mint_person_token(key, 9, [hub], client_id=tab_id)
+    async with (
+        aiohttp.ClientSession() as session,
+        connected(remote_broker, hub_token) as home,
+        connected(
+            remote_broker, hub_token, username="pretending", client_id=f"hub-{hub}x"
+        ) as renamed,
+        connected(remote_broker, person, username="not-me") as tab,
+        connected(remote_broker, mint_hub_token(key, bystander)) as other,
+    ):
+        admin = remote_broker.admin(session)
+        subjects: set[str] = set()
+
+        async def listed() -> bool:
+            subjects.update(await admin.async_connected_subjects())
+            return {f"hub-{hub}", "pretending", "not-me", f"hub-{bystander}"} <= subjects
+
+        await _wait_async(listed)
+        assert await admin.async_disconnect(f"hub-{hub}") == 1
+        assert await admin.async_disconnect("user-9", client_ids=[tab_id]) == 1
+        assert await admin.async_disconnect("pretending") == 1
+        for closed in (home, tab, renamed):
+            with pytest.raises(aiomqtt.MqttError):
+                await closed.publish(f"ethos-home/{hub}/cmd/x", b"after", qos=1)
+                await closed.publish(f"ethos-home/{hub}/cmd/x", b"after", qos=1)
+        await other.publish(f"ethos-home/{bystander}/state", b"still here", qos=1)
+        assert await admin.async_disconnect(f"hub-{hub}") == 0
+
+
+async def _wait_async(predicate: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+    """Poll an async condition (the management API lists a connection within a second)."""
+    async with asyncio.timeout(timeout):
+        while not await predicate():  # noqa: ASYNC110 (nothing to wait on but the API)
+            await asyncio.sleep(0.2)
+
+
+def _string(value: str | bytes) -> bytes:
+    data = value.encode() if isinstance(value, str) else value
+    return len(data).to_bytes(2, "big") + data
+
+
+def _remaining_length(length: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, length = length % 128, length // 128
+        out.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes(out)
+
+
+def mqtt_connect(client_id: str, username: str | None, password: str | None) -> bytes:
+    """An MQTT 3.1.1 CONNECT, as the browser's client builds it."""
+    flags = 0x02 | (0x80 if username else 0) | (0x40 if password else 0)
+    body = _string("MQTT") + bytes([4, flags]) + (60).to_bytes(2, "big") + _string(client_id)
+    if username:
+        body += _string(username)
+    if password:
+        body += _string(password)
+    return b"\x10" + _remaining_length(len(body)) + body
+
+
+def mqtt_subscribe(packet_id: int, topic: str) -> bytes:
+    body = packet_id.to_bytes(2, "big") + _string(topic) + b"\x00"
+    return b"\x82" + _remaining_length(len(body)) + body
