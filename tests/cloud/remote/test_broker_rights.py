@@ -364,3 +364,29 @@ async def test_an_expired_token_keeps_its_subscription_until_the_admin_closes_it
 
 async def _listed(admin: RabbitMQBrokerAdmin, subject: str) -> bool:
     return subject in await admin.async_connected_subjects()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="RabbitMQ 3.10's MQTT plugin drops the holder of a client id before it checks the "
+    "newcomer's rights: any valid token can disconnect a hub whose id it knows",
+)
+async def test_a_token_of_another_home_cannot_take_over_a_hubs_client_id(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    hub, other = new_hub(), new_hub()
+    token = mint_hub_token(key, hub)
+    intruder = mint_person_token(key, 12, [other], client_id=new_browser_client_id())
+    async with RawMqtt.connect(remote_broker, f"hub-{hub}", token.subject, token.token) as (
+        home,
+        connack,
+    ):
+        assert connack == CONNACK_ACCEPTED
+        home.send(mqtt_subscribe(1, f"ethos-home/{hub}/#"))
+        assert await home.read() == b"\x90\x03\x00\x01\x01"
+        async with RawMqtt.connect(
+            remote_broker, f"hub-{hub}", intruder.subject, intruder.token
+        ) as (_, refused):
+            assert refused != CONNACK_ACCEPTED
+            home.send(mqtt_publish(2, f"ethos-home/{hub}/event", b"still connected"))
+            assert await home.read() == b"\x40\x02\x00\x02"  # PUBACK: the hub was not dropped
