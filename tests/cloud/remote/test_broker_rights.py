@@ -390,3 +390,17 @@ async def test_a_token_of_another_home_cannot_take_over_a_hubs_client_id(
             assert refused != CONNACK_ACCEPTED
             home.send(mqtt_publish(2, f"ethos-home/{hub}/event", b"still connected"))
             assert await home.read() == b"\x40\x02\x00\x02"  # PUBACK: the hub was not dropped
+
+
+async def test_a_new_signing_key_is_fetched_from_the_jwks(
+    remote_broker: RemoteBroker, key: RSAKey
+) -> None:
+    """The store rotates its key ring: the broker reads the JWKS again for an unknown kid."""
+    hub = new_hub()
+    assert not await connection_refused(remote_broker, mint_hub_token(key, hub))
+    rotated = RSAKey.generate_key(2048, parameters={"alg": "RS256", "use": "sig"}, auto_kid=True)
+    assert await connection_refused(remote_broker, mint_hub_token(rotated, hub))
+    assert remote_broker.jwks is not None
+    remote_broker.jwks.publish([rotated])
+    assert not await connection_refused(remote_broker, mint_hub_token(rotated, hub))
+    assert not await connection_refused(remote_broker, mint_hub_token(key, hub))
