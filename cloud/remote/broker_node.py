@@ -61,23 +61,22 @@ class BrokerPorts:
     mqtt: int
     web_mqtt: int
     management: int
-    amqp: int
     dist: int
 
     @classmethod
     def free(cls, host: str = "127.0.0.1") -> BrokerPorts:
-        """Five ports free right now (the node binds them a few seconds later)."""
+        """Four ports free right now (the node binds them a few seconds later)."""
         sockets = []
         try:
-            for _ in range(5):
+            for _ in range(4):
                 sock = socket.socket()
                 sock.bind((host, 0))
                 sockets.append(sock)
-            mqtt, web_mqtt, management, amqp, dist = (s.getsockname()[1] for s in sockets)
+            mqtt, web_mqtt, management, dist = (s.getsockname()[1] for s in sockets)
         finally:
             for sock in sockets:
                 sock.close()
-        return cls(mqtt=mqtt, web_mqtt=web_mqtt, management=management, amqp=amqp, dist=dist)
+        return cls(mqtt=mqtt, web_mqtt=web_mqtt, management=management, dist=dist)
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,8 @@ class BrokerNodeSettings:
     jwks_url: str
     admin_password: str = field(repr=False)
     ports: BrokerPorts
-    host: str = "127.0.0.1"
+    host: str = "127.0.0.1"  # MQTT and Web-MQTT
+    management_host: str = "127.0.0.1"
     admin_user: str = DEFAULT_ADMIN_USER
 
     @property
@@ -104,16 +104,17 @@ class BrokerNode:
 
     @property
     def mqtt_url(self) -> str:
-        return f"mqtt://{self.settings.host}:{self.settings.ports.mqtt}"
+        return f"mqtt://{_connectable(self.settings.host)}:{self.settings.ports.mqtt}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.settings.host}:{self.settings.ports.web_mqtt}{WEB_MQTT_PATH}"
+        host = _connectable(self.settings.host)
+        return f"ws://{host}:{self.settings.ports.web_mqtt}{WEB_MQTT_PATH}"
 
     @property
     def admin_url(self) -> str:
         """The management API's base, without credentials."""
-        return f"http://{self.settings.host}:{self.settings.ports.management}"
+        return f"http://{self.settings.management_host}:{self.settings.ports.management}"
 
     def log(self) -> str:
         folder = self.settings.directory / "log"
@@ -165,7 +166,7 @@ def write_config(settings: BrokerNodeSettings) -> dict[str, str]:
     (base / "rabbitmq.conf").write_text(
         "\n".join(
             (
-                f"listeners.tcp.1 = {host}:{ports.amqp}",
+                "listeners.tcp = none",  # no AMQP 0-9-1: MQTT only
                 f"mqtt.listeners.tcp.1 = {host}:{ports.mqtt}",
                 "mqtt.listeners.ssl = none",
                 "mqtt.allow_anonymous = false",
@@ -175,7 +176,7 @@ def write_config(settings: BrokerNodeSettings) -> dict[str, str]:
                 f"web_mqtt.tcp.ip = {host}",
                 f"web_mqtt.ws_path = {WEB_MQTT_PATH}",
                 f"management.tcp.port = {ports.management}",
-                f"management.tcp.ip = {host}",
+                f"management.tcp.ip = {settings.management_host}",
                 "auth_backends.1 = rabbit_auth_backend_oauth2",
                 "auth_backends.2 = internal",
                 f"auth_oauth2.resource_server_id = {RESOURCE_SERVER_ID}",
@@ -225,9 +226,9 @@ def write_config(settings: BrokerNodeSettings) -> dict[str, str]:
         "RABBITMQ_LOG_BASE": str(base / "log"),
         "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"),
         "RABBITMQ_PLUGINS_EXPAND_DIR": str(base / "plugins-expand"),
-        "RABBITMQ_NODE_IP_ADDRESS": host,
-        "RABBITMQ_NODE_PORT": str(ports.amqp),
         "RABBITMQ_DIST_PORT": str(ports.dist),
+        # Erlang distribution (rabbitmqctl's way in) on loopback only.
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         # No rabbitmq-env.conf of the machine's broker.
         "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"),
     }
@@ -266,6 +267,10 @@ def start_broker_node(settings: BrokerNodeSettings, timeout: float = START_TIMEO
     return node
 
 
+def _connectable(host: str) -> str:
+    return {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 (a comparison)
+
+
 def _port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -287,7 +292,7 @@ def _management_answers(node: BrokerNode) -> bool:
 
 
 def _wait_until_ready(node: BrokerNode, deadline: float) -> None:
-    host, ports = node.settings.host, node.settings.ports
+    host, ports = _connectable(node.settings.host), node.settings.ports
     while True:
         if node.process.poll() is not None:
             raise BrokerNodeError(

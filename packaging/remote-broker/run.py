@@ -28,8 +28,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, required=True, help="the node's own folder")
     parser.add_argument("--jwks-url", required=True, help="the store's /oauth/jwks")
-    parser.add_argument("--host", default="127.0.0.1", help="address of every listener")
-    for name in ("mqtt", "web-mqtt", "management", "amqp", "dist"):
+    parser.add_argument("--host", default="127.0.0.1", help="address of MQTT and Web-MQTT")
+    parser.add_argument("--management-host", default="127.0.0.1", help="the store's way in")
+    for name in ("mqtt", "web-mqtt", "management", "dist"):
         parser.add_argument(f"--{name}-port", type=int, default=0, help="0: a free port")
     parser.add_argument("--admin-user", default=broker_node.DEFAULT_ADMIN_USER)
     return parser.parse_args(argv)
@@ -47,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
         mqtt=args.mqtt_port or free.mqtt,
         web_mqtt=args.web_mqtt_port or free.web_mqtt,
         management=args.management_port or free.management,
-        amqp=args.amqp_port or free.amqp,
         dist=args.dist_port or free.dist,
     )
     settings = broker_node.BrokerNodeSettings(
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         admin_password=password,
         ports=ports,
         host=args.host,
+        management_host=args.management_host,
         admin_user=args.admin_user,
     )
     stopping = threading.Event()

@@ -15,8 +15,9 @@ BTCPAY_CA_FILE (the CA file mounted read-only), and the simulator's webhook reac
 replica through HAProxy's TLS front of the store. A checkout through it is paid by that
 webhook alone (the reconciler is held off). The production refusals stay shown: a replica
 on an unmigrated database exits and says why, and an unreachable BTCPay makes /readyz fail
-with the reason while /healthz answers. The second test runs the production stack's
-migration job and replicas (packaging/cloud/stack.py) in the image, in production mode.
+with the reason while /healthz answers, as does a wrong DATABASE_URL. The last test runs
+the production stack's migration job and replicas (packaging/cloud/stack.py) in the image,
+in production mode.
 """
 
 from __future__ import annotations
@@ -419,6 +420,36 @@ async def test_the_image_in_production_refuses_an_unmigrated_database_and_says_w
     assert "run `ethos cloud migrate`" in said
 
 
+async def test_the_image_with_a_wrong_database_url_stays_alive_and_readyz_names_it(
+    image: str,
+    fresh_database: FreshDatabase,
+    smtp_server: MailCatcher,
+    btcpay: Btcpay,
+    tls_files: TlsFiles,
+) -> None:
+    store_url = f"https://127.0.0.1:{btcpay.store_tls_port}"
+    env = container_settings(fresh_database, smtp_server, btcpay, store_url)
+    env["DATABASE_URL"] = f"postgresql://ethos@127.0.0.1:{processes.free_port()}/nowhere"
+    port = processes.free_port()
+    name = f"ethos-store-test-{uuid.uuid4().hex[:8]}"
+    podman(
+        "run", "-d", "--name", name, *run_args(env, tls_files.ca_file), image,
+        "cloud", "serve", "--host", "127.0.0.1", "--port", str(port), env=env,
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            failing = await wait_for_failing(client, "/readyz", "database")
+            assert set(failing) == {"database"}, failing
+            assert "cannot reach the database" in failing["database"]
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/products")).status_code == 503
+        podman("healthcheck", "run", name)  # alive: an orchestrator does not restart it
+        state = podman("inspect", "--format", "{{.State.Status}}", name).strip()
+        assert state == "running"
+    finally:
+        podman_result("rm", "-f", "-t", "10", name)
+
+
 def register_webhook(btcpay: Btcpay, url: str) -> None:
     """The store's webhook in the BTCPay store, with the secret the store was given."""
     answer = httpx.post(
@@ -496,10 +527,14 @@ async def owned_serials(database: FreshDatabase, order_id: str) -> list[str]:
 
 async def wait_for_failing(client: httpx.AsyncClient, path: str, check: str) -> dict[str, str]:
     """What the readiness probe names as failing once `check` fails with its own reason
-    (not only a check still running past the probe's 2 s), within 30 s."""
+    (not only a check still running past the probe's 2 s), within about 30 s."""
     failing: dict[str, str] = {}
     for _ in range(300):
-        answer = await client.get(path)
+        try:
+            answer = await client.get(path)
+        except httpx.TransportError:  # not listening yet
+            await asyncio.sleep(0.1)
+            continue
         if answer.status_code == 503:
             failing = answer.json()["failing"]
             if check in failing and not failing[check].startswith("no answer within"):

@@ -10,12 +10,17 @@ test store's key ring for example); the broker fetches them when it sees a new `
 
 ``observe`` is a wildcard subscriber with full rights (an internal user made for it through
 the management API, removed after): what passes through the broker, for the plaintext check.
+
+``RawMqtt`` speaks MQTT 3.1.1 from hand-built packets over TCP or a WebSocket, as the
+browser's client does; it sees at once when the broker closes the connection (RabbitMQ's
+answer to a refused subscribe or publish), where a full client waits for its timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import secrets
 import shutil
@@ -226,3 +231,85 @@ async def observe(broker: RemoteBroker, topic_filter: str = "#") -> AsyncIterato
                 await asyncio.gather(task, return_exceptions=True)
     finally:
         await _async_management(broker, "DELETE", f"/api/users/{user}")
+
+
+def _mqtt_string(value: str | bytes) -> bytes:
+    data = value.encode() if isinstance(value, str) else value
+    return len(data).to_bytes(2, "big") + data
+
+
+def _remaining_length(length: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, length = length % 128, length // 128
+        out.append(byte | (0x80 if length else 0))
+        if not length:
+            return bytes(out)
+
+
+def mqtt_connect(client_id: str, username: str | None, password: str | None) -> bytes:
+    """An MQTT 3.1.1 CONNECT with a clean session and a 60 s keep-alive."""
+    flags = 0x02 | (0x80 if username else 0) | (0x40 if password else 0)
+    body = _mqtt_string("MQTT") + bytes([4, flags]) + (60).to_bytes(2, "big")
+    body += _mqtt_string(client_id)
+    if username:
+        body += _mqtt_string(username)
+    if password:
+        body += _mqtt_string(password)
+    return b"\x10" + _remaining_length(len(body)) + body
+
+
+def mqtt_subscribe(packet_id: int, topic_filter: str, qos: int = 1) -> bytes:
+    body = packet_id.to_bytes(2, "big") + _mqtt_string(topic_filter) + bytes([qos])
+    return b"\x82" + _remaining_length(len(body)) + body
+
+
+def mqtt_publish(packet_id: int, topic: str, payload: bytes) -> bytes:
+    """A QoS 1 PUBLISH (answered by a PUBACK when allowed)."""
+    body = _mqtt_string(topic) + packet_id.to_bytes(2, "big") + payload
+    return b"\x32" + _remaining_length(len(body)) + body
+
+
+CONNACK_ACCEPTED = b"\x20\x02\x00\x00"
+MQTT_READ_TIMEOUT = 10.0
+
+
+class RawMqtt:
+    """One MQTT connection over TCP; ``None`` from ``read`` means the broker closed it."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls, broker: RemoteBroker, client_id: str, username: str | None, password: str | None
+    ) -> AsyncIterator[tuple[RawMqtt, bytes | None]]:
+        """Open, send CONNECT; yields the connection and the CONNACK (None: closed)."""
+        reader, writer = await asyncio.open_connection(broker.host, broker.mqtt_port)
+        raw = cls(reader, writer)
+        try:
+            raw.send(mqtt_connect(client_id, username, password))
+            yield raw, await raw.read()
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    def send(self, packet: bytes) -> None:
+        self._writer.write(packet)
+
+    async def read(self) -> bytes | None:
+        try:
+            async with asyncio.timeout(MQTT_READ_TIMEOUT):
+                first = await self._reader.readexactly(1)
+                length, shift = 0, 0
+                while True:
+                    byte = (await self._reader.readexactly(1))[0]
+                    length |= (byte & 0x7F) << shift
+                    shift += 7
+                    if not byte & 0x80:
+                        break
+                return first + _remaining_length(length) + await self._reader.readexactly(length)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return None
