@@ -240,15 +240,40 @@ class RemoteBrowser:
             raise RuntimeError("use RemoteBrowser.async_session(client) first")
         return self._client
 
-    async def async_pair(self, code: str, timeout: float = 10) -> str:
-        """Pair through the broker: hello, then the welcome and keys. The check digits."""
+    async def async_pair(self, client: aiomqtt.Client, code: str, timeout: float = 10) -> str:
+        """Pair through the broker: hello, then the welcome and keys. The check digits.
+        Inside ``async_session(client)`` the session's reader hears the answer; otherwise
+        this reads ``client``'s messages itself until paired."""
         hello = await asyncio.get_running_loop().run_in_executor(None, self.hello, code)
-        await self._session_client().publish(hello_topic(self.hub, self.browser_id), hello, qos=1)
-        await self.async_wait_for(
-            lambda: self.check is not None and self.household is not None, timeout
-        )
-        assert self.check is not None
-        return self.check
+        if self._client is client:
+            await client.publish(hello_topic(self.hub, self.browser_id), hello, qos=1)
+            await self.async_wait_for(
+                lambda: self.check is not None and self.household is not None, timeout
+            )
+            assert self.check is not None
+            return self.check
+        await client.subscribe(welcome_topic(self.hub, self.browser_id), qos=1)
+        await client.subscribe(self.keys_topic, qos=1)
+        await client.publish(hello_topic(self.hub, self.browser_id), hello, qos=1)
+        async with asyncio.timeout(timeout):
+            async for message in client.messages:
+                payload = message.payload if isinstance(message.payload, bytes) else b""
+                self.handle(str(message.topic), payload)
+                if self.check is not None and self.household is not None:
+                    return self.check
+        raise EnvelopeError("the connection ended before pairing finished")
+
+    async def async_send_command(
+        self,
+        client: aiomqtt.Client,
+        entity_id: str,
+        service: str,
+        data: dict[str, Any] | None = None,
+    ) -> str:
+        """Publish a command on ``client``; its id (the reply carries it)."""
+        command_id, payload = self.command(entity_id, service, data)
+        await client.publish(self.cmd_topic, payload, qos=1)
+        return command_id
 
     async def async_command(
         self,
@@ -258,7 +283,6 @@ class RemoteBrowser:
         timeout: float = 10,
     ) -> dict[str, Any]:
         """Send a command and wait for its reply."""
-        command_id, payload = self.command(entity_id, service, data)
-        await self._session_client().publish(self.cmd_topic, payload, qos=1)
+        command_id = await self.async_send_command(self._session_client(), entity_id, service, data)
         await self.async_wait_for(lambda: command_id in self.replies, timeout)
         return self.replies.pop(command_id)

@@ -64,7 +64,7 @@ async def test_pair_then_open_snapshots_and_refuse_a_replay(
             await hub_client.publish(state, payload, qos=1, retain=True)
             async with mqtt_client(mqtt_broker_url) as client, browser.async_session(client):
                 code = pairing.start_pairing(5).code
-                check = await browser.async_pair(code)
+                check = await browser.async_pair(client, code)
                 assert check == pairing.pairing_check(browser.browser_id)
                 await browser.async_wait_for(lambda: browser.snapshot == snapshot)
 
@@ -83,4 +83,29 @@ async def test_pair_then_open_snapshots_and_refuse_a_replay(
                 await hub_task
             for topic in (state, browser.keys_topic):  # leave a shared broker clean
                 await hub_client.publish(topic, b"", qos=1, retain=True)
+            await storage.async_close()
+
+
+async def test_pairing_without_a_session_reads_the_client_itself(
+    mqtt_broker_url: str, tmp_path: Path
+) -> None:
+    hub = os.urandom(16).hex()
+    storage = DocumentStore(tmp_path)
+    keystore = RemoteKeyStore(storage)
+    await keystore.async_load()
+    pairing = RemotePairing(keystore)
+    browser = RemoteBrowser(hub)
+    async with mqtt_client(mqtt_broker_url) as hub_client:
+        hub_task = asyncio.create_task(answer_hellos(hub_client, pairing, hub))
+        try:
+            await asyncio.sleep(0.2)
+            async with mqtt_client(mqtt_broker_url) as client:
+                check = await browser.async_pair(client, pairing.start_pairing(1).code)
+            assert check == pairing.pairing_check(browser.browser_id)
+            assert browser.household == pairing.household_key
+        finally:
+            hub_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await hub_task
+            await hub_client.publish(browser.keys_topic, b"", qos=1, retain=True)
             await storage.async_close()
