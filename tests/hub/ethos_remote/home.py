@@ -222,7 +222,7 @@ class RemoteHome:
                 aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883) as pairer,
                 browser.async_session(pairer),
             ):
-                await browser.async_pair(code)
+                await browser.async_pair(pairer, code)
             yield PairedBrowser(browser, listener)
 
     async def wait_connected(self, connections: int = 1) -> None:
