@@ -4,12 +4,8 @@ Authlib has no aiohttp integration. Requests are read completely on the event lo
 turned into immutable Authlib request objects; Authlib then runs in a worker thread (it
 signs ID tokens, which costs CPU) and its database callbacks go back to the loop through
 :class:`LoopBridge`, where the async engine does the I/O. The loop never blocks on the
-database or on RSA, and Authlib sees ordinary synchronous calls.
-
-Grants that sign nothing (the refresh grant, which thousands of hubs call) run on the loop
-instead, in a greenlet as SQLAlchemy's own async layer does: their database calls then
-suspend the greenlet rather than hop between threads, and the request holds its database
-connection only for the work itself, not for the threads' scheduling.
+database or on RSA, and Authlib sees ordinary synchronous calls. (The refresh grant, which
+thousands of hubs call, does not come here: cloud/oauth/refresh.py answers it on the loop.)
 """
 
 from __future__ import annotations
@@ -27,7 +23,6 @@ from aiohttp import web
 from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
 from multidict import CIMultiDict, MultiDict, MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.util import await_only
 
 from cloud.authz import Principal
 
@@ -46,31 +41,17 @@ class LoopBridge:
     afterwards, not beside the open transaction, keeps SQLite from waiting on itself.
     """
 
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, session: AsyncSession, *, on_loop: bool = False
-    ) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, session: AsyncSession) -> None:
         self._loop = loop
         self._session = session
-        # True: the work runs on the loop in a greenlet (see the module docstring).
-        self._on_loop = on_loop
         self.deferred: list[Callable[[AsyncSession], Awaitable[object]]] = []
-        # Rows loaded on the loop before Authlib runs, by (kind, key): saves round trips.
-        self.prefetched: dict[tuple[str, object], object] = {}
 
     def in_request(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        if self._on_loop:
-            return await_only(work(self._session))
         future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
             work(self._session),  # type: ignore[arg-type]
             self._loop,
         )
         return future.result(timeout=BRIDGE_TIMEOUT_SECONDS)
-
-    def lookup(self, kind: str, key: object, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """A prefetched row if there is one, else `work` in the request's session."""
-        if (kind, key) in self.prefetched:
-            return self.prefetched[(kind, key)]  # type: ignore[return-value]
-        return self.in_request(work)
 
     def defer(self, work: Callable[[AsyncSession], Awaitable[object]]) -> None:
         self.deferred.append(work)
@@ -263,7 +244,7 @@ class OAuthResponse:
 
 
 def in_bridge_context(current: LoopBridge, work: Callable[[], T]) -> T:
-    """Run Authlib work (in a worker thread or a greenlet) with `bridge()` at `current`."""
+    """Run Authlib work (in a worker thread) with `bridge()` at `current`."""
     token = _BRIDGE.set(current)
     try:
         return work()
