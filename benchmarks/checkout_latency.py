@@ -18,14 +18,21 @@ flush latency during the concurrent phase (a probe syncing 4 KiB every 50 ms): e
 checkout commits twice, so a flush the disk holds up shows in its tail. The store's CPU
 time per buyer (from /proc) says how many buyers a second one core can serve.
 Several rounds; medians of the per-round figures are reported.
-Usage: python benchmarks/checkout_latency.py [--buyers 50] [--seconds 20] [--rounds 3]
-       [--database-url URL --schema NAME] [--tmp-dir /dev/shm]
+
+`--baseline REF` (default: main as it was before the checkout-cost work) checks REF out
+into a temporary git worktree and runs its store, its simulator and its own database beside
+this tree's, with the same loads, alternating rounds (this tree first in even rounds), and
+prints both side by side with the ratio this tree / baseline.
+Usage: python benchmarks/checkout_latency.py [--buyers 50] [--seconds 15] [--rounds 3]
+       [--baseline REF|none] [--database-url postgresql+asyncpg://…] [--tmp-dir /dev/shm]
+       [--profile FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -39,23 +46,27 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.databases import new_postgres_database  # noqa: E402
 from tests.support.processes import free_port, stop, wait_for_port  # noqa: E402
 
 API_KEY = "bench-api-key"
 STORE = "bench-store"
 WEBHOOK_SECRET = "bench-webhook-secret"  # noqa: S105 (a local benchmark's own secret)
+# main when the checkout-cost work began: today's code, for --baseline.
+BASELINE_REF = "db7adcbeadac335813a164b90c006070b3443144"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 THINK_SECONDS = (1.0, 3.0)
 PROBE_INTERVAL_S = 0.05
-GOAL_MS = 50  # the issue's goal: checkout p99 under this
+GOAL_MS = 50  # checkouts slower than this are counted
 
 
 class DiskFlushProbe:
@@ -122,12 +133,6 @@ def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 120.0) -
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer 200 within {timeout:g} s")
-
-
-def ethos(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ethos.cli", *args], cwd=ROOT, env={**os.environ, **env}
-    )
 
 
 async def no_pause() -> None:
@@ -279,151 +284,279 @@ async def webhooks_per_second(base: str, sim: str, invoice_ids: list[str]) -> tu
     return hooks, fetches
 
 
-async def invoice_ids_of(database_url: str, schema: str | None, order_ids: list[str]) -> list[str]:
-    from sqlalchemy import select
+async def invoice_ids_of(database_url: str, order_ids: list[str]) -> list[str]:
+    """The orders' invoice ids, read with plain SQL (the baseline's models may differ)."""
+    from sqlalchemy import bindparam, text
+    from sqlalchemy.ext.asyncio import create_async_engine
 
-    from cloud import db
-    from cloud.checkout.models import Order
-
-    engine = db.create_engine(database_url, schema)
-    async with db.session_factory(engine)() as session:
-        rows = await session.execute(select(Order.invoice_id).where(Order.id.in_(order_ids)))
-        ids = [row[0] for row in rows]
-    await engine.dispose()
-    assert None not in ids, "some orders have no invoice"
+    query = text("SELECT invoice_id FROM orders WHERE id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            ids = [row[0] for row in await connection.execute(query, {"ids": order_ids})]
+    finally:
+        await engine.dispose()
+    assert len(ids) == len(order_ids) and None not in ids, "some orders have no invoice"
     return ids
 
 
-async def run(
-    args: argparse.Namespace, base: str, sim: str, db_url: str, store_pid: int, probe_dir: str
-) -> dict[str, list]:
-    keys = (
-        *("c50", "c99", "slow", "rate", "cpu", "p50", "p99", "b50", "b99", "hooks", "fetch"),
-        *("s50", "f50", "f999", "fmax", "fslow"),
+@dataclass
+class Target:
+    """One store under test: its code (a checkout), its simulator, its database."""
+
+    name: str
+    code: Path
+    folder: str
+    db_url: str
+    procs: list[subprocess.Popen] = field(default_factory=list)
+    base: str = ""
+    sim: str = ""
+    figures: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in FIGURES})
+
+    @property
+    def store_pid(self) -> int:
+        return self.procs[1].pid
+
+
+# Per-round figures, by key.
+FIGURES = (
+    *("c50", "c99", "slow", "rate", "cpu", "p50", "p99", "b50", "b99", "hooks", "fetch"),
+    *("s50", "f50", "f999", "fmax", "fslow"),
+)
+
+
+def ethos(
+    args: list[str], env: dict[str, str], code: Path, profile: str | None = None
+) -> subprocess.Popen:
+    """`ethos ARGS` from the checkout `code` (its own modules first on sys.path)."""
+    prefix = ["-m", "cProfile", "-o", profile] if profile else []
+    return subprocess.Popen(
+        [sys.executable, *prefix, "-m", "ethos.cli", *args],
+        cwd=code,
+        env={**os.environ, **env},
     )
-    figures: dict[str, list] = {k: [] for k in keys}
-    await asyncio.gather(*(one_buyer(base, []) for _ in range(5)))  # warm-up
+
+
+def start_target(target: Target, units: int, profile: str | None) -> None:
+    sim_port, cloud_port = free_port(), free_port()
+    target.base, target.sim = f"http://127.0.0.1:{cloud_port}", f"http://127.0.0.1:{sim_port}"
+    env = {
+        "ETHOS_DATA_DIR": target.folder,
+        "DATABASE_URL": target.db_url,
+        "ETHOS_BASE_URL": target.base,
+        "BTCPAY_URL": target.sim,
+        "BTCPAY_API_KEY": API_KEY,
+        "BTCPAY_STORE_ID": STORE,
+        "BTCPAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "ETHOS_RECONCILE_SECONDS": "3600",
+        "LOG_LEVEL": "WARNING",
+    }
+    stock = Path(target.folder) / "stock.csv"
+    stock.write_text(
+        "serial,sku,claim_secret\n"
+        + "".join(f"EPD-{n:06d},EPD-1,{secrets.token_hex(32)}\n" for n in range(1, units + 1))
+    )
+    # The import migrates the database first (development).
+    assert ethos(["cloud", "stock", "import", str(stock)], env, target.code).wait() == 0
+    target.procs = [
+        ethos(["btcpay-sim", "serve", "--port", str(sim_port)], env, target.code),
+        ethos(["cloud", "serve", "--port", str(cloud_port)], env, target.code, profile),
+    ]
+    wait_for_port("127.0.0.1", sim_port, target.procs[0])
+    wait_for_port("127.0.0.1", cloud_port, target.procs[1], timeout=120)
+    # The store's port answers probes while it waits for its database, then closes
+    # until the app has started: wait for a store page.
+    wait_for_page(f"{target.base}/products/EPD-1", target.procs[1])
+
+
+async def one_round(args: argparse.Namespace, target: Target, round_no: int) -> None:
+    """Every load of one round against one store; its figures appended to the target's."""
+    base, sim, figures = target.base, target.sim, target.figures
+    alone: list[float] = []
+    for _ in range(10):  # one buyer at a time: the service time without queueing
+        await one_buyer(base, alone)
+    figures["s50"].append(statistics.median(alone) * 1000)
+    cpu_before, start = cpu_seconds(target.store_pid), time.perf_counter()
+    with DiskFlushProbe(target.folder) as probe:
+        shopping, bought = await concurrent_buyers(base, args.buyers, args.seconds, round_no)
+    elapsed = time.perf_counter() - start
+    figures["cpu"].append((cpu_seconds(target.store_pid) - cpu_before) * 1000 / len(bought))
+    figures["c50"].append(statistics.median(shopping) * 1000)
+    figures["c99"].append(percentile(shopping, 99) * 1000)
+    figures["slow"].append(1000 * sum(v * 1000 > GOAL_MS for v in shopping) / len(shopping))
+    figures["f50"].append(statistics.median(probe.latencies) * 1000)
+    figures["f999"].append(percentile(probe.latencies, 99.9) * 1000)
+    figures["fmax"].append(max(probe.latencies) * 1000)
+    figures["fslow"].append(sum(v * 1000 > GOAL_MS for v in probe.latencies) / elapsed * 60)
+    figures["rate"].append(len(bought) / elapsed)
+    latencies: list[float] = []
+    orders = await asyncio.gather(*(one_buyer(base, latencies) for _ in range(args.buyers)))
+    baseline = await invoice_baseline(sim, args.buyers)
+    figures["p50"].append(statistics.median(latencies) * 1000)
+    figures["p99"].append(percentile(latencies, 99) * 1000)
+    figures["b50"].append(statistics.median(baseline) * 1000)
+    figures["b99"].append(percentile(baseline, 99) * 1000)
+    invoice_ids = await invoice_ids_of(target.db_url, list(orders))
+    hooks, fetches = await webhooks_per_second(base, sim, invoice_ids)
+    figures["hooks"].append(hooks)
+    figures["fetch"].append(fetches)
+
+
+async def run(args: argparse.Namespace, targets: list[Target]) -> None:
+    """Alternate the targets round by round (the first goes first in even rounds), so a
+    machine that slows down or speeds up during the run weighs on both alike."""
+    for target in targets:
+        await asyncio.gather(*(one_buyer(target.base, []) for _ in range(5)))  # warm-up
     for round_no in range(args.rounds):
-        alone: list[float] = []
-        for _ in range(10):  # one buyer at a time: the service time without queueing
-            await one_buyer(base, alone)
-        figures["s50"].append(statistics.median(alone) * 1000)
-        cpu_before, start = cpu_seconds(store_pid), time.perf_counter()
-        with DiskFlushProbe(probe_dir) as probe:
-            shopping, bought = await concurrent_buyers(base, args.buyers, args.seconds, round_no)
-        elapsed = time.perf_counter() - start
-        figures["c50"].append(statistics.median(shopping) * 1000)
-        figures["c99"].append(percentile(shopping, 99) * 1000)
-        figures["slow"].append(1000 * sum(v * 1000 > GOAL_MS for v in shopping) / len(shopping))
-        figures["f50"].append(statistics.median(probe.latencies) * 1000)
-        figures["f999"].append(percentile(probe.latencies, 99.9) * 1000)
-        figures["fmax"].append(max(probe.latencies) * 1000)
-        figures["fslow"].append(sum(v * 1000 > GOAL_MS for v in probe.latencies) / elapsed * 60)
-        figures["rate"].append(len(bought) / elapsed)
-        figures["cpu"].append((cpu_seconds(store_pid) - cpu_before) * 1000 / len(bought))
-        latencies: list[float] = []
-        orders = await asyncio.gather(*(one_buyer(base, latencies) for _ in range(args.buyers)))
-        baseline = await invoice_baseline(sim, args.buyers)
-        figures["p50"].append(statistics.median(latencies) * 1000)
-        figures["p99"].append(percentile(latencies, 99) * 1000)
-        figures["b50"].append(statistics.median(baseline) * 1000)
-        figures["b99"].append(percentile(baseline, 99) * 1000)
-        invoice_ids = await invoice_ids_of(db_url, args.schema, list(orders))
-        hooks, fetches = await webhooks_per_second(base, sim, invoice_ids)
-        figures["hooks"].append(hooks)
-        figures["fetch"].append(fetches)
-    return figures
+        order = targets if round_no % 2 == 0 else targets[::-1]
+        for target in order:
+            print(f"round {round_no + 1}/{args.rounds}: {target.name}", file=sys.stderr)
+            await one_round(args, target, round_no)
+
+
+@contextlib.contextmanager
+def baseline_checkout(ref: str, folder: str) -> Iterator[Path]:
+    """REF checked out into a temporary git worktree (removed afterwards)."""
+    path = Path(folder) / "baseline-code"
+    git = ["git", "-C", str(ROOT)]
+    subprocess.run([*git, "worktree", "add", "--detach", str(path), ref], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(path)], check=False)
+
+
+@contextlib.asynccontextmanager
+async def database_for(args: argparse.Namespace, name: str, folder: str) -> AsyncIterator[str]:
+    """A fresh SQLite file in `folder`, or a PostgreSQL database of its own (dropped after)."""
+    if not args.database_url:
+        yield f"sqlite+aiosqlite:///{folder}/bench.db"
+        return
+    os.environ["DATABASE_URL"] = args.database_url  # the server new_postgres_database uses
+    async with new_postgres_database(f"bench_checkout_{name}") as url:
+        yield url
+
+
+def describe(ref: str) -> str:
+    out = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", ref],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() or ref
+
+
+async def main_async(args: argparse.Namespace) -> list[Target]:
+    # Each concurrent buyer buys about once every 4 × 2 s of think time.
+    per_round = args.buyers + 10 + int(args.buyers * args.seconds / 6) + 50
+    units = per_round * args.rounds + 100
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=args.tmp_dir))
+        codes = [("this tree", ROOT)]
+        if args.baseline != "none":
+            code = stack.enter_context(baseline_checkout(args.baseline, tmp))
+            codes.append((f"baseline {describe(args.baseline)}", code))
+        targets: list[Target] = []
+        async with contextlib.AsyncExitStack() as databases:
+            for index, (name, code) in enumerate(codes):
+                folder = Path(tmp) / f"target-{index}"
+                folder.mkdir()
+                db_url = await databases.enter_async_context(
+                    database_for(args, str(index), str(folder))
+                )
+                targets.append(Target(name, code, str(folder), db_url))
+            try:
+                for index, target in enumerate(targets):
+                    start_target(target, units, args.profile if index == 0 else None)
+                await run(args, targets)
+            finally:
+                for target in targets:
+                    for proc in target.procs:
+                        stop(proc, timeout=30)
+    return targets
+
+
+# (key, label, unit, format) of the side-by-side table, in the order printed.
+ROWS = (
+    ("s50", "one buyer alone, checkout p50", "ms", "{:8.1f}"),
+    ("c50", "concurrent buyers, checkout p50", "ms", "{:8.1f}"),
+    ("c99", "concurrent buyers, checkout p99", "ms", "{:8.1f}"),
+    ("slow", f"concurrent, checkouts over {GOAL_MS} ms", "/1000", "{:8.1f}"),
+    ("rate", "concurrent, checkouts", "/s", "{:8.1f}"),
+    ("cpu", "store CPU per buyer (4 pages)", "ms", "{:8.2f}"),
+    ("p50", "burst at the same instant, p50", "ms", "{:8.1f}"),
+    ("p99", "burst at the same instant, p99", "ms", "{:8.1f}"),
+    ("hooks", "webhooks (settle+allocate+mail)", "/s", "{:8.0f}"),
+    ("b50", "invoice only, all at once, p50", "ms", "{:8.1f}"),
+    ("b99", "invoice only, all at once, p99", "ms", "{:8.1f}"),
+    ("fetch", "invoice re-fetch alone", "/s", "{:8.0f}"),
+    ("f50", "disk flush probe p50", "ms", "{:8.2f}"),
+    ("f999", "disk flush probe p99.9", "ms", "{:8.1f}"),
+)
+
+
+def report(args: argparse.Namespace, targets: list[Target]) -> None:
+    med = [{key: statistics.median(v) for key, v in t.figures.items()} for t in targets]
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    low, high = THINK_SECONDS
+    print(
+        f"checkout (order + invoice), {backend}, {args.buyers} buyers ({low:g}–{high:g} s "
+        f"between pages, {args.seconds:g} s concurrent phase), median of {args.rounds} rounds"
+        + (", rounds alternated" if len(targets) > 1 else "")
+    )
+    header = f"{'':38}{'':6}" + "".join(f"{t.name[:18]:>20}" for t in targets)
+    print(header + ("       ratio" if len(targets) > 1 else ""))
+    for key, label, unit, fmt in ROWS:
+        cells = "".join(f"{fmt.format(m[key]):>20}" for m in med)
+        ratio = f"{med[0][key] / med[1][key]:11.2f}x" if len(targets) > 1 and med[1][key] else ""
+        print(f"{label:38}{unit:6}{cells}{ratio}")
+    served = ", ".join(f"{1000 / m['cpu']:.0f}" for m in med)
+    print(f"one core serves about {served} buyers/s (1000 / CPU per buyer)")
+    new = med[0]
+    verdict = {True: "met", False: "NOT met"}
+    print(f"goal burst p99 < {BURST_GOAL_MS} ms: {verdict[new['p99'] < BURST_GOAL_MS]}")
+    print(f"goal webhooks >= {HOOKS_GOAL}/s: {verdict[new['hooks'] >= HOOKS_GOAL]}")
+    if len(med) > 1:
+        ratio = new["cpu"] / med[1]["cpu"]
+        print(f"goal store CPU per buyer halved: {verdict[ratio <= 0.5]} ({ratio:.2f}x)")
+
+
+BURST_GOAL_MS = 200
+HOOKS_GOAL = 300
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--buyers", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=20.0, help="concurrent phase length")
+    parser.add_argument("--seconds", type=float, default=15.0, help="concurrent phase length")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
-    parser.add_argument("--schema", default=None, help="PostgreSQL schema (must exist, empty)")
+    parser.add_argument(
+        "--baseline",
+        default=BASELINE_REF,
+        help=f"git ref run side by side, rounds alternated (default {BASELINE_REF[:10]}, "
+        "main before the checkout-cost work); 'none': this tree only",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server (postgresql+asyncpg://…): each store gets a database of "
+        "its own there, dropped afterwards; default: a fresh SQLite file each",
+    )
     parser.add_argument(
         "--tmp-dir",
         default=None,
-        help="where the run's files go (SQLite database, flush probe); /dev/shm (no disk "
-        "flushes) gives the baseline without the disk",
+        help="where the run's files go (SQLite databases, flush probe, baseline checkout); "
+        "/dev/shm (no disk flushes) gives the figures without the disk",
+    )
+    parser.add_argument(
+        "--profile", default=None, help="write a cProfile of this tree's store to this file"
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=args.tmp_dir) as tmp:
-        db_url = args.database_url or f"sqlite+aiosqlite:///{tmp}/bench.db"
-        sim_port, cloud_port = free_port(), free_port()
-        base, sim = f"http://127.0.0.1:{cloud_port}", f"http://127.0.0.1:{sim_port}"
-        env = {
-            "ETHOS_DATA_DIR": tmp,
-            "DATABASE_URL": db_url,
-            "ETHOS_BASE_URL": base,
-            "BTCPAY_URL": sim,
-            "BTCPAY_API_KEY": API_KEY,
-            "BTCPAY_STORE_ID": STORE,
-            "BTCPAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "ETHOS_RECONCILE_SECONDS": "3600",
-            "LOG_LEVEL": "WARNING",
-        }
-        if args.schema:
-            env["ETHOS_DB_SCHEMA"] = args.schema
-        # Each concurrent buyer buys about once every 4 × 2 s of think time.
-        per_round = args.buyers + 10 + int(args.buyers * args.seconds / 6) + 50
-        units = per_round * args.rounds + 100
-        stock = Path(tmp) / "stock.csv"
-        stock.write_text(
-            "serial,sku,claim_secret\n"
-            + "".join(f"EPD-{n:06d},EPD-1,{secrets.token_hex(32)}\n" for n in range(1, units + 1))
-        )
-        assert ethos(["cloud", "stock", "import", str(stock)], env).wait() == 0
-        procs = [
-            ethos(["btcpay-sim", "serve", "--port", str(sim_port)], env),
-            ethos(["cloud", "serve", "--port", str(cloud_port)], env),
-        ]
-        try:
-            wait_for_port("127.0.0.1", sim_port, procs[0])
-            wait_for_port("127.0.0.1", cloud_port, procs[1], timeout=120)
-            # The store's port answers probes while it waits for its database, then closes
-            # until the app has started: wait for a store page.
-            wait_for_page(f"{base}/products/EPD-1", procs[1])
-            figures = asyncio.run(run(args, base, sim, db_url, procs[1].pid, tmp))
-        finally:
-            for proc in procs:
-                stop(proc)
-    med = {key: statistics.median(values) for key, values in figures.items()}
-    backend = "PostgreSQL" if args.database_url else "SQLite"
-    low, high = THINK_SECONDS
-    print(f"checkout (order + invoice), {backend}, median of {args.rounds} rounds:")
-    print(f"  one buyer alone  p50 {med['s50']:7.1f} ms  (service time, no queueing)")
-    print(
-        f"  {args.buyers} concurrent buyers ({low:g}–{high:g} s between pages, "
-        f"{args.seconds:g} s): p50 {med['c50']:7.1f} ms   p99 {med['c99']:7.1f} ms   "
-        f"{med['rate']:.1f} checkouts/s"
-    )
-    print(f"    checkouts over {GOAL_MS} ms: {med['slow']:.1f} per 1000")
-    print(
-        f"    disk flush beside it (4 KiB + fdatasync every 50 ms, baseline): "
-        f"p50 {med['f50']:.2f} ms   p99.9 {med['f999']:.1f} ms   max {med['fmax']:.0f} ms   "
-        f"{med['fslow']:.1f} flushes/min over {GOAL_MS} ms"
-    )
-    print(
-        f"  store CPU per buyer (4 pages): {med['cpu']:.1f} ms, so one core serves about "
-        f"{1000 / med['cpu']:.0f} buyers/s"
-    )
-    print(
-        f"  burst: {args.buyers} buyers at the same instant: "
-        f"p50 {med['p50']:7.1f} ms   p99 {med['p99']:7.1f} ms"
-    )
-    print(
-        f"  invoice only, {args.buyers} at once: p50 {med['b50']:7.1f} ms   "
-        f"p99 {med['b99']:7.1f} ms  (baseline)"
-    )
-    print(f"webhooks (settle + allocate + receipt mail), 20 in flight: {med['hooks']:7.0f} /s")
-    print(f"invoice re-fetch alone (baseline):                          {med['fetch']:7.0f} /s")
-    verdict = {True: "met", False: "NOT met"}
-    print(
-        f"goal p99 < {GOAL_MS} ms: {verdict[med['c99'] < GOAL_MS]} for {args.buyers} "
-        f"concurrent buyers; {verdict[med['p99'] < GOAL_MS]} for a burst of {args.buyers}"
-    )
+    targets = asyncio.run(main_async(args))
+    report(args, targets)
     return 0
 
 

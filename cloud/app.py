@@ -29,6 +29,7 @@ from cloud.ops.keys import JOBS
 from cloud.ops.leases import JobLeases
 from cloud.payments import setup as payments_setup
 from cloud.recommender import setup as recommender_setup
+from cloud.remote import setup as remote_setup
 from cloud.shipping import setup as shipping_setup
 from cloud.web import pwa
 from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
@@ -137,6 +138,7 @@ def create_app(settings: CloudSettings) -> web.Application:
     ops_metrics.setup(app)  # /metrics
     oauth_setup.setup(app)  # after the database context: its cleanup context needs it
     recommender_setup.setup(app)  # after the database context: trains at start-up
+    remote_setup.setup(app)  # after OAuth: broker tokens are signed by its key ring
 
     api.add_routes(app.router)
     app.router.add_get("/api/v1/openapi.json", openapi_document)

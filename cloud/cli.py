@@ -25,6 +25,8 @@ ENV_HELP = """environment:
                     unset in development: the store creates its webhook at start-up
   BTCPAY_SPEED_POLICY    HighSpeed, MediumSpeed (default), LowMediumSpeed or LowSpeed
   BTCPAY_INVOICE_EXPIRY_MINUTES  invoice lifetime (default 15)
+  BTCPAY_CA_FILE    PEM file of a private CA that signed BTCPay's certificate (trusted
+                    beside the system's CAs)
   ETHOS_RECONCILE_SECONDS  how often open invoices are re-read (default 60)
   ETHOS_LOG_FORMAT  json (one object per line, with request_id; default in production) or text
   ETHOS_METRICS_TOKEN  bearer token of /metrics (16+ chars); unset: /metrics open in

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from cloud.oauth.settings import OAuthSettings
 from cloud.ops.const import DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS
 from cloud.payments.settings import BtcpaySettings
+from cloud.remote.settings import RemoteSettings
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 (marker value)
 ENV_DEVELOPMENT = "development"
@@ -43,6 +44,7 @@ class CloudSettings:
     max_body_bytes: int = 64 * 1024
     oauth: OAuthSettings = field(default_factory=OAuthSettings)  # the OIDC provider
     btcpay: BtcpaySettings = field(default_factory=BtcpaySettings)  # the payment server
+    remote: RemoteSettings = field(default_factory=RemoteSettings)  # the remote-access broker
     reconcile_interval_seconds: float = 60.0
     # Once-only jobs (reconciler, mail, key rotation) move off a dead replica within ~1⅓ of this.
     job_lease_seconds: float = DEFAULT_LEASE_SECONDS
@@ -83,6 +85,7 @@ class CloudSettings:
             env=(env.get("ETHOS_ENV") or ENV_DEVELOPMENT).lower(),
             oauth=OAuthSettings.from_env(env, _int),
             btcpay=BtcpaySettings.from_env(env, _int),
+            remote=RemoteSettings.from_env(env),
             reconcile_interval_seconds=float(_int(env, "ETHOS_RECONCILE_SECONDS", 60)),
             trusted_proxies=_networks(env, "ETHOS_TRUSTED_PROXIES"),
             job_lease_seconds=_float(env, "ETHOS_JOB_LEASE_SECONDS", DEFAULT_LEASE_SECONDS),
@@ -103,6 +106,7 @@ class CloudSettings:
             raise ConfigError("SMTP_URL must look like smtp://host:port or smtps://user:pw@host")
         self._validate_oauth(production=False)
         self._validate_btcpay(production=False)
+        self._validate_remote()
         if self.reconcile_interval_seconds <= 0:
             raise ConfigError("ETHOS_RECONCILE_SECONDS must be positive")
         if not MIN_LEASE_SECONDS <= self.job_lease_seconds <= MAX_LEASE_SECONDS:
@@ -131,6 +135,12 @@ class CloudSettings:
     def _validate_btcpay(self, production: bool) -> None:
         try:
             self.btcpay.validate(production)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+
+    def _validate_remote(self) -> None:
+        try:
+            self.remote.validate(self.production)
         except ValueError as err:
             raise ConfigError(str(err)) from err
 

@@ -13,6 +13,7 @@ from cloud.oauth import models as oauth_models  # noqa: F401 (registers tables)
 from cloud.ops import models as ops_models  # noqa: F401 (registers tables)
 from cloud.payments import models as payments_models  # noqa: F401 (registers tables)
 from cloud.recommender import shared_model  # noqa: F401 (registers tables)
+from cloud.remote import models as remote_models  # noqa: F401 (registers tables)
 from cloud.shipping import models as shipping_models  # noqa: F401 (registers tables)
 
 metadata = SQLModel.metadata

@@ -22,7 +22,7 @@ from tests.support.databases import DEFAULT_E2E_DATABASE_URL
 from tests.support.dynsec_broker import DynsecBroker
 from tests.support.smtp_sink import MailCatcher, start_in_process
 
-pytest_plugins = ["tests.support.hang_report"]
+pytest_plugins = ["tests.support.hang_report", "tests.support.remote_broker"]
 
 DEFAULT_E2E_MQTT_URL = "mqtt://127.0.0.1:1883"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from cloud import db
+from cloud import models as all_models  # noqa: F401 (every table: their foreign keys resolve)
 from cloud.catalog.loader import load_catalog
 from cloud.config import CloudSettings
 from cloud.inventory.importer import StockImportError, import_stock

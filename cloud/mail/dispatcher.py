@@ -1,9 +1,9 @@
 """Deliver queued mail: to an SMTP server (`SMTP_URL`) or, unset, as .eml files in an outbox.
 
 Runs as a once-only job: one replica at a time, under its lease (cloud/ops/leases.py).
-Work is also claimed row by row with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so even an
-old holder that resumes cannot send a mail another replica is sending; a failed delivery
-is retried with growing waits.
+Work is also claimed in small batches (rows picked with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, then leased for `CLAIM_TIME`), so even an old holder that resumes cannot send
+a mail another replica is sending; a failed delivery is retried with growing waits.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -30,7 +30,27 @@ _LOGGER = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 5.0
 MAX_ATTEMPTS = 8
-BATCH_SIZE = 20
+BATCH_SIZE = 5
+SMTP_TIMEOUT_S = 15
+# How long a claimed batch is its sender's alone: longer than sending it can take.
+CLAIM_TIME = timedelta(seconds=BATCH_SIZE * SMTP_TIMEOUT_S + 30)
+_DUE_MAIL = (
+    select(OutgoingMail)
+    .where(
+        col(OutgoingMail.sent_at).is_(None),
+        col(OutgoingMail.next_attempt_at) <= bindparam("b_now"),
+        col(OutgoingMail.attempts) < MAX_ATTEMPTS,
+    )
+    .order_by(col(OutgoingMail.id))
+    .limit(BATCH_SIZE)
+    .with_for_update(skip_locked=True)
+)
+_CLAIM_MAIL = (
+    update(OutgoingMail)
+    .where(col(OutgoingMail.id).in_(bindparam("b_ids", expanding=True)))
+    .values(attempts=OutgoingMail.attempts + 1, next_attempt_at=bindparam("b_until"))
+    .execution_options(synchronize_session=False)
+)
 _LINK = re.compile(r"https?://\S+")
 
 
@@ -66,7 +86,7 @@ class SmtpTransport:
             start_tls=None if not self._tls else False,
             username=self._username,
             password=self._password,
-            timeout=15,
+            timeout=SMTP_TIMEOUT_S,
         )
 
 
@@ -106,7 +126,8 @@ class MailDispatcher:
     async def async_run(self) -> None:
         while True:
             try:
-                while await self.async_deliver_due():
+                # A short batch was all that was due; mail queued since wakes us again.
+                while await self.async_deliver_due() == BATCH_SIZE:
                     pass
             except asyncio.CancelledError:
                 raise
@@ -116,47 +137,76 @@ class MailDispatcher:
             self._wake.clear()
 
     async def async_deliver_due(self) -> int:
-        """Deliver up to one batch of due mail, each in its own transaction; return how
-        many rows were handled.
+        """Deliver up to one batch of due mail; return how many rows were handled.
 
-        Each mail is locked, sent and marked sent in one short transaction, committed at
-        once: a replica killed mid-batch leaves only the one mail whose send it had not yet
-        recorded, not the whole batch, to be sent again by the replica taking over. (That
-        last gap, between the SMTP server's acceptance and the commit, cannot close; the
-        repeat carries the same Message-ID, which receiving systems recognise.)
+        The batch is claimed in one short transaction (each row's attempt counted and its
+        next attempt pushed `CLAIM_SECONDS` ahead, so no other replica takes it), then each
+        mail is sent with no transaction or connection held (SQLite has one connection for
+        the whole store: a send must not stop every request), and marked sent in its own
+        transaction right after the server accepted it. A replica killed mid-batch leaves
+        its unsent claims to the next holder once they lapse; only the mail whose send it
+        had not yet recorded goes out twice, with the same Message-ID, which receiving
+        systems recognise. A sender stopped cleanly (lease handed over) gives back what it
+        had not sent at once.
         """
-        handled = 0
-        for _ in range(BATCH_SIZE):
-            async with self._sessions() as session, session.begin():
-                mail = (
-                    await session.scalars(
-                        select(OutgoingMail)
-                        .where(col(OutgoingMail.sent_at).is_(None))
-                        .where(col(OutgoingMail.next_attempt_at) <= utcnow())
-                        .where(col(OutgoingMail.attempts) < MAX_ATTEMPTS)
-                        .order_by(col(OutgoingMail.id))
-                        .limit(1)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).first()
-                if mail is None:
-                    break
+        claimed = await self._async_claim()
+        pending = {mail.id: mail for mail in claimed}
+        try:
+            for mail in claimed:
                 await self._async_deliver_one(mail)
-            handled += 1
-        return handled
+                del pending[mail.id]
+        except asyncio.CancelledError:
+            await self._async_release(list(pending))
+            raise
+        return len(claimed)
+
+    async def _async_claim(self) -> list[OutgoingMail]:
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            mails = list(await session.scalars(_DUE_MAIL, {"b_now": now}))
+            if mails:
+                await session.execute(
+                    _CLAIM_MAIL,
+                    {"b_ids": [mail.id for mail in mails], "b_until": now + CLAIM_TIME},
+                )
+        for mail in mails:
+            mail.attempts += 1
+        return mails
+
+    async def _async_release(self, mail_ids: list[int | None]) -> None:
+        """Best effort on shutdown: unsent claimed mail is due again at once."""
+        if not mail_ids:
+            return
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(OutgoingMail)
+                    .where(col(OutgoingMail.id).in_(mail_ids), col(OutgoingMail.sent_at).is_(None))
+                    .values(next_attempt_at=utcnow(), attempts=OutgoingMail.attempts - 1)
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception:  # the claims lapse by themselves
+            _LOGGER.warning("mail: %d claimed mails not given back", len(mail_ids))
 
     async def _async_deliver_one(self, mail: OutgoingMail) -> None:
-        mail.attempts += 1
         try:
             await self._transport.async_send(build_message(mail, self._sender))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as err:
             wait = timedelta(seconds=min(30 * 2 ** (mail.attempts - 1), 3600))
-            mail.next_attempt_at = utcnow() + wait
-            mail.last_error = f"{type(err).__name__}: {err}"[:500]
+            error = f"{type(err).__name__}: {err}"[:500]
+            await self._async_record(mail, next_attempt_at=utcnow() + wait, last_error=error)
             _LOGGER.warning(
                 "mail %s to %s failed (attempt %s): %s", mail.id, mail.recipient, mail.attempts, err
             )
             return
-        mail.sent_at = utcnow()
-        mail.last_error = None
+        await self._async_record(mail, sent_at=utcnow(), last_error=None)
         _LOGGER.debug("mail %s delivered to %s", mail.id, mail.recipient)
+
+    async def _async_record(self, mail: OutgoingMail, **values: object) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutgoingMail)
+                .where(col(OutgoingMail.id) == mail.id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -30,6 +31,9 @@ class BtcpaySettings:
     speed_policy: str = "MediumSpeed"
     timeout_seconds: float = 10.0
     invoice_expiry_minutes: int = 15
+    # PEM file of the CA that signed BTCPay's certificate, trusted beside the system's
+    # (a BTCPay Server behind a private CA); None: the system's CAs only.
+    ca_file: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], read_int: IntReader) -> BtcpaySettings:
@@ -41,7 +45,23 @@ class BtcpaySettings:
             webhook_secret=env.get("BTCPAY_WEBHOOK_SECRET") or None,
             speed_policy=env.get("BTCPAY_SPEED_POLICY") or cls.speed_policy,
             invoice_expiry_minutes=read_int(env, "BTCPAY_INVOICE_EXPIRY_MINUTES", 15),
+            ca_file=env.get("BTCPAY_CA_FILE") or None,
         )
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of calls to BTCPay: the system's CAs plus BTCPAY_CA_FILE
+        (None when it is unset: aiohttp's default verification)."""
+        if self.ca_file is None:
+            return None
+        context = ssl.create_default_context()
+        try:
+            context.load_verify_locations(cafile=self.ca_file)
+        except (OSError, ssl.SSLError) as err:
+            raise BtcpayConfigError(
+                f"BTCPAY_CA_FILE {self.ca_file!r} is not a readable PEM certificate file "
+                f"({type(err).__name__}: {err})"
+            ) from err
+        return context
 
     def validate(self, production: bool) -> None:
         if urlsplit(self.url).scheme not in ("http", "https"):
@@ -54,6 +74,7 @@ class BtcpaySettings:
             raise BtcpayConfigError(
                 f"BTCPAY_INVOICE_EXPIRY_MINUTES must be between 1 and {INVOICE_EXPIRY_MAX_MINUTES}"
             )
+        self.ssl_context()  # an unreadable BTCPAY_CA_FILE is refused at start
         if production and (
             self.api_key == DEVELOPMENT_BTCPAY_API_KEY
             or self.store_id == DEVELOPMENT_BTCPAY_STORE_ID

@@ -58,7 +58,10 @@ async def _register_until_done(client: GreenfieldClient, url: str, holder: Webho
 async def _payments_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     btcpay = settings.btcpay
-    session = aiohttp.ClientSession()
+    context = btcpay.ssl_context()  # BTCPAY_CA_FILE trusted beside the system's CAs
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=context) if context is not None else None
+    )
     client = app[GREENFIELD] = GreenfieldClient(
         session,
         btcpay.url,

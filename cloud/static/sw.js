@@ -1,5 +1,6 @@
 // Ethos store service worker: caches the app shell; pages come from the network and fall
-// back to the offline page. Nothing personal (pages, API answers) is ever cached.
+// back to the offline page. Nothing personal (pages, API answers) is ever cached, and the
+// remote-access broker token (/home/broker-token) never even passes through this worker.
 const CACHE = "ethos-shell-v1";
 const SHELL = [
   "/offline",
@@ -24,16 +25,23 @@ self.addEventListener("activate", (event) => {
   self.clients.claim();
 });
 
+const NEVER_HANDLED = ["/home/broker-token"];
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) {
+  const url = new URL(request.url);
+  if (
+    request.method !== "GET" ||
+    url.origin !== self.location.origin ||
+    NEVER_HANDLED.includes(url.pathname)
+  ) {
     return;
   }
   if (request.mode === "navigate") {
     event.respondWith(fetch(request).catch(() => caches.match("/offline")));
     return;
   }
-  if (new URL(request.url).pathname.startsWith("/static/")) {
+  if (url.pathname.startsWith("/static/")) {
     event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
   }
 });

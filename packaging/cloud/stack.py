@@ -9,13 +9,18 @@
   its deliveries sent round-robin to the replicas (as BTCPay reaches a service inside),
 - N store replicas (`ethos cloud serve`, default 3) on their own ports, with a real secret
   key, an explicit webhook secret, the SMTP server given (or the shared outbox in DIR),
-- HAProxy (Debian's) terminating TLS with a certificate made at start (DIR/tls), its
-  backends health-checked on /readyz, and an admin socket used for graceful drain.
+- HAProxy (Debian's) terminating TLS with a certificate signed by a CA made at start
+  (DIR/tls/ca.pem), its backends health-checked on /readyz, and an admin socket used for
+  graceful drain; a second TLS front plays BTCPay Server in front of the simulator.
 
 With `--image` (or `Stack(image=...)`) the migration job and the replicas run the store's
 OCI image under podman instead (`make image`, packaging/cloud/image/): read-only root, uid
 10001, the host's network, DIR/data mounted as the data folder; `--image auto` uses it when
-podman is installed and plain processes otherwise.
+podman is installed and plain processes otherwise. The image runs in production mode
+(`--development` turns it off; process mode stays in development, as the storm uses it):
+generated BTCPay credentials and secrets, SMTP_URL required, and BTCPay reached over https
+through HAProxy's BTCPay front, whose CA the store trusts through BTCPAY_CA_FILE (the CA
+file mounted read-only in the container).
 
 It stays in the foreground until SIGTERM or Ctrl-C, then tears everything down; `stop --dir
 DIR` stops a stack started elsewhere (from the pids in DIR/stack.json). Other programs (the
@@ -53,8 +58,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 PG_USER = "postgres"
 PG_DATABASE = "ethos"
-SIM_API_KEY = "stack-simulator-key"
+SIM_API_KEY = "stack-simulator-key"  # development mode; production generates its own
 SIM_STORE_ID = "stack-store"
+# The simulator marks its answers so that a production store pointed at it by mistake
+# refuses it; the stack's BTCPay front plays a real BTCPay Server and drops the mark.
+SIMULATOR_HEADER = "X-Ethos-BTCPay-Simulator"
 BACKEND = "store"
 PANIC_SUFFIX = "-panic"  # the unchecked backup entry of each replica
 HEALTH_PATH = "/readyz"
@@ -68,6 +76,7 @@ IMAGE_BUILD = ROOT / "packaging" / "cloud" / "image" / "build"
 CONTAINERS_CONF = ROOT / "packaging" / "cloud" / "image" / "containers.conf"
 IMAGE_DATA_DIR = "/var/lib/ethos"
 IMAGE_TMPFS = "/tmp:rw,size=64m,mode=1777"  # noqa: S108 (the container's own tmpfs)
+IMAGE_CA_FILE = "/etc/ethos/btcpay-ca.pem"  # where the CA file is mounted (read-only)
 STACK_LABEL = "ethos.stack"
 
 
@@ -241,37 +250,62 @@ class PostgresCluster:
         return result.stdout.strip()
 
 
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], capture_output=True, check=True)
+
+
 def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1/localhost: (HAProxy's PEM, the CA file)."""
+    """A CA made for this run and a certificate it signs for 127.0.0.1/localhost:
+    (HAProxy's PEM bundle, the CA file clients trust). The CA's key is deleted at once."""
     folder.mkdir(parents=True, exist_ok=True)
-    key, cert = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        capture_output=True,
-        check=True,
+    ca, ca_key = folder / "ca.pem", folder / "ca.key"
+    key, request, cert = folder / "key.pem", folder / "request.csr", folder / "cert.pem"
+    _openssl(
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+        *("-subj", "/CN=Ethos stack test CA", "-keyout", str(ca_key), "-out", str(ca)),
+        *("-addext", "basicConstraints=critical,CA:TRUE"),
+        *("-addext", "keyUsage=critical,keyCertSign,cRLSign"),
     )
+    _openssl(
+        *("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"),
+        *("-keyout", str(key), "-out", str(request)),
+    )
+    extensions = folder / "server.ext"
+    extensions.write_text(
+        "basicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\n"
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "subjectKeyIdentifier=hash\n"
+        "authorityKeyIdentifier=keyid\n"
+    )
+    _openssl(
+        *("x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key)),
+        *("-set_serial", str(int.from_bytes(secrets.token_bytes(8), "big"))),
+        *("-days", "2", "-extfile", str(extensions), "-out", str(cert)),
+    )
+    ca_key.unlink()
+    request.unlink()
     bundle = folder / "haproxy.pem"
     bundle.write_bytes(cert.read_bytes() + key.read_bytes())
     bundle.chmod(0o600)
     key.chmod(0o600)
-    return bundle, cert
+    ca.chmod(0o644)  # read by the image's user through its read-only mount
+    return bundle, ca
+
+
+def btcpay_front(port: int, pem: Path, simulator_port: int) -> str:
+    """HAProxy sections of a TLS front playing BTCPay Server: the simulator behind it,
+    without its mark (so production talks to it as to a real BTCPay over https)."""
+    return f"""\
+frontend btcpay
+    bind 127.0.0.1:{port} ssl crt {pem}
+    default_backend btcpay
+
+backend btcpay
+    http-response del-header {SIMULATOR_HEADER}
+    server simulator 127.0.0.1:{simulator_port}
+"""
 
 
 @dataclass
@@ -312,10 +346,25 @@ class Stack:
     haproxy: subprocess.Popen | None = None
     nodes: list[Replica] = field(default_factory=list)
     ca_file: Path | None = None
+    tls_pem: Path | None = None
+    btcpay_port: int = 0  # HAProxy's TLS front of the simulator
     # The store's image to run the migration job and the replicas in (None: processes).
     image: str | None = None
+    # ETHOS_ENV=production for the store (None: in image mode only).
+    production: bool | None = None
+    # The simulator's credentials (None: the constants in development, generated in production).
+    sim_api_key: str | None = None
+    sim_store_id: str | None = None
     _containers: dict[str, str] = field(default_factory=dict)
     _pg_tmp: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.production is None:
+            self.production = self.image is not None
+        if self.sim_api_key is None:
+            self.sim_api_key = secrets.token_urlsafe(32) if self.production else SIM_API_KEY
+        if self.sim_store_id is None:
+            self.sim_store_id = secrets.token_hex(16) if self.production else SIM_STORE_ID
 
     # -- addresses ------------------------------------------------------------------------
 
@@ -326,6 +375,11 @@ class Stack:
     @property
     def sim_url(self) -> str:
         return f"http://127.0.0.1:{self.sim_port}"
+
+    @property
+    def btcpay_url(self) -> str:
+        """BTCPay as the store sees it: the TLS front in production, else the simulator."""
+        return f"https://127.0.0.1:{self.btcpay_port}" if self.production else self.sim_url
 
     @property
     def admin_socket(self) -> Path:
@@ -342,9 +396,9 @@ class Stack:
             "ETHOS_BASE_URL": self.base_url,
             "DATABASE_URL": self.pg.url,
             "ETHOS_SECRET_KEY": self.secret_key,
-            "BTCPAY_URL": self.sim_url,
-            "BTCPAY_API_KEY": SIM_API_KEY,
-            "BTCPAY_STORE_ID": SIM_STORE_ID,
+            "BTCPAY_URL": self.btcpay_url,
+            "BTCPAY_API_KEY": str(self.sim_api_key),
+            "BTCPAY_STORE_ID": str(self.sim_store_id),
             "BTCPAY_WEBHOOK_SECRET": self.webhook_secret,
             "ETHOS_RECONCILE_SECONDS": str(self.reconcile_seconds),
             "ETHOS_TRUSTED_PROXIES": "127.0.0.1",
@@ -353,6 +407,10 @@ class Stack:
         }
         if self.smtp_url:
             env["SMTP_URL"] = self.smtp_url
+        if self.production:
+            assert self.ca_file is not None
+            env["ETHOS_ENV"] = "production"
+            env["BTCPAY_CA_FILE"] = IMAGE_CA_FILE if self.image else str(self.ca_file)
         return env
 
     # -- processes ------------------------------------------------------------------------
@@ -385,6 +443,7 @@ class Stack:
             *("--label", f"{STACK_LABEL}={self.folder}", "--network=host"),
             *("--read-only", "--read-only-tmpfs=false", "--tmpfs", IMAGE_TMPFS),
             *("-v", f"{data}:{IMAGE_DATA_DIR}:U", "--cap-drop=ALL"),
+            *(("-v", f"{self.ca_file}:{IMAGE_CA_FILE}:ro") if self.ca_file else ()),
             *("--security-opt=no-new-privileges", "--stop-timeout", str(int(STOP_TIMEOUT_S))),
             *(option for key in sorted(env) for option in ("-e", key)),  # values: podman's env
             self.image,
@@ -395,16 +454,24 @@ class Stack:
     def up(self) -> None:
         """Bring up everything; on any failure, tear down what started and raise."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        if self.production and not self.smtp_url:
+            raise RuntimeError(
+                "production mode needs an SMTP server (--smtp-url): production refuses to "
+                "write mail to an outbox; --development runs the image without it"
+            )
         try:
+            self.tls_pem, self.ca_file = make_certificate(self.folder / "tls")
             self._start_postgres()
             self.migrate()
             self._start_simulator()
             self.nodes = [Replica(f"store{i + 1}", free_port()) for i in range(self.replicas)]
+            # HAProxy first: in production the replicas reach BTCPay through it.
+            self._start_haproxy()
             for node in self.nodes:
                 self.start_replica(node, wait=False)
             for node in self.nodes:
                 self.wait_replica_ready(node)
-            self._start_haproxy()
+            self._wait_haproxy()
             self.configure_deliveries()
             self._write_state()
         except BaseException:
@@ -431,11 +498,15 @@ class Stack:
     def _start_simulator(self) -> None:
         self.sim_port = free_port()
         self.https_port = free_port()
+        self.btcpay_port = free_port()
         env = {
-            "BTCPAY_API_KEY": SIM_API_KEY,
-            "BTCPAY_STORE_ID": SIM_STORE_ID,
+            "ETHOS_ENV": "development",  # the simulator is never production's
+            "BTCPAY_API_KEY": str(self.sim_api_key),
+            "BTCPAY_STORE_ID": str(self.sim_store_id),
             "BTCPAY_SIM_RETRY_SCALE": self.retry_scale,
             "LOG_LEVEL": self.log_level,
+            # Webhooks sent to the store's https address trust the stack's CA.
+            "SSL_CERT_FILE": str(self.ca_file),
         }
         self.sim = self._ethos(
             "btcpay-sim", ["btcpay-sim", "serve", "--port", str(self.sim_port)], env
@@ -443,7 +514,7 @@ class Stack:
         wait_for("BTCPay simulator", lambda: port_open(self.sim_port), START_TIMEOUT_S, self.sim)
         self.sim_api(
             "POST",
-            f"/api/v1/stores/{SIM_STORE_ID}/webhooks",
+            f"/api/v1/stores/{self.sim_store_id}/webhooks",
             {"url": f"{self.base_url}/webhooks/btcpay", "secret": self.webhook_secret},
         )
 
@@ -453,16 +524,37 @@ class Stack:
             self.sim_url + path,
             method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {SIM_API_KEY}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"token {self.sim_api_key}",
+                "Content-Type": "application/json",
+            },
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return json.loads(response.read() or b"null")
 
-    def configure_deliveries(self, **chaos: object) -> None:
+    def configure_deliveries(self, *, through_haproxy: bool = False, **chaos: object) -> None:
         """Webhooks go round-robin to the replicas' own addresses (BTCPay inside the
-        network); `chaos` adds the simulator's duplicate/reorder/forge/drop rates."""
-        targets = [f"{node.url}/webhooks/btcpay" for node in self.nodes]
+        network), or to the store's public https address (`through_haproxy`); `chaos` adds
+        the simulator's duplicate/reorder/forge/drop rates."""
+        targets = (
+            [f"{self.base_url}/webhooks/btcpay"]
+            if through_haproxy
+            else [f"{node.url}/webhooks/btcpay" for node in self.nodes]
+        )
         self.sim_api("POST", "/simulator/chaos", {"targets": targets, **chaos})
+
+    def import_stock(self, csv_text: str) -> str:
+        """`ethos cloud stock import` as a job (in the image in image mode); its output."""
+        data = self.folder / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        (data / "stock.csv").write_text(csv_text)
+        inside = IMAGE_DATA_DIR if self.image else str(data)
+        job = self._store(
+            "stock-import", ["cloud", "stock", "import", f"{inside}/stock.csv"], self.store_env()
+        )
+        if job.wait(timeout=START_TIMEOUT_S) != 0:
+            raise RuntimeError(f"stock import failed: see {self.folder / 'stock-import.log'}")
+        return (self.folder / "stock-import.log").read_text()
 
     def start_replica(self, node: Replica, wait: bool = True) -> None:
         node.proc = self._store(
@@ -484,15 +576,19 @@ class Stack:
         return self.nodes[0].health_path if self.nodes else HEALTH_PATH
 
     def _start_haproxy(self) -> None:
-        pem, self.ca_file = make_certificate(self.folder / "tls")
+        assert self.tls_pem is not None
         config = self.folder / "haproxy.cfg"
-        config.write_text(self.haproxy_config(pem))
+        config.write_text(self.haproxy_config(self.tls_pem))
         check = subprocess.run(
             ["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, check=False
         )
         if check.returncode != 0:
             raise RuntimeError(f"haproxy refused its configuration: {check.stdout}{check.stderr}")
         self.haproxy = self._spawn("haproxy", ["haproxy", "-W", "-db", "-f", str(config)], {})
+        wait_for("HAProxy", lambda: port_open(self.https_port), START_TIMEOUT_S, self.haproxy)
+
+    def _wait_haproxy(self) -> None:
+        """HAProxy answers the store's readiness and sees every replica up."""
         context = self.ssl_context()
         wait_for(
             "HAProxy",
@@ -552,7 +648,8 @@ backend {BACKEND}
     option allbackups
 {servers}
 {panic}
-"""
+
+{btcpay_front(self.btcpay_port, pem, self.sim_port)}"""
 
     # -- HAProxy's runtime API ------------------------------------------------------------
 
@@ -650,6 +747,7 @@ backend {BACKEND}
         state = {
             "base_url": self.base_url,
             "simulator": self.sim_url,
+            "btcpay": self.btcpay_url,
             "ca_file": str(self.ca_file),
             "database_url": self.pg.url,
             "pg_data": str(self.pg.data_dir),
@@ -725,6 +823,12 @@ def main(argv: list[str] | None = None) -> int:
         "`--image` builds it (make image, cached), `--image NAME` uses NAME, `--image auto` "
         "builds and uses it when podman is installed (plain processes otherwise)",
     )
+    up.add_argument(
+        "--development",
+        action="store_true",
+        help="run the image in development mode (default in image mode: production, which "
+        "needs --smtp-url)",
+    )
     stop = commands.add_parser("stop", help="tear down a stack started with up")
     stop.add_argument("--dir", type=Path, required=True)
     args = parser.parse_args(argv)
@@ -737,11 +841,19 @@ def main(argv: list[str] | None = None) -> int:
         image = "build" if shutil.which("podman") else None
     if image == "build":
         image = build_image()
-    stack = Stack(args.dir.resolve(), replicas=args.replicas, smtp_url=args.smtp_url, image=image)
+    stack = Stack(
+        args.dir.resolve(),
+        replicas=args.replicas,
+        smtp_url=args.smtp_url,
+        image=image,
+        production=False if args.development else None,
+    )
     stack.up()
     print(f"store on {stack.base_url} (CA: {stack.ca_file}); replicas:", flush=True)
     for node in stack.nodes:
         print(f"  {node.name} {node.url}", flush=True)
+    mode = "production" if stack.production else "development"
+    print(f"store in {mode} mode; BTCPay: {stack.btcpay_url}", flush=True)
     print(f"BTCPay simulator on {stack.sim_url}; Ctrl-C or `stop --dir` ends it", flush=True)
 
     def _stop(_sig: int, _frame: object) -> None:

@@ -1,0 +1,30 @@
+"""Names and fixed values of remote access (see REMOTE.md, "Store API")."""
+
+from __future__ import annotations
+
+HUB_SESSION_PATH = "/api/v1/remote/hub-session"
+HOME_PATH = "/home"
+BROKER_TOKEN_PATH = "/home/broker-token"  # noqa: S105 (a path, not a secret)
+HOME_SCRIPT = "/static/remote/home.js"
+
+# The Authorizer's action for a person's own remote homes (session only).
+ACTION_HOME = "remote.home"
+
+# Broker identities: the token's `sub` and the MQTT username.
+HUB_SUBJECT_PREFIX = "hub-"
+PERSON_SUBJECT_PREFIX = "user-"
+TOPIC_ROOT_PREFIX = "ethos-home/"
+
+HUB_TOKEN_SECONDS = 600
+PERSON_TOKEN_SECONDS = 300
+
+# A hub-session body: a household, not a directory. Bounded before it is parsed.
+MAX_MEMBERS = 100
+MAX_SUBJECT_LENGTH = 64
+MAX_HUB_SESSION_BYTES = 16 * 1024
+
+# The sweep closes connections whose subject lost its rights (the once-only job).
+JOB_REMOTE_SWEEP = "remote-sweep"
+SWEEP_SECONDS = 30.0
+
+ERROR_UNAVAILABLE = "remote_unavailable"

@@ -1,0 +1,99 @@
+"""Remote access on the running app: the broker's management client, closing connections
+whose rights ended (right after the change commits) and the sweep that catches the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiohttp import web
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cloud.remote.const import SWEEP_SECONDS
+from cloud.remote.service import entitled_subjects
+from cloud.remote.settings import RemoteSettings
+from ethos.tasks import async_cancel_and_wait
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class BrokerAdmin(Protocol):
+    """What the store asks of the broker's management API."""
+
+    async def async_disconnect(self, subject: str) -> object:
+        """Close every connection of `subject` (a token's `sub`)."""
+
+    async def async_connected_subjects(self) -> set[str]:
+        """The subjects with a connection open now."""
+
+
+@dataclass
+class RemoteRuntime:
+    settings: RemoteSettings
+    admin: BrokerAdmin | None = None  # None: no management API, connections end with tokens
+    sweep_seconds: float = SWEEP_SECONDS
+    _pending: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def async_disconnect(self, subjects: Iterable[str]) -> None:
+        """Close the connections of `subjects` now; a failure is logged (the sweep retries)."""
+        if self.admin is None:
+            return
+        for subject in sorted(subjects):
+            try:
+                await self.admin.async_disconnect(subject)
+            except Exception:  # the broker being away must not fail the store's answer
+                _LOGGER.exception("could not close the broker connections of %s", subject)
+
+    def disconnect_after_commit(self, session: AsyncSession, subjects: Iterable[str]) -> None:
+        """Close their connections once `session`'s transaction commits (never if it rolls
+        back): for changes made where the caller cannot wait, such as account deletion."""
+        wanted = set(subjects)
+        if not wanted or self.admin is None:
+            return
+
+        def committed(_session: object) -> None:
+            task = asyncio.get_running_loop().create_task(self.async_disconnect(wanted))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+        event.listen(session.sync_session, "after_commit", committed, once=True)
+
+    async def async_idle(self) -> None:
+        """Wait for the closing started after commits (tests, shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    async def async_sweep_once(self, sessions: async_sessionmaker[AsyncSession]) -> set[str]:
+        """Close the connections of subjects no longer entitled; returns them."""
+        if self.admin is None:
+            return set()
+        connected = set(await self.admin.async_connected_subjects())
+        if not connected:
+            return set()
+        async with sessions() as session:
+            stale = connected - await entitled_subjects(session, connected)
+        if stale:
+            _LOGGER.info("sweep: closing %s broker connections without rights", len(stale))
+            await self.async_disconnect(stale)
+        return stale
+
+    async def async_sweep_forever(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """The once-only job: a sweep every `sweep_seconds`, surviving failures."""
+        while True:
+            try:
+                await self.async_sweep_once(sessions)
+            except Exception:  # the broker or database away: try again next round
+                _LOGGER.exception("remote-access sweep failed; trying again")
+            await asyncio.sleep(self.sweep_seconds)
+
+    async def async_close(self) -> None:
+        # Closing still under way is dropped: the next sweep, on any replica, redoes it.
+        await async_cancel_and_wait(*self._pending)
+
+
+REMOTE: web.AppKey[RemoteRuntime] = web.AppKey("remote_runtime", RemoteRuntime)

@@ -1,0 +1,196 @@
+"""Who may reach which home remotely: the domain operations behind the store API.
+
+A hub (its registered OAuth client) says which store accounts it lets in; people get
+broker tokens for the hubs that list them. Every change that takes rights away returns
+the broker subjects that lost them, so the caller closes their connections once the
+change has committed. No aiohttp here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from cloud.accounts.models import User
+from cloud.db import utcnow
+from cloud.domain import Refusal
+from cloud.oauth.models import OAuthClient
+from cloud.remote.const import HUB_SUBJECT_PREFIX, PERSON_SUBJECT_PREFIX, TOPIC_ROOT_PREFIX
+from cloud.remote.models import RemoteHub, RemoteMember
+
+_LOGGER = logging.getLogger(__name__)
+
+NOT_A_HUB = Refusal(
+    "unauthorized_client",
+    "Only a hub registered with the store may ask for remote access, not a store app.",
+    403,
+)
+
+
+@dataclass(frozen=True)
+class Home:
+    """A hub that lets a person in: its client id and the name it registered with."""
+
+    hub: str
+    name: str
+
+
+@dataclass(frozen=True)
+class HubSessionOutcome:
+    enabled: bool
+    members: frozenset[int]  # the accounts let in now
+    ignored: tuple[str, ...]  # subjects sent that are no confirmed store account
+    lost: frozenset[str]  # broker subjects whose rights ended: close their connections
+
+
+def hub_subject(client_id: str) -> str:
+    return HUB_SUBJECT_PREFIX + client_id
+
+
+def person_subject(user_id: int) -> str:
+    return f"{PERSON_SUBJECT_PREFIX}{user_id}"
+
+
+def topic_root(client_id: str) -> str:
+    return TOPIC_ROOT_PREFIX + client_id
+
+
+def can_open_hub_session(client: OAuthClient) -> Refusal | None:
+    """Side-effect free: only a registered hub, never a first-party app, has a home."""
+    return NOT_A_HUB if client.first_party else None
+
+
+def _account_id(subject: str) -> int | None:
+    """The user id a store `sub` names (decimal, as ID tokens carry it), else None."""
+    if not subject.isascii() or not subject.isdigit() or subject != str(int(subject)):
+        return None
+    value = int(subject)
+    return value if 0 < value < 2**31 else None
+
+
+async def _confirmed_accounts(session: AsyncSession, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    found = await session.scalars(
+        select(col(User.id)).where(col(User.id).in_(ids), col(User.confirmed).is_(True))
+    )
+    return {user_id for user_id in found if user_id is not None}
+
+
+async def _members(session: AsyncSession, client_id: str) -> set[int]:
+    rows = await session.scalars(
+        select(col(RemoteMember.user_id)).where(col(RemoteMember.client_id) == client_id)
+    )
+    return set(rows)
+
+
+async def update_hub_session(
+    session: AsyncSession, client_id: str, enabled: bool, subjects: Sequence[str]
+) -> HubSessionOutcome:
+    """Record the hub's switch and members (in the caller's transaction).
+
+    Subjects that are no confirmed store account are ignored and reported. Turning remote
+    access off forgets every member and ends the hub's own connection too.
+    """
+    wanted_ids = {user_id for s in subjects if (user_id := _account_id(s)) is not None}
+    real = await _confirmed_accounts(session, wanted_ids) if enabled else set()
+    ignored = tuple(dict.fromkeys(s for s in subjects if _account_id(s) not in real))
+    hub = await session.get(RemoteHub, client_id)
+    if hub is None:
+        hub = RemoteHub(client_id=client_id)
+        session.add(hub)
+    hub.enabled, hub.updated_at = enabled, utcnow()
+    await session.flush()
+    before = await _members(session, client_id)
+    removed, added = before - real, real - before
+    if removed:
+        await session.execute(
+            delete(RemoteMember).where(
+                col(RemoteMember.client_id) == client_id, col(RemoteMember.user_id).in_(removed)
+            )
+        )
+    session.add_all(RemoteMember(client_id=client_id, user_id=user_id) for user_id in added)
+    await session.flush()
+    lost = {person_subject(user_id) for user_id in removed}
+    if not enabled:
+        lost.add(hub_subject(client_id))
+        ignored = ()
+    _LOGGER.info(
+        "hub %s: remote access %s, %s members (%s added, %s removed, %s ignored)",
+        client_id,
+        "on" if enabled else "off",
+        len(real),
+        len(added),
+        len(removed),
+        len(ignored),
+    )
+    return HubSessionOutcome(enabled, frozenset(real), ignored, frozenset(lost))
+
+
+async def homes_of(session: AsyncSession, user_id: int) -> list[Home]:
+    """The hubs that let this account in remotely now, by name."""
+    rows = await session.execute(
+        select(col(OAuthClient.client_id), col(OAuthClient.name))
+        .join(RemoteHub, col(RemoteHub.client_id) == col(OAuthClient.client_id))
+        .join(RemoteMember, col(RemoteMember.client_id) == col(RemoteHub.client_id))
+        .where(col(RemoteMember.user_id) == user_id, col(RemoteHub.enabled).is_(True))
+        .order_by(col(OAuthClient.name), col(OAuthClient.client_id))
+    )
+    return [Home(hub, name) for hub, name in rows.all()]
+
+
+async def entitled_subjects(session: AsyncSession, subjects: Iterable[str]) -> set[str]:
+    """Those of `subjects` that still have a right to the broker: a hub with remote access
+    on, a person some such hub lets in. Subjects of neither form are not ours to judge and
+    count as entitled (the broker's own administrators, say)."""
+    hubs: dict[str, str] = {}
+    people: dict[int, str] = {}
+    entitled: set[str] = set()
+    for subject in subjects:
+        if subject.startswith(HUB_SUBJECT_PREFIX):
+            hubs[subject.removeprefix(HUB_SUBJECT_PREFIX)] = subject
+        elif subject.startswith(PERSON_SUBJECT_PREFIX) and (
+            user_id := _account_id(subject.removeprefix(PERSON_SUBJECT_PREFIX))
+        ):
+            people[user_id] = subject
+        elif not subject.startswith(PERSON_SUBJECT_PREFIX):
+            entitled.add(subject)
+    if hubs:
+        on = await session.scalars(
+            select(col(RemoteHub.client_id)).where(
+                col(RemoteHub.client_id).in_(hubs), col(RemoteHub.enabled).is_(True)
+            )
+        )
+        entitled.update(hubs[client_id] for client_id in on)
+    if people:
+        let_in = await session.scalars(
+            select(col(RemoteMember.user_id))
+            .join(RemoteHub, col(RemoteHub.client_id) == col(RemoteMember.client_id))
+            .where(col(RemoteMember.user_id).in_(people), col(RemoteHub.enabled).is_(True))
+        )
+        entitled.update(people[user_id] for user_id in let_in)
+    return entitled
+
+
+async def forget_account(session: AsyncSession, user_id: int) -> set[str]:
+    """Before the account goes: its memberships, and the remote access of the hubs it
+    registered (they are unlinked with it). Returns the subjects whose rights end."""
+    owned = list(
+        await session.scalars(
+            select(col(OAuthClient.client_id)).where(col(OAuthClient.owner_user_id) == user_id)
+        )
+    )
+    lost = {person_subject(user_id)} | {hub_subject(client_id) for client_id in owned}
+    if owned:
+        members = await session.scalars(
+            select(col(RemoteMember.user_id)).where(col(RemoteMember.client_id).in_(owned))
+        )
+        lost.update(person_subject(member) for member in members)
+        await session.execute(delete(RemoteHub).where(col(RemoteHub.client_id).in_(owned)))
+    await session.execute(delete(RemoteMember).where(col(RemoteMember.user_id) == user_id))
+    return lost

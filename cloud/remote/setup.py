@@ -1,0 +1,45 @@
+"""Wires remote access: its routes, its personal data, the broker's management client and
+the sweep (a once-only job). Call after the OAuth area: tokens are signed by its key ring."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cloud.accounts.keys import PERSONAL_DATA
+from cloud.ops.keys import JOBS
+from cloud.remote import routes
+from cloud.remote.const import BROKER_TOKEN_PATH, HOME_PATH, JOB_REMOTE_SWEEP
+from cloud.remote.personal_data import remote_holder
+from cloud.remote.runtime import REMOTE, RemoteRuntime
+from cloud.web.keys import API, DB, SETTINGS
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def _remote_ctx(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[REMOTE]
+    if runtime.admin is not None:
+        app[JOBS].add(JOB_REMOTE_SWEEP, lambda: runtime.async_sweep_forever(app[DB]))
+    elif runtime.settings.configured:
+        _LOGGER.warning(
+            "remote access has no broker management API: revoked people stay connected "
+            "until their token expires"
+        )
+    try:
+        yield
+    finally:
+        if runtime.admin is not None:
+            await app[JOBS].async_stop(JOB_REMOTE_SWEEP)
+        await runtime.async_close()
+
+
+def setup(app: web.Application) -> None:
+    runtime = app[REMOTE] = RemoteRuntime(app[SETTINGS].remote)
+    app[API].include(routes.ROUTES)
+    app.router.add_get(HOME_PATH, routes.home_page)
+    app.router.add_post(BROKER_TOKEN_PATH, routes.broker_token)
+    app[PERSONAL_DATA].register(remote_holder(runtime))
+    app.cleanup_ctx.append(_remote_ctx)

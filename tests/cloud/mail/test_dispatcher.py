@@ -1,0 +1,109 @@
+"""The mail sender: a send in progress holds no database connection, and a claimed mail
+is sent once, by the replica that claimed it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from cloud import db
+from cloud.mail.dispatcher import MailDispatcher
+from cloud.mail.models import OutgoingMail
+from cloud.mail.outbox import queue_mail
+from tests.conftest import DatabaseTarget
+
+SENDER = "Ethos <no-reply@ethos.local>"
+WAIT_S = 10  # a guard against hanging, never a timing assertion
+
+
+class HeldTransport:
+    """Accepts mail, but each send waits until the test lets it through."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.sent: list[str] = []
+
+    async def async_send(self, message: EmailMessage) -> None:
+        self.started.set()
+        await self.release.wait()
+        self.sent.append(str(message["To"]))
+
+
+@pytest.fixture
+async def sessions(database: DatabaseTarget) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = db.create_engine(database.url, database.schema)
+    await db.async_upgrade_to_head(engine)
+    try:
+        yield db.session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _queue(sessions: async_sessionmaker[AsyncSession], recipient: str) -> None:
+    async with sessions() as session, session.begin():
+        queue_mail(session, recipient, "Subject", "Body")
+
+
+async def _mail_to(sessions: async_sessionmaker[AsyncSession], recipient: str) -> OutgoingMail:
+    async with sessions() as session:
+        mail = await session.scalar(
+            select(OutgoingMail).where(col(OutgoingMail.recipient) == recipient)
+        )
+    assert mail is not None
+    return mail
+
+
+async def test_a_mail_being_sent_leaves_the_database_to_the_store(sessions) -> None:
+    """On SQLite the store has one connection: a send holding it stopped every request."""
+    await _queue(sessions, "first@example.org")
+    transport = HeldTransport()
+    sending = asyncio.create_task(MailDispatcher(sessions, transport, SENDER).async_deliver_due())
+    await asyncio.wait_for(transport.started.wait(), WAIT_S)
+
+    other_work = asyncio.create_task(_queue(sessions, "second@example.org"))
+    done, _ = await asyncio.wait({other_work}, timeout=WAIT_S)
+    transport.release.set()
+    assert other_work in done, "a transaction waited for the mail being sent"
+    assert await sending == 1
+    assert transport.sent == ["first@example.org"]
+    first = await _mail_to(sessions, "first@example.org")
+    assert first.sent_at is not None and first.attempts == 1
+
+
+async def test_another_sender_leaves_a_claimed_mail_alone(sessions) -> None:
+    await _queue(sessions, "once@example.org")
+    held = HeldTransport()
+    first = asyncio.create_task(MailDispatcher(sessions, held, SENDER).async_deliver_due())
+    await asyncio.wait_for(held.started.wait(), WAIT_S)
+
+    other = HeldTransport()
+    other.release.set()
+    assert await MailDispatcher(sessions, other, SENDER).async_deliver_due() == 0
+    held.release.set()
+    assert await first == 1
+    assert held.sent == ["once@example.org"] and other.sent == []
+
+
+async def test_a_sender_stopped_mid_batch_gives_its_unsent_mail_back(sessions) -> None:
+    await _queue(sessions, "later@example.org")
+    held = HeldTransport()
+    stopped = asyncio.create_task(MailDispatcher(sessions, held, SENDER).async_deliver_due())
+    await asyncio.wait_for(held.started.wait(), WAIT_S)
+    stopped.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopped
+
+    # The next holder sends it at once, not when the claim would have lapsed.
+    successor = HeldTransport()
+    successor.release.set()
+    assert await MailDispatcher(sessions, successor, SENDER).async_deliver_due() == 1
+    assert successor.sent == ["later@example.org"]
+    mail = await _mail_to(sessions, "later@example.org")
+    assert mail.sent_at is not None and mail.attempts == 1

@@ -1,0 +1,157 @@
+"""POST /api/v1/remote/hub-session: a registered hub turns remote access on with the
+accounts it lets in, gets its broker token; bad callers and bad bodies change nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import pytest
+
+from cloud.oauth.const import HUB_SETUP_CLIENT_ID
+from tests.cloud.common import sign_up
+from tests.cloud.remote.conftest import (
+    BROKER_MQTT_URL,
+    HUB_SESSION,
+    Hub,
+    broker_token,
+    new_person,
+    remote_rows,
+    user_id_of,
+)
+
+
+def _claims(token: str) -> dict[str, object]:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+async def _session(provider, http: httpx.AsyncClient, hub: Hub, body: object, **kwargs):
+    return await http.post(provider.base_url + HUB_SESSION, json=body, auth=hub.auth, **kwargs)
+
+
+async def test_a_registered_hub_gets_its_token_and_lets_its_members_in(
+    provider, http, browser, signed_in, hub, unique_id
+):
+    owner = str(await user_id_of(provider, signed_in))
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org")
+    response = await _session(
+        provider, http, hub, {"enabled": True, "members": [owner, member_sub, "999999", "bob"]}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["broker_url"] == BROKER_MQTT_URL
+    assert body["topic_root"] == f"ethos-home/{hub.client_id}"
+    assert body["expires_in"] == 600
+    assert body["ignored"] == ["999999", "bob"]
+    assert _claims(body["token"])["sub"] == f"hub-{hub.client_id}"
+
+    answer = await broker_token(member)
+    assert answer.status_code == 200
+    assert answer.json()["homes"] == [{"hub": hub.client_id, "name": "Living room hub"}]
+    assert _claims(answer.json()["token"])["sub"] == f"user-{member_sub}"
+    await member.aclose()
+
+
+async def test_an_unconfirmed_account_is_not_let_in(provider, http, signed_in, hub, unique_id):
+    owner = str(await user_id_of(provider, signed_in))
+    await sign_up(provider.client, f"pending-{unique_id}@example.org")
+    pending = str(await user_id_of(provider, f"pending-{unique_id}@example.org"))
+    response = await _session(provider, http, hub, {"enabled": True, "members": [owner, pending]})
+    assert response.status_code == 200
+    assert response.json()["ignored"] == [pending]
+    assert await remote_rows(provider) == (1, 1)
+
+
+async def test_wrong_credentials_are_refused_and_nothing_is_written(provider, http, hub):
+    wrong = Hub(hub.client_id, "not-the-secret")
+    response = await _session(provider, http, wrong, {"enabled": True, "members": []})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert response.headers["www-authenticate"].startswith("Basic")
+    anonymous = await http.post(provider.base_url + HUB_SESSION, json={"enabled": True})
+    assert anonymous.status_code == 401
+    assert await remote_rows(provider) == (0, 0)
+
+
+async def test_a_first_party_client_may_not_open_a_hub_session(provider, http):
+    response = await http.post(
+        provider.base_url + HUB_SESSION,
+        json={"enabled": True, "members": []},
+        auth=httpx.BasicAuth(HUB_SETUP_CLIENT_ID, "anything"),
+    )
+    assert response.status_code in (401, 403)
+    assert response.json()["error"] in ("invalid_client", "unauthorized_client")
+    assert await remote_rows(provider) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        (b'{"enabled": true, "members": [', "body"),
+        (b'{"enabled": "yes"}', "enabled"),
+        (b'{"members": []}', "enabled"),
+        (b'{"enabled": true, "members": [7]}', "members.0"),
+        (
+            json.dumps({"enabled": True, "members": [str(n) for n in range(101)]}).encode(),
+            "members",
+        ),
+        (json.dumps({"enabled": True, "members": ["1" * 65]}).encode(), "members.0"),
+        (b'{"enabled": true, "admin": true}', "admin"),
+        (b"[]", "body"),
+    ],
+)
+async def test_a_bad_body_is_a_clear_400_and_nothing_is_written(
+    provider, http, hub, content, field
+):
+    response = await http.post(
+        provider.base_url + HUB_SESSION,
+        content=content,
+        headers={"Content-Type": "application/json"},
+        auth=hub.auth,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert field in response.json()["fields"]
+    assert await remote_rows(provider) == (0, 0)
+
+
+async def test_a_body_that_is_not_json_or_too_large_is_refused(provider, http, hub):
+    form = await http.post(provider.base_url + HUB_SESSION, data={"enabled": "true"}, auth=hub.auth)
+    assert form.status_code == 415
+    huge = b'{"enabled": true, "members": ["' + b"1" * 20_000 + b'"]}'
+    large = await http.post(
+        provider.base_url + HUB_SESSION,
+        content=huge,
+        headers={"Content-Type": "application/json"},
+        auth=hub.auth,
+    )
+    assert large.status_code == 413
+    assert await remote_rows(provider) == (0, 0)
+
+
+async def test_turning_remote_access_off_forgets_members_and_disconnects(
+    provider, http, signed_in, hub, broker_admin
+):
+    owner = str(await user_id_of(provider, signed_in))
+    await _session(provider, http, hub, {"enabled": True, "members": [owner]})
+    response = await _session(provider, http, hub, {"enabled": False, "members": [owner]})
+    assert response.status_code == 200
+    assert response.json() == {"enabled": False}
+    assert set(broker_admin.disconnected) == {f"hub-{hub.client_id}", f"user-{owner}"}
+    assert await remote_rows(provider) == (1, 0)
+
+
+async def test_shrinking_the_members_disconnects_only_who_left(
+    provider, http, browser, signed_in, hub, broker_admin, unique_id
+):
+    owner = str(await user_id_of(provider, signed_in))
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org")
+    await _session(provider, http, hub, {"enabled": True, "members": [owner, member_sub]})
+    assert broker_admin.disconnected == []
+    await _session(provider, http, hub, {"enabled": True, "members": [owner]})
+    assert broker_admin.disconnected == [f"user-{member_sub}"]
+    answer = await broker_token(member)
+    assert answer.json()["homes"] == [] and "token" not in answer.json()
+    await member.aclose()
