@@ -23,6 +23,7 @@ from aiohttp import web
 from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
 from multidict import CIMultiDict, MultiDict, MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.util import await_only
 
 from cloud.authz import Principal
 
@@ -41,12 +42,18 @@ class LoopBridge:
     afterwards, not beside the open transaction, keeps SQLite from waiting on itself.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, session: AsyncSession) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, session: AsyncSession, *, on_loop: bool = False
+    ) -> None:
         self._loop = loop
         self._session = session
+        # True: the work runs on the loop in a greenlet (see `async_run_authlib`).
+        self._on_loop = on_loop
         self.deferred: list[Callable[[AsyncSession], Awaitable[object]]] = []
 
     def in_request(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        if self._on_loop:
+            return await_only(work(self._session))
         future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
             work(self._session),  # type: ignore[arg-type]
             self._loop,
@@ -244,7 +251,7 @@ class OAuthResponse:
 
 
 def in_bridge_context(current: LoopBridge, work: Callable[[], T]) -> T:
-    """Run Authlib work (in a worker thread) with `bridge()` at `current`."""
+    """Run Authlib work (in a worker thread or a greenlet) with `bridge()` at `current`."""
     token = _BRIDGE.set(current)
     try:
         return work()

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.util import greenlet_spawn
 
 from cloud.db import utcnow
 from cloud.oauth import grants
@@ -74,9 +75,10 @@ OAUTH: web.AppKey[OAuthRuntime] = web.AppKey("oauth_runtime", OAuthRuntime)
 
 
 async def async_run_authlib(
-    app: web.Application, work: Callable[[EthosAuthorizationServer], T]
+    app: web.Application, work: Callable[[EthosAuthorizationServer], T], *, on_loop: bool = False
 ) -> T:
-    """Run Authlib in a worker thread within one transaction.
+    """Run Authlib in a worker thread within one transaction (`on_loop`: in a greenlet on
+    the event loop, as SQLAlchemy's async layer does, for work that signs nothing).
 
     The transaction commits unless Authlib answered with an error, so a refused request
     leaves nothing behind; facts that must stick anyway (`LoopBridge.defer`) follow in
@@ -86,11 +88,18 @@ async def async_run_authlib(
     loop = asyncio.get_running_loop()
     assert runtime.executor is not None, "the OAuth cleanup context is not running"
     async with app[DB]() as session:
-        current = LoopBridge(loop, session)
+        current = LoopBridge(loop, session, on_loop=on_loop)
         try:
-            result: T = await loop.run_in_executor(
-                runtime.executor, in_bridge_context, current, lambda: work(runtime.server)
-            )
+            result: T
+            if on_loop:
+                result = cast(
+                    T,
+                    await greenlet_spawn(in_bridge_context, current, lambda: work(runtime.server)),
+                )
+            else:
+                result = await loop.run_in_executor(
+                    runtime.executor, in_bridge_context, current, lambda: work(runtime.server)
+                )
             if isinstance(result, OAuthResponse) and result.status >= 400:
                 await session.rollback()
             else:
