@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from cloud.checkout import mails, service
-from cloud.checkout.models import Order
+from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.states import OrderStatus, can_move, order_status_for
 from cloud.config import CloudSettings
 from cloud.db import affected_rows, utcnow
 from cloud.inventory.service import units_of_orders
-from cloud.mail.outbox import queue_mail
+from cloud.mail.outbox import async_queue_mail
 from cloud.payments.greenfield import BtcpayError, GreenfieldClient, Invoice
 from cloud.payments.outcomes import InvoiceOutcome
 
@@ -221,8 +221,10 @@ async def _move(
     async with ctx.db() as session, session.begin():
         if not await service.move_order(session, order, target, **fields):
             return None  # someone moved it first: re-read and decide again
-        final = await service.apply_effects(session, order, target)
-        await _queue_status_mail(ctx, session, order, final, invoice.additional_status)
+        # Read once for the stock effects and the buyer's mail.
+        lines = await service.order_lines(session, order.id)
+        final = await service.apply_effects(session, order, target, lines)
+        await _queue_status_mail(ctx, session, order, final, invoice.additional_status, lines)
     _LOGGER.info("order %s: %s -> %s (invoice %s)", order.id, order.status, final, invoice.id)
     return final
 
@@ -233,10 +235,12 @@ async def _queue_status_mail(
     order: Order,
     status: OrderStatus,
     additional: str | None,
+    lines: list[OrderLine] | None = None,
 ) -> None:
     if not mails.mails_buyer(status) or order.erased_at is not None:
         return  # an erased order's buyer asked us to forget their address
-    lines = await service.order_lines(session, order.id)
+    if lines is None:
+        lines = await service.order_lines(session, order.id)
     serials = (
         (await units_of_orders(session, [order.id])).get(order.id)
         if status == OrderStatus.PAID
@@ -251,7 +255,7 @@ async def _queue_status_mail(
         serials,
     )
     if mail is not None:
-        queue_mail(session, order.email, *mail)
+        await async_queue_mail(session, order.email, *mail)
 
 
 async def expire_order_without_invoice(ctx: CheckoutContext, order: Order) -> bool:

@@ -203,10 +203,18 @@ async def move_order(
     return affected_rows(result) == 1
 
 
-async def apply_effects(session: AsyncSession, order: Order, target: OrderStatus) -> OrderStatus:
-    """Stock effects of entering `target`; returns the status the order really ends in."""
+async def apply_effects(
+    session: AsyncSession,
+    order: Order,
+    target: OrderStatus,
+    lines: list[OrderLine] | None = None,
+) -> OrderStatus:
+    """Stock effects of entering `target`; returns the status the order really ends in.
+
+    `lines`: the order's lines when the caller has read them already in this transaction.
+    """
     if target == OrderStatus.PAID:
-        lines = await order_lines(session, order.id)
+        lines = await order_lines(session, order.id) if lines is None else lines
         quantities: dict[str, int] = {}
         for line in lines:
             quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
@@ -226,7 +234,7 @@ async def apply_effects(session: AsyncSession, order: Order, target: OrderStatus
         await inventory.release_units(session, order.id)
     elif target == OrderStatus.CONFIRMING:
         # Paid before expiry: make sure its units are still held for it.
-        for line in await order_lines(session, order.id):
+        for line in await order_lines(session, order.id) if lines is None else lines:
             held = len(await inventory.held_units(session, order.id, line.sku))
             if held < line.quantity:
                 await inventory.reserve_units(session, order.id, line.sku, line.quantity - held)

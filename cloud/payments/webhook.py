@@ -22,7 +22,7 @@ from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
 from cloud.payments.payout_webhook import PAYOUT_EVENTS, payout_event
 from cloud.payments.signature import signature_matches
 from cloud.payments.timeline import webhook_event
-from cloud.payments.webhook_log import logs_deliveries
+from cloud.payments.webhook_log import RECEIPT_WRITTEN, logs_deliveries, receipt
 from cloud.web.keys import DB
 from cloud.web.middleware import csrf_exempt
 
@@ -69,7 +69,9 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
     )
     if outcome.kind is OutcomeKind.RETRY:
         raise web.HTTPServiceUnavailable(text="The order is busy; retry.")
+    answer = _answer(str(outcome))
     try:
+        # What was done, its timeline row and the delivery's receipt: one commit.
         async with request.app[DB]() as session, session.begin():
             await insert_rows(
                 session,
@@ -77,8 +79,10 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
                     delivery_id=delivery_id, invoice_id=invoice_id[:64], event_type=event_type
                 ),
                 webhook_event(event, invoice_id, delivery_id, invoice, outcome),
+                receipt(request, body, answer.status, str(outcome)),
             )
+        request[RECEIPT_WRITTEN] = True
     except IntegrityError:
         pass  # the same delivery was processed concurrently; the outcome is the same
     _LOGGER.info("webhook %s %s for invoice %s: %s", delivery_id, event_type, invoice_id, outcome)
-    return _answer(str(outcome))
+    return answer

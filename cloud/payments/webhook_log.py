@@ -38,6 +38,8 @@ PAGE_SIZE = 50
 UNVERIFIED_PER_MINUTE = 60
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Set by a handler that wrote its own receipt, in the transaction of what it did.
+RECEIPT_WRITTEN = web.RequestKey("ethos_webhook_receipt_written", bool)
 
 
 def _fields(body: bytes) -> dict[str, str | None]:
@@ -116,7 +118,8 @@ async def _store(request: web.Request, row: WebhookReceipt) -> None:
 
 def logs_deliveries(handler: Handler) -> Handler:
     """Log every request the webhook handler answers (its attributes, CSRF exemption
-    included, carry over)."""
+    included, carry over). A handler may write the receipt itself, with the rows of what it
+    did (one commit instead of two), and set `RECEIPT_WRITTEN`."""
 
     @functools.wraps(handler)
     async def logged(request: web.Request) -> web.StreamResponse:
@@ -133,7 +136,8 @@ def logs_deliveries(handler: Handler) -> Handler:
         except Exception:
             await _store(request, receipt(request, body, 500, "error in the store"))
             raise
-        await _store(request, receipt(request, body, response.status, _outcome(response)))
+        if not request.get(RECEIPT_WRITTEN):
+            await _store(request, receipt(request, body, response.status, _outcome(response)))
         return response
 
     return logged

@@ -214,18 +214,23 @@ export class HomeLink {
         this.view.showReply(command.entityId, `${command.label}: no answer from the home`);
       }
     }
-    if (this.pairing === null || this.connectedAtMs === null) {
+    if (this.pairing === null) {
       return;
     }
     if (
       this.household === null &&
       this.heldHubMessages.length > 0 &&
+      this.connectedAtMs !== null &&
       now - this.connectedAtMs > KEYS_GRACE_MS
     ) {
       this.#keyChanged();
       return;
     }
+    // Silence counts from the home's last message, or from when this page could first hear it.
     const heard = this.lastHeardMs ?? this.connectedAtMs;
+    if (heard === null) {
+      return;
+    }
     const offline = now - heard > OFFLINE_AFTER_MS;
     if (offline !== this.offline) {
       this.offline = offline;

@@ -268,8 +268,8 @@ export function backoffDelayMs(attempt, random = Math.random) {
 
 /**
  * One connection to the broker that keeps itself up. `credentials({fresh})` resolves to
- * `{url, username, password}`; `fresh` asks for a new token (the broker refused or dropped the
- * last one). Callbacks: `onMessage(topic, payload, retain)`, `onStatus(state, detail)` with
+ * `{url, username, password, clientId?}` (a token tied to one client id names it); `fresh`
+ * asks for a new token (the broker refused or dropped the last one). Callbacks: `onMessage(topic, payload, retain)`, `onStatus(state, detail)` with
  * state "connecting" | "connected" | "refused" | "disconnected" | "stopped", and
  * `onSubscribeRefused(topic)` for a SUBACK 0x80.
  */
@@ -375,7 +375,7 @@ export class MqttClient {
     socket.onopen = () => {
       this.#send(
         encodeConnect({
-          clientId: this.clientId,
+          clientId: credentials.clientId ?? this.clientId,
           username: credentials.username,
           password: credentials.password,
           keepAliveS: this.keepAliveS,

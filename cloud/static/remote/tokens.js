@@ -67,10 +67,10 @@ export class BrokerTokens {
     if (fresh || this.answer === null || Date.now() > this.expiresAtMs - RENEW_BEFORE_MS) {
       await this.fetchAnswer();
     }
-    const { token, ws_url: url } = this.answer;
+    const { token, ws_url: url, client_id: clientId } = this.answer;
     if (!token) {
       throw new TokenError("no home lets this account in any more");
     }
-    return { url, username: tokenSubject(token), password: token };
+    return { url, username: tokenSubject(token), password: token, clientId };
   }
 }

@@ -10,7 +10,11 @@ import asyncio
 import json
 import uuid
 
+from sqlalchemy import select
+
+from cloud.payments.models import ProcessedDelivery, WebhookReceipt
 from cloud.payments.signature import sign_body
+from cloud.web.keys import DB
 
 
 def event(shop, invoice_id: str, kind: str = "InvoiceSettled", **extra) -> dict:
@@ -159,3 +163,24 @@ async def test_btcpay_down_while_refetching_asks_for_a_retry(shop):
             break
         await asyncio.sleep(0.01)
     assert {d["status"] for d in deliveries} == {"HttpSuccess"}
+
+
+async def test_every_request_gets_one_receipt_with_its_answer(shop_without_webhook):
+    """The delivery acted on writes its receipt with its own rows; the others through the
+    log's wrapper: either way one receipt a request, never none or two."""
+    shop = shop_without_webhook
+    _order_id, invoice_id = await paid_order(shop)
+    first = event(shop, invoice_id)
+    assert (await post(shop, first))[1]["status"] == "paid"
+    assert (await post(shop, first))[1]["status"] == "duplicate"
+    assert (await post(shop, event(shop, "no-such-invoice")))[0] == 200
+    async with shop.app[DB]() as session:
+        receipts = list(await session.scalars(select(WebhookReceipt).order_by(WebhookReceipt.id)))
+        processed = list(await session.scalars(select(ProcessedDelivery)))
+    assert [(r.delivery_id, r.outcome, r.http_status, r.verified) for r in receipts] == [
+        (first["deliveryId"], "paid", 200, True),
+        (first["deliveryId"], "duplicate", 200, True),
+        (receipts[2].delivery_id, "ignored: unknown invoice", 200, True),
+    ]
+    assert receipts[0].invoice_id == invoice_id and receipts[0].event_type == "InvoiceSettled"
+    assert [p.delivery_id for p in processed if p.invoice_id == invoice_id] == [first["deliveryId"]]

@@ -69,10 +69,15 @@ class StandinHub:
         self._guard = ReplayGuard()
         self._stack = contextlib.AsyncExitStack()
 
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
     def topic(self, *parts: str) -> str:
         return remote_topic(self.hub_id, *parts)
 
     async def async_start(self, login: BrokerLogin) -> None:
+        """Connect and listen; the keys come from the folder (made on the first start)."""
         keystore = RemoteKeyStore(DocumentStore(self.folder))
         await keystore.async_load()
         self.pairing = RemotePairing(keystore)
