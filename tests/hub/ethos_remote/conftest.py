@@ -15,6 +15,7 @@ from firmware.simulator.firmware_path import ensure_firmware_importable
 ensure_firmware_importable()  # the store-link helpers import the firmware's discovery
 
 from hub.web.app import create_app  # noqa: E402
+from tests.firmware.mqtt_support import clear_retained  # noqa: E402
 from tests.hub.common import make_config  # noqa: E402
 from tests.hub.ethos_cloud.identity import link  # noqa: E402
 from tests.hub.ethos_remote.home import RemoteHome, RemoteStore, switch_config  # noqa: E402
@@ -68,7 +69,7 @@ async def open_remote_home(
 
 @pytest.fixture
 async def remote_home(
-    aiohttp_client, remote_store, tmp_path: Path, mqtt_broker_url: str, prefix: str
+    aiohttp_client, remote_store, tmp_path: Path, mqtt_broker_url: str, prefix: str, e2e: bool
 ) -> AsyncIterator[RemoteHome]:
     store, cloud_url = remote_store
     home = await open_remote_home(
@@ -81,3 +82,7 @@ async def remote_home(
             await device.publish(topic, config, retain=True)
         await wait_until(lambda: home.hub.states.get(PLUG) and home.hub.states.get(HEATER))
         yield home
+    if e2e:  # the shared Mosquitto keeps what the hub retained: the snapshot, the keys
+        await home.client.close()
+        await clear_retained(store.broker_url, "none", prefix, f"ethos-home/{store.hub_id}/#")
+        await clear_retained(mqtt_broker_url, "none", prefix, f"{prefix}/status")

@@ -43,6 +43,7 @@ class RemoteStore(ScriptedStore):
     sessions: list[dict[str, Any]] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     token_script: list[str] = field(default_factory=list)  # handed out first, in order
+    attempts: int = 0  # every call, refused ones too
 
     def app(self) -> web.Application:
         app = super().app()
@@ -50,6 +51,7 @@ class RemoteStore(ScriptedStore):
         return app
 
     async def hub_session(self, request: web.Request) -> web.Response:
+        self.attempts += 1
         expected = encode_basic_auth(self.hub_id, CLIENT_SECRET)
         sent = request.headers.get("Authorization", "")
         if self.session_mode == "401" or not hmac.compare_digest(sent, expected):

@@ -104,3 +104,30 @@ async def test_a_token_about_to_expire_is_renewed_before_it_lapses(
     await home.wait_connected()
     await home.wait_connected(connections=2)  # reconnected with the renewed token
     assert len(home.store.tokens) >= 2
+
+
+async def test_unlinking_the_hub_stops_the_uplink(remote_home: RemoteHome) -> None:
+    from hub.integrations.ethos_cloud.const import DOMAIN as CLOUD_DOMAIN
+
+    home = remote_home
+    await home.share(PLUG)
+    await home.wait_connected()
+    for entry in home.hub.config_entries.async_entries(CLOUD_DOMAIN):
+        await home.hub.config_entries.async_remove(entry.entry_id)
+    await wait_until(lambda: home.remote.uplink is None)
+    # At home nothing changed.
+    await home.hub.services.async_call("switch", "turn_on", {"entity_id": PLUG})
+    assert home.hub.states.get(PLUG).state == "on"
+
+
+async def test_a_hub_the_store_no_longer_knows_stops_asking(remote_home: RemoteHome) -> None:
+    home = remote_home
+    home.store.session_mode = "401"  # the hub's client was deleted at the store
+    await home.share(PLUG)
+    await wait_until(lambda: home.remote.status == "unlinked")
+    asked = home.store.attempts
+    assert asked >= 1
+    await home.remote.async_reconcile()
+    assert home.store.attempts == asked  # no retry storm against the store
+    page = await (await home.client.get("/remote")).text()
+    assert 'data-status="unlinked"' in page
