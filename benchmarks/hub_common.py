@@ -46,16 +46,16 @@ def running_broker(argv: list[str], port: int) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def private_mosquitto() -> Iterator[int]:
+def private_mosquitto(extra_settings: str = "") -> Iterator[int]:
     """Mosquitto on a free port with max_queued_messages 0 (unlimited), so a subscriber
-    that falls behind is queued for, not silently dropped."""
+    that falls behind is queued for, not silently dropped; ``extra_settings``: more lines."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         conf = Path(folder) / "mosquitto.conf"
         conf.write_text(
             f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "max_queued_messages 0\nmax_queued_bytes 0\n"
+            "max_queued_messages 0\nmax_queued_bytes 0\n" + extra_settings
         )
         with running_broker([binary, "-c", str(conf)], port):
             yield port

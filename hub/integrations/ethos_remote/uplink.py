@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -178,6 +179,9 @@ class Uplink:
             keepalive=KEEPALIVE_S,
             tls_context=ssl.create_default_context() if address.tls else None,
             max_queued_outgoing_messages=MAX_QUEUED_EVENTS * 2,
+            # A reply and an event go out back to back: without this, Nagle holds the
+            # second until the broker's delayed ACK (~40 ms on Linux; see the benchmark).
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         ) as client:
             self._client = client
             await client.subscribe(

@@ -9,6 +9,7 @@ import hmac
 import json
 import re
 import secrets
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -88,7 +89,10 @@ BrowserLogin = Callable[[], dict[str, Any]]
 def _client(url: str, login: BrowserLogin | None) -> aiomqtt.Client:
     parts = urlsplit(url)
     return aiomqtt.Client(
-        parts.hostname or "127.0.0.1", parts.port or 1883, **(login() if login else {})
+        parts.hostname or "127.0.0.1",
+        parts.port or 1883,
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        **(login() if login else {}),
     )
 
 
