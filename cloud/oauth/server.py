@@ -7,6 +7,7 @@ through :func:`cloud.oauth.adapter.bridge` (see the adapter's docstring for why)
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -378,6 +379,10 @@ class Registration(ClientRegistrationEndpoint):
     def create_registration_response(self, request: AiohttpJsonRequest) -> Any:
         status, body, headers = super().create_registration_response(request)
         return status, {key: value for key, value in body.items() if value is not None}, headers
+
+    def generate_client_id(self, request: AiohttpJsonRequest) -> str:
+        # 32 lowercase hex: a hub's client id also names its remote home (REMOTE.md).
+        return secrets.token_hex(16)
 
     def generate_client_info(self, request: AiohttpJsonRequest) -> dict[str, Any]:
         info: dict[str, Any] = super().generate_client_info(request)

@@ -10,14 +10,6 @@ HOME_SCRIPT = "/static/remote/home.js"
 # The Authorizer's action for a person's own remote homes (session only).
 ACTION_HOME = "remote.home"
 
-# Broker identities: the token's `sub` and the MQTT username.
-HUB_SUBJECT_PREFIX = "hub-"
-PERSON_SUBJECT_PREFIX = "user-"
-TOPIC_ROOT_PREFIX = "ethos-home/"
-
-HUB_TOKEN_SECONDS = 600
-PERSON_TOKEN_SECONDS = 300
-
 # A hub-session body: a household, not a directory. Bounded before it is parsed.
 MAX_MEMBERS = 100
 MAX_SUBJECT_LENGTH = 64

@@ -20,17 +20,15 @@ from cloud.oauth.adapter import AiohttpOAuth2Request, public_uri
 from cloud.oauth.const import AUTH_SECRET_BASIC
 from cloud.oauth.models import OAuthClient
 from cloud.oauth.runtime import OAUTH, async_run_authlib
-from cloud.remote import service, tokens
+from cloud.remote import broker_tokens, service
 from cloud.remote.const import (
     ACTION_HOME,
     BROKER_TOKEN_PATH,
     ERROR_UNAVAILABLE,
     HUB_SESSION_PATH,
-    HUB_TOKEN_SECONDS,
     MAX_HUB_SESSION_BYTES,
     MAX_MEMBERS,
     MAX_SUBJECT_LENGTH,
-    PERSON_TOKEN_SECONDS,
 )
 from cloud.remote.runtime import REMOTE
 from cloud.web.forms import transaction
@@ -162,17 +160,16 @@ async def hub_session(request: web.Request) -> web.Response:
     await runtime.async_disconnect(outcome.lost)
     if not outcome.enabled:
         return web.json_response({"enabled": False})
-    token = tokens.mint_hub_token(
-        request.app[OAUTH].keys(),
-        request.app[SETTINGS].base_url,
+    minted = broker_tokens.mint_hub_token(
+        request.app[OAUTH].keys().signing,
         client.client_id,
-        HUB_TOKEN_SECONDS,
+        issuer=request.app[SETTINGS].base_url,
     )
     answer = HubSessionOut(
         enabled=True,
         broker_url=runtime.settings.mqtt_url,
-        token=token,
-        expires_in=HUB_TOKEN_SECONDS,
+        token=minted.token,
+        expires_in=minted.expires_in,
         topic_root=service.topic_root(client.client_id),
         ignored=list(outcome.ignored),
     )
@@ -192,14 +189,15 @@ async def broker_token(request: web.Request) -> web.Response:
         "homes": [{"hub": home.hub, "name": home.name} for home in homes],
     }
     if homes:
-        body["token"] = tokens.mint_person_token(
-            request.app[OAUTH].keys(),
-            request.app[SETTINGS].base_url,
+        # Tied to one MQTT client id, so no other person's token can use its queues.
+        minted = broker_tokens.mint_person_token(
+            request.app[OAUTH].keys().signing,
             principal.user_id,
             [home.hub for home in homes],
-            PERSON_TOKEN_SECONDS,
+            client_id=broker_tokens.new_browser_client_id(),
+            issuer=request.app[SETTINGS].base_url,
         )
-        body["expires_in"] = PERSON_TOKEN_SECONDS
+        body.update(token=minted.token, expires_in=minted.expires_in, client_id=minted.client_id)
     return web.json_response(body)
 
 

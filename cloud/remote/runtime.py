@@ -8,12 +8,12 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from aiohttp import web
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloud.remote.broker_admin import BrokerAdmin, NoBroker
 from cloud.remote.const import SWEEP_SECONDS
 from cloud.remote.service import entitled_subjects
 from cloud.remote.settings import RemoteSettings
@@ -22,27 +22,15 @@ from ethos.tasks import async_cancel_and_wait
 _LOGGER = logging.getLogger(__name__)
 
 
-class BrokerAdmin(Protocol):
-    """What the store asks of the broker's management API."""
-
-    async def async_disconnect(self, subject: str) -> object:
-        """Close every connection of `subject` (a token's `sub`)."""
-
-    async def async_connected_subjects(self) -> set[str]:
-        """The subjects with a connection open now."""
-
-
 @dataclass
 class RemoteRuntime:
     settings: RemoteSettings
-    admin: BrokerAdmin | None = None  # None: no management API, connections end with tokens
+    admin: BrokerAdmin = field(default_factory=NoBroker)  # set at start-up (or by a test)
     sweep_seconds: float = SWEEP_SECONDS
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def async_disconnect(self, subjects: Iterable[str]) -> None:
         """Close the connections of `subjects` now; a failure is logged (the sweep retries)."""
-        if self.admin is None:
-            return
         for subject in sorted(subjects):
             try:
                 await self.admin.async_disconnect(subject)
@@ -53,7 +41,7 @@ class RemoteRuntime:
         """Close their connections once `session`'s transaction commits (never if it rolls
         back): for changes made where the caller cannot wait, such as account deletion."""
         wanted = set(subjects)
-        if not wanted or self.admin is None:
+        if not wanted:
             return
 
         def committed(_session: object) -> None:
@@ -70,8 +58,6 @@ class RemoteRuntime:
 
     async def async_sweep_once(self, sessions: async_sessionmaker[AsyncSession]) -> set[str]:
         """Close the connections of subjects no longer entitled; returns them."""
-        if self.admin is None:
-            return set()
         connected = set(await self.admin.async_connected_subjects())
         if not connected:
             return set()

@@ -20,7 +20,8 @@ from cloud.accounts.models import User
 from cloud.db import utcnow
 from cloud.domain import Refusal
 from cloud.oauth.models import OAuthClient
-from cloud.remote.const import HUB_SUBJECT_PREFIX, PERSON_SUBJECT_PREFIX, TOPIC_ROOT_PREFIX
+from cloud.remote.broker_const import HUB_SUBJECT_PREFIX, PERSON_SUBJECT_PREFIX, TOPIC_ROOT
+from cloud.remote.broker_tokens import HUB_ID
 from cloud.remote.models import RemoteHub, RemoteMember
 
 _LOGGER = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ _LOGGER = logging.getLogger(__name__)
 NOT_A_HUB = Refusal(
     "unauthorized_client",
     "Only a hub registered with the store may ask for remote access, not a store app.",
+    403,
+)
+NOT_A_HOME_ID = Refusal(
+    "unauthorized_client",
+    "This hub registered before remote access existed: link it to the store again.",
     403,
 )
 
@@ -49,6 +55,7 @@ class HubSessionOutcome:
 
 
 def hub_subject(client_id: str) -> str:
+    # Any client id, not only a home's: account deletion names every hub it unlinks.
     return HUB_SUBJECT_PREFIX + client_id
 
 
@@ -57,12 +64,15 @@ def person_subject(user_id: int) -> str:
 
 
 def topic_root(client_id: str) -> str:
-    return TOPIC_ROOT_PREFIX + client_id
+    return f"{TOPIC_ROOT}/{client_id}"
 
 
 def can_open_hub_session(client: OAuthClient) -> Refusal | None:
-    """Side-effect free: only a registered hub, never a first-party app, has a home."""
-    return NOT_A_HUB if client.first_party else None
+    """Side-effect free: only a registered hub, never a first-party app, has a home; its
+    client id names the home, so it must be one (32 lowercase hex, REMOTE.md)."""
+    if client.first_party:
+        return NOT_A_HUB
+    return None if HUB_ID.fullmatch(client.client_id) else NOT_A_HOME_ID
 
 
 def _account_id(subject: str) -> int | None:

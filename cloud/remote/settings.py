@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
+
+from cloud.remote.broker_admin import split_admin_url
 
 MQTT_SCHEMES = ("mqtt", "mqtts")
 WS_SCHEMES = ("ws", "wss")
@@ -45,26 +47,12 @@ class RemoteSettings:
         return bool(self.mqtt_url and self.ws_url)
 
     @property
-    def admin_credentials(self) -> tuple[str, str] | None:
-        """User and password of the management API: the variables, else the URL's own."""
-        if self.admin_user and self.admin_password:
-            return self.admin_user, self.admin_password
-        parts = urlsplit(self.admin_url or "")
-        if parts.username and parts.password:
-            return unquote(parts.username), unquote(parts.password)
-        return None
-
-    @property
-    def admin_base_url(self) -> str | None:
-        """The management API's URL without credentials (safe to log)."""
+    def admin_credentials(self) -> bool:
+        """The management API has a user and password (the variables, or in its URL)."""
         if not self.admin_url:
-            return None
-        parts = urlsplit(self.admin_url)
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port:
-            netloc += f":{parts.port}"
-        return parts._replace(netloc=netloc).geturl().rstrip("/")
+            return False
+        _base, user, password = split_admin_url(self.admin_url)
+        return bool((self.admin_user or user) and (self.admin_password or password))
 
     def validate(self, production: bool) -> None:
         checks = (
@@ -90,7 +78,7 @@ class RemoteSettings:
             )
         if not production or not self.configured:
             return
-        if not self.admin_url or self.admin_credentials is None:
+        if not self.admin_credentials:
             raise RemoteConfigError(
                 "ETHOS_ENV=production with remote access needs ETHOS_REMOTE_BROKER_ADMIN_URL "
                 "and its credentials: without them revoked people stay connected"

@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 
 from cloud.accounts.keys import PERSONAL_DATA
 from cloud.ops.keys import JOBS
 from cloud.remote import routes
+from cloud.remote.broker_admin import NoBroker, RabbitMQBrokerAdmin
 from cloud.remote.const import BROKER_TOKEN_PATH, HOME_PATH, JOB_REMOTE_SWEEP
 from cloud.remote.personal_data import remote_holder
 from cloud.remote.runtime import REMOTE, RemoteRuntime
@@ -20,20 +22,29 @@ _LOGGER = logging.getLogger(__name__)
 
 
 async def _remote_ctx(app: web.Application) -> AsyncIterator[None]:
-    runtime = app[REMOTE]
-    if runtime.admin is not None:
-        app[JOBS].add(JOB_REMOTE_SWEEP, lambda: runtime.async_sweep_forever(app[DB]))
-    elif runtime.settings.configured:
-        _LOGGER.warning(
-            "remote access has no broker management API: revoked people stay connected "
-            "until their token expires"
+    runtime, settings = app[REMOTE], app[REMOTE].settings
+    http: aiohttp.ClientSession | None = None
+    if isinstance(runtime.admin, NoBroker) and settings.admin_url:
+        http = aiohttp.ClientSession()
+        runtime.admin = RabbitMQBrokerAdmin.from_url(
+            http, settings.admin_url, settings.admin_user, settings.admin_password
         )
+    elif isinstance(runtime.admin, NoBroker) and settings.configured:
+        _LOGGER.warning(
+            "remote access has no broker management API (ETHOS_REMOTE_BROKER_ADMIN_URL): "
+            "revoked people stay connected until they disconnect"
+        )
+    sweeping = not isinstance(runtime.admin, NoBroker)
+    if sweeping:
+        app[JOBS].add(JOB_REMOTE_SWEEP, lambda: runtime.async_sweep_forever(app[DB]))
     try:
         yield
     finally:
-        if runtime.admin is not None:
+        if sweeping:
             await app[JOBS].async_stop(JOB_REMOTE_SWEEP)
         await runtime.async_close()
+        if http is not None:
+            await http.close()
 
 
 def setup(app: web.Application) -> None:

@@ -28,6 +28,9 @@ class Action(enum.StrEnum):
     EDIT_AUTOMATIONS = "edit_automations"
     MANAGE_BACKUPS = "manage_backups"  # download and restore backups (owner only)
     EDIT_ROOMS = "edit_rooms"  # create, rename, order, remove rooms; put devices in them
+    # Turn remote access on/off and choose what is shared (owner only); pairing one's own
+    # browsers is every member's (``refusal_browser``).
+    MANAGE_REMOTE = "manage_remote"
 
 
 _MEMBER_ACTIONS = frozenset({Action.VIEW, Action.CONTROL})
@@ -76,6 +79,16 @@ def refusal_about(
     if action is Action.REMOVE_USER and linked_subject and target.subject == linked_subject:
         return "this store account holds the hub's link; link the hub to another account first"
     return None
+
+
+def refusal_browser(principal: Principal | None, browser_owner: int | None) -> str | None:
+    """Why removing a paired remote browser is refused, or None: everyone removes their own
+    browsers, the owner anyone's (side-effect free)."""
+    if principal is None:
+        return "sign in first"
+    if principal.is_owner or browser_owner == principal.user_id:
+        return None
+    return "only the owner can remove someone else's browser"
 
 
 def may_link(principal: Principal | None, *, linked: bool, has_owner: bool) -> bool:

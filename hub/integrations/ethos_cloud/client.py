@@ -27,11 +27,13 @@ from hub.integrations.ethos_cloud.const import (
     HTTP_TIMEOUT_S,
     OWNED_DEVICES_PATH,
     REGISTERED_SCOPE,
+    REMOTE_HUB_SESSION_PATH,
 )
 from hub.integrations.ethos_cloud.models import (
     DeviceAuthorization,
     OwnedDevicesAnswer,
     RegisteredClient,
+    RemoteHubSession,
     TokenSet,
     owned_devices_from_json,
 )
@@ -262,3 +264,26 @@ class EthosCloudClient:
         except ValueError as err:
             raise CloudProtocolError(f"the store's device list is malformed ({err})") from err
         return OwnedDevicesAnswer(devices, new_etag)
+
+    # Remote access (REMOTE.md) --------------------------------------------------
+    async def async_remote_hub_session(
+        self, client_id: str, client_secret: str, *, enabled: bool, members: list[str]
+    ) -> RemoteHubSession:
+        """Tell the store who may reach this hub remotely; with ``enabled``, get a broker
+        token. 401: the store no longer knows this hub's client (unlinked there)."""
+        status, body, _ = await self._request(
+            "POST",
+            self.base_url + REMOTE_HUB_SESSION_PATH,
+            json={"enabled": enabled, "members": members},
+            headers={"Authorization": aiohttp.encode_basic_auth(client_id, client_secret)},
+        )
+        if status == 401:
+            raise CloudAuthError(
+                "the store no longer knows this hub; link it again", "invalid_client"
+            )
+        if status != 200:
+            raise CloudProtocolError(f"the store answered {status} for the remote session")
+        try:
+            return RemoteHubSession.from_json(body)
+        except ValueError as err:
+            raise CloudProtocolError(f"the store's remote session is malformed ({err})") from err

@@ -16,6 +16,7 @@ REGISTERED_SCOPE: Final = "openid profile email devices"
 DEVICE_GRANT: Final = "urn:ietf:params:oauth:grant-type:device_code"
 
 OWNED_DEVICES_PATH: Final = "/api/v1/me/devices"
+REMOTE_HUB_SESSION_PATH: Final = "/api/v1/remote/hub-session"  # remote access (REMOTE.md)
 
 HTTP_TIMEOUT_S: Final = 10.0
 # Polling with ETag: a purchase shows up within this many seconds (the issue asks for 60);

@@ -87,3 +87,36 @@ class OwnedDevicesAnswer:
 
     devices: list[OwnedDevice] | None
     etag: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteHubSession:
+    """The store's answer to ``POST /api/v1/remote/hub-session`` (REMOTE.md): with remote
+    access on, where the broker is and the hub's short-lived token; off: ``enabled=False``."""
+
+    enabled: bool
+    broker_url: str = ""
+    token: str = field(default="", repr=False)
+    expires_in: float = 0.0
+    topic_root: str = ""
+
+    @classmethod
+    def from_json(cls, raw: Any) -> RemoteHubSession:
+        """ValueError when the answer cannot be used."""
+        if not isinstance(raw, dict):
+            raise ValueError("the answer is not an object")
+        if raw.get("enabled") is False:
+            return cls(enabled=False)
+        url, token, root = raw.get("broker_url"), raw.get("token"), raw.get("topic_root")
+        expires_in = raw.get("expires_in")
+        if not isinstance(url, str) or not url.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("broker_url must be an mqtt:// or mqtts:// URL")
+        if not isinstance(token, str) or not token or len(token) > 8192:
+            raise ValueError("token is missing")
+        if not isinstance(root, str) or not root:
+            raise ValueError("topic_root is missing")
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+            raise ValueError("expires_in must be a number")
+        if expires_in <= 0:
+            raise ValueError("expires_in must be positive")
+        return cls(True, url, token, float(expires_in), root)

@@ -4,6 +4,7 @@ hubs and their people."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import httpx
@@ -42,9 +43,11 @@ class RecordingBrokerAdmin:
     connected: set[str] = field(default_factory=set)
     disconnected: list[str] = field(default_factory=list)
 
-    async def async_disconnect(self, subject: str) -> None:
+    async def async_disconnect(self, subject: str, client_ids: Iterable[str] = ()) -> int:
         self.disconnected.append(subject)
+        was_connected = subject in self.connected
         self.connected.discard(subject)
+        return int(was_connected)
 
     async def async_connected_subjects(self) -> set[str]:
         return set(self.connected)

@@ -3,6 +3,10 @@ browser URL allowed in this page's CSP alone."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
+
 import httpx
 
 from cloud.web.middleware import CONTENT_SECURITY_POLICY
@@ -77,6 +81,12 @@ async def test_the_home_page_names_the_hubs_that_let_the_account_in(
     answer = (await broker_token(browser)).json()
     assert answer["homes"] == [{"hub": hub.client_id, "name": "Living room hub"}]
     assert answer["expires_in"] == 300 and answer["token"]
+    # The token is tied to the one MQTT client id the page must connect with.
+    assert re.fullmatch(r"web-[0-9a-f]{32}", answer["client_id"])
+    payload = answer["token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["client_id"] == answer["client_id"]
+    assert claims["sub"] == f"user-{owner}"
 
 
 async def test_another_account_sees_no_foreign_home(provider, http, signed_in, hub, unique_id):

@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from cloud.oauth.const import HUB_SETUP_CLIENT_ID
+from cloud.oauth.models import OAuthClient
+from cloud.remote.service import can_open_hub_session
 from tests.cloud.common import sign_up
 from tests.cloud.remote.conftest import (
     BROKER_MQTT_URL,
@@ -155,3 +157,26 @@ async def test_shrinking_the_members_disconnects_only_who_left(
     answer = await broker_token(member)
     assert answer.json()["homes"] == [] and "token" not in answer.json()
     await member.aclose()
+
+
+@pytest.mark.parametrize(
+    ("client_id", "first_party", "allowed"),
+    [
+        ("0123456789abcdef0123456789abcdef", False, True),
+        ("0123456789abcdef0123456789abcdef", True, False),  # a store app, never a home
+        ("Bp1lm2mdLxCuHWEBmLkQe14bTwJYP8QqdmU6pgM7aU", False, False),  # registered before #19
+    ],
+)
+def test_only_a_registered_hub_with_a_home_id_may_open_a_session(client_id, first_party, allowed):
+    client = OAuthClient(
+        client_id=client_id,
+        name="hub",
+        grant_types="authorization_code",
+        scope="openid",
+        token_endpoint_auth_method="client_secret_basic",
+        first_party=first_party,
+    )
+    refusal = can_open_hub_session(client)
+    assert (refusal is None) is allowed
+    if refusal is not None:
+        assert refusal.status == 403 and refusal.message

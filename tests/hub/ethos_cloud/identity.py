@@ -242,12 +242,12 @@ class IdentityHome:
         return self.device_id(serial)
 
 
-async def link(hub: Hub, cloud_url: str) -> None:
+async def link(hub: Hub, cloud_url: str, client_id: str = "hub-1") -> None:
     """Link as onboarding would have (the link itself is tested in test_link_and_adopt)."""
     box = await async_secret_box(hub)
     data = {
         "cloud_url": cloud_url,
-        "client_id": "hub-1",
+        "client_id": client_id,
         "client_secret_enc": box.seal("secret"),
         "redirect_uri": "http://127.0.0.1:8181/auth/callback",
         DATA_REFRESH_TOKEN: box.seal("refresh-0"),

@@ -1,0 +1,112 @@
+"""Revocation against the real broker (e2e): a person connected over Web-MQTT with the
+store's token is disconnected within 60 s of losing the right, three ways: removed from the
+hub's members, the hub unlinked (its registrant's account deleted), their account deleted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pytest
+
+from cloud.oauth.runtime import OAUTH
+from cloud.remote.broker_admin import NoBroker
+from cloud.remote.settings import RemoteSettings
+from tests.cloud.remote.conftest import (
+    broker_token,
+    delete_account,
+    hub_session,
+    new_person,
+    user_id_of,
+)
+from tests.support.remote_broker import (
+    CONNACK_ACCEPTED,
+    RemoteBroker,
+    mqtt_connect,
+    mqtt_subscribe,
+)
+
+pytestmark = pytest.mark.e2e_only
+
+REVOCATION_DEADLINE_S = 60  # REMOTE.md: rights taken away end within a minute
+MQTT_TIMEOUT_S = 10
+CLOSED = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+
+
+@pytest.fixture
+def remote_settings(remote_broker: RemoteBroker) -> RemoteSettings:
+    return RemoteSettings(
+        mqtt_url=remote_broker.mqtt_url,
+        ws_url=remote_broker.ws_url,
+        admin_url=remote_broker.admin_url,
+    )
+
+
+@pytest.fixture
+def broker_admin() -> NoBroker:
+    return NoBroker()  # the store makes its RabbitMQ admin from ETHOS_REMOTE_BROKER_ADMIN_URL
+
+
+@pytest.fixture(autouse=True)
+def _broker_trusts_the_store(provider, remote_broker: RemoteBroker) -> None:
+    assert remote_broker.jwks is not None
+    remote_broker.jwks.publish(provider.app[OAUTH].keys().published)
+
+
+@asynccontextmanager
+async def web_mqtt(answer: dict[str, Any], user_id: int) -> AsyncIterator[Any]:
+    """Connect as the /home page does, with the store's answer, and subscribe to the home."""
+    hub = answer["homes"][0]["hub"]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(answer["ws_url"], protocols=("mqtt",)) as ws,
+    ):
+        await ws.send_bytes(mqtt_connect(answer["client_id"], f"user-{user_id}", answer["token"]))
+        assert await ws.receive_bytes(timeout=MQTT_TIMEOUT_S) == CONNACK_ACCEPTED
+        await ws.send_bytes(mqtt_subscribe(1, f"ethos-home/{hub}/#", qos=0))
+        assert (await ws.receive_bytes(timeout=MQTT_TIMEOUT_S))[0] == 0x90  # SUBACK
+        yield ws
+
+
+async def _is_closed_within_deadline(ws: Any) -> bool:
+    message = await ws.receive(timeout=REVOCATION_DEADLINE_S)
+    return message.type in CLOSED
+
+
+async def _member_let_in(provider, http, signed_in, hub, unique_id):
+    owner = str(await user_id_of(provider, signed_in))
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org")
+    await hub_session(provider, http, hub, owner, member_sub)
+    answer = (await broker_token(member)).json()
+    assert answer["homes"] and answer["token"]
+    return owner, member, int(member_sub), answer
+
+
+async def test_removed_from_the_members_is_disconnected(provider, http, signed_in, hub, unique_id):
+    owner, member, member_id, answer = await _member_let_in(
+        provider, http, signed_in, hub, unique_id
+    )
+    async with web_mqtt(answer, member_id) as ws:
+        await hub_session(provider, http, hub, owner)
+        assert await _is_closed_within_deadline(ws)
+    await member.aclose()
+
+
+async def test_unlinking_the_hub_disconnects_its_people(
+    provider, http, browser, signed_in, hub, unique_id
+):
+    _, member, member_id, answer = await _member_let_in(provider, http, signed_in, hub, unique_id)
+    async with web_mqtt(answer, member_id) as ws:
+        await delete_account(browser)  # the registrant goes: the hub's client with it
+        assert await _is_closed_within_deadline(ws)
+    await member.aclose()
+
+
+async def test_deleting_the_account_disconnects_it(provider, http, signed_in, hub, unique_id):
+    _, member, member_id, answer = await _member_let_in(provider, http, signed_in, hub, unique_id)
+    async with web_mqtt(answer, member_id) as ws:
+        await delete_account(member)
+        assert await _is_closed_within_deadline(ws)
+    await member.aclose()
