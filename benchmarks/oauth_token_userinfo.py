@@ -6,10 +6,16 @@ a bare aiohttp handler in another as the floor; the load generator is this proce
 made through the real flows: sign-up, the confirmation mail from the outbox, then
 authorization code + PKCE with the reference client of the tests.
 Baselines in the same run: the bare handler, and /oauth/jwks (the store's own floor:
-middlewares, no database). Several interleaved rounds; medians reported.
-With --postgres URL the store uses a fresh schema in that PostgreSQL database instead.
+middlewares, no database). Several interleaved rounds; medians reported. The store's
+CPU time per request (its process's user + system time, from /proc) is reported beside.
+With --postgres URL each store uses a fresh schema in that PostgreSQL database instead
+(dropped at the end).
+With --baseline REF (a commit, e.g. main before a change) that commit is checked out in a
+temporary git worktree and served as a second store, measured in the same run, the two
+stores alternating within each round (their order swapped every round); the table then
+shows both side by side with the ratio new / baseline.
 Usage: python benchmarks/oauth_token_userinfo.py [--seconds 2] [--rounds 3] [--concurrency 8]
-       [--postgres postgresql://postgres@127.0.0.1:5432/test]
+       [--postgres postgresql://postgres@127.0.0.1:5432/test] [--baseline REF]
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ import argparse
 import asyncio
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -33,9 +42,11 @@ from tests.support.processes import free_port, stop, wait_for_port  # noqa: E402
 
 PASSWORD = "benchmark horse battery"  # noqa: S105 (a throwaway account)
 LINK_RE = re.compile(r"https?://\S+/account/confirm\?token=\S+")
+TARGETS = ("GET /oauth/jwks", "GET /oauth/userinfo", "POST /oauth/token (refresh)")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def serve(kind: str, port: int) -> None:
+def serve(kind: str, port: int, tree: str | None) -> None:
     from aiohttp import web
 
     if kind == "bare":
@@ -46,6 +57,8 @@ def serve(kind: str, port: int) -> None:
         app = web.Application()
         app.router.add_get("/", constant)
     else:
+        if tree:  # the baseline's code, not this checkout's
+            sys.path.insert(0, tree)
         from cloud.app import create_app
         from cloud.config import CloudSettings
 
@@ -53,7 +66,9 @@ def serve(kind: str, port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def start(kind: str, data_dir: str, database: dict[str, str]) -> tuple[subprocess.Popen, int]:
+def start(
+    kind: str, data_dir: str, database: dict[str, str], tree: Path = ROOT
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {
         **os.environ,
@@ -64,11 +79,18 @@ def start(kind: str, data_dir: str, database: dict[str, str]) -> tuple[subproces
     for name in ("DATABASE_URL", "SMTP_URL", "ETHOS_DB_SCHEMA"):
         env.pop(name, None)
     env.update(database)
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", kind, "--port", str(port)], cwd=ROOT, env=env
-    )
+    command = [sys.executable, __file__, "--serve", kind, "--port", str(port)]
+    if tree != ROOT:
+        command += ["--tree", str(tree)]
+    proc = subprocess.Popen(command, cwd=tree, env=env)
     wait_for_port("127.0.0.1", port, proc, timeout=60)
     return proc, port
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def _find_link(outbox: Path, email: str) -> str | None:
@@ -113,26 +135,28 @@ async def make_sessions(base_url: str, outbox: Path, count: int) -> list:
     return sessions
 
 
-async def refresh_rate(base_url: str, refresh_tokens: list[str], seconds: float) -> float:
-    """Each worker follows its own rotation chain; returns refreshes per second."""
+async def refresh_load(
+    base_url: str, refresh_tokens: list[str], seconds: float
+) -> tuple[float, list[float]]:
+    """Each worker follows its own rotation chain; refreshes/s and every latency."""
     import aiohttp
 
-    done = 0
+    latencies: list[float] = []
     url = f"{base_url}/oauth/token"
 
     async def chain(session: aiohttp.ClientSession, index: int) -> None:
-        nonlocal done
         while time.perf_counter() < deadline:
             form = {
                 "grant_type": "refresh_token",
                 "refresh_token": refresh_tokens[index],
                 "client_id": "ethos-mobile",
             }
+            began = time.perf_counter()
             async with session.post(url, data=form) as response:
                 body = await response.json()
                 assert response.status == 200, body
+            latencies.append(time.perf_counter() - began)
             refresh_tokens[index] = body["refresh_token"]
-            done += 1
 
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=len(refresh_tokens))
@@ -140,7 +164,7 @@ async def refresh_rate(base_url: str, refresh_tokens: list[str], seconds: float)
         started = time.perf_counter()
         deadline = started + seconds
         await asyncio.gather(*(chain(session, i) for i in range(len(refresh_tokens))))
-        return done / (time.perf_counter() - started)
+        return len(latencies) / (time.perf_counter() - started), latencies
 
 
 async def get_load(
@@ -174,42 +198,129 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def measure(args: argparse.Namespace, cloud_url: str, bare_url: str, outbox: Path) -> None:
-    sessions = await make_sessions(cloud_url, outbox, args.concurrency + 1)
-    chains = [s.refresh_token for s in sessions[1:]]
-    bearer = {"Authorization": f"Bearer {sessions[0].access_token}"}
-    rates: dict[str, list[float]] = {"bare handler": [], "GET /oauth/jwks": [], "refresh": []}
-    latency: dict[str, dict[str, list[float]]] = {
-        name: {"p50": [], "p99": []} for name in ("bare handler", "GET /oauth/jwks", "userinfo")
-    }
-    for _ in range(args.rounds):  # interleaved so drift hits all alike
-        for name, url, headers in (
-            ("bare handler", bare_url + "/", None),
-            ("GET /oauth/jwks", cloud_url + "/oauth/jwks", None),
-            ("userinfo", cloud_url + "/oauth/userinfo", bearer),
-        ):
-            rate, samples = await get_load(url, args.seconds, args.concurrency, headers)
-            if name in rates:
-                rates[name].append(rate)
-            latency[name]["p50"].append(percentile(samples, 0.50) * 1000)
-            latency[name]["p99"].append(percentile(samples, 0.99) * 1000)
-        rates["refresh"].append(await refresh_rate(cloud_url, chains, args.seconds))
+@dataclass
+class Figures:
+    """Per target, one value a round: requests/s, p50 and p99 (ms), store CPU ms/request."""
 
-    floor = statistics.median(rates["bare handler"])
-    print(f"throughput, {args.concurrency} concurrent clients")
-    print(f"{'target':32} {'median req/s':>12} {'ratio to bare':>14}   rounds")
-    for name, values in rates.items():
-        label = "POST /oauth/token (refresh)" if name == "refresh" else name
-        median = statistics.median(values)
-        rounds = ", ".join(f"{v:.0f}" for v in values)
-        print(f"{label:32} {median:12.0f} {median / floor:14.2f}   {rounds}")
-    print(f"\nlatency, {args.concurrency} concurrent clients (ms, medians over rounds)")
-    bare_p99 = statistics.median(latency["bare handler"]["p99"])
-    print(f"{'target':32} {'p50':>8} {'p99':>8} {'p99 / bare p99':>15}")
-    for name, values in latency.items():
-        label = "GET /oauth/userinfo" if name == "userinfo" else name
-        p50, p99 = statistics.median(values["p50"]), statistics.median(values["p99"])
-        print(f"{label:32} {p50:8.2f} {p99:8.2f} {p99 / bare_p99:15.2f}")
+    rate: dict[str, list[float]] = field(default_factory=dict)
+    p50: dict[str, list[float]] = field(default_factory=dict)
+    p99: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, target: str, rate: float, samples: list[float], cpu_ms: float | None) -> None:
+        self.rate.setdefault(target, []).append(rate)
+        self.p50.setdefault(target, []).append(percentile(samples, 0.50) * 1000)
+        self.p99.setdefault(target, []).append(percentile(samples, 0.99) * 1000)
+        if cpu_ms is not None:
+            self.cpu.setdefault(target, []).append(cpu_ms)
+
+    def median(self, kind: str, target: str) -> float:
+        values = getattr(self, kind).get(target)
+        return statistics.median(values) if values else float("nan")
+
+
+@dataclass
+class Store:
+    """One store under test: its process, address, outbox and the tokens made on it."""
+
+    name: str
+    process: subprocess.Popen
+    url: str
+    outbox: Path
+    figures: Figures = field(default_factory=Figures)
+    chains: list[str] = field(default_factory=list)
+    bearer: dict[str, str] = field(default_factory=dict)
+
+    async def prepare(self, concurrency: int) -> None:
+        sessions = await make_sessions(self.url, self.outbox, concurrency + 1)
+        self.chains = [s.refresh_token for s in sessions[1:]]
+        self.bearer = {"Authorization": f"Bearer {sessions[0].access_token}"}
+
+    async def measure_round(self, seconds: float, concurrency: int) -> None:
+        for target in TARGETS:
+            before = cpu_seconds(self.process.pid)
+            if target == "GET /oauth/jwks":
+                rate, samples = await get_load(self.url + "/oauth/jwks", seconds, concurrency)
+            elif target == "GET /oauth/userinfo":
+                rate, samples = await get_load(
+                    self.url + "/oauth/userinfo", seconds, concurrency, self.bearer
+                )
+            else:
+                rate, samples = await refresh_load(self.url, self.chains, seconds)
+            used = cpu_seconds(self.process.pid) - before
+            self.figures.add(target, rate, samples, used * 1000 / max(1, len(samples)))
+
+
+async def measure(args: argparse.Namespace, stores: list[Store], bare_url: str) -> None:
+    for store in stores:
+        await store.prepare(args.concurrency)
+    floor = Figures()
+    for index in range(args.rounds):  # interleaved so drift hits all alike
+        rate, samples = await get_load(bare_url + "/", args.seconds, args.concurrency)
+        floor.add("bare handler", rate, samples, None)
+        for store in stores if index % 2 == 0 else reversed(stores):
+            await store.measure_round(args.seconds, args.concurrency)
+    report(args, stores, floor)
+
+
+def report(args: argparse.Namespace, stores: list[Store], floor: Figures) -> None:
+    bare_rate = floor.median("rate", "bare handler")
+    print(
+        f"{args.rounds} rounds of {args.seconds:g} s, {args.concurrency} concurrent clients, "
+        f"medians over rounds; database: {'PostgreSQL' if args.postgres else 'SQLite'}"
+    )
+    print(
+        f"bare handler: {bare_rate:.0f} req/s, p50 {floor.median('p50', 'bare handler'):.2f} ms, "
+        f"p99 {floor.median('p99', 'bare handler'):.2f} ms"
+    )
+    header = f"{'target':30} {'store':10} {'req/s':>7} {'/ bare':>7} {'p50 ms':>8} {'p99 ms':>8}"
+    print(f"\n{header} {'CPU ms/req':>10}   req/s by round")
+    for target in TARGETS:
+        for store in stores:
+            figures = store.figures
+            rate = figures.median("rate", target)
+            rounds = ", ".join(f"{value:.0f}" for value in figures.rate[target])
+            print(
+                f"{target:30} {store.name:10} {rate:7.0f} {rate / bare_rate:7.2f} "
+                f"{figures.median('p50', target):8.2f} {figures.median('p99', target):8.2f} "
+                f"{figures.median('cpu', target):10.2f}   {rounds}"
+            )
+    if len(stores) == 2:
+        base, new = stores
+        print(f"\nratios {new.name} / {base.name} (req/s: higher is better; p99, CPU: lower)")
+        for target in TARGETS:
+            ratios = [
+                new.figures.median(kind, target) / base.figures.median(kind, target)
+                for kind in ("rate", "p99", "cpu")
+            ]
+            print(
+                f"{target:30} req/s x{ratios[0]:.2f}   p99 x{ratios[1]:.2f}   CPU x{ratios[2]:.2f}"
+            )
+
+
+def baseline_worktree(ref: str, into: Path) -> str:
+    """Check `ref` out (detached) in a temporary worktree; returns the commit it names."""
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", f"{ref}^{{commit}}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(into), commit],
+        check=True,
+        capture_output=True,
+    )
+    return commit
+
+
+def remove_worktree(path: Path) -> None:
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+        check=False,
+        capture_output=True,
+    )
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def main() -> None:
@@ -218,36 +329,42 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--postgres", metavar="URL", help="use a fresh schema in this database")
-    parser.add_argument("--serve", choices=["bare", "cloud"])
-    parser.add_argument("--port", type=int)
+    parser.add_argument("--baseline", metavar="REF", help="also measure this commit, alternating")
+    parser.add_argument("--serve", choices=["bare", "cloud"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--tree", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port)
+        serve(args.serve, args.port, args.tree)
         return
-    database: dict[str, str] = {}
-    if args.postgres:
-        schema = f"bench_{os.getpid()}"
-        asyncio.run(_postgres(args.postgres, f'CREATE SCHEMA "{schema}"'))
-        database = {"DATABASE_URL": args.postgres, "ETHOS_DB_SCHEMA": schema}
-    with tempfile.TemporaryDirectory() as data_dir:
-        bare, bare_port = start("bare", data_dir, {})
-        cloud, cloud_port = start("cloud", data_dir, database)
-        try:
-            asyncio.run(
-                measure(
-                    args,
-                    f"http://127.0.0.1:{cloud_port}",
-                    f"http://127.0.0.1:{bare_port}",
-                    Path(data_dir) / "outbox",
+    with tempfile.TemporaryDirectory() as work, ExitStack() as cleanup:
+        trees = {"new": ROOT}
+        if args.baseline:
+            tree = Path(work) / "baseline"
+            commit = baseline_worktree(args.baseline, tree)
+            cleanup.callback(remove_worktree, tree)
+            print(f"baseline: {args.baseline} = {commit}")
+            trees = {"baseline": tree, "new": ROOT}
+        bare, bare_port = start("bare", work, {})
+        cleanup.callback(stop, bare)
+        stores = []
+        for name, tree in trees.items():
+            database: dict[str, str] = {}
+            if args.postgres:
+                schema = f"bench_{os.getpid()}_{name}"
+                asyncio.run(_postgres(args.postgres, f'CREATE SCHEMA "{schema}"'))
+                cleanup.callback(
+                    lambda s=schema: asyncio.run(
+                        _postgres(args.postgres, f'DROP SCHEMA "{s}" CASCADE')
+                    )
                 )
-            )
-        finally:
-            stop(bare)
-            stop(cloud)
-            if database:
-                asyncio.run(
-                    _postgres(args.postgres, f'DROP SCHEMA "{database["ETHOS_DB_SCHEMA"]}" CASCADE')
-                )
+                database = {"DATABASE_URL": args.postgres, "ETHOS_DB_SCHEMA": schema}
+            data_dir = Path(work) / f"data-{name}"
+            data_dir.mkdir()
+            process, port = start("cloud", str(data_dir), database, tree)
+            cleanup.callback(stop, process)
+            stores.append(Store(name, process, f"http://127.0.0.1:{port}", data_dir / "outbox"))
+        asyncio.run(measure(args, stores, f"http://127.0.0.1:{bare_port}"))
 
 
 async def _postgres(url: str, statement: str) -> None:

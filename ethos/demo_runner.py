@@ -15,11 +15,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ethos import dynsec_broker
 from ethos.demo import DEMO_DIR_DEFAULT, DEMO_SERIAL
 from ethos.demo_mail import OutboxWatcher
+
+if TYPE_CHECKING:
+    from cloud.remote.broker_node import BrokerPorts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,6 +32,10 @@ PORT_BTCPAY = 8082
 PORT_HUB = 8181
 PORT_MQTT = 1883
 START_TIMEOUT_S = 60.0
+# Remote access's broker role (issue #19): a private RabbitMQ node, when RabbitMQ is installed
+# and this checkout has its packaging; ETHOS_DEMO_REMOTE=0 leaves it out.
+REMOTE_BROKER_SCRIPT = Path(__file__).resolve().parents[1] / "packaging/remote-broker/run.py"
+ENV_DEMO_REMOTE = "ETHOS_DEMO_REMOTE"
 
 
 @dataclass
@@ -92,6 +100,22 @@ class DemoRunner:
         self.identity_enforced = dynsec_broker.available()
         # Our own broker: on 1883 unless something (a system Mosquitto) already listens there.
         self.mqtt_port = PORT_MQTT if not port_open(host, PORT_MQTT) else free_port(host)
+        self.remote_ports = self._remote_broker_ports()
+        self.remote_running = False
+
+    def _remote_broker_ports(self) -> BrokerPorts | None:
+        """The remote broker's ports (chosen now: the store is told its URLs), or None when
+        the demo runs without the broker role."""
+        if (
+            os.environ.get(ENV_DEMO_REMOTE, "1") in ("0", "false")
+            or not REMOTE_BROKER_SCRIPT.exists()
+        ):
+            return None
+        try:
+            from cloud.remote import broker_node
+        except ImportError:
+            return None
+        return broker_node.BrokerPorts.free(self.host) if broker_node.available() else None
 
     # -- set-up -----------------------------------------------------------------------
     def claim_secret(self) -> str:
@@ -111,6 +135,48 @@ class DemoRunner:
             path.write_text(secrets.token_urlsafe(24))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def remote_broker_password(self) -> str:
+        """The store's password on the remote broker's management API: made once, 0600."""
+        path = self.data_dir / "remote-broker-admin.secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def remote_broker_component(self) -> Component | None:
+        ports = self.remote_ports
+        if ports is None:
+            return None
+        from cloud.remote import broker_node
+
+        jwks = f"http://{self.host}:{PORT_CLOUD}/oauth/jwks"  # fetched when a token comes
+        return Component(
+            "remote broker",
+            [str(REMOTE_BROKER_SCRIPT), "--dir", str(self.data_dir / "remote-broker"),
+             "--jwks-url", jwks, "--host", self.host, "--mqtt-port", str(ports.mqtt),
+             "--web-mqtt-port", str(ports.web_mqtt), "--management-port", str(ports.management),
+             "--dist-port", str(ports.dist)],
+            ports.mqtt,
+            env={broker_node.ENV_ADMIN_PASSWORD: self.remote_broker_password()},
+        )  # fmt: skip
+
+    def remote_store_env(self) -> dict[str, str]:
+        """What the store needs to hand out broker tokens (REMOTE.md's settings)."""
+        if not self.remote_running:
+            return {}
+        from cloud.remote import broker_node
+        from cloud.remote.broker_const import WEB_MQTT_PATH
+
+        ports = self.remote_ports
+        assert ports is not None
+        return {
+            "ETHOS_REMOTE_BROKER_MQTT_URL": f"mqtt://{self.host}:{ports.mqtt}",
+            "ETHOS_REMOTE_BROKER_WS_URL": f"ws://{self.host}:{ports.web_mqtt}{WEB_MQTT_PATH}",
+            "ETHOS_REMOTE_BROKER_ADMIN_URL": f"http://{self.host}:{ports.management}",
+            "ETHOS_REMOTE_BROKER_ADMIN_USER": broker_node.DEFAULT_ADMIN_USER,
+            "ETHOS_REMOTE_BROKER_ADMIN_PASSWORD": self.remote_broker_password(),
+        }
 
     def stock_file(self, secret: str) -> Path:
         """Demo stock: the simulated detector first, then a few units of each product."""
@@ -163,6 +229,19 @@ class DemoRunner:
             raise RuntimeError(f"{component.name} exited; see {log.name}")
         print("ready")
 
+    def start_optional(self, component: Component, step: int, total: int) -> bool:
+        """Start a part the demo can do without (remote access's broker): False if it fails."""
+        try:
+            self.start(component, step, total)
+        except RuntimeError as err:
+            print(f"  {err}; the demo goes on without remote access")
+            if component.process is not None and component.process.poll() is None:
+                component.process.kill()
+                component.process.wait()
+            self.running.remove(component)
+            return False
+        return True
+
     def run_once(self, name: str, args: list[str]) -> None:
         result = subprocess.run(  # noqa: S603 (our interpreter, our arguments)
             [sys.executable, *args], env=self.base_env(), capture_output=True, text=True
@@ -214,6 +293,9 @@ class DemoRunner:
                 "can speak for any device)."
             )
         items = [self.broker_component()]
+        remote = self.remote_broker_component()
+        if remote is not None:
+            items.append(remote)
         items += [
             Component(
                 "btcpay simulator",
@@ -261,6 +343,11 @@ class DemoRunner:
             step = 0
             for component in components:
                 step += 1
+                if component.name == "store":
+                    component.env.update(self.remote_store_env())
+                if component.name == "remote broker":
+                    self.remote_running = self.start_optional(component, step, total)
+                    continue
                 self.start(component, step, total)
                 if component.name == "store":
                     step += 1
@@ -315,6 +402,20 @@ class DemoRunner:
             f"  MQTT_URL=mqtt://USERNAME:PASSWORD@{self.host}:{self.mqtt_port} ethos device "
             "simulate --kind light --base lights/demo --node-id demo_lamp\n"
             'and apply "Lights follow presence" on the detector\'s page.\n'
+            f"{self.remote_note()}"
             "Press Ctrl-C to stop everything.\n",
             flush=True,
+        )
+
+    def remote_note(self) -> str:
+        if not self.remote_running:
+            return "Remote access: off (RabbitMQ is not installed, or ETHOS_DEMO_REMOTE=0).\n"
+        env = self.remote_store_env()
+        return (
+            f"Remote broker   {env['ETHOS_REMOTE_BROKER_MQTT_URL']} (hubs), "
+            f"{env['ETHOS_REMOTE_BROKER_WS_URL']} (browsers)\n"
+            "To try remote control: on the hub's Remote access page turn it on, tick what to\n"
+            'share and press "Pair a browser"; open "My home" in the store (another browser\n'
+            'or a private window works as "away"), enter the code, compare the check digits,\n'
+            "then watch the shared devices live and switch them from there.\n"
         )

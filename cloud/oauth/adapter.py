@@ -4,12 +4,8 @@ Authlib has no aiohttp integration. Requests are read completely on the event lo
 turned into immutable Authlib request objects; Authlib then runs in a worker thread (it
 signs ID tokens, which costs CPU) and its database callbacks go back to the loop through
 :class:`LoopBridge`, where the async engine does the I/O. The loop never blocks on the
-database or on RSA, and Authlib sees ordinary synchronous calls.
-
-Grants that sign nothing (the refresh grant, which thousands of hubs call) run on the loop
-instead, in a greenlet as SQLAlchemy's own async layer does: their database calls then
-suspend the greenlet rather than hop between threads, and the request holds its database
-connection only for the work itself, not for the threads' scheduling.
+database or on RSA, and Authlib sees ordinary synchronous calls. (The refresh grant, which
+thousands of hubs call, does not come here: cloud/oauth/refresh.py answers it on the loop.)
 """
 
 from __future__ import annotations
@@ -51,11 +47,9 @@ class LoopBridge:
     ) -> None:
         self._loop = loop
         self._session = session
-        # True: the work runs on the loop in a greenlet (see the module docstring).
+        # True: the work runs on the loop in a greenlet (see `async_run_authlib`).
         self._on_loop = on_loop
         self.deferred: list[Callable[[AsyncSession], Awaitable[object]]] = []
-        # Rows loaded on the loop before Authlib runs, by (kind, key): saves round trips.
-        self.prefetched: dict[tuple[str, object], object] = {}
 
     def in_request(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         if self._on_loop:
@@ -65,12 +59,6 @@ class LoopBridge:
             self._loop,
         )
         return future.result(timeout=BRIDGE_TIMEOUT_SECONDS)
-
-    def lookup(self, kind: str, key: object, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """A prefetched row if there is one, else `work` in the request's session."""
-        if (kind, key) in self.prefetched:
-            return self.prefetched[(kind, key)]  # type: ignore[return-value]
-        return self.in_request(work)
 
     def defer(self, work: Callable[[AsyncSession], Awaitable[object]]) -> None:
         self.deferred.append(work)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from cloud.authz import Principal, grantable_scopes
-from cloud.oauth import grants
-from cloud.web.keys import ENGINE
+from cloud.db import utcnow
+from cloud.oauth.runtime import OAUTH
+from cloud.security import token_hash
 
 MAX_TOKEN_LENGTH = 512
 
@@ -28,12 +29,8 @@ async def async_resolve_bearer(request: web.Request, token: str) -> Principal | 
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    async with request.app[ENGINE].connect() as connection:
-        if connection.dialect.name != "sqlite":
-            # One SELECT needs no transaction around it: on PostgreSQL that saves the
-            # BEGIN and ROLLBACK round trips of every bearer request.
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-        grant = await grants.find_access_grant(connection, token)
+    # One statement, no transaction around it (cloud/oauth/token_rows.py).
+    grant = await request.app[OAUTH].token_rows().access_grant(token_hash(token), utcnow())
     if grant is None:
         return None
     scopes = grantable_scopes(

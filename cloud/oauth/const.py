@@ -75,3 +75,6 @@ DEFAULT_REGISTERED_NAME = "Ethos hub"  # what a hub that gives no name is called
 # A refresh answer lost on the network must not log a hub out: its previous refresh
 # token may come back once within this many seconds (ETHOS_OAUTH_REFRESH_GRACE_SECONDS).
 REFRESH_GRACE_SECONDS = 60
+# Registered clients kept in memory by the token endpoint (cloud/oauth/client_cache.py).
+CLIENT_CACHE_SECONDS = 30.0
+CLIENT_CACHE_SIZE = 10_000

@@ -2,7 +2,8 @@
 as async functions over one session each.
 
 Single-use rules are enforced here with conditional updates (`... WHERE used_at IS NULL`)
-so that two concurrent requests cannot both spend the same code or refresh token.
+so that two concurrent requests cannot both spend the same code or device grant (refresh
+tokens and bearer lookups, the hot paths, are cloud/oauth/token_rows.py's).
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from cloud.accounts.models import User
@@ -29,47 +29,6 @@ from cloud.oauth.models import (
 from cloud.security import token_hash
 
 PURGE_GRACE = timedelta(hours=1)
-
-# The refresh grant and every bearer request run these: built once, with bound parameters,
-# as building (and cache-keying) statements per call was a large share of their CPU time.
-_INSERT_TOKEN = insert(OAuthToken)
-_REFRESH_WITH_CLIENT_AND_USER = (
-    select(OAuthToken, OAuthClient, User)
-    .join(OAuthClient, col(OAuthClient.client_id) == col(OAuthToken.client_id))
-    .join(User, col(User.id) == col(OAuthToken.user_id))
-    .where(col(OAuthToken.refresh_token_hash) == bindparam("b_hash"))
-)
-_MARK_IF_LIVE = (
-    update(OAuthToken)
-    .where(
-        col(OAuthToken.id) == bindparam("b_id"),
-        col(OAuthToken.rotated_at).is_(None),
-        col(OAuthToken.revoked_at).is_(None),
-    )
-    # Nothing reads the session's copy of the row after it is marked.
-    .execution_options(synchronize_session=False)
-)
-_ROTATE = _MARK_IF_LIVE.values(rotated_at=bindparam("b_at"))
-_SUPERSEDE = _MARK_IF_LIVE.values(revoked_at=bindparam("b_at"))
-# Columns only (no ORM rows): what a bearer request needs to become a principal.
-_LIVE_ACCESS_GRANT = (
-    select(
-        col(OAuthToken.scope),
-        col(OAuthToken.client_id),
-        col(User.id),
-        col(User.email),
-        col(OAuthClient.first_party),
-        col(OAuthClient.owner_user_id),
-    )
-    .join(User, col(User.id) == col(OAuthToken.user_id))
-    .join(OAuthClient, col(OAuthClient.client_id) == col(OAuthToken.client_id))
-    .where(
-        col(OAuthToken.access_token_hash) == bindparam("b_hash"),
-        col(OAuthToken.revoked_at).is_(None),
-        col(OAuthToken.access_expires_at) > bindparam("b_now"),
-        col(User.confirmed).is_(True),
-    )
-)
 
 
 def new_family_id() -> str:
@@ -129,57 +88,7 @@ async def nonce_was_used(session: AsyncSession, client_id: str, nonce: str) -> b
 
 async def add_token(session: AsyncSession, row: OAuthToken) -> None:
     # A Core insert: the row is not read back, and the unit of work costs more than it.
-    await session.execute(_INSERT_TOKEN, [row.model_dump(exclude={"id"})])
-
-
-async def find_refresh(session: AsyncSession, refresh_token: str) -> OAuthToken | None:
-    return await session.scalar(
-        select(OAuthToken).where(col(OAuthToken.refresh_token_hash) == token_hash(refresh_token))
-    )
-
-
-async def prefetch_refresh(
-    session: AsyncSession, refresh_token: str
-) -> dict[tuple[str, object], object]:
-    """The refresh token's row, client and user in one query (the refresh grant's reads)."""
-    row = (
-        await session.execute(_REFRESH_WITH_CLIENT_AND_USER, {"b_hash": token_hash(refresh_token)})
-    ).first()
-    if row is None:
-        return {("refresh", refresh_token): None}
-    token, client, user = row
-    return {
-        ("refresh", refresh_token): token,
-        ("client", client.client_id): client,
-        ("user", user.id): user if user.confirmed else None,
-    }
-
-
-async def _mark_if_live(session: AsyncSession, statement: Any, token_id: int) -> bool:
-    """One guarded UPDATE of a row neither used nor revoked; False when it no longer is."""
-    result = await session.execute(statement, {"b_id": token_id, "b_at": utcnow()})
-    return affected_rows(result) == 1
-
-
-async def rotate_refresh(session: AsyncSession, token_id: int) -> bool:
-    """Mark a refresh token used; False when it was already used (or revoked) meanwhile."""
-    return await _mark_if_live(session, _ROTATE, token_id)
-
-
-async def issued_after(session: AsyncSession, family_id: str, token_id: int) -> list[OAuthToken]:
-    """The rows of a family issued after `token_id` (a family is one chain: its successors)."""
-    rows = await session.scalars(
-        select(OAuthToken)
-        .where(col(OAuthToken.family_id) == family_id, col(OAuthToken.id) > token_id)
-        .order_by(col(OAuthToken.id))
-    )
-    return list(rows)
-
-
-async def supersede(session: AsyncSession, token_id: int) -> bool:
-    """Revoke a row nobody used yet, replaced by a fresh rotation from its predecessor;
-    False when it was used (or revoked) meanwhile."""
-    return await _mark_if_live(session, _SUPERSEDE, token_id)
+    await session.execute(insert(OAuthToken), [row.model_dump(exclude={"id"})])
 
 
 async def revoke_family(session: AsyncSession, family_id: str) -> None:
@@ -200,33 +109,6 @@ async def find_any_token(session: AsyncSession, token: str) -> OAuthToken | None
             )
         )
     )
-
-
-@dataclass(frozen=True)
-class AccessGrant:
-    """What a live access token grants: its scope, client and (confirmed) user."""
-
-    scope: str
-    client_id: str
-    user_id: int
-    email: str
-    first_party: bool
-    client_owner_id: int | None
-
-
-async def find_access_grant(connection: AsyncConnection, access_token: str) -> AccessGrant | None:
-    """A live access token of a confirmed user, in one query on a plain connection (every
-    bearer request runs it: no ORM session, no rows made into objects)."""
-    row = (
-        await connection.execute(
-            _LIVE_ACCESS_GRANT, {"b_hash": token_hash(access_token), "b_now": utcnow()}
-        )
-    ).first()
-    if row is None:
-        return None
-    scope, client_id, user_id, email, first_party, owner_id = row
-    assert user_id is not None  # joined on it
-    return AccessGrant(scope, client_id, user_id, email, first_party, owner_id)
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

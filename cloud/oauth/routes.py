@@ -3,7 +3,6 @@ token, userinfo, revoke, device authorization, client registration; and `setup`.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from typing import cast
@@ -42,6 +41,7 @@ from cloud.oauth.const import (
     DEVICE_AUTHORIZATION_PATH,
     DEVICE_PAGE_PATH,
     DISCOVERY_PATH,
+    GRANT_REFRESH_TOKEN,
     JWKS_PATH,
     REGISTRATION_PATH,
     REVOKE_PATH,
@@ -219,13 +219,11 @@ async def _form_endpoint(request: web.Request, name: str | None) -> web.Response
             return cast(OAuthResponse, server.create_token_response(oauth_request))
         return cast(OAuthResponse, server.create_endpoint_response(name, oauth_request))
 
-    prefetch = None
-    refresh_token = oauth_request.form.get("refresh_token")
-    refreshing = name is None and oauth_request.form.get("grant_type") == "refresh_token"
-    if refreshing and refresh_token:
-        prefetch = functools.partial(grants.prefetch_refresh, refresh_token=refresh_token)
-    # A refresh signs nothing (no ID token): it runs on the loop, without thread hops.
-    answer = await async_run_authlib(request.app, work, prefetch, on_loop=refreshing)
+    if name is None and oauth_request.payload.grant_type == GRANT_REFRESH_TOKEN:
+        # The grant thousands of hubs call: on the loop, one round trip (refresh.py).
+        refreshed = await request.app[OAUTH].refresh_grant().async_token_response(oauth_request)
+        return refreshed.to_aiohttp()
+    answer = await async_run_authlib(request.app, work)
     return answer.to_aiohttp()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -12,12 +12,12 @@ from typing import TypeVar, cast
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
 from cloud.db import utcnow
 from cloud.oauth import grants
 from cloud.oauth.adapter import LoopBridge, OAuthResponse, in_bridge_context
+from cloud.oauth.client_cache import ClientCache
 from cloud.oauth.const import (
     AUTH_NONE,
     GRANT_AUTHORIZATION_CODE,
@@ -31,11 +31,13 @@ from cloud.oauth.const import (
     MOBILE_CLIENT_SCOPES,
 )
 from cloud.oauth.models import OAuthClient
+from cloud.oauth.refresh import RefreshGrant
 from cloud.oauth.server import EthosAuthorizationServer
 from cloud.oauth.signing_keys import KeyRing, async_load_key_ring
+from cloud.oauth.token_rows import TokenRows, async_open_token_rows
 from cloud.ops.const import JOB_SIGNING_KEY_ROTATION
 from cloud.ops.keys import JOBS
-from cloud.web.keys import DB, SETTINGS
+from cloud.web.keys import DB, ENGINE, SETTINGS
 from ethos.tasks import async_cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,32 +54,35 @@ class OAuthRuntime:
     executor: ThreadPoolExecutor | None = None  # created at start-up, shut down at cleanup
     key_ring: KeyRing | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # The token endpoint's and bearer requests' statements, and the refresh grant on them.
+    rows: TokenRows | None = None
+    refresh: RefreshGrant | None = None
 
     def keys(self) -> KeyRing:
         assert self.key_ring is not None, "the key ring loads at start-up"
         return self.key_ring
 
+    def token_rows(self) -> TokenRows:
+        assert self.rows is not None, "the OAuth cleanup context is not running"
+        return self.rows
+
+    def refresh_grant(self) -> RefreshGrant:
+        assert self.refresh is not None, "the OAuth cleanup context is not running"
+        return self.refresh
+
 
 OAUTH: web.AppKey[OAuthRuntime] = web.AppKey("oauth_runtime", OAuthRuntime)
 
 
-Prefetch = Callable[[AsyncSession], Awaitable[dict[tuple[str, object], object]]]
-
-
 async def async_run_authlib(
-    app: web.Application,
-    work: Callable[[EthosAuthorizationServer], T],
-    prefetch: Prefetch | None = None,
-    *,
-    on_loop: bool = False,
+    app: web.Application, work: Callable[[EthosAuthorizationServer], T], *, on_loop: bool = False
 ) -> T:
     """Run Authlib in a worker thread within one transaction (`on_loop`: in a greenlet on
-    the event loop, for work that signs nothing; see cloud/oauth/adapter.py).
+    the event loop, as SQLAlchemy's async layer does, for work that signs nothing).
 
     The transaction commits unless Authlib answered with an error, so a refused request
     leaves nothing behind; facts that must stick anyway (`LoopBridge.defer`) follow in
-    their own transaction. `prefetch` loads, on the loop and in one query, rows Authlib
-    will ask for (the hot refresh path), so its callbacks need no round trip for them.
+    their own transaction.
     """
     runtime = app[OAUTH]
     loop = asyncio.get_running_loop()
@@ -85,8 +90,6 @@ async def async_run_authlib(
     async with app[DB]() as session:
         current = LoopBridge(loop, session, on_loop=on_loop)
         try:
-            if prefetch is not None:
-                current.prefetched.update(await prefetch(session))
             result: T
             if on_loop:
                 result = cast(
@@ -204,12 +207,14 @@ async def _async_rotate_keys_forever(app: web.Application) -> None:
 
 async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context (after the database's): clients, keys, worker threads."""
-    runtime = app[OAUTH]
-    runtime.executor = ThreadPoolExecutor(
-        app[SETTINGS].oauth.worker_threads, thread_name_prefix="oauth"
-    )
+    runtime, settings = app[OAUTH], app[SETTINGS]
+    runtime.executor = ThreadPoolExecutor(settings.oauth.worker_threads, thread_name_prefix="oauth")
     await _async_sync_first_party_clients(app)
     await async_reload_keys(app)
+    runtime.rows = await async_open_token_rows(
+        app[ENGINE], settings.database_url, settings.database_schema
+    )
+    runtime.refresh = RefreshGrant(runtime.server, runtime.rows, ClientCache(app[DB]))
     runtime.tasks.append(
         asyncio.create_task(_async_housekeeping_forever(app), name="oauth-housekeeping")
     )
@@ -222,6 +227,8 @@ async def oauth_ctx(app: web.Application) -> AsyncIterator[None]:
         runtime.tasks.clear()
         runtime.executor.shutdown(wait=False, cancel_futures=True)
         runtime.executor = None
+        await runtime.rows.aclose()
+        runtime.rows = runtime.refresh = None
 
 
 def create_runtime(app: web.Application) -> OAuthRuntime:

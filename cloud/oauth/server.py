@@ -1,5 +1,7 @@
 """Authlib's authorization server, configured for Ethos: grants, endpoints, token rules.
 
+The refresh grant is not here: it runs on the event loop (cloud/oauth/refresh.py).
+
 Everything here is synchronous and runs in a worker thread; database access goes
 through :func:`cloud.oauth.adapter.bridge` (see the adapter's docstring for why).
 """
@@ -22,7 +24,7 @@ from authlib.oauth2.rfc6749 import (
     InvalidScopeError,
     UnauthorizedClientError,
 )
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7591 import (
@@ -76,7 +78,7 @@ _LOGGER = logging.getLogger(__name__)
 def _load_user(user_id: int | None, auth_time: Any = None) -> EndUser | None:
     if user_id is None:
         return None
-    user = bridge().lookup("user", user_id, lambda s: grants.get_user(s, user_id))
+    user = bridge().in_request(lambda s: grants.get_user(s, user_id))
     return EndUser.of(user, auth_time) if user else None
 
 
@@ -173,74 +175,6 @@ class CodeGrant(AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> EndUser | None:
         return _load_user(authorization_code.user_id, authorization_code.auth_time)
-
-
-class RotatingRefreshGrant(RefreshTokenGrant):
-    """Each refresh gives a new refresh token; a spent one coming back revokes the family.
-
-    Except once, shortly: an answer lost on the network leaves the client holding only the
-    token it sent. Within the grace (`refresh_grace_seconds` after it was rotated) that
-    previous token may come back once, while its successor has not been used: the answer
-    is a fresh rotation from it, and the unused successor is revoked in the same
-    transaction, so the family never has two live chains. A second return, a return after
-    the successor was used, or after the grace, is reuse: the whole family is revoked.
-    """
-
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(TOKEN_AUTH_METHODS)
-    INCLUDE_NEW_REFRESH_TOKEN = True
-    _superseding: int | None = None  # the unused successor a grace retry replaces
-
-    def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
-        row = bridge().lookup(
-            "refresh", refresh_token, lambda s: grants.find_refresh(s, refresh_token)
-        )
-        if row is None:
-            return None
-        expired = row.refresh_expires_at is None or row.refresh_expires_at <= utcnow()
-        if row.revoked_at is None and row.rotated_at is not None and not expired:
-            self._superseding = self._unused_successor_within_grace(row)
-            if self._superseding is not None:
-                return row
-        if row.rotated_at is not None or row.revoked_at is not None:
-            if row.revoked_at is None:
-                _LOGGER.warning("refresh token reused (client %s): family revoked", row.client_id)
-            family = row.family_id
-            bridge().defer(lambda s: grants.revoke_family(s, family))
-            return None
-        return None if expired else row
-
-    def _unused_successor_within_grace(self, row: OAuthToken) -> int | None:
-        grace = timedelta(seconds=self.server.oauth.refresh_grace_seconds)
-        assert row.rotated_at is not None and row.id is not None
-        if utcnow() - row.rotated_at > grace:
-            return None
-        family, token_id = row.family_id, row.id
-        later = bridge().in_request(lambda s: grants.issued_after(s, family, token_id))
-        if len(later) != 1 or later[0].rotated_at is not None or later[0].revoked_at is not None:
-            return None
-        return later[0].id
-
-    def authenticate_user(self, refresh_token: OAuthToken) -> EndUser | None:
-        return _load_user(refresh_token.user_id)
-
-    def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
-        token_id, family = refresh_token.id, refresh_token.family_id
-        assert token_id is not None
-        if self._superseding is not None:
-            successor = self._superseding
-            spent = not bridge().in_request(lambda s: grants.supersede(s, successor))
-            if not spent:
-                _LOGGER.info(
-                    "refresh token of %s came back within the grace: its unused successor "
-                    "was replaced",
-                    refresh_token.client_id,
-                )
-                return
-        elif bridge().in_request(lambda s: grants.rotate_refresh(s, token_id)):
-            return
-        # Spent concurrently by someone else: treat as reuse.
-        bridge().defer(lambda s: grants.revoke_family(s, family))
-        raise InvalidGrantError("The refresh token was already used.")
 
 
 class DeviceFlowGrant(DeviceCodeGrant):
@@ -451,18 +385,17 @@ class EthosAuthorizationServer(AuthorizationServer):
             ),
         )
         self.register_grant(CodeGrant, [S256CodeChallenge(required=True), IdTokens(self)])
-        self.register_grant(RotatingRefreshGrant)
         self.register_grant(DeviceFlowGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(DeviceAuthorization(self))
         self.register_endpoint(Registration(self))
 
     def query_client(self, client_id: str) -> OAuthClient | None:
-        return bridge().lookup("client", client_id, lambda s: grants.get_client(s, client_id))
+        return bridge().in_request(lambda s: grants.get_client(s, client_id))
 
     def save_token(self, token: dict[str, Any], request: AiohttpOAuth2Request) -> None:
-        previous = request.refresh_token
-        family = previous.family_id if isinstance(previous, OAuthToken) else grants.new_family_id()
+        # Codes and device grants start a family; refreshes are cloud/oauth/refresh.py's.
+        family = grants.new_family_id()
         request.family_id = family
         now, refresh = utcnow(), token.get("refresh_token")
         row = OAuthToken(
