@@ -45,6 +45,13 @@ def remote_settings(remote_broker: RemoteBroker) -> RemoteSettings:
 
 
 @pytest.fixture
+def sweep_seconds() -> float:
+    # No second sweep during a test: what closes the connection is the store's own
+    # disconnect right after the change (the sweep is shown in test_revocation.py).
+    return 3600.0
+
+
+@pytest.fixture
 def broker_admin() -> NoBroker:
     return NoBroker()  # the store makes its RabbitMQ admin from ETHOS_REMOTE_BROKER_ADMIN_URL
 

@@ -9,7 +9,7 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,12 +38,13 @@ class RemoteStore(ScriptedStore):
 
     hub_id: str = ""
     broker_url: str = ""
-    session_mode: str = "ok"  # "ok", "503", "401"
+    session_mode: str = "ok"  # "ok", "503", "401", "403"
     expires_in: float = 600
     sessions: list[dict[str, Any]] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     token_script: list[str] = field(default_factory=list)  # handed out first, in order
     attempts: int = 0  # every call, refused ones too
+    mint: Callable[[], str] | None = None  # real broker tokens (the e2e tier's RabbitMQ)
 
     def app(self) -> web.Application:
         app = super().app()
@@ -58,12 +59,17 @@ class RemoteStore(ScriptedStore):
             return web.json_response({"error": "invalid_client"}, status=401)
         body = await request.json()
         self.sessions.append(body)
+        if self.session_mode == "403":  # a client registered before 32-hex client ids
+            return web.json_response(
+                {"error": "invalid_client", "error_description": "register again"}, status=403
+            )
         if self.session_mode == "503":
             return web.json_response({"error": "remote_unavailable"}, status=503)
         if body.get("enabled") is False:
             return web.json_response({"enabled": False})
         scripted = self.token_script.pop(0) if self.token_script else None
-        self.tokens.append(scripted or f"token-{len(self.tokens)}-{secrets.token_hex(4)}")
+        made = self.mint() if self.mint is not None else None
+        self.tokens.append(scripted or made or f"token-{len(self.tokens)}-{secrets.token_hex(4)}")
         return web.json_response(
             {
                 "broker_url": self.broker_url,
@@ -72,6 +78,18 @@ class RemoteStore(ScriptedStore):
                 "topic_root": f"ethos-home/{self.hub_id}",
             }
         )
+
+
+# How a browser logs in to the broker: aiomqtt keywords (username, password, identifier);
+# None: anonymously (the default tier's broker, the shared Mosquitto).
+BrowserLogin = Callable[[], dict[str, Any]]
+
+
+def _client(url: str, login: BrowserLogin | None) -> aiomqtt.Client:
+    parts = urlsplit(url)
+    return aiomqtt.Client(
+        parts.hostname or "127.0.0.1", parts.port or 1883, **(login() if login else {})
+    )
 
 
 @dataclass
@@ -92,9 +110,10 @@ class Listener:
 
     @classmethod
     @asynccontextmanager
-    async def connect(cls, url: str, hub_id: str) -> AsyncIterator[Listener]:
-        parts = urlsplit(url)
-        async with aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883) as client:
+    async def connect(
+        cls, url: str, hub_id: str, login: BrowserLogin | None = None
+    ) -> AsyncIterator[Listener]:
+        async with _client(url, login) as client:
             listener = cls(client, hub_id)
             await client.subscribe(f"ethos-home/{hub_id}/#", qos=1)
             listener._task = asyncio.get_running_loop().create_task(listener._listen())
@@ -179,6 +198,7 @@ class RemoteHome:
     store: RemoteStore
     hub_id: str
     broker_url: str
+    login: BrowserLogin | None = None
 
     @property
     def hub(self) -> Hub:
@@ -218,10 +238,9 @@ class RemoteHome:
     @asynccontextmanager
     async def browser(self, code: str, name: str = "Phone") -> AsyncIterator[PairedBrowser]:
         browser = RemoteBrowser(self.hub_id, name)
-        async with Listener.connect(self.broker_url, self.hub_id) as listener:
-            parts = urlsplit(self.broker_url)
+        async with Listener.connect(self.broker_url, self.hub_id, self.login) as listener:
             async with (
-                aiomqtt.Client(parts.hostname or "127.0.0.1", parts.port or 1883) as pairer,
+                _client(self.broker_url, self.login) as pairer,
                 browser.async_session(pairer),
             ):
                 await browser.async_pair(pairer, code)
