@@ -281,6 +281,13 @@ class EthosCloudClient:
             raise CloudAuthError(
                 "the store no longer knows this hub; link it again", "invalid_client"
             )
+        if status == 403:
+            _, why = self._oauth_error(body)
+            raise CloudAuthError(
+                f"the store refuses remote access for this hub ({why or 'forbidden'}); "
+                "link it again",
+                "forbidden",
+            )
         if status != 200:
             raise CloudProtocolError(f"the store answered {status} for the remote session")
         try:

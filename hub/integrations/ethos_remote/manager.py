@@ -64,7 +64,7 @@ class RemoteAccess:
 
     async def async_load(self) -> None:
         await self.sharing.async_load()
-        self.sharing.async_listen(self.async_wake)
+        self.sharing.async_listen(self._on_sharing_changed)
 
     async def async_keys(self) -> RemotePairing:
         """The household key's store and the pairing of browsers (loaded once)."""
@@ -93,6 +93,12 @@ class RemoteAccess:
     async def async_stop(self) -> None:
         task, self._task = self._task, None
         await async_cancel_and_wait(*([task] if task else []))
+
+    @callback
+    def _on_sharing_changed(self) -> None:
+        if self.uplink is not None:
+            self.uplink.async_share_changed()  # the snapshot now lists what is shared now
+        self.async_wake()
 
     @callback
     def async_wake(self) -> None:
@@ -171,7 +177,6 @@ class RemoteAccess:
         elif self._subjects(members) != self._told and time.monotonic() >= self._retry_store_at:
             with contextlib.suppress(CloudError):
                 await self.async_session(True)  # the store learns who may come in now
-        self.uplink.async_share_changed()
 
     async def _async_forget_removed_people(
         self, hub_id: str, members: Members, keys: RemotePairing

@@ -119,6 +119,11 @@ class Uplink:
         await async_cancel_and_wait(*([task] if task else []), *self._commands)
 
     @property
+    def snapshot_pending(self) -> bool:
+        """A snapshot is due (something shared changed since the last one)."""
+        return self._snapshot_due.is_set()
+
+    @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 

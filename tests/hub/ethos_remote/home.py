@@ -38,7 +38,7 @@ class RemoteStore(ScriptedStore):
 
     hub_id: str = ""
     broker_url: str = ""
-    session_mode: str = "ok"  # "ok", "503", "401"
+    session_mode: str = "ok"  # "ok", "503", "401", "403"
     expires_in: float = 600
     sessions: list[dict[str, Any]] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
@@ -59,6 +59,10 @@ class RemoteStore(ScriptedStore):
             return web.json_response({"error": "invalid_client"}, status=401)
         body = await request.json()
         self.sessions.append(body)
+        if self.session_mode == "403":  # a client registered before 32-hex client ids
+            return web.json_response(
+                {"error": "invalid_client", "error_description": "register again"}, status=403
+            )
         if self.session_mode == "503":
             return web.json_response({"error": "remote_unavailable"}, status=503)
         if body.get("enabled") is False:

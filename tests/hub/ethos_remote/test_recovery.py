@@ -120,9 +120,12 @@ async def test_unlinking_the_hub_stops_the_uplink(remote_home: RemoteHome) -> No
     assert home.hub.states.get(PLUG).state == "on"
 
 
-async def test_a_hub_the_store_no_longer_knows_stops_asking(remote_home: RemoteHome) -> None:
+@pytest.mark.parametrize("refusal", ["401", "403"])
+async def test_a_hub_the_store_no_longer_knows_stops_asking(
+    remote_home: RemoteHome, refusal: str
+) -> None:
     home = remote_home
-    home.store.session_mode = "401"  # the hub's client was deleted at the store
+    home.store.session_mode = refusal  # the hub's client deleted, or refused, at the store
     await home.share(PLUG)
     await wait_until(lambda: home.remote.status == "unlinked")
     asked = home.store.attempts

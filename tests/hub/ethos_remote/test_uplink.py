@@ -103,3 +103,20 @@ async def test_replayed_or_altered_commands_are_refused(remote_home: RemoteHome)
         assert (await phone.reply_to(last))["ok"] is True
         assert home.hub.states.get(PLUG).state == "off"
         assert [r["id"] for r in phone.replies()].count(on_id) == 1
+
+
+async def test_nothing_changed_means_no_new_snapshot_until_the_heartbeat(
+    remote_home: RemoteHome,
+) -> None:
+    """The owner's page and the members check look again every few seconds: that alone
+    must not publish (the broker's load is one snapshot per 30 s per idle hub)."""
+    home = remote_home
+    await home.share(PLUG)
+    await home.wait_connected()
+    uplink = home.remote.uplink
+    await wait_until(lambda: not uplink.snapshot_pending)  # the first one is out
+    for _ in range(3):
+        await home.remote.async_reconcile()
+    assert not uplink.snapshot_pending
+    await home.hub.services.async_call("switch", "turn_on", {"entity_id": PLUG})
+    assert uplink.snapshot_pending  # a shared entity changed: a snapshot is due
