@@ -154,6 +154,10 @@ async def hub_session(request: web.Request) -> web.Response:
         raise _json_error(web.HTTPForbidden, refusal.code, refusal.message)
     wanted = await _async_read_hub_session(request)
     async with transaction(request.app) as session:
+        # Read again, locked, in this transaction: a hub unlinked since it authenticated
+        # is refused, not a 500 on its vanished foreign key.
+        if await service.async_lock_client(session, client.client_id) is None:
+            raise _json_error(web.HTTPUnauthorized, "invalid_client", "This hub is unlinked.")
         outcome = await service.update_hub_session(
             session, client.client_id, wanted.enabled, wanted.members
         )

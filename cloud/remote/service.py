@@ -75,6 +75,13 @@ def can_open_hub_session(client: OAuthClient) -> Refusal | None:
     return None if HUB_ID.fullmatch(client.client_id) else NOT_A_HOME_ID
 
 
+async def async_lock_client(session: AsyncSession, client_id: str) -> OAuthClient | None:
+    """The hub's client row, locked until the transaction ends (PostgreSQL), or None."""
+    return await session.scalar(
+        select(OAuthClient).where(col(OAuthClient.client_id) == client_id).with_for_update()
+    )
+
+
 def _account_id(subject: str) -> int | None:
     """The user id a store `sub` names (decimal, as ID tokens carry it), else None."""
     if not subject.isascii() or not subject.isdigit() or subject != str(int(subject)):

@@ -180,3 +180,13 @@ def test_only_a_registered_hub_with_a_home_id_may_open_a_session(client_id, firs
     assert (refusal is None) is allowed
     if refusal is not None:
         assert refusal.status == 403 and refusal.message
+
+
+async def test_the_openapi_document_describes_the_hub_session(provider, http):
+    document = (await http.get(provider.base_url + "/api/v1/openapi.json")).json()
+    operation = document["paths"][HUB_SESSION]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/HubSessionIn"}
+    schema = document["components"]["schemas"]["HubSessionIn"]
+    assert schema["properties"]["members"]["maxItems"] == 100
+    assert {"200", "400", "401", "413", "503"} <= set(operation["responses"])
