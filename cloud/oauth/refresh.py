@@ -66,13 +66,13 @@ class RefreshGrant:
             request.form.get("client_id"),
             request.payload.client_id,
         }
-        known = {}
+        known: dict[str, OAuthClient] = {}
         for client_id in named:
-            if client_id and (client := await self._clients.async_get(client_id)) is not None:
-                known[client_id] = client
+            if client_id and (row := await self._clients.async_get(client_id)) is not None:
+                known[client_id] = row
         authenticate = ClientAuthentication(known.get)
-        client: OAuthClient = authenticate(request, list(TOKEN_AUTH_METHODS), "token")
-        return client
+        authenticated: OAuthClient = authenticate(request, list(TOKEN_AUTH_METHODS), "token")
+        return authenticated
 
     async def _async_refresh(self, request: AiohttpOAuth2Request) -> OAuthResponse:
         client = await self._async_authenticate_client(request)

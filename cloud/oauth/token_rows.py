@@ -379,8 +379,17 @@ class CoreTokenRows:
             ).first()
         if row is None:
             return None
-        *fields, confirmed = row
-        return RefreshRow(*fields, user_confirmed=bool(confirmed))
+        return RefreshRow(
+            id=row.id,
+            family_id=row.family_id,
+            client_id=row.client_id,
+            user_id=row.user_id,
+            scope=row.scope,
+            refresh_expires_at=row.refresh_expires_at,
+            rotated_at=row.rotated_at,
+            revoked_at=row.revoked_at,
+            user_confirmed=bool(row.confirmed),
+        )
 
     async def successors(self, family_id: str, token_id: int) -> list[Successor]:
         statement = (

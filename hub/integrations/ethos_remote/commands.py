@@ -127,8 +127,10 @@ class CommandGate:
         data: dict[str, Any] = {ATTR_ENTITY_ID: command.entity_id}
         if isinstance(field, str) and command.data.get(field) is not None:
             data[field] = command.data[field]
-        member = self._members.member(self._keys.browser_owner(command.browser))
-        assert member is not None
+        owner = self._keys.browser_owner(command.browser)
+        member = None if owner is None else self._members.member(owner)
+        if member is None:  # removed between the check and now
+            return reply(command.request_id, "this browser is no longer paired")
         domain, _, service = command.service.partition(".")
         try:
             async with asyncio.timeout(COMMAND_TIMEOUT_S):
