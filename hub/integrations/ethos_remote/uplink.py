@@ -317,3 +317,6 @@ class Uplink:
             return
         for message in messages:
             await client.publish(message.topic, message.payload, qos=1, retain=message.retain)
+        # The retained snapshot came to the new browser before its key: send a fresh one
+        # now rather than let it wait for the next change or heartbeat.
+        self._snapshot_due.set()
