@@ -63,6 +63,10 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
         # the file locked sleeps in SQLite's busy handler (1 ms, 2 ms … 100 ms). One shared
         # connection queues work in the event loop instead, with no sleeping.
         kwargs.update(pool_size=1, max_overflow=0)
+        # One trip to aiosqlite's thread per statement instead of four (sqlite_driver.py).
+        from cloud.sqlite_driver import one_trip_dbapi
+
+        kwargs["module"] = one_trip_dbapi()
     elif schema:
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     engine = create_async_engine(url, **kwargs)
