@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -31,64 +31,60 @@ class OwnedUnit:
 
 # A unit is free (in stock) while no open invoice holds it and nobody has bought it.
 UNIT_IS_FREE = (col(StockUnit.order_id).is_(None), col(StockUnit.sold_at).is_(None))
-# Built once: these run on every checkout, and building statements per call was a large
-# share of the checkout's CPU time.
+# Built once, as Core statements on the tables: these run on every checkout and every
+# settlement, and both building statements per call and the ORM's handling of entity
+# statements (which only return plain values here) were a large share of their CPU time.
+_UNITS: Table = StockUnit.__table__  # type: ignore[attr-defined]
+_OWNERSHIPS: Table = Ownership.__table__  # type: ignore[attr-defined]
+_FREE = (_UNITS.c.order_id.is_(None), _UNITS.c.sold_at.is_(None))
 _FREE_UNITS = (
-    select(col(StockUnit.id))
-    .where(col(StockUnit.sku) == bindparam("b_sku"), *UNIT_IS_FREE)
-    .order_by(col(StockUnit.id))
+    select(_UNITS.c.id)
+    .where(_UNITS.c.sku == bindparam("b_sku"), *_FREE)
+    .order_by(_UNITS.c.id)
     .limit(bindparam("b_wanted"))
 )
 _COUNT_FREE_UNITS = (
-    select(func.count())
-    .select_from(StockUnit)
-    .where(col(StockUnit.sku) == bindparam("b_sku"), *UNIT_IS_FREE)
+    select(func.count()).select_from(_UNITS).where(_UNITS.c.sku == bindparam("b_sku"), *_FREE)
 )
 _LOCK_FREE_UNITS = _FREE_UNITS.with_for_update(skip_locked=True)
 # Marks the statements that turn free units of `b_sku` into held ones, one per updated
 # row: the product pages' counts (availability.py) follow them without counting again.
 HOLDS_FREE_UNITS = "ethos_holds_free_units"
 _HOLD_UNITS = (
-    update(StockUnit)
+    update(_UNITS)
     .where(
-        col(StockUnit.id).in_(bindparam("b_ids", expanding=True)),
-        col(StockUnit.sku) == bindparam("b_sku"),
-        col(StockUnit.order_id).is_(None),
+        _UNITS.c.id.in_(bindparam("b_ids", expanding=True)),
+        _UNITS.c.sku == bindparam("b_sku"),
+        _UNITS.c.order_id.is_(None),
     )
     .values(order_id=bindparam("b_order"))
-    .execution_options(synchronize_session=False, **{HOLDS_FREE_UNITS: True})
+    .execution_options(**{HOLDS_FREE_UNITS: True})
 )
 # SQLite runs one writer at a time and materialises the IN list before updating, so one
 # statement picks and holds the units.
 _HOLD_FREE_UNITS = (
-    update(StockUnit)
-    .where(col(StockUnit.id).in_(_FREE_UNITS.scalar_subquery()), col(StockUnit.order_id).is_(None))
+    update(_UNITS)
+    .where(_UNITS.c.id.in_(_FREE_UNITS.scalar_subquery()), _UNITS.c.order_id.is_(None))
     .values(order_id=bindparam("b_order"))
-    .execution_options(synchronize_session=False, **{HOLDS_FREE_UNITS: True})
+    .execution_options(**{HOLDS_FREE_UNITS: True})
 )
 
 # Settling an order runs these (the webhook's hot path).
 _HELD_UNITS = (
-    select(col(StockUnit.id))
-    .where(
-        col(StockUnit.order_id) == bindparam("b_order"), col(StockUnit.sku) == bindparam("b_sku")
-    )
-    .order_by(col(StockUnit.id))
+    select(_UNITS.c.id, _UNITS.c.serial)
+    .where(_UNITS.c.order_id == bindparam("b_order"), _UNITS.c.sku == bindparam("b_sku"))
+    .order_by(_UNITS.c.id)
 )
 _SELL_UNITS = (
-    update(StockUnit)
-    .where(
-        col(StockUnit.id).in_(bindparam("b_ids", expanding=True)),
-        col(StockUnit.sold_at).is_(None),
-    )
+    update(_UNITS)
+    .where(_UNITS.c.id.in_(bindparam("b_ids", expanding=True)), _UNITS.c.sold_at.is_(None))
     .values(sold_at=bindparam("b_now"))
-    .execution_options(synchronize_session=False)
 )
 _SERIALS_OF_ORDERS = (
-    select(col(Ownership.order_id), col(StockUnit.serial))
-    .join(StockUnit, col(StockUnit.id) == col(Ownership.unit_id))
-    .where(col(Ownership.order_id).in_(bindparam("b_orders", expanding=True)))
-    .order_by(col(StockUnit.serial))
+    select(_OWNERSHIPS.c.order_id, _UNITS.c.serial)
+    .join(_UNITS, _UNITS.c.id == _OWNERSHIPS.c.unit_id)
+    .where(_OWNERSHIPS.c.order_id.in_(bindparam("b_orders", expanding=True)))
+    .order_by(_UNITS.c.serial)
 )
 
 
@@ -151,7 +147,13 @@ async def return_units_to_stock(session: AsyncSession, order_id: str) -> int:
 
 
 async def held_units(session: AsyncSession, order_id: str, sku: str) -> list[int]:
-    return list(await session.scalars(_HELD_UNITS, {"b_order": order_id, "b_sku": sku}))
+    return [unit_id for unit_id, _serial in await _held(session, order_id, sku)]
+
+
+async def _held(session: AsyncSession, order_id: str, sku: str) -> list[tuple[int, str]]:
+    """(id, serial) of the units of `sku` held for the order, oldest first."""
+    rows = await session.execute(_HELD_UNITS, {"b_order": order_id, "b_sku": sku})
+    return [(unit_id, serial) for unit_id, serial in rows]
 
 
 async def allocate_units_for_settled_order(
@@ -160,21 +162,23 @@ async def allocate_units_for_settled_order(
     quantities: Mapping[str, int],
     user_id: int | None,
     email: str,
-) -> bool:
-    """Sell the units held for a settled order and record ownership.
+) -> list[str] | None:
+    """Sell the units held for a settled order and record ownership; returns their serials
+    (sorted, as `units_of_orders` lists them).
 
     Units released earlier (the invoice expired, then was paid or marked) are re-reserved
-    if stock remains. Returns False, selling nothing, when stock cannot cover the order.
+    if stock remains. Returns None, selling nothing, when stock cannot cover the order.
     """
-    unit_ids: list[int] = []
+    units: list[tuple[int, str]] = []
     for sku, quantity in quantities.items():
-        held = await held_units(session, order_id, sku)
+        held = await _held(session, order_id, sku)
         if len(held) < quantity:
             await reserve_units(session, order_id, sku, quantity - len(held))
-            held = await held_units(session, order_id, sku)
+            held = await _held(session, order_id, sku)
         if len(held) < quantity:
-            return False
-        unit_ids.extend(held[:quantity])
+            return None
+        units.extend(held[:quantity])
+    unit_ids = [unit_id for unit_id, _serial in units]
     now = utcnow()
     await session.execute(_SELL_UNITS, {"b_ids": unit_ids, "b_now": now})
     # The unique unit_id makes a second allocation of the same unit fail the transaction.
@@ -186,7 +190,7 @@ async def allocate_units_for_settled_order(
         ),
     )
     _LOGGER.info("order %s: %d units allocated", order_id, len(unit_ids))
-    return True
+    return sorted(serial for _unit_id, serial in units)
 
 
 async def owned_units(session: AsyncSession, secret_key: str, user_id: int) -> list[OwnedUnit]:
