@@ -28,6 +28,7 @@ from cloud.checkout.models import Order, RefundStatus
 from cloud.checkout.states import OPEN_STATUSES, STATUS_TEXT, OrderStatus, notes_for
 from cloud.checkout.timeline import order_timeline
 from cloud.domain import InputErrors, RefusedError
+from cloud.inventory.availability import STOCK_COUNTS
 from cloud.inventory.service import units_of_orders
 from cloud.shipping import service as shipping
 from cloud.shipping.address import COUNTRIES, Address, parse_address
@@ -65,8 +66,7 @@ def _total(lines: list[service.PricedLine]) -> Decimal:
 
 async def cart_page(request: web.Request) -> web.Response:
     lines = service.price_cart(request.app[CATALOG], read_cart(request))
-    async with request.app[DB]() as session:
-        refusal = await service.can_place_order(session, lines)
+    refusal = await service.can_place_order(request.app[STOCK_COUNTS].async_available, lines)
     return aiohttp_jinja2.render_template(
         "checkout/cart.html",
         request,
@@ -102,8 +102,9 @@ async def checkout_page(request: web.Request, status: int = 200, **extra: object
     lines = service.price_cart(request.app[CATALOG], read_cart(request))
     refusal = extra.pop("refusal", None)
     if refusal is None:
-        async with request.app[DB]() as session:
-            refusal = await service.can_place_order(session, lines)
+        # The product pages' stock counts, without a query per view: the page only warns,
+        # placing the order reserves units in its own transaction.
+        refusal = await service.can_place_order(request.app[STOCK_COUNTS].async_available, lines)
     return aiohttp_jinja2.render_template(
         "checkout/checkout.html",
         request,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -74,13 +74,18 @@ def price_cart(catalog: Catalog, cart: Mapping[str, int]) -> list[PricedLine]:
     return lines
 
 
-async def stock_shortfalls(session: AsyncSession, lines: list[PricedLine]) -> dict[str, int]:
+# Free units of a SKU, as some source counts them (the database, or the product pages'
+# counts for pages that only warn).
+UnitsAvailable = Callable[[str], Awaitable[int]]
+
+
+async def stock_shortfalls(available: UnitsAvailable, lines: list[PricedLine]) -> dict[str, int]:
     """SKU → units available, for each line asking for more than is in stock."""
     short = {}
     for line in lines:
-        available = await inventory.available_count(session, line.sku)
-        if available < line.quantity:
-            short[line.sku] = available
+        left = await available(line.sku)
+        if left < line.quantity:
+            short[line.sku] = left
     return short
 
 
@@ -96,12 +101,13 @@ def out_of_stock_refusal(lines: list[PricedLine], short: Mapping[str, int]) -> R
     return Refusal("out_of_stock", "Not enough stock. " + "; ".join(parts) + ".", 409)
 
 
-async def can_place_order(session: AsyncSession, lines: list[PricedLine]) -> Refusal | None:
+async def can_place_order(available: UnitsAvailable, lines: list[PricedLine]) -> Refusal | None:
+    """Why placing these lines would be refused now (`place_order` checks stock again)."""
     if not lines:
         return EMPTY_CART
     if len({line.currency for line in lines}) > 1:
         return MIXED_CURRENCIES
-    short = await stock_shortfalls(session, lines)
+    short = await stock_shortfalls(available, lines)
     return out_of_stock_refusal(lines, short) if short else None
 
 
