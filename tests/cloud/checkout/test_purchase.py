@@ -79,3 +79,22 @@ async def test_checkout_redirects_to_our_order_page_not_to_btcpay(shop):
     assert f'action="{location}/pay"' not in page
     pay = await shop.client.get(f"{location}/pay", allow_redirects=False)
     assert pay.status == 303 and pay.headers["Location"].startswith(shop.sim.url + "/i/")
+
+
+async def test_the_receipt_lists_every_unit_sold_in_serial_order(shop):
+    """The paid mail's serials come from the allocation itself (no second query)."""
+    stock = await shop.add_stock("EPD-1", 3)
+    await sign_up_and_confirm(shop.client, shop.smtp, "ada@example.com")
+    order_id = await shop.place_order("EPD-1", 2, email=None)
+    invoice_id = await shop.invoice_id(order_id)
+    await shop.sim.act(invoice_id, "pay")
+    await shop.wait_status(order_id, "confirming")
+    await shop.sim.act(invoice_id, "confirm")
+    await shop.wait_status(order_id, "paid")
+
+    devices = await (await shop.client.get("/api/v1/me/devices")).json()
+    sold = sorted(device["serial"] for device in devices)
+    receipt = await shop.smtp.wait_for("ada@example.com", count=3)  # confirm, confirming, paid
+    assert receipt["Subject"] == "Receipt for your Ethos order"
+    assert len(sold) == 2 and set(sold) <= set(stock)
+    assert f"Your devices: {sold[0]}, {sold[1]}\n" in receipt.get_content()
