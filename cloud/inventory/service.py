@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.db import affected_rows, insert_rows, utcnow
+from cloud.db import affected_rows, insert_values, row_values, utcnow
 from cloud.inventory.models import Ownership, StockUnit
 from cloud.inventory.sealing import unseal
 
@@ -182,10 +182,11 @@ async def allocate_units_for_settled_order(
     now = utcnow()
     await session.execute(_SELL_UNITS, {"b_ids": unit_ids, "b_now": now})
     # The unique unit_id makes a second allocation of the same unit fail the transaction.
-    await insert_rows(
+    await insert_values(
         session,
+        Ownership,
         *(
-            Ownership(unit_id=unit_id, order_id=order_id, user_id=user_id, email=email)
+            row_values(Ownership, unit_id=unit_id, order_id=order_id, user_id=user_id, email=email)
             for unit_id in unit_ids
         ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cloud.db import insert_rows
+from cloud.db import insert_values, row_values
 from cloud.mail.models import OutgoingMail
 
 # Marks a session whose transaction queued mail, so only those commits wake the dispatcher.
@@ -21,7 +21,11 @@ def queue_mail(session: AsyncSession, recipient: str, subject: str, body: str) -
 
 async def async_queue_mail(session: AsyncSession, recipient: str, subject: str, body: str) -> None:
     """`queue_mail` as a Core INSERT, for hot paths (the ORM's flush costs more than it)."""
-    await insert_rows(session, OutgoingMail(recipient=recipient, subject=subject, body=body))
+    await insert_values(
+        session,
+        OutgoingMail,
+        row_values(OutgoingMail, recipient=recipient, subject=subject, body=body),
+    )
     session.info[_MAIL_QUEUED] = True
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from cloud.db import row_values
 from cloud.payments.greenfield import Invoice
 from cloud.payments.models import InvoiceEvent
 from cloud.payments.outcomes import InvoiceOutcome
@@ -37,10 +38,12 @@ def webhook_event(
     delivery_id: str,
     invoice: Invoice | None,
     outcome: InvoiceOutcome,
-) -> InvoiceEvent:
-    """The timeline row for a verified delivery (added in the webhook's own transaction)."""
+) -> dict[str, Any]:
+    """The timeline row for a verified delivery, as `row_values` (inserted in the webhook's
+    own transaction with `insert_values`)."""
     order_id = invoice.order_id if invoice and invoice.order_id else None
-    return InvoiceEvent(
+    return row_values(
+        InvoiceEvent,
         order_id=order_id[:32] if order_id else None,
         invoice_id=invoice_id[:64],
         source=SOURCE_WEBHOOK,

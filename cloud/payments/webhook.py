@@ -14,16 +14,16 @@ from aiohttp import web
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from cloud.db import insert_rows
+from cloud.db import insert_values, row_values
 from cloud.payments.const import INVOICE_EVENTS, SIGNATURE_HEADER
 from cloud.payments.greenfield import BtcpayError
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, WEBHOOK_SECRET
-from cloud.payments.models import ProcessedDelivery
+from cloud.payments.models import InvoiceEvent, ProcessedDelivery, WebhookReceipt
 from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
 from cloud.payments.payout_webhook import PAYOUT_EVENTS, payout_event
 from cloud.payments.signature import signature_matches
 from cloud.payments.timeline import webhook_event
-from cloud.payments.webhook_log import RECEIPT_WRITTEN, logs_deliveries, receipt
+from cloud.payments.webhook_log import RECEIPT_WRITTEN, logs_deliveries, receipt_values
 from cloud.web.keys import DB
 from cloud.web.middleware import csrf_exempt
 
@@ -80,13 +80,24 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
     try:
         # What was done, its timeline row and the delivery's receipt: one commit.
         async with request.app[DB]() as session, session.begin():
-            await insert_rows(
+            # Row values, not model instances: building those cost more than the INSERTs.
+            await insert_values(
                 session,
-                ProcessedDelivery(
-                    delivery_id=delivery_id, invoice_id=invoice_id[:64], event_type=event_type
+                ProcessedDelivery,
+                row_values(
+                    ProcessedDelivery,
+                    delivery_id=delivery_id,
+                    invoice_id=invoice_id[:64],
+                    event_type=event_type,
                 ),
+            )
+            await insert_values(
+                session,
+                InvoiceEvent,
                 webhook_event(event, invoice_id, delivery_id, invoice, outcome),
-                receipt(request, body, answer.status, str(outcome)),
+            )
+            await insert_values(
+                session, WebhookReceipt, receipt_values(request, body, answer.status, str(outcome))
             )
         request[RECEIPT_WRITTEN] = True
     except IntegrityError:

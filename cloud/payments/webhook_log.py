@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from cloud.db import insert_rows, utcnow
+from cloud.db import insert_rows, row_values, utcnow
 from cloud.payments.const import SIGNATURE_HEADER
 from cloud.payments.keys import WEBHOOK_SECRET
 from cloud.payments.models import WebhookReceipt
@@ -75,12 +75,18 @@ def _outcome(response: web.StreamResponse) -> str:
 
 
 def receipt(request: web.Request, body: bytes, status: int, outcome: str) -> WebhookReceipt:
+    return WebhookReceipt(**receipt_values(request, body, status, outcome))
+
+
+def receipt_values(request: web.Request, body: bytes, status: int, outcome: str) -> dict[str, Any]:
+    """The log row of a request, as `row_values` (for `insert_values`)."""
     secret = request.app[WEBHOOK_SECRET].value
     verified = secret is not None and signature_matches(
         secret, body, request.headers.get(SIGNATURE_HEADER)
     )
     fields = _fields(body)
-    return WebhookReceipt(
+    return row_values(
+        WebhookReceipt,
         delivery_id=fields.get("delivery_id"),
         original_delivery_id=fields.get("original_delivery_id"),
         webhook_id=fields.get("webhook_id"),

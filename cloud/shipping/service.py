@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from cloud.checkout.models import Order
 from cloud.checkout.states import STATUS_TEXT, OrderStatus
-from cloud.db import affected_rows, insert_rows, utcnow
+from cloud.db import affected_rows, insert_values, row_values, utcnow
 from cloud.domain import InputErrors, Refusal, RefusedError
 from cloud.mail.outbox import queue_mail
 from cloud.shipping.address import Address, seal_address, unseal_address
@@ -195,9 +195,12 @@ async def store_address(
 ) -> None:
     """Keep the order's address, sealed, in the caller's (order-placing) transaction
     (a Core INSERT: on every checkout, the ORM's flush cost more than the row)."""
-    await insert_rows(
+    await insert_values(
         session,
-        ShippingAddress(order_id=order_id, sealed=seal_address(secret_key, order_id, address)),
+        ShippingAddress,
+        row_values(
+            ShippingAddress, order_id=order_id, sealed=seal_address(secret_key, order_id, address)
+        ),
     )
 
 

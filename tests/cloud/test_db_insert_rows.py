@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -10,8 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from cloud import db
+from cloud.inventory.models import Ownership
 from cloud.mail.models import OutgoingMail
-from cloud.payments.models import ProcessedDelivery
+from cloud.payments.models import InvoiceEvent, ProcessedDelivery, WebhookReceipt
+from cloud.shipping.models import ShippingAddress
 from tests.conftest import DatabaseTarget
 
 
@@ -62,3 +65,45 @@ async def test_a_duplicate_key_fails_the_whole_transaction(database: DatabaseTar
         await engine.dispose()
     assert [(row.delivery_id, row.event_type) for row in kept] == [("d-1", "X")]
     assert mails == []  # the mail queued in the failed transaction went with it
+
+
+@pytest.mark.parametrize(
+    ("model", "values"),
+    [
+        (OutgoingMail, {"recipient": "a@example.org", "subject": "S", "body": "B"}),
+        (ProcessedDelivery, {"delivery_id": "d-1", "invoice_id": "inv-1", "event_type": "X"}),
+        (Ownership, {"unit_id": 7, "order_id": "o-1", "user_id": None, "email": "a@b.example"}),
+        (InvoiceEvent, {"invoice_id": "inv-1", "source": "webhook", "outcome": "paid"}),
+        (WebhookReceipt, {"verified": True, "http_status": 200, "outcome": "paid", "body": "{}"}),
+        (ShippingAddress, {"order_id": "o-1", "sealed": "v1:x"}),
+    ],
+)
+def test_row_values_are_what_the_model_would_hold(model: Any, values: dict[str, Any]) -> None:
+    built = model(**values).model_dump()
+    made = db.row_values(model, **values)
+    assert made.keys() == built.keys()
+    for key, value in made.items():
+        if isinstance(value, datetime):  # default factories: both now, both aware UTC
+            assert value.tzinfo == UTC and abs(value - built[key]) < timedelta(seconds=5)
+        else:
+            assert value == built[key], key
+
+
+async def test_inserted_values_read_back_like_inserted_rows(database: DatabaseTarget) -> None:
+    engine = db.create_engine(database.url, database.schema)
+    try:
+        await db.async_upgrade_to_head(engine)
+        sessions = db.session_factory(engine)
+        values = [
+            db.row_values(OutgoingMail, recipient=f"{n}@example.org", subject="S", body="B")
+            for n in range(2)
+        ]
+        async with sessions() as session, session.begin():
+            await db.insert_values(session, OutgoingMail, *values)
+        async with sessions() as session:
+            mails = list(await session.scalars(select(OutgoingMail).order_by(col(OutgoingMail.id))))
+    finally:
+        await engine.dispose()
+    assert [m.recipient for m in mails] == ["0@example.org", "1@example.org"]
+    assert mails[0].id is not None and mails[0].attempts == 0 and mails[0].sent_at is None
+    assert mails[0].created_at == values[0]["created_at"] and mails[0].created_at.tzinfo == UTC
