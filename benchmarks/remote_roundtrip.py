@@ -100,6 +100,7 @@ class RemoteSide:
     hub_login: tuple[str, str] = ("", "")  # username (ignored by the Uplink), token
     tab_login: tuple[str | None, str | None, str | None] = (None, None, None)  # user, pw, id
     observe: Callable[[str], Any] | None = None  # RabbitMQ: a full-rights observer
+    hub_client_id: str = ""  # the MQTT client id the hub's token is tied to (any: "")
 
 
 @contextlib.asynccontextmanager
@@ -131,6 +132,7 @@ async def remote_broker(rabbitmq: bool, home_url: str, hub_id: str) -> AsyncIter
             (hub_token.subject, hub_token.token),
             (person.subject, person.token, tab_id),
             lambda topic_filter: observe(node, topic_filter),
+            hub_client_id=hub_token.client_id or "",
         )
     finally:
         await asyncio.to_thread(node.node.stop)
@@ -315,7 +317,9 @@ async def main(args: argparse.Namespace) -> None:
 
             async def session(_fresh: bool) -> RemoteHubSession:
                 token = remote.hub_login[1] or "bench"
-                return RemoteHubSession(True, remote.url, token, 3600.0, f"ethos-home/{hub_id}")
+                client_id = remote.hub_client_id or f"hub-{hub_id}-bench"
+                root = f"ethos-home/{hub_id}"
+                return RemoteHubSession(True, remote.url, token, 3600.0, root, client_id)
 
             uplink = Uplink(hub, hub_id, sharing, gate, pairing, session)
             try:

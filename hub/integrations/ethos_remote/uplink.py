@@ -1,6 +1,7 @@
 """The hub's one outbound connection to the remote broker.
 
-It logs in as ``hub-<client_id>`` with the store's short-lived token, listens for commands
+It logs in as ``hub-<client_id>`` with the store's short-lived token and the MQTT client
+id the store tied that token to (new each session, unguessable), listens for commands
 and pairing hellos, and publishes sealed: the snapshot of the shared entities (retained, on
 change at most once a second and every 30 s), one event per change of a shared entity, the
 replies, and the key store's key messages. It reconnects with backoff (1 s doubling to
@@ -36,6 +37,7 @@ from hub.integrations.ethos_remote.const import (
     EVENT_TOPIC,
     HEARTBEAT_S,
     HELLO_TOPIC,
+    HUB_USERNAME_PREFIX,
     MAX_QUEUED_EVENTS,
     MAX_RUNNING_COMMANDS,
     REPLY_TOPIC,
@@ -184,13 +186,12 @@ class Uplink:
     async def _async_connected(self, session: RemoteHubSession) -> None:
         address = BrokerAddress.from_url(session.broker_url)
         self._root = session.topic_root
-        client_id = f"hub-{self.hub_id}"
         async with aiomqtt.Client(
             address.host,
             address.port,
-            username=client_id,
+            username=f"{HUB_USERNAME_PREFIX}{self.hub_id}",
             password=session.token,
-            identifier=client_id,
+            identifier=session.client_id,
             keepalive=KEEPALIVE_S,
             tls_context=ssl.create_default_context() if address.tls else None,
             max_queued_outgoing_messages=MAX_QUEUED_EVENTS * 2,

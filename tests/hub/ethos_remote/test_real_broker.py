@@ -41,7 +41,13 @@ async def rabbit_home(
     import secrets
 
     store = RemoteStore(hub_id=secrets.token_hex(16), broker_url=remote_broker.mqtt_url)
-    store.mint = lambda: mint_hub_token(signing_key, store.hub_id).token
+
+    def mint() -> tuple[str, str]:
+        minted = mint_hub_token(signing_key, store.hub_id)
+        assert minted.client_id is not None
+        return minted.token, minted.client_id
+
+    store.mint = mint
     server = TestServer(store.app())
     await server.start_server()
     cloud_url = str(server.make_url("")).rstrip("/")
