@@ -22,7 +22,8 @@ SHARING_STORAGE_VERSION: Final = 1
 HUB_USERNAME_PREFIX: Final = "hub-"
 
 # Topics under the store's ``topic_root`` (``ethos-home/<hub>``).
-STATE_TOPIC: Final = "{root}/state"
+STATE_TOPIC: Final = "{root}/state"  # the snapshot's part 0
+STATE_PART_TOPIC: Final = "{root}/state/{part}"  # its parts 1 … parts - 1
 EVENT_TOPIC: Final = "{root}/event"
 CMD_TOPIC: Final = "{root}/cmd/{browser}"
 REPLY_TOPIC: Final = "{root}/reply/{browser}"
