@@ -55,6 +55,9 @@ class HubSessionOut(BaseModel):
     enabled: bool
     broker_url: str | None = None
     token: str | None = None
+    # The MQTT client id this token is tied to (``hub-<hub>-<32 random hex>``, new each
+    # session): the hub connects with it, and nobody can guess it to take its place.
+    client_id: str | None = None
     expires_in: int | None = None
     topic_root: str | None = None
     ignored: list[str] | None = None  # subjects that are no confirmed store account
@@ -173,6 +176,7 @@ async def hub_session(request: web.Request) -> web.Response:
         enabled=True,
         broker_url=runtime.settings.mqtt_url,
         token=minted.token,
+        client_id=minted.client_id,
         expires_in=minted.expires_in,
         topic_root=service.topic_root(client.client_id),
         ignored=list(outcome.ignored),

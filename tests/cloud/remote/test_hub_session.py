@@ -48,6 +48,11 @@ async def test_a_registered_hub_gets_its_token_and_lets_its_members_in(
     assert body["expires_in"] == 600
     assert body["ignored"] == ["999999", "bob"]
     assert _claims(body["token"])["sub"] == f"hub-{hub.client_id}"
+    # The MQTT client id the token is tied to: new each session, not derivable from the hub.
+    assert body["client_id"].startswith(f"hub-{hub.client_id}-")
+    assert len(body["client_id"]) == len(f"hub-{hub.client_id}-") + 32
+    assert _claims(body["token"])["client_id"] == body["client_id"]
+    assert f"mqtt-subscription-{body['client_id']}qos*" in str(_claims(body["token"])["scope"])
 
     answer = await broker_token(member)
     assert answer.status_code == 200
