@@ -60,7 +60,10 @@ class HubSessionOut(BaseModel):
     client_id: str | None = None
     expires_in: int | None = None
     topic_root: str | None = None
-    ignored: list[str] | None = None  # subjects that are no confirmed store account
+    # Subjects sent but not let in, and why: "not_a_store_account" (no confirmed account)
+    # or "not_signed_in_to_this_hub" (an account that never signed in to this hub).
+    ignored: list[str] | None = None
+    ignored_reasons: dict[str, str] | None = None
 
 
 def _json_error(
@@ -180,6 +183,7 @@ async def hub_session(request: web.Request) -> web.Response:
         expires_in=minted.expires_in,
         topic_root=service.topic_root(client.client_id),
         ignored=list(outcome.ignored),
+        ignored_reasons=dict(outcome.ignored),
     )
     return web.json_response(answer.model_dump(mode="json", exclude_none=True))
 

@@ -84,7 +84,7 @@ async def _is_closed_within_deadline(ws: Any) -> bool:
 
 async def _member_let_in(provider, http, signed_in, hub, unique_id):
     owner = str(await user_id_of(provider, signed_in))
-    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org")
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org", hub)
     await hub_session(provider, http, hub, owner, member_sub)
     answer = (await broker_token(member)).json()
     assert answer["homes"] and answer["token"]
