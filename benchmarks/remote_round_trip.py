@@ -1,187 +1,414 @@
-"""A remote command's round trip against the same command given locally, in one run.
+"""A remote command's round trip against the same command given locally, in one run, per
+broker; and the broker's messages per second for one hub at the default sharing.
 
-Local: ``switch.turn_on/off`` called on the hub until the device's echo sets the state.
-Remote: a paired browser (tests/support/remote_browser.py) seals the command, the broker
-carries it, the hub opens it, checks sharing and the Authorizer, runs the same service, the
-device echoes, and the browser opens the sealed event with the new state. Both on loopback,
-one in-process broker (amqtt), alternating, ``--rounds`` each: median, p99 and the ratio
-(the issue's goal: remote p99 ≤ 3× local).
+One hub (MQTT integration) and an echoing MQTT switch on the home broker; the hub's remote
+uplink (``hub.integrations.ethos_remote.uplink``; the store's session answered here) on the
+remote broker with the switch and a presence sensor shared; a paired Python browser
+(``tests/support/remote_browser.py``). Alternating, ``--samples`` of each:
 
-    .venv/bin/python -m benchmarks.remote_round_trip [--rounds 200]
+- local: ``services.async_call`` → MQTT command → device echo → the hub's state;
+- remote: the browser seals a command → broker → the uplink opens it, checks sharing and
+  the Authorizer, calls the same service → MQTT command → device echo → hub state → sealed
+  event → broker → the browser opens the event with the new state ("echo"); the sealed
+  reply, which comes before it, is timed too ("reply").
+
+Median and p99 of each in milliseconds and the ratio to local (the issue's goal: remote p99
+≤ 3× local on loopback). Then the messages per second the broker carries under the hub's
+topics while the shared presence sensor changes ``--rate`` times a second (one event and at
+most one snapshot a second per change, plus the 30 s heartbeat), counted by a subscriber.
+
+Brokers (``--broker``, repeatable; default every one available here):
+- ``mosquitto``: a private Mosquitto process (TCP_NODELAY on), home and remote;
+- ``amqtt``: amqtt in this process, home and remote;
+- ``rabbitmq``: a private RabbitMQ node as the remote broker, with store-minted JWTs (the
+  rights of REMOTE.md enforced); the home broker is a private Mosquitto (amqtt without it).
+
+    .venv/bin/python -m benchmarks.remote_round_trip [--broker mosquitto|amqtt|rabbitmq]...
+        [--samples 300] [--rate 2] [--seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
-import secrets
+import os
+import shutil
+import socket
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiomqtt
-from aiohttp.test_utils import TestClient, TestServer
 
-from firmware.simulator.firmware_path import ensure_firmware_importable
+from hub.core.config import HubConfig
+from hub.core.hub import Hub
+from hub.integrations.ethos_cloud.models import RemoteHubSession
+from hub.integrations.ethos_remote.commands import CommandGate
+from hub.integrations.ethos_remote.keystore import RemoteKeyStore
+from hub.integrations.ethos_remote.members import Member
+from hub.integrations.ethos_remote.pairing import RemotePairing
+from hub.integrations.ethos_remote.sharing import Sharing
+from hub.integrations.ethos_remote.uplink import Uplink
+from hub.integrations.mqtt.client import BrokerAddress
+from hub.integrations.mqtt.const import ENV_DISCOVERY_PREFIX, ENV_MQTT_URL
+from tests.support.remote_browser import RemoteBrowser
+from tests.support.waiting import wait_until
 
-ensure_firmware_importable()
-
-from benchmarks.hub_common import private_mosquitto  # noqa: E402
-from hub.web.app import create_app  # noqa: E402
-from tests.hub.common import make_config  # noqa: E402
-from tests.hub.ethos_cloud.identity import link  # noqa: E402
-from tests.hub.ethos_remote.home import (  # noqa: E402
-    PairedBrowser,
-    RemoteHome,
-    RemoteStore,
-    _open_fresh,
-)
-from tests.hub.web.conftest import sign_in  # noqa: E402
-from tests.support.mqtt_broker import start_amqtt  # noqa: E402
-from tests.support.waiting import wait_until  # noqa: E402
-
+BROKERS = ("mosquitto", "amqtt", "rabbitmq")
 PREFIX = "bench_remote"
-PLUG = "switch.bench_plug"
-POLL_S = 0.0002
+SWITCH = "switch.bench_plug"
+SENSOR = "binary_sensor.bench_presence"
+OWNER = Member(1, "owner-sub", "Owner", True)
+# Small messages both ways: without it Nagle holds the second of two for the peer's delayed
+# ACK (~40 ms on Linux); RabbitMQ and the hub's uplink set it already.
+MOSQUITTO_SETTINGS = "set_tcp_nodelay true\n"
+Login = tuple[str | None, str | None, str | None]  # username, password, client id
 
 
-async def echo_device(url_port: int) -> None:
-    """The plug: every command comes back as its state (a real device's confirmation)."""
-    async with aiomqtt.Client("127.0.0.1", url_port) as client:
-        config = {
-            "name": "Plug", "uniq_id": "bench_plug", "cmd_t": f"{PREFIX}/plug/set",
-            "stat_t": f"{PREFIX}/plug/state", "dev": {"ids": ["bench"], "name": "Bench"},
-        }  # fmt: skip
-        await client.publish(f"{PREFIX}/switch/bench/plug/config", json.dumps(config), retain=True)
-        await client.subscribe(f"{PREFIX}/plug/set")
-        async for message in client.messages:
-            await client.publish(f"{PREFIX}/plug/state", message.payload)
+class OneOwner:
+    """The hub's people as remote access sees them: the owner, allowed to control."""
+
+    def members(self) -> list[Member]:
+        return [OWNER]
+
+    def member(self, user_id: int) -> Member | None:
+        return OWNER if user_id == OWNER.user_id else None
+
+    def control_refusal(self, user_id: int) -> str | None:
+        return None
 
 
-def hub_has_plug(home: RemoteHome) -> bool:
-    return home.hub.states.get(PLUG) is not None
+def mosquitto_available() -> bool:
+    return shutil.which("mosquitto") is not None or Path("/usr/sbin/mosquitto").exists()
 
 
-def p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+def available_brokers() -> list[str]:
+    from cloud.remote import broker_node
+
+    found = ["amqtt"]
+    if mosquitto_available():
+        found.insert(0, "mosquitto")
+    if broker_node.available():
+        found.append("rabbitmq")
+    return found
 
 
-async def main(rounds: int, mosquitto: bool) -> None:
-    if mosquitto:
-        # Small messages in both directions: without it Nagle holds a second one for the
-        # client's delayed ACK (~40 ms on Linux), as RabbitMQ's nodelay default avoids.
-        with private_mosquitto("set_tcp_nodelay true\n") as port:
-            await run(rounds, port, None)
-    else:
-        broker, port = await start_amqtt()
-        await run(rounds, port, broker)
+@dataclass
+class Brokers:
+    """The home broker, the remote one, and how the hub, a browser tab and the counter log in."""
+
+    label: str
+    home_url: str
+    remote_url: str
+    hub_token: str = "bench"  # noqa: S105 (Mosquitto and amqtt take any; RabbitMQ: a JWT)
+    hub_client_id: str = ""  # the MQTT client id the hub's token is tied to
+    tab_login: Login = (None, None, None)
+    observe: Callable[[str], Any] | None = None  # RabbitMQ: a full-rights observer
 
 
-async def run(rounds: int, port: int, broker: object | None) -> None:
-    url = f"mqtt://127.0.0.1:{port}"
-    store = RemoteStore(hub_id=secrets.token_hex(16), broker_url=url)
-    store_server = TestServer(store.app())
-    await store_server.start_server()
-    cloud_url = str(store_server.make_url("")).rstrip("/")
-    device = asyncio.create_task(echo_device(port))
-    with tempfile.TemporaryDirectory() as folder:
-        config = make_config(
-            Path(folder), integrations=("mqtt", "ethos_cloud", "ethos_remote"),
-            mqtt_url=url, discovery_prefix=PREFIX, cloud_url=cloud_url,
-        )  # fmt: skip
-        client = TestClient(TestServer(create_app(config)))
-        await client.start_server()
+@contextlib.asynccontextmanager
+async def home_broker(use_mosquitto: bool) -> AsyncIterator[str]:
+    if use_mosquitto:
+        from benchmarks.hub_common import private_mosquitto
+
+        with private_mosquitto(MOSQUITTO_SETTINGS) as port:
+            yield f"mqtt://127.0.0.1:{port}"
+        return
+    from tests.support.mqtt_broker import start_amqtt
+
+    amqtt, port = await start_amqtt()
+    try:
+        yield f"mqtt://127.0.0.1:{port}"
+    finally:
+        await amqtt.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def brokers(kind: str, hub_id: str) -> AsyncIterator[Brokers]:
+    if kind != "rabbitmq":
+        async with home_broker(kind == "mosquitto") as url:
+            label = "Mosquitto (own process)" if kind == "mosquitto" else "amqtt (in process)"
+            yield Brokers(label, url, url)
+        return
+    from joserfc.jwk import RSAKey
+
+    from cloud.remote.broker_tokens import mint_hub_token, mint_person_token, new_browser_client_id
+    from tests.support.remote_broker import JwksServer, observe, start_remote_broker
+
+    jwks = JwksServer()
+    key = RSAKey.generate_key(2048, parameters={"alg": "RS256", "use": "sig"}, auto_kid=True)
+    jwks.publish([key])
+    folder = Path(tempfile.mkdtemp(prefix="ethos-bench-rabbitmq-"))
+    try:
+        node = await asyncio.to_thread(start_remote_broker, folder, jwks.url)
         try:
-            home = RemoteHome(client, store, store.hub_id, url)
-            home.remote.reconcile_interval = 0.1
-            await sign_in(client, "owner-sub", "Olivia")
-            await link(home.hub, cloud_url, client_id=store.hub_id)
-            await wait_until(lambda: hub_has_plug(home))
-            await home.share(PLUG)
-            await home.wait_connected()
-            async with (
-                home.browser(await home.pairing_code()) as phone,
-                aiomqtt.Client("127.0.0.1", port) as sender,
-            ):
-                local, replied, echoed = await measure(home, phone, sender, rounds)
+            hub_token = mint_hub_token(key, hub_id)
+            tab_id = new_browser_client_id()
+            person = mint_person_token(key, OWNER.user_id, [hub_id], client_id=tab_id)
+            async with home_broker(mosquitto_available()) as home_url:
+                home = "Mosquitto" if mosquitto_available() else "amqtt"
+                yield Brokers(
+                    f"RabbitMQ node (home broker: {home})",
+                    home_url,
+                    node.mqtt_url,
+                    hub_token.token,
+                    hub_token.client_id or "",
+                    (person.subject, person.token, tab_id),
+                    lambda topic_filter: observe(node, topic_filter),
+                )
         finally:
-            await client.close()
-            device.cancel()
-            await store_server.close()
-            if broker is not None:
-                await broker.shutdown()  # type: ignore[attr-defined]
-    rows = (("local, to the echo", local), ("remote, to the reply", replied),
-            ("remote, to the echo", echoed))  # fmt: skip
-    for name, values in rows:
-        print(
-            f"{name:21}  median {statistics.median(values) * 1000:7.2f} ms   "
-            f"p99 {p99(values) * 1000:7.2f} ms   ({len(values)} commands)"
+            await asyncio.to_thread(node.node.stop)
+    finally:
+        jwks.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def client(url: str, login: Login = (None, None, None)) -> AsyncIterator[aiomqtt.Client]:
+    address = BrokerAddress.from_url(url)
+    username, password, identifier = login
+    async with aiomqtt.Client(
+        address.host,
+        address.port,
+        username=username,
+        password=password,
+        identifier=identifier,
+        max_queued_outgoing_messages=0,
+        # As browsers' WebSockets and the hub's uplink do: no Nagle wait on small messages.
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+    ) as mqtt:
+        yield mqtt
+
+
+async def echo_device(mqtt: aiomqtt.Client) -> None:
+    """The switch: every command comes back at once as its state (a device's confirmation)."""
+    await mqtt.subscribe(f"{PREFIX}/plug/set", qos=0)
+    async for message in mqtt.messages:
+        state = b"ON" if message.payload == b"1" else b"OFF"
+        await mqtt.publish(f"{PREFIX}/plug/state", state, qos=0, retain=True)
+
+
+async def discover(mqtt: aiomqtt.Client, hub: Hub) -> None:
+    switch = {
+        "name": "Plug", "uniq_id": "bench_plug", "cmd_t": f"{PREFIX}/plug/set",
+        "stat_t": f"{PREFIX}/plug/state", "pl_on": "1", "pl_off": "0", "stat_on": "ON",
+        "stat_off": "OFF", "dev": {"ids": ["bench-plug"], "name": "Bench"},
+    }  # fmt: skip
+    sensor = {
+        "name": "Presence", "uniq_id": "bench_presence", "stat_t": f"{PREFIX}/presence/state",
+        "dev_cla": "occupancy", "dev": {"ids": ["bench-presence"], "name": "Bench"},
+    }  # fmt: skip
+    await mqtt.publish(f"{PREFIX}/switch/plug/power/config", json.dumps(switch), retain=True)
+    await mqtt.publish(f"{PREFIX}/binary_sensor/pres/occ/config", json.dumps(sensor), retain=True)
+    await mqtt.publish(f"{PREFIX}/plug/state", b"OFF", retain=True)
+    await mqtt.publish(f"{PREFIX}/presence/state", b"OFF", retain=True)
+    await wait_until(lambda: hub.states.get(SWITCH) and hub.states.get(SENSOR), 20)
+
+
+async def state_reached(hub: Hub, entity_id: str, wanted: str) -> None:
+    if (current := hub.states.get(entity_id)) is not None and current.state == wanted:
+        return
+    reached = asyncio.get_running_loop().create_future()
+
+    def listener(event: Any) -> None:
+        new = event.data.get("new_state")
+        matches = event.data["entity_id"] == entity_id and new is not None
+        if matches and new.state == wanted and not reached.done():
+            reached.set_result(None)
+
+    unlisten = hub.bus.async_listen("state_changed", listener)
+    try:
+        async with asyncio.timeout(10):
+            await reached
+    finally:
+        unlisten()
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def echoed(browser: RemoteBrowser, wanted: str) -> Callable[[], bool]:
+    def seen() -> bool:
+        return any(
+            e.get("entity", {}).get("entity_id") == SWITCH
+            and e.get("entity", {}).get("state") == wanted
+            for e in browser.events
         )
-    for name, remote in (("reply", replied), ("echo", echoed)):
-        print(
-            f"remote ({name}) / local: median ×"
-            f"{statistics.median(remote) / statistics.median(local):.2f}, "
-            f"p99 ×{p99(remote) / p99(local):.2f} (goal: p99 ≤ ×3)"
-        )
 
-
-def _waiter(phone: PairedBrowser, topic: str, match: Callable[[dict], bool]) -> Callable[[], bool]:
-    """True once a message on ``topic`` that arrived after now opens to a matching body."""
-    seen = len(phone.listener.on(topic))
-
-    def arrived() -> bool:
-        nonlocal seen
-        heard = phone.listener.on(topic)
-        fresh, seen = heard[seen:], len(heard)  # each message opened once
-        return any(match(_open_fresh(phone.browser, topic, h.payload)) for h in fresh)
-
-    return arrived
+    return seen
 
 
 async def measure(
-    home: RemoteHome, phone: PairedBrowser, sender: aiomqtt.Client, rounds: int
-) -> tuple[list[float], list[float], list[float]]:
-    """``sender``: the browser's publishing connection (the listener only receives)."""
-    hub = home.hub
-    event_topic = f"ethos-home/{home.hub_id}/event"
-    local: list[float] = []
-    replied: list[float] = []
-    echoed: list[float] = []
-
-    async def until(predicate: Callable[[], bool]) -> None:
-        while not predicate():  # noqa: ASYNC110 (the broker, hub and browser share the loop)
-            await asyncio.sleep(POLL_S)
-
-    for index in range(rounds * 2):
-        want = "on" if hub.states.get(PLUG).state != "on" else "off"
-        service = f"turn_{want}"
-        if index % 2 == 0:
-            started = time.perf_counter()
-            await hub.services.async_call("switch", service, {"entity_id": PLUG})
-            await until(lambda: hub.states.get(PLUG).state == want)  # noqa: B023
-            local.append(time.perf_counter() - started)
-            continue
-        command_id, payload = phone.browser.command(PLUG, f"switch.{service}")
-        reply = _waiter(phone, phone.browser.reply_topic, lambda b: b.get("id") == command_id)  # noqa: B023
-        event = _waiter(phone, event_topic, lambda b: b["entity"]["state"] == want)  # noqa: B023
+    hub: Hub, browser: RemoteBrowser, samples: int
+) -> tuple[dict[str, list[float]], int]:
+    """Local and remote commands alternating, ``samples`` of each; and how many replies did
+    not come before their echo (late, or refused by the browser as older than the echo)."""
+    times: dict[str, list[float]] = {"local": [], "remote, reply": [], "remote, echo": []}
+    replies_late = 0
+    wanted = "off"
+    for index in range(samples * 2):
+        wanted = "on" if wanted == "off" else "off"
+        browser.events.clear()
         started = time.perf_counter()
-        await sender.publish(phone.browser.cmd_topic, payload, qos=0)
-        await until(reply)
-        replied.append(time.perf_counter() - started)
-        await until(event)
-        echoed.append(time.perf_counter() - started)
-    return local, replied, echoed
+        if index % 2 == 0:
+            await hub.services.async_call("switch", f"turn_{wanted}", {"entity_id": SWITCH})
+            await state_reached(hub, SWITCH, wanted)
+            times["local"].append(time.perf_counter() - started)
+        else:
+            command_id, payload = browser.command(SWITCH, f"switch.turn_{wanted}")
+            echo = echoed(browser, wanted)
+            await browser._session_client().publish(browser.cmd_topic, payload, qos=0)
+            await browser.async_wait_for(lambda: command_id in browser.replies or echo())  # noqa: B023
+            if command_id in browser.replies:
+                times["remote, reply"].append(time.perf_counter() - started)
+            else:
+                replies_late += 1
+            await browser.async_wait_for(echo)
+            times["remote, echo"].append(time.perf_counter() - started)
+        # The event of a local command still travels to the browser: let it land first.
+        await browser.async_wait_for(echoed(browser, wanted))
+    return times, replies_late
+
+
+@contextlib.asynccontextmanager
+async def counted(side: Brokers, topic_filter: str) -> AsyncIterator[list[Any]]:
+    """Every message the remote broker carries under ``topic_filter``, as it comes."""
+    if side.observe is not None:
+        async with side.observe(topic_filter) as observed:
+            yield observed.messages
+        return
+    seen: list[Any] = []
+    async with client(side.remote_url) as watcher:
+        await watcher.subscribe(topic_filter, qos=0)
+
+        async def collect() -> None:
+            async for message in watcher.messages:
+                seen.append(message.topic.value)
+
+        task = asyncio.create_task(collect())
+        try:
+            yield seen
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def broker_rate(
+    side: Brokers, hub_id: str, sensor: aiomqtt.Client, rate: float, seconds: float
+) -> float:
+    """Messages per second for this hub while the shared sensor changes ``rate`` times a
+    second (retained messages replayed to the counter at first are not counted)."""
+    async with counted(side, f"ethos-home/{hub_id}/#") as seen:
+        await asyncio.sleep(1.0)
+        before = len(seen)
+        started = time.perf_counter()
+        value = False
+        while time.perf_counter() - started < seconds:
+            value = not value
+            await sensor.publish(f"{PREFIX}/presence/state", b"ON" if value else b"OFF")
+            await asyncio.sleep(1 / rate)
+        return (len(seen) - before) / (time.perf_counter() - started)
+
+
+async def run(kind: str, args: argparse.Namespace) -> None:
+    hub_id = os.urandom(16).hex()
+    async with brokers(kind, hub_id) as side:
+        with tempfile.TemporaryDirectory() as folder:
+            config = HubConfig(
+                data_dir=Path(folder),
+                integrations=("mqtt",),
+                environ={ENV_MQTT_URL: side.home_url, ENV_DISCOVERY_PREFIX: PREFIX},
+            )
+            hub = Hub(config)
+            await hub.async_start()
+            keystore = RemoteKeyStore(hub.storage)
+            await keystore.async_load()
+            pairing = RemotePairing(keystore)
+            sharing = Sharing(hub.storage)
+            await sharing.async_load()
+            gate = CommandGate(hub, sharing, OneOwner(), pairing)
+
+            async def session(_fresh: bool) -> RemoteHubSession:
+                client_id = side.hub_client_id or f"hub-{hub_id}-bench"
+                root = f"ethos-home/{hub_id}"
+                return RemoteHubSession(
+                    True, side.remote_url, side.hub_token, 3600.0, root, client_id
+                )
+
+            uplink = Uplink(hub, hub_id, sharing, gate, pairing, session)
+            try:
+                async with (
+                    client(side.home_url) as device,
+                    client(side.remote_url, side.tab_login) as tab,
+                ):
+                    echo = asyncio.create_task(echo_device(device))
+                    await discover(device, hub)
+                    await sharing.async_update(enabled=True, entity_ids=[SWITCH, SENSOR])
+                    uplink.async_start()
+                    await asyncio.wait_for(uplink.connected.wait(), 10)
+                    browser = RemoteBrowser(hub_id, "Benchmark")
+                    async with browser.async_session(tab):
+                        await browser.async_pair(tab, pairing.start_pairing(1).code)
+                        await browser.async_wait_for(lambda: browser.snapshot is not None)
+                        times, late = await measure(hub, browser, args.samples)
+                    rate = await broker_rate(side, hub_id, device, args.rate, args.seconds)
+                    echo.cancel()
+            finally:
+                await uplink.async_stop(clear=True)
+                await hub.async_stop()
+    report(side.label, times, late, rate, args.rate)
+
+
+def report(
+    label: str, times: dict[str, list[float]], late: int, rate: float, changes: float
+) -> None:
+    one, five, _ = os.getloadavg()
+    print(f"\n== {label}; load {one:.2f} / {five:.2f} (1/5 min) on {os.cpu_count()} cores")
+    local = times["local"]
+    for name, values in times.items():
+        line = (
+            f"   {name:14s} median {statistics.median(values) * 1e3:7.2f} ms   "
+            f"p99 {p99(values) * 1e3:7.2f} ms   ({len(values)} commands)"
+        )
+        if name != "local":
+            line += (
+                f"   ×{statistics.median(values) / statistics.median(local):.2f} median, "
+                f"×{p99(values) / p99(local):.2f} p99 of local"
+            )
+        print(line)
+    print("   goal: remote (echo) p99 ≤ ×3 local")
+    if late:
+        print(f"   {late} replies came after their echo (or were refused as older than it)")
+    print(
+        f"   broker messages for this hub: {rate:.2f}/s while a shared sensor changes {changes:g}/s"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    found = available_brokers()
+    wanted = args.broker or found
+    missing = [kind for kind in wanted if kind not in found]
+    if missing:
+        raise SystemExit(f"not available here: {', '.join(missing)} (found: {', '.join(found)})")
+    for kind in wanted:
+        await run(kind, args)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=200)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--mosquitto", action="store_true", help="a private Mosquitto instead of amqtt"
+        "--broker", action="append", choices=BROKERS, help="repeatable; default: all available"
     )
-    arguments = parser.parse_args()
-    asyncio.run(main(arguments.rounds, arguments.mosquitto))
+    parser.add_argument("--samples", type=int, default=300, help="commands of each kind")
+    parser.add_argument("--rate", type=float, default=2.0, help="sensor changes per second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long to count")
+    asyncio.run(main(parser.parse_args()))

@@ -46,6 +46,9 @@ from cloud.remote.broker_const import (
 
 HUB_ID = re.compile(r"[0-9a-f]{32}")
 BROWSER_CLIENT_ID = re.compile(re.escape(BROWSER_CLIENT_ID_PREFIX) + r"[0-9a-f]{32}")
+# A hub session's client id: ``hub-<hub>-<32 random hex>`` (69 characters; RabbitMQ takes
+# client ids of any length, and the subscriber queue's name stays far below 255 bytes).
+HUB_SESSION_SUFFIX = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -69,8 +72,25 @@ def person_subject(user_id: int) -> str:
     return f"{PERSON_SUBJECT_PREFIX}{user_id}"
 
 
-def hub_client_id(hub: str) -> str:
-    return HUB_CLIENT_ID_PREFIX + _checked_hub(hub)
+def new_hub_client_id(hub: str) -> str:
+    """A hub session's MQTT client id: ``hub-<hub>-`` and 32 random hex.
+
+    Unguessable on purpose: RabbitMQ 3.10 drops the holder of a client id as soon as
+    anyone with a valid token connects under it (before it checks that newcomer's
+    rights), so a client id anybody could derive from the hub id lets any token holder
+    push the hub off the broker.
+    """
+    return f"{HUB_CLIENT_ID_PREFIX}{_checked_hub(hub)}-{secrets.token_hex(16)}"
+
+
+def is_hub_client_id(hub: str, client_id: str) -> bool:
+    """Whether ``client_id`` is a session client id of this hub (``new_hub_client_id``)."""
+    prefix = f"{HUB_CLIENT_ID_PREFIX}{_checked_hub(hub)}-"
+    return (
+        isinstance(client_id, str)
+        and client_id.startswith(prefix)
+        and HUB_SESSION_SUFFIX.fullmatch(client_id.removeprefix(prefix)) is not None
+    )
 
 
 def new_browser_client_id() -> str:
@@ -100,11 +120,14 @@ def _routing_key(*levels: str) -> str:
     return ".".join((TOPIC_ROOT, *levels))
 
 
-def hub_scopes(hub: str) -> tuple[str, ...]:
-    """Publish and subscribe under ``ethos-home/<hub>/#`` only, as client ``hub-<hub>``."""
-    home = _routing_key(_checked_hub(hub), "*")
+def hub_scopes(hub: str, client_id: str) -> tuple[str, ...]:
+    """Publish and subscribe under ``ethos-home/<hub>/#`` only, as client ``client_id``
+    (this session's, ``new_hub_client_id``): no other client id has its queue rights."""
+    if not is_hub_client_id(hub, client_id):
+        raise ValueError(f"not a session client id of hub {hub!r}: {client_id!r}")
+    home = _routing_key(hub, "*")
     return (
-        *_queue_scopes(hub_client_id(hub)),
+        *_queue_scopes(client_id),
         _scope("read", MQTT_EXCHANGE, home),
         _scope("write", MQTT_EXCHANGE, home),
     )
@@ -173,17 +196,21 @@ def mint_hub_token(
     key: RSAKey,
     hub: str,
     *,
+    client_id: str | None = None,
     lifetime: timedelta = HUB_TOKEN_LIFETIME,
     issuer: str | None = None,
     now: datetime | None = None,
 ) -> BrokerToken:
-    """The broker token of a hub (its store OAuth ``client_id``); it connects as ``hub-<hub>``."""
+    """The broker token of a hub (its store OAuth ``client_id``) for one session: it
+    connects with ``BrokerToken.client_id``, ``client_id`` if given (one of
+    ``new_hub_client_id(hub)``), else a fresh one."""
+    session_client_id = client_id if client_id is not None else new_hub_client_id(hub)
     return _mint(
         key,
         hub_subject(hub),
-        hub_scopes(hub),
+        hub_scopes(hub, session_client_id),
         lifetime,
-        client_id=hub_client_id(hub),
+        client_id=session_client_id,
         issuer=issuer,
         now=now,
     )

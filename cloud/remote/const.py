@@ -20,3 +20,7 @@ JOB_REMOTE_SWEEP = "remote-sweep"
 SWEEP_SECONDS = 30.0
 
 ERROR_UNAVAILABLE = "remote_unavailable"
+
+# Why a hub-session member was not let in (the answer's ``ignored``, REMOTE.md).
+IGNORED_NOT_AN_ACCOUNT = "not_a_store_account"  # no confirmed store account has this `sub`
+IGNORED_NOT_SIGNED_IN = "not_signed_in_to_this_hub"  # the account never signed in to it

@@ -55,9 +55,15 @@ class HubSessionOut(BaseModel):
     enabled: bool
     broker_url: str | None = None
     token: str | None = None
+    # The MQTT client id this token is tied to (``hub-<hub>-<32 random hex>``, new each
+    # session): the hub connects with it, and nobody can guess it to take its place.
+    client_id: str | None = None
     expires_in: int | None = None
     topic_root: str | None = None
-    ignored: list[str] | None = None  # subjects that are no confirmed store account
+    # Subjects sent but not let in, and why: "not_a_store_account" (no confirmed account)
+    # or "not_signed_in_to_this_hub" (an account that never signed in to this hub).
+    ignored: list[str] | None = None
+    ignored_reasons: dict[str, str] | None = None
 
 
 def _json_error(
@@ -173,9 +179,11 @@ async def hub_session(request: web.Request) -> web.Response:
         enabled=True,
         broker_url=runtime.settings.mqtt_url,
         token=minted.token,
+        client_id=minted.client_id,
         expires_in=minted.expires_in,
         topic_root=service.topic_root(client.client_id),
         ignored=list(outcome.ignored),
+        ignored_reasons=dict(outcome.ignored),
     )
     return web.json_response(answer.model_dump(mode="json", exclude_none=True))
 

@@ -19,9 +19,10 @@ from sqlmodel import col
 from cloud.accounts.models import User
 from cloud.db import utcnow
 from cloud.domain import Refusal
-from cloud.oauth.models import OAuthClient
+from cloud.oauth.models import Consent, OAuthClient, OAuthToken
 from cloud.remote.broker_const import HUB_SUBJECT_PREFIX, PERSON_SUBJECT_PREFIX, TOPIC_ROOT
 from cloud.remote.broker_tokens import HUB_ID
+from cloud.remote.const import IGNORED_NOT_AN_ACCOUNT, IGNORED_NOT_SIGNED_IN
 from cloud.remote.models import RemoteHub, RemoteMember
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,7 +51,9 @@ class Home:
 class HubSessionOutcome:
     enabled: bool
     members: frozenset[int]  # the accounts let in now
-    ignored: tuple[str, ...]  # subjects sent that are no confirmed store account
+    # Subjects sent but not let in, each with why (IGNORED_NOT_AN_ACCOUNT: no confirmed
+    # store account; IGNORED_NOT_SIGNED_IN: an account that never signed in to this hub).
+    ignored: dict[str, str]
     lost: frozenset[str]  # broker subjects whose rights ended: close their connections
 
 
@@ -99,6 +102,44 @@ async def _confirmed_accounts(session: AsyncSession, ids: set[int]) -> set[int]:
     return {user_id for user_id in found if user_id is not None}
 
 
+async def _signed_in_to_hub(session: AsyncSession, client_id: str, ids: set[int]) -> set[int]:
+    """Those of `ids` this hub knows through the store's OIDC: the account that registered
+    it, an account that consented to it (remembered until revoked) or one of whom it holds
+    an unrevoked token. Any other confirmed account is a stranger to this hub: letting it
+    in would give it person-token rights to a home it never signed in to."""
+    if not ids:
+        return set()
+    owner = await session.scalar(
+        select(col(OAuthClient.owner_user_id)).where(col(OAuthClient.client_id) == client_id)
+    )
+    consented = await session.scalars(
+        select(col(Consent.user_id)).where(
+            col(Consent.client_id) == client_id, col(Consent.user_id).in_(ids)
+        )
+    )
+    holding = await session.scalars(
+        select(col(OAuthToken.user_id))
+        .where(
+            col(OAuthToken.client_id) == client_id,
+            col(OAuthToken.user_id).in_(ids),
+            col(OAuthToken.revoked_at).is_(None),
+        )
+        .distinct()
+    )
+    known = set(consented) | set(holding) | ({owner} if owner is not None else set())
+    return ids & known
+
+
+def _why_ignored(subjects: Sequence[str], accounts: set[int], let_in: set[int]) -> dict[str, str]:
+    ignored: dict[str, str] = {}
+    for subject in subjects:
+        user_id = _account_id(subject)
+        if user_id in let_in:
+            continue
+        ignored[subject] = IGNORED_NOT_SIGNED_IN if user_id in accounts else IGNORED_NOT_AN_ACCOUNT
+    return ignored
+
+
 async def _members(session: AsyncSession, client_id: str) -> set[int]:
     rows = await session.scalars(
         select(col(RemoteMember.user_id)).where(col(RemoteMember.client_id) == client_id)
@@ -111,12 +152,14 @@ async def update_hub_session(
 ) -> HubSessionOutcome:
     """Record the hub's switch and members (in the caller's transaction).
 
-    Subjects that are no confirmed store account are ignored and reported. Turning remote
-    access off forgets every member and ends the hub's own connection too.
+    Only confirmed accounts that signed in to this hub through the store are let in; the
+    other subjects are ignored and reported with the reason. Turning remote access off
+    forgets every member and ends the hub's own connection too.
     """
     wanted_ids = {user_id for s in subjects if (user_id := _account_id(s)) is not None}
-    real = await _confirmed_accounts(session, wanted_ids) if enabled else set()
-    ignored = tuple(dict.fromkeys(s for s in subjects if _account_id(s) not in real))
+    accounts = await _confirmed_accounts(session, wanted_ids) if enabled else set()
+    real = await _signed_in_to_hub(session, client_id, accounts)
+    ignored = _why_ignored(subjects, accounts, real)
     hub = await session.get(RemoteHub, client_id)
     if hub is None:
         hub = RemoteHub(client_id=client_id)
@@ -136,7 +179,7 @@ async def update_hub_session(
     lost = {person_subject(user_id) for user_id in removed}
     if not enabled:
         lost.add(hub_subject(client_id))
-        ignored = ()
+        ignored = {}
     _LOGGER.info(
         "hub %s: remote access %s, %s members (%s added, %s removed, %s ignored)",
         client_id,
@@ -146,6 +189,8 @@ async def update_hub_session(
         len(removed),
         len(ignored),
     )
+    if ignored:  # the reasons, not the subjects: those are the hub's text
+        _LOGGER.info("hub %s: members ignored: %s", client_id, sorted(set(ignored.values())))
     return HubSessionOutcome(enabled, frozenset(real), ignored, frozenset(lost))
 
 
@@ -192,6 +237,15 @@ async def entitled_subjects(session: AsyncSession, subjects: Iterable[str]) -> s
         )
         entitled.update(people[user_id] for user_id in let_in)
     return entitled
+
+
+async def forget_hub(session: AsyncSession, client_id: str) -> set[str]:
+    """Before a hub is unlinked: its remote switch and members go. Returns the subjects
+    whose rights end: the hub's own and those of the people it let in."""
+    members = await _members(session, client_id)
+    await session.execute(delete(RemoteMember).where(col(RemoteMember.client_id) == client_id))
+    await session.execute(delete(RemoteHub).where(col(RemoteHub.client_id) == client_id))
+    return {hub_subject(client_id)} | {person_subject(user_id) for user_id in members}
 
 
 async def forget_account(session: AsyncSession, user_id: int) -> set[str]:

@@ -1,4 +1,5 @@
-"""What every page template gets: the signed-in person, their CSRF token, a permission test."""
+"""What every page template gets: the signed-in person, their CSRF token, a permission test,
+the integrations' navigation links."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from aiohttp import web
 
 from hub.web.authz import Action, refusal
 from hub.web.keys import HUB_KEY, PRINCIPAL_KEY
+from hub.web.nav import visible_nav_links
 
 
 def page_context(request: web.Request, **values: Any) -> dict[str, Any]:
@@ -18,5 +20,7 @@ def page_context(request: web.Request, **values: Any) -> dict[str, Any]:
         "can": lambda action: refusal(principal, Action(action)) is None,
         # What the hub cannot write (a full disk), shown to whoever is signed in.
         "write_problems": request.app[HUB_KEY].write_problems.messages() if principal else [],
+        # Integrations' links, only while their pages answer (hub/web/nav.py).
+        "nav_links": visible_nav_links(request.app) if principal else [],
         **values,
     }

@@ -14,14 +14,20 @@ import contextlib
 import hmac
 import json
 import os
+import re
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiomqtt
 
-from hub.integrations.ethos_remote.crypto_const import HUB_SENDER
+from hub.integrations.ethos_remote.crypto_const import (
+    HUB_SENDER,
+    MAX_SNAPSHOT_PARTS,
+    SNAPSHOT_ID_HEX_CHARS,
+)
 from hub.integrations.ethos_remote.envelope import (
     CounterClock,
     EnvelopeError,
@@ -50,6 +56,55 @@ from hub.integrations.ethos_remote.handshake import (
     wrap_key,
 )
 
+_SNAPSHOT_ID = re.compile(rf"[0-9a-f]{{{SNAPSHOT_ID_HEX_CHARS}}}")
+MAX_PENDING_SNAPSHOTS = 2  # snapshots being assembled at once; the oldest is dropped first
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("a part number is an integer")
+    return value
+
+
+class SnapshotAssembler:
+    """Puts a snapshot's parts together (REMOTE.md, "Snapshot parts"), as the page does:
+    a snapshot is complete when every part of one snapshot id came; parts of two snapshots
+    are never mixed; more than ``MAX_SNAPSHOT_PARTS`` parts, a part on another part's
+    topic, or a part count that changes within a snapshot is refused (ValueError)."""
+
+    def __init__(self) -> None:
+        self._pending: OrderedDict[str, tuple[int, dict[int, dict[str, Any]]]] = OrderedDict()
+
+    def add(self, part_on_topic: int, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The whole snapshot once ``body`` (opened from part topic ``part_on_topic``)
+        completes it; None while parts are missing."""
+        if not {"parts", "part", "snapshot"} & body.keys():  # a hub from before parts
+            if part_on_topic != 0:
+                raise ValueError("a snapshot without parts comes whole on the state topic")
+            return body
+        parts, part = _count(body.get("parts")), _count(body.get("part"))
+        snapshot_id = body.get("snapshot")
+        if not 1 <= parts <= MAX_SNAPSHOT_PARTS or not 0 <= part < parts:
+            raise ValueError(f"part {part} of {parts}: at most {MAX_SNAPSHOT_PARTS} parts")
+        if part != part_on_topic:
+            raise ValueError(f"part {part} came on the topic of part {part_on_topic}")
+        if not isinstance(snapshot_id, str) or not _SNAPSHOT_ID.fullmatch(snapshot_id):
+            raise ValueError("a snapshot id is 16 lowercase hex characters")
+        if not isinstance(body.get("entities"), list):
+            raise ValueError("a snapshot part lists entities")
+        expected, got = self._pending.get(snapshot_id, (parts, {}))
+        if expected != parts:
+            raise ValueError(f"snapshot {snapshot_id} has {expected} parts, not {parts}")
+        got[part] = body
+        self._pending[snapshot_id] = (parts, got)
+        while len(self._pending) > MAX_PENDING_SNAPSHOTS:
+            self._pending.popitem(last=False)
+        if len(got) < parts:
+            return None
+        del self._pending[snapshot_id]
+        entities = [entity for index in range(parts) for entity in got[index]["entities"]]
+        return {**got[0], "entities": entities}
+
 
 class RemoteBrowser:
     """One browser of one hub: its keys, its counters and what it last heard."""
@@ -72,7 +127,9 @@ class RemoteBrowser:
         self.refused = 0  # hub-topic messages that did not open (tampered, replayed, old key)
         self._waiters: list[tuple[Callable[[], Any], asyncio.Future[None]]] = []
         self._client: aiomqtt.Client | None = None
-        self._unopened_state: bytes | None = None
+        self._assembler = SnapshotAssembler()
+        # Snapshot parts retained before the key they are sealed under came (per topic).
+        self._unopened_state: dict[str, bytes] = {}
 
     # Topics ----------------------------------------------------------------------
     @property
@@ -82,6 +139,13 @@ class RemoteBrowser:
     @property
     def state_topic(self) -> str:
         return remote_topic(self.hub, "state")
+
+    @property
+    def state_part_topics(self) -> list[str]:
+        """Where a snapshot's parts are retained: part 0 on ``state``, part i on ``state/i``."""
+        return [self.state_topic] + [
+            remote_topic(self.hub, "state", str(part)) for part in range(1, MAX_SNAPSHOT_PARTS)
+        ]
 
     @property
     def event_topic(self) -> str:
@@ -178,20 +242,25 @@ class RemoteBrowser:
                     return  # retained from an earlier pairing: not ours to open yet
                 if self.accept_keys(payload) is not None and self._unopened_state:
                     # The retained snapshot came before the key it is sealed under.
-                    pending, self._unopened_state = self._unopened_state, None
-                    self.handle(self.state_topic, pending)
-            elif topic in (self.state_topic, self.event_topic, self.reply_topic) and payload:
+                    pending, self._unopened_state = self._unopened_state, {}
+                    for held_topic in self.state_part_topics:
+                        if held_topic in pending:
+                            self.handle(held_topic, pending[held_topic])
+            elif topic in self.state_part_topics and payload:
                 body = self.open(topic, payload).body
                 if body.get("type") == "snapshot":
-                    self.snapshot = body
-                elif body.get("type") == "reply":
+                    whole = self._assembler.add(self.state_part_topics.index(topic), body)
+                    self.snapshot = whole if whole is not None else self.snapshot
+            elif topic in (self.event_topic, self.reply_topic) and payload:
+                body = self.open(topic, payload).body
+                if body.get("type") == "reply":
                     self.replies[str(body.get("id"))] = body
                 else:
                     self.events.append(body)
         except (EnvelopeError, ValueError, KeyError, TypeError):
             self.refused += 1
-            if topic == self.state_topic:
-                self._unopened_state = payload
+            if topic in self.state_part_topics:
+                self._unopened_state[topic] = payload
         for waiter in [w for w in self._waiters if not w[1].done() and w[0]()]:
             waiter[1].set_result(None)
 
@@ -215,7 +284,7 @@ class RemoteBrowser:
         for topic in (
             welcome_topic(self.hub, self.browser_id),
             self.keys_topic,
-            self.state_topic,
+            *self.state_part_topics,
             self.event_topic,
             self.reply_topic,
         ):

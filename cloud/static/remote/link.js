@@ -17,6 +17,7 @@ import {
   verifyWelcome,
 } from "./crypto.js";
 import { randomHex } from "./encoding.js";
+import { MAX_SNAPSHOT_PARTS, SnapshotAssembler } from "./snapshot.js";
 
 export const OFFLINE_AFTER_MS = 90 * 1000;
 export const PAIRING_TIMEOUT_MS = 30 * 1000;
@@ -26,12 +27,19 @@ export const REPLY_TIMEOUT_MS = 20 * 1000;
 export const KEYS_GRACE_MS = 10 * 1000;
 const MAX_PENDING_COMMANDS = 32;
 const MAX_QUEUED_MESSAGES = 64;
+// Hub messages held until the keys message comes: a whole snapshot's parts and a few more.
+const MAX_HELD_HUB_MESSAGES = MAX_SNAPSHOT_PARTS + 4;
 
 export function topicsOf(hub) {
   const root = `ethos-home/${hub}`;
+  const stateParts = [`${root}/state`];
+  for (let part = 1; part < MAX_SNAPSHOT_PARTS; part += 1) {
+    stateParts.push(`${root}/state/${part}`);
+  }
   return {
     root,
     state: `${root}/state`,
+    stateParts, // part 0 on `state`, part i on `state/i` (exact topics: retained on RabbitMQ)
     event: `${root}/event`,
     cmd: (browser) => `${root}/cmd/${browser}`,
     reply: (browser) => `${root}/reply/${browser}`,
@@ -82,6 +90,7 @@ export class HomeLink {
     this.wrapKey = null;
     this.household = null;
     this.opener = null;
+    this.snapshots = new SnapshotAssembler();
     this.counter = new SendCounter();
     this.pendingPairing = null;
     this.pendingKeys = null;
@@ -248,7 +257,7 @@ export class HomeLink {
     });
     this.mqtt.subscribe([
       this.topics.keys(pairing.browser),
-      this.topics.state,
+      ...this.topics.stateParts,
       this.topics.event,
       this.topics.reply(pairing.browser),
     ]);
@@ -270,8 +279,10 @@ export class HomeLink {
     const browser = this.pairing.browser;
     if (topic === this.topics.keys(browser)) {
       await this.#keys(payload);
-    } else if (topic === this.topics.state || topic === this.topics.event) {
-      await this.#hubMessage(topic, payload, retain);
+    } else if (this.topics.stateParts.includes(topic) || topic === this.topics.event) {
+      if (payload.length > 0) {
+        await this.#hubMessage(topic, payload, retain); // empty: a cleared part, nothing to show
+      }
     } else if (topic === this.topics.reply(browser)) {
       await this.#reply(topic, payload);
     }
@@ -355,6 +366,7 @@ export class HomeLink {
   #dropKeys() {
     this.household = null;
     this.opener = null;
+    this.snapshots = new SnapshotAssembler();
     this.heldHubMessages = [];
     this.commands.clear();
   }
@@ -372,7 +384,9 @@ export class HomeLink {
   async #hubMessage(topic, payload, retain) {
     if (this.opener === null) {
       // The keys message may come after the retained snapshot: hold the latest few.
-      this.heldHubMessages = this.heldHubMessages.slice(-3).concat([[topic, payload, retain]]);
+      this.heldHubMessages = this.heldHubMessages
+        .slice(-(MAX_HELD_HUB_MESSAGES - 1))
+        .concat([[topic, payload, retain]]);
       return;
     }
     const opened = await this.#open(topic, payload);
@@ -385,9 +399,18 @@ export class HomeLink {
     // A retained snapshot may be old: the home was last heard when it was sent.
     this.lastHeardMs = retain && sent !== null ? Math.min(now, sent) : now;
     this.lastSentAt = typeof message.sent_at === "string" ? message.sent_at : this.lastSentAt;
-    if (topic === this.topics.state && message.type === "snapshot") {
-      const entities = Array.isArray(message.entities) ? message.entities : [];
-      this.view.showSnapshot(String(message.hub_name ?? this.name), entities.filter(isEntity));
+    const part = this.topics.stateParts.indexOf(topic);
+    if (part >= 0 && message.type === "snapshot") {
+      let whole = null;
+      try {
+        whole = this.snapshots.add(part, message);
+      } catch (error) {
+        console.warn(`ethos remote: refused a snapshot part on ${topic}:`, error.message);
+      }
+      if (whole !== null) {
+        const entities = whole.entities.filter(isEntity);
+        this.view.showSnapshot(String(whole.hub_name ?? this.name), entities);
+      }
     } else if (topic === this.topics.event && message.type === "state" && isEntity(message.entity)) {
       this.view.showEntity(message.entity);
     }

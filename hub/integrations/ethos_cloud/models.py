@@ -9,6 +9,8 @@ from typing import Any
 from hub.helpers.ethos_serial import valid_serial
 
 _HEX_SECRET = re.compile(r"^[0-9a-fA-F]{64}$")
+# The store's MQTT client ids for a hub session (``hub-<hub>-<32 hex>``); bounded and plain.
+MQTT_CLIENT_ID = re.compile(r"[0-9a-z-]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ class RemoteHubSession:
     token: str = field(default="", repr=False)
     expires_in: float = 0.0
     topic_root: str = ""
+    client_id: str = ""  # the MQTT client id the token is tied to (new each session)
 
     @classmethod
     def from_json(cls, raw: Any) -> RemoteHubSession:
@@ -119,4 +122,7 @@ class RemoteHubSession:
             raise ValueError("expires_in must be a number")
         if expires_in <= 0:
             raise ValueError("expires_in must be positive")
-        return cls(True, url, token, float(expires_in), root)
+        client_id = raw.get("client_id")
+        if not isinstance(client_id, str) or not MQTT_CLIENT_ID.fullmatch(client_id):
+            raise ValueError("client_id must be the session's MQTT client id")
+        return cls(True, url, token, float(expires_in), root, client_id)

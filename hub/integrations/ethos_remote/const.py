@@ -17,8 +17,13 @@ SHARING_STORAGE_KEY: Final = "ethos_remote.sharing"
 SHARING_STORAGE_VERSION: Final = 1
 
 
+# The hub's broker username is ``hub-<client_id>`` (its token's subject); its MQTT client id
+# is the one the store tied the session's token to (``RemoteHubSession.client_id``).
+HUB_USERNAME_PREFIX: Final = "hub-"
+
 # Topics under the store's ``topic_root`` (``ethos-home/<hub>``).
-STATE_TOPIC: Final = "{root}/state"
+STATE_TOPIC: Final = "{root}/state"  # the snapshot's part 0
+STATE_PART_TOPIC: Final = "{root}/state/{part}"  # its parts 1 … parts - 1
 EVENT_TOPIC: Final = "{root}/event"
 CMD_TOPIC: Final = "{root}/cmd/{browser}"
 REPLY_TOPIC: Final = "{root}/reply/{browser}"

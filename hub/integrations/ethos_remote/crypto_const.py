@@ -18,6 +18,13 @@ KEY_BYTES: Final = 32  # AES-256-GCM
 KID_HEX_CHARS: Final = 16
 IV_BYTES: Final = 12
 TAG_BYTES: Final = 16
+# Snapshot parts: a snapshot too large for one envelope goes out in parts (REMOTE.md).
+MAX_SNAPSHOT_PARTS: Final = 16  # 1 MiB sealed at most: receivers refuse more parts
+SNAPSHOT_ID_HEX_CHARS: Final = 16
+# The envelope's JSON around its ciphertext, with room to spare (a 16-digit counter).
+ENVELOPE_OVERHEAD_BYTES: Final = 128
+# The largest plaintext whose envelope stays within MAX_PAYLOAD_BYTES (base64url: 4 per 3).
+MAX_PLAINTEXT_BYTES: Final = (MAX_PAYLOAD_BYTES - ENVELOPE_OVERHEAD_BYTES) * 3 // 4 - TAG_BYTES
 # A browser's command more than this far from the hub's clock is refused.
 COMMAND_WINDOW_US: Final = 120 * 1_000_000
 # Senders whose last counter a ReplayGuard remembers; the least recently heard is forgotten

@@ -1,6 +1,7 @@
 """The hub's one outbound connection to the remote broker.
 
-It logs in as ``hub-<client_id>`` with the store's short-lived token, listens for commands
+It logs in as ``hub-<client_id>`` with the store's short-lived token and the MQTT client
+id the store tied that token to (new each session, unguessable), listens for commands
 and pairing hellos, and publishes sealed: the snapshot of the shared entities (retained, on
 change at most once a second and every 30 s), one event per change of a shared entity, the
 replies, and the key store's key messages. It reconnects with backoff (1 s doubling to
@@ -36,16 +37,22 @@ from hub.integrations.ethos_remote.const import (
     EVENT_TOPIC,
     HEARTBEAT_S,
     HELLO_TOPIC,
+    HUB_USERNAME_PREFIX,
     MAX_QUEUED_EVENTS,
     MAX_RUNNING_COMMANDS,
     REPLY_TOPIC,
     SNAPSHOT_MIN_INTERVAL_S,
+    STATE_PART_TOPIC,
     STATE_TOPIC,
     TOKEN_REFRESH_MARGIN_S,
 )
-from hub.integrations.ethos_remote.crypto_const import HUB_SENDER, MAX_PAYLOAD_BYTES
+from hub.integrations.ethos_remote.crypto_const import (
+    HUB_SENDER,
+    MAX_PAYLOAD_BYTES,
+    MAX_SNAPSHOT_PARTS,
+)
 from hub.integrations.ethos_remote.pairing import PairingError
-from hub.integrations.ethos_remote.snapshot import snapshot, state_event
+from hub.integrations.ethos_remote.snapshot import snapshot_parts, state_event
 from hub.integrations.mqtt.client import BrokerAddress, reconnect_delay
 
 if TYPE_CHECKING:
@@ -88,6 +95,9 @@ class Uplink:
         self._root = ""
         self._task: asyncio.Task[None] | None = None
         self._snapshot_due = asyncio.Event()
+        # Parts of the last snapshot still retained on the broker; unknown at first (an
+        # earlier run may have left more), so the first snapshot clears every other part.
+        self._retained_parts = MAX_SNAPSHOT_PARTS
         self._events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(MAX_QUEUED_EVENTS)
         self._commands: set[asyncio.Task[None]] = set()
         self._unlisten: Callable[[], None] | None = None
@@ -115,7 +125,8 @@ class Uplink:
         if clear and client is not None:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
-                    await client.publish(self._topic(STATE_TOPIC), b"", qos=1, retain=True)
+                    for part in range(max(self._retained_parts, 1)):
+                        await client.publish(self._part_topic(part), b"", qos=1, retain=True)
         task, self._task = self._task, None
         await async_cancel_and_wait(*([task] if task else []), *self._commands)
 
@@ -130,6 +141,12 @@ class Uplink:
 
     def _topic(self, template: str, browser: str = "") -> str:
         return template.format(root=self._root, browser=browser)
+
+    def _part_topic(self, part: int) -> str:
+        """Where a snapshot's part is retained: part 0 on ``state``, the others beneath it."""
+        if part == 0:
+            return self._topic(STATE_TOPIC)
+        return STATE_PART_TOPIC.format(root=self._root, part=part)
 
     async def _async_run(self) -> None:
         attempt, fresh = 0, False
@@ -169,13 +186,12 @@ class Uplink:
     async def _async_connected(self, session: RemoteHubSession) -> None:
         address = BrokerAddress.from_url(session.broker_url)
         self._root = session.topic_root
-        client_id = f"hub-{self.hub_id}"
         async with aiomqtt.Client(
             address.host,
             address.port,
-            username=client_id,
+            username=f"{HUB_USERNAME_PREFIX}{self.hub_id}",
             password=session.token,
-            identifier=client_id,
+            identifier=session.client_id,
             keepalive=KEEPALIVE_S,
             tls_context=ssl.create_default_context() if address.tls else None,
             max_queued_outgoing_messages=MAX_QUEUED_EVENTS * 2,
@@ -241,18 +257,30 @@ class Uplink:
                 async with asyncio.timeout(HEARTBEAT_S):
                     await self._snapshot_due.wait()
             self._snapshot_due.clear()
-            topic = self._topic(STATE_TOPIC)
-            body = snapshot(
+            parts = snapshot_parts(
                 self._hub, self._sharing.entity_ids if self._sharing.enabled else frozenset()
             )
-            await client.publish(topic, self._seal(topic, body), qos=1, retain=True)
+            # In order, part 0 first: the counters rise with the parts, as a browser reads them.
+            for part, body in enumerate(parts):
+                topic = self._part_topic(part)
+                await client.publish(topic, self._seal(topic, body), qos=1, retain=True)
+            for stale in range(len(parts), self._retained_parts):
+                await client.publish(self._part_topic(stale), b"", qos=1, retain=True)
+            self._retained_parts = len(parts)
             await asyncio.sleep(SNAPSHOT_MIN_INTERVAL_S)
 
     async def _async_publish_events(self, client: aiomqtt.Client) -> None:
         while True:
             body = await self._events.get()
             topic = self._topic(EVENT_TOPIC)
-            await client.publish(topic, self._seal(topic, body), qos=0)
+            try:
+                payload = self._seal(topic, body)
+            except (
+                ValueError
+            ) as err:  # one entity larger than an envelope: the snapshot omits it too
+                _LOGGER.warning("Remote event not sent: %s", err)
+                continue
+            await client.publish(topic, payload, qos=0)
 
     async def async_publish_all(self, messages: list[Outgoing]) -> None:
         """Key store messages (keys, welcome), when connected; on the next connection the

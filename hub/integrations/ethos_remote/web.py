@@ -26,6 +26,7 @@ from hub.web.authz import Action, refusal, refusal_browser, require
 from hub.web.context import page_context
 from hub.web.forms import async_read_form
 from hub.web.keys import AUTH_KEY, HUB_KEY, PRINCIPAL_KEY
+from hub.web.nav import NavLink, add_nav_link
 
 if TYPE_CHECKING:
     from hub.integrations.ethos_remote.keystore import PairedBrowser
@@ -87,8 +88,14 @@ class Pairings:
 PAIRINGS_KEY = web.AppKey("ethos_remote_pairings", Pairings)
 
 
+def _loaded(app: web.Application) -> bool:
+    return remote_access(app[HUB_KEY]) is not None
+
+
 def setup_web(app: web.Application) -> None:
     app[PAIRINGS_KEY] = Pairings()
+    # The routes exist whether or not the integration loads; the link only while it runs.
+    add_nav_link(app, NavLink("/remote", "nav-remote", "Remote access", _loaded))
 
     async def async_offer_members(app: web.Application) -> None:
         # After the app's start-up contexts: the hub runs and its people are loaded (before

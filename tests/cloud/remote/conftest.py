@@ -21,13 +21,17 @@ from cloud.remote.runtime import REMOTE
 from cloud.remote.settings import RemoteSettings
 from cloud.web.keys import DB
 from tests.cloud.common import PASSWORD, csrf_from
-from tests.cloud.oauth.conftest import Provider
+from tests.cloud.oauth.conftest import HUB_REDIRECT_URI, Provider
 from tests.cloud.oauth.conftest import browser as browser
 from tests.cloud.oauth.conftest import http as http
 from tests.cloud.oauth.conftest import hub_setup as hub_setup
 from tests.cloud.oauth.conftest import signed_in as signed_in
-from tests.cloud.oauth.test_registration_consent import HUB_METADATA, ONBOARDING_SCOPE
-from tests.support.oidc_client import OidcClient, StoreBrowser
+from tests.cloud.oauth.test_registration_consent import (
+    HUB_METADATA,
+    MEMBER_SCOPE,
+    ONBOARDING_SCOPE,
+)
+from tests.support.oidc_client import OidcClient, StoreBrowser, Tokens
 from tests.support.processes import free_port
 from tests.support.smtp_sink import MailCatcher
 
@@ -120,11 +124,40 @@ async def user_id_of(provider: Provider, email: str) -> int:
     return user_id
 
 
-async def new_person(provider: Provider, email: str) -> tuple[StoreBrowser, str]:
-    """A confirmed account signed in in a browser of its own; returns it and its `sub`."""
+def hub_oidc_client(provider: Provider, hub: Hub, http: httpx.AsyncClient) -> OidcClient:
+    """The hub as the relying party it is for its people's sign-in."""
+    return OidcClient(
+        provider.base_url,
+        hub.client_id,
+        http,
+        client_secret=hub.client_secret,
+        redirect_uri=HUB_REDIRECT_URI,
+        token_endpoint_auth_method="client_secret_basic",
+    )
+
+
+async def sign_in_to_hub(provider: Provider, hub: Hub, person: StoreBrowser) -> Tokens:
+    """The person signs in to the hub's web UI with their store account: the hub's OIDC
+    authorization code flow, consent given, code exchanged for tokens (returned)."""
+    async with httpx.AsyncClient() as http:
+        client = hub_oidc_client(provider, hub, http)
+        request = await client.authorization_request(MEMBER_SCOPE)
+        callback = await person.authorize(request.url, HUB_REDIRECT_URI, consent="allow")
+        tokens = await client.exchange_code(callback, request)
+    assert tokens.access_token
+    return tokens
+
+
+async def new_person(
+    provider: Provider, email: str, hub: Hub | None = None
+) -> tuple[StoreBrowser, str]:
+    """A confirmed account signed in in a browser of its own (and, with `hub`, signed in
+    to that hub through the store, as a hub's people are); returns it and its `sub`."""
     await provider.new_account(email)
     person = StoreBrowser(provider.base_url)
     await person.sign_in(email, PASSWORD)
+    if hub is not None:
+        await sign_in_to_hub(provider, hub, person)
     return person, str(await user_id_of(provider, email))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ class BrokerLogin:
     username: str | None
     password: str | None
     transport: str = "tcp"
+    client_id: str | None = None  # the hub session's (the store's answer); None: any
 
 
 # What the hub answers a command: (ok, error for a person).
@@ -84,7 +86,7 @@ class StandinHub:
         client = aiomqtt.Client(
             login.host,
             login.port,
-            identifier=f"hub-{self.hub_id}",
+            identifier=login.client_id or f"hub-{self.hub_id}-{secrets.token_hex(16)}",
             username=login.username,
             password=login.password,
             transport=login.transport,

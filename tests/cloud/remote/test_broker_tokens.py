@@ -16,6 +16,7 @@ from cloud.remote.broker_tokens import (
     mint_hub_token,
     mint_person_token,
     new_browser_client_id,
+    new_hub_client_id,
 )
 
 HUB = "0123456789abcdef0123456789abcdef"
@@ -42,16 +43,47 @@ def test_hub_token_is_signed_with_the_key_ring_and_names_the_hub(key: RSAKey) ->
     assert claims["iss"] == "https://store.example"
     assert claims["exp"] - claims["iat"] == 600 == minted.expires_in
     assert claims["iat"] == int(now.timestamp())
-    assert minted.client_id == f"hub-{HUB}"
+    assert minted.client_id is not None and claims["client_id"] == minted.client_id
+    prefix, suffix = minted.client_id[: len(HUB) + 5], minted.client_id[len(HUB) + 5 :]
+    assert prefix == f"hub-{HUB}-" and len(suffix) == 32 and int(suffix, 16) >= 0
+
+
+def test_each_hub_session_gets_an_unguessable_client_id_of_its_own(key: RSAKey) -> None:
+    """Not derivable from the hub id: whoever could name it could push the hub off."""
+    first, second = mint_hub_token(key, HUB), mint_hub_token(key, HUB)
+    assert first.client_id != second.client_id
+    assert f"hub-{HUB}" not in (first.client_id, second.client_id)
+    chosen = new_hub_client_id(HUB)
+    assert mint_hub_token(key, HUB, client_id=chosen).client_id == chosen
+
+
+@pytest.mark.parametrize(
+    "client_id",
+    [
+        f"hub-{HUB}",
+        f"hub-{HUB}-",
+        f"hub-{HUB}-*",
+        f"hub-{HUB}-" + "0" * 31,
+        f"hub-{HUB}-" + "A" * 32,
+        f"hub-{OTHER_HUB}-" + "0" * 32,
+        "web-" + "0" * 32,
+    ],
+)
+def test_a_hub_token_is_refused_for_a_client_id_not_of_its_sessions(
+    key: RSAKey, client_id: str
+) -> None:
+    with pytest.raises(ValueError, match="session client id"):
+        mint_hub_token(key, HUB, client_id=client_id)
 
 
 def test_hub_scopes_stay_in_its_own_topic_space(key: RSAKey) -> None:
-    _, claims = decode(mint_hub_token(key, HUB).token, key)
+    client_id = new_hub_client_id(HUB)
+    _, claims = decode(mint_hub_token(key, HUB, client_id=client_id).token, key)
     assert sorted(claims["scope"].split()) == sorted(
         [
-            f"ethos_broker.configure:%2F/mqtt-subscription-hub-{HUB}qos*",
-            f"ethos_broker.write:%2F/mqtt-subscription-hub-{HUB}qos*",
-            f"ethos_broker.read:%2F/mqtt-subscription-hub-{HUB}qos*",
+            f"ethos_broker.configure:%2F/mqtt-subscription-{client_id}qos*",
+            f"ethos_broker.write:%2F/mqtt-subscription-{client_id}qos*",
+            f"ethos_broker.read:%2F/mqtt-subscription-{client_id}qos*",
             f"ethos_broker.read:%2F/amq.topic/ethos-home.{HUB}.*",
             f"ethos_broker.write:%2F/amq.topic/ethos-home.{HUB}.*",
         ]

@@ -100,7 +100,11 @@ async def test_owner_pairs_away_from_home_and_uses_the_home_live(
         )
     assert session.status_code == 200, session.text
     login = BrokerLogin(
-        remote_broker.host, remote_broker.mqtt_port, f"hub-{hub.client_id}", session.json()["token"]
+        remote_broker.host,
+        remote_broker.mqtt_port,
+        f"hub-{hub.client_id}",
+        session.json()["token"],
+        client_id=session.json()["client_id"],
     )
     standin = StandinHub(hub.client_id, tmp_path / "hub", answer=_answer)
     await standin.async_start(login)

@@ -12,14 +12,16 @@ import pytest
 from cloud.oauth.const import HUB_SETUP_CLIENT_ID
 from cloud.oauth.models import OAuthClient
 from cloud.remote.service import can_open_hub_session
-from tests.cloud.common import sign_up
+from tests.cloud.common import csrf_from, sign_up
 from tests.cloud.remote.conftest import (
     BROKER_MQTT_URL,
     HUB_SESSION,
     Hub,
     broker_token,
     new_person,
+    register_hub,
     remote_rows,
+    sign_in_to_hub,
     user_id_of,
 )
 
@@ -37,7 +39,7 @@ async def test_a_registered_hub_gets_its_token_and_lets_its_members_in(
     provider, http, browser, signed_in, hub, unique_id
 ):
     owner = str(await user_id_of(provider, signed_in))
-    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org")
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org", hub)
     response = await _session(
         provider, http, hub, {"enabled": True, "members": [owner, member_sub, "999999", "bob"]}
     )
@@ -47,7 +49,16 @@ async def test_a_registered_hub_gets_its_token_and_lets_its_members_in(
     assert body["topic_root"] == f"ethos-home/{hub.client_id}"
     assert body["expires_in"] == 600
     assert body["ignored"] == ["999999", "bob"]
+    assert body["ignored_reasons"] == {
+        "999999": "not_a_store_account",
+        "bob": "not_a_store_account",
+    }
     assert _claims(body["token"])["sub"] == f"hub-{hub.client_id}"
+    # The MQTT client id the token is tied to: new each session, not derivable from the hub.
+    assert body["client_id"].startswith(f"hub-{hub.client_id}-")
+    assert len(body["client_id"]) == len(f"hub-{hub.client_id}-") + 32
+    assert _claims(body["token"])["client_id"] == body["client_id"]
+    assert f"mqtt-subscription-{body['client_id']}qos*" in str(_claims(body["token"])["scope"])
 
     answer = await broker_token(member)
     assert answer.status_code == 200
@@ -64,6 +75,65 @@ async def test_an_unconfirmed_account_is_not_let_in(provider, http, signed_in, h
     assert response.status_code == 200
     assert response.json()["ignored"] == [pending]
     assert await remote_rows(provider) == (1, 1)
+
+
+async def test_an_account_that_never_signed_in_to_the_hub_is_not_let_in(
+    provider, http, signed_in, hub, unique_id
+):
+    """Any confirmed account is not enough: the hub's people signed in to it through the
+    store. Listing a stranger would give them person-token rights to this home."""
+    owner = str(await user_id_of(provider, signed_in))
+    stranger, stranger_sub = await new_person(provider, f"stranger-{unique_id}@example.org")
+    response = await _session(
+        provider, http, hub, {"enabled": True, "members": [owner, stranger_sub]}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["ignored"] == [stranger_sub]
+    assert response.json()["ignored_reasons"] == {stranger_sub: "not_signed_in_to_this_hub"}
+    assert await remote_rows(provider) == (1, 1)  # the owner only
+    answer = await broker_token(stranger)
+    assert answer.json()["homes"] == [] and "token" not in answer.json()
+    # Once they sign in to the hub through the store, the same list lets them in.
+    await sign_in_to_hub(provider, hub, stranger)
+    again = await _session(provider, http, hub, {"enabled": True, "members": [owner, stranger_sub]})
+    assert again.json()["ignored"] == []
+    assert (await broker_token(stranger)).json()["homes"][0]["hub"] == hub.client_id
+    await stranger.aclose()
+
+
+async def test_signing_in_to_another_hub_does_not_count(
+    provider, http, browser, signed_in, hub, hub_setup, unique_id
+):
+    owner = str(await user_id_of(provider, signed_in))
+    other_hub = await register_hub(browser, hub_setup)
+    person, person_sub = await new_person(provider, f"other-{unique_id}@example.org", other_hub)
+    response = await _session(
+        provider, http, hub, {"enabled": True, "members": [owner, person_sub]}
+    )
+    assert response.json()["ignored_reasons"] == {person_sub: "not_signed_in_to_this_hub"}
+    await person.aclose()
+
+
+async def test_a_member_who_revoked_the_hubs_access_is_dropped_at_the_next_session(
+    provider, http, signed_in, hub, broker_admin, unique_id
+):
+    owner = str(await user_id_of(provider, signed_in))
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org", hub)
+    await _session(provider, http, hub, {"enabled": True, "members": [owner, member_sub]})
+    assert await remote_rows(provider) == (1, 2)
+    page = await member.http.get("/account")
+    revoked = await member.http.post(
+        "/account/access/revoke",
+        data={"client_id": hub.client_id, "csrf_token": csrf_from(page.text)},
+    )
+    assert revoked.status_code == 303
+    response = await _session(
+        provider, http, hub, {"enabled": True, "members": [owner, member_sub]}
+    )
+    assert response.json()["ignored_reasons"] == {member_sub: "not_signed_in_to_this_hub"}
+    assert broker_admin.disconnected == [f"user-{member_sub}"]
+    assert await remote_rows(provider) == (1, 1)
+    await member.aclose()
 
 
 async def test_wrong_credentials_are_refused_and_nothing_is_written(provider, http, hub):
@@ -149,7 +219,7 @@ async def test_shrinking_the_members_disconnects_only_who_left(
     provider, http, browser, signed_in, hub, broker_admin, unique_id
 ):
     owner = str(await user_id_of(provider, signed_in))
-    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org")
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org", hub)
     await _session(provider, http, hub, {"enabled": True, "members": [owner, member_sub]})
     assert broker_admin.disconnected == []
     await _session(provider, http, hub, {"enabled": True, "members": [owner]})

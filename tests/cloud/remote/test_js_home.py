@@ -82,7 +82,14 @@ def test_home_offline_after_90_s_of_silence_and_back_when_it_speaks(run):
 def test_reload_shows_the_retained_snapshot_once_the_keys_message_came(run):
     calls = run["views"][1]
     assert calls[:2] == [["waiting"], ["snapshot", "Maison", [[OCCUPANCY, "on"]]]]
-    assert len(run["reload_subscribed"]) == 4
+    # keys, the snapshot's 16 part topics (exact: RabbitMQ retains for exact filters only),
+    # events, replies
+    assert len(run["reload_subscribed"]) == 3 + 16
+    assert run["reload_subscribed"][1:4] == [
+        "ethos-home/0123456789abcdef0123456789abcdef/state",
+        "ethos-home/0123456789abcdef0123456789abcdef/state/1",
+        "ethos-home/0123456789abcdef0123456789abcdef/state/2",
+    ]
 
 
 def test_cleared_keys_message_asks_to_pair_again_and_forgets_the_pairing(run):

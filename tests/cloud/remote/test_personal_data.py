@@ -11,7 +11,7 @@ async def test_the_export_and_the_preview_name_the_homes(
     provider, http, browser, signed_in, hub, unique_id
 ):
     owner = str(await user_id_of(provider, signed_in))
-    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org")
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org", hub)
     await hub_session(provider, http, hub, owner, member_sub)
     try:
         export = json.loads((await member.http.get("/account/export")).text)

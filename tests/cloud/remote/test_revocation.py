@@ -25,7 +25,7 @@ async def test_deleting_a_members_account_disconnects_them(
     provider, http, signed_in, hub, broker_admin, unique_id
 ):
     owner = str(await user_id_of(provider, signed_in))
-    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org")
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org", hub)
     await hub_session(provider, http, hub, owner, member_sub)
     try:
         await delete_account(member)
@@ -40,7 +40,7 @@ async def test_deleting_the_hubs_registrant_unlinks_it_and_disconnects_everyone(
     provider, http, browser, signed_in, hub, broker_admin, unique_id
 ):
     owner = str(await user_id_of(provider, signed_in))
-    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org")
+    member, member_sub = await new_person(provider, f"member-{unique_id}@example.org", hub)
     await hub_session(provider, http, hub, owner, member_sub)
     await delete_account(browser)
     expected = {f"hub-{hub.client_id}", f"user-{owner}", f"user-{member_sub}"}
@@ -71,7 +71,7 @@ async def test_the_sweep_closes_connections_without_rights(
     provider, http, signed_in, hub, broker_admin, unique_id
 ):
     owner = str(await user_id_of(provider, signed_in))
-    _, gone_sub = await new_person(provider, f"gone-{unique_id}@example.org")
+    _, gone_sub = await new_person(provider, f"gone-{unique_id}@example.org", hub)
     await hub_session(provider, http, hub, owner)
     broker_admin.connected = {
         f"hub-{hub.client_id}",

@@ -45,7 +45,9 @@ class RemoteStore(ScriptedStore):
     tokens: list[str] = field(default_factory=list)
     token_script: list[str] = field(default_factory=list)  # handed out first, in order
     attempts: int = 0  # every call, refused ones too
-    mint: Callable[[], str] | None = None  # real broker tokens (the e2e tier's RabbitMQ)
+    # Real broker tokens (the e2e tier's RabbitMQ): the token and the client id it is tied to.
+    mint: Callable[[], tuple[str, str]] | None = None
+    client_ids: list[str] = field(default_factory=list)  # one per session handed out
 
     def app(self) -> web.Application:
         app = super().app()
@@ -69,12 +71,21 @@ class RemoteStore(ScriptedStore):
         if body.get("enabled") is False:
             return web.json_response({"enabled": False})
         scripted = self.token_script.pop(0) if self.token_script else None
-        made = self.mint() if self.mint is not None else None
-        self.tokens.append(scripted or made or f"token-{len(self.tokens)}-{secrets.token_hex(4)}")
+        token, client_id = (
+            self.mint()
+            if self.mint is not None
+            else (
+                f"token-{len(self.tokens)}-{secrets.token_hex(4)}",
+                f"hub-{self.hub_id}-{secrets.token_hex(16)}",
+            )
+        )
+        self.tokens.append(scripted or token)
+        self.client_ids.append(client_id)
         return web.json_response(
             {
                 "broker_url": self.broker_url,
                 "token": self.tokens[-1],
+                "client_id": client_id,
                 "expires_in": self.expires_in,
                 "topic_root": f"ethos-home/{self.hub_id}",
             }

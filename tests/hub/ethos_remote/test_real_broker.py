@@ -15,9 +15,11 @@ from joserfc.jwk import RSAKey
 from cloud.remote.broker_tokens import mint_hub_token, mint_person_token, new_browser_client_id
 from tests.hub.ethos_cloud.identity import link
 from tests.hub.ethos_remote.conftest import PLUG, open_remote_home
-from tests.hub.ethos_remote.home import RemoteHome, RemoteStore, switch_config
+from tests.hub.ethos_remote.home import RemoteHome, RemoteStore, _client, switch_config
+from tests.hub.ethos_remote.test_large_home import add_sensors
 from tests.hub.mqtt.device import FakeDevice
 from tests.support.remote_broker import RemoteBroker
+from tests.support.remote_browser import RemoteBrowser
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e_only
@@ -39,7 +41,13 @@ async def rabbit_home(
     import secrets
 
     store = RemoteStore(hub_id=secrets.token_hex(16), broker_url=remote_broker.mqtt_url)
-    store.mint = lambda: mint_hub_token(signing_key, store.hub_id).token
+
+    def mint() -> tuple[str, str]:
+        minted = mint_hub_token(signing_key, store.hub_id)
+        assert minted.client_id is not None
+        return minted.token, minted.client_id
+
+    store.mint = mint
     server = TestServer(store.app())
     await server.start_server()
     cloud_url = str(server.make_url("")).rstrip("/")
@@ -75,3 +83,35 @@ async def test_a_browser_controls_a_shared_entity_through_rabbitmq(rabbit_home: 
         assert (await phone.reply_to(command))["ok"] is True
         await wait_until(lambda: home.hub.states.get(PLUG).state == "on")
     assert home.remote.uplink.connections == 1  # the hub's token was accepted at once
+
+
+async def test_a_browser_assembles_a_large_homes_snapshot_through_rabbitmq(
+    rabbit_home: RemoteHome,
+):
+    # RabbitMQ delivers retained messages only to subscriptions without wildcards: the
+    # browser names each part's topic, and gets every part of a snapshot in many parts.
+    home = rabbit_home
+    sensors = add_sensors(home)
+    await home.share(PLUG, *sensors)
+    await home.wait_connected()
+    code = await home.pairing_code()
+    browser = RemoteBrowser(home.hub_id, "Tablet")
+    async with _client(home.broker_url, home.login) as client, browser.async_session(client):
+        await browser.async_pair(client, code)
+        await browser.async_wait_for(
+            lambda: browser.snapshot is not None and len(browser.snapshot["entities"]) > 1,
+            timeout=15,
+        )
+        assert browser.snapshot is not None and browser.snapshot["parts"] >= 3
+        shown = sorted(entity["entity_id"] for entity in browser.snapshot["entities"])
+        assert shown == sorted([PLUG, *sensors])
+    # A tab opened later reads the retained parts alone (no fresh snapshot is asked for).
+    later = RemoteBrowser(home.hub_id, "Phone")
+    later.hub_pub, later.household = browser.hub_pub, browser.household
+    async with _client(home.broker_url, home.login) as client, later.async_session(client):
+        await later.async_wait_for(
+            lambda: later.snapshot is not None and len(later.snapshot["entities"]) > 1,
+            timeout=15,
+        )
+        assert later.snapshot is not None
+        assert len(later.snapshot["entities"]) == len(sensors) + 1

@@ -77,3 +77,11 @@ async def test_members_pair_their_own_browsers_but_do_not_change_sharing(
             assert [b.name for b in (await home.remote.async_keys()).browsers()] == [
                 "Owner's phone"
             ]
+
+
+async def test_the_navigation_bar_offers_remote_access_when_it_is_loaded(
+    remote_home: RemoteHome,
+) -> None:
+    html = await (await remote_home.client.get("/")).text()
+    assert '<a href="/remote" id="nav-remote">Remote access</a>' in html
+    assert (await remote_home.client.get("/remote")).status == 200

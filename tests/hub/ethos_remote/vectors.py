@@ -100,6 +100,7 @@ def _tampered(good: dict[str, Any]) -> list[dict[str, str]]:
         variant("counter changed (aad)", ctr=envelope["ctr"] + 1),
         variant("sender changed (aad)", **{"from": other_sender}),
         variant("moved to another topic", topic=remote_topic(HUB, "event")),
+        variant("moved to another part's topic", topic=remote_topic(HUB, "state", "2")),
         variant("unknown kid", kid="ffffffffffffffff"),
         variant("iv changed", iv=b64encode(_iv("another"))),
     ]
@@ -136,6 +137,24 @@ def build_vectors() -> dict[str, Any]:
             "type": "snapshot",
             "sent_at": "2025-12-05T16:00:00+00:00",
             "hub_name": "Maison Ŝi",
+            "snapshot": "5a17ed0123456789",
+            "part": 0,
+            "parts": 2,
+            "entities": [],
+        },
+    )
+    snapshot_part = _envelope_case(
+        "hub snapshot, part 2 of 2",
+        remote_topic(HUB, "state", "1"),
+        HUB_SENDER,
+        1764950400000001,
+        {
+            "type": "snapshot",
+            "sent_at": "2025-12-05T16:00:00+00:00",
+            "hub_name": "Maison Ŝi",
+            "snapshot": "5a17ed0123456789",
+            "part": 1,
+            "parts": 2,
             "entities": [],
         },
     )
@@ -160,7 +179,7 @@ def build_vectors() -> dict[str, Any]:
         "hub": HUB,
         "browser": BROWSER,
         "household_key": {"kid": HOUSEHOLD.kid, "secret": b64encode(HOUSEHOLD.secret)},
-        "envelopes": [snapshot, command],
+        "envelopes": [snapshot, command, snapshot_part],
         "refused": _tampered(snapshot) + _tampered(command),
         "pairing": {
             "code": CODE,
