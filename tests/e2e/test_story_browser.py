@@ -9,8 +9,9 @@ home: remote access turned on at the hub, a second browser that only opens the s
 with the hub's code, sees occupancy live and changes a setting through the store's RabbitMQ
 node; what passed through the broker, the store's database and its log hold none of that
 home's plaintext → back in the store, recommendations with reasons. Every part runs as its own
-process (store, BTCPay simulator, hub, device simulator) against PostgreSQL, the SMTP server process and a Mosquitto with
-dynamic security, where the device logs in with its own credentials.
+process (store, BTCPay simulator, hub, device simulator) against PostgreSQL, the SMTP server
+process and a Mosquitto with dynamic security, where the device logs in with its own
+credentials.
 Screenshots of every step land in test-artifacts/story-desktop/ and test-artifacts/story-phone/
 (store home → hub home with the detector in its room).
 """
