@@ -12,7 +12,8 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from firmware.simulator.firmware_path import ensure_firmware_importable
 from tests.conftest import DatabaseTarget
 from tests.support import processes
 from tests.support.dynsec_broker import DynsecBroker
+from tests.support.remote_broker import JWKS_PATH, RemoteBroker
 from tests.support.smtp_sink import MailCatcher
 
 ensure_firmware_importable()  # tests.firmware.mqtt_support reads the flat firmware modules
@@ -81,11 +83,15 @@ class StoreStack:
     mail: MailCatcher
 
 
-@pytest.fixture
-def store_stack(
-    database: DatabaseTarget, smtp_server: MailCatcher, tmp_path: Path
+@contextmanager
+def _running_store_stack(
+    database: DatabaseTarget,
+    smtp_server: MailCatcher,
+    tmp_path: Path,
+    extra_env: Callable[[str], dict[str, str]] | None = None,
 ) -> Iterator[StoreStack]:
-    """BTCPay simulator + store processes on the tier's database and SMTP server."""
+    """BTCPay simulator + store processes; EXTRA_ENV(store URL) adds to the store's
+    variables."""
     stack = Stack(tmp_path, smtp_server, {"LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")})
     sim_port, store_port = processes.free_port(), processes.free_port()
     store_url = f"http://127.0.0.1:{store_port}"
@@ -98,6 +104,8 @@ def store_stack(
     }
     if database.schema:
         store_env["ETHOS_DB_SCHEMA"] = database.schema
+    if extra_env is not None:
+        store_env.update(extra_env(store_url))
     try:
         stack.start(
             "btcpay-sim",
@@ -109,6 +117,42 @@ def store_stack(
         yield StoreStack(stack, store_url, stack.urls["btcpay-sim"], store_env, smtp_server)
     finally:
         stack.stop()
+
+
+@pytest.fixture
+def store_stack(
+    database: DatabaseTarget, smtp_server: MailCatcher, tmp_path: Path
+) -> Iterator[StoreStack]:
+    """BTCPay simulator + store processes on the tier's database and SMTP server."""
+    with _running_store_stack(database, smtp_server, tmp_path) as stack:
+        yield stack
+
+
+@pytest.fixture
+def remote_store_stack(
+    database: DatabaseTarget, smtp_server: MailCatcher, tmp_path: Path, remote_broker: RemoteBroker
+) -> Iterator[StoreStack]:
+    """The same with remote access on: the store mints tokens for the session's RabbitMQ
+    node (MQTT for hubs, Web-MQTT for browsers, its management API to close connections),
+    and the node's JWKS server passes on the store's own ``/oauth/jwks``."""
+    assert remote_broker.jwks is not None
+    jwks_url = ""
+
+    def broker_env(store_url: str) -> dict[str, str]:
+        nonlocal jwks_url
+        jwks_url = store_url + JWKS_PATH
+        return {
+            "ETHOS_REMOTE_BROKER_MQTT_URL": remote_broker.mqtt_url,
+            "ETHOS_REMOTE_BROKER_WS_URL": remote_broker.ws_url,
+            "ETHOS_REMOTE_BROKER_ADMIN_URL": remote_broker.admin_url,
+        }
+
+    with _running_store_stack(database, smtp_server, tmp_path, broker_env) as stack:
+        remote_broker.jwks.follow(jwks_url)
+        try:
+            yield stack
+        finally:
+            remote_broker.jwks.unfollow(jwks_url)
 
 
 @dataclass

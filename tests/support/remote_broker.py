@@ -4,7 +4,9 @@
 ``cloud.remote.broker_node`` on free ports, in a folder of its own, removed afterwards. Its
 OAuth 2.0 backend reads the JWKS of a small server in this process (``RemoteBroker.jwks``):
 a test publishes the public keys it signs with (``jwks.publish(key_ring.published)``, a
-test store's key ring for example); the broker fetches them when it sees a new ``kid``.
+test store's key ring for example), or has it pass on a store process's own JWKS
+(``jwks.follow(store_url + "/oauth/jwks")``, read afresh at each request); the broker
+fetches them when it sees a new ``kid``.
 ``start_remote_broker`` starts a node pointed at any other JWKS URL (a store's
 ``/oauth/jwks``) for a test that needs one of its own.
 
@@ -26,6 +28,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import urllib.request
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -43,6 +46,7 @@ from cloud.remote.broker_admin import RabbitMQBrokerAdmin
 from cloud.remote.broker_node import BrokerNode, BrokerNodeSettings, BrokerPorts
 
 JWKS_PATH = "/oauth/jwks"
+JWKS_FETCH_TIMEOUT = 10.0
 
 
 class JwksServer:
@@ -50,6 +54,7 @@ class JwksServer:
 
     def __init__(self) -> None:
         self._keys: dict[str, dict[str, Any]] = {}
+        self._followed: list[str] = []
         self._lock = threading.Lock()
         server = self
 
@@ -78,8 +83,22 @@ class JwksServer:
         return f"http://{host}:{port}{JWKS_PATH}"
 
     def keys(self) -> list[dict[str, Any]]:
+        """The published keys, then those of every followed JWKS as it is now."""
         with self._lock:
-            return list(self._keys.values())
+            keys, followed = list(self._keys.values()), list(self._followed)
+        for url in followed:
+            with urllib.request.urlopen(url, timeout=JWKS_FETCH_TIMEOUT) as response:  # noqa: S310 (a test store's URL)
+                keys.extend(json.load(response)["keys"])
+        return keys
+
+    def follow(self, url: str) -> None:
+        """Serve the keys of the JWKS at URL too (a store process's ``/oauth/jwks``)."""
+        with self._lock:
+            self._followed.append(url)
+
+    def unfollow(self, url: str) -> None:
+        with self._lock:
+            self._followed.remove(url)
 
     def publish(self, keys: Iterable[RSAKey]) -> None:
         """Add these keys' public halves (a key ring's ``published``, or one key in a list)."""

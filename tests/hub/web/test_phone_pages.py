@@ -1,6 +1,7 @@
-"""The hub's first-hour pages in a real Chromium at phone and desktop size: nothing scrolls
-sideways, and the home page shows the detector in its room (screenshots of both sizes in
-test-artifacts/hub-home/)."""
+"""The hub's first-hour pages and /remote in a real Chromium at phone and desktop size:
+nothing scrolls sideways, not even with entity ids as long as a detector's, and the home
+page shows the detector in its room (screenshots of both sizes in test-artifacts/hub-home/).
+"""
 
 from __future__ import annotations
 
@@ -20,10 +21,14 @@ pytestmark = pytest.mark.browser
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+REMOTE_INTEGRATIONS = ("mqtt", "ethos_cloud", "ethos_remote")
 
 
 async def test_first_hour_pages_fit_a_phone_and_home_shows_the_room(tmp_path: Path) -> None:
-    app = create_app(make_config(tmp_path))
+    # Remote access loaded for its /remote page: the hub is not linked, and its MQTT broker
+    # is a closed port (the integration retries in the background), so nothing connects.
+    config = make_config(tmp_path, integrations=REMOTE_INTEGRATIONS, mqtt_url="mqtt://127.0.0.1:9")
+    app = create_app(config)
     server = TestServer(app)
     await server.start_server()
     try:
@@ -37,8 +42,8 @@ async def test_first_hour_pages_fit_a_phone_and_home_shows_the_room(tmp_path: Pa
             ("sensor", "detection_distance", "212", {"unit_of_measurement": "cm"}),
         ):
             row = await hub.entities.async_get_or_create(
-                domain, "test", f"epd42_{key}", suggested_object_id=f"epd42 {key}",
-                device_id=device.id,
+                domain, "test", f"epd42_{key}",
+                suggested_object_id=f"ethos presence epd 000042 {key}", device_id=device.id,
             )  # fmt: skip
             name = f"Ethos presence EPD-000042 {key.replace('_', ' ').capitalize()}"
             hub.states.async_set(row.entity_id, value, {"friendly_name": name, **attributes})
@@ -58,6 +63,7 @@ async def test_first_hour_pages_fit_a_phone_and_home_shows_the_room(tmp_path: Pa
             "/setup/rooms",
             "/setup/devices",
             "/dashboards",
+            "/remote",
         ]
         shots = Screenshots("hub-home")
         async with chromium() as browser:
