@@ -73,6 +73,8 @@ RULES: dict[str, Rule] = {
     "account.delete": Rule(scope=SCOPE_PROFILE),
     "account.update": Rule(scope=SCOPE_PROFILE),
     "orders.cancel": Rule(scope=SCOPE_ORDERS),
+    # A hub the account linked: unlinking it (session only, cloud/oauth/pages.py).
+    "hubs.unlink": Rule(scope=SCOPE_PROFILE),
     # Remote access: a person's own homes and broker token (session only, cloud/remote).
     "remote.home": Rule(scope=SCOPE_PROFILE),
     # The operations console (/admin). Areas add their operator actions here.

@@ -11,6 +11,10 @@ DEVICE_AUTHORIZATION_PATH = "/oauth/device_authorization"
 REGISTRATION_PATH = "/oauth/register"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 DEVICE_PAGE_PATH = "/device"
+# Unlinking a hub the account linked: its confirmation page (GET) and the unlinking (POST).
+UNLINK_HUB_PATH = "/account/hubs/{client_id}/unlink"
+UNLINK_CONFIRMATION = "unlink"  # the confirmation page's button sends confirm=unlink
+ACTION_UNLINK_HUB = "hubs.unlink"  # the Authorizer's action (cloud/authz.py)
 
 SCOPE_OPENID = "openid"
 SCOPE_PROFILE = "profile"

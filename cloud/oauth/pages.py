@@ -1,5 +1,6 @@
 """The provider's pages in the store: device approval at /device, the account page's list
-of hubs and apps with access (and revoking them), and the sign-in page's form policy."""
+of hubs and apps with access (and revoking them), the hubs the account linked (and
+unlinking one), and the sign-in page's form policy."""
 
 from __future__ import annotations
 
@@ -13,11 +14,19 @@ from aiohttp import web
 
 from cloud.accounts import throttle
 from cloud.accounts.sessions import current_user
+from cloud.authz import authorize
 from cloud.db import utcnow
-from cloud.oauth import grants
+from cloud.oauth import grants, hubs
 from cloud.oauth.adapter import FORM_TYPES
-from cloud.oauth.const import AUTHORIZE_PATH, DEVICE_PAGE_PATH, SCOPE_DESCRIPTIONS
+from cloud.oauth.const import (
+    ACTION_UNLINK_HUB,
+    AUTHORIZE_PATH,
+    DEVICE_PAGE_PATH,
+    SCOPE_DESCRIPTIONS,
+    UNLINK_CONFIRMATION,
+)
 from cloud.oauth.models import OAuthClient
+from cloud.oauth.runtime import OAUTH
 from cloud.web.forms import posted_form, read_form, transaction
 from cloud.web.keys import DB
 from cloud.web.middleware import CONTENT_SECURITY_POLICY
@@ -184,7 +193,10 @@ async def account_access_context(request: web.Request) -> dict[str, object]:
     if user is None or user.id is None:
         return {}
     async with request.app[DB]() as session:
-        return {"oauth_access": await grants.clients_with_access(session, user.id)}
+        return {
+            "oauth_access": await grants.clients_with_access(session, user.id),
+            "oauth_hubs": await hubs.registered_hubs(session, user.id),
+        }
 
 
 async def revoke_access(request: web.Request) -> web.Response:
@@ -196,3 +208,43 @@ async def revoke_access(request: web.Request) -> web.Response:
         count = await grants.revoke_client_access(session, user.id, form.get("client_id", ""))
     _LOGGER.info("user %s revoked %s tokens of a client", user.id, count)
     raise web.HTTPSeeOther("/account")
+
+
+# Unlinking a hub the account linked: a confirmation page, then the POST (CSRF checked by
+# the middleware) that deletes its client and everything it was given.
+
+
+async def _hub_to_unlink(request: web.Request, *, lock: bool = False) -> OAuthClient:
+    """The hub named in the path, if the signed-in account may unlink it; else 401/404."""
+    user = await current_user(request)
+    if user is None or user.id is None:
+        raise login_redirect(request)
+    async with request.app[DB]() as session:
+        client = await hubs.linked_hub(session, request.match_info["client_id"])
+    if refusal := hubs.can_unlink_hub(client):
+        raise web.HTTPNotFound(text=refusal.message)
+    assert client is not None
+    await authorize(request, ACTION_UNLINK_HUB, client.owner_user_id)  # another's: 404
+    return client
+
+
+async def unlink_hub_page(request: web.Request) -> web.Response:
+    client = await _hub_to_unlink(request)
+    return render(request, "unlink_hub.html", hub=client, confirmation=UNLINK_CONFIRMATION)
+
+
+async def unlink_hub(request: web.Request) -> web.Response:
+    await _hub_to_unlink(request)
+    form = await read_form(request)
+    if form.get("confirm") != UNLINK_CONFIRMATION:  # not from the confirmation page
+        raise web.HTTPSeeOther(request.path)
+    hooks = tuple(request.app[OAUTH].unlink_hooks)
+    async with transaction(request.app) as session:
+        # Read again, locked: two unlinks at once, or the account deleted meanwhile.
+        client = await hubs.linked_hub(session, request.match_info["client_id"], lock=True)
+        if client is None:
+            raise web.HTTPNotFound(text=hubs.NOT_A_LINKED_HUB.message)
+        await authorize(request, ACTION_UNLINK_HUB, client.owner_user_id)
+        name = client.name
+        await hubs.unlink_hub(session, client, hooks)
+    return render(request, "unlink_hub_done.html", hub_name=name)

@@ -49,6 +49,7 @@ from cloud.oauth.const import (
     SCOPE_OPENID,
     SCOPE_REGISTER,
     TOKEN_PATH,
+    UNLINK_HUB_PATH,
     USERINFO_PATH,
 )
 from cloud.oauth.pages import (
@@ -61,6 +62,8 @@ from cloud.oauth.pages import (
     render,
     revoke_access,
     sign_in_context,
+    unlink_hub,
+    unlink_hub_page,
 )
 from cloud.oauth.registration import NOT_IN_URLS, ClientMetadata
 from cloud.oauth.runtime import OAUTH, async_run_authlib, create_runtime, oauth_ctx
@@ -348,3 +351,5 @@ def add_routes(app: web.Application) -> None:
     router.add_get(DEVICE_PAGE_PATH, device_page)
     router.add_post(DEVICE_PAGE_PATH, device_decision)
     router.add_post("/account/access/revoke", revoke_access)
+    router.add_get(UNLINK_HUB_PATH, unlink_hub_page)
+    router.add_post(UNLINK_HUB_PATH, unlink_hub)

@@ -30,6 +30,7 @@ from cloud.oauth.const import (
     MOBILE_CLIENT_NAME,
     MOBILE_CLIENT_SCOPES,
 )
+from cloud.oauth.hubs import HubUnlinkHook
 from cloud.oauth.models import OAuthClient
 from cloud.oauth.refresh import RefreshGrant
 from cloud.oauth.server import EthosAuthorizationServer
@@ -57,6 +58,8 @@ class OAuthRuntime:
     # The token endpoint's and bearer requests' statements, and the refresh grant on them.
     rows: TokenRows | None = None
     refresh: RefreshGrant | None = None
+    # What other areas do when an owner unlinks a hub (cloud/oauth/hubs.py), in order.
+    unlink_hooks: list[HubUnlinkHook] = field(default_factory=list)
 
     def keys(self) -> KeyRing:
         assert self.key_ring is not None, "the key ring loads at start-up"

@@ -239,6 +239,15 @@ async def entitled_subjects(session: AsyncSession, subjects: Iterable[str]) -> s
     return entitled
 
 
+async def forget_hub(session: AsyncSession, client_id: str) -> set[str]:
+    """Before a hub is unlinked: its remote switch and members go. Returns the subjects
+    whose rights end: the hub's own and those of the people it let in."""
+    members = await _members(session, client_id)
+    await session.execute(delete(RemoteMember).where(col(RemoteMember.client_id) == client_id))
+    await session.execute(delete(RemoteHub).where(col(RemoteHub.client_id) == client_id))
+    return {hub_subject(client_id)} | {person_subject(user_id) for user_id in members}
+
+
 async def forget_account(session: AsyncSession, user_id: int) -> set[str]:
     """Before the account goes: its memberships, and the remote access of the hubs it
     registered (they are unlinked with it). Returns the subjects whose rights end."""

@@ -1,5 +1,6 @@
-"""Wires remote access: its routes, its personal data, the broker's management client and
-the sweep (a once-only job). Call after the OAuth area: tokens are signed by its key ring."""
+"""Wires remote access: its routes, its personal data, its part in unlinking a hub, the
+broker's management client and the sweep (a once-only job). Call after the OAuth area:
+tokens are signed by its key ring, and unlinking runs its hooks."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.accounts.keys import PERSONAL_DATA
+from cloud.oauth.runtime import OAUTH
 from cloud.ops.keys import JOBS
-from cloud.remote import routes
+from cloud.remote import routes, service
 from cloud.remote.broker_admin import NoBroker, RabbitMQBrokerAdmin
 from cloud.remote.const import BROKER_TOKEN_PATH, HOME_PATH, JOB_REMOTE_SWEEP
 from cloud.remote.personal_data import remote_holder
@@ -53,4 +56,10 @@ def setup(app: web.Application) -> None:
     app.router.add_get(HOME_PATH, routes.home_page)
     app.router.add_post(BROKER_TOKEN_PATH, routes.broker_token)
     app[PERSONAL_DATA].register(remote_holder(runtime))
+
+    async def forget_unlinked_hub(session: AsyncSession, client_id: str) -> None:
+        # The hub and its people lose their rights once the unlinking commits.
+        runtime.disconnect_after_commit(session, await service.forget_hub(session, client_id))
+
+    app[OAUTH].unlink_hooks.append(forget_unlinked_hub)
     app.cleanup_ctx.append(_remote_ctx)

@@ -22,7 +22,7 @@ from tests.support.oidc_client import OidcClient, OidcError, StoreBrowser
 MOBILE_CLIENT = "ethos-mobile"
 HUB_SETUP_CLIENT = "ethos-hub-setup"
 # Values for the path parameters of the route table; `order_id` is the buyer's order.
-PATH_VALUES = {"sku": "EPD-1", "receipt_id": "1"}
+PATH_VALUES = {"sku": "EPD-1", "receipt_id": "1", "client_id": "0" * 32}
 
 
 @dataclass

@@ -441,10 +441,8 @@ async def _away_from_home(
     await shots.take(away, "my home asks for the pairing code")
     await away.click("button:has-text('Pair this browser')")
     check = (await away.inner_text(".remote-check")).strip()
-    # The hub's page shows the same check digits. It refreshes itself while a code waits,
-    # but headless Chromium did not run that refresh in the hub's tab once another context
-    # was open (seen in this story): open it again, as a person glancing back would.
-    await hub.goto(home.hub_url + "/remote")
+    # The hub's page (it reloads itself while a code waits) shows the same check digits.
+    await hub.wait_for_selector("#paired-check", timeout=30_000)
     assert (await hub.inner_text("#paired-check")).strip() == check
     await shots.take(hub, f"the hub shows the check digits {check}")
 

@@ -220,7 +220,9 @@ async def test_revoking_a_hub_from_the_account_page(provider, browser, signed_in
     with pytest.raises(OidcError):
         await hub.refresh(tokens.refresh_token)
     page = await browser.http.get("/account")
-    assert "Living room hub" not in page.text and "Ethos hub setup" in page.text
+    assert f'data-client-id="{hub.client_id}"' not in page.text  # no access any more
+    assert "Ethos hub setup" in page.text
+    assert f'data-hub="{hub.client_id}"' in page.text  # still linked: unlinking is another step
     # The consent went with it: signing in to the hub asks again.
     again = await hub.authorization_request(MEMBER_SCOPE)
     consent = await browser.follow_until(again.url, HUB_REDIRECT_URI)

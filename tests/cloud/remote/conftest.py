@@ -31,7 +31,7 @@ from tests.cloud.oauth.test_registration_consent import (
     MEMBER_SCOPE,
     ONBOARDING_SCOPE,
 )
-from tests.support.oidc_client import OidcClient, StoreBrowser
+from tests.support.oidc_client import OidcClient, StoreBrowser, Tokens
 from tests.support.processes import free_port
 from tests.support.smtp_sink import MailCatcher
 
@@ -124,21 +124,28 @@ async def user_id_of(provider: Provider, email: str) -> int:
     return user_id
 
 
-async def sign_in_to_hub(provider: Provider, hub: Hub, person: StoreBrowser) -> None:
+def hub_oidc_client(provider: Provider, hub: Hub, http: httpx.AsyncClient) -> OidcClient:
+    """The hub as the relying party it is for its people's sign-in."""
+    return OidcClient(
+        provider.base_url,
+        hub.client_id,
+        http,
+        client_secret=hub.client_secret,
+        redirect_uri=HUB_REDIRECT_URI,
+        token_endpoint_auth_method="client_secret_basic",
+    )
+
+
+async def sign_in_to_hub(provider: Provider, hub: Hub, person: StoreBrowser) -> Tokens:
     """The person signs in to the hub's web UI with their store account: the hub's OIDC
-    authorization code flow, consent given, code exchanged for tokens."""
+    authorization code flow, consent given, code exchanged for tokens (returned)."""
     async with httpx.AsyncClient() as http:
-        client = OidcClient(
-            provider.base_url,
-            hub.client_id,
-            http,
-            client_secret=hub.client_secret,
-            redirect_uri=HUB_REDIRECT_URI,
-            token_endpoint_auth_method="client_secret_basic",
-        )
+        client = hub_oidc_client(provider, hub, http)
         request = await client.authorization_request(MEMBER_SCOPE)
         callback = await person.authorize(request.url, HUB_REDIRECT_URI, consent="allow")
-        assert (await client.exchange_code(callback, request)).access_token
+        tokens = await client.exchange_code(callback, request)
+    assert tokens.access_token
+    return tokens
 
 
 async def new_person(

@@ -1,6 +1,7 @@
 """Revocation against the real broker (e2e): a person connected over Web-MQTT with the
-store's token is disconnected within 60 s of losing the right, three ways: removed from the
-hub's members, the hub unlinked (its registrant's account deleted), their account deleted."""
+store's token is disconnected within 60 s of losing the right, four ways: removed from the
+hub's members, the hub unlinked (from the owner's account page, or its registrant's account
+deleted), their account deleted."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from cloud.oauth.runtime import OAUTH
 from cloud.remote.broker_admin import NoBroker
 from cloud.remote.settings import RemoteSettings
+from tests.cloud.common import csrf_from
 from tests.cloud.remote.conftest import (
     broker_token,
     delete_account,
@@ -107,6 +109,21 @@ async def test_unlinking_the_hub_disconnects_its_people(
     _, member, member_id, answer = await _member_let_in(provider, http, signed_in, hub, unique_id)
     async with web_mqtt(answer, member_id) as ws:
         await delete_account(browser)  # the registrant goes: the hub's client with it
+        assert await _is_closed_within_deadline(ws)
+    await member.aclose()
+
+
+async def test_unlinking_the_hub_from_the_account_page_disconnects_its_people(
+    provider, http, browser, signed_in, hub, unique_id
+):
+    _, member, member_id, answer = await _member_let_in(provider, http, signed_in, hub, unique_id)
+    async with web_mqtt(answer, member_id) as ws:
+        unlink = f"/account/hubs/{hub.client_id}/unlink"
+        page = await browser.http.get(unlink)
+        done = await browser.http.post(
+            unlink, data={"csrf_token": csrf_from(page.text), "confirm": "unlink"}
+        )
+        assert done.status_code == 200, done.text
         assert await _is_closed_within_deadline(ws)
     await member.aclose()
 
