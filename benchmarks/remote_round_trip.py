@@ -65,6 +65,8 @@ PREFIX = "bench_remote"
 SWITCH = "switch.bench_plug"
 SENSOR = "binary_sensor.bench_presence"
 OWNER = Member(1, "owner-sub", "Owner", True)
+# How long a reply may still come after its command's echo before it counts as lost.
+REPLY_GRACE_S = 5.0
 # Small messages both ways: without it Nagle holds the second of two for the peer's delayed
 # ACK (~40 ms on Linux); RabbitMQ and the hub's uplink set it already.
 MOSQUITTO_SETTINGS = "set_tcp_nodelay true\n"
@@ -246,13 +248,24 @@ def echoed(browser: RemoteBrowser, wanted: str) -> Callable[[], bool]:
     return seen
 
 
+@dataclass
+class ReplyCount:
+    """What became of the remote commands' replies (issue #19: some were refused as replays
+    when an event sealed after them overtook them on another topic)."""
+
+    after_echo: int = 0  # came, but after the event of the new state
+    lost: int = 0  # never came within REPLY_GRACE_S of the echo (or were refused)
+    refused: int = 0  # hub messages the browser refused during the run
+
+
 async def measure(
     hub: Hub, browser: RemoteBrowser, samples: int
-) -> tuple[dict[str, list[float]], int]:
-    """Local and remote commands alternating, ``samples`` of each; and how many replies did
-    not come before their echo (late, or refused by the browser as older than the echo)."""
+) -> tuple[dict[str, list[float]], ReplyCount]:
+    """Local and remote commands alternating, ``samples`` of each; and what became of the
+    replies that did not come before their echo."""
     times: dict[str, list[float]] = {"local": [], "remote, reply": [], "remote, echo": []}
-    replies_late = 0
+    replies = ReplyCount()
+    refused_before = browser.refused
     wanted = "off"
     for index in range(samples * 2):
         wanted = "on" if wanted == "off" else "off"
@@ -269,13 +282,21 @@ async def measure(
             await browser.async_wait_for(lambda: command_id in browser.replies or echo())  # noqa: B023
             if command_id in browser.replies:
                 times["remote, reply"].append(time.perf_counter() - started)
-            else:
-                replies_late += 1
             await browser.async_wait_for(echo)
             times["remote, echo"].append(time.perf_counter() - started)
+            if command_id not in browser.replies:
+                try:
+                    await browser.async_wait_for(
+                        lambda: command_id in browser.replies,  # noqa: B023
+                        timeout=REPLY_GRACE_S,
+                    )
+                    replies.after_echo += 1
+                except TimeoutError:
+                    replies.lost += 1
         # The event of a local command still travels to the browser: let it land first.
         await browser.async_wait_for(echoed(browser, wanted))
-    return times, replies_late
+    replies.refused = browser.refused - refused_before
+    return times, replies
 
 
 @contextlib.asynccontextmanager
@@ -359,17 +380,17 @@ async def run(kind: str, args: argparse.Namespace) -> None:
                     async with browser.async_session(tab):
                         await browser.async_pair(tab, pairing.start_pairing(1).code)
                         await browser.async_wait_for(lambda: browser.snapshot is not None)
-                        times, late = await measure(hub, browser, args.samples)
+                        times, replies = await measure(hub, browser, args.samples)
                     rate = await broker_rate(side, hub_id, device, args.rate, args.seconds)
                     echo.cancel()
             finally:
                 await uplink.async_stop(clear=True)
                 await hub.async_stop()
-    report(side.label, times, late, rate, args.rate)
+    report(side.label, times, replies, rate, args.rate)
 
 
 def report(
-    label: str, times: dict[str, list[float]], late: int, rate: float, changes: float
+    label: str, times: dict[str, list[float]], replies: ReplyCount, rate: float, changes: float
 ) -> None:
     one, five, _ = os.getloadavg()
     print(f"\n== {label}; load {one:.2f} / {five:.2f} (1/5 min) on {os.cpu_count()} cores")
@@ -386,8 +407,12 @@ def report(
             )
         print(line)
     print("   goal: remote (echo) p99 ≤ ×3 local")
-    if late:
-        print(f"   {late} replies came after their echo (or were refused as older than it)")
+    answered = len(times["remote, echo"]) - replies.lost
+    print(
+        f"   replies: {answered} of {len(times['remote, echo'])} came "
+        f"({replies.after_echo} after their echo), {replies.lost} never within "
+        f"{REPLY_GRACE_S:g} s; {replies.refused} hub messages refused by the browser"
+    )
     print(
         f"   broker messages for this hub: {rate:.2f}/s while a shared sensor changes {changes:g}/s"
     )

@@ -7,10 +7,11 @@ credentials → the device is adopted and verified → occupancy changes live as
 scenario runs → a setting is changed and confirmed by the device → (phone story) away from
 home: remote access turned on at the hub, a second browser that only opens the store pairs
 with the hub's code, sees occupancy live and changes a setting through the store's RabbitMQ
-node; the store's database and log then hold none of that home's plaintext → back in the
-store, recommendations with reasons. Every part runs as its own process (store, BTCPay simulator,
-hub, device simulator) against PostgreSQL, the SMTP server process and a Mosquitto with
-dynamic security, where the device logs in with its own credentials.
+node; what passed through the broker, the store's database and its log hold none of that
+home's plaintext → back in the store, recommendations with reasons. Every part runs as its own
+process (store, BTCPay simulator, hub, device simulator) against PostgreSQL, the SMTP server
+process and a Mosquitto with dynamic security, where the device logs in with its own
+credentials.
 Screenshots of every step land in test-artifacts/story-desktop/ and test-artifacts/story-phone/
 (store home → hub home with the detector in its room).
 """
@@ -34,6 +35,7 @@ from tests.support.browser import (
     reload_until_visible,
 )
 from tests.support.dynsec_broker import DynsecBroker
+from tests.support.remote_broker import Observed, observe
 
 pytestmark = pytest.mark.browser
 
@@ -81,7 +83,7 @@ def story_stack(request: pytest.FixtureRequest, device: str) -> StoreStack:
 
 
 @pytest.mark.parametrize("device", sorted(DEVICES))
-async def test_the_whole_story(story_stack, database, dynsec_broker, unique_id, device):
+async def test_the_whole_story(story_stack, database, dynsec_broker, unique_id, device, request):
     store_stack = story_stack
     store = store_stack.store_url
     # The detector they will buy, and other products in stock to recommend afterwards.
@@ -291,9 +293,12 @@ async def test_the_whole_story(story_stack, database, dynsec_broker, unique_id, 
             away_context = await chromium_browser.new_context(**DEVICES[device])
             away = await away_context.new_page()
             _csp_watch(away, violations)
-            crossed = await _away_from_home(
-                hub, away, store_stack, home, detector_url, email, shots, fits
-            )
+            # Everything on the hubs' topics is captured as it passes through the broker.
+            async with observe(request.getfixturevalue("remote_broker"), "ethos-home/#") as seen:
+                crossed = await _away_from_home(
+                    hub, away, store_stack, home, detector_url, email, shots, fits
+                )
+            _assert_broker_carried_ciphertext_only(seen, crossed)
             _assert_store_holds_no_home_state(store_stack, database, email, crossed)
 
         # 5. Back in the store: recommendations based on the purchase, with reasons.
@@ -478,6 +483,19 @@ async def _away_from_home(
     where = (await away.inner_text(f"{row(occupancy_id)} .remote-entity-where")).strip()
     assert where.startswith("Living room · ")
     return [occupancy_id, hold_id, *names, "Living room"]
+
+
+def _assert_broker_carried_ciphertext_only(seen: Observed, crossed: list[str]) -> None:
+    """Every kind of remote message passed through the broker (pairing, keys, snapshot,
+    event, command, reply), and none of them carried the home's plaintext."""
+    kinds = {topic.split("/")[2] for topic, _payload, _retained in seen.messages}
+    assert {"pair", "keys", "state", "event", "cmd", "reply"} <= kinds, kinds
+    # Not next to a dot, a word character or '-': base64url text is made of those.
+    value = re.compile(rf"(?<![\w.-]){REMOTE_HOLD_TIME}(?![\w.-])".encode())
+    for topic, payload, _retained in seen.messages:
+        for plaintext in crossed:
+            assert plaintext.encode() not in payload, f"{plaintext!r} crossed in {topic}"
+        assert not value.search(payload), f"the hold time crossed in {topic}: {payload!r}"
 
 
 def _assert_store_holds_no_home_state(

@@ -2,7 +2,7 @@
 
 It does what the store's JavaScript does (REMOTE.md): makes an ECDH key and a browser id,
 pairs with a code (hello, then checks the welcome's MAC), unwraps the household key from
-its keys topic, opens the hub's snapshots and events (refusing replays), seals commands.
+its keys topic, opens the hub's snapshots and events (refusing replays per topic), seals commands.
 The message-level methods need no network; ``async_session(client)`` drives an aiomqtt
 client given to it (connected to the broker, owned by the caller): pair, receive, command.
 """
@@ -201,16 +201,17 @@ class RemoteBrowser:
         return self.household
 
     def open(self, topic: str, payload: bytes) -> Opened:
-        """A hub message (snapshot, event, reply), refusing replays; EnvelopeError if not."""
+        """A hub message (snapshot, event, reply), refusing replays on its topic (MQTT orders
+        per topic only, REMOTE.md); EnvelopeError if not."""
         if self.household is None:
             raise EnvelopeError("no household key")
         opened = open_sealed(self.household, topic, payload)
         if opened.sender != HUB_SENDER:
             raise EnvelopeError(f"a message from {opened.sender}, not from the hub")
-        refusal = self._guard.refusal(opened.sender, opened.counter)
+        refusal = self._guard.refusal(opened.sender, topic, opened.counter)
         if refusal is not None:
             raise EnvelopeError(refusal)
-        self._guard.accept(opened.sender, opened.counter)
+        self._guard.accept(opened.sender, topic, opened.counter)
         return opened
 
     def command(

@@ -1,6 +1,6 @@
 // End-to-end encryption of remote access with WebCrypto, exactly as REMOTE.md fixes it: the
 // envelope (AES-256-GCM under the household key, AAD binding topic, kid, sender and counter),
-// replay refusal per sender, and pairing (PBKDF2 code key, HMAC both ways, ECDH P-256, HKDF
+// replay refusal per sender and topic, and pairing (PBKDF2 code key, HMAC both ways, ECDH P-256, HKDF
 // wrap key, the keys message, check digits). Pure functions over CryptoKeys: storing keys is
 // keystore.js's business, so the same code runs in the page and under Node in the tests.
 
@@ -137,16 +137,30 @@ export function parseEnvelope(payload) {
   return { kid, from, ctr, iv: decodeField(iv, IV_BYTES, "iv"), ct: sealed };
 }
 
+/** (sender, topic) pairs whose last counter an opener remembers (REMOTE.md, "Envelope"). */
+export const REPLAY_MAX_STREAMS = 1024;
+
 /**
  * Opens envelopes with the current household key, refusing an unknown kid, a failed tag and
- * a counter at or below the last one accepted from the same sender (replay). The counter is
- * only remembered once the tag checked, so a forgery cannot push it forward.
+ * a counter at or below the last one accepted from the same sender on the same topic
+ * (replay). MQTT orders messages per topic only, so a reply sealed before an event may come
+ * after it; the AAD binds the topic, so per topic is sound. The counter is only remembered
+ * once the tag checked, so a forgery cannot push it forward. At most `maxStreams` pairs are
+ * remembered, the least recently heard forgotten first; the highest forgotten counter is the
+ * floor an unknown pair must pass, so forgetting never lets an old message in again.
  */
 export class EnvelopeOpener {
-  constructor(kid, key) {
+  constructor(kid, key, { maxStreams = REPLAY_MAX_STREAMS } = {}) {
     this.kid = kid;
     this.key = key;
-    this.lastCounter = new Map();
+    this.maxStreams = maxStreams;
+    this.lastCounter = new Map(); // "sender\ntopic" -> counter, least recently heard first
+    this.floor = -1;
+  }
+
+  /** How many (sender, topic) pairs are remembered. */
+  get size() {
+    return this.lastCounter.size;
   }
 
   async open(topic, payload, { expectSender } = {}) {
@@ -157,9 +171,10 @@ export class EnvelopeOpener {
     if (expectSender !== undefined && envelope.from !== expectSender) {
       refuse("wrong_sender", `sent by ${envelope.from}, expected ${expectSender}`);
     }
-    const last = this.lastCounter.get(envelope.from);
-    if (last !== undefined && envelope.ctr <= last) {
-      refuse("replay", "counter not above the last one accepted (replayed)");
+    const stream = `${envelope.from}\n${topic}`;
+    const last = this.lastCounter.get(stream) ?? this.floor;
+    if (envelope.ctr <= last) {
+      refuse("replay", "counter not above the last one accepted on this topic (replayed)");
     }
     let plain;
     try {
@@ -176,8 +191,23 @@ export class EnvelopeOpener {
       refuse("tampered", "authentication failed (tampered, or another topic or key)");
     }
     const message = parseJsonObject(new Uint8Array(plain), "plaintext");
-    this.lastCounter.set(envelope.from, envelope.ctr);
+    this.#remember(stream, envelope.ctr);
     return { sender: envelope.from, ctr: envelope.ctr, message };
+  }
+
+  #remember(stream, ctr) {
+    // Decrypting awaited: another message on the same topic may have been accepted since.
+    const last = this.lastCounter.get(stream) ?? this.floor;
+    if (ctr <= last) {
+      refuse("replay", "counter not above the last one accepted on this topic (replayed)");
+    }
+    this.lastCounter.delete(stream); // re-inserted last: the most recently heard
+    this.lastCounter.set(stream, ctr);
+    while (this.lastCounter.size > this.maxStreams) {
+      const [oldest, forgotten] = this.lastCounter.entries().next().value;
+      this.lastCounter.delete(oldest);
+      this.floor = Math.max(this.floor, forgotten);
+    }
   }
 }
 

@@ -70,10 +70,12 @@ class CommandGate:
             opened = envelope.open_sealed(self._keys.household_key, topic, payload)
             if opened.sender != browser:
                 raise envelope.EnvelopeError("sealed by another sender than its topic's")
-            stale = self._guard.refusal(opened.sender, opened.counter, window_us=COMMAND_WINDOW_US)
+            stale = self._guard.refusal(
+                opened.sender, topic, opened.counter, window_us=COMMAND_WINDOW_US
+            )
             if stale is not None:
                 raise envelope.EnvelopeError(stale)
-            self._guard.accept(opened.sender, opened.counter, window_us=COMMAND_WINDOW_US)
+            self._guard.accept(opened.sender, topic, opened.counter, window_us=COMMAND_WINDOW_US)
         except envelope.EnvelopeError as err:
             self.refused += 1
             _LOGGER.debug("Remote command on %s refused: %s", topic, err)

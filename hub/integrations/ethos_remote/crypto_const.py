@@ -27,9 +27,10 @@ ENVELOPE_OVERHEAD_BYTES: Final = 128
 MAX_PLAINTEXT_BYTES: Final = (MAX_PAYLOAD_BYTES - ENVELOPE_OVERHEAD_BYTES) * 3 // 4 - TAG_BYTES
 # A browser's command more than this far from the hub's clock is refused.
 COMMAND_WINDOW_US: Final = 120 * 1_000_000
-# Senders whose last counter a ReplayGuard remembers; the least recently heard is forgotten
-# first (and its counter becomes the floor every unknown sender must pass).
-REPLAY_MAX_SENDERS: Final = 1024
+# (sender, topic) pairs whose last counter a ReplayGuard remembers; the least recently heard
+# is forgotten first (and its counter becomes the floor every unknown pair must pass). A
+# browser hears 18 hub topics; the hub one command topic per paired browser (at most 64).
+REPLAY_MAX_STREAMS: Final = 1024
 
 # Pairing ---------------------------------------------------------------------------
 PAIRING_VERSION: Final = 1

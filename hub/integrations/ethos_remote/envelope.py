@@ -3,7 +3,8 @@
 AES-256-GCM under the household key; the additional data binds the ciphertext to its topic,
 key id, sender and counter, so a payload moved to another topic or replayed under another
 counter fails its tag. Counters are microsecond UTC timestamps, strictly increasing per
-sender; a ``ReplayGuard`` remembers the last one accepted from each sender, in bounded memory.
+sender; a ``ReplayGuard`` remembers the last one accepted from each sender on each topic
+(MQTT orders messages per topic only), in bounded memory.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from hub.integrations.ethos_remote.crypto_const import (
     KEY_BYTES,
     KID_HEX_CHARS,
     MAX_PAYLOAD_BYTES,
-    REPLAY_MAX_SENDERS,
+    REPLAY_MAX_STREAMS,
     TAG_BYTES,
 )
 
@@ -220,16 +221,22 @@ class CounterClock:
 
 
 class ReplayGuard:
-    """The last counter accepted from each sender; refuses any counter not above it.
+    """The last counter accepted from each sender on each topic; refuses any counter not
+    above it (REMOTE.md, "Envelope").
 
-    At most ``max_senders`` are remembered. Forgetting one would let its old messages in
-    again, so the highest forgotten counter becomes the floor an unknown sender must pass
-    (the least recently heard sender goes first: its counter is the oldest).
+    MQTT keeps messages in order per topic only, not across topics (3.1.1 and 5.0, section
+    4.6), so a reply sealed before an event may arrive after it: one counter per sender would
+    take it for a replay. Per (sender, topic) it is sound: the AAD binds the topic, so a
+    message cannot be moved to another topic, and on its own topic its order is kept.
+
+    At most ``max_streams`` (sender, topic) pairs are remembered. Forgetting one would let its
+    old messages in again, so the highest forgotten counter becomes the floor an unknown pair
+    must pass (the least recently heard pair goes first: its counter is the oldest).
     """
 
-    def __init__(self, max_senders: int = REPLAY_MAX_SENDERS) -> None:
-        self._max_senders = max_senders
-        self._last: OrderedDict[str, int] = OrderedDict()
+    def __init__(self, max_streams: int = REPLAY_MAX_STREAMS) -> None:
+        self._max_streams = max_streams
+        self._last: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._floor = -1
 
     def __len__(self) -> int:
@@ -238,13 +245,15 @@ class ReplayGuard:
     def refusal(
         self,
         sender: str,
+        topic: str,
         counter: int,
         *,
         now_us: int | None = None,
         window_us: int | None = None,
     ) -> str | None:
-        """Why ``counter`` from ``sender`` would be refused (a replay or, with ``window_us``,
-        further than that from ``now_us``, default the clock now), or None. Changes nothing."""
+        """Why ``counter`` from ``sender`` on ``topic`` would be refused (a replay or, with
+        ``window_us``, further than that from ``now_us``, default the clock now), or None.
+        Changes nothing."""
         if window_us is not None:
             moment = now_us if now_us is not None else utc_now_us()
             if abs(counter - moment) > window_us:
@@ -252,25 +261,27 @@ class ReplayGuard:
                     f"the message's counter is {abs(counter - moment) / 1e6:.0f} s away from "
                     f"this clock (at most {window_us / 1e6:.0f} s): too old, or the clocks differ"
                 )
-        if counter <= self._last.get(sender, self._floor):
+        if counter <= self._last.get((sender, topic), self._floor):
             return "the message was already received (replayed counter)"
         return None
 
     def accept(
         self,
         sender: str,
+        topic: str,
         counter: int,
         *,
         now_us: int | None = None,
         window_us: int | None = None,
     ) -> bool:
-        """Record ``counter`` from ``sender`` and return True, or False when ``refusal``
-        names a reason (nothing recorded)."""
-        if self.refusal(sender, counter, now_us=now_us, window_us=window_us) is not None:
+        """Record ``counter`` from ``sender`` on ``topic`` and return True, or False when
+        ``refusal`` names a reason (nothing recorded)."""
+        if self.refusal(sender, topic, counter, now_us=now_us, window_us=window_us) is not None:
             return False
-        self._last[sender] = counter
-        self._last.move_to_end(sender)
-        while len(self._last) > self._max_senders:
+        stream = (sender, topic)
+        self._last[stream] = counter
+        self._last.move_to_end(stream)
+        while len(self._last) > self._max_streams:
             _, forgotten = self._last.popitem(last=False)
             self._floor = max(self._floor, forgotten)
         return True

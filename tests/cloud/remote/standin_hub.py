@@ -177,9 +177,9 @@ class StandinHub:
         if opened.sender != browser or self.pairing.browser_owner(browser) is None:
             self.refused.append("command: not from this topic's paired browser")
             return
-        why = self._guard.refusal(opened.sender, opened.counter, window_us=COMMAND_WINDOW_US)
+        why = self._guard.refusal(opened.sender, topic, opened.counter, window_us=COMMAND_WINDOW_US)
         if why is not None or not self._guard.accept(
-            opened.sender, opened.counter, window_us=COMMAND_WINDOW_US
+            opened.sender, topic, opened.counter, window_us=COMMAND_WINDOW_US
         ):
             self.refused.append(f"command: {why}")
             return

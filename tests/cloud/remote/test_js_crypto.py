@@ -54,6 +54,28 @@ def test_replayed_envelope_is_refused(vectors, computed):
     assert computed["later_counter"] == {"type": "later"}
 
 
+def test_deliveries_reordered_across_topics_are_accepted_and_replays_on_a_topic_refused(
+    vectors, computed
+):
+    """Issue #19: a reply overtaken by a later event on another topic is no replay."""
+    assert computed["deliveries"] == [case["outcome"] for case in vectors["deliveries"]]
+
+
+def test_replay_memory_is_bounded_over_many_topics(computed):
+    assert computed["bounded"] == {
+        "heard": ["accepted"] * 15,
+        "remembered": 4,
+        "forgotten_old": "replay",
+        "remembered_old": "replay",
+        "forgotten_new": "accepted",
+        "remembered_after": 4,
+    }
+
+
+def test_the_same_message_opened_twice_at_once_is_accepted_once(computed):
+    assert computed["concurrent_same"] == ["accepted", "replay"]
+
+
 def test_tampered_and_unknown_kid_envelopes_of_the_vectors_are_refused(vectors, computed):
     assert len(computed["refused"]) == len(vectors["refused"]) > 0
     for ours in computed["refused"]:

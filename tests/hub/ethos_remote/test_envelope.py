@@ -129,37 +129,79 @@ def test_counter_clock_reads_utc_microseconds() -> None:
     assert CounterClock().next() >= before
 
 
-def test_replay_guard_refuses_a_counter_not_above_the_last_accepted() -> None:
+HUB_ROOT = "ethos-home/0123456789abcdef0123456789abcdef"
+EVENT, REPLY, STATE = f"{HUB_ROOT}/event", f"{HUB_ROOT}/reply/{BROWSER}", f"{HUB_ROOT}/state"
+
+
+def test_replay_guard_refuses_a_counter_not_above_the_last_accepted_on_its_topic() -> None:
     guard = ReplayGuard()
-    assert guard.accept(BROWSER, 10)
-    assert guard.accept("hub", 5)  # each sender has its own counter
+    assert guard.accept(BROWSER, TOPIC, 10)
+    assert guard.accept("hub", EVENT, 5)  # each sender has its own counters
     for replayed in (10, 9):
-        assert "already received" in (guard.refusal(BROWSER, replayed) or "")
-        assert not guard.accept(BROWSER, replayed)
-    assert guard.refusal(BROWSER, 11) is None
-    assert guard.accept(BROWSER, 11)
+        assert "already received" in (guard.refusal(BROWSER, TOPIC, replayed) or "")
+        assert not guard.accept(BROWSER, TOPIC, replayed)
+    assert guard.refusal(BROWSER, TOPIC, 11) is None
+    assert guard.accept(BROWSER, TOPIC, 11)
+
+
+def test_a_message_overtaken_on_another_topic_is_still_accepted() -> None:
+    """MQTT orders messages per topic only: a reply sealed before an event may arrive after
+    it (RabbitMQ did, issue #19), and it is no replay."""
+    guard = ReplayGuard()
+    reply_ctr, event_ctr = 1_764_950_400_000_000, 1_764_950_400_000_005
+    assert guard.accept("hub", EVENT, event_ctr)
+    assert guard.refusal("hub", REPLY, reply_ctr) is None
+    assert guard.accept("hub", REPLY, reply_ctr)
+    # The same reply again, or an older one on its topic, is still a replay.
+    assert not guard.accept("hub", REPLY, reply_ctr)
+    assert not guard.accept("hub", REPLY, reply_ctr - 1)
+    assert not guard.accept("hub", EVENT, event_ctr - 1)  # older, same topic: refused
+    assert guard.accept("hub", EVENT, event_ctr + 1)
+
+
+def test_a_retained_old_message_after_a_newer_one_on_its_topic_is_refused() -> None:
+    guard = ReplayGuard()
+    assert guard.accept("hub", STATE, 2_000)
+    assert "already received" in (guard.refusal("hub", STATE, 1_000) or "")
+    # An old part on another part's topic is fine: the snapshot id keeps parts apart.
+    assert guard.accept("hub", f"{STATE}/1", 1_001)
 
 
 def test_replay_guard_window_refuses_old_and_future_counters() -> None:
     guard = ReplayGuard()
     now = 1_764_950_400_000_000
     for counter in (now - COMMAND_WINDOW_US - 1, now + COMMAND_WINDOW_US + 1):
-        reason = guard.refusal(BROWSER, counter, now_us=now, window_us=COMMAND_WINDOW_US)
+        reason = guard.refusal(BROWSER, TOPIC, counter, now_us=now, window_us=COMMAND_WINDOW_US)
         assert "away from this clock" in (reason or "")
-        assert not guard.accept(BROWSER, counter, now_us=now, window_us=COMMAND_WINDOW_US)
-    assert guard.accept(BROWSER, now - COMMAND_WINDOW_US, now_us=now, window_us=COMMAND_WINDOW_US)
+        assert not guard.accept(BROWSER, TOPIC, counter, now_us=now, window_us=COMMAND_WINDOW_US)
+    assert guard.accept(
+        BROWSER, TOPIC, now - COMMAND_WINDOW_US, now_us=now, window_us=COMMAND_WINDOW_US
+    )
     # Without now_us the window is around this machine's clock.
-    assert not guard.accept("hub", 1, window_us=COMMAND_WINDOW_US)
-    assert guard.accept("hub", CounterClock().next(), window_us=COMMAND_WINDOW_US)
+    assert not guard.accept("hub", EVENT, 1, window_us=COMMAND_WINDOW_US)
+    assert guard.accept("hub", EVENT, CounterClock().next(), window_us=COMMAND_WINDOW_US)
 
 
 def test_replay_guard_memory_is_bounded_and_forgotten_senders_cannot_replay() -> None:
-    guard = ReplayGuard(max_senders=3)
+    guard = ReplayGuard(max_streams=3)
     for i in range(10):
-        assert guard.accept(f"{i:032x}", 100 + i)
+        assert guard.accept(f"{i:032x}", TOPIC, 100 + i)
     assert len(guard) == 3
-    assert not guard.accept(f"{0:032x}", 100)  # forgotten, yet its old counter stays refused
-    assert guard.accept(f"{0:032x}", 1_000)
+    assert not guard.accept(f"{0:032x}", TOPIC, 100)  # forgotten, its old counter refused
+    assert guard.accept(f"{0:032x}", TOPIC, 1_000)
+
+
+def test_replay_guard_memory_is_bounded_over_many_topics_and_forgotten_ones_cannot_replay() -> None:
+    guard = ReplayGuard(max_streams=4)
+    topics = [f"{HUB_ROOT}/state/{n}" for n in range(1, 16)]
+    for n, topic in enumerate(topics):
+        assert guard.accept("hub", topic, 500 + n)
+        assert guard.accept(BROWSER, topic, 500 + n)
+    assert len(guard) == 4
+    assert not guard.accept("hub", topics[0], 500)  # forgotten: the floor refuses it
+    assert not guard.accept("hub", topics[-1], 514)  # remembered: a replay
+    assert guard.accept("hub", topics[0], 1_000)
+    assert len(guard) == 4
 
 
 def test_household_key_hides_its_secret_and_checks_its_shape() -> None:

@@ -12,10 +12,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiomqtt
+import pytest
 
 from hub.core.storage import DocumentStore
 from hub.integrations.ethos_remote.crypto_const import HUB_SENDER
-from hub.integrations.ethos_remote.envelope import CounterClock, seal
+from hub.integrations.ethos_remote.envelope import CounterClock, EnvelopeError, HouseholdKey, seal
 from hub.integrations.ethos_remote.handshake import remote_topic
 from hub.integrations.ethos_remote.keystore import RemoteKeyStore
 from hub.integrations.ethos_remote.pairing import PairingError, RemotePairing
@@ -109,3 +110,24 @@ async def test_pairing_without_a_session_reads_the_client_itself(
                 await hub_task
             await hub_client.publish(browser.keys_topic, b"", qos=1, retain=True)
             await storage.async_close()
+
+
+def test_a_reply_overtaken_by_a_later_event_still_opens_but_not_twice() -> None:
+    """Issue #19: through RabbitMQ a reply (QoS 1) came after an event (QoS 0) the hub sealed
+    after it; MQTT orders per topic only, so the browser must not take it for a replay."""
+    hub = os.urandom(16).hex()
+    browser = RemoteBrowser(hub)
+    browser.household = HouseholdKey.generate()
+    clock = CounterClock()
+    reply_topic, event_topic = browser.reply_topic, remote_topic(hub, "event")
+    older_event = seal(browser.household, event_topic, HUB_SENDER, clock.next(), {"type": "state"})
+    reply = {"type": "reply", "id": "c1", "ok": True}
+    sealed_reply = seal(browser.household, reply_topic, HUB_SENDER, clock.next(), reply)
+    event = seal(browser.household, event_topic, HUB_SENDER, clock.next(), {"type": "state"})
+    browser.open(event_topic, event)
+    assert browser.open(reply_topic, sealed_reply).body == reply
+    for topic, again in ((reply_topic, sealed_reply), (event_topic, event)):
+        with pytest.raises(EnvelopeError, match="already received"):
+            browser.open(topic, again)
+    with pytest.raises(EnvelopeError, match="already received"):
+        browser.open(event_topic, older_event)  # older on its own topic: refused

@@ -9,6 +9,7 @@ import pytest
 from hub.integrations.ethos_remote.envelope import (
     EnvelopeError,
     HouseholdKey,
+    ReplayGuard,
     b64decode,
     open_sealed,
 )
@@ -39,6 +40,17 @@ def test_each_envelope_opens_to_its_plaintext(case: dict) -> None:
 def test_each_tampered_envelope_is_refused(case: dict) -> None:
     with pytest.raises(EnvelopeError):
         open_sealed(KEY, case["topic"], case["payload_text"].encode())
+
+
+def test_deliveries_reordered_across_topics_are_accepted_and_replays_on_a_topic_refused() -> None:
+    assert {case["outcome"] for case in VECTORS["deliveries"]} == {"accepted", "replay"}
+    guard = ReplayGuard()
+    outcomes = []
+    for case in VECTORS["deliveries"]:
+        opened = open_sealed(KEY, case["topic"], case["payload_text"].encode())
+        accepted = guard.accept(opened.sender, case["topic"], opened.counter)
+        outcomes.append("accepted" if accepted else "replay")
+    assert outcomes == [case["outcome"] for case in VECTORS["deliveries"]]
 
 
 def test_browser_side_unwraps_the_household_key_and_agrees_on_the_check() -> None:

@@ -106,6 +106,41 @@ def _tampered(good: dict[str, Any]) -> list[dict[str, str]]:
     ]
 
 
+def _deliveries() -> list[dict[str, Any]]:
+    """Hub messages in the order one browser receives them, each with what it must make of
+    it: MQTT orders per topic only, so a message overtaken on another topic is accepted and
+    only one not above the last accepted on its own topic is a replay (REMOTE.md)."""
+    base = 1764950402000000
+    event, reply = remote_topic(HUB, "event"), remote_topic(HUB, "reply", BROWSER)
+    state, part = remote_topic(HUB, "state"), remote_topic(HUB, "state", "1")
+    steps = [
+        ("event", event, 20, "accepted"),
+        ("reply sealed before that event, overtaken on its topic", reply, 10, "accepted"),
+        ("the same reply again", reply, 10, "replay"),
+        ("an event sealed before the first one, delivered after it", event, 15, "replay"),
+        ("snapshot", state, 30, "accepted"),
+        ("an older retained snapshot on the same topic", state, 25, "replay"),
+        ("an older part on its own topic, the first there", part, 26, "accepted"),
+        ("the next event", event, 40, "accepted"),
+    ]
+    deliveries = []
+    for why, topic, offset, outcome in steps:
+        body = {"type": "reply", "id": "c1", "ok": True} if topic == reply else {"n": offset}
+        iv = _iv(f"delivery {offset}")
+        deliveries.append(
+            {
+                "why": why,
+                "topic": topic,
+                "counter": base + offset,
+                "payload_text": seal(
+                    HOUSEHOLD, topic, HUB_SENDER, base + offset, body, iv=iv
+                ).decode(),
+                "outcome": outcome,
+            }
+        )
+    return deliveries
+
+
 def build_vectors() -> dict[str, Any]:
     hub_key = private_key_from_bytes(HUB_PRIVATE)
     browser_key = private_key_from_bytes(BROWSER_PRIVATE)
@@ -181,6 +216,7 @@ def build_vectors() -> dict[str, Any]:
         "household_key": {"kid": HOUSEHOLD.kid, "secret": b64encode(HOUSEHOLD.secret)},
         "envelopes": [snapshot, command, snapshot_part],
         "refused": _tampered(snapshot) + _tampered(command),
+        "deliveries": _deliveries(),
         "pairing": {
             "code": CODE,
             "code_shown": format_code(CODE),

@@ -59,6 +59,37 @@ const seal = (ctr, message) =>
   crypto.sealEnvelope({ key, kid, sender: first.sender, topic: first.topic, ctr, message });
 result.older_counter = await outcome(older.open(first.topic, await seal(first.counter - 1, {})));
 result.later_counter = (await older.open(first.topic, await seal(first.counter + 1, { type: "later" }))).message;
+// One browser's deliveries in the order the broker gave them (reordered across topics).
+const delivered = opener();
+result.deliveries = [];
+for (const delivery of vectors.deliveries) {
+  result.deliveries.push(await outcome(delivered.open(delivery.topic, delivery.payload_text, { expectSender: "hub" })));
+}
+// Memory stays bounded however many topics (and senders) are heard; a forgotten topic's old
+// counter is still refused, a remembered topic's too.
+const bounded = new crypto.EnvelopeOpener(kid, key, { maxStreams: 4 });
+const sealOn = (topic, ctr) => crypto.sealEnvelope({ key, kid, sender: "hub", topic, ctr, message: {} });
+const partTopics = Array.from({ length: 15 }, (_, n) => `${first.topic}/${n + 1}`);
+const heard = [];
+for (const [n, topic] of partTopics.entries()) {
+  heard.push(await outcome(bounded.open(topic, await sealOn(topic, 500 + n))));
+}
+result.bounded = {
+  heard,
+  remembered: bounded.size,
+  forgotten_old: await outcome(bounded.open(partTopics[0], await sealOn(partTopics[0], 500))),
+  remembered_old: await outcome(bounded.open(partTopics[14], await sealOn(partTopics[14], 514))),
+  forgotten_new: await outcome(bounded.open(partTopics[0], await sealOn(partTopics[0], 1000))),
+  remembered_after: bounded.size,
+};
+// The same message twice at once (handlers are not serialised): one is a replay.
+const racing = opener();
+result.concurrent_same = (
+  await Promise.all([
+    outcome(racing.open(first.topic, first.payload_text)),
+    outcome(racing.open(first.topic, first.payload_text)),
+  ])
+).sort();
 result.too_large = await outcome(opener().open(first.topic, " ".repeat(64 * 1024 + 1)));
 result.not_json = await outcome(opener().open(first.topic, "{"));
 result.not_an_envelope = await outcome(opener().open(first.topic, '{"v":1,"kid":"0011223344556677"}'));
