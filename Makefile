@@ -38,12 +38,12 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 test-default: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 # The e2e tier needs PostgreSQL and Mosquitto; say so plainly when they are not there.
 test-e2e: $(STAMP)
 	@if $(PY) -m tests.support.services_ready; then \
-		$(PY) -m pytest -q --e2e; \
+		$(PY) -m pytest -q --e2e --durations=25; \
 	else \
 		echo "e2e tier SKIPPED: PostgreSQL or Mosquitto not reachable (see above)"; \
 	fi
