@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
-from sqlalchemy import Table, bindparam, or_, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -47,6 +48,27 @@ _RECORD_INVOICE = (
         next_check_at=bindparam("b_next_check"),
         updated_at=bindparam("b_now"),
     )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """What following an invoice reads of an order: a plain row, not an ORM instance (the
+    webhook's hot path; building and tracking an `Order` cost more than reading it)."""
+
+    id: str
+    status: str
+    user_id: int | None
+    email: str
+    total: Decimal
+    currency: str
+    invoice_id: str | None
+    erased_at: datetime | None
+
+
+# The columns of `OrderFacts`, in its fields' order.
+_ORDER_FACTS = select(*(_ORDERS.c[name] for name in OrderFacts.__dataclass_fields__)).where(
+    _ORDERS.c.id == bindparam("b_order")
 )
 
 
@@ -166,7 +188,7 @@ async def _existing_invoice(ctx: CheckoutContext, order: Order) -> Invoice | Non
     return None
 
 
-def _matches(order: Order, invoice: Invoice) -> bool:
+def _matches(order: Order | OrderFacts, invoice: Invoice) -> bool:
     return (
         invoice.order_id == order.id
         and invoice.amount == order.total
@@ -175,15 +197,32 @@ def _matches(order: Order, invoice: Invoice) -> bool:
 
 
 async def sync_order_with_invoice(ctx: CheckoutContext, invoice: Invoice) -> InvoiceOutcome:
-    """Move the invoice's order forward to what the invoice's status means. Idempotent."""
+    """Move the invoice's order forward to what the invoice's status means, in a
+    transaction of its own. Idempotent."""
+    async with ctx.db() as session, session.begin():
+        outcome = await apply_invoice(ctx, session, invoice)
+    if outcome.moved_order:
+        ctx.wake_mail()
+    return outcome
+
+
+async def apply_invoice(
+    ctx: CheckoutContext, session: AsyncSession, invoice: Invoice
+) -> InvoiceOutcome:
+    """`sync_order_with_invoice` inside the caller's open transaction (the webhook's, which
+    records the delivery in the same commit). The caller commits, then dispatches the mail
+    this may queue (`cloud.mail.outbox.queued_mail`)."""
     if not invoice.order_id:
         return InvoiceOutcome.ignored("not an order invoice")
     if invoice.store_id and invoice.store_id != ctx.client.store_id:
         return InvoiceOutcome.ignored("another store")
     for _ in range(MAX_ATTEMPTS):
-        order = await load_order(ctx, invoice.order_id)
-        if order is None:
+        # Each read sees what was committed since (PostgreSQL's READ COMMITTED): a mover
+        # that lost the compare-and-set below decides again from the winner's status.
+        row = (await session.execute(_ORDER_FACTS, {"b_order": invoice.order_id})).first()
+        if row is None:
             return InvoiceOutcome.ignored("unknown order")
+        order = OrderFacts(*row)
         adopting = order.invoice_id is None and order.status == OrderStatus.AWAITING_INVOICE
         if order.invoice_id != invoice.id and not adopting:
             return InvoiceOutcome.ignored("not the order's invoice")
@@ -199,15 +238,19 @@ async def sync_order_with_invoice(ctx: CheckoutContext, invoice: Invoice) -> Inv
             return InvoiceOutcome.ignored(f"unknown invoice status {invoice.status}")
         if not can_move(order.status, target):
             return InvoiceOutcome.unchanged(order.status)
-        final = await _move(ctx, order, target, invoice, adopting)
+        final = await _move(ctx, session, order, target, invoice, adopting)
         if final is not None:
-            ctx.wake_mail()
             return InvoiceOutcome.moved(final)
     return InvoiceOutcome.retry("order busy")
 
 
 async def _move(
-    ctx: CheckoutContext, order: Order, target: OrderStatus, invoice: Invoice, adopting: bool
+    ctx: CheckoutContext,
+    session: AsyncSession,
+    order: OrderFacts,
+    target: OrderStatus,
+    invoice: Invoice,
+    adopting: bool,
 ) -> OrderStatus | None:
     delay = service.next_check_after(target, ctx.check_interval)
     fields: dict[str, object] = {
@@ -219,16 +262,15 @@ async def _move(
         fields.update(invoice_id=invoice.id, checkout_link=invoice.checkout_link)
     if target == OrderStatus.PAID:
         fields["paid_at"] = utcnow()
-    async with ctx.db() as session, session.begin():
-        if not await service.move_order(session, order, target, **fields):
-            return None  # someone moved it first: re-read and decide again
-        # Read once for the stock effects and the buyer's mail.
-        lines = await service.order_lines(session, order.id)
-        effects = await service.apply_effects(session, order, target, lines)
-        final = effects.status
-        await _queue_status_mail(
-            ctx, session, order, final, invoice.additional_status, lines, effects.serials
-        )
+    if not await service.move_order(session, order, target, **fields):
+        return None  # someone moved it first: re-read and decide again
+    # Read once for the stock effects and the buyer's mail.
+    lines = await service.order_lines(session, order.id)
+    effects = await service.apply_effects(session, order, target, lines)
+    final = effects.status
+    await _queue_status_mail(
+        ctx, session, order, final, invoice.additional_status, lines, effects.serials
+    )
     _LOGGER.info("order %s: %s -> %s (invoice %s)", order.id, order.status, final, invoice.id)
     return final
 
@@ -236,7 +278,7 @@ async def _move(
 async def _queue_status_mail(
     ctx: CheckoutContext,
     session: AsyncSession,
-    order: Order,
+    order: Order | OrderFacts,
     status: OrderStatus,
     additional: str | None,
     lines: list[OrderLine] | None = None,

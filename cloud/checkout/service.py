@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -198,11 +199,29 @@ async def attach_guest_orders(session: AsyncSession, user_id: int, email: str) -
     return affected_rows(result)
 
 
+class OrderRef(Protocol):
+    """What moving an order and its stock effects read of it: an `Order`, or a plain row of
+    its columns (`flow.OrderFacts`, on the webhook's hot path)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def user_id(self) -> int | None: ...
+
+    @property
+    def email(self) -> str: ...
+
+
 async def move_order(
-    session: AsyncSession, order: Order, target: OrderStatus, **fields: object
+    session: AsyncSession, order: OrderRef, target: OrderStatus, **fields: object
 ) -> bool:
-    """Compare-and-set the status: the first statement of the transaction, so concurrent
-    movers of the same order serialise on its row and only one of them wins."""
+    """Compare-and-set the status: concurrent movers of the same order serialise on its row
+    (PostgreSQL: the UPDATE waits for the other's commit and re-checks the status then;
+    SQLite: one writer at a time) and only one of them wins."""
     values = {f"b_set_{name}": value for name, value in fields.items()}
     result = await session.execute(
         _move_statement(tuple(sorted(fields))),
@@ -238,7 +257,7 @@ class Effects:
 
 async def apply_effects(
     session: AsyncSession,
-    order: Order,
+    order: OrderRef,
     target: OrderStatus,
     lines: list[OrderLine] | None = None,
 ) -> Effects:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.accounts.keys import ACCOUNT_HOOKS, PERSONAL_DATA
 from cloud.checkout import api as checkout_api
@@ -26,8 +27,8 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
         app[DB], app[GREENFIELD], app[SETTINGS], app[MAIL].wake
     )
 
-    async def listener(invoice: Invoice) -> InvoiceOutcome:
-        return await flow.sync_order_with_invoice(context, invoice)
+    async def listener(session: AsyncSession, invoice: Invoice) -> InvoiceOutcome:
+        return await flow.apply_invoice(context, session, invoice)
 
     async def payout_listener(pull_payment_id: str, payout_id: str) -> InvoiceOutcome:
         return await refunds.follow_payout(context, pull_payment_id, payout_id)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cloud.payments.greenfield import GreenfieldClient, Invoice
 from cloud.payments.outcomes import InvoiceOutcome
@@ -18,7 +19,10 @@ class WebhookSecret:
     value: str | None = None
 
 
-InvoiceListener = Callable[[Invoice], Awaitable[InvoiceOutcome]]
+# Applies an invoice, as BTCPay has it now, to its order inside the caller's open
+# transaction (the webhook's, which records the delivery in the same commit). It never
+# commits; mail it queues is the caller's to dispatch once that commit is done.
+InvoiceListener = Callable[[AsyncSession, Invoice], Awaitable[InvoiceOutcome]]
 # Told the pull payment and payout a payout webhook names (the body is not trusted further).
 PayoutListener = Callable[[str, str], Awaitable[InvoiceOutcome]]
 

@@ -1,14 +1,17 @@
 """`POST /webhooks/btcpay`: verify, de-duplicate, then act on the invoice as BTCPay has it.
 
 The body is never trusted beyond naming an invoice: the invoice is re-fetched and its
-current status decides. Answers follow BTCPay's retry rules: 4xx for deliveries that
-must not be retried (bad signature, malformed body), 5xx only when a retry can help.
+current status decides. What a delivery does (the order's move, its stock and mail) and
+what records it (the processed delivery, the timeline row, the receipt) commit together.
+Answers follow BTCPay's retry rules: 4xx for deliveries that must not be retried (bad
+signature, malformed body), 5xx only when a retry can help.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import Table, bindparam, select
@@ -16,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cloud.db import insert_values, row_values
 from cloud.payments.const import INVOICE_EVENTS, SIGNATURE_HEADER
-from cloud.payments.greenfield import BtcpayError
+from cloud.payments.greenfield import BtcpayError, Invoice
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, WEBHOOK_SECRET
 from cloud.payments.models import InvoiceEvent, ProcessedDelivery, WebhookReceipt
 from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
@@ -24,6 +27,7 @@ from cloud.payments.payout_webhook import PAYOUT_EVENTS, payout_event
 from cloud.payments.signature import signature_matches
 from cloud.payments.timeline import webhook_event
 from cloud.payments.webhook_log import RECEIPT_WRITTEN, logs_deliveries, receipt_values
+from cloud.web.forms import transaction
 from cloud.web.keys import DB
 from cloud.web.middleware import csrf_exempt
 
@@ -69,18 +73,44 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
         invoice = await request.app[GREENFIELD].get_invoice(invoice_id)
     except BtcpayError as err:
         raise web.HTTPServiceUnavailable(text=f"Cannot check the invoice: {err.message}") from err
-    outcome = (
-        InvoiceOutcome.ignored("unknown invoice")
-        if invoice is None
-        else await request.app[INVOICE_LISTENER](invoice)
-    )
-    if outcome.kind is OutcomeKind.RETRY:
-        raise web.HTTPServiceUnavailable(text="The order is busy; retry.")
-    answer = _answer(str(outcome))
     try:
-        # What was done, its timeline row and the delivery's receipt: one commit.
-        async with request.app[DB]() as session, session.begin():
-            # Row values, not model instances: building those cost more than the INSERTs.
+        outcome = await _act_and_record(request, body, event, delivery_id, invoice)
+    except _DuplicateDelivery:
+        # Another request (another replica) acted on this delivery meanwhile.
+        return _answer("duplicate")
+    except _OrderBusy:
+        raise web.HTTPServiceUnavailable(text="The order is busy; retry.") from None
+    request[RECEIPT_WRITTEN] = True
+    _LOGGER.info("webhook %s %s for invoice %s: %s", delivery_id, event_type, invoice_id, outcome)
+    return _answer(str(outcome))
+
+
+class _DuplicateDelivery(Exception):
+    """The delivery's row exists: its transaction is rolled back, nothing was done twice."""
+
+
+class _OrderBusy(Exception):
+    """The order kept changing under us: roll back (the delivery stays unprocessed)."""
+
+
+async def _act_and_record(
+    request: web.Request,
+    body: bytes,
+    event: dict[str, Any],
+    delivery_id: str,
+    invoice: Invoice | None,
+) -> InvoiceOutcome:
+    """Act on the invoice and record it in one transaction: the processed delivery, what the
+    listener did to the order (stock, mail), the timeline row and the receipt, one commit.
+
+    The delivery's row goes first: its primary key decides a duplicate delivered
+    concurrently (to another replica too). On PostgreSQL the second INSERT waits for the
+    first transaction, then fails if it committed, before the second has touched the order.
+    """
+    invoice_id = str(event["invoiceId"])
+    # Mail the listener queues is dispatched once this commits.
+    async with transaction(request.app) as session:
+        try:
             await insert_values(
                 session,
                 ProcessedDelivery,
@@ -88,19 +118,23 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
                     ProcessedDelivery,
                     delivery_id=delivery_id,
                     invoice_id=invoice_id[:64],
-                    event_type=event_type,
+                    event_type=str(event.get("type", ""))[:48],
                 ),
             )
-            await insert_values(
-                session,
-                InvoiceEvent,
-                webhook_event(event, invoice_id, delivery_id, invoice, outcome),
-            )
-            await insert_values(
-                session, WebhookReceipt, receipt_values(request, body, answer.status, str(outcome))
-            )
-        request[RECEIPT_WRITTEN] = True
-    except IntegrityError:
-        pass  # the same delivery was processed concurrently; the outcome is the same
-    _LOGGER.info("webhook %s %s for invoice %s: %s", delivery_id, event_type, invoice_id, outcome)
-    return answer
+        except IntegrityError:
+            raise _DuplicateDelivery from None
+        outcome = (
+            InvoiceOutcome.ignored("unknown invoice")
+            if invoice is None
+            else await request.app[INVOICE_LISTENER](session, invoice)
+        )
+        if outcome.kind is OutcomeKind.RETRY:
+            raise _OrderBusy
+        # Row values, not model instances: building those cost more than the INSERTs.
+        await insert_values(
+            session, InvoiceEvent, webhook_event(event, invoice_id, delivery_id, invoice, outcome)
+        )
+        await insert_values(
+            session, WebhookReceipt, receipt_values(request, body, 200, str(outcome))
+        )
+    return outcome

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from cloud.payments.models import ProcessedDelivery, WebhookReceipt
+from cloud.app import create_app
+from cloud.inventory.models import Ownership
+from cloud.payments.models import InvoiceEvent, ProcessedDelivery, WebhookReceipt
 from cloud.payments.signature import sign_body
 from cloud.web.keys import DB
 
@@ -184,3 +187,39 @@ async def test_every_request_gets_one_receipt_with_its_answer(shop_without_webho
     ]
     assert receipts[0].invoice_id == invoice_id and receipts[0].event_type == "InvoiceSettled"
     assert [p.delivery_id for p in processed if p.invoice_id == invoice_id] == [first["deliveryId"]]
+
+
+async def test_one_delivery_sent_to_two_replicas_at_once_acts_once(
+    shop_without_webhook, aiohttp_client
+):
+    """The delivery's own row decides: one copy pays the order (one unit, one receipt mail,
+    one timeline row), every other copy answers "duplicate" and changes nothing."""
+    shop = shop_without_webhook
+    await shop.add_stock("EPD-1", 2)
+    order_id = await shop.place_order(email="twice@example.com")
+    await shop.pay(order_id, "pay", "confirm")
+    invoice_id = await shop.invoice_id(order_id)
+    replica = await aiohttp_client(create_app(shop.settings))
+    payload = event(shop, invoice_id)
+    answers = await asyncio.gather(
+        post(shop, payload), post(replace(shop, client=replica), payload), post(shop, payload)
+    )
+    assert sorted(answer["status"] for _status, answer in answers) == [
+        "duplicate",
+        "duplicate",
+        "paid",
+    ]
+    assert (await shop.order(order_id)).status == "paid"
+    async with shop.app[DB]() as session:
+        owned = await session.scalar(select(func.count()).select_from(Ownership))
+        timeline = list(await session.scalars(select(InvoiceEvent)))
+        processed = list(await session.scalars(select(ProcessedDelivery)))
+        receipts = list(await session.scalars(select(WebhookReceipt)))
+    assert owned == 1
+    assert [(row.delivery_id, row.outcome) for row in timeline] == [(payload["deliveryId"], "paid")]
+    assert [row.delivery_id for row in processed] == [payload["deliveryId"]]
+    assert sorted(row.outcome for row in receipts) == ["duplicate", "duplicate", "paid"]
+    await shop.smtp.wait_for("twice@example.com")
+    await asyncio.sleep(0.3)  # let any second mail surface
+    subjects = [m["Subject"] for m in shop.smtp.messages_to("twice@example.com")]
+    assert subjects.count("Receipt for your Ethos order") == 1
