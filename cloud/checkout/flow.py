@@ -8,7 +8,7 @@ reconciler and other replicas racing on one order apply each change exactly once
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -66,10 +66,40 @@ class OrderFacts:
     erased_at: datetime | None
 
 
-# The columns of `OrderFacts`, in its fields' order.
-_ORDER_FACTS = select(*(_ORDERS.c[name] for name in OrderFacts.__dataclass_fields__)).where(
-    _ORDERS.c.id == bindparam("b_order")
+@dataclass(frozen=True, slots=True)
+class LineFacts:
+    """An order line as moving the order reads it (its stock effects and the buyer's mail)."""
+
+    sku: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+
+
+_LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
+_ORDER_FIELDS = len(OrderFacts.__dataclass_fields__)
+# The order and its lines in one statement: a row per line, the order's columns first (in
+# `OrderFacts`' field order), then the line's (in `LineFacts`').
+_ORDER_WITH_LINES = (
+    select(
+        *(_ORDERS.c[name] for name in OrderFacts.__dataclass_fields__),
+        *(_LINES.c[name] for name in LineFacts.__dataclass_fields__),
+    )
+    .select_from(_ORDERS.outerjoin(_LINES, _LINES.c.order_id == _ORDERS.c.id))
+    .where(_ORDERS.c.id == bindparam("b_order"))
+    .order_by(_LINES.c.id)
 )
+
+
+async def _read_order(
+    session: AsyncSession, order_id: str
+) -> tuple[OrderFacts, list[LineFacts]] | None:
+    rows = (await session.execute(_ORDER_WITH_LINES, {"b_order": order_id})).all()
+    if not rows:
+        return None
+    order = OrderFacts(*rows[0][:_ORDER_FIELDS])
+    lines = [LineFacts(*row[_ORDER_FIELDS:]) for row in rows if row[_ORDER_FIELDS] is not None]
+    return order, lines
 
 
 @dataclass(frozen=True)
@@ -219,10 +249,10 @@ async def apply_invoice(
     for _ in range(MAX_ATTEMPTS):
         # Each read sees what was committed since (PostgreSQL's READ COMMITTED): a mover
         # that lost the compare-and-set below decides again from the winner's status.
-        row = (await session.execute(_ORDER_FACTS, {"b_order": invoice.order_id})).first()
-        if row is None:
+        found = await _read_order(session, invoice.order_id)
+        if found is None:
             return InvoiceOutcome.ignored("unknown order")
-        order = OrderFacts(*row)
+        order, lines = found
         adopting = order.invoice_id is None and order.status == OrderStatus.AWAITING_INVOICE
         if order.invoice_id != invoice.id and not adopting:
             return InvoiceOutcome.ignored("not the order's invoice")
@@ -238,7 +268,7 @@ async def apply_invoice(
             return InvoiceOutcome.ignored(f"unknown invoice status {invoice.status}")
         if not can_move(order.status, target):
             return InvoiceOutcome.unchanged(order.status)
-        final = await _move(ctx, session, order, target, invoice, adopting)
+        final = await _move(ctx, session, order, lines, target, invoice, adopting)
         if final is not None:
             return InvoiceOutcome.moved(final)
     return InvoiceOutcome.retry("order busy")
@@ -248,6 +278,7 @@ async def _move(
     ctx: CheckoutContext,
     session: AsyncSession,
     order: OrderFacts,
+    lines: list[LineFacts],
     target: OrderStatus,
     invoice: Invoice,
     adopting: bool,
@@ -264,8 +295,6 @@ async def _move(
         fields["paid_at"] = utcnow()
     if not await service.move_order(session, order, target, **fields):
         return None  # someone moved it first: re-read and decide again
-    # Read once for the stock effects and the buyer's mail.
-    lines = await service.order_lines(session, order.id)
     effects = await service.apply_effects(session, order, target, lines)
     final = effects.status
     await _queue_status_mail(
@@ -281,7 +310,7 @@ async def _queue_status_mail(
     order: Order | OrderFacts,
     status: OrderStatus,
     additional: str | None,
-    lines: list[OrderLine] | None = None,
+    lines: Sequence[service.LineRef] | None = None,
     serials: list[str] | None = None,
 ) -> None:
     """`lines`, `serials`: the order's lines and sold serials when this transaction has them."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -216,6 +216,23 @@ class OrderRef(Protocol):
     def email(self) -> str: ...
 
 
+class LineRef(Protocol):
+    """What stock effects and mails read of an order line: an `OrderLine`, or a plain row
+    (`flow.LineFacts`)."""
+
+    @property
+    def sku(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def unit_price(self) -> Decimal: ...
+
+    @property
+    def quantity(self) -> int: ...
+
+
 async def move_order(
     session: AsyncSession, order: OrderRef, target: OrderStatus, **fields: object
 ) -> bool:
@@ -259,7 +276,7 @@ async def apply_effects(
     session: AsyncSession,
     order: OrderRef,
     target: OrderStatus,
-    lines: list[OrderLine] | None = None,
+    lines: Sequence[LineRef] | None = None,
 ) -> Effects:
     """Stock effects of entering `target`.
 
