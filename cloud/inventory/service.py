@@ -7,6 +7,7 @@ concurrent checkouts, webhooks and reconcilers cannot hand one unit to two order
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -79,6 +80,16 @@ _SELL_UNITS = (
     update(_UNITS)
     .where(_UNITS.c.id.in_(bindparam("b_ids", expanding=True)), _UNITS.c.sold_at.is_(None))
     .values(sold_at=bindparam("b_now"))
+)
+# The units the order holds, sold (the settlement's usual case; see its fallback).
+_SELL_HELD_UNITS = (
+    update(_UNITS)
+    .where(_UNITS.c.order_id == bindparam("b_order"), _UNITS.c.sold_at.is_(None))
+    .values(sold_at=bindparam("b_now"))
+    .returning(_UNITS.c.id, _UNITS.c.sku, _UNITS.c.serial)
+)
+_UNSELL_UNITS = (
+    update(_UNITS).where(_UNITS.c.id.in_(bindparam("b_ids", expanding=True))).values(sold_at=None)
 )
 _SERIALS_OF_ORDERS = (
     select(_OWNERSHIPS.c.order_id, _UNITS.c.serial)
@@ -169,18 +180,23 @@ async def allocate_units_for_settled_order(
     Units released earlier (the invoice expired, then was paid or marked) are re-reserved
     if stock remains. Returns None, selling nothing, when stock cannot cover the order.
     """
-    units: list[tuple[int, str]] = []
-    for sku, quantity in quantities.items():
-        held = await _held(session, order_id, sku)
-        if len(held) < quantity:
-            await reserve_units(session, order_id, sku, quantity - len(held))
-            held = await _held(session, order_id, sku)
-        if len(held) < quantity:
-            return None
-        units.extend(held[:quantity])
-    unit_ids = [unit_id for unit_id, _serial in units]
     now = utcnow()
-    await session.execute(_SELL_UNITS, {"b_ids": unit_ids, "b_now": now})
+    # Nearly always the order holds exactly its units: sell them all in one statement.
+    sold = (await session.execute(_SELL_HELD_UNITS, {"b_order": order_id, "b_now": now})).all()
+    if Counter(sku for _unit_id, sku, _serial in sold) == Counter(quantities):
+        unit_ids = [unit_id for unit_id, _sku, _serial in sold]
+        serials = [serial for _unit_id, _sku, serial in sold]
+    else:
+        # Its invoice expired and released them (then was paid, or marked): give back
+        # what was just sold, re-reserve what stock remains, sell what it then holds.
+        if sold:
+            await session.execute(_UNSELL_UNITS, {"b_ids": [row[0] for row in sold]})
+        picked = await _hold_for_settlement(session, order_id, quantities)
+        if picked is None:
+            return None
+        unit_ids = [unit_id for unit_id, _serial in picked]
+        serials = [serial for _unit_id, serial in picked]
+        await session.execute(_SELL_UNITS, {"b_ids": unit_ids, "b_now": now})
     # The unique unit_id makes a second allocation of the same unit fail the transaction.
     await insert_values(
         session,
@@ -191,7 +207,24 @@ async def allocate_units_for_settled_order(
         ),
     )
     _LOGGER.info("order %s: %d units allocated", order_id, len(unit_ids))
-    return sorted(serial for _unit_id, serial in units)
+    return sorted(serials)
+
+
+async def _hold_for_settlement(
+    session: AsyncSession, order_id: str, quantities: Mapping[str, int]
+) -> list[tuple[int, str]] | None:
+    """(id, serial) of the units to sell the order, re-reserving what it no longer holds;
+    None when stock cannot cover it."""
+    units: list[tuple[int, str]] = []
+    for sku, quantity in quantities.items():
+        held = await _held(session, order_id, sku)
+        if len(held) < quantity:
+            await reserve_units(session, order_id, sku, quantity - len(held))
+            held = await _held(session, order_id, sku)
+        if len(held) < quantity:
+            return None
+        units.extend(held[:quantity])
+    return units
 
 
 async def owned_units(session: AsyncSession, secret_key: str, user_id: int) -> list[OwnedUnit]:
