@@ -11,7 +11,9 @@ or after the grace, is reuse: the whole family is revoked.
 The usual request (a live token of the client) is one atomic statement that spends the
 row and inserts its successor (cloud/oauth/token_rows.py); only when it matches nothing
 is the row read to say why, and to apply the grace or the reuse rule. Authlib still
-authenticates the client (from a short-lived cache of client rows) and words the errors.
+authenticates the client (from a short-lived cache of client rows) and words the errors;
+a url-encoded request without a query string (the usual one) reaches it as a light
+request over the posted form (`FormTokenRequest`), not a copy of it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from authlib.oauth2.rfc6749.authenticate_client import ClientAuthentication
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from cloud.db import utcnow
-from cloud.oauth.adapter import AiohttpOAuth2Request, OAuthResponse
+from cloud.oauth.adapter import OAuthResponse, TokenRequest
 from cloud.oauth.client_cache import ClientCache
 from cloud.oauth.const import GRANT_REFRESH_TOKEN, TOKEN_AUTH_METHODS
 from cloud.oauth.models import OAuthClient
@@ -52,14 +54,14 @@ class RefreshGrant:
         self._rows = rows
         self._clients = clients
 
-    async def async_token_response(self, request: AiohttpOAuth2Request) -> OAuthResponse:
+    async def async_token_response(self, request: TokenRequest) -> OAuthResponse:
         try:
             return await self._async_refresh(request)
         except OAuth2Error as error:
             response: OAuthResponse = self._server.handle_error_response(request, error)
             return response
 
-    async def _async_authenticate_client(self, request: AiohttpOAuth2Request) -> OAuthClient:
+    async def _async_authenticate_client(self, request: TokenRequest) -> OAuthClient:
         """Authlib's client authentication, over client rows loaded (or cached) first."""
         named = {
             extract_basic_authorization(request.headers)[0],
@@ -74,7 +76,7 @@ class RefreshGrant:
         authenticated: OAuthClient = authenticate(request, list(TOKEN_AUTH_METHODS), "token")
         return authenticated
 
-    async def _async_refresh(self, request: AiohttpOAuth2Request) -> OAuthResponse:
+    async def _async_refresh(self, request: TokenRequest) -> OAuthResponse:
         client = await self._async_authenticate_client(request)
         if not client.check_grant_type(GRANT_REFRESH_TOKEN):
             raise UnauthorizedClientError(

@@ -29,6 +29,7 @@ from cloud.oauth.adapter import (
     AiohttpOAuth2Request,
     OAuthResponse,
     async_form_request,
+    async_form_token_request,
     async_read_form,
     async_read_json_object,
     bridge,
@@ -214,6 +215,12 @@ async def authorize_endpoint(request: web.Request) -> web.StreamResponse:
 
 
 async def _form_endpoint(request: web.Request, name: str | None) -> web.Response:
+    light = await async_form_token_request(request) if name is None else None
+    if light is not None and light.payload.grant_type == GRANT_REFRESH_TOKEN:
+        # The grant thousands of hubs call: on the loop, one round trip (refresh.py), the
+        # form read in place.
+        refreshed = await request.app[OAUTH].refresh_grant().async_token_response(light)
+        return refreshed.to_aiohttp()
     settings = request.app[SETTINGS]
     oauth_request = await async_form_request(request, settings.base_url, settings.production)
 
@@ -223,7 +230,7 @@ async def _form_endpoint(request: web.Request, name: str | None) -> web.Response
         return cast(OAuthResponse, server.create_endpoint_response(name, oauth_request))
 
     if name is None and oauth_request.payload.grant_type == GRANT_REFRESH_TOKEN:
-        # The grant thousands of hubs call: on the loop, one round trip (refresh.py).
+        # The same grant, its parameters also in the query string or a multipart body.
         refreshed = await request.app[OAUTH].refresh_grant().async_token_response(oauth_request)
         return refreshed.to_aiohttp()
     answer = await async_run_authlib(request.app, work)
