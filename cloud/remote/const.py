@@ -18,6 +18,10 @@ MAX_HUB_SESSION_BYTES = 16 * 1024
 # The sweep closes connections whose subject lost its rights (the once-only job).
 JOB_REMOTE_SWEEP = "remote-sweep"
 SWEEP_SECONDS = 30.0
+# The broker's management API lists a connection only after its statistics reach it (every
+# second, packaging's collect_statistics_interval, then aggregated; seconds when busy): a
+# revocation closes again at these delays, for a connection made a moment before it.
+RELIST_SECONDS = (1.5, 4.0, 10.0, 20.0)
 
 ERROR_UNAVAILABLE = "remote_unavailable"
 

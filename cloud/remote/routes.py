@@ -167,7 +167,7 @@ async def hub_session(request: web.Request) -> web.Response:
         outcome = await service.update_hub_session(
             session, client.client_id, wanted.enabled, wanted.members
         )
-    await runtime.async_disconnect(outcome.lost)
+    await runtime.async_revoke(outcome.lost)
     if not outcome.enabled:
         return web.json_response({"enabled": False})
     minted = broker_tokens.mint_hub_token(

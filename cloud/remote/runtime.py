@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud.remote.broker_admin import BrokerAdmin, NoBroker
-from cloud.remote.const import SWEEP_SECONDS
+from cloud.remote.const import RELIST_SECONDS, SWEEP_SECONDS
 from cloud.remote.service import entitled_subjects
 from cloud.remote.settings import RemoteSettings
 from ethos.tasks import async_cancel_and_wait
@@ -27,6 +28,7 @@ class RemoteRuntime:
     settings: RemoteSettings
     admin: BrokerAdmin = field(default_factory=NoBroker)  # set at start-up (or by a test)
     sweep_seconds: float = SWEEP_SECONDS
+    relist_seconds: tuple[float, ...] = RELIST_SECONDS
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def async_disconnect(self, subjects: Iterable[str]) -> None:
@@ -37,17 +39,37 @@ class RemoteRuntime:
             except Exception:  # the broker being away must not fail the store's answer
                 _LOGGER.exception("could not close the broker connections of %s", subject)
 
+    async def async_revoke(self, subjects: Iterable[str]) -> None:
+        """Rights ended: close the subjects' connections now, and again once the broker
+        lists the connections made a moment ago (those passes run in the background)."""
+        wanted = set(subjects)
+        if not wanted:
+            return
+        await self.async_disconnect(wanted)
+        if self.relist_seconds:
+            self._track(self._async_disconnect_later(wanted))
+
+    async def _async_disconnect_later(self, subjects: set[str]) -> None:
+        waited = 0.0
+        for delay in self.relist_seconds:
+            await asyncio.sleep(delay - waited)
+            waited = delay
+            await self.async_disconnect(subjects)
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
     def disconnect_after_commit(self, session: AsyncSession, subjects: Iterable[str]) -> None:
-        """Close their connections once `session`'s transaction commits (never if it rolls
-        back): for changes made where the caller cannot wait, such as account deletion."""
+        """Revoke once `session`'s transaction commits (never if it rolls back): for
+        changes made where the caller cannot wait, such as account deletion."""
         wanted = set(subjects)
         if not wanted:
             return
 
         def committed(_session: object) -> None:
-            task = asyncio.get_running_loop().create_task(self.async_disconnect(wanted))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            self._track(self.async_revoke(wanted))
 
         event.listen(session.sync_session, "after_commit", committed, once=True)
 

@@ -83,6 +83,11 @@ def sweep_seconds() -> float:
 
 
 @pytest.fixture
+def relist_seconds() -> tuple[float, ...]:
+    return ()  # the recording admin lists a connection at once: nothing to close again
+
+
+@pytest.fixture
 async def provider(
     aiohttp_server,
     aiohttp_client,
@@ -91,6 +96,7 @@ async def provider(
     remote_settings: RemoteSettings,
     broker_admin: RecordingBrokerAdmin,
     sweep_seconds: float,
+    relist_seconds: tuple[float, ...],
 ) -> Provider:
     """The store on a real port (its issuer URL is true), the recording admin in place."""
     port = free_port()
@@ -98,6 +104,7 @@ async def provider(
     app = create_app(replace(cloud_settings, base_url=base_url, remote=remote_settings))
     app[REMOTE].admin = broker_admin
     app[REMOTE].sweep_seconds = sweep_seconds
+    app[REMOTE].relist_seconds = relist_seconds
     server = await aiohttp_server(app, port=port)
     return Provider(base_url, app, await aiohttp_client(server), smtp_server)
 
