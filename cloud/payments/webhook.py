@@ -74,7 +74,9 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
     except BtcpayError as err:
         raise web.HTTPServiceUnavailable(text=f"Cannot check the invoice: {err.message}") from err
     try:
-        outcome = await _act_and_record(request, body, event, delivery_id, invoice)
+        outcome = await _act_and_record(
+            request, body, event, delivery_id, event_type, invoice_id, invoice
+        )
     except _DuplicateDelivery:
         # Another request (another replica) acted on this delivery meanwhile.
         return _answer("duplicate")
@@ -98,6 +100,8 @@ async def _act_and_record(
     body: bytes,
     event: dict[str, Any],
     delivery_id: str,
+    event_type: str,
+    invoice_id: str,
     invoice: Invoice | None,
 ) -> InvoiceOutcome:
     """Act on the invoice and record it in one transaction: the processed delivery, what the
@@ -107,7 +111,6 @@ async def _act_and_record(
     concurrently (to another replica too). On PostgreSQL the second INSERT waits for the
     first transaction, then fails if it committed, before the second has touched the order.
     """
-    invoice_id = str(event["invoiceId"])
     # Mail the listener queues is dispatched once this commits.
     async with transaction(request.app) as session:
         try:
@@ -118,7 +121,7 @@ async def _act_and_record(
                     ProcessedDelivery,
                     delivery_id=delivery_id,
                     invoice_id=invoice_id[:64],
-                    event_type=str(event.get("type", ""))[:48],
+                    event_type=event_type,
                 ),
             )
         except IntegrityError:
