@@ -41,9 +41,11 @@ test-default: $(STAMP)
 	$(PY) -m pytest -q --durations=15
 
 # The e2e tier needs PostgreSQL and Mosquitto; say so plainly when they are not there.
+# It runs the tests the tier changes (tier fixtures, e2e markers): the others ran just
+# before in the default tier, identically (`pytest --e2e` alone runs everything).
 test-e2e: $(STAMP)
 	@if $(PY) -m tests.support.services_ready; then \
-		$(PY) -m pytest -q --e2e --durations=25; \
+		$(PY) -m pytest -q --e2e --tier-dependent-only --durations=25; \
 	else \
 		echo "e2e tier SKIPPED: PostgreSQL or Mosquitto not reachable (see above)"; \
 	fi

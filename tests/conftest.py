@@ -34,6 +34,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("ETHOS_E2E", "") not in ("", "0", "false"),
         help="run integration tests against real PostgreSQL, SMTP process, Mosquitto, browser",
     )
+    parser.addoption(
+        "--tier-dependent-only",
+        action="store_true",
+        default=False,
+        help="with --e2e: leave out tests the tier does not change (they ran in the default "
+        "tier already): tests that use neither a tier fixture nor an e2e marker",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,8 +48,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives a real Chromium (e2e tier only)")
 
 
+# Fixtures whose value or presence depends on the tier; a test using none of them (directly
+# or through other fixtures) and marked neither e2e_only nor browser runs the same in both.
+TIER_FIXTURES = frozenset({"e2e", "remote_broker"})
+TIER_MARKERS = ("e2e_only", "browser")
+
+
+def depends_on_tier(item: pytest.Item) -> bool:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return bool(fixtures & TIER_FIXTURES) or any(m in item.keywords for m in TIER_MARKERS)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--e2e"):
+        if config.getoption("--tier-dependent-only"):
+            same = [item for item in items if not depends_on_tier(item)]
+            if same:
+                config.hook.pytest_deselected(items=same)
+                items[:] = [item for item in items if depends_on_tier(item)]
         return
     skip = pytest.mark.skip(reason="needs --e2e (real services)")
     for item in items:
