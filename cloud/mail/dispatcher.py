@@ -107,6 +107,12 @@ class SmtpTransport:
         )
 
 
+def _write_whole(path: Path, data: bytes) -> None:
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
 class OutboxTransport:
     """Development transport: each message becomes an .eml file; links are logged."""
 
@@ -117,7 +123,8 @@ class OutboxTransport:
         self._directory.mkdir(parents=True, exist_ok=True)
         name = f"{utcnow():%Y%m%dT%H%M%S%f}-{message['To']}.eml".replace("/", "_")
         path = self._directory / name
-        await asyncio.to_thread(path.write_bytes, bytes(message))
+        # Written under another name, then renamed: a reader of the outbox never sees half a mail.
+        await asyncio.to_thread(_write_whole, path, bytes(message))
         links = _LINK.findall(message.get_content())
         _LOGGER.info("mail to %s written to %s; links: %s", message["To"], path, " ".join(links))
 

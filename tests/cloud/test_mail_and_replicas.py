@@ -25,15 +25,21 @@ async def test_without_smtp_mail_is_written_to_outbox_and_link_logged(
     settings = replace(cloud_settings, smtp_url=None)
     client = await aiohttp_client(create_app(settings))
     email = f"ob-{unique_id}@example.org"
+
+    def logged_links() -> list[str]:
+        return [
+            r.getMessage() for r in caplog.records if "/account/confirm?token=" in r.getMessage()
+        ]
+
     with caplog.at_level(logging.INFO, logger="cloud.mail.dispatcher"):
         await sign_up(client, email)
-        await wait_until(lambda: any(settings.outbox_dir.glob("*.eml")), timeout=5)
+        # The link is logged once the mail is in the outbox: waiting for the file alone raced it.
+        await wait_until(lambda: bool(logged_links()), timeout=5)
     files = list(settings.outbox_dir.glob("*.eml"))
     assert len(files) == 1
     content = files[0].read_text()
     assert email in content and "/account/confirm?token=" in content
-    logged = [r.getMessage() for r in caplog.records if "/account/confirm?token=" in r.getMessage()]
-    assert logged
+    logged = logged_links()
     link = next(part for part in logged[0].split() if "/account/confirm" in part)
     assert (await confirm_with_link(client, link_path(link))).status == 200
 
