@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from cloud.db import utcnow
+from cloud.files import write_bytes_atomically
 from cloud.mail.models import OutgoingMail
 from ethos.tasks import async_wait_event
 
@@ -107,12 +108,6 @@ class SmtpTransport:
         )
 
 
-def _write_whole(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    partial.replace(path)
-
-
 class OutboxTransport:
     """Development transport: each message becomes an .eml file; links are logged."""
 
@@ -120,11 +115,10 @@ class OutboxTransport:
         self._directory = directory
 
     async def async_send(self, message: EmailMessage) -> None:
-        self._directory.mkdir(parents=True, exist_ok=True)
         name = f"{utcnow():%Y%m%dT%H%M%S%f}-{message['To']}.eml".replace("/", "_")
         path = self._directory / name
-        # Written under another name, then renamed: a reader of the outbox never sees half a mail.
-        await asyncio.to_thread(_write_whole, path, bytes(message))
+        # A reader of the outbox (a developer, the demo, a test) never sees half a mail.
+        await asyncio.to_thread(write_bytes_atomically, path, bytes(message))
         links = _LINK.findall(message.get_content())
         _LOGGER.info("mail to %s written to %s; links: %s", message["To"], path, " ".join(links))
 

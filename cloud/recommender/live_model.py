@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from sqlmodel import col
 from cloud.catalog.loader import Catalog
 from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.states import OrderStatus
+from cloud.files import write_bytes_atomically
 from cloud.inventory.models import StockUnit
 from cloud.inventory.service import UNIT_IS_FREE
 from ethos.tasks import async_cancel_and_wait
@@ -219,7 +218,7 @@ class StoreRecommender:
         if self._trained is None or fingerprint.lines >= self._trained.lines:
             self._trained = fingerprint
             await asyncio.get_running_loop().run_in_executor(
-                None, _write_atomically, self._fingerprint_path, fingerprint.as_json()
+                None, write_bytes_atomically, self._fingerprint_path, fingerprint.as_json().encode()
             )
         if self._holds_training():
             await self._async_publish(fingerprint)
@@ -247,14 +246,14 @@ class StoreRecommender:
             self._shared_id = latest.id  # ours covers more: keep it
             return False
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, _write_bytes_atomically, self._model_path, model)
+        await loop.run_in_executor(None, write_bytes_atomically, self._model_path, model)
         if not await self.service.async_load():
             return False
         self.service.model_trained_at = latest.trained_at.timestamp()
         self._shared_id, self._trained = latest.id, fingerprint
         self._cold_start = None
         await loop.run_in_executor(
-            None, _write_atomically, self._fingerprint_path, fingerprint.as_json()
+            None, write_bytes_atomically, self._fingerprint_path, fingerprint.as_json().encode()
         )
         _LOGGER.info("recommender: serving model %s published by another replica", latest.id)
         return True
@@ -304,28 +303,3 @@ class StoreRecommender:
     async def async_close(self) -> None:
         await async_cancel_and_wait(*self._tasks, self._watcher)
         await self.service.async_close()
-
-
-def _write_bytes_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    # A crash mid-write must not leave a fingerprint that claims more than the model has.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -40,6 +40,7 @@ async def test_without_smtp_mail_is_written_to_outbox_and_link_logged(
     content = files[0].read_text()
     assert email in content and "/account/confirm?token=" in content
     logged = logged_links()
+    assert logged
     link = next(part for part in logged[0].split() if "/account/confirm" in part)
     assert (await confirm_with_link(client, link_path(link))).status == 200
 
