@@ -24,14 +24,15 @@ PURPOSE_SHIPPING_ADDRESSES = "ethos shipping addresses v1"
 
 
 @lru_cache(maxsize=16)
-def _key(secret_key: str, purpose: str) -> bytes:
+def _cipher(secret_key: str, purpose: str) -> AESGCM:
+    """The purpose's cipher (stateless, so one serves every call: checkout seals each order)."""
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
-    return hkdf.derive(secret_key.encode())
+    return AESGCM(hkdf.derive(secret_key.encode()))
 
 
 def seal(secret_key: str, purpose: str, context: str, plaintext: bytes) -> str:
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(_key(secret_key, purpose)).encrypt(nonce, plaintext, context.encode())
+    sealed = _cipher(secret_key, purpose).encrypt(nonce, plaintext, context.encode())
     return f"{_VERSION}:{base64.b64encode(nonce + sealed).decode()}"
 
 
@@ -41,6 +42,6 @@ def unseal(secret_key: str, purpose: str, context: str, sealed: str) -> bytes:
     if version != _VERSION:
         raise ValueError(f"unknown sealing version {version!r}")
     raw = base64.b64decode(payload)
-    return AESGCM(_key(secret_key, purpose)).decrypt(
+    return _cipher(secret_key, purpose).decrypt(
         raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode()
     )

@@ -142,9 +142,12 @@ class StoreRecommender:
         self._trained: Fingerprint | None = None  # what the serving model covers
         self._requested: Fingerprint | None = None  # what the latest training asked for
         self._stock: tuple[float, frozenset[str]] | None = None
-        # Cold-start lists by length, for one model and one stock.
-        self._cold_start: (
-            tuple[RecommenderModel, frozenset[str], dict[int, list[Recommendation]]] | None
+        # Lists every shopper of a page gets (cold start by length, often bought together
+        # by product and length), for one model and one stock: computing one costs more
+        # than the rest of a product page.
+        self._shared_lists: (
+            tuple[RecommenderModel, frozenset[str], dict[tuple[str, int], list[Recommendation]]]
+            | None
         ) = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._watcher: asyncio.Task[None] | None = None
@@ -251,7 +254,6 @@ class StoreRecommender:
             return False
         self.service.model_trained_at = latest.trained_at.timestamp()
         self._shared_id, self._trained = latest.id, fingerprint
-        self._cold_start = None
         await loop.run_in_executor(
             None, write_bytes_atomically, self._fingerprint_path, fingerprint.as_json().encode()
         )
@@ -285,20 +287,37 @@ class StoreRecommender:
     def cold_start(self, stock: frozenset[str], k: int) -> list[Recommendation]:
         """The list for shoppers without purchases, computed once per model, stock and
         length: the same list object until one changes (callers may cache by identity)."""
+        return self._shared_list(
+            stock, ("", k), lambda: self.service.recommend("", [], in_stock=stock, k=k)
+        )
+
+    async def async_together(self, sku: str, k: int = 4) -> list[Recommendation]:
+        """Often bought with `sku`, computed once per model, stock, product and length."""
+        if self._catalog.get(sku) is None:
+            return []  # cached lists stay bounded by the catalog
+        stock = await self.async_in_stock(fresh=False)
+        return self._shared_list(
+            stock,
+            (sku, k),
+            lambda: self.service.often_bought_together(sku, k=k, in_stock=stock),
+        )
+
+    def _shared_list(
+        self,
+        stock: frozenset[str],
+        key: tuple[str, int],
+        compute: Callable[[], list[Recommendation]],
+    ) -> list[Recommendation]:
         model = self.service.model
         if model is None:
             return []
-        cached = self._cold_start
+        cached = self._shared_lists
         if cached is None or cached[0] is not model or cached[1] != stock:
-            cached = self._cold_start = (model, stock, {})
+            cached = self._shared_lists = (model, stock, {})
         lists = cached[2]
-        if k not in lists:
-            lists[k] = self.service.recommend("", [], in_stock=stock, k=k)
-        return lists[k]
-
-    async def async_together(self, sku: str, k: int = 4) -> list[Recommendation]:
-        stock = await self.async_in_stock(fresh=False)
-        return self.service.often_bought_together(sku, k=k, in_stock=stock)
+        if key not in lists:
+            lists[key] = compute()
+        return lists[key]
 
     async def async_close(self) -> None:
         await async_cancel_and_wait(*self._tasks, self._watcher)

@@ -96,30 +96,34 @@ def _suggestions(catalog: Catalog, recommendations: list[Recommendation]) -> lis
 
 
 class ShelfRenderer:
-    """Renders shelves; the anonymous home shelf (the same for every visitor until the
-    model or the stock changes) is rendered once per distinct list, as the catalog grid is."""
+    """Renders shelves; a shared shelf (the anonymous home list, a product's often bought
+    together: the same for every visitor until the model or the stock changes) is rendered
+    once per distinct list and slot (a shelf id, or a product's shelf), as the catalog grid is."""
 
     def __init__(self, env: jinja2.Environment) -> None:
         self._env = env
-        # shelf id -> the last shared (not personal) list: its key, the list, its rendering
+        # slot -> the last shared (not personal) list: its key, the list, its rendering
         self._last: dict[
             str, tuple[tuple[str, tuple[Recommendation, ...]], Sequence[Recommendation], Markup]
         ] = {}
 
-    def shared(self, shelf_id: str, picks: Sequence[Recommendation]) -> Markup | None:
-        """The rendering of this very list object, if it is the last shared one."""
-        last = self._last.get(shelf_id)
+    def shared(self, slot: str, picks: Sequence[Recommendation]) -> Markup | None:
+        """The rendering of this very list object, if it is the slot's last shared one."""
+        last = self._last.get(slot)
         return last[2] if last is not None and last[1] is picks else None
 
-    def render(self, shelf_id: str, shelf: Shelf, picks: Sequence[Recommendation]) -> Markup:
+    def render(
+        self, shelf_id: str, shelf: Shelf, picks: Sequence[Recommendation], slot: str = ""
+    ) -> Markup:
+        slot = slot or shelf_id
         key = (shelf.title, tuple(picks))
-        last = self._last.get(shelf_id)
+        last = self._last.get(slot)
         if last is not None and last[0] == key and not shelf.personal:
             return last[2]
         template = self._env.get_template(SHELF_TEMPLATE)
         html = Markup(template.render(shelf=shelf, shelf_id=shelf_id))  # noqa: S704 (autoescaped template output)
         if not shelf.personal:
-            self._last[shelf_id] = (key, picks, html)
+            self._last[slot] = (key, picks, html)
         return html
 
 
@@ -143,13 +147,20 @@ async def _page_context(request: web.Request) -> dict[str, object]:
         return {"recommended_html": request.app[RENDERER].render("recommended", shelf, picks.items)}
     if route == "product":
         sku = request.match_info.get("sku", "")
+        if request.app[CATALOG].get(sku) is None:
+            return {}  # not a product page (an unknown SKU's 404)
         together = await request.app[RECOMMENDER].async_together(sku, TOGETHER_ITEMS)
+        slot = f"together:{sku}"  # one per product: the catalog bounds them
+        shared = request.app[RENDERER].shared(slot, together)
+        if shared is not None:
+            return {"together_html": shared}
         # The model lists co-purchases first, scored above any similarity (<= 1); with
         # none yet, the list holds only similar products and says so.
         bought_together = bool(together) and together[0].score > MAX_SIMILARITY_SCORE
         title = TOGETHER_TITLE if bought_together else SIMILAR_TITLE
         shelf = Shelf(title, False, _suggestions(request.app[CATALOG], together))
-        return {"together_html": request.app[RENDERER].render("together", shelf, together)}
+        html = request.app[RENDERER].render("together", shelf, together, slot)
+        return {"together_html": html}
     return {}
 
 

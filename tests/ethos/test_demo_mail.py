@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from itertools import count
 
 from cloud.mail.dispatcher import OutboxTransport
+from cloud.mail.letters import Letter, compose
+from cloud.mail.models import OutgoingMail
 from ethos.demo_mail import OutboxWatcher
 
+_ids = count(1)
 
-def _mail(to: str, subject: str, body: str) -> EmailMessage:
-    message = EmailMessage()
-    message["To"] = to
-    message["From"] = "Ethos <no-reply@ethos.local>"
-    message["Subject"] = subject
-    message.set_content(body)
-    return message
+
+def _mail(to: str, subject: str, body: str) -> Letter:
+    mail = OutgoingMail(id=next(_ids), recipient=to, subject=subject, body=body)
+    return compose(mail, "Ethos <no-reply@ethos.local>")
 
 
 async def test_new_mails_are_told_once_with_their_links(tmp_path):

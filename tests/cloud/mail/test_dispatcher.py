@@ -4,10 +4,7 @@ is sent once, by the replica that claimed it."""
 from __future__ import annotations
 
 import asyncio
-import email.policy
 from collections.abc import AsyncIterator
-from email import message_from_bytes
-from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from cloud import db
-from cloud.mail.dispatcher import MailDispatcher, build_message
+from cloud.mail.dispatcher import MailDispatcher
+from cloud.mail.letters import Letter
 from cloud.mail.models import OutgoingMail
 from cloud.mail.outbox import queue_mail
 from tests.conftest import DatabaseTarget
@@ -32,10 +30,10 @@ class HeldTransport:
         self.release = asyncio.Event()
         self.sent: list[str] = []
 
-    async def async_send(self, message: EmailMessage) -> None:
+    async def async_send(self, letter: Letter) -> None:
         self.started.set()
         await self.release.wait()
-        self.sent.append(str(message["To"]))
+        self.sent.append(letter.recipient)
 
 
 @pytest.fixture
@@ -109,18 +107,3 @@ async def test_a_sender_stopped_mid_batch_gives_its_unsent_mail_back(sessions) -
     assert successor.sent == ["later@example.org"]
     mail = await _mail_to(sessions, "later@example.org")
     assert mail.sent_at is not None and mail.attempts == 1
-
-
-def test_messages_sharing_a_sender_and_subject_each_keep_their_own_headers():
-    """The sender's and subjects' parsed headers are reused across messages, unchanged."""
-    sender = "Éthos Store <shop@example.com>"
-    first = OutgoingMail(id=1, recipient="ana@example.com", subject="Reçu de commande", body="é")
-    second = OutgoingMail(id=2, recipient="bo@example.com", subject="Reçu de commande", body="b")
-    for mail in (first, second, first):
-        raw = bytes(build_message(mail, sender))
-        message = message_from_bytes(raw, policy=email.policy.default)
-        assert message["From"] == sender
-        assert message["To"] == mail.recipient
-        assert message["Subject"] == mail.subject
-        assert message.get_content().strip() == mail.body
-        assert f"<outgoing-{mail.id}." in message["Message-ID"]

@@ -148,6 +148,38 @@ async def test_product_page_shows_what_is_often_bought_together(
     assert next(iter(other_way)) == "EPD-1"
 
 
+async def test_product_shelf_follows_the_stock_and_skips_unknown_products(
+    aiohttp_client, cloud_settings, sim, smtp_server
+):
+    """The shelf a product page shows every visitor is computed once, but never outlives a
+    change of stock: a product sold out leaves it, restocked it comes back."""
+    shop = await _stocked_shop(aiohttp_client, cloud_settings, sim, smtp_server)
+    first = _shelf_items(
+        _shelf(await (await shop.client.get("/products/EPD-1")).text(), "together")
+    )
+    again = _shelf_items(
+        _shelf(await (await shop.client.get("/products/EPD-1")).text(), "together")
+    )
+    assert first and again == first
+    leaving = next(iter(first))
+
+    buyer = await new_shopper(aiohttp_client, shop, "all-of-them@example.com")
+    for _ in range(3):  # every unit in stock
+        await buy(shop, buyer, leaving)
+    sold_out = _shelf_items(
+        _shelf(await (await shop.client.get("/products/EPD-1")).text(), "together")
+    )
+    assert sold_out and leaving not in sold_out
+
+    await shop.add_stock(leaving, 1)
+    back = _shelf_items(_shelf(await (await shop.client.get("/products/EPD-1")).text(), "together"))
+    assert leaving in back
+
+    missing = await shop.client.get("/products/NO-SUCH-THING")
+    assert missing.status == 404
+    assert _shelf(await missing.text(), "together") == ""
+
+
 async def test_api_needs_sign_in_and_the_profile_scope(
     aiohttp_client, cloud_settings, sim, smtp_server
 ):
