@@ -7,7 +7,9 @@ each area are SQLModel classes registered on one metadata.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -135,10 +137,24 @@ def row_values(model: type[SQLModel], **values: Any) -> dict[str, Any]:
     constructor does (it does not validate either). For hot paths, with `insert_values`:
     a table model's constructor sets its fields one by one through SQLAlchemy's
     instrumentation, which cost more than its INSERT."""
-    for name, field in model.model_fields.items():
+    for name, default in _defaults(model):
         if name not in values:
-            values[name] = field.get_default(call_default_factory=True)
+            values[name] = default()
     return values
+
+
+@functools.cache
+def _defaults(model: type[SQLModel]) -> tuple[tuple[str, Callable[[], Any]], ...]:
+    """Each field's default maker: its factory itself where it takes no argument (asking
+    pydantic for the default inspects the factory's signature on every call)."""
+    makers: list[tuple[str, Callable[[], Any]]] = []
+    for name, field in model.model_fields.items():
+        factory = field.default_factory
+        if factory is not None and not field.default_factory_takes_validated_data:
+            makers.append((name, cast("Callable[[], Any]", factory)))
+        else:
+            makers.append((name, functools.partial(field.get_default, call_default_factory=True)))
+    return tuple(makers)
 
 
 async def insert_values(
