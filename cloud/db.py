@@ -60,12 +60,14 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
     kwargs: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
     if url.startswith("sqlite"):
         Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
+        # Statements run in the event loop's thread, commits in aiosqlite's; a locked
+        # database fails a statement at once and the driver waits for it off the loop.
+        kwargs["connect_args"] = {"timeout": 0, "check_same_thread": False}
         # SQLite has one writer at a time; with several connections, a writer that finds
         # the file locked sleeps in SQLite's busy handler (1 ms, 2 ms … 100 ms). One shared
         # connection queues work in the event loop instead, with no sleeping.
         kwargs.update(pool_size=1, max_overflow=0)
-        # One trip to aiosqlite's thread per statement instead of four (sqlite_driver.py).
+        # Statements in the loop's thread, not four trips to aiosqlite's (sqlite_driver.py).
         from cloud.sqlite_driver import one_trip_dbapi
 
         kwargs["module"] = one_trip_dbapi()
@@ -81,7 +83,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA busy_timeout=0")  # the driver waits for locks off the loop
     cursor.close()
 
 
