@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-default test-e2e test-pi lint format install clean deb deb-lock apt-repo image storm
+.PHONY: demo test test-default test-e2e test-story test-pi lint format install clean deb deb-lock apt-repo image storm
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,16 +42,24 @@ test-default: $(STAMP)
 
 # The e2e tier needs PostgreSQL and Mosquitto; say so plainly when they are not there.
 # It runs the tests the tier changes (tier fixtures, e2e markers): the others ran just
-# before in the default tier, identically (`pytest --e2e` alone runs everything).
+# before in the default tier, identically (`pytest --e2e` alone runs everything). The
+# browser story runs once, at phone size (with the away-from-home step); `make test-story`
+# also runs it on a desktop.
+STORY := tests/e2e/test_story_browser.py
 test-e2e: $(STAMP)
 	@if $(PY) -m tests.support.services_ready; then \
-		$(PY) -m pytest -q --e2e --tier-dependent-only --durations=25; \
+		$(PY) -m pytest -q --e2e --tier-dependent-only --durations=25 \
+			--deselect '$(STORY)::test_the_whole_story[desktop]'; \
 	else \
 		echo "e2e tier SKIPPED: PostgreSQL or Mosquitto not reachable (see above)"; \
 	fi
 
 # The hub as a Debian package for a Raspberry Pi (arm64) or a PC (amd64): dist/*.deb
 ARCH ?= arm64
+# The whole story in Chromium at both sizes, desktop and phone (about five minutes).
+test-story: $(STAMP)
+	$(PY) -m pytest -q --e2e $(STORY)
+
 deb: $(STAMP)
 	packaging/deb/build $(ARCH)
 
