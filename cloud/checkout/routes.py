@@ -31,7 +31,7 @@ from cloud.domain import InputErrors, RefusedError
 from cloud.inventory.availability import STOCK_COUNTS
 from cloud.inventory.service import units_of_orders
 from cloud.shipping import service as shipping
-from cloud.shipping.address import COUNTRIES, Address, parse_address
+from cloud.shipping.address import Address, country_options, parse_address
 from cloud.web.forms import read_form, transaction
 from cloud.web.keys import DB, SETTINGS
 
@@ -101,6 +101,7 @@ async def cart_update(request: web.Request) -> web.Response:
 async def checkout_page(request: web.Request, status: int = 200, **extra: object) -> web.Response:
     lines = service.price_cart(request.app[CATALOG], read_cart(request))
     refusal = extra.pop("refusal", None)
+    form: dict[str, str] = extra.pop("form", {})  # type: ignore[assignment]
     if refusal is None:
         # The product pages' stock counts, without a query per view: the page only warns,
         # placing the order reserves units in its own transaction.
@@ -112,9 +113,9 @@ async def checkout_page(request: web.Request, status: int = 200, **extra: object
             "lines": lines,
             "total": _total(lines),
             "refusal": refusal,
-            "countries": COUNTRIES,
             "erase_days": request.app[SETTINGS].address_erase_days,
-            "form": extra.pop("form", {}),
+            "form": form,
+            "country_options": country_options(form.get("ship_country")),
             **extra,
         },
         status=status,

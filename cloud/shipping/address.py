@@ -8,11 +8,14 @@ another order does not open.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+
+from markupsafe import Markup, escape
 
 from cloud import sealing
 from cloud.domain import InputErrors
@@ -52,6 +55,24 @@ COUNTRIES: dict[str, str] = {
     "SI": "Slovenia",
     "SK": "Slovakia",
 }
+
+
+@functools.lru_cache(maxsize=len(COUNTRIES) + 1)
+def _options(selected: str) -> Markup:
+    return Markup("").join(
+        Markup('<option value="{}"{}>{}</option>').format(
+            code, Markup(" selected") if code == selected else "", escape(name)
+        )
+        for code, name in COUNTRIES.items()
+    )
+
+
+def country_options(selected: str | None) -> Markup:
+    """The country list's `<option>`s with `selected` chosen, made once per country (every
+    checkout page shows them)."""
+    return _options(selected if selected in COUNTRIES else "")
+
+
 FIELD_NAMES = (
     "ship_name",
     "ship_line1",

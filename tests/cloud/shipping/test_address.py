@@ -3,10 +3,13 @@ written on a fault, sealed at rest (no address readable in the database)."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select, text
 
 from cloud.checkout.models import Order
 from cloud.shipping import service as shipping
+from cloud.shipping.address import COUNTRIES
 from cloud.shipping.models import ShippingAddress
 from cloud.web.keys import DB
 from tests.cloud.common import SHIPPING_ADDRESS, csrf_from
@@ -36,6 +39,10 @@ async def test_checkout_refuses_a_bad_address_field_by_field_and_writes_nothing(
     page = await (await shop.client.get("/checkout")).text()
     for name in ("ship_name", "ship_line1", "ship_postcode", "ship_city", "ship_country"):
         assert f'name="{name}"' in page
+    # Every country we ship to is offered, none chosen yet.
+    offered = re.findall(r'<option value="([A-Z]{2})"( selected)?>([^<]+)</option>', page)
+    assert {code: name for code, _, name in offered} == COUNTRIES
+    assert not any(chosen for _, chosen, _ in offered)
     cases = {
         "ship_name": ("", "Enter a name."),
         "ship_line1": ("  ", "Enter a street and number."),
@@ -48,8 +55,10 @@ async def test_checkout_refuses_a_bad_address_field_by_field_and_writes_nothing(
         assert response.status == 422, name
         html = await response.text()
         assert f'id="{name}-error"' in html and message in html, name
-        # What was typed stays in the form.
+        # What was typed stays in the form, the country chosen too.
         assert 'value="Ada Lovelace"' in html or name == "ship_name"
+        chosen = re.findall(r'<option value="([A-Z]*)" selected>', html)
+        assert chosen == ([] if name == "ship_country" else [SHIPPING_ADDRESS["ship_country"]])
     response = await _post_checkout(shop, ship_name="", email="not-an-address")
     html = await response.text()
     assert 'id="ship_name-error"' in html and 'id="email-error"' in html
