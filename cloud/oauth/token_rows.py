@@ -124,10 +124,15 @@ class TokenRows(Protocol):
 
 
 # PostgreSQL: asyncpg prepares each statement once per connection and keeps it.
+# The spent row is found by its hash alone: `(client_id = $2) IS TRUE` checks the client
+# without being an index condition. As a plain `client_id = $2` it ties, in the planner's
+# eyes, with the unique hash while the table's statistics are still those of an empty
+# table (a new store, until autovacuum's first ANALYZE), and the plan a connection keeps
+# could walk every token of the client: a cost growing with each refresh.
 _PG_ROTATE = """
 WITH spent AS (
     UPDATE oauth_tokens SET rotated_at = $3
-    WHERE refresh_token_hash = $1 AND client_id = $2
+    WHERE refresh_token_hash = $1 AND (client_id = $2) IS TRUE
       AND rotated_at IS NULL AND revoked_at IS NULL AND refresh_expires_at > $3
       AND ($4::varchar IS NULL OR scope = $4::varchar)
       AND EXISTS (SELECT 1 FROM users WHERE users.id = oauth_tokens.user_id AND users.confirmed)
