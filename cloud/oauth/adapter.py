@@ -299,13 +299,13 @@ class OAuthResponse:
 
     def to_aiohttp(self) -> web.Response:
         headers = CIMultiDict(self.headers)
+        headers.setdefault("Cache-Control", "no-store")
         if isinstance(self.body, dict):
             headers["Content-Type"] = "application/json"
-            text = json.dumps(self.body)
-        else:
-            text = self.body or ""
-        headers.setdefault("Cache-Control", "no-store")
-        return web.Response(status=self.status, text=text, headers=headers)
+            # Bytes, not text: aiohttp would parse the header again for a charset.
+            body = json.dumps(self.body).encode()
+            return web.Response(status=self.status, body=body, headers=headers)
+        return web.Response(status=self.status, text=self.body or "", headers=headers)
 
 
 def in_bridge_context(current: LoopBridge, work: Callable[[], T]) -> T:
