@@ -83,7 +83,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=0")  # the driver waits for locks off the loop
+    # The driver waits for another process's lock off the loop (sqlite_driver.NO_WAIT).
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 

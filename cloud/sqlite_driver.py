@@ -58,7 +58,8 @@ class StatementOutcome:
 def run_statement(
     connection: sqlite3.Connection, operation: str, parameters: Any, many: bool
 ) -> StatementOutcome:
-    """Run one statement on `connection` (in aiosqlite's thread) and read all it returns."""
+    """Run one statement on `connection` and read all it returns (in the loop's thread;
+    in aiosqlite's, through `run_statement_waiting`, when it must wait for a lock)."""
     cursor = connection.cursor()
     try:
         if many:
@@ -100,12 +101,12 @@ def _locked(err: sqlite3.OperationalError) -> bool:
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
-    """A buffered cursor whose statement is a single call into aiosqlite's thread."""
+    """A buffered cursor whose statement is one call, run where it is awaited."""
 
     __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
-        # No cursor is opened here (the base class opens one in the thread).
+        # No cursor is opened here (the base class opens one through aiosqlite's thread).
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
         self._rows = collections.deque()
