@@ -60,9 +60,6 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
     kwargs: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
     if url.startswith("sqlite"):
         Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        # Statements run in the event loop's thread, commits in aiosqlite's; a locked
-        # database fails a statement at once and the driver waits for it off the loop.
-        kwargs["connect_args"] = {"timeout": 0, "check_same_thread": False}
         # SQLite has one writer at a time; with several connections, a writer that finds
         # the file locked sleeps in SQLite's busy handler (1 ms, 2 ms … 100 ms). One shared
         # connection queues work in the event loop instead, with no sleeping.
@@ -83,8 +80,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    # The driver waits for another process's lock off the loop (sqlite_driver.NO_WAIT).
-    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 

@@ -203,6 +203,9 @@ class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):
     """The DBAPI module given to SQLAlchemy (`create_async_engine(…, module=…)`)."""
 
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        # What running statements here needs of the connection: usable from the loop's
+        # thread as well as aiosqlite's (never both at once), and a busy timeout of 0.
+        kw.update(check_same_thread=False, timeout=0)
         adapted = super().connect(*arg, **kw)
         return OneTripConnection(self, adapted._connection)
 
