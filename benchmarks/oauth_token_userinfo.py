@@ -6,8 +6,13 @@ a bare aiohttp handler in another as the floor; the load generator is this proce
 made through the real flows: sign-up, the confirmation mail from the outbox, then
 authorization code + PKCE with the reference client of the tests.
 Baselines in the same run: the bare handler, and /oauth/jwks (the store's own floor:
-middlewares, no database). Several interleaved rounds; medians reported. The store's
-CPU time per request (its process's user + system time, from /proc) is reported beside.
+middlewares, no database). Two more floors for the refresh grant, loaded exactly as the
+refresh is (the same posted form, the same JSON read back): a bare handler that reads the
+form and answers a token-shaped JSON, and with --postgres the same handler running one
+trivial statement (`SELECT $1`) on an asyncpg pool sized as the store's. The second is
+what any refresh needing one round trip to the database could reach on this machine.
+Several interleaved rounds; medians reported. The store's CPU time per request (its
+process's user + system time, from /proc) is reported beside.
 With --postgres URL each store uses a fresh schema in that PostgreSQL database instead
 (dropped at the end).
 With --baseline REF (a commit, e.g. main before a change) that commit is checked out in a
@@ -30,10 +35,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,18 +51,15 @@ PASSWORD = "benchmark horse battery"  # noqa: S105 (a throwaway account)
 LINK_RE = re.compile(r"https?://\S+/account/confirm\?token=\S+")
 TARGETS = ("GET /oauth/jwks", "GET /oauth/userinfo", "POST /oauth/token (refresh)")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The refresh grant's floors on the bare server, by the path prefix of their token endpoint.
+FLOORS = {"bare POST form": "/form", "bare POST + 1 statement": "/db"}
 
 
 def serve(kind: str, port: int, tree: str | None) -> None:
     from aiohttp import web
 
     if kind == "bare":
-
-        async def constant(_request: web.Request) -> web.Response:
-            return web.json_response({"ok": True})
-
-        app = web.Application()
-        app.router.add_get("/", constant)
+        app = bare_app(os.environ.get("DATABASE_URL"))
     else:
         if tree:  # the baseline's code, not this checkout's
             sys.path.insert(0, tree)
@@ -64,6 +68,51 @@ def serve(kind: str, port: int, tree: str | None) -> None:
 
         app = create_app(CloudSettings.from_env())
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def bare_app(database_url: str | None) -> Any:
+    """The floors: GET / answers a constant; POST /form/oauth/token reads the form and
+    answers a token-shaped JSON; POST /db/oauth/token also runs one statement (PostgreSQL)."""
+    from aiohttp import web
+
+    answer = {
+        "token_type": "Bearer",
+        "access_token": "a" * 43,
+        "expires_in": 600,
+        "refresh_token": "r" * 43,
+        "scope": "openid profile email devices",
+    }
+
+    async def constant(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def form(request: web.Request) -> web.Response:
+        await request.post()
+        return web.json_response(answer)
+
+    pool_key = web.AppKey("pool", object)
+
+    async def one_statement(request: web.Request) -> web.Response:
+        posted = await request.post()
+        async with request.app[pool_key].acquire() as connection:
+            await connection.fetchrow("SELECT $1::text", posted["refresh_token"])
+        return web.json_response(answer)
+
+    async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
+        import asyncpg
+
+        dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+        async with asyncpg.create_pool(dsn, min_size=1, max_size=4) as pool:
+            app[pool_key] = pool
+            yield
+
+    app = web.Application()
+    app.router.add_get("/", constant)
+    app.router.add_post("/form/oauth/token", form)
+    if database_url:
+        app.cleanup_ctx.append(pool_ctx)
+        app.router.add_post("/db/oauth/token", one_statement)
+    return app
 
 
 def start(
@@ -255,9 +304,15 @@ async def measure(args: argparse.Namespace, stores: list[Store], bare_url: str) 
     for store in stores:
         await store.prepare(args.concurrency)
     floor = Figures()
+    dummies = ["unused"] * args.concurrency
     for index in range(args.rounds):  # interleaved so drift hits all alike
         rate, samples = await get_load(bare_url + "/", args.seconds, args.concurrency)
         floor.add("bare handler", rate, samples, None)
+        for name, path in FLOORS.items():
+            if path == "/db" and not args.postgres:
+                continue
+            rate, samples = await refresh_load(bare_url + path, list(dummies), args.seconds)
+            floor.add(name, rate, samples, None)
         for store in stores if index % 2 == 0 else reversed(stores):
             await store.measure_round(args.seconds, args.concurrency)
     report(args, stores, floor)
@@ -273,6 +328,13 @@ def report(args: argparse.Namespace, stores: list[Store], floor: Figures) -> Non
         f"bare handler: {bare_rate:.0f} req/s, p50 {floor.median('p50', 'bare handler'):.2f} ms, "
         f"p99 {floor.median('p99', 'bare handler'):.2f} ms"
     )
+    for name in FLOORS:
+        if name in floor.rate:
+            print(
+                f"{name}: {floor.median('rate', name):.0f} req/s "
+                f"({floor.median('rate', name) / bare_rate:.2f} of bare), "
+                f"p50 {floor.median('p50', name):.2f} ms, p99 {floor.median('p99', name):.2f} ms"
+            )
     header = f"{'target':30} {'store':10} {'req/s':>7} {'/ bare':>7} {'p50 ms':>8} {'p99 ms':>8}"
     print(f"\n{header} {'CPU ms/req':>10}   req/s by round")
     for target in TARGETS:
@@ -284,6 +346,14 @@ def report(args: argparse.Namespace, stores: list[Store], floor: Figures) -> Non
                 f"{target:30} {store.name:10} {rate:7.0f} {rate / bare_rate:7.2f} "
                 f"{figures.median('p50', target):8.2f} {figures.median('p99', target):8.2f} "
                 f"{figures.median('cpu', target):10.2f}   {rounds}"
+            )
+    refresh, one_statement = TARGETS[2], "bare POST + 1 statement"
+    if one_statement in floor.rate:
+        reachable = floor.median("rate", one_statement)
+        for store in stores:
+            print(
+                f"{refresh} {store.name}: {store.figures.median('rate', refresh) / reachable:.2f} "
+                f"of the one-statement floor"
             )
     if len(stores) == 2:
         base, new = stores
@@ -345,7 +415,7 @@ def main() -> None:
             cleanup.callback(remove_worktree, tree)
             print(f"baseline: {args.baseline} = {commit}")
             trees = {"baseline": tree, "new": ROOT}
-        bare, bare_port = start("bare", work, {})
+        bare, bare_port = start("bare", work, {"DATABASE_URL": args.postgres or ""})
         cleanup.callback(stop, bare)
         stores = []
         for name, tree in trees.items():
