@@ -33,7 +33,13 @@ from cloud.remote import setup as remote_setup
 from cloud.shipping import setup as shipping_setup
 from cloud.web import pwa
 from cloud.web.keys import API, DB, ENGINE, MAIL, SETTINGS
-from cloud.web.middleware import MIDDLEWARES, add_response_headers, csrf_token
+from cloud.web.middleware import (
+    MIDDLEWARES,
+    add_response_headers,
+    answers_no_page,
+    csrf_token,
+    page_context_middleware,
+)
 from cloud.web.request_id import request_id_middleware
 
 _LOGGER = logging.getLogger(__name__)
@@ -54,9 +60,10 @@ def _setup_templates(app: web.Application) -> None:
         app,
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         autoescape=jinja2.select_autoescape(default=True),
-        context_processors=[_template_context],
         finalize=_no_none,
     )
+    # Run by page_context_middleware (aiohttp_jinja2's own would run them for every request).
+    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [_template_context]
 
 
 def _no_none(value: object) -> object:
@@ -105,6 +112,7 @@ async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[JOBS].async_stop(JOB_MAIL)
 
 
+@answers_no_page
 async def openapi_document(request: web.Request) -> web.Response:
     return web.json_response(request.app[API].document(API_TITLE, API_VERSION))
 
@@ -114,7 +122,12 @@ def create_app(settings: CloudSettings) -> web.Application:
     settings.validate()
     app = web.Application(
         # The request id first (every log line has it), then metrics: every answer is timed.
-        middlewares=[request_id_middleware, ops_metrics.metrics_middleware, *MIDDLEWARES],
+        middlewares=[
+            request_id_middleware,
+            ops_metrics.metrics_middleware,
+            *MIDDLEWARES,
+            page_context_middleware,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -20,7 +20,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from cloud.authz import accepts_bearer, scopes_of
 from cloud.domain import InputErrors
 from cloud.oauth.const import AUTHORIZE_PATH, DISCOVERY_PATH, SCOPE_DESCRIPTIONS, TOKEN_PATH
-from cloud.web.middleware import SAFE_METHODS
+from cloud.web.middleware import SAFE_METHODS, answers_no_page
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -88,7 +88,7 @@ class ApiRegistry:
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         for op in self.operations:
-            router.add_route(op.method, op.path, op.handler)
+            router.add_route(op.method, op.path, answers_no_page(op.handler))
 
     def document(self, title: str, version: str) -> dict[str, Any]:
         return build_document(self.operations, title, version)

@@ -70,7 +70,7 @@ from cloud.oauth.registration import NOT_IN_URLS, ClientMetadata
 from cloud.oauth.runtime import OAUTH, async_run_authlib, create_runtime, oauth_ctx
 from cloud.oauth.server import EthosAuthorizationServer
 from cloud.web.keys import SETTINGS
-from cloud.web.middleware import csrf_exempt
+from cloud.web.middleware import answers_no_page, csrf_exempt
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -238,16 +238,19 @@ async def _form_endpoint(request: web.Request, name: str | None) -> web.Response
 
 
 @csrf_exempt
+@answers_no_page
 async def token_endpoint(request: web.Request) -> web.Response:
     return await _form_endpoint(request, None)
 
 
 @csrf_exempt
+@answers_no_page
 async def revocation_endpoint(request: web.Request) -> web.Response:
     return await _form_endpoint(request, "revocation")
 
 
 @csrf_exempt
+@answers_no_page
 async def device_authorization_endpoint(request: web.Request) -> web.Response:
     return await _form_endpoint(request, "device_authorization")
 
@@ -260,6 +263,7 @@ def _oauth_error(status: int, error: str, description: str, **headers: str) -> w
 
 @csrf_exempt
 @accepts_bearer(SCOPE_REGISTER)
+@answers_no_page
 async def registration_endpoint(request: web.Request) -> web.Response:
     """RFC 7591, authorised by the hub's onboarding access token (scope `hub.register`)."""
     principal, refusal = None, None
@@ -300,12 +304,14 @@ async def registration_endpoint(request: web.Request) -> web.Response:
     return cast(web.Response, response.to_aiohttp())
 
 
+@answers_no_page
 async def discovery_endpoint(request: web.Request) -> web.Response:
     return web.json_response(
         request.app[OAUTH].server.metadata(), headers={"Cache-Control": "public, max-age=300"}
     )
 
 
+@answers_no_page
 async def jwks_endpoint(request: web.Request) -> web.Response:
     # Short cache: a rotated-in key must reach verifiers soon.
     return web.json_response(
@@ -315,6 +321,7 @@ async def jwks_endpoint(request: web.Request) -> web.Response:
 
 @csrf_exempt
 @accepts_bearer(SCOPE_OPENID)
+@answers_no_page
 async def userinfo_endpoint(request: web.Request) -> web.Response:
     if request.method == "POST":
         # Tokens come in the Authorization header only; a body is read only to refuse a

@@ -1,11 +1,12 @@
 """The token endpoint's and bearer requests' statements, one round trip each on PostgreSQL.
 
 Thousands of hubs refresh every few minutes and every API call resolves a bearer token,
-so these paths skip the ORM session: on PostgreSQL they run hand-written SQL on a small
-asyncpg pool of the provider's own (no ping before each use, no BEGIN / COMMIT around a
-single statement), a rotation being one data-modifying statement that marks the spent
-row and inserts its successor atomically. SQLite (the embedded default) runs the same
-operations as SQLAlchemy Core statements in one transaction on the app's engine.
+so these paths skip the ORM session: on PostgreSQL they run hand-written SQL on a few
+asyncpg connections of the provider's own (cloud/oauth/pg_connections.py: no ping before
+each use, no BEGIN / COMMIT around a single statement), a rotation being one
+data-modifying statement that marks the spent row and inserts its successor atomically.
+SQLite (the embedded default) runs the same operations as SQLAlchemy Core statements in
+one transaction on the app's engine.
 
 Single use holds under concurrency because every spend is a guarded UPDATE (`... AND
 rotated_at IS NULL AND revoked_at IS NULL`): on PostgreSQL a second request for the same
@@ -26,13 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cloud.accounts.models import User
 from cloud.oauth.models import OAuthClient, OAuthToken
+from cloud.oauth.pg_connections import ConnectionLender
 
 _LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Connections of the provider's own pool (per replica); each request holds one for a
-# single statement, so a few serve many concurrent requests.
-POOL_MIN_SIZE = 1
+# Connections of the provider's own (per replica); each request holds one for a single
+# statement, so a few serve many concurrent requests.
 POOL_MAX_SIZE = 4
 
 
@@ -178,32 +179,27 @@ WHERE t.access_token_hash = $1 AND t.revoked_at IS NULL AND t.access_expires_at 
 """
 
 
-async def _reset_if_in_transaction(connection: Any) -> None:
-    # asyncpg's default reset costs a round trip per release; a connection only needs it
-    # when a transaction was left open (a cancelled request).
-    if connection.is_in_transaction():
-        await connection.execute("ROLLBACK")
-
-
 class PostgresTokenRows:
-    """The operations on an asyncpg pool of the provider's own."""
+    """The operations on asyncpg connections of the provider's own."""
 
-    def __init__(self, pool: Any) -> None:
-        self._pool = pool
+    def __init__(self, connections: ConnectionLender) -> None:
+        self._connections = connections
 
     @classmethod
     async def async_open(cls, database_url: str, schema: str | None) -> PostgresTokenRows:
         import asyncpg
 
         dsn = make_url(database_url).set(drivername="postgresql")
-        pool = await asyncpg.create_pool(
-            dsn.render_as_string(hide_password=False),
-            min_size=POOL_MIN_SIZE,
-            max_size=POOL_MAX_SIZE,
-            reset=_reset_if_in_transaction,
-            server_settings={"search_path": schema} if schema else None,
-        )
-        return cls(pool)
+        server_settings = {"search_path": schema} if schema else None
+
+        async def connect() -> Any:
+            return await asyncpg.connect(
+                dsn.render_as_string(hide_password=False), server_settings=server_settings
+            )
+
+        connections = ConnectionLender(connect, POOL_MAX_SIZE)
+        await connections.async_run(lambda c: c.fetchval("SELECT 1"))  # fail at start-up
+        return cls(connections)
 
     async def _run(self, work: Callable[[Any], Awaitable[T]]) -> T:
         """`work` on a pooled connection, once more on a fresh one if the server dropped
@@ -213,8 +209,7 @@ class PostgresTokenRows:
 
         for attempt in (1, 2):
             try:
-                async with self._pool.acquire() as connection:
-                    return await work(connection)
+                return await self._connections.async_run(work)
             except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
                 if attempt == 2:
                     raise
@@ -282,7 +277,7 @@ class PostgresTokenRows:
         return AccessGrant(*row) if row is not None else None
 
     async def aclose(self) -> None:
-        await self._pool.close()
+        await self._connections.async_close()
 
 
 # SQLite: the same operations as Core statements, built once.

@@ -20,6 +20,7 @@ from cloud.ops.const import HEALTHZ_PATH, READY_CHECK_TIMEOUT_SECONDS, READYZ_PA
 from cloud.payments.greenfield import BtcpayError
 from cloud.payments.keys import GREENFIELD
 from cloud.web.keys import ENGINE
+from cloud.web.middleware import answers_no_page
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -101,11 +102,13 @@ def readiness_response(failing: dict[str, str], checked: list[str]) -> web.Respo
     return web.json_response({"status": "ready", "failing": {}, "checked": checked})
 
 
+@answers_no_page
 async def healthz(_request: web.Request) -> web.Response:
     """Alive: the event loop answers. Touches nothing else."""
     return web.json_response({"status": "alive"})
 
 
+@answers_no_page
 async def readyz(request: web.Request) -> web.Response:
     app = request.app
     engine = app[ENGINE]

@@ -43,6 +43,7 @@ from cloud.ops.const import (
 from cloud.ops.keys import JOBS
 from cloud.payments.const import WEBHOOK_PATH
 from cloud.web.keys import DB, ENGINE, SETTINGS
+from cloud.web.middleware import answers_no_page
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -245,6 +246,7 @@ def _allowed(request: web.Request) -> bool | None:
     return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
+@answers_no_page
 async def metrics_page(request: web.Request) -> web.Response:
     allowed = _allowed(request)
     if allowed is None:

@@ -29,7 +29,7 @@ from cloud.payments.timeline import webhook_event
 from cloud.payments.webhook_log import RECEIPT_WRITTEN, logs_deliveries, receipt_values
 from cloud.web.forms import transaction
 from cloud.web.keys import DB
-from cloud.web.middleware import csrf_exempt
+from cloud.web.middleware import answers_no_page, csrf_exempt
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ def _answer(status: str, code: int = 200) -> web.Response:
     return web.json_response({"status": status}, status=code)
 
 
+@answers_no_page
 @csrf_exempt
 @logs_deliveries  # every delivery, verified or not, lands in the webhook log
 async def btcpay_webhook(request: web.Request) -> web.Response:

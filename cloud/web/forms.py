@@ -56,7 +56,8 @@ async def _check_urlencoded(request: web.Request) -> None:
     charset = _check_charset(request)
     try:
         text = (await request.read()).decode(charset)
-        parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict")
+        if "%" in text:  # only a percent-escape can hide bytes that are not UTF-8
+            parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict")
     except UnicodeDecodeError as err:
         raise MalformedForm("The form is not valid UTF-8 text.") from err
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -19,6 +19,7 @@ from cloud.web.keys import SETTINGS
 _LOGGER = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
 
 CSRF_COOKIE = "ethos_csrf"
 NEW_CSRF_COOKIE = web.RequestKey("ethos_new_csrf_cookie", str)
@@ -204,3 +205,24 @@ async def csrf_cookie_middleware(request: web.Request, handler: Handler) -> web.
 
 
 MIDDLEWARES = (csrf_cookie_middleware, error_middleware, form_body_middleware, csrf_middleware)
+
+
+def answers_no_page(handler: H) -> H:
+    """Marks a handler that never renders a page (JSON answers, webhooks, probes): requests
+    to it skip gathering the pages' template context."""
+    handler.__ethos_answers_no_page__ = True  # type: ignore[attr-defined]
+    return handler
+
+
+@web.middleware
+async def page_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Innermost: what pages' templates may use, from the app's context processors (the
+    areas add theirs), gathered before the handler renders, since rendering is synchronous;
+    not for handlers marked `answers_no_page`, among them the paths hubs and BTCPay call
+    the most."""
+    if not getattr(request.match_info.handler, "__ethos_answers_no_page__", False):
+        context: dict[str, Any] = {}
+        request[aiohttp_jinja2.REQUEST_CONTEXT_KEY] = context
+        for processor in request.app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY]:
+            context.update(await processor(request))
+    return await handler(request)
