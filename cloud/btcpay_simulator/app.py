@@ -84,6 +84,18 @@ def _validation(errors: list[tuple[str, str]]) -> web.Response:
     return _json([{"path": path, "message": message} for path, message in errors], 422)
 
 
+def _next_fault(request: web.Request) -> dict[str, Any] | None:
+    """The first queued fault aimed at this call (by method and path, when it names them)."""
+    faults = request.app[FAULTS]
+    for index, fault in enumerate(faults):
+        if fault.get("method") in (None, request.method) and fault.get("path") in (
+            None,
+            request.path,
+        ):
+            return faults.pop(index)
+    return None
+
+
 @web.middleware
 async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = request.headers.get("X-Request-Id")
@@ -92,8 +104,7 @@ async def _sim_middleware(request: web.Request, handler: Handler) -> web.StreamR
             {"method": request.method, "path": request.path, "requestId": request_id[:100]}
         )
     if request.path.startswith("/api/") and request.path != HEALTH_PATH:
-        faults = request.app[FAULTS]
-        fault = faults.pop(0) if faults else None
+        fault = _next_fault(request)
         if fault is not None and fault["status"] == "pass":
             fault = None  # lets this call through: the fault queued after it hits the next
         if fault is not None and fault["status"] == "slow":
@@ -315,11 +326,18 @@ async def seen_request_ids(request: web.Request) -> web.Response:
 async def inject_faults(request: web.Request) -> web.Response:
     """Test hook: the next `count` API calls fail with HTTP `status`, or "timeout" (answer
     nothing for `delay` seconds), or "slow" (do the work, then answer after `delay`), or
-    "pass" (answer normally: queued first, it aims a later fault at the call after)."""
+    "pass" (answer normally: queued first, it aims a later fault at the call after).
+    Given `method` and/or `path`, only calls with that method and path are hit (others,
+    such as a webhook's re-fetch racing the test, pass untouched)."""
     body = await _read_object(request)
     if isinstance(body, web.Response):
         return body
-    fault = {"status": body.get("status", 503), "delay": body.get("delay", 30)}
+    fault = {
+        "status": body.get("status", 503),
+        "delay": body.get("delay", 30),
+        "method": body.get("method"),
+        "path": body.get("path"),
+    }
     request.app[FAULTS].extend(fault for _ in range(int(body.get("count", 1))))
     return _json({"queued": len(request.app[FAULTS])})
 

@@ -76,10 +76,18 @@ class Sim:
         assert code == 200, data
         return data
 
-    async def fail_next(self, status: int | str, count: int = 1, delay: float = 5) -> None:
-        async with self.session.post(
-            f"{self.url}/simulator/faults", json={"status": status, "count": count, "delay": delay}
-        ) as response:
+    async def fail_next(
+        self,
+        status: int | str,
+        count: int = 1,
+        delay: float = 5,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        """The next `count` API calls (with `method` and `path`, when given) fail."""
+        fault = {"status": status, "count": count, "delay": delay, "method": method, "path": path}
+        async with self.session.post(f"{self.url}/simulator/faults", json=fault) as response:
             assert response.status == 200
 
     async def deliveries(self, webhook_id: str) -> list[dict[str, Any]]:

@@ -160,3 +160,15 @@ async def test_store_registers_its_own_webhook_in_development(
     await shop.pay(order_id, "pay", "confirm")
     await shop.wait_status(order_id, "paid")
     await sim.call("DELETE", f"/api/v1/stores/{sim.store_id}/webhooks/{hooks[0]['id']}")
+
+
+async def test_an_aimed_fault_hits_only_its_call(sim, greenfield):
+    invoice_id = await _created(greenfield)
+    status_path = f"/api/v1/stores/{sim.store_id}/invoices/{invoice_id}/status"
+    await sim.fail_next(503, method="POST", path=status_path)
+
+    # A re-fetch of the invoice (a webhook's, say) is not the aimed call: it passes.
+    assert (await greenfield.get_invoice(invoice_id)).status == "New"
+    with pytest.raises(BtcpayError):
+        await greenfield.mark_invoice_invalid(invoice_id)
+    assert (await greenfield.mark_invoice_invalid(invoice_id)).status == "Invalid"
