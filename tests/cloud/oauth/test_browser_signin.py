@@ -8,9 +8,8 @@ import pytest
 from aiohttp import web
 
 from tests.cloud.common import PASSWORD
-from tests.cloud.oauth.test_registration_consent import HUB_METADATA, MEMBER_SCOPE, _onboard
+from tests.cloud.oauth.hubs import HUB_METADATA, MEMBER_SCOPE, hub_client, onboard
 from tests.support.browser import chromium
-from tests.support.oidc_client import OidcClient
 
 pytestmark = pytest.mark.browser
 
@@ -28,18 +27,11 @@ async def test_member_signs_in_to_a_hub_in_a_real_browser(
     hub_app.router.add_get("/auth/callback", hub_callback)
     hub_server = await aiohttp_server(hub_app)
     redirect_uri = str(hub_server.make_url("/auth/callback"))
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     registered = await hub_setup.register(
         onboarding.access_token, HUB_METADATA | {"redirect_uris": [redirect_uri]}
     )
-    hub = OidcClient(
-        provider.base_url,
-        registered["client_id"],
-        http,
-        client_secret=registered["client_secret"],
-        redirect_uri=redirect_uri,
-        token_endpoint_auth_method="client_secret_basic",
-    )
+    hub = hub_client(provider.base_url, registered, http, redirect_uri)
     member = await provider.new_account(f"member-{unique_id}@example.org")
 
     async with chromium() as chrome:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cloud.oauth.test_registration_consent import _onboard
+from tests.cloud.oauth.hubs import onboard
 
 UNSAFE_IN_A_URL = ["\\", "\t", '"']
 
@@ -48,7 +48,7 @@ def _escaped(char: str) -> str:
 async def test_malformed_bodies_get_an_oauth_error_at_every_endpoint(
     provider, browser, signed_in, hub_setup, http, kind
 ):
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     bearer = {"Authorization": f"Bearer {onboarding.access_token}"}
     content_type, body = MALFORMED_BODIES[kind]
     endpoints = {
@@ -73,7 +73,7 @@ async def test_malformed_bodies_get_an_oauth_error_at_every_endpoint(
 async def test_a_registration_body_nested_beyond_reason_is_refused(
     provider, browser, signed_in, hub_setup, http
 ):
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     response = await http.post(
         f"{provider.base_url}/oauth/register",
         content=b"[" * 50_000,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cloud.oauth.conftest import HUB_REDIRECT_URI
-from tests.cloud.oauth.test_registration_consent import HUB_METADATA, MEMBER_SCOPE, _onboard
+from tests.cloud.oauth.hubs import HUB_METADATA, MEMBER_SCOPE, hub_client, onboard
 from tests.support.oidc_client import OidcClient, OidcError, Tokens
 
 
@@ -15,18 +15,12 @@ async def _hub_with_tokens(
     provider, browser, hub_setup, http, auth_method: str
 ) -> tuple[OidcClient, Tokens]:
     """A registered (confidential) hub, and tokens of the signed-in owner for it."""
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     registered = await hub_setup.register(
         onboarding.access_token, HUB_METADATA | {"token_endpoint_auth_method": auth_method}
     )
-    hub = OidcClient(
-        provider.base_url,
-        registered["client_id"],
-        http,
-        client_secret=registered["client_secret"],
-        redirect_uri=HUB_REDIRECT_URI,
-        token_endpoint_auth_method=auth_method,
-    )
+    hub = hub_client(provider.base_url, registered, http)
+    assert hub.auth_method == auth_method
     request = await hub.authorization_request(MEMBER_SCOPE)
     callback = await browser.authorize(request.url, HUB_REDIRECT_URI, consent="allow")
     return hub, await hub.exchange_code(callback, request)

@@ -9,37 +9,14 @@ import pytest
 
 from tests.cloud.common import PASSWORD, csrf_from
 from tests.cloud.oauth.conftest import HUB_REDIRECT_URI
-from tests.support.oidc_client import OidcClient, OidcError, StoreBrowser, Tokens
-
-ONBOARDING_SCOPE = "openid profile email devices hub.register"
-MEMBER_SCOPE = "openid profile email devices"
-HUB_METADATA = {
-    "client_name": "Living room hub",
-    "redirect_uris": [HUB_REDIRECT_URI],
-    "grant_types": ["authorization_code", "refresh_token"],
-    "response_types": ["code"],
-    "token_endpoint_auth_method": "client_secret_basic",
-    "scope": MEMBER_SCOPE,
-}
-
-
-async def _onboard(browser: StoreBrowser, hub_setup: OidcClient) -> Tokens:
-    device = await hub_setup.start_device_flow(ONBOARDING_SCOPE)
-    await browser.decide_device(device.user_code, approve=True)
-    return await hub_setup.poll_device_token(device, interval=0)
-
-
-async def _registered_hub(provider, browser, hub_setup, http, **changes) -> OidcClient:
-    onboarding = await _onboard(browser, hub_setup)
-    registered = await hub_setup.register(onboarding.access_token, HUB_METADATA | changes)
-    return OidcClient(
-        provider.base_url,
-        registered["client_id"],
-        http,
-        client_secret=registered.get("client_secret"),
-        redirect_uri=HUB_REDIRECT_URI,
-        token_endpoint_auth_method=registered["token_endpoint_auth_method"],
-    )
+from tests.cloud.oauth.hubs import (
+    HUB_METADATA,
+    MEMBER_SCOPE,
+    hub_client,
+    onboard,
+    registered_hub,
+)
+from tests.support.oidc_client import OidcError, StoreBrowser
 
 
 async def _member(provider, unique_id: str, name: str = "member") -> StoreBrowser:
@@ -52,19 +29,12 @@ async def _member(provider, unique_id: str, name: str = "member") -> StoreBrowse
 async def test_hub_registers_then_a_household_member_signs_in(
     provider, browser, signed_in, hub_setup, http, unique_id
 ):
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     registered = await hub_setup.register(onboarding.access_token, HUB_METADATA)
     assert registered["client_secret"] and registered["client_id"] != hub_setup.client_id
     assert registered["redirect_uris"] == [HUB_REDIRECT_URI]
     assert registered["scope"].split() == MEMBER_SCOPE.split()
-    hub = OidcClient(
-        provider.base_url,
-        registered["client_id"],
-        http,
-        client_secret=registered["client_secret"],
-        redirect_uri=HUB_REDIRECT_URI,
-        token_endpoint_auth_method="client_secret_basic",
-    )
+    hub = hub_client(provider.base_url, registered, http)
 
     member = await _member(provider, unique_id)
     try:
@@ -94,7 +64,7 @@ async def test_hub_registers_then_a_household_member_signs_in(
 async def test_the_devices_scope_is_needed_for_my_devices(
     provider, browser, signed_in, hub_setup, http
 ):
-    hub = await _registered_hub(provider, browser, hub_setup, http)
+    hub = await registered_hub(provider, browser, hub_setup, http)
     request = await hub.authorization_request("openid email")
     callback = await browser.authorize(request.url, HUB_REDIRECT_URI, consent="allow")
     tokens = await hub.exchange_code(callback, request)
@@ -108,7 +78,7 @@ async def test_the_devices_scope_is_needed_for_my_devices(
 async def test_denying_consent_returns_access_denied_and_no_code(
     provider, browser, signed_in, hub_setup, http
 ):
-    hub = await _registered_hub(provider, browser, hub_setup, http)
+    hub = await registered_hub(provider, browser, hub_setup, http)
     request = await hub.authorization_request(MEMBER_SCOPE)
     callback = await browser.authorize(request.url, HUB_REDIRECT_URI, consent="deny")
     answer = parse_qs(urlsplit(callback).query)
@@ -119,7 +89,7 @@ async def test_denying_consent_returns_access_denied_and_no_code(
 async def test_a_public_hub_gets_no_secret_and_still_needs_pkce(
     provider, browser, signed_in, hub_setup, http
 ):
-    hub = await _registered_hub(
+    hub = await registered_hub(
         provider, browser, hub_setup, http, token_endpoint_auth_method="none"
     )
     assert hub.client_secret is None
@@ -131,7 +101,7 @@ async def test_a_public_hub_gets_no_secret_and_still_needs_pkce(
 async def test_a_confidential_hub_with_a_wrong_secret_is_invalid_client(
     provider, browser, signed_in, hub_setup, http
 ):
-    hub = await _registered_hub(provider, browser, hub_setup, http)
+    hub = await registered_hub(provider, browser, hub_setup, http)
     request = await hub.authorization_request(MEMBER_SCOPE)
     callback = await browser.authorize(request.url, HUB_REDIRECT_URI, consent="allow")
     hub.client_secret = "wrong"
@@ -173,7 +143,7 @@ BAD_METADATA = [
 
 
 async def test_bad_client_metadata_is_refused(provider, browser, signed_in, hub_setup, http):
-    onboarding = await _onboard(browser, hub_setup)  # one onboarding for every case
+    onboarding = await onboard(browser, hub_setup)  # one onboarding for every case
     for changes, error in BAD_METADATA:
         with pytest.raises(OidcError) as refused:
             await hub_setup.register(onboarding.access_token, HUB_METADATA | changes)
@@ -186,7 +156,7 @@ async def test_bad_client_metadata_is_refused(provider, browser, signed_in, hub_
 async def test_a_body_that_is_not_json_metadata_is_refused(
     provider, browser, signed_in, hub_setup, http
 ):
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     for body in (b"{not json", b"[1, 2]", b"\xff"):
         response = await http.post(
             f"{provider.base_url}/oauth/register",
@@ -201,7 +171,7 @@ async def test_a_body_that_is_not_json_metadata_is_refused(
 
 
 async def test_revoking_a_hub_from_the_account_page(provider, browser, signed_in, hub_setup, http):
-    hub = await _registered_hub(provider, browser, hub_setup, http)
+    hub = await registered_hub(provider, browser, hub_setup, http)
     request = await hub.authorization_request(MEMBER_SCOPE)
     tokens = await hub.exchange_code(
         await browser.authorize(request.url, HUB_REDIRECT_URI, consent="allow"), request
@@ -230,7 +200,7 @@ async def test_revoking_a_hub_from_the_account_page(provider, browser, signed_in
 
 
 async def test_revoking_needs_the_form_token(provider, browser, signed_in, hub_setup, http):
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     response = await browser.http.post(
         "/account/access/revoke", data={"client_id": hub_setup.client_id}
     )
@@ -252,7 +222,7 @@ async def test_the_sign_in_page_may_lead_on_to_a_registered_client_only(
     provider, browser, signed_in, hub_setup, http, unique_id
 ):
     """Chrome checks `form-action` along the whole redirect chain after the sign-in form."""
-    hub = await _registered_hub(provider, browser, hub_setup, http)
+    hub = await registered_hub(provider, browser, hub_setup, http)
     request = await hub.authorization_request(MEMBER_SCOPE)
     stranger = StoreBrowser(provider.base_url)
     try:
@@ -277,7 +247,7 @@ async def test_the_sign_in_page_may_lead_on_to_a_registered_client_only(
 async def test_the_sign_in_page_names_the_hub_that_asks(
     provider, browser, signed_in, hub_setup, http, mobile
 ):
-    hub = await _registered_hub(provider, browser, hub_setup, http)
+    hub = await registered_hub(provider, browser, hub_setup, http)
     stranger = StoreBrowser(provider.base_url)  # a fresh browser: not signed in
     try:
         request = await hub.authorization_request(MEMBER_SCOPE)

@@ -10,12 +10,7 @@ from cloud.oauth.models import OAuthClient
 from cloud.web.keys import DB
 from tests.cloud.common import PASSWORD
 from tests.cloud.oauth.conftest import HUB_REDIRECT_URI
-from tests.cloud.oauth.test_registration_consent import (
-    HUB_METADATA,
-    MEMBER_SCOPE,
-    _onboard,
-    _registered_hub,
-)
+from tests.cloud.oauth.hubs import HUB_METADATA, MEMBER_SCOPE, onboard, registered_hub
 from tests.support.oidc_client import OidcClient, OidcError, StoreBrowser
 
 REFUSED_REDIRECTS = [
@@ -65,7 +60,7 @@ ACCEPTED_NAMES = ["Ethos hub", "Living room hub", "Wohnzimmer-Hub", "Salon de Zo
 async def test_a_registered_client_may_send_people_only_to_https_or_the_lan(
     provider, browser, signed_in, hub_setup, http
 ):
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     for uri in REFUSED_REDIRECTS:
         with pytest.raises(OidcError) as refused:
             await hub_setup.register(
@@ -82,7 +77,7 @@ async def test_a_registered_client_may_send_people_only_to_https_or_the_lan(
 async def test_a_registered_client_cannot_take_a_first_party_name(
     provider, browser, signed_in, hub_setup, http
 ):
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     for name in REFUSED_NAMES:
         with pytest.raises(OidcError) as refused:
             await hub_setup.register(onboarding.access_token, HUB_METADATA | {"client_name": name})
@@ -97,7 +92,7 @@ async def test_a_registered_client_cannot_take_a_first_party_name(
 async def test_metadata_of_the_wrong_type_is_refused_not_a_server_error(
     provider, browser, signed_in, hub_setup, http
 ):
-    onboarding = await _onboard(browser, hub_setup)
+    onboarding = await onboard(browser, hub_setup)
     odd_values = [1, True, {"a": 1}, ["x", 1], [1]]
     for key in ("client_name", "redirect_uris", "grant_types", "response_types", "scope"):
         for value in odd_values:
@@ -119,7 +114,7 @@ async def test_metadata_of_the_wrong_type_is_refused_not_a_server_error(
 async def test_the_consent_page_shows_the_redirect_host_and_who_registered_the_client(
     provider, browser, signed_in, hub_setup, http, unique_id
 ):
-    hub = await _registered_hub(provider, browser, hub_setup, http)
+    hub = await registered_hub(provider, browser, hub_setup, http)
     member_email = await provider.new_account(f"member-{unique_id}@example.org")
     member = StoreBrowser(provider.base_url)
     try:
@@ -138,7 +133,7 @@ async def test_the_consent_page_shows_the_redirect_host_and_who_registered_the_c
 async def test_another_account_never_gets_the_devices_scope_of_a_registered_client(
     provider, browser, signed_in, hub_setup, http, unique_id
 ):
-    hub = await _registered_hub(provider, browser, hub_setup, http)
+    hub = await registered_hub(provider, browser, hub_setup, http)
     member_email = await provider.new_account(f"member-{unique_id}@example.org")
     member = StoreBrowser(provider.base_url)
     try:

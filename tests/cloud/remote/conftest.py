@@ -26,11 +26,7 @@ from tests.cloud.oauth.conftest import browser as browser
 from tests.cloud.oauth.conftest import http as http
 from tests.cloud.oauth.conftest import hub_setup as hub_setup
 from tests.cloud.oauth.conftest import signed_in as signed_in
-from tests.cloud.oauth.test_registration_consent import (
-    HUB_METADATA,
-    MEMBER_SCOPE,
-    ONBOARDING_SCOPE,
-)
+from tests.cloud.oauth.hubs import HUB_METADATA, MEMBER_SCOPE, ONBOARDING_SCOPE
 from tests.support.oidc_client import OidcClient, StoreBrowser, Tokens
 from tests.support.processes import free_port
 from tests.support.smtp_sink import MailCatcher
