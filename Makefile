@@ -37,8 +37,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The default tier's tests share nothing outside their own temporary files and ports, so
+# they run on two workers (this machine's cores); the e2e tier's share real services.
 test-default: $(STAMP)
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q -n 2 --durations=15
 
 # The e2e tier needs PostgreSQL and Mosquitto; say so plainly when they are not there.
 # It runs the tests the tier changes (tier fixtures, e2e markers): the others ran just
