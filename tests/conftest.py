@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,7 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.support import processes
-from tests.support.databases import DEFAULT_E2E_DATABASE_URL
+from tests.support.databases import (
+    DEFAULT_E2E_DATABASE_URL,
+    async_fill_schema,
+    async_schema_at_head_sql,
+)
 from tests.support.dynsec_broker import DynsecBroker
 from tests.support.smtp_sink import MailCatcher, start_in_process
 
@@ -132,6 +137,54 @@ async def database(e2e: bool, tmp_path: Path) -> AsyncIterator[DatabaseTarget]:
                     await asyncio.sleep(0.2)
         finally:
             await conn.close()
+
+
+@dataclass(frozen=True)
+class SchemaAtHead:
+    """The store's schema at the migrations' head, made once per run (per worker): a
+    SQLite file to copy, or PostgreSQL's SQL (with the schema name it was dumped from)."""
+
+    sqlite_file: Path | None = None
+    postgres_sql: str = ""
+    postgres_name: str = ""
+
+
+@pytest.fixture(scope="session")
+def schema_at_head(e2e: bool, tmp_path_factory: pytest.TempPathFactory) -> SchemaAtHead:
+    if not e2e:
+        from cloud import db
+
+        path = tmp_path_factory.mktemp("schema-at-head") / "ethos.db"
+
+        async def migrate() -> None:
+            engine = db.create_engine(f"sqlite+aiosqlite:///{path}", None)
+            try:
+                await db.async_upgrade_to_head(engine)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(migrate())
+        return SchemaAtHead(sqlite_file=path)
+    url = os.environ.get("DATABASE_URL", DEFAULT_E2E_DATABASE_URL)
+    sql, name = asyncio.run(async_schema_at_head_sql(url))
+    return SchemaAtHead(postgres_sql=sql, postgres_name=name)
+
+
+@pytest.fixture
+async def migrated_database(
+    database: DatabaseTarget, schema_at_head: SchemaAtHead
+) -> DatabaseTarget:
+    """`database` already at the migrations' head (a copy of the run's migrated schema), so
+    a store started on it finds nothing to migrate; `database` stays empty for the tests of
+    migrating itself."""
+    if schema_at_head.sqlite_file is not None:
+        shutil.copyfile(schema_at_head.sqlite_file, database.url.split(":///", 1)[1])
+    else:
+        assert database.schema is not None
+        await async_fill_schema(
+            database.url, database.schema, schema_at_head.postgres_sql, schema_at_head.postgres_name
+        )
+    return database
 
 
 @pytest.fixture

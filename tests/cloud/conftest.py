@@ -14,8 +14,9 @@ from tests.support.smtp_sink import MailCatcher
 
 @pytest.fixture
 def cloud_settings(
-    database: DatabaseTarget, smtp_server: MailCatcher, tmp_path: Path
+    migrated_database: DatabaseTarget, smtp_server: MailCatcher, tmp_path: Path
 ) -> CloudSettings:
+    database = migrated_database
     return CloudSettings(
         data_dir=tmp_path / "data",
         base_url="http://127.0.0.1:8080",

@@ -1,7 +1,9 @@
-"""A PostgreSQL database of a test's own on the e2e tier's server, dropped afterwards."""
+"""PostgreSQL for the e2e tier: a database of a test's own, dropped afterwards, and the store's
+schema at the migrations' head as SQL, made once and run into each test's schema."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
@@ -31,3 +33,56 @@ async def new_postgres_database(prefix: str) -> AsyncIterator[str]:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
+
+
+async def async_schema_at_head_sql(server_url: str) -> tuple[str, str]:
+    """The store's schema at the migrations' head as SQL (tables, indexes, rows), made once:
+    a schema is migrated, dumped with pg_dump and dropped. Returns the SQL and the schema
+    name in it, for `async_fill_schema` to replace with the schema to fill."""
+    import asyncpg
+
+    from cloud import db
+
+    admin_dsn = server_url.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"ethos_template_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{name}"')
+        try:
+            engine = db.create_engine(server_url, name)
+            try:
+                await db.async_upgrade_to_head(engine)
+            finally:
+                await engine.dispose()
+            dump = await asyncio.create_subprocess_exec(
+                *("pg_dump", "--schema", name, "--no-owner", "--no-privileges", "--inserts"),
+                admin_dsn,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            out, _ = await dump.communicate()
+            if dump.returncode != 0:
+                raise RuntimeError(f"pg_dump of the template schema failed ({dump.returncode})")
+        finally:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    finally:
+        await conn.close()
+    # psql's own commands (pg_dump's \restrict lines) and the schema's creation (the test's
+    # schema exists already) are left out.
+    lines = out.decode().splitlines()
+    sql = "\n".join(
+        line
+        for line in lines
+        if not line.startswith("\\") and not line.startswith(f"CREATE SCHEMA {name};")
+    )
+    return sql, name
+
+
+async def async_fill_schema(server_url: str, schema: str, sql: str, template_name: str) -> None:
+    """Run `async_schema_at_head_sql`'s SQL into the existing, empty `schema`."""
+    import asyncpg
+
+    conn = await asyncpg.connect(server_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql.replace(template_name, schema))
+    finally:
+        await conn.close()
