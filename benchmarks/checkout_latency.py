@@ -16,7 +16,10 @@ Baselines measured in the same run: the invoice round trip alone (POST …/invoi
 to the simulator, 50 at once), the invoice re-fetch alone for webhooks, and the disk's own
 flush latency during the concurrent phase (a probe syncing 4 KiB every 50 ms): every
 checkout commits twice, so a flush the disk holds up shows in its tail. The store's CPU
-time per buyer (from /proc) says how many buyers a second one core can serve.
+time per buyer (from /proc) says how many buyers a second one core can serve. It is
+measured twice: over the concurrent phase (the figure the goals were set with, which also
+counts the visits still under way when the phase ends, and the store's idle work, against
+the purchases completed), and over the burst, where every one of the 50 visits completes.
 Several rounds; medians of the per-round figures are reported.
 
 `--baseline REF` (default: main as it was before the checkout-cost work) checks REF out
@@ -323,7 +326,7 @@ class Target:
 # Per-round figures, by key.
 FIGURES = (
     *("c50", "c99", "slow", "rate", "cpu", "p50", "p99", "b50", "b99", "hooks", "fetch"),
-    *("s50", "f50", "f999", "fmax", "fslow"),
+    *("s50", "f50", "f999", "fmax", "fslow", "bcpu"),
 )
 
 
@@ -392,7 +395,9 @@ async def one_round(args: argparse.Namespace, target: Target, round_no: int) -> 
     figures["fslow"].append(sum(v * 1000 > GOAL_MS for v in probe.latencies) / elapsed * 60)
     figures["rate"].append(len(bought) / elapsed)
     latencies: list[float] = []
+    cpu_before = cpu_seconds(target.store_pid)
     orders = await asyncio.gather(*(one_buyer(base, latencies) for _ in range(args.buyers)))
+    figures["bcpu"].append((cpu_seconds(target.store_pid) - cpu_before) * 1000 / args.buyers)
     baseline = await invoice_baseline(sim, args.buyers)
     figures["p50"].append(statistics.median(latencies) * 1000)
     figures["p99"].append(percentile(latencies, 99) * 1000)
@@ -487,6 +492,7 @@ ROWS = (
     ("slow", f"concurrent, checkouts over {GOAL_MS} ms", "/1000", "{:8.1f}"),
     ("rate", "concurrent, checkouts", "/s", "{:8.1f}"),
     ("cpu", "store CPU per buyer (4 pages)", "ms", "{:8.2f}"),
+    ("bcpu", "store CPU per buyer in the burst", "ms", "{:8.2f}"),
     ("p50", "burst at the same instant, p50", "ms", "{:8.1f}"),
     ("p99", "burst at the same instant, p99", "ms", "{:8.1f}"),
     ("hooks", "webhooks (settle+allocate+mail)", "/s", "{:8.0f}"),
@@ -521,7 +527,11 @@ def report(args: argparse.Namespace, targets: list[Target]) -> None:
     print(f"goal webhooks >= {HOOKS_GOAL}/s: {verdict[new['hooks'] >= HOOKS_GOAL]}")
     if len(med) > 1:
         ratio = new["cpu"] / med[1]["cpu"]
-        print(f"goal store CPU per buyer halved: {verdict[ratio <= 0.5]} ({ratio:.2f}x)")
+        burst = new["bcpu"] / med[1]["bcpu"]
+        print(
+            f"goal store CPU per buyer halved: {verdict[ratio <= 0.5]} ({ratio:.2f}x; "
+            f"over the burst, every visit complete: {burst:.2f}x)"
+        )
 
 
 BURST_GOAL_MS = 200
