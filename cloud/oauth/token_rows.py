@@ -210,7 +210,14 @@ class PostgresTokenRows:
         for attempt in (1, 2):
             try:
                 return await self._connections.async_run(work)
-            except (asyncpg.ConnectionDoesNotExistError, asyncpg.InterfaceError, OSError):
+            except (
+                asyncpg.ConnectionDoesNotExistError,
+                asyncpg.InterfaceError,
+                # A connection whose server hung up while it lay idle can also fail this way
+                # (the server's goodbye arrived before the socket closed).
+                asyncpg.InternalClientError,
+                OSError,
+            ):
                 if attempt == 2:
                     raise
                 _LOGGER.info("token database connection lost; trying once more")
