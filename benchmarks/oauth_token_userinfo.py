@@ -45,6 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.databases import async_execute, asyncpg_dsn  # noqa: E402
 from tests.support.processes import free_port, stop, wait_for_port  # noqa: E402
 
 PASSWORD = "benchmark horse battery"  # noqa: S105 (a throwaway account)
@@ -101,7 +102,7 @@ def bare_app(database_url: str | None) -> Any:
     async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         import asyncpg
 
-        dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+        dsn = asyncpg_dsn(database_url)
         async with asyncpg.create_pool(dsn, min_size=1, max_size=4) as pool:
             app[pool_key] = pool
             yield
@@ -422,10 +423,10 @@ def main() -> None:
             database: dict[str, str] = {}
             if args.postgres:
                 schema = f"bench_{os.getpid()}_{name}"
-                asyncio.run(_postgres(args.postgres, f'CREATE SCHEMA "{schema}"'))
+                asyncio.run(async_execute(args.postgres, f'CREATE SCHEMA "{schema}"'))
                 cleanup.callback(
                     lambda s=schema: asyncio.run(
-                        _postgres(args.postgres, f'DROP SCHEMA "{s}" CASCADE')
+                        async_execute(args.postgres, f'DROP SCHEMA "{s}" CASCADE')
                     )
                 )
                 database = {"DATABASE_URL": args.postgres, "ETHOS_DB_SCHEMA": schema}
@@ -435,16 +436,6 @@ def main() -> None:
             cleanup.callback(stop, process)
             stores.append(Store(name, process, f"http://127.0.0.1:{port}", data_dir / "outbox"))
         asyncio.run(measure(args, stores, f"http://127.0.0.1:{bare_port}"))
-
-
-async def _postgres(url: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 if __name__ == "__main__":

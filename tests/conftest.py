@@ -21,8 +21,11 @@ import pytest
 from tests.support import processes
 from tests.support.databases import (
     DEFAULT_E2E_DATABASE_URL,
+    async_execute,
     async_fill_schema,
+    async_migrate,
     async_schema_at_head_sql,
+    asyncpg_dsn,
 )
 from tests.support.dynsec_broker import DynsecBroker
 from tests.support.smtp_sink import MailCatcher, start_in_process
@@ -113,17 +116,12 @@ async def database(e2e: bool, tmp_path: Path) -> AsyncIterator[DatabaseTarget]:
     import asyncpg
 
     url = os.environ.get("DATABASE_URL", DEFAULT_E2E_DATABASE_URL)
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-    finally:
-        await conn.close()
+    await async_execute(url, f'CREATE SCHEMA "{schema}"')
     try:
         yield DatabaseTarget(url=url, schema=schema)
     finally:
-        conn = await asyncpg.connect(dsn)
+        conn = await asyncpg.connect(asyncpg_dsn(url))
         try:
             # A store's background job may still be finishing a write in the schema: the
             # server then picks the drop as a deadlock victim: wait a moment and drop again.
@@ -152,18 +150,8 @@ class SchemaAtHead:
 @pytest.fixture(scope="session")
 def schema_at_head(e2e: bool, tmp_path_factory: pytest.TempPathFactory) -> SchemaAtHead:
     if not e2e:
-        from cloud import db
-
         path = tmp_path_factory.mktemp("schema-at-head") / "ethos.db"
-
-        async def migrate() -> None:
-            engine = db.create_engine(f"sqlite+aiosqlite:///{path}", None)
-            try:
-                await db.async_upgrade_to_head(engine)
-            finally:
-                await engine.dispose()
-
-        asyncio.run(migrate())
+        asyncio.run(async_migrate(f"sqlite+aiosqlite:///{path}", None))
         return SchemaAtHead(sqlite_file=path)
     url = os.environ.get("DATABASE_URL", DEFAULT_E2E_DATABASE_URL)
     sql, name = asyncio.run(async_schema_at_head_sql(url))

@@ -24,6 +24,9 @@ Connect = Callable[[], Awaitable[Any]]
 class PoolClosedError(RuntimeError):
     """The pool was closed: no more loans."""
 
+    def __init__(self) -> None:
+        super().__init__("the token database pool is closed")
+
 
 class ConnectionLender:
     """Up to `max_size` connections made by `connect`; waiters are served in order."""
@@ -58,7 +61,7 @@ class ConnectionLender:
 
     async def _async_acquire(self) -> Any:
         if self._closed:
-            raise PoolClosedError("the token database pool is closed")
+            raise PoolClosedError()
         if self._idle:
             return self._idle.pop()
         if self._open >= self._max_size:
@@ -124,4 +127,4 @@ class ConnectionLender:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_exception(PoolClosedError("the token database pool is closed"))
+                waiter.set_exception(PoolClosedError())

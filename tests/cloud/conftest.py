@@ -16,12 +16,11 @@ from tests.support.smtp_sink import MailCatcher
 def cloud_settings(
     migrated_database: DatabaseTarget, smtp_server: MailCatcher, tmp_path: Path
 ) -> CloudSettings:
-    database = migrated_database
     return CloudSettings(
         data_dir=tmp_path / "data",
         base_url="http://127.0.0.1:8080",
-        database_url=database.url,
-        database_schema=database.schema,
+        database_url=migrated_database.url,
+        database_schema=migrated_database.schema,
         smtp_url=smtp_server.url,
     )
 

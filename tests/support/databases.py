@@ -12,60 +12,63 @@ from collections.abc import AsyncIterator
 DEFAULT_E2E_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy (asyncpg) URL as asyncpg and pg_dump take it."""
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def async_execute(url: str, sql: str) -> None:
+    """Run `sql` (one or several statements) on a connection of its own."""
+    import asyncpg
+
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def async_migrate(url: str, schema: str | None) -> None:
+    """Bring the store's database at `url` (in `schema`) to the migrations' head."""
+    from cloud import db
+
+    engine = db.create_engine(url, schema)
+    try:
+        await db.async_upgrade_to_head(engine)
+    finally:
+        await engine.dispose()
+
+
 @contextlib.asynccontextmanager
 async def new_postgres_database(prefix: str) -> AsyncIterator[str]:
     """Create an empty database named PREFIX_<random>; yields its SQLAlchemy (asyncpg) URL."""
-    import asyncpg  # the e2e tier's driver; the default tier never gets here
-
     server = os.environ.get("DATABASE_URL", DEFAULT_E2E_DATABASE_URL)
-    admin_dsn = server.replace("postgresql+asyncpg://", "postgresql://")
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    await async_execute(server, f'CREATE DATABASE "{name}"')
     try:
         yield server.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await async_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def async_schema_at_head_sql(server_url: str) -> tuple[str, str]:
     """The store's schema at the migrations' head as SQL (tables, indexes, rows), made once:
     a schema is migrated, dumped with pg_dump and dropped. Returns the SQL and the schema
     name in it, for `async_fill_schema` to replace with the schema to fill."""
-    import asyncpg
-
-    from cloud import db
-
-    admin_dsn = server_url.replace("postgresql+asyncpg://", "postgresql://")
     name = f"ethos_template_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(admin_dsn)
+    await async_execute(server_url, f'CREATE SCHEMA "{name}"')
     try:
-        await conn.execute(f'CREATE SCHEMA "{name}"')
-        try:
-            engine = db.create_engine(server_url, name)
-            try:
-                await db.async_upgrade_to_head(engine)
-            finally:
-                await engine.dispose()
-            dump = await asyncio.create_subprocess_exec(
-                *("pg_dump", "--schema", name, "--no-owner", "--no-privileges", "--inserts"),
-                admin_dsn,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            out, _ = await dump.communicate()
-            if dump.returncode != 0:
-                raise RuntimeError(f"pg_dump of the template schema failed ({dump.returncode})")
-        finally:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        await async_migrate(server_url, name)
+        dump = await asyncio.create_subprocess_exec(
+            *("pg_dump", "--schema", name, "--no-owner", "--no-privileges", "--inserts"),
+            asyncpg_dsn(server_url),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await dump.communicate()
+        if dump.returncode != 0:
+            raise RuntimeError(f"pg_dump of the template schema failed ({dump.returncode})")
     finally:
-        await conn.close()
+        await async_execute(server_url, f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
     # psql's own commands (pg_dump's \restrict lines) and the schema's creation (the test's
     # schema exists already) are left out.
     lines = out.decode().splitlines()
@@ -79,10 +82,4 @@ async def async_schema_at_head_sql(server_url: str) -> tuple[str, str]:
 
 async def async_fill_schema(server_url: str, schema: str, sql: str, template_name: str) -> None:
     """Run `async_schema_at_head_sql`'s SQL into the existing, empty `schema`."""
-    import asyncpg
-
-    conn = await asyncpg.connect(server_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(sql.replace(template_name, schema))
-    finally:
-        await conn.close()
+    await async_execute(server_url, sql.replace(template_name, schema))

@@ -13,6 +13,7 @@ from cloud.db import utcnow
 from cloud.oauth.pg_connections import ConnectionLender, PoolClosedError
 from cloud.oauth.token_rows import PostgresTokenRows
 from tests.conftest import DatabaseTarget
+from tests.support.databases import async_execute, asyncpg_dsn
 
 pytestmark = pytest.mark.e2e_only
 
@@ -24,7 +25,7 @@ def _lender(database: DatabaseTarget, max_size: int) -> tuple[ConnectionLender, 
 
     async def connect() -> object:
         connection = await asyncpg.connect(
-            database.url.replace("postgresql+asyncpg://", "postgresql://"),
+            asyncpg_dsn(database.url),
             server_settings={"search_path": database.schema or "public"},
         )
         opened.append(connection)
@@ -35,6 +36,11 @@ def _lender(database: DatabaseTarget, max_size: int) -> tuple[ConnectionLender, 
 
 def _backend(connection: Any) -> Awaitable[Any]:
     return connection.fetchval("SELECT pg_backend_pid()")
+
+
+async def _terminate(database: DatabaseTarget, backend: int) -> None:
+    """What a restarted PostgreSQL does to a connection: the server ends it."""
+    await async_execute(database.url, f"SELECT pg_terminate_backend({int(backend)})")
 
 
 async def test_loans_one_after_another_reuse_one_connection(database: DatabaseTarget) -> None:
@@ -87,13 +93,7 @@ async def test_a_connection_is_closed_after_an_error_and_the_next_loan_gets_a_ne
         # caller's to see, and the connection is not lent again either.
         second = await lender.async_run(_backend)
         assert second != first
-        killer = await asyncpg.connect(
-            database.url.replace("postgresql+asyncpg://", "postgresql://")
-        )
-        try:
-            await killer.execute("SELECT pg_terminate_backend($1)", second)
-        finally:
-            await killer.close()
+        await _terminate(database, second)
         # asyncpg says so in one of three ways, by whether the socket had closed yet.
         dropped = (
             asyncpg.ConnectionDoesNotExistError,
@@ -155,16 +155,6 @@ async def test_a_closed_pool_lends_nothing(database: DatabaseTarget) -> None:
     assert opened[0].is_closed() and lender.size == 0
     with pytest.raises(PoolClosedError):
         await lender.async_run(_backend)
-
-
-async def _terminate(database: DatabaseTarget, backend: int) -> None:
-    import asyncpg
-
-    killer = await asyncpg.connect(database.url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await killer.execute("SELECT pg_terminate_backend($1)", backend)
-    finally:
-        await killer.close()
 
 
 async def test_a_token_lookup_after_the_server_dropped_its_connection_is_answered(

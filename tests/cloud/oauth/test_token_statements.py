@@ -17,6 +17,7 @@ import pytest
 from cloud import db
 from cloud.oauth.token_rows import _PG_ROTATE
 from tests.conftest import DatabaseTarget
+from tests.support.databases import asyncpg_dsn
 
 pytestmark = pytest.mark.e2e_only
 
@@ -30,7 +31,7 @@ async def _connect(database: DatabaseTarget):  # an asyncpg connection in the te
     import asyncpg
 
     connection = await asyncpg.connect(
-        database.url.replace("postgresql+asyncpg://", "postgresql://"),
+        asyncpg_dsn(database.url),
         server_settings={"search_path": database.schema or "public"},
     )
     return connection
