@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Table, event, insert
+from sqlalchemy import DateTime, Table, event
 from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
+
+from cloud.db_statements import async_run, insert_into
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -164,15 +166,16 @@ async def insert_values(
         {key: value for key, value in row.items() if key != "id" or value is not None}
         for row in rows
     ]
-    await session.execute(insert(table), values_list)
+    await async_run(session, insert_into(table), values_list)
 
 
 async def insert_rows(session: AsyncSession, *rows: SQLModel) -> None:
     """INSERT model rows as plain Core statements in the session's transaction.
 
     For hot paths that never read the rows back: the ORM's unit of work (identity map,
-    flush planning, per-attribute events) costs more than the INSERT itself. Rows of one
-    table go in one executemany; an unset autoincrement `id` is left to the database.
+    flush planning, per-attribute events) costs more than the INSERT itself, and so does
+    SQLAlchemy's execution of it (`cloud.db_statements`). Rows of one table go in one
+    executemany; an unset autoincrement `id` is left to the database.
     """
     by_table: dict[Table, list[dict[str, Any]]] = {}
     for row in rows:
@@ -181,4 +184,4 @@ async def insert_rows(session: AsyncSession, *rows: SQLModel) -> None:
             del values["id"]
         by_table.setdefault(cast(Table, type(row).__table__), []).append(values)  # type: ignore[attr-defined]
     for table, values_list in by_table.items():
-        await session.execute(insert(table), values_list)
+        await async_run(session, insert_into(table), values_list)

@@ -22,6 +22,7 @@ from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.states import OrderStatus, can_move, order_status_for
 from cloud.config import CloudSettings
 from cloud.db import affected_rows, utcnow
+from cloud.db_statements import async_run
 from cloud.inventory.service import units_of_orders
 from cloud.mail.outbox import async_queue_mail
 from cloud.payments.greenfield import BtcpayError, GreenfieldClient, Invoice
@@ -94,7 +95,7 @@ _ORDER_WITH_LINES = (
 async def _read_order(
     session: AsyncSession, order_id: str
 ) -> tuple[OrderFacts, list[LineFacts]] | None:
-    rows = (await session.execute(_ORDER_WITH_LINES, {"b_order": order_id})).all()
+    rows = (await async_run(session, _ORDER_WITH_LINES, {"b_order": order_id})).rows
     if not rows:
         return None
     order = OrderFacts(*rows[0][:_ORDER_FIELDS])
@@ -193,7 +194,8 @@ async def request_invoice(ctx: CheckoutContext, order: Order, *, first: bool = F
         return
     now = utcnow()
     async with ctx.db() as session, session.begin():
-        await session.execute(
+        await async_run(
+            session,
             _RECORD_INVOICE,
             {
                 "b_order": order.id,

@@ -16,7 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import Table, Update, bindparam, insert, select, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -29,6 +29,7 @@ from cloud.checkout.states import (
     OrderStatus,
 )
 from cloud.db import affected_rows, utcnow
+from cloud.db_statements import async_run, insert_into
 from cloud.domain import Refusal, RefusedError
 from cloud.inventory import service as inventory
 
@@ -38,9 +39,7 @@ EMPTY_CART = Refusal("empty_cart", "Your cart is empty: add a device first.", 40
 MIXED_CURRENCIES = Refusal("mixed_currencies", "One order can only use one currency.", 409)
 ORDER_ID_BYTES = 16
 _ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
-# Core INSERTs on the tables (an entity INSERT goes through the ORM's bulk path).
-_INSERT_ORDER = insert(_ORDERS)
-_INSERT_LINE = insert(OrderLine.__table__)  # type: ignore[attr-defined]
+_LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
 _ORDER_LINES = (
     select(OrderLine)
     .where(col(OrderLine.order_id) == bindparam("b_order"))
@@ -143,9 +142,10 @@ async def place_order(
         updated_at=now,
     )
     # Core inserts: the order is returned to the caller, not tracked by the session.
-    await session.execute(_INSERT_ORDER, [order.model_dump()])
-    await session.execute(
-        _INSERT_LINE,
+    await async_run(session, insert_into(_ORDERS), [order.model_dump()])
+    await async_run(
+        session,
+        insert_into(_LINES),
         [
             {
                 "order_id": order.id,
@@ -240,11 +240,12 @@ async def move_order(
     (PostgreSQL: the UPDATE waits for the other's commit and re-checks the status then;
     SQLite: one writer at a time) and only one of them wins."""
     values = {f"b_set_{name}": value for name, value in fields.items()}
-    result = await session.execute(
+    result = await async_run(
+        session,
         _move_statement(tuple(sorted(fields))),
         {"b_id": order.id, "b_from": order.status, "b_to": target, "b_now": utcnow(), **values},
     )
-    return affected_rows(result) == 1
+    return result.rowcount == 1
 
 
 @functools.lru_cache(maxsize=64)

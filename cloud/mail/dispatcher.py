@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from cloud.db import utcnow
+from cloud.db_statements import async_run
 from cloud.files import write_bytes_atomically
 from cloud.mail.letters import Letter, compose
 from cloud.mail.models import OutgoingMail
@@ -199,7 +200,7 @@ class MailDispatcher:
             )
             return
         async with self._sessions() as session, session.begin():
-            await session.execute(_RECORD_SENT, {"b_id": mail.id, "b_sent": utcnow()})
+            await async_run(session, _RECORD_SENT, {"b_id": mail.id, "b_sent": utcnow()})
         _LOGGER.debug("mail %s delivered to %s", mail.id, mail.recipient)
 
     async def _async_record(self, mail: OutgoingMail, **values: object) -> None:

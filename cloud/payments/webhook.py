@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from cloud.db import insert_values, row_values
+from cloud.db_statements import async_run
 from cloud.payments.const import INVOICE_EVENTS, SIGNATURE_HEADER
 from cloud.payments.greenfield import BtcpayError, Invoice
 from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, WEBHOOK_SECRET
@@ -64,7 +65,7 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
     except (ValueError, KeyError, AttributeError, TypeError):
         raise web.HTTPBadRequest(text="The webhook body is not a BTCPay event.") from None
     async with request.app[DB]() as session:
-        if await session.scalar(_PROCESSED, {"b_delivery": delivery_id}) is not None:
+        if (await async_run(session, _PROCESSED, {"b_delivery": delivery_id})).rows:
             return _answer("duplicate")
     if event_type in PAYOUT_EVENTS:
         return await payout_event(request, delivery_id, event_type, event)
