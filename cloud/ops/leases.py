@@ -2,9 +2,10 @@
 database, renewed by its holder; when the holder dies its lease runs out and another
 replica takes the job over.
 
-A lease is taken or renewed by one conditional UPDATE (`holder = me OR expires_at < now`),
-which the database serialises on both PostgreSQL and SQLite, so two replicas can never
-both hold it. A holder that cannot renew (database gone, lease taken) stops the job at
+A lease is taken by one conditional UPDATE (`holder = me OR expires_at < now`), which the
+database serialises on both PostgreSQL and SQLite, so two replicas can never both hold it;
+the leases of the jobs a replica runs are renewed together, by one UPDATE of the rows it
+still holds, in one transaction a pass. A holder that cannot renew (database gone, lease taken) stops the job at
 once. Expiry compares replicas' clocks: keep them synchronised (NTP) well within the
 lease length. The jobs themselves still claim rows one by one (FOR UPDATE SKIP LOCKED),
 so even a paused-then-resumed old holder cannot repeat work another replica finished.
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +37,16 @@ _LOGGER = logging.getLogger(__name__)
 
 JobFactory = Callable[[], Awaitable[None]]
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+_LEASES: Table = JobLease.__table__  # type: ignore[attr-defined]
+_RENEW = (
+    update(_LEASES)
+    .where(
+        _LEASES.c.name.in_(bindparam("b_names", expanding=True)),
+        _LEASES.c.holder == bindparam("b_holder"),
+    )
+    .values(expires_at=bindparam("b_until"))
+    .returning(_LEASES.c.name)
+)
 
 
 def new_holder_id() -> str:
@@ -68,6 +79,19 @@ async def async_try_hold(
         .execution_options(synchronize_session=False)
     )
     return affected_rows(result) == 1
+
+
+async def async_renew(
+    session: AsyncSession, names: list[str], holder: str, until: datetime
+) -> set[str]:
+    """Extend to `until` the leases among `names` that `holder` still holds, in one
+    statement; the names renewed. Call inside a transaction."""
+    if not names:
+        return set()
+    renewed = await session.execute(
+        _RENEW, {"b_names": names, "b_holder": holder, "b_until": until}
+    )
+    return {str(name) for (name,) in renewed}
 
 
 async def async_release(session: AsyncSession, name: str, holder: str) -> None:
@@ -134,28 +158,44 @@ class JobLeases:
     async def _async_keep(self) -> None:
         interval = self.lease_seconds / RENEWALS_PER_LEASE
         lease = timedelta(seconds=self.lease_seconds)
+        loop = asyncio.get_running_loop()
         while True:
             self._wakeup.clear()
-            for job in list(self._jobs.values()):
-                loop = asyncio.get_running_loop()
+            jobs = list(self._jobs.values())
+            for job in jobs:
                 if job.running and loop.time() >= job.held_until:
                     # This loop stalled past the lease: another replica may run it already.
                     _LOGGER.warning("lease %s ran out before its renewal; stopping it", job.name)
                     await async_cancel_and_wait(job.task)
                     job.task = None
-                asked_at = loop.time()
-                try:
-                    async with self.sessions() as session, session.begin():
-                        held = await async_try_hold(session, job.name, self.holder, lease, utcnow())
-                except asyncio.CancelledError:
-                    raise
-                except Exception as err:  # database unreachable: assume the lease is lost
-                    _LOGGER.warning("lease %s not renewed (%s)", job.name, type(err).__name__)
-                    held = False
-                if held:
+            asked_at = loop.time()
+            held = await self._async_hold(jobs, lease)
+            for job in jobs:
+                if job.name in held:
                     job.held_until = asked_at + self.lease_seconds
-                await self._async_follow(job, held)
+                await self._async_follow(job, job.name in held)
             await async_wait_event(self._wakeup, interval)
+
+    async def _async_hold(self, jobs: list[_Job], lease: timedelta) -> set[str]:
+        """The names of `jobs` this replica holds now: those it runs renewed together (one
+        statement), the others taken if free. One transaction per pass."""
+        try:
+            async with self.sessions() as session, session.begin():
+                now = utcnow()
+                running = [job.name for job in jobs if job.running]
+                held = await async_renew(session, running, self.holder, now + lease)
+                for job in jobs:
+                    if not job.running and await async_try_hold(
+                        session, job.name, self.holder, lease, now
+                    ):
+                        held.add(job.name)
+                return held
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # database unreachable: assume the leases are lost
+            names = ", ".join(job.name for job in jobs)
+            _LOGGER.warning("leases %s not renewed (%s)", names, type(err).__name__)
+            return set()
 
     async def _async_follow(self, job: _Job, held: bool) -> None:
         running = job.running

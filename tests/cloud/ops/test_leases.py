@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from sqlalchemy import select, update
+from sqlmodel import col
+
 from cloud import db
 from cloud.db import utcnow
-from cloud.ops.leases import JobLeases, async_try_hold
+from cloud.ops.leases import JobLeases, async_renew, async_try_hold
+from cloud.ops.models import JobLease
 
 LEASE_SECONDS = 1.0
 
@@ -121,3 +125,65 @@ def test_a_lease_length_that_is_not_a_sane_number_is_refused(tmp_path):
     for bad in ("soon", "0", "-3", "nan", "100000"):
         with pytest.raises(ConfigError, match="ETHOS_JOB_LEASE_SECONDS"):
             CloudSettings.from_env({**base, "ETHOS_JOB_LEASE_SECONDS": bad})
+
+
+async def test_renewal_extends_only_the_leases_the_holder_still_holds(database):
+    engine = await _migrated(database)
+    sessions = db.session_factory(engine)
+    lease, now = timedelta(seconds=10), utcnow()
+    try:
+        async with sessions() as session, session.begin():
+            for name, holder in (("a", "me"), ("b", "me"), ("c", "other")):
+                assert await async_try_hold(session, name, holder, lease, now)
+        until = now + lease * 3
+        async with sessions() as session, session.begin():
+            renewed = await async_renew(session, ["a", "b", "c", "unknown"], "me", until)
+        async with sessions() as session:
+            rows = dict(
+                (await session.execute(select(col(JobLease.name), col(JobLease.expires_at)))).all()
+            )
+    finally:
+        await engine.dispose()
+    assert renewed == {"a", "b"}
+    assert rows == {"a": until, "b": until, "c": now + lease}
+
+
+async def test_a_keeper_renews_all_its_jobs_and_stops_one_taken_from_it(database):
+    engine = await _migrated(database)
+    sessions = db.session_factory(engine)
+    keeper = JobLeases(sessions, LEASE_SECONDS, holder="me")
+
+    async def job() -> None:
+        await asyncio.Event().wait()
+
+    async def expiries() -> dict[str, object]:
+        async with sessions() as session:
+            query = select(col(JobLease.name), col(JobLease.expires_at))
+            return dict((await session.execute(query)).all())
+
+    try:
+        for name in ("a", "b", "c"):
+            keeper.add(name, job)
+        await asyncio.sleep(0.3)
+        assert keeper.held == ["a", "b", "c"]
+        first = await expiries()
+        await asyncio.sleep(LEASE_SECONDS / 3 + 0.2)  # one renewal pass later
+        second = await expiries()
+        assert all(second[name] > first[name] for name in ("a", "b", "c")), (first, second)
+
+        # Another replica took "b" (this one stalled, say): at its next pass, it stops "b".
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(JobLease)
+                .where(col(JobLease.name) == "b")
+                .values(holder="other", expires_at=utcnow() + timedelta(minutes=5))
+            )
+        loop = asyncio.get_running_loop()
+        taken_at = loop.time()
+        while keeper.holds("b"):
+            assert loop.time() - taken_at < LEASE_SECONDS, "b still runs here"
+            await asyncio.sleep(0.05)
+        assert keeper.held == ["a", "c"]
+    finally:
+        await keeper.async_close()
+        await engine.dispose()
