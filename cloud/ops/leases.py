@@ -5,10 +5,11 @@ replica takes the job over.
 A lease is taken by one conditional UPDATE (`holder = me OR expires_at < now`), which the
 database serialises on both PostgreSQL and SQLite, so two replicas can never both hold it;
 the leases of the jobs a replica runs are renewed together, by one UPDATE of the rows it
-still holds, in one transaction a pass. A holder that cannot renew (database gone, lease taken) stops the job at
-once. Expiry compares replicas' clocks: keep them synchronised (NTP) well within the
-lease length. The jobs themselves still claim rows one by one (FOR UPDATE SKIP LOCKED),
-so even a paused-then-resumed old holder cannot repeat work another replica finished.
+still holds, in one transaction a pass. A holder that cannot renew (database gone, lease
+taken) stops the job at once. Expiry compares replicas' clocks: keep them synchronised
+(NTP) well within the lease length. The jobs themselves still claim rows one by one
+(FOR UPDATE SKIP LOCKED), so even a paused-then-resumed old holder cannot repeat work
+another replica finished.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ async def test_an_update_counts_its_rows_and_writes_what_sqlalchemy_would(
     direct = await _stored(sessions)
     async with sessions() as session, session.begin():
         await session.execute(insert(_ITEMS), [_row("orm-ref", at=later, note="moved")])
-    reference = [row for row in await _stored(sessions) if row[0] == "orm-ref"][0]
+    reference = next(row for row in await _stored(sessions) if row[0] == "orm-ref")
     moved = [row for row in direct if row[4] == "moved"]
     assert [row[0] for row in moved] == ["u-2", "u-4"]
     assert {row[1] for row in moved} == {reference[1]}  # the timestamp stored alike
