@@ -155,7 +155,7 @@ def invoice_claim_lease(settings: CloudSettings) -> timedelta:
     return timedelta(seconds=settings.btcpay.timeout_seconds * 3)
 
 
-async def create_invoice(ctx: CheckoutContext, order: Order) -> Invoice:
+async def create_invoice(ctx: CheckoutContext, order: service.PricedOrder) -> Invoice:
     """Have BTCPay create the order's invoice (its amount, currency and our settings)."""
     return await ctx.client.create_invoice(
         order.id,
@@ -167,7 +167,9 @@ async def create_invoice(ctx: CheckoutContext, order: Order) -> Invoice:
     )
 
 
-async def request_invoice(ctx: CheckoutContext, order: Order, *, first: bool = False) -> None:
+async def request_invoice(
+    ctx: CheckoutContext, order: service.PricedOrder, *, first: bool = False
+) -> None:
     """Ask BTCPay for the invoice of an order this worker has claimed, and record it.
 
     `first`: the request that placed the order, right after its commit, so no invoice can
@@ -212,7 +214,7 @@ async def request_invoice(ctx: CheckoutContext, order: Order, *, first: bool = F
         await sync_order_with_invoice(ctx, invoice)
 
 
-async def _existing_invoice(ctx: CheckoutContext, order: Order) -> Invoice | None:
+async def _existing_invoice(ctx: CheckoutContext, order: service.PricedOrder) -> Invoice | None:
     """An earlier attempt may have created the invoice before failing: adopt it."""
     for invoice in await ctx.client.find_invoices(order.id):
         if invoice.status == "New" and _matches(order, invoice):
@@ -220,7 +222,7 @@ async def _existing_invoice(ctx: CheckoutContext, order: Order) -> Invoice | Non
     return None
 
 
-def _matches(order: Order | OrderFacts, invoice: Invoice) -> bool:
+def _matches(order: service.PricedOrder, invoice: Invoice) -> bool:
     return (
         invoice.order_id == order.id
         and invoice.amount == order.total

@@ -28,7 +28,7 @@ from cloud.checkout.states import (
     RELEASING_STATUSES,
     OrderStatus,
 )
-from cloud.db import affected_rows, utcnow
+from cloud.db import affected_rows, insert_values, row_values, utcnow
 from cloud.db_statements import async_run, insert_into
 from cloud.domain import Refusal, RefusedError
 from cloud.inventory import service as inventory
@@ -111,13 +111,37 @@ async def can_place_order(available: UnitsAvailable, lines: list[PricedLine]) ->
     return out_of_stock_refusal(lines, short) if short else None
 
 
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """A just-placed order, as its first invoice request reads it (a plain record: building
+    an ORM `Order` for it cost more than its INSERT)."""
+
+    id: str
+    total: Decimal
+    currency: str
+
+
+class PricedOrder(Protocol):
+    """What asking BTCPay for an order's invoice reads of it: an `Order`, a `PlacedOrder`
+    or `flow.OrderFacts`."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def total(self) -> Decimal: ...
+
+    @property
+    def currency(self) -> str: ...
+
+
 async def place_order(
     session: AsyncSession,
     lines: list[PricedLine],
     user_id: int | None,
     email: str,
     claim_lease: timedelta = timedelta(seconds=30),
-) -> Order:
+) -> PlacedOrder:
     """Create the order and reserve its units; refuses (rolling back) if stock runs short.
 
     The order is created claimed for its first invoice request (see flow.request_invoice).
@@ -127,13 +151,17 @@ async def place_order(
     if len({line.currency for line in lines}) > 1:
         raise RefusedError(MIXED_CURRENCIES)
     now = utcnow()
-    order = Order(
-        id=new_order_id(),
+    order = PlacedOrder(
+        new_order_id(), sum((line.subtotal for line in lines), Decimal(0)), lines[0].currency
+    )
+    row = row_values(
+        Order,
+        id=order.id,
         user_id=user_id,
         email=email,
         status=OrderStatus.AWAITING_INVOICE,
-        total=sum((line.subtotal for line in lines), Decimal(0)),
-        currency=lines[0].currency,
+        total=order.total,
+        currency=order.currency,
         # The placing request asks BTCPay for the invoice right after commit.
         invoice_claimed_until=now + claim_lease,
         # Should that request die half-way, the reconciler takes over once the claim lapses.
@@ -141,8 +169,7 @@ async def place_order(
         created_at=now,
         updated_at=now,
     )
-    # Core inserts: the order is returned to the caller, not tracked by the session.
-    await async_run(session, insert_into(_ORDERS), [order.model_dump()])
+    await insert_values(session, Order, row)
     await async_run(
         session,
         insert_into(_LINES),
