@@ -60,11 +60,14 @@ SERVER_NAME = "Ethos"
 # so (discovery and keys are public). Only the static files of the app shell are cached.
 DEFAULT_CACHE_CONTROL = "no-store"
 CACHEABLE_PREFIXES = ("/static/",)
+# The attributes the handler markers below set, and the middlewares read.
+_CSRF_EXEMPT = "__ethos_csrf_exempt__"
+_NO_PAGE = "__ethos_answers_no_page__"
 
 
 def csrf_exempt(handler: Handler) -> Handler:
     """Mark a handler that authenticates requests otherwise (signatures, client credentials)."""
-    handler.__ethos_csrf_exempt__ = True  # type: ignore[attr-defined]
+    setattr(handler, _CSRF_EXEMPT, True)
     return handler
 
 
@@ -83,7 +86,7 @@ def csrf_token(request: web.Request) -> str:
 
 
 async def _check_csrf(request: web.Request, handler: Handler) -> None:
-    if request.method in SAFE_METHODS or getattr(handler, "__ethos_csrf_exempt__", False):
+    if request.method in SAFE_METHODS or getattr(handler, _CSRF_EXEMPT, False):
         return
     if request.match_info.http_exception is not None:
         return  # no route takes this request: its 404 or 405 says more than a CSRF refusal
@@ -210,8 +213,13 @@ MIDDLEWARES = (csrf_cookie_middleware, error_middleware, form_body_middleware, c
 def answers_no_page(handler: H) -> H:
     """Marks a handler that never renders a page (JSON answers, webhooks, probes): requests
     to it skip gathering the pages' template context."""
-    handler.__ethos_answers_no_page__ = True  # type: ignore[attr-defined]
+    setattr(handler, _NO_PAGE, True)
     return handler
+
+
+def marked_no_page(handler: object) -> bool:
+    """Whether `handler` was marked `answers_no_page`."""
+    return bool(getattr(handler, _NO_PAGE, False))
 
 
 @web.middleware
@@ -220,7 +228,7 @@ async def page_context_middleware(request: web.Request, handler: Handler) -> web
     areas add theirs), gathered before the handler renders, since rendering is synchronous;
     not for handlers marked `answers_no_page`, among them the paths hubs and BTCPay call
     the most."""
-    if not getattr(request.match_info.handler, "__ethos_answers_no_page__", False):
+    if not marked_no_page(request.match_info.handler):
         context: dict[str, Any] = {}
         request[aiohttp_jinja2.REQUEST_CONTEXT_KEY] = context
         for processor in request.app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY]:

@@ -10,7 +10,7 @@ from cloud.app import create_app
 from cloud.config import CloudSettings
 from cloud.oauth.const import JWKS_PATH, TOKEN_PATH, USERINFO_PATH
 from cloud.payments.const import WEBHOOK_PATH
-from cloud.web.middleware import answers_no_page, page_context_middleware
+from cloud.web.middleware import answers_no_page, marked_no_page, page_context_middleware
 
 
 async def test_pages_get_the_context_and_json_handlers_skip_gathering_it(aiohttp_client) -> None:
@@ -44,7 +44,7 @@ def test_the_json_endpoints_hubs_and_btcpay_call_are_marked(cloud_settings: Clou
     marked = {
         (route.method, route.resource.canonical)
         for route in app.router.routes()
-        if getattr(route.handler, "__ethos_answers_no_page__", False)
+        if marked_no_page(route.handler)
     }
     api_routes = {
         (route.method, route.resource.canonical)
