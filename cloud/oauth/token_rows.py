@@ -129,8 +129,9 @@ class TokenRows(Protocol):
 # without being an index condition. As a plain `client_id = $2` it ties, in the planner's
 # eyes, with the unique hash while the table's statistics are still those of an empty
 # table (a new store, until autovacuum's first ANALYZE), and the plan a connection keeps
-# could walk every token of the client: a cost growing with each refresh.
-_PG_ROTATE = """
+# could walk every token of the client: a cost growing with each refresh. (Public: its
+# plan is tested, tests/cloud/oauth/test_token_statements.py.)
+PG_ROTATE = """
 WITH spent AS (
     UPDATE oauth_tokens SET rotated_at = $3
     WHERE refresh_token_hash = $1 AND (client_id = $2) IS TRUE
@@ -235,7 +236,7 @@ class PostgresTokenRows:
     ) -> Issued | None:
         row = await self._run(
             lambda c: c.fetchrow(
-                _PG_ROTATE,
+                PG_ROTATE,
                 refresh_hash,
                 client_id,
                 now,

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from cloud import db
-from cloud.oauth.token_rows import _PG_ROTATE
+from cloud.oauth.token_rows import PG_ROTATE
 from tests.conftest import DatabaseTarget
 from tests.support.databases import asyncpg_dsn
 
@@ -83,7 +83,7 @@ async def test_a_rotation_reads_only_its_own_row_on_a_table_never_analyzed(
         )
         # The plan a connection keeps for the statement (one for any parameters).
         await connection.execute("SET plan_cache_mode = force_generic_plan")
-        await connection.execute(f"PREPARE rotate ({_PARAMETER_TYPES}) AS {_PG_ROTATE}")
+        await connection.execute(f"PREPARE rotate ({_PARAMETER_TYPES}) AS {PG_ROTATE}")
         plan = "\n".join(
             row[0]
             for row in await connection.fetch(
