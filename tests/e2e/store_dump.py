@@ -1,5 +1,6 @@
-"""The store's whole database as text (``pg_dump --data-only`` of the test's schema), and
-its rows by table, for checks of what the store holds and what it must never hold."""
+"""The store's whole database as text (``pg_dump --data-only`` of the test's schema), its
+rows by table, and its log without the numbers it writes of itself: for checks of what the
+store holds and what it must never hold."""
 
 from __future__ import annotations
 
@@ -40,3 +41,15 @@ def table_rows(dump: str) -> dict[str, list[dict[str, str]]]:
             continue
         rows.append(dict(zip(columns, line.split("\t"), strict=True)))
     return tables
+
+
+# Numbers the store's log writes of itself: each line's time (its milliseconds could be the
+# hold time: ",137") and an access line's status and size.
+_LOG_LINE_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
+_ACCESS_STATUS_AND_SIZE = re.compile(r'(HTTP/[\d.]+") \d{3} (?:\d+|-) ')
+
+
+def log_without_own_numbers(log: str) -> str:
+    """The store's log without the numbers it writes of itself, for searching it for a
+    value that must not be there."""
+    return _ACCESS_STATUS_AND_SIZE.sub(r"\1 ", _LOG_LINE_TIME.sub("", log))
