@@ -7,7 +7,8 @@ the largest part of its CPU time. `async_run` compiles a statement once per dial
 of parameter names; a run then only orders the parameters, converts them with the column
 types' own bind processors (what SQLAlchemy would send), and runs them on the session's
 connection, inside its transaction. Rows come back as plain tuples, converted by the
-types' result processors.
+types' result processors: Core statements only (an ORM entity's SELECT would come back as
+its columns, not as objects).
 
 A statement this cannot run exactly as SQLAlchemy would (Python-side defaults or
 `onupdate` values to fill, expanding `IN` parameters, values rendered at execution, a
