@@ -23,18 +23,20 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    func,
     insert,
     select,
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cloud import db
 from cloud.db_statements import async_run, insert_into
 from cloud.inventory.models import StockUnit
 from tests.conftest import DatabaseTarget
+from tests.support.databases import async_execute
 
 _METADATA = MetaData()
 _ITEMS = Table(
@@ -198,3 +200,19 @@ async def test_stock_writes_stay_with_sqlalchemy(
     async with sessions() as session:
         with pytest.raises(ValueError, match="stock_units"):
             await async_run(session, update(units).values(order_id=None), {})
+
+
+@pytest.mark.e2e_only
+async def test_a_connection_the_server_dropped_is_invalidated_and_not_lent_again(
+    sessions: async_sessionmaker[AsyncSession], database: DatabaseTarget
+) -> None:
+    async with sessions() as session:
+        backend = (await async_run(session, select(func.pg_backend_pid()), {})).scalar()
+        await async_execute(database.url, f"SELECT pg_terminate_backend({int(backend)})")
+        with pytest.raises(DBAPIError) as caught:
+            await async_run(session, _BY_NAME, {"b_name": "missing"})
+        assert caught.value.connection_invalidated
+    async with sessions() as session:
+        assert (await async_run(session, _BY_NAME, {"b_name": "missing"})).rows == []
+        again = (await async_run(session, select(func.pg_backend_pid()), {})).scalar()
+    assert again != backend
