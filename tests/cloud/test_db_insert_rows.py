@@ -18,10 +18,11 @@ from cloud.shipping.models import ShippingAddress
 from tests.conftest import DatabaseTarget
 
 
-async def test_rows_get_database_ids_and_keep_their_defaults(database: DatabaseTarget) -> None:
-    engine = db.create_engine(database.url, database.schema)
+async def test_rows_get_database_ids_and_keep_their_defaults(
+    migrated_database: DatabaseTarget,
+) -> None:
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
     try:
-        await db.async_upgrade_to_head(engine)
         sessions = db.session_factory(engine)
         first = OutgoingMail(recipient="a@example.org", subject="One", body="first")
         second = OutgoingMail(recipient="b@example.org", subject="Two", body="second")
@@ -45,10 +46,11 @@ async def test_rows_get_database_ids_and_keep_their_defaults(database: DatabaseT
     assert stored is not None and stored.processed_at == delivery.processed_at
 
 
-async def test_a_duplicate_key_fails_the_whole_transaction(database: DatabaseTarget) -> None:
-    engine = db.create_engine(database.url, database.schema)
+async def test_a_duplicate_key_fails_the_whole_transaction(
+    migrated_database: DatabaseTarget,
+) -> None:
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
     try:
-        await db.async_upgrade_to_head(engine)
         sessions = db.session_factory(engine)
         async with sessions() as session, session.begin():
             await db.insert_rows(session, ProcessedDelivery(delivery_id="d-1", event_type="X"))
@@ -89,10 +91,11 @@ def test_row_values_are_what_the_model_would_hold(model: Any, values: dict[str, 
             assert value == built[key], key
 
 
-async def test_inserted_values_read_back_like_inserted_rows(database: DatabaseTarget) -> None:
-    engine = db.create_engine(database.url, database.schema)
+async def test_inserted_values_read_back_like_inserted_rows(
+    migrated_database: DatabaseTarget,
+) -> None:
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
     try:
-        await db.async_upgrade_to_head(engine)
         sessions = db.session_factory(engine)
         values = [
             db.row_values(OutgoingMail, recipient=f"{n}@example.org", subject="S", body="B")

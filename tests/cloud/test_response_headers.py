@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from cloud import db
 from cloud.app import create_app
 from cloud.payments.settings import BtcpaySettings
 from tests.cloud.common import PASSWORD, sign_up_and_confirm
+from tests.support.databases import async_migrate
 
 PERSONAL = [
     "/account",
@@ -97,11 +97,7 @@ async def test_production_pins_https_with_hsts(aiohttp_client, cloud_settings, d
             webhook_secret="w" * 32,
         ),
     )
-    engine = db.create_engine(database.url, database.schema)
-    try:
-        await db.async_upgrade_to_head(engine)  # production never migrates by itself
-    finally:
-        await engine.dispose()
+    await async_migrate(database.url, database.schema)  # production never migrates by itself
     client = await aiohttp_client(create_app(settings))
 
     for path in ("/", "/account/login", "/api/v1/products", "/no/such/page"):

@@ -37,9 +37,10 @@ class HeldTransport:
 
 
 @pytest.fixture
-async def sessions(database: DatabaseTarget) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = db.create_engine(database.url, database.schema)
-    await db.async_upgrade_to_head(engine)
+async def sessions(
+    migrated_database: DatabaseTarget,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
     try:
         yield db.session_factory(engine)
     finally:

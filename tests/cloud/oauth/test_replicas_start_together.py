@@ -15,6 +15,7 @@ from cloud.app import create_app
 from cloud.config import CloudSettings
 from cloud.oauth.models import OAuthClient
 from cloud.payments.settings import BtcpaySettings
+from tests.support.databases import async_migrate
 
 REPLICAS = 3
 
@@ -38,11 +39,8 @@ def _production(settings: CloudSettings) -> CloudSettings:
 
 async def test_three_replicas_starting_at_once_all_serve(cloud_settings):
     cloud_settings = _production(cloud_settings)
-    engine = db.create_engine(cloud_settings.database_url, cloud_settings.database_schema)
-    try:
-        await db.async_upgrade_to_head(engine)  # the migration job ran before them
-    finally:
-        await engine.dispose()
+    # The migration job ran before them.
+    await async_migrate(cloud_settings.database_url, cloud_settings.database_schema)
     servers = [TestServer(create_app(cloud_settings), host="127.0.0.1") for _ in range(REPLICAS)]
     try:
         results = await asyncio.gather(

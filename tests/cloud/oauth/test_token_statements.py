@@ -17,7 +17,7 @@ import pytest
 from cloud import db
 from cloud.oauth.token_rows import PG_ROTATE
 from tests.conftest import DatabaseTarget
-from tests.support.databases import asyncpg_dsn
+from tests.support.databases import async_migrate, asyncpg_dsn
 
 pytestmark = pytest.mark.e2e_only
 
@@ -40,11 +40,7 @@ async def _connect(database: DatabaseTarget):  # an asyncpg connection in the te
 async def test_a_rotation_reads_only_its_own_row_on_a_table_never_analyzed(
     database: DatabaseTarget,
 ) -> None:
-    engine = db.create_engine(database.url, database.schema)
-    try:
-        await db.async_upgrade_to_head(engine)
-    finally:
-        await engine.dispose()
+    await async_migrate(database.url, database.schema)
     connection = await _connect(database)
     try:
         now = db.utcnow()

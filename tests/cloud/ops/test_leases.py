@@ -17,14 +17,8 @@ from cloud.ops.models import JobLease
 LEASE_SECONDS = 1.0
 
 
-async def _migrated(database):
-    engine = db.create_engine(database.url, database.schema)
-    await db.async_upgrade_to_head(engine)
-    return engine
-
-
-async def test_a_lease_is_held_by_one_holder_until_it_expires(database):
-    engine = await _migrated(database)
+async def test_a_lease_is_held_by_one_holder_until_it_expires(migrated_database):
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
     sessions = db.session_factory(engine)
     lease, now = timedelta(seconds=10), utcnow()
     try:
@@ -41,8 +35,8 @@ async def test_a_lease_is_held_by_one_holder_until_it_expires(database):
         await engine.dispose()
 
 
-async def test_three_keepers_run_a_job_once_and_hand_it_over(database):
-    engine = await _migrated(database)
+async def test_three_keepers_run_a_job_once_and_hand_it_over(migrated_database):
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
     sessions = db.session_factory(engine)
     running: dict[str, int] = {}
     started: list[str] = []
@@ -87,8 +81,8 @@ async def test_three_keepers_run_a_job_once_and_hand_it_over(database):
         await engine.dispose()
 
 
-async def test_a_closing_replica_hands_its_job_over_at_once(database):
-    engine = await _migrated(database)
+async def test_a_closing_replica_hands_its_job_over_at_once(migrated_database):
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
     sessions = db.session_factory(engine)
     lease = 3.0  # renewed (and retried by the other) every second
     first, second = (JobLeases(sessions, lease, holder=name) for name in ("first", "second"))
@@ -127,8 +121,8 @@ def test_a_lease_length_that_is_not_a_sane_number_is_refused(tmp_path):
             CloudSettings.from_env({**base, "ETHOS_JOB_LEASE_SECONDS": bad})
 
 
-async def test_renewal_extends_only_the_leases_the_holder_still_holds(database):
-    engine = await _migrated(database)
+async def test_renewal_extends_only_the_leases_the_holder_still_holds(migrated_database):
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
     sessions = db.session_factory(engine)
     lease, now = timedelta(seconds=10), utcnow()
     try:
@@ -148,8 +142,8 @@ async def test_renewal_extends_only_the_leases_the_holder_still_holds(database):
     assert rows == {"a": until, "b": until, "c": now + lease}
 
 
-async def test_a_keeper_renews_all_its_jobs_and_stops_one_taken_from_it(database):
-    engine = await _migrated(database)
+async def test_a_keeper_renews_all_its_jobs_and_stops_one_taken_from_it(migrated_database):
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
     sessions = db.session_factory(engine)
     keeper = JobLeases(sessions, LEASE_SECONDS, holder="me")
 
