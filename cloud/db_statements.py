@@ -21,7 +21,7 @@ here: `async_run` refuses them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -50,17 +50,11 @@ class StatementResult:
         self.rows = rows
         self.rowcount = rowcount
 
-    def all(self) -> list[tuple[Any, ...]]:
-        return self.rows
-
     def first(self) -> tuple[Any, ...] | None:
         return self.rows[0] if self.rows else None
 
     def scalar(self) -> Any:
         return self.rows[0][0] if self.rows else None
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return iter(self.rows)
 
 
 @dataclass(slots=True)
@@ -148,7 +142,7 @@ def _run(
         raw_rows = cursor.fetchall() if description else []
         rowcount = cursor.rowcount
     except connection.dialect.loaded_dbapi.Error as err:
-        raise _wrapped(connection, plan.sql, values, err, cursor) from err
+        raise _wrapped(connection, dbapi_connection, plan.sql, values, err, cursor) from err
     finally:
         cursor.close()
     if not raw_rows:
@@ -169,12 +163,16 @@ def _run(
 
 
 def _wrapped(
-    connection: Connection, sql: str, values: list[tuple[Any, ...]], err: Exception, cursor: Any
+    connection: Connection,
+    dbapi_connection: Any,
+    sql: str,
+    values: list[tuple[Any, ...]],
+    err: Exception,
+    cursor: Any,
 ) -> BaseException:
     """The DBAPI error as SQLAlchemy raises it (IntegrityError …); a lost connection is
     invalidated, so the pool never lends it again."""
     dialect = connection.dialect
-    dbapi_connection = connection.connection.dbapi_connection
     lost = dialect.is_disconnect(cast(Any, err), dbapi_connection, cursor)
     if lost:
         connection.invalidate(err)
@@ -227,10 +225,7 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     binds = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
-        if bind.key in keys:
-            default = _REQUIRED
-        else:
-            default = _REQUIRED if bind.required else bind.effective_value
+        default = _REQUIRED if bind.key in keys or bind.required else bind.effective_value
         binds.append((bind.key, default, bind.type.dialect_impl(dialect).bind_processor(dialect)))
     columns = getattr(statement, "exported_columns", ())
     return _Plan(compiled.string, tuple(binds), tuple(column.type for column in columns))

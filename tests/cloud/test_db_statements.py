@@ -114,7 +114,7 @@ async def test_rows_read_back_with_their_types(sessions: async_sessionmaker[Asyn
         await session.execute(insert(_ITEMS), [_row("a"), _row("b", amount=None, note="n")])
     async with sessions() as session:
         for name in ("a", "b", "missing"):
-            direct = (await async_run(session, _BY_NAME, {"b_name": name})).all()
+            direct = (await async_run(session, _BY_NAME, {"b_name": name})).rows
             orm = [tuple(row) for row in await session.execute(_BY_NAME, {"b_name": name})]
             assert direct == orm
         found = (await async_run(session, _BY_NAME, {"b_name": "a"})).first()
@@ -167,7 +167,7 @@ async def test_statements_it_cannot_run_exactly_are_run_by_sqlalchemy(
     async with sessions() as session, session.begin():
         await async_run(session, insert_into(_ITEMS), [without_tries])
         picked = await async_run(session, in_list, {"b_names": ["defaulted", "other"]})
-    assert picked.all() == [("defaulted",)]
+    assert picked.rows == [("defaulted",)]
     assert [row[5] for row in await _stored(sessions)] == [3]  # the Python-side default
 
 
