@@ -1,11 +1,15 @@
-"""Fixtures for the cloud: settings bound to the tier's database and SMTP server, an app."""
+"""Fixtures for the cloud: settings bound to the tier's database and SMTP server, an app,
+sessions on the tier's database at the migrations' head."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cloud import db
 from cloud.app import create_app
 from cloud.config import CloudSettings
 from tests.conftest import DatabaseTarget
@@ -28,3 +32,15 @@ def cloud_settings(
 @pytest.fixture
 async def client(aiohttp_client, cloud_settings: CloudSettings):
     return await aiohttp_client(create_app(cloud_settings))
+
+
+@pytest.fixture
+async def store_sessions(
+    migrated_database: DatabaseTarget,
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the store's database at the migrations' head (engine disposed after)."""
+    engine = db.create_engine(migrated_database.url, migrated_database.schema)
+    try:
+        yield db.session_factory(engine)
+    finally:
+        await engine.dispose()

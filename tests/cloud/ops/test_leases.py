@@ -4,12 +4,12 @@ each job; when it goes, another takes the job within the lease bound."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from cloud import db
 from cloud.db import utcnow
 from cloud.ops.leases import JobLeases, async_renew, async_try_hold
 from cloud.ops.models import JobLease
@@ -17,27 +17,27 @@ from cloud.ops.models import JobLease
 LEASE_SECONDS = 1.0
 
 
-async def test_a_lease_is_held_by_one_holder_until_it_expires(migrated_database):
-    engine = db.create_engine(migrated_database.url, migrated_database.schema)
-    sessions = db.session_factory(engine)
+async def _expiries(sessions: async_sessionmaker[AsyncSession]) -> dict[str, datetime]:
+    """Each lease's expiry, by job name."""
+    async with sessions() as session:
+        query = select(col(JobLease.name), col(JobLease.expires_at))
+        return dict((await session.execute(query)).all())
+
+
+async def test_a_lease_is_held_by_one_holder_until_it_expires(store_sessions):
     lease, now = timedelta(seconds=10), utcnow()
-    try:
-        async with sessions() as session, session.begin():
-            assert await async_try_hold(session, "job", "a", lease, now)
-        async with sessions() as session, session.begin():
-            assert not await async_try_hold(session, "job", "b", lease, now)
-            assert await async_try_hold(session, "job", "a", lease, now)  # renewal
-        later = now + lease + timedelta(seconds=1)
-        async with sessions() as session, session.begin():
-            assert await async_try_hold(session, "job", "b", lease, later)
-            assert not await async_try_hold(session, "job", "a", lease, later)
-    finally:
-        await engine.dispose()
+    async with store_sessions() as session, session.begin():
+        assert await async_try_hold(session, "job", "a", lease, now)
+    async with store_sessions() as session, session.begin():
+        assert not await async_try_hold(session, "job", "b", lease, now)
+        assert await async_try_hold(session, "job", "a", lease, now)  # renewal
+    later = now + lease + timedelta(seconds=1)
+    async with store_sessions() as session, session.begin():
+        assert await async_try_hold(session, "job", "b", lease, later)
+        assert not await async_try_hold(session, "job", "a", lease, later)
 
 
-async def test_three_keepers_run_a_job_once_and_hand_it_over(migrated_database):
-    engine = db.create_engine(migrated_database.url, migrated_database.schema)
-    sessions = db.session_factory(engine)
+async def test_three_keepers_run_a_job_once_and_hand_it_over(store_sessions):
     running: dict[str, int] = {}
     started: list[str] = []
 
@@ -52,7 +52,7 @@ async def test_three_keepers_run_a_job_once_and_hand_it_over(migrated_database):
 
         return job
 
-    keepers = [JobLeases(sessions, LEASE_SECONDS, holder=f"replica-{i}") for i in range(3)]
+    keepers = [JobLeases(store_sessions, LEASE_SECONDS, holder=f"replica-{i}") for i in range(3)]
     try:
         for keeper in keepers:
             keeper.add("reconciler", job_for(keeper.holder))
@@ -78,14 +78,11 @@ async def test_three_keepers_run_a_job_once_and_hand_it_over(migrated_database):
     finally:
         for keeper in keepers:
             await keeper.async_close()
-        await engine.dispose()
 
 
-async def test_a_closing_replica_hands_its_job_over_at_once(migrated_database):
-    engine = db.create_engine(migrated_database.url, migrated_database.schema)
-    sessions = db.session_factory(engine)
+async def test_a_closing_replica_hands_its_job_over_at_once(store_sessions):
     lease = 3.0  # renewed (and retried by the other) every second
-    first, second = (JobLeases(sessions, lease, holder=name) for name in ("first", "second"))
+    first, second = (JobLeases(store_sessions, lease, holder=name) for name in ("first", "second"))
 
     async def job() -> None:
         await asyncio.Event().wait()
@@ -104,7 +101,6 @@ async def test_a_closing_replica_hands_its_job_over_at_once(migrated_database):
             await asyncio.sleep(0.05)
     finally:
         await second.async_close()
-        await engine.dispose()
 
 
 def test_a_lease_length_that_is_not_a_sane_number_is_refused(tmp_path):
@@ -121,52 +117,37 @@ def test_a_lease_length_that_is_not_a_sane_number_is_refused(tmp_path):
             CloudSettings.from_env({**base, "ETHOS_JOB_LEASE_SECONDS": bad})
 
 
-async def test_renewal_extends_only_the_leases_the_holder_still_holds(migrated_database):
-    engine = db.create_engine(migrated_database.url, migrated_database.schema)
-    sessions = db.session_factory(engine)
+async def test_renewal_extends_only_the_leases_the_holder_still_holds(store_sessions):
     lease, now = timedelta(seconds=10), utcnow()
-    try:
-        async with sessions() as session, session.begin():
-            for name, holder in (("a", "me"), ("b", "me"), ("c", "other")):
-                assert await async_try_hold(session, name, holder, lease, now)
-        until = now + lease * 3
-        async with sessions() as session, session.begin():
-            renewed = await async_renew(session, ["a", "b", "c", "unknown"], "me", until)
-        async with sessions() as session:
-            rows = dict(
-                (await session.execute(select(col(JobLease.name), col(JobLease.expires_at)))).all()
-            )
-    finally:
-        await engine.dispose()
+    async with store_sessions() as session, session.begin():
+        for name, holder in (("a", "me"), ("b", "me"), ("c", "other")):
+            assert await async_try_hold(session, name, holder, lease, now)
+    until = now + lease * 3
+    async with store_sessions() as session, session.begin():
+        renewed = await async_renew(session, ["a", "b", "c", "unknown"], "me", until)
+    rows = await _expiries(store_sessions)
     assert renewed == {"a", "b"}
     assert rows == {"a": until, "b": until, "c": now + lease}
 
 
-async def test_a_keeper_renews_all_its_jobs_and_stops_one_taken_from_it(migrated_database):
-    engine = db.create_engine(migrated_database.url, migrated_database.schema)
-    sessions = db.session_factory(engine)
-    keeper = JobLeases(sessions, LEASE_SECONDS, holder="me")
+async def test_a_keeper_renews_all_its_jobs_and_stops_one_taken_from_it(store_sessions):
+    keeper = JobLeases(store_sessions, LEASE_SECONDS, holder="me")
 
     async def job() -> None:
         await asyncio.Event().wait()
-
-    async def expiries() -> dict[str, object]:
-        async with sessions() as session:
-            query = select(col(JobLease.name), col(JobLease.expires_at))
-            return dict((await session.execute(query)).all())
 
     try:
         for name in ("a", "b", "c"):
             keeper.add(name, job)
         await asyncio.sleep(0.3)
         assert keeper.held == ["a", "b", "c"]
-        first = await expiries()
+        first = await _expiries(store_sessions)
         await asyncio.sleep(LEASE_SECONDS / 3 + 0.2)  # one renewal pass later
-        second = await expiries()
+        second = await _expiries(store_sessions)
         assert all(second[name] > first[name] for name in ("a", "b", "c")), (first, second)
 
         # Another replica took "b" (this one stalled, say): at its next pass, it stops "b".
-        async with sessions() as session, session.begin():
+        async with store_sessions() as session, session.begin():
             await session.execute(
                 update(JobLease)
                 .where(col(JobLease.name) == "b")
@@ -180,4 +161,3 @@ async def test_a_keeper_renews_all_its_jobs_and_stops_one_taken_from_it(migrated
         assert keeper.held == ["a", "c"]
     finally:
         await keeper.async_close()
-        await engine.dispose()
