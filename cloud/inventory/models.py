@@ -4,16 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from cloud.db import UTCDateTime, utcnow
+
+# A unit neither held for an order nor sold.
+FREE_UNITS_CONDITION = "order_id IS NULL AND sold_at IS NULL"
 
 
 class StockUnit(SQLModel, table=True):
     """One physical device. `order_id` holds it for an open invoice, or names its buyer's order."""
 
     __tablename__ = "stock_units"
+    # Checkout holds a product's free units in id order: found here, not by walking the
+    # product's held and sold units too (migration 0013).
+    __table_args__ = (
+        Index(
+            "ix_stock_units_free",
+            "sku",
+            "id",
+            sqlite_where=text(FREE_UNITS_CONDITION),
+            postgresql_where=text(FREE_UNITS_CONDITION),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     serial: str = Field(max_length=32, unique=True, index=True)
