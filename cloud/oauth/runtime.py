@@ -175,6 +175,7 @@ async def async_reload_keys(app: web.Application, may_rotate: bool = False) -> K
             rotate_after=timedelta(days=oauth.key_rotation_days),
             publish_for=timedelta(seconds=max(oauth.id_token_seconds, oauth.access_token_seconds)),
             may_rotate=may_rotate,
+            held=app[OAUTH].key_ring,
         )
     app[OAUTH].key_ring = ring
     return ring

@@ -54,6 +54,10 @@ def _unseal_key(secret_key: str, row: SigningKey) -> RSAKey:
     return RSAKey.import_key(json.loads(private))
 
 
+def _unseal_keys(secret_key: str, rows: list[SigningKey]) -> dict[str, RSAKey]:
+    return {row.kid: _unseal_key(secret_key, row) for row in rows}
+
+
 async def _async_new_key_row(now: datetime, secret_key: str) -> SigningKey:
     # RSA key generation takes tens of milliseconds of CPU: not on the event loop.
     key = await asyncio.get_running_loop().run_in_executor(None, _generate_key)
@@ -83,12 +87,14 @@ async def async_load_key_ring(
     rotate_after: timedelta,
     publish_for: timedelta,
     may_rotate: bool = True,
+    held: KeyRing | None = None,
 ) -> KeyRing:
     """Load the keys, creating the first one and rotating an old one when due.
 
     `publish_for` is how long a retired key stays published: the longest lifetime of a
     token it signed, plus clock skew. Without `may_rotate` (a replica that does not hold
-    the rotation job) an old key is kept; only a missing key is made.
+    the rotation job) an old key is kept; only a missing key is made. Keys of the `held`
+    ring are used as they are: a kid is its key's thumbprint, and a key row never changes.
     """
     keep_after = now - publish_for - CLOCK_SKEW
     await session.execute(delete(SigningKey).where(col(SigningKey.retired_at) < keep_after))
@@ -99,9 +105,13 @@ async def async_load_key_ring(
         rows = list((await session.scalars(select(SigningKey))).all())
         active = [row for row in rows if row.retired_at is None]
     signing_row = max(active, key=lambda row: row.created_at)
+    keys = {str(key.kid): key for key in held.published} if held else {}
+    if new_rows := [row for row in rows if row.kid not in keys]:
+        # Importing a private RSA key checks it: ~35 ms of CPU each, not on the event loop.
+        loop = asyncio.get_running_loop()
+        keys |= await loop.run_in_executor(None, _unseal_keys, secret_key, new_rows)
     published = tuple(
-        _unseal_key(secret_key, row)
-        for row in sorted(rows, key=lambda row: row.created_at, reverse=True)
+        keys[row.kid] for row in sorted(rows, key=lambda row: row.created_at, reverse=True)
     )
     signing = next(key for key in published if key.kid == signing_row.kid)
     return KeyRing(signing=signing, published=published)
