@@ -2,7 +2,8 @@
 
 The store runs in its own process (SQLite in a temporary directory, mail to the outbox),
 a bare aiohttp handler in another as the floor; the load generator is this process
-(2-core machine: one core for the server, one for the client). Accounts and tokens are
+(2-core machine: one core for the server, one for the client). Every server runs on the
+event loop `ethos cloud serve` gives the store (uvloop where installed). Accounts and tokens are
 made through the real flows: sign-up, the confirmation mail from the outbox, then
 authorization code + PKCE with the reference client of the tests.
 Baselines in the same run: the bare handler, and /oauth/jwks (the store's own floor:
@@ -59,6 +60,11 @@ FLOORS = {"bare POST form": "/form", "bare POST + 1 statement": "/db"}
 def serve(kind: str, port: int, tree: str | None) -> None:
     from aiohttp import web
 
+    # Every server on the loop `ethos cloud serve` runs the store on (uvloop where installed),
+    # imported before a baseline's tree comes first on the path.
+    from ethos.event_loop import new_server_loop
+
+    loop = new_server_loop()
     if kind == "bare":
         app = bare_app(os.environ.get("DATABASE_URL"))
     else:
@@ -68,7 +74,7 @@ def serve(kind: str, port: int, tree: str | None) -> None:
         from cloud.config import CloudSettings
 
         app = create_app(CloudSettings.from_env())
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, loop=loop)
 
 
 def bare_app(database_url: str | None) -> Any:
