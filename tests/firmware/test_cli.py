@@ -8,13 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.firmware.mqtt_support import (
     SECRET_HEX,
-    clear_retained,
     ethos,
     finish,
     observe,
@@ -37,16 +35,6 @@ def ethos_run(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def serial(unique_id: str) -> str:
     return f"EPD-C{unique_id}"
-
-
-@pytest.fixture
-async def cleanup(mqtt_broker_url: str, serial: str, e2e: bool) -> AsyncIterator[None]:
-    yield
-    # Only the e2e tier's Mosquitto is shared: the default tier's broker is this test's own,
-    # shut down after it (and amqtt has been seen failing a subscription made while it
-    # handled the simulator's last will: "dictionary changed size during iteration").
-    if e2e:
-        await clear_retained(mqtt_broker_url, serial)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

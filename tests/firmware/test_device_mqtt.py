@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,7 +17,6 @@ from tests.firmware.mqtt_support import (
     SECRET_HEX,
     DeviceThread,
     TcpProxy,
-    clear_retained,
     host_port,
     observe,
 )
@@ -28,12 +26,6 @@ from tests.support.waiting import wait_until
 @pytest.fixture
 def serial(unique_id: str) -> str:
     return f"EPD-T{unique_id}"
-
-
-@pytest.fixture
-async def cleanup(mqtt_broker_url: str, serial: str) -> AsyncIterator[None]:
-    yield
-    await clear_retained(mqtt_broker_url, serial)
 
 
 def topics(serial: str) -> tuple[str, str]:
