@@ -3,13 +3,18 @@
 A product page says "In stock", "3 left" or "Out of stock". Counting the free units on
 every view cost a database round trip per page, the largest part of a buyer's CPU time
 before checkout. `StockCounts` counts every SKU's free units in one query and reuses the
-answer until stock may have changed:
+answer until stock may have changed. Each count stops at `COUNT_CAP`: a page says how many
+are left only from `LOW_STOCK` down, and a cart asks for at most ten of a product, so "at
+least 100" answers both, and the query's cost stays the same however much is in stock.
+A count at the cap is a lower bound; units held since only lower it, and once it falls
+below `RECOUNT_BELOW` the next view counts again. Counts move:
 
 - in this process: a checkout holding units (statements marked `HOLDS_FREE_UNITS`) moves
   the counts by what it held once its transaction has committed and its connection is
   back in the pool; any other statement that writes `stock_units` (an import, a release,
   a sale from stock) makes them stale at once; no count read while such a transaction is
-  open is kept. A page shown after a purchase or an import committed here is exact;
+  open is kept. A page shown after a purchase or an import committed here is exact (up
+  to the cap);
 - in another process (a replica, `ethos cloud stock import`): the counts are kept at most
   `STOCK_COUNT_TTL_SECONDS`, as the recommender's shelves keep their in-stock list.
 
@@ -20,39 +25,47 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col
 
+from cloud.catalog.keys import CATALOG
 from cloud.inventory.models import StockUnit
-from cloud.inventory.service import HOLDS_FREE_UNITS, UNIT_IS_FREE
+from cloud.inventory.service import HOLDS_FREE_UNITS, free_units_up_to
 from cloud.web.keys import ENGINE
 
 STOCK_COUNT_TTL_SECONDS = 2.0  # how stale another process's stock change may show
+COUNT_CAP = 100  # free units are counted up to this many per SKU
+RECOUNT_BELOW = COUNT_CAP // 2  # a capped count lowered below this is counted again
 _STOCK_TABLE = StockUnit.__tablename__
 # Flags on a pooled connection's info, from its first stock write until it is back in the pool
 _WRITING = "ethos_writes_stock"
 _PENDING = "ethos_stock_pending"  # SKU -> change in free units, this transaction
 _COMMITTED = "ethos_stock_committed"  # SKU -> change in free units, committed
 _UNKNOWN = "ethos_stock_unknown"  # a stock write whose effect on the counts is not known
-_FREE_BY_SKU = (
-    select(col(StockUnit.sku), func.count()).where(*UNIT_IS_FREE).group_by(col(StockUnit.sku))
-)
 
 
 class StockCounts:
-    """Free units per SKU for one engine; `async_available` is what a page shows."""
+    """Free units of the catalog's SKUs for one engine, up to `COUNT_CAP` each;
+    `async_available` is what a page shows."""
 
-    def __init__(self, engine: AsyncEngine, ttl_seconds: float = STOCK_COUNT_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        skus: Sequence[str],
+        ttl_seconds: float = STOCK_COUNT_TTL_SECONDS,
+    ) -> None:
         self._engine = engine
+        self._skus = tuple(skus)
+        self._count_statement = free_units_up_to(self._skus, COUNT_CAP) if self._skus else None
         self._ttl = ttl_seconds
         self._counts: dict[str, int] | None = None
+        self._capped: frozenset[str] = frozenset()  # SKUs whose count is a lower bound
         self._read_at = 0.0
         self._generation = 0  # moves whenever stock may have changed in this process
         self._counted_generation = -1
@@ -74,7 +87,7 @@ class StockCounts:
         event.remove(sync_engine, "invalidate", self._on_invalidate)
 
     async def async_available(self, sku: str) -> int:
-        """Free units of `sku` (0 for a SKU without any)."""
+        """Free units of `sku`, up to `COUNT_CAP` (0 for a SKU without any or not sold)."""
         counts = self._fresh()
         if counts is None:
             async with self._lock:  # concurrent views share one count
@@ -95,12 +108,15 @@ class StockCounts:
     async def _async_count(self) -> dict[str, int]:
         generation, writers = self._generation, self._open_writers
         read_at = time.monotonic()
-        async with self._engine.connect() as connection:
-            rows = await connection.execute(_FREE_BY_SKU)
-            counts = {str(sku): int(count) for sku, count in rows}
+        counts: dict[str, int] = {}
+        if self._count_statement is not None:
+            async with self._engine.connect() as connection:
+                row = (await connection.execute(self._count_statement)).one()
+            counts = {sku: int(count) for sku, count in zip(self._skus, row, strict=True)}
         # Kept only if no write of this process could have been half-seen.
         if writers == 0 and self._open_writers == 0 and generation == self._generation:
             self._counts, self._read_at, self._counted_generation = counts, read_at, generation
+            self._capped = frozenset(sku for sku, count in counts.items() if count >= COUNT_CAP)
         return counts
 
     def _after_execute(
@@ -151,7 +167,10 @@ class StockCounts:
         if still_counted and not unknown and self._counts is not None:
             for sku, change in committed.items():
                 self._counts[sku] = self._counts.get(sku, 0) + change
-            self._counted_generation = self._generation
+            if not any(
+                self._counts[sku] < RECOUNT_BELOW for sku in committed if sku in self._capped
+            ):
+                self._counted_generation = self._generation
 
     def _on_invalidate(self, dbapi_connection: Any, record: Any, _exception: Any) -> None:
         # A connection dropped mid-transaction never comes back with its flags.
@@ -165,6 +184,7 @@ STOCK_COUNTS: web.AppKey[StockCounts] = web.AppKey("stock_counts", StockCounts)
 
 async def stock_counts_ctx(app: web.Application) -> AsyncIterator[None]:
     """The app's counts, on its engine (register after the database context)."""
-    counts = app[STOCK_COUNTS] = StockCounts(app[ENGINE])
+    skus = [product.sku for product in app[CATALOG].products]
+    counts = app[STOCK_COUNTS] = StockCounts(app[ENGINE], skus)
     yield
     counts.close()

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -97,6 +97,27 @@ _SERIALS_OF_ORDERS = (
     .where(_OWNERSHIPS.c.order_id.in_(bindparam("b_orders", expanding=True)))
     .order_by(_UNITS.c.serial)
 )
+
+
+def free_units_up_to(skus: Sequence[str], cap: int) -> Select:
+    """One row: for each of `skus` in order, its free units counted up to `cap`.
+
+    Each count stops at `cap` index entries (the partial index of free units), so its
+    cost does not grow with the stock: counting every free unit of a well-stocked shop
+    walked them all, on every count."""
+    columns = []
+    for index, sku in enumerate(skus):
+        first_free = (
+            select(literal(1))
+            .select_from(_UNITS)
+            .where(_UNITS.c.sku == sku, *_FREE)
+            .limit(cap)
+            .subquery()
+        )
+        columns.append(
+            select(func.count()).select_from(first_free).scalar_subquery().label(f"c{index}")
+        )
+    return select(*columns)
 
 
 async def available_count(session: AsyncSession, sku: str) -> int:

@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,8 +33,7 @@ from cloud.catalog.loader import Catalog
 from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.states import OrderStatus
 from cloud.files import write_bytes_atomically
-from cloud.inventory.models import StockUnit
-from cloud.inventory.service import UNIT_IS_FREE
+from cloud.inventory.service import free_units_up_to
 from ethos.tasks import async_cancel_and_wait
 
 from . import shared_model
@@ -111,10 +110,13 @@ async def purchased_skus(session: AsyncSession, user_id: int) -> list[str]:
     return list(rows)
 
 
-async def in_stock_skus(session: AsyncSession) -> frozenset[str]:
-    """SKUs with at least one unit neither held for an open invoice nor sold."""
-    rows = await session.scalars(select(col(StockUnit.sku)).where(*UNIT_IS_FREE).distinct())
-    return frozenset(rows)
+async def in_stock_skus(session: AsyncSession, skus: Sequence[str]) -> frozenset[str]:
+    """Those of `skus` with a unit neither held for an open invoice nor sold (one index
+    entry looked at per SKU, however much is in stock)."""
+    if not skus:
+        return frozenset()
+    row = (await session.execute(free_units_up_to(skus, 1))).one()
+    return frozenset(sku for sku, free in zip(skus, row, strict=True) if free)
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class StoreRecommender:
         self.service = RecommendationService(model_path, debounce_seconds=options.debounce_seconds)
         self._db = db
         self._catalog = catalog
+        self._skus = tuple(product.sku for product in catalog.products)
         self._options = options
         self._fingerprint_path = model_path.with_suffix(".trained.json")
         self._trained: Fingerprint | None = None  # what the serving model covers
@@ -214,7 +217,7 @@ class StoreRecommender:
     async def _async_train(self, fingerprint: Fingerprint) -> None:
         async with self._db() as session:
             purchases = await settled_purchases(session)
-            stock = await in_stock_skus(session)
+            stock = await in_stock_skus(session, self._skus)
         catalog = [product.model_dump() for product in self._catalog.products]
         await self.service.async_train(purchases, catalog, stock)
         self._stock = (time.monotonic(), stock)
@@ -266,7 +269,7 @@ class StoreRecommender:
         if not fresh and self._stock and now - self._stock[0] < self._options.stock_ttl_seconds:
             return self._stock[1]
         async with self._db() as session:
-            stock = await in_stock_skus(session)
+            stock = await in_stock_skus(session, self._skus)
         self._stock = (now, stock)
         self.service.update_stock(stock)
         return stock
@@ -278,7 +281,7 @@ class StoreRecommender:
             return Picks(False, self.cold_start(await self.async_in_stock(fresh=False), k))
         async with self._db() as session:
             owned = await purchased_skus(session, user_id)
-            stock = await in_stock_skus(session)
+            stock = await in_stock_skus(session, self._skus)
         self.service.update_stock(stock)
         if not owned:
             return Picks(False, self.cold_start(stock, k))

@@ -8,7 +8,7 @@ import re
 
 from cloud import db
 from cloud.catalog.keys import CATALOG
-from cloud.inventory.availability import StockCounts
+from cloud.inventory.availability import COUNT_CAP, RECOUNT_BELOW, StockCounts
 from cloud.inventory.importer import import_stock
 from cloud.web.keys import DB, ENGINE
 from tests.cloud.checkout.shop import Shop
@@ -21,6 +21,10 @@ async def _available_on_page(shop: Shop, sku: str = "EPD-1") -> int:
     found = AVAILABLE.search(page)
     assert found, page
     return int(found.group(1))
+
+
+def _skus(shop: Shop) -> list[str]:
+    return [product.sku for product in shop.app[CATALOG].products]
 
 
 async def test_the_page_counts_what_checkouts_hold_at_once(shop: Shop) -> None:
@@ -41,8 +45,25 @@ async def test_the_page_counts_what_checkouts_hold_at_once(shop: Shop) -> None:
     assert await _available_on_page(shop) == 2
 
 
+async def test_a_well_stocked_product_is_counted_up_to_the_cap(shop: Shop) -> None:
+    await shop.add_stock("EPD-1", COUNT_CAP + 30)
+    page = await (await shop.client.get("/products/EPD-1")).text()
+    assert f'data-available="{COUNT_CAP}"' in page and "In stock" in page
+    assert " left</strong>" not in page
+
+    # Held units lower the capped count (a lower bound) without counting again...
+    await shop.place_order("EPD-1", 10)
+    assert await _available_on_page(shop) == COUNT_CAP - 10
+    # ...until it falls below RECOUNT_BELOW: then the page counts, exactly.
+    held = 10
+    while COUNT_CAP - held >= RECOUNT_BELOW:
+        await shop.place_order("EPD-1", 10, email=f"buyer{held}@example.com")
+        held += 10
+    assert await _available_on_page(shop) == COUNT_CAP + 30 - held
+
+
 async def test_stock_another_process_imports_shows_after_the_ttl(shop: Shop) -> None:
-    counts = StockCounts(shop.app[ENGINE], ttl_seconds=0.1)
+    counts = StockCounts(shop.app[ENGINE], _skus(shop), ttl_seconds=0.1)
     try:
         assert await counts.async_available("EPD-1") == 0
         # Another process: its own engine on the same database (as `ethos cloud stock import`).
@@ -63,7 +84,7 @@ async def test_stock_another_process_imports_shows_after_the_ttl(shop: Shop) -> 
 
 async def test_a_rolled_back_write_keeps_the_counts_right(shop: Shop) -> None:
     await shop.add_stock("EPD-1", 4)
-    counts = StockCounts(shop.app[ENGINE], ttl_seconds=60)
+    counts = StockCounts(shop.app[ENGINE], _skus(shop), ttl_seconds=60)
     try:
         assert await counts.async_available("EPD-1") == 4
         skus = {p.sku for p in shop.app[CATALOG].products}
