@@ -16,16 +16,11 @@ ensure_firmware_importable()
 
 
 @pytest.fixture
-async def cleanup(mqtt_broker_url: str, serial: str, e2e: bool) -> AsyncIterator[None]:
-    """After the test, what its device (`serial`, the module's own) left retained is cleared.
-
-    Only the e2e tier's Mosquitto is shared: the default tier's broker is the test's own,
-    shut down after it (and amqtt has been seen failing a subscription made while it
-    handled a simulator's last will: "dictionary changed size during iteration").
-    """
+async def cleanup(mqtt_broker_url: str, serial: str) -> AsyncIterator[None]:
+    """After the test, what its device (`serial`, the module's own) left retained is cleared
+    (on a shared broker: `clear_retained` leaves a test's own amqtt alone)."""
     yield
-    if e2e:
-        # Imported here: mqtt_support imports the firmware's modules by bare name.
-        from tests.firmware.mqtt_support import clear_retained
+    # Imported here: mqtt_support imports the firmware's modules by bare name.
+    from tests.firmware.mqtt_support import clear_retained
 
-        await clear_retained(mqtt_broker_url, serial)
+    await clear_retained(mqtt_broker_url, serial)
