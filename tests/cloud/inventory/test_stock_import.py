@@ -7,7 +7,6 @@ import secrets
 import pytest
 from sqlalchemy import select, text
 
-from cloud import db
 from cloud.catalog.loader import load_catalog
 from cloud.inventory.importer import StockImportError, import_stock
 from cloud.inventory.models import StockUnit
@@ -23,11 +22,9 @@ def csv_of(*rows: tuple[str, str, str]) -> str:
 
 
 @pytest.fixture
-async def session_factory(database):
-    engine = db.create_engine(database.url, database.schema)
-    await db.async_upgrade_to_head(engine)
-    yield db.session_factory(engine)
-    await engine.dispose()
+def session_factory(store_sessions):
+    """Sessions on a database at the migrations' head (tests/cloud/conftest.py)."""
+    return store_sessions
 
 
 async def _units(factory) -> list[StockUnit]:
