@@ -6,9 +6,10 @@ concurrent checkouts, webhooks and reconcilers cannot hand one unit to two order
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Select, Table, bindparam, delete, func, literal, select, update
@@ -99,12 +100,14 @@ _SERIALS_OF_ORDERS = (
 )
 
 
-def free_units_up_to(skus: Sequence[str], cap: int) -> Select:
+@functools.lru_cache(maxsize=8)
+def free_units_up_to(skus: tuple[str, ...], cap: int) -> Select:
     """One row: for each of `skus` in order, its free units counted up to `cap`.
 
     Each count stops at `cap` index entries (the partial index of free units), so its
     cost does not grow with the stock: counting every free unit of a well-stocked shop
-    walked them all, on every count."""
+    walked them all, on every count. One statement per SKU list and cap (building one of
+    a dozen subqueries cost more than running it), so callers pass the catalog's tuple."""
     columns = []
     for index, sku in enumerate(skus):
         first_free = (

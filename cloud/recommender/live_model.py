@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from sqlmodel import col
 from cloud.catalog.loader import Catalog
 from cloud.checkout.models import Order, OrderLine
 from cloud.checkout.states import OrderStatus
+from cloud.db_statements import async_run
 from cloud.files import write_bytes_atomically
 from cloud.inventory.service import free_units_up_to
 from ethos.tasks import async_cancel_and_wait
@@ -110,12 +111,13 @@ async def purchased_skus(session: AsyncSession, user_id: int) -> list[str]:
     return list(rows)
 
 
-async def in_stock_skus(session: AsyncSession, skus: Sequence[str]) -> frozenset[str]:
+async def in_stock_skus(session: AsyncSession, skus: tuple[str, ...]) -> frozenset[str]:
     """Those of `skus` with a unit neither held for an open invoice nor sold (one index
     entry looked at per SKU, however much is in stock)."""
     if not skus:
         return frozenset()
-    row = (await session.execute(free_units_up_to(skus, 1))).one()
+    row = (await async_run(session, free_units_up_to(skus, 1), {})).first()
+    assert row is not None  # one row of counts, always
     return frozenset(sku for sku, free in zip(skus, row, strict=True) if free)
 
 
