@@ -23,8 +23,10 @@ from tests.cloud.inventory.database_work import add_units, work_of
 SKUS = tuple(product.sku for product in load_catalog().products)
 
 
-async def _statements_of_a_count(sessions: async_sessionmaker[AsyncSession]) -> list[Any]:
-    """What a fresh `StockCounts` runs on `stock_units` for a page's count, and its answer."""
+async def _statements_of_a_count(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[int, list[tuple[str, Any]]]:
+    """A fresh `StockCounts`'s answer for a page, and what it ran on `stock_units` for it."""
     engine = sessions.kw["bind"]
     ran: list[tuple[str, Any]] = []
 
@@ -39,7 +41,7 @@ async def _statements_of_a_count(sessions: async_sessionmaker[AsyncSession]) -> 
     finally:
         counts.close()
         event.remove(engine.sync_engine, "before_cursor_execute", record)
-    return [available, ran]
+    return available, ran
 
 
 async def _work_with(sessions: async_sessionmaker[AsyncSession], more: int) -> tuple[int, int, int]:

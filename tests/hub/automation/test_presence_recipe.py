@@ -69,9 +69,7 @@ class Room:
 
 
 @pytest.fixture
-async def light(
-    mqtt_broker_url: str, prefix: str, unique_id: str, e2e: bool
-) -> AsyncIterator[SimulatedLight]:
+async def light(mqtt_broker_url: str, prefix: str, unique_id: str) -> AsyncIterator[SimulatedLight]:
     simulated = SimulatedLight(
         LightOptions(
             mqtt_broker_url,
@@ -87,11 +85,10 @@ async def light(
     yield simulated
     stop.set()
     thread.join(5)
-    if e2e:  # the shared Mosquitto keeps what the light retained
-        base = simulated.options.base
-        await clear_retained(
-            mqtt_broker_url, simulated.options.node_id, prefix, f"{base}/state", f"{base}/status"
-        )
+    base = simulated.options.base
+    await clear_retained(
+        mqtt_broker_url, simulated.options.node_id, prefix, f"{base}/state", f"{base}/status"
+    )
 
 
 @pytest.fixture
@@ -101,7 +98,6 @@ async def room(
     mqtt_broker_url: str,
     prefix: str,
     unique_id: str,
-    e2e: bool,
 ) -> AsyncIterator[Room]:
     serial = f"EPD-A{unique_id}"
     detector = DeviceThread(
@@ -117,8 +113,7 @@ async def room(
         yield Room(detector, _detector(hub, serial), light, _light(hub))
     finally:
         detector.stop()
-        if e2e:
-            await clear_retained(mqtt_broker_url, serial, prefix, f"{prefix}/status")
+        await clear_retained(mqtt_broker_url, serial, prefix, f"{prefix}/status")
 
 
 def _detector(hub: Hub, serial: str) -> str | None:

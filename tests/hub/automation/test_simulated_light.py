@@ -20,7 +20,7 @@ from tests.support.waiting import wait_until  # noqa: E402
 
 
 async def test_the_simulated_light_is_discovered_and_obeys_the_hub(
-    tmp_path: Path, mqtt_broker_url: str, unique_id: str, e2e: bool
+    tmp_path: Path, mqtt_broker_url: str, unique_id: str
 ) -> None:
     prefix = f"ha_light_{unique_id}"
     base = f"sim_{unique_id}/lamp"
@@ -53,10 +53,9 @@ async def test_the_simulated_light_is_discovered_and_obeys_the_hub(
             await wait_until(lambda: hub.states.get(entity_id).state == "off")
     finally:
         status, log = await finish(process, signal.SIGTERM)
-        if e2e:
-            await clear_retained(
-                mqtt_broker_url, f"lamp_{unique_id}", prefix, f"{base}/state", f"{base}/status"
-            )
+        await clear_retained(
+            mqtt_broker_url, f"lamp_{unique_id}", prefix, f"{base}/state", f"{base}/status"
+        )
     assert status == 0
     assert "light on (128)" in log and "light off" in log
 

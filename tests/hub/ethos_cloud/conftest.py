@@ -39,7 +39,6 @@ async def home(
     tmp_path: Path,
     prefix: str,
     unique_id: str,
-    e2e: bool,
 ) -> AsyncIterator[Home]:
     home = await open_home(
         shop, aiohttp_client, tmp_path / "hub", mqtt_broker_url, prefix,
@@ -49,8 +48,7 @@ async def home(
         yield home
     finally:
         await home.person.aclose()
-        if e2e:  # the shared Mosquitto; the in-process broker lives for one test only
-            await clear_retained(mqtt_broker_url, "none", prefix, f"{prefix}/status")
+        await clear_retained(mqtt_broker_url, "none", prefix, f"{prefix}/status")
 
 
 @pytest.fixture

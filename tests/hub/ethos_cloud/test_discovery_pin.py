@@ -143,7 +143,7 @@ async def test_an_unverified_device_is_not_pinned(identity_home: IdentityHome) -
 
 
 async def test_on_an_anonymous_broker_a_verified_devices_discovery_cannot_be_repointed(
-    anonymous_home: IdentityHome, mqtt_broker_url: str, unique_id: str, e2e: bool
+    anonymous_home: IdentityHome, mqtt_broker_url: str, unique_id: str
 ) -> None:
     """Where the broker enforces nothing, anyone can write to a device's discovery topics and
     the real device will still answer a challenge: the review's re-pointed entity and its
@@ -187,5 +187,4 @@ async def test_on_an_anonymous_broker_a_verified_devices_discovery_cannot_be_rep
             finally:
                 await async_cancel_and_wait(task)
     finally:
-        if e2e:  # the shared Mosquitto
-            await clear_retained(mqtt_broker_url, serial, prefix)
+        await clear_retained(mqtt_broker_url, serial, prefix)

@@ -43,7 +43,7 @@ async def test_link_shows_code_and_qr_then_the_account(home: Home) -> None:
 
 
 async def test_owner_links_signs_in_buys_and_the_device_is_adopted(
-    home: Home, mqtt_broker_url: str, e2e: bool
+    home: Home, mqtt_broker_url: str
 ) -> None:
     linked = await home.link()
     assert 'id="link-linked"' in linked and home.email in linked
@@ -80,8 +80,7 @@ async def test_owner_links_signs_in_buys_and_the_device_is_adopted(
         assert f'data-serial="{serial}"' in listing and "Verified" in listing
     finally:
         device.stop()
-        if e2e:
-            await clear_retained(mqtt_broker_url, serial, home.prefix)
+        await clear_retained(mqtt_broker_url, serial, home.prefix)
     # Figures for the closing note (pytest -s shows them; benchmarks/ measures properly).
     print(f"settled order -> owned in hub: {owned_after:.2f} s (polling every 0.2 s)")
     print(f"device started -> verified adoption: {verified_after:.2f} s")

@@ -54,7 +54,7 @@ def hub_app(tmp_path: Path, mqtt_broker_url: str, prefix: str) -> web.Applicatio
 
 @pytest.fixture
 async def detector(
-    owner: SignedIn, mqtt_broker_url: str, prefix: str, serial: str, e2e: bool
+    owner: SignedIn, mqtt_broker_url: str, prefix: str, serial: str
 ) -> AsyncIterator[DeviceThread]:
     device = DeviceThread(
         serial, host_port(mqtt_broker_url), {"on_latency": 0}, discovery_prefix=prefix
@@ -64,8 +64,7 @@ async def detector(
         yield device
     finally:
         device.stop()
-        if e2e:  # the shared Mosquitto; the in-process broker lives for one test only
-            await clear_retained(mqtt_broker_url, serial, prefix, f"{prefix}/status")
+        await clear_retained(mqtt_broker_url, serial, prefix, f"{prefix}/status")
 
 
 def _device_id(hub: Hub, serial: str) -> str | None:

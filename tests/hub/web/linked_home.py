@@ -135,7 +135,6 @@ async def linked_home_factory(
     smtp_server: MailCatcher,
     mqtt_broker_url: str,
     unique_id: str,
-    e2e: bool,
     tmp_path: Path,
 ) -> AsyncIterator[Callable[..., Awaitable[LinkedHome]]]:
     """Makes the store and an unlinked hub; ``config`` overrides the hub's settings."""
@@ -171,5 +170,4 @@ async def linked_home_factory(
     yield make
     for home in homes:
         await home.aclose()
-    if e2e:  # the shared Mosquitto; the in-process broker lives for one test only
-        await clear_retained(mqtt_broker_url, "none", prefix, f"{prefix}/status")
+    await clear_retained(mqtt_broker_url, "none", prefix, f"{prefix}/status")

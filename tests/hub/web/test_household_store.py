@@ -46,7 +46,6 @@ async def test_a_store_account_nobody_invited_cannot_read_or_control_the_hub(
     linked_home_factory: Callable[..., Awaitable[LinkedHome]],  # noqa: F811
     mqtt_broker_url: str,
     unique_id: str,
-    e2e: bool,
 ) -> None:
     prefix, serial = f"ha_household_{unique_id}", f"EPD-H{unique_id}"
     home = await linked_home_factory(
@@ -83,8 +82,7 @@ async def test_a_store_account_nobody_invited_cannot_read_or_control_the_hub(
         assert device.device.fusion.hold_ms == hold_before
     finally:
         device.stop()
-        if e2e:
-            await clear_retained(mqtt_broker_url, serial, prefix, f"{prefix}/status")
+        await clear_retained(mqtt_broker_url, serial, prefix, f"{prefix}/status")
 
 
 async def test_an_email_invitation_admits_the_account_with_that_address(
