@@ -46,7 +46,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _skus(request: web.Request) -> set[str]:
-    return {product.sku for product in request.app[CATALOG].products}
+    return set(request.app[CATALOG].skus)
 
 
 def _filter_or_errors(request: web.Request) -> tuple[OrderFilter, dict[str, str]]:

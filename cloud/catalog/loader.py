@@ -29,6 +29,11 @@ class Catalog:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_sku", {p.sku: p for p in self.products})
 
+    @property
+    def skus(self) -> tuple[str, ...]:
+        """Every SKU sold, in the catalog's order."""
+        return tuple(self._by_sku)  # type: ignore[attr-defined]
+
     def get(self, sku: str) -> Product | None:
         return self._by_sku.get(sku)  # type: ignore[attr-defined]
 

@@ -184,7 +184,7 @@ STOCK_COUNTS: web.AppKey[StockCounts] = web.AppKey("stock_counts", StockCounts)
 
 async def stock_counts_ctx(app: web.Application) -> AsyncIterator[None]:
     """The app's counts, on its engine (register after the database context)."""
-    skus = [product.sku for product in app[CATALOG].products]
+    skus = app[CATALOG].skus
     counts = app[STOCK_COUNTS] = StockCounts(app[ENGINE], skus)
     yield
     counts.close()

@@ -17,7 +17,7 @@ async def run_stock_import(settings: CloudSettings, text: str) -> int:
     try:
         if not settings.production:  # production migrates with `ethos cloud migrate`
             await db.async_upgrade_to_head(engine)
-        skus = {product.sku for product in load_catalog().products}
+        skus = set(load_catalog().skus)
         async with db.session_factory(engine)() as session, session.begin():
             result = await import_stock(session, settings.secret_key, text, skus)
     except StockImportError as err:

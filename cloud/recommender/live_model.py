@@ -141,7 +141,7 @@ class StoreRecommender:
         self.service = RecommendationService(model_path, debounce_seconds=options.debounce_seconds)
         self._db = db
         self._catalog = catalog
-        self._skus = tuple(product.sku for product in catalog.products)
+        self._skus = catalog.skus
         self._options = options
         self._fingerprint_path = model_path.with_suffix(".trained.json")
         self._trained: Fingerprint | None = None  # what the serving model covers

@@ -103,6 +103,15 @@ def test_catalog_errors_name_file_and_field(tmp_path: Path):
         load_catalog(tmp_path)
 
 
+def test_catalog_skus_follow_the_files(tmp_path: Path):
+    plugs = json.loads((Path(load_catalog.__globals__["DATA_DIR"]) / "plugs.json").read_text())
+    (tmp_path / "b.json").write_text(json.dumps(plugs[:1]))
+    (tmp_path / "a.json").write_text(json.dumps(plugs[1:2]))
+    catalog = load_catalog(tmp_path)
+    assert catalog.skus == (plugs[1]["sku"], plugs[0]["sku"])  # files in name order
+    assert all(catalog.get(sku) is not None for sku in catalog.skus)
+
+
 async def test_anonymous_home_page_is_shared_but_never_a_personal_one(
     client, smtp_server, unique_id
 ):

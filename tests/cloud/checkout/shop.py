@@ -50,7 +50,7 @@ class Shop:
         text = "serial,sku,claim_secret\n" + "".join(
             f"{serial},{sku},{secret}\n" for serial, secret in units.items()
         )
-        skus = {p.sku for p in self.app[CATALOG].products}
+        skus = set(self.app[CATALOG].skus)
         async with self.app[DB]() as session, session.begin():
             await import_stock(session, self.settings.secret_key, text, skus)
         return units

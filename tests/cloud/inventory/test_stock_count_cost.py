@@ -20,7 +20,7 @@ from cloud.inventory.availability import COUNT_CAP, StockCounts
 from cloud.recommender.live_model import in_stock_skus
 from tests.cloud.inventory.database_work import add_units, work_of
 
-SKUS = tuple(product.sku for product in load_catalog().products)
+SKUS = load_catalog().skus
 
 
 async def _statements_of_a_count(

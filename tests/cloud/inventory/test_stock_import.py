@@ -13,7 +13,7 @@ from cloud.inventory.models import StockUnit
 from cloud.inventory.sealing import seal, unseal
 from ethos.cli import main as ethos_main
 
-SKUS = {p.sku for p in load_catalog().products}
+SKUS = set(load_catalog().skus)
 KEY = "test-secret-key-for-sealing-claim-secrets"
 
 

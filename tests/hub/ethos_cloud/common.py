@@ -113,7 +113,7 @@ class Home:
     async def buy(self, serial: str) -> str:
         """Stock one unit with this serial, buy it as the owner, pay; returns its secret."""
         secret = secrets.token_hex(32)
-        skus = {p.sku for p in self.shop.app[CATALOG].products}
+        skus = set(self.shop.app[CATALOG].skus)
         async with self.shop.app[DB]() as session, session.begin():
             await import_stock(
                 session,
