@@ -33,8 +33,11 @@ POLL_INTERVAL_S = 5.0
 MAX_ATTEMPTS = 8
 BATCH_SIZE = 5
 SMTP_TIMEOUT_S = 15
-# How long a claimed batch is its sender's alone: longer than sending it can take.
-CLAIM_TIME = timedelta(seconds=BATCH_SIZE * SMTP_TIMEOUT_S + 30)
+# How long a claimed mail is its sender's alone: longer than one send can take. The
+# batch's unsent mails are claimed again each time a send is recorded, so a sender that
+# dies leaves them to the next holder this long after its last send (not after the time
+# the whole batch could take: a confirmation mail waited two minutes).
+CLAIM_TIME = timedelta(seconds=SMTP_TIMEOUT_S + 30)
 _DUE_MAIL = (
     select(OutgoingMail)
     .where(
@@ -53,6 +56,11 @@ _CLAIM_MAIL = (
     update(_MAILS)
     .where(_MAILS.c.id.in_(bindparam("b_ids", expanding=True)))
     .values(attempts=_MAILS.c.attempts + 1, next_attempt_at=bindparam("b_until"))
+)
+_EXTEND_CLAIM = (
+    update(_MAILS)
+    .where(_MAILS.c.id.in_(bindparam("b_ids", expanding=True)), _MAILS.c.sent_at.is_(None))
+    .values(next_attempt_at=bindparam("b_until"))
 )
 _RECORD_SENT = (
     update(_MAILS)
@@ -143,8 +151,9 @@ class MailDispatcher:
         next attempt pushed `CLAIM_SECONDS` ahead, so no other replica takes it), then each
         mail is sent with no transaction or connection held (SQLite has one connection for
         the whole store: a send must not stop every request), and marked sent in its own
-        transaction right after the server accepted it. A replica killed mid-batch leaves
-        its unsent claims to the next holder once they lapse; only the mail whose send it
+        transaction right after the server accepted it, which also claims the batch's
+        unsent mail again. A replica killed mid-batch leaves its unsent claims to the next
+        holder once they lapse, `CLAIM_TIME` after its last send; only the mail whose send it
         had not yet recorded goes out twice, with the same Message-ID, which receiving
         systems recognise. A sender stopped cleanly (lease handed over) gives back what it
         had not sent at once.
@@ -153,10 +162,10 @@ class MailDispatcher:
         pending = {mail.id: mail for mail in claimed}
         try:
             for mail in claimed:
-                await self._async_deliver_one(mail)
                 del pending[mail.id]
+                await self._async_deliver_one(mail, list(pending))
         except asyncio.CancelledError:
-            await self._async_release(list(pending))
+            await self._async_release([mail.id, *pending])
             raise
         return len(claimed)
 
@@ -188,26 +197,40 @@ class MailDispatcher:
         except Exception:  # the claims lapse by themselves
             _LOGGER.warning("mail: %d claimed mails not given back", len(mail_ids))
 
-    async def _async_deliver_one(self, mail: OutgoingMail) -> None:
+    async def _async_deliver_one(self, mail: OutgoingMail, unsent: list[int | None]) -> None:
+        """Send `mail`, record how it went and claim the batch's `unsent` mail again."""
         try:
             await self._transport.async_send(compose(mail, self._sender))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as err:
             wait = timedelta(seconds=min(30 * 2 ** (mail.attempts - 1), 3600))
             error = f"{type(err).__name__}: {err}"[:500]
-            await self._async_record(mail, next_attempt_at=utcnow() + wait, last_error=error)
+            await self._async_record(
+                mail, unsent, next_attempt_at=utcnow() + wait, last_error=error
+            )
             _LOGGER.warning(
                 "mail %s to %s failed (attempt %s): %s", mail.id, mail.recipient, mail.attempts, err
             )
             return
         async with self._sessions() as session, session.begin():
             await async_run(session, _RECORD_SENT, {"b_id": mail.id, "b_sent": utcnow()})
+            await self._async_extend_claim(session, unsent)
         _LOGGER.debug("mail %s delivered to %s", mail.id, mail.recipient)
 
-    async def _async_record(self, mail: OutgoingMail, **values: object) -> None:
+    async def _async_record(
+        self, mail: OutgoingMail, unsent: list[int | None], **values: object
+    ) -> None:
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(OutgoingMail)
                 .where(col(OutgoingMail.id) == mail.id)
                 .values(**values)
                 .execution_options(synchronize_session=False)
+            )
+            await self._async_extend_claim(session, unsent)
+
+    @staticmethod
+    async def _async_extend_claim(session: AsyncSession, unsent: list[int | None]) -> None:
+        if unsent:
+            await session.execute(
+                _EXTEND_CLAIM, {"b_ids": unsent, "b_until": utcnow() + CLAIM_TIME}
             )
