@@ -35,6 +35,7 @@ MAX_ATTEMPTS = 5
 # statements per call (and the ORM's handling of an entity UPDATE) was a large share of
 # the checkout's CPU time.
 _ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
+_HOLDER_STATUS = select(_ORDERS.c.status).where(_ORDERS.c.invoice_id == bindparam("b_invoice"))
 _RECORD_INVOICE = (
     update(_ORDERS)
     .where(_ORDERS.c.id == bindparam("b_order"), _ORDERS.c.invoice_id.is_(None))
@@ -228,6 +229,12 @@ def _matches(order: service.PricedOrder, invoice: Invoice) -> bool:
         and invoice.amount == order.total
         and invoice.currency == order.currency.upper()
     )
+
+
+async def status_of_invoice_holder(session: AsyncSession, invoice_id: str) -> str | None:
+    """The status of the order that has recorded `invoice_id` as its invoice, if one has."""
+    rows = (await async_run(session, _HOLDER_STATUS, {"b_invoice": invoice_id})).rows
+    return str(rows[0][0]) if rows else None
 
 
 async def sync_order_with_invoice(ctx: CheckoutContext, invoice: Invoice) -> InvoiceOutcome:

@@ -16,7 +16,7 @@ from cloud.checkout.refund_personal_data import REFUNDS_HOLDER
 from cloud.ops.const import JOB_RECONCILER
 from cloud.ops.keys import JOBS
 from cloud.payments.greenfield import Invoice
-from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, PAYOUT_LISTENER
+from cloud.payments.keys import GREENFIELD, INVOICE_HOLDER, INVOICE_LISTENER, PAYOUT_LISTENER
 from cloud.payments.outcomes import InvoiceOutcome
 from cloud.web.keys import API, DB, MAIL, SETTINGS
 
@@ -34,6 +34,7 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
         return await refunds.follow_payout(context, pull_payment_id, payout_id)
 
     app[INVOICE_LISTENER] = listener
+    app[INVOICE_HOLDER] = flow.status_of_invoice_holder
     app[PAYOUT_LISTENER] = payout_listener
     # One replica reconciles at a time (its lease moves when that replica dies).
     app[JOBS].add(JOB_RECONCILER, lambda: reconciler.async_run_reconciler(context))

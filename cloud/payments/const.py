@@ -9,9 +9,12 @@ WEBHOOK_PATH = "/webhooks/btcpay"
 # Greenfield's health endpoint (no API key needed): {"synchronized": true}.
 HEALTH_PATH = "/api/v1/health"
 
+# The event that only says an invoice exists: it can change an order only before the order
+# has recorded the invoice (the answer to our request was lost, and the order adopts it).
+INVOICE_CREATED = "InvoiceCreated"
 INVOICE_EVENTS = frozenset(
     {
-        "InvoiceCreated",
+        INVOICE_CREATED,
         "InvoiceReceivedPayment",
         "InvoicePaymentSettled",
         "InvoiceProcessing",

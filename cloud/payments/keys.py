@@ -23,10 +23,14 @@ class WebhookSecret:
 # transaction (the webhook's, which records the delivery in the same commit). It never
 # commits; mail it queues is the caller's to dispatch once that commit is done.
 InvoiceListener = Callable[[AsyncSession, Invoice], Awaitable[InvoiceOutcome]]
+# The status of the order that already holds the invoice named (None: no order holds it
+# yet), read in the caller's session: an InvoiceCreated for such an invoice tells nothing new.
+InvoiceHolder = Callable[[AsyncSession, str], Awaitable[str | None]]
 # Told the pull payment and payout a payout webhook names (the body is not trusted further).
 PayoutListener = Callable[[str, str], Awaitable[InvoiceOutcome]]
 
 GREENFIELD: web.AppKey[GreenfieldClient] = web.AppKey("greenfield", GreenfieldClient)
 WEBHOOK_SECRET: web.AppKey[WebhookSecret] = web.AppKey("btcpay_webhook_secret", WebhookSecret)
 INVOICE_LISTENER: web.AppKey[InvoiceListener] = web.AppKey("invoice_listener")
+INVOICE_HOLDER: web.AppKey[InvoiceHolder] = web.AppKey("invoice_holder")
 PAYOUT_LISTENER: web.AppKey[PayoutListener] = web.AppKey("payout_listener")

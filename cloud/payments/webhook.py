@@ -1,8 +1,10 @@
 """`POST /webhooks/btcpay`: verify, de-duplicate, then act on the invoice as BTCPay has it.
 
 The body is never trusted beyond naming an invoice: the invoice is re-fetched and its
-current status decides. What a delivery does (the order's move, its stock and mail) and
-what records it (the processed delivery, the timeline row, the receipt) commit together.
+current status decides. An InvoiceCreated naming the invoice its order already holds is the
+exception: it cannot move the order, so BTCPay is not asked. What a delivery does (the
+order's move, its stock and mail) and what records it (the processed delivery, the timeline
+row, the receipt) commit together.
 Answers follow BTCPay's retry rules: 4xx for deliveries that must not be retried (bad
 signature, malformed body), 5xx only when a retry can help.
 """
@@ -19,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 
 from cloud.db import insert_values, row_values
 from cloud.db_statements import async_run
-from cloud.payments.const import INVOICE_EVENTS, SIGNATURE_HEADER
+from cloud.payments.const import INVOICE_CREATED, INVOICE_EVENTS, SIGNATURE_HEADER
 from cloud.payments.greenfield import BtcpayError, Invoice
-from cloud.payments.keys import GREENFIELD, INVOICE_LISTENER, WEBHOOK_SECRET
+from cloud.payments.keys import GREENFIELD, INVOICE_HOLDER, INVOICE_LISTENER, WEBHOOK_SECRET
 from cloud.payments.models import InvoiceEvent, ProcessedDelivery, WebhookReceipt
 from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
 from cloud.payments.payout_webhook import PAYOUT_EVENTS, payout_event
@@ -64,20 +66,29 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
         invoice_id = event.get("invoiceId")
     except (ValueError, KeyError, AttributeError, TypeError):
         raise web.HTTPBadRequest(text="The webhook body is not a BTCPay event.") from None
+    created = invoice_id if event_type == INVOICE_CREATED and isinstance(invoice_id, str) else None
     async with request.app[DB]() as session:
         if (await async_run(session, _PROCESSED, {"b_delivery": delivery_id})).rows:
             return _answer("duplicate")
+        # The order already has this invoice: an InvoiceCreated has nothing to tell it, and
+        # BTCPay is not asked again (every checkout would cost it two calls). The events that
+        # follow, or the reconciler, carry any later change.
+        held = await request.app[INVOICE_HOLDER](session, created) if created else None
     if event_type in PAYOUT_EVENTS:
         return await payout_event(request, delivery_id, event_type, event)
     if event_type not in INVOICE_EVENTS or not isinstance(invoice_id, str):
         return _answer(str(InvoiceOutcome.ignored("not an invoice event")))
-    try:
-        invoice = await request.app[GREENFIELD].get_invoice(invoice_id)
-    except BtcpayError as err:
-        raise web.HTTPServiceUnavailable(text=f"Cannot check the invoice: {err.message}") from err
+    found: Invoice | InvoiceOutcome | None = InvoiceOutcome.unchanged(held) if held else None
+    if found is None:
+        try:
+            found = await request.app[GREENFIELD].get_invoice(invoice_id)
+        except BtcpayError as err:
+            raise web.HTTPServiceUnavailable(
+                text=f"Cannot check the invoice: {err.message}"
+            ) from err
     try:
         outcome = await _act_and_record(
-            request, body, event, delivery_id, event_type, invoice_id, invoice
+            request, body, event, delivery_id, event_type, invoice_id, found
         )
     except _DuplicateDelivery:
         # Another request (another replica) acted on this delivery meanwhile.
@@ -104,10 +115,13 @@ async def _act_and_record(
     delivery_id: str,
     event_type: str,
     invoice_id: str,
-    invoice: Invoice | None,
+    found: Invoice | InvoiceOutcome | None,
 ) -> InvoiceOutcome:
     """Act on the invoice and record it in one transaction: the processed delivery, what the
     listener did to the order (stock, mail), the timeline row and the receipt, one commit.
+
+    `found`: the invoice as BTCPay has it (None: BTCPay does not know it), or the outcome
+    already decided without asking BTCPay.
 
     The delivery's row goes first: its primary key decides a duplicate delivered
     concurrently (to another replica too). On PostgreSQL the second INSERT waits for the
@@ -128,11 +142,13 @@ async def _act_and_record(
             )
         except IntegrityError:
             raise _DuplicateDelivery from None
-        outcome = (
-            InvoiceOutcome.ignored("unknown invoice")
-            if invoice is None
-            else await request.app[INVOICE_LISTENER](session, invoice)
-        )
+        invoice = found if isinstance(found, Invoice) else None
+        if isinstance(found, InvoiceOutcome):
+            outcome = found
+        elif invoice is None:
+            outcome = InvoiceOutcome.ignored("unknown invoice")
+        else:
+            outcome = await request.app[INVOICE_LISTENER](session, invoice)
         if outcome.kind is OutcomeKind.RETRY:
             raise _OrderBusy
         # Row values, not model instances: building those cost more than the INSERTs.

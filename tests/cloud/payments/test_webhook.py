@@ -116,6 +116,38 @@ async def test_reordered_events_never_move_an_order_back(shop_without_webhook):
     assert (await shop.order(order_id)).status == "paid"
 
 
+async def test_invoicecreated_for_the_invoice_its_order_holds_does_not_ask_btcpay(
+    shop_without_webhook,
+):
+    """Every checkout's InvoiceCreated names the invoice its order has just recorded: it can
+    move nothing, so it is answered without a call to BTCPay (it used to re-fetch)."""
+    shop = shop_without_webhook
+    await shop.add_stock("EPD-1", 1)
+    order_id = await shop.place_order()
+    invoice_id = await shop.invoice_id(order_id)
+    await shop.sim.act(invoice_id, "pay")
+    await shop.sim.act(invoice_id, "confirm")
+    # The next read of the invoice fails: whichever delivery re-fetches meets it.
+    invoice_path = f"/api/v1/stores/{shop.sim.store_id}/invoices/{invoice_id}"
+    await shop.sim.fail_next(503, method="GET", path=invoice_path)
+    created = event(shop, invoice_id, "InvoiceCreated")
+
+    status, answer = await post(shop, created)
+
+    assert status == 200 and answer["status"] == "unchanged: awaiting_payment"
+    assert (await post(shop, created))[1]["status"] == "duplicate"  # recorded as processed
+    settled = event(shop, invoice_id, "InvoiceSettled")
+    assert (await post(shop, settled))[0] == 503  # the fault was still there
+    assert (await post(shop, settled))[1]["status"] == "paid"  # BTCPay's retry
+    async with shop.client.app[DB]() as session:
+        steps = (
+            await session.scalars(
+                select(InvoiceEvent.event_type).where(InvoiceEvent.invoice_id == invoice_id)
+            )
+        ).all()
+    assert steps == ["InvoiceCreated", "InvoiceSettled"]
+
+
 async def test_the_body_is_not_trusted_only_the_refetched_invoice(shop_without_webhook):
     """A correctly signed "InvoiceSettled" for an unpaid invoice settles nothing."""
     shop = shop_without_webhook
