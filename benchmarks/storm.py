@@ -6,13 +6,15 @@ round-robin to the replicas with duplicates, reordering, forgeries and drops. Th
 
 1. Storm: `--buyers` people at once sign up, confirm by the mailed link (which signs them
    in), put a presence detector in the cart and check out; most then pay their invoice at
-   the simulator (pay and confirm). When a third of them have checked out, one replica is
-   killed with SIGKILL (and started again); at two thirds PostgreSQL is restarted (fast
-   mode: every connection cut).
+   the simulator (pay and confirm). When a third of them have checked out, the replica that
+   runs the once-only jobs (the mail among them, as its /metrics says) is killed with
+   SIGKILL (and started again); at two thirds PostgreSQL is restarted (fast mode: every
+   connection cut).
 2. Checks: no unit allocated twice or to an order it is not held for; every invoice the
    simulator has settled has its order paid and its units owned within one reconcile
    interval after the last recovery (the reconciler re-reads invoices whose webhook was
-   dropped); every forged webhook refused (the simulator's count of forgeries and their
+   dropped); every buyer got their confirmation link, the killed replica's claimed mail
+   included; every forged webhook refused (the simulator's count of forgeries and their
    answers, against the replicas' logged refusals); no 5xx outside the restart windows.
 3. Rolling restart under load: guests keep checking out while each replica in turn is
    drained in HAProxy, stopped with SIGTERM, started and waited for; no request may fail.
@@ -46,6 +48,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+
+from cloud.ops.const import JOB_MAIL
 
 ROOT = Path(__file__).resolve().parents[1]
 SKU = "EPD-1"
@@ -240,6 +244,8 @@ class Storm:
     buyer_failures: list[str] = field(default_factory=list)
     checkout_times: list[float] = field(default_factory=list)
     events: dict[str, float] = field(default_factory=dict)
+    jobs: list[list[str]] = field(default_factory=list)  # by replica, before the kill
+    killed: dict[str, Any] = field(default_factory=dict)
     rng: random.Random = field(default_factory=lambda: random.Random(17))
 
     def session(self) -> aiohttp.ClientSession:
@@ -317,11 +323,15 @@ class Storm:
 
     async def faults(self, probe_failures: list[float]) -> None:
         """SIGKILL a replica a quarter into the arrivals (and start it again), then restart
-        PostgreSQL at 60 % of them (or once the replica is back, if later)."""
+        PostgreSQL at 60 % of them (or once the replica is back, if later). The replica
+        killed is the one sending the mail, so its jobs must move while buyers wait for
+        their confirmation links."""
         ramp, started = self.args.ramp_seconds, self.recorder.started
         await asyncio.sleep(max(0.0, started + ramp * 0.25 - time.monotonic()))
+        victim = await asyncio.to_thread(self.mail_holder)
+        self.killed = {"replica": self.stack.nodes[victim].name, "its jobs": self.jobs[victim]}
         self.events["kill"] = time.monotonic()
-        node = await asyncio.to_thread(self.stack.kill_replica, 1)
+        node = await asyncio.to_thread(self.stack.kill_replica, victim)
         # Until HAProxy's checks find it dead, requests in flight to it fail.
         await asyncio.to_thread(self.stack.wait_backend, node, "DOWN")
         self.events["HAProxy saw it down"] = time.monotonic()
@@ -336,6 +346,12 @@ class Storm:
             if not probe_failures or time.monotonic() - probe_failures[-1] >= 1.0:
                 break
             await asyncio.sleep(PROBE_INTERVAL_S)
+
+    def mail_holder(self) -> int:
+        """The index of the replica holding the mail job (the second one if none says so)."""
+        self.jobs = [self.stack.held_leases(node) for node in self.stack.nodes]
+        holders = [index for index, held in enumerate(self.jobs) if JOB_MAIL in held]
+        return holders[0] if holders else 1
 
     def close_windows(self, probe_failures: list[float]) -> None:
         """The restart windows, once every request is in: from the fault until the last
@@ -568,6 +584,7 @@ async def run_storm(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             "events (s after start)": {
                 k: round(v - storm.recorder.started, 2) for k, v in storm.events.items()
             },
+            "killed": storm.killed,
             "recovery after kill (s)": storm.kill_recovery(),
             "recovery after PostgreSQL restart (s)": round(
                 storm.events["pg recovered"] - storm.events["pg restart"], 2

@@ -38,6 +38,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -66,6 +67,9 @@ SIMULATOR_HEADER = "X-Ethos-BTCPay-Simulator"
 BACKEND = "store"
 PANIC_SUFFIX = "-panic"  # the unchecked backup entry of each replica
 HEALTH_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+# A once-only job this replica runs, as its /metrics tells.
+HELD_LEASE_RE = re.compile(r'^ethos_job_lease_held\{lease="([^"]+)"\} 1(?:\.0)?$', re.MULTILINE)
 FALLBACK_HEALTH_PATH = "/"
 START_TIMEOUT_S = 90.0
 DRAIN_TIMEOUT_S = 30.0
@@ -355,6 +359,8 @@ class Stack:
     # The simulator's credentials (None: the constants in development, generated in production).
     sim_api_key: str | None = None
     sim_store_id: str | None = None
+    # The replicas' /metrics bearer token (the storm asks them which jobs they run).
+    metrics_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _containers: dict[str, str] = field(default_factory=dict)
     _pg_tmp: Path | None = None
 
@@ -402,6 +408,7 @@ class Stack:
             "BTCPAY_WEBHOOK_SECRET": self.webhook_secret,
             "ETHOS_RECONCILE_SECONDS": str(self.reconcile_seconds),
             "ETHOS_TRUSTED_PROXIES": "127.0.0.1",
+            "ETHOS_METRICS_TOKEN": self.metrics_token,
             "LOG_LEVEL": self.log_level,
             **self.extra_env,
         }
@@ -713,6 +720,18 @@ backend {BACKEND}
             code = node.proc.wait()
         node.proc = None
         return code
+
+    def held_leases(self, node: Replica) -> list[str]:
+        """The once-only jobs a running replica holds, from its /metrics ([] if it does
+        not answer)."""
+        request = urllib.request.Request(  # noqa: S310 (our own replica, over http)
+            node.url + METRICS_PATH, headers={"Authorization": f"Bearer {self.metrics_token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5.0) as response:  # noqa: S310
+                return sorted(HELD_LEASE_RE.findall(response.read().decode()))
+        except (OSError, ValueError):
+            return []
 
     def kill_replica(self, index: int) -> Replica:
         """SIGKILL, no warning: what a crashed machine does to a replica."""
