@@ -233,6 +233,12 @@ class Client:
         return headers["Location"].rsplit("/", 1)[-1]
 
 
+def mail_holder(jobs_by_replica: list[list[str]]) -> int:
+    """The index of the replica holding the mail job (the second one if none says so)."""
+    holders = [index for index, held in enumerate(jobs_by_replica) if JOB_MAIL in held]
+    return holders[0] if holders else 1
+
+
 @dataclass
 class Storm:
     args: argparse.Namespace
@@ -244,7 +250,6 @@ class Storm:
     buyer_failures: list[str] = field(default_factory=list)
     checkout_times: list[float] = field(default_factory=list)
     events: dict[str, float] = field(default_factory=dict)
-    jobs: list[list[str]] = field(default_factory=list)  # by replica, before the kill
     killed: dict[str, Any] = field(default_factory=dict)
     rng: random.Random = field(default_factory=lambda: random.Random(17))
 
@@ -328,8 +333,9 @@ class Storm:
         their confirmation links."""
         ramp, started = self.args.ramp_seconds, self.recorder.started
         await asyncio.sleep(max(0.0, started + ramp * 0.25 - time.monotonic()))
-        victim = await asyncio.to_thread(self.mail_holder)
-        self.killed = {"replica": self.stack.nodes[victim].name, "its jobs": self.jobs[victim]}
+        jobs = await asyncio.to_thread(self.jobs_by_replica)
+        victim = mail_holder(jobs)
+        self.killed = {"replica": self.stack.nodes[victim].name, "its jobs": jobs[victim]}
         self.events["kill"] = time.monotonic()
         node = await asyncio.to_thread(self.stack.kill_replica, victim)
         # Until HAProxy's checks find it dead, requests in flight to it fail.
@@ -347,11 +353,8 @@ class Storm:
                 break
             await asyncio.sleep(PROBE_INTERVAL_S)
 
-    def mail_holder(self) -> int:
-        """The index of the replica holding the mail job (the second one if none says so)."""
-        self.jobs = [self.stack.held_leases(node) for node in self.stack.nodes]
-        holders = [index for index, held in enumerate(self.jobs) if JOB_MAIL in held]
-        return holders[0] if holders else 1
+    def jobs_by_replica(self) -> list[list[str]]:
+        return [self.stack.held_leases(node) for node in self.stack.nodes]
 
     def close_windows(self, probe_failures: list[float]) -> None:
         """The restart windows, once every request is in: from the fault until the last
