@@ -21,6 +21,12 @@ measured twice: over the concurrent phase (the figure the goals were set with, w
 counts the visits still under way when the phase ends, and the store's idle work, against
 the purchases completed), and over the burst, where every one of the 50 visits completes.
 Several rounds; medians of the per-round figures are reported.
+The floor of that CPU figure, measured in the same rounds: a bare aiohttp server (on the
+store's event loop) answering a buyer's four requests with this tree's own product and
+checkout pages as constant bytes, a cookie and the two redirects, loaded exactly as the
+store is (the same buyers, think times and burst). Its CPU per buyer is what serving the
+four requests costs before any of the store's work; the report also gives each store's
+CPU per buyer above it.
 
 `--baseline REF` (default: main as it was before the checkout-cost work) checks REF out
 into a temporary git worktree and runs its store, its simulator and its own database beside
@@ -29,6 +35,7 @@ prints both side by side with the ratio this tree / baseline.
 Usage: python benchmarks/checkout_latency.py [--buyers 50] [--seconds 15] [--rounds 3]
        [--baseline REF|none] [--database-url postgresql+asyncpg://…] [--tmp-dir /dev/shm]
        [--profile FILE]
+       python benchmarks/checkout_latency.py --serve-floor PAGES_DIR --port PORT  (the floor)
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -409,16 +417,109 @@ async def one_round(args: argparse.Namespace, target: Target, round_no: int) -> 
     figures["fetch"].append(fetches)
 
 
-async def run(args: argparse.Namespace, targets: list[Target]) -> None:
+# The floor's copies of this tree's pages, captured from its store before the rounds.
+FLOOR_PAGES = ("product.html", "checkout.html")
+# The figures measured on the floor (the loads a buyer's four requests meet).
+FLOOR_FIGURES = ("cpu", "bcpu", "c99", "p99", "rate")
+
+
+def floor_app(pages: Path) -> Any:
+    """A buyer's four requests answered with no work: the captured pages as constant bytes
+    (with a session cookie, as the store sets), the posted forms read, the redirects."""
+    from aiohttp import web
+
+    product, checkout = ((pages / name).read_bytes() for name in FLOOR_PAGES)
+    cookie = secrets.token_urlsafe(32)
+
+    def page(body: bytes) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handler(_request: web.Request) -> web.Response:
+            response = web.Response(body=body, content_type="text/html")
+            response.set_cookie("session", cookie, httponly=True, samesite="Lax")
+            return response
+
+        return handler
+
+    def redirect(to: Callable[[], str]) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handler(request: web.Request) -> web.Response:
+            await request.post()
+            return web.Response(status=303, headers={"Location": to()})
+
+        return handler
+
+    app = web.Application()
+    app.router.add_get("/products/EPD-1", page(product))
+    app.router.add_post("/cart/add", redirect(lambda: "/cart"))
+    app.router.add_get("/checkout", page(checkout))
+    app.router.add_post("/checkout", redirect(lambda: f"/orders/{secrets.token_hex(8)}"))
+    return app
+
+
+def serve_floor(pages: Path, port: int) -> None:
+    from aiohttp import web
+
+    from ethos.event_loop import new_server_loop
+
+    loop = new_server_loop()
+    web.run_app(
+        floor_app(pages), host="127.0.0.1", port=port, print=None, access_log=None, loop=loop
+    )
+
+
+async def capture_pages(base: str, folder: Path) -> None:
+    """The product and checkout pages a buyer of `base` receives, saved for the floor."""
+    import aiohttp
+
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(f"{base}/products/EPD-1") as response:
+            product = await response.read()
+        token = CSRF_RE.search(product.decode()).group(1)
+        data = {"sku": "EPD-1", "quantity": "1", "csrf_token": token}
+        async with session.post(f"{base}/cart/add", data=data, allow_redirects=False) as r:
+            assert r.status == 303, r.status
+        async with session.get(f"{base}/checkout") as response:
+            checkout = await response.read()
+    for name, body in zip(FLOOR_PAGES, (product, checkout), strict=True):
+        (folder / name).write_bytes(body)
+
+
+def start_floor(floor: Target, pages: Path) -> None:
+    port = free_port()
+    floor.base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, __file__, "--serve-floor", str(pages), "--port", str(port)]
+    floor.procs = [subprocess.Popen(command, cwd=ROOT)]
+    wait_for_port("127.0.0.1", port, floor.procs[0])
+
+
+async def floor_round(args: argparse.Namespace, floor: Target, round_no: int) -> None:
+    """The concurrent phase and the burst against the floor, as against a store."""
+    figures, pid = floor.figures, floor.procs[0].pid
+    cpu_before, start = cpu_seconds(pid), time.perf_counter()
+    shopping, bought = await concurrent_buyers(floor.base, args.buyers, args.seconds, round_no)
+    elapsed = time.perf_counter() - start
+    figures["cpu"].append((cpu_seconds(pid) - cpu_before) * 1000 / len(bought))
+    figures["c99"].append(percentile(shopping, 99) * 1000)
+    figures["rate"].append(len(bought) / elapsed)
+    latencies: list[float] = []
+    cpu_before = cpu_seconds(pid)
+    await asyncio.gather(*(one_buyer(floor.base, latencies) for _ in range(args.buyers)))
+    figures["bcpu"].append((cpu_seconds(pid) - cpu_before) * 1000 / args.buyers)
+    figures["p99"].append(percentile(latencies, 99) * 1000)
+
+
+async def run(args: argparse.Namespace, targets: list[Target], floor: Target) -> None:
     """Alternate the targets round by round (the first goes first in even rounds), so a
-    machine that slows down or speeds up during the run weighs on both alike."""
-    for target in targets:
+    machine that slows down or speeds up during the run weighs on both alike; the floor
+    is loaded in every round too, between them."""
+    for target in (*targets, floor):
         await asyncio.gather(*(one_buyer(target.base, []) for _ in range(5)))  # warm-up
     for round_no in range(args.rounds):
         order = targets if round_no % 2 == 0 else targets[::-1]
-        for target in order:
+        for index, target in enumerate(order):
             print(f"round {round_no + 1}/{args.rounds}: {target.name}", file=sys.stderr)
             await one_round(args, target, round_no)
+            if index == 0:
+                print(f"round {round_no + 1}/{args.rounds}: floor", file=sys.stderr)
+                await floor_round(args, floor, round_no)
 
 
 @contextlib.contextmanager
@@ -454,7 +555,7 @@ def describe(ref: str) -> str:
     return out.stdout.strip() or ref
 
 
-async def main_async(args: argparse.Namespace) -> list[Target]:
+async def main_async(args: argparse.Namespace) -> tuple[list[Target], Target]:
     # Each concurrent buyer buys about once every 4 × 2 s of think time.
     per_round = args.buyers + 10 + int(args.buyers * args.seconds / 6) + 50
     units = per_round * args.rounds + 100
@@ -473,15 +574,20 @@ async def main_async(args: argparse.Namespace) -> list[Target]:
                     database_for(args, str(index), str(folder))
                 )
                 targets.append(Target(name, code, str(folder), db_url))
+            pages = Path(tmp) / "floor-pages"
+            pages.mkdir()
+            floor = Target("floor", ROOT, str(pages), "")
             try:
                 for index, target in enumerate(targets):
                     start_target(target, units, args.profile if index == 0 else None)
-                await run(args, targets)
+                await capture_pages(targets[0].base, pages)
+                start_floor(floor, pages)
+                await run(args, targets, floor)
             finally:
-                for target in targets:
+                for target in (*targets, floor):
                     for proc in target.procs:
                         stop(proc, timeout=30)
-    return targets
+    return targets, floor
 
 
 # (key, label, unit, format) of the side-by-side table, in the order printed.
@@ -504,8 +610,9 @@ ROWS = (
 )
 
 
-def report(args: argparse.Namespace, targets: list[Target]) -> None:
+def report(args: argparse.Namespace, targets: list[Target], floor: Target) -> None:
     med = [{key: statistics.median(v) for key, v in t.figures.items()} for t in targets]
+    bare = {key: statistics.median(floor.figures[key]) for key in FLOOR_FIGURES}
     backend = "PostgreSQL" if args.database_url else "SQLite"
     low, high = THINK_SECONDS
     print(
@@ -519,6 +626,22 @@ def report(args: argparse.Namespace, targets: list[Target]) -> None:
         cells = "".join(f"{fmt.format(m[key]):>20}" for m in med)
         ratio = f"{med[0][key] / med[1][key]:11.2f}x" if len(targets) > 1 and med[1][key] else ""
         print(f"{label:38}{unit:6}{cells}{ratio}")
+    print(
+        f"floor (the four requests, no work): CPU per buyer {bare['cpu']:.2f} ms concurrent, "
+        f"{bare['bcpu']:.2f} ms in the burst; burst p99 {bare['p99']:.1f} ms, concurrent "
+        f"checkout p99 {bare['c99']:.1f} ms"
+    )
+    above = [(m["cpu"] - bare["cpu"], m["bcpu"] - bare["bcpu"]) for m in med]
+    cells = "; ".join(
+        f"{t.name}: {cpu:.2f} ms concurrent, {bcpu:.2f} ms burst"
+        for t, (cpu, bcpu) in zip(targets, above, strict=True)
+    )
+    print(f"store CPU per buyer above the floor: {cells}")
+    if len(above) > 1 and above[1][0] > 0 and above[1][1] > 0:
+        print(
+            f"  ratio above the floor: {above[0][0] / above[1][0]:.2f}x concurrent, "
+            f"{above[0][1] / above[1][1]:.2f}x burst"
+        )
     served = ", ".join(f"{1000 / m['cpu']:.0f}" for m in med)
     print(f"one core serves about {served} buyers/s (1000 / CPU per buyer)")
     new = med[0]
@@ -564,9 +687,14 @@ def main() -> int:
     parser.add_argument(
         "--profile", default=None, help="write a cProfile of this tree's store to this file"
     )
+    parser.add_argument("--serve-floor", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    targets = asyncio.run(main_async(args))
-    report(args, targets)
+    if args.serve_floor:
+        serve_floor(args.serve_floor, args.port)
+        return 0
+    targets, floor = asyncio.run(main_async(args))
+    report(args, targets, floor)
     return 0
 
 
