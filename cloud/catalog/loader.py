@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
@@ -25,17 +25,17 @@ class CatalogError(ValueError):
 @dataclass(frozen=True)
 class Catalog:
     products: tuple[Product, ...]
+    # Every SKU sold, in the catalog's order (derived once: several pages ask per request).
+    skus: tuple[str, ...] = field(init=False, compare=False)
+    _by_sku: dict[str, Product] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_sku", {p.sku: p for p in self.products})
-
-    @property
-    def skus(self) -> tuple[str, ...]:
-        """Every SKU sold, in the catalog's order."""
-        return tuple(self._by_sku)  # type: ignore[attr-defined]
+        by_sku = {p.sku: p for p in self.products}
+        object.__setattr__(self, "_by_sku", by_sku)
+        object.__setattr__(self, "skus", tuple(by_sku))
 
     def get(self, sku: str) -> Product | None:
-        return self._by_sku.get(sku)  # type: ignore[attr-defined]
+        return self._by_sku.get(sku)
 
     @property
     def categories(self) -> list[str]:

@@ -26,6 +26,7 @@ from cloud.db_statements import async_run
 from cloud.inventory.service import units_of_orders
 from cloud.mail.outbox import async_queue_mail
 from cloud.payments.greenfield import BtcpayError, GreenfieldClient, Invoice
+from cloud.payments.keys import InvoiceHolding
 from cloud.payments.outcomes import InvoiceOutcome
 
 _LOGGER = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ MAX_ATTEMPTS = 5
 # statements per call (and the ORM's handling of an entity UPDATE) was a large share of
 # the checkout's CPU time.
 _ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
-_HOLDER_STATUS = select(_ORDERS.c.status).where(_ORDERS.c.invoice_id == bindparam("b_invoice"))
+_HOLDER = select(_ORDERS.c.id, _ORDERS.c.status).where(
+    _ORDERS.c.invoice_id == bindparam("b_invoice")
+)
 _RECORD_INVOICE = (
     update(_ORDERS)
     .where(_ORDERS.c.id == bindparam("b_order"), _ORDERS.c.invoice_id.is_(None))
@@ -231,10 +234,10 @@ def _matches(order: service.PricedOrder, invoice: Invoice) -> bool:
     )
 
 
-async def status_of_invoice_holder(session: AsyncSession, invoice_id: str) -> str | None:
-    """The status of the order that has recorded `invoice_id` as its invoice, if one has."""
-    rows = (await async_run(session, _HOLDER_STATUS, {"b_invoice": invoice_id})).rows
-    return str(rows[0][0]) if rows else None
+async def invoice_holder(session: AsyncSession, invoice_id: str) -> InvoiceHolding | None:
+    """The order that has recorded `invoice_id` as its invoice, if one has."""
+    rows = (await async_run(session, _HOLDER, {"b_invoice": invoice_id})).rows
+    return InvoiceHolding(str(rows[0][0]), str(rows[0][1])) if rows else None
 
 
 async def sync_order_with_invoice(ctx: CheckoutContext, invoice: Invoice) -> InvoiceOutcome:

@@ -34,7 +34,7 @@ async def _checkout_ctx(app: web.Application) -> AsyncIterator[None]:
         return await refunds.follow_payout(context, pull_payment_id, payout_id)
 
     app[INVOICE_LISTENER] = listener
-    app[INVOICE_HOLDER] = flow.status_of_invoice_holder
+    app[INVOICE_HOLDER] = flow.invoice_holder
     app[PAYOUT_LISTENER] = payout_listener
     # One replica reconciles at a time (its lease moves when that replica dies).
     app[JOBS].add(JOB_RECONCILER, lambda: reconciler.async_run_reconciler(context))

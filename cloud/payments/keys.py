@@ -23,9 +23,19 @@ class WebhookSecret:
 # transaction (the webhook's, which records the delivery in the same commit). It never
 # commits; mail it queues is the caller's to dispatch once that commit is done.
 InvoiceListener = Callable[[AsyncSession, Invoice], Awaitable[InvoiceOutcome]]
-# The status of the order that already holds the invoice named (None: no order holds it
-# yet), read in the caller's session: an InvoiceCreated for such an invoice tells nothing new.
-InvoiceHolder = Callable[[AsyncSession, str], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class InvoiceHolding:
+    """The order that has recorded an invoice as its own, and that order's status."""
+
+    order_id: str
+    status: str
+
+
+# The order that already holds the invoice named (None: no order holds it yet), read in
+# the caller's session: an InvoiceCreated for such an invoice tells nothing new.
+InvoiceHolder = Callable[[AsyncSession, str], Awaitable[InvoiceHolding | None]]
 # Told the pull payment and payout a payout webhook names (the body is not trusted further).
 PayoutListener = Callable[[str, str], Awaitable[InvoiceOutcome]]
 

@@ -38,10 +38,12 @@ def webhook_event(
     delivery_id: str,
     invoice: Invoice | None,
     outcome: InvoiceOutcome,
+    holder_id: str | None = None,
 ) -> dict[str, Any]:
     """The timeline row for a verified delivery, as `row_values` (inserted in the webhook's
-    own transaction with `insert_values`)."""
-    order_id = invoice.order_id if invoice and invoice.order_id else None
+    own transaction with `insert_values`); `holder_id`: the order known to hold the invoice
+    when BTCPay was not asked for it."""
+    order_id = invoice.order_id if invoice and invoice.order_id else holder_id
     return row_values(
         InvoiceEvent,
         order_id=order_id[:32] if order_id else None,

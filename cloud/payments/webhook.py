@@ -23,7 +23,13 @@ from cloud.db import insert_values, row_values
 from cloud.db_statements import async_run
 from cloud.payments.const import INVOICE_CREATED, INVOICE_EVENTS, SIGNATURE_HEADER
 from cloud.payments.greenfield import BtcpayError, Invoice
-from cloud.payments.keys import GREENFIELD, INVOICE_HOLDER, INVOICE_LISTENER, WEBHOOK_SECRET
+from cloud.payments.keys import (
+    GREENFIELD,
+    INVOICE_HOLDER,
+    INVOICE_LISTENER,
+    WEBHOOK_SECRET,
+    InvoiceHolding,
+)
 from cloud.payments.models import InvoiceEvent, ProcessedDelivery, WebhookReceipt
 from cloud.payments.outcomes import InvoiceOutcome, OutcomeKind
 from cloud.payments.payout_webhook import PAYOUT_EVENTS, payout_event
@@ -78,17 +84,17 @@ async def btcpay_webhook(request: web.Request) -> web.Response:
         return await payout_event(request, delivery_id, event_type, event)
     if event_type not in INVOICE_EVENTS or not isinstance(invoice_id, str):
         return _answer(str(InvoiceOutcome.ignored("not an invoice event")))
-    found: Invoice | InvoiceOutcome | None = InvoiceOutcome.unchanged(held) if held else None
-    if found is None:
+    invoice: Invoice | None = None
+    if held is None:
         try:
-            found = await request.app[GREENFIELD].get_invoice(invoice_id)
+            invoice = await request.app[GREENFIELD].get_invoice(invoice_id)
         except BtcpayError as err:
             raise web.HTTPServiceUnavailable(
                 text=f"Cannot check the invoice: {err.message}"
             ) from err
     try:
         outcome = await _act_and_record(
-            request, body, event, delivery_id, event_type, invoice_id, found
+            request, body, event, delivery_id, event_type, invoice_id, invoice, held
         )
     except _DuplicateDelivery:
         # Another request (another replica) acted on this delivery meanwhile.
@@ -115,13 +121,14 @@ async def _act_and_record(
     delivery_id: str,
     event_type: str,
     invoice_id: str,
-    found: Invoice | InvoiceOutcome | None,
+    invoice: Invoice | None,
+    held: InvoiceHolding | None,
 ) -> InvoiceOutcome:
     """Act on the invoice and record it in one transaction: the processed delivery, what the
     listener did to the order (stock, mail), the timeline row and the receipt, one commit.
 
-    `found`: the invoice as BTCPay has it (None: BTCPay does not know it), or the outcome
-    already decided without asking BTCPay.
+    `invoice`: the invoice as BTCPay has it (None: BTCPay does not know it, or was not
+    asked); `held`: the order already holding it, for an InvoiceCreated (nothing to act on).
 
     The delivery's row goes first: its primary key decides a duplicate delivered
     concurrently (to another replica too). On PostgreSQL the second INSERT waits for the
@@ -142,9 +149,8 @@ async def _act_and_record(
             )
         except IntegrityError:
             raise _DuplicateDelivery from None
-        invoice = found if isinstance(found, Invoice) else None
-        if isinstance(found, InvoiceOutcome):
-            outcome = found
+        if held is not None:
+            outcome = InvoiceOutcome.unchanged(held.status)
         elif invoice is None:
             outcome = InvoiceOutcome.ignored("unknown invoice")
         else:
@@ -153,7 +159,11 @@ async def _act_and_record(
             raise _OrderBusy
         # Row values, not model instances: building those cost more than the INSERTs.
         await insert_values(
-            session, InvoiceEvent, webhook_event(event, invoice_id, delivery_id, invoice, outcome)
+            session,
+            InvoiceEvent,
+            webhook_event(
+                event, invoice_id, delivery_id, invoice, outcome, held.order_id if held else None
+            ),
         )
         await insert_values(
             session, WebhookReceipt, receipt_values(request, body, 200, str(outcome))

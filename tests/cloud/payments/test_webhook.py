@@ -141,11 +141,17 @@ async def test_invoicecreated_for_the_invoice_its_order_holds_does_not_ask_btcpa
     assert (await post(shop, settled))[1]["status"] == "paid"  # BTCPay's retry
     async with shop.client.app[DB]() as session:
         steps = (
-            await session.scalars(
-                select(InvoiceEvent.event_type).where(InvoiceEvent.invoice_id == invoice_id)
+            await session.execute(
+                select(InvoiceEvent.event_type, InvoiceEvent.order_id)
+                .where(InvoiceEvent.invoice_id == invoice_id)
+                .order_by(InvoiceEvent.id)
             )
         ).all()
-    assert steps == ["InvoiceCreated", "InvoiceSettled"]
+    # Both on the order's timeline, the InvoiceCreated through the order holding the invoice.
+    assert [tuple(step) for step in steps] == [
+        ("InvoiceCreated", order_id),
+        ("InvoiceSettled", order_id),
+    ]
 
 
 async def test_the_body_is_not_trusted_only_the_refetched_invoice(shop_without_webhook):
