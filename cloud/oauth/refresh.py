@@ -9,7 +9,8 @@ family never has two live chains. A second return, a return after the successor 
 or after the grace, is reuse: the whole family is revoked.
 
 The usual request (a live token of the client) is one atomic statement that spends the
-row and inserts its successor (cloud/oauth/token_rows.py); only when it matches nothing
+row and inserts its successor (on PostgreSQL, shared with the rotations arriving at the same
+moment: cloud/oauth/pg_token_rows.py); only when it matches nothing
 is the row read to say why, and to apply the grace or the reuse rule. Authlib still
 authenticates the client (from a short-lived cache of client rows) and words the errors;
 a url-encoded request without a query string (the usual one) reaches it as a light

@@ -11,7 +11,7 @@ import pytest
 
 from cloud.db import utcnow
 from cloud.oauth.pg_connections import ConnectionLender, PoolClosedError
-from cloud.oauth.token_rows import PostgresTokenRows
+from cloud.oauth.pg_token_rows import PostgresTokenRows
 from tests.conftest import DatabaseTarget
 from tests.support.databases import async_execute, asyncpg_dsn
 

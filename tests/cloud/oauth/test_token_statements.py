@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from cloud import db
-from cloud.oauth.token_rows import PG_ROTATE
+from cloud.oauth.pg_token_rows import rotation_statement
 from tests.conftest import DatabaseTarget
 from tests.support.databases import async_migrate, asyncpg_dsn
 
@@ -66,30 +66,47 @@ async def test_a_rotation_reads_only_its_own_row_on_a_table_never_analyzed(
             now + timedelta(days=30),
             TOKENS_OF_THE_CLIENT,
         )
-        live = secrets.token_hex(32)
-        await connection.execute(
-            "INSERT INTO oauth_tokens (family_id, client_id, user_id, scope, access_token_hash, "
-            "refresh_token_hash, issued_at, access_expires_at, refresh_expires_at) "
-            "VALUES ('live', 'busy-client', $1, 'openid', $2, $3, $4, $4, $5)",
-            user_id,
-            secrets.token_hex(32),
-            live,
-            now,
-            now + timedelta(days=30),
-        )
+        # Live tokens, each of a family of its own: one rotated alone, three together.
+        live = [secrets.token_hex(32) for _ in range(4)]
+        for index, refresh_hash in enumerate(live):
+            await connection.execute(
+                "INSERT INTO oauth_tokens (family_id, client_id, user_id, scope, "
+                "access_token_hash, refresh_token_hash, issued_at, access_expires_at, "
+                "refresh_expires_at) VALUES ($1, 'busy-client', $2, 'openid', $3, $4, $5, $5, $6)",
+                f"live-{index}",
+                user_id,
+                secrets.token_hex(32),
+                refresh_hash,
+                now,
+                now + timedelta(days=30),
+            )
         # The plan a connection keeps for the statement (one for any parameters).
         await connection.execute("SET plan_cache_mode = force_generic_plan")
-        await connection.execute(f"PREPARE rotate ({_PARAMETER_TYPES}) AS {PG_ROTATE}")
-        plan = "\n".join(
-            row[0]
-            for row in await connection.fetch(
-                "EXPLAIN (ANALYZE, COSTS OFF) EXECUTE rotate "
-                f"('{live}', 'busy-client', now(), NULL, NULL, "
-                f"'{secrets.token_hex(32)}', '{secrets.token_hex(32)}', now(), now())"
+        plans = {}
+        for count, tokens in ((1, live[:1]), (3, live[1:])):
+            types = ", ".join([_PARAMETER_TYPES] * count)
+            await connection.execute(
+                f"PREPARE rotate{count} ({types}) AS {rotation_statement(count)}"
             )
-        )
+            values = ", ".join(
+                f"'{refresh_hash}', 'busy-client', now(), NULL, NULL, "
+                f"'{secrets.token_hex(32)}', '{secrets.token_hex(32)}', now(), now()"
+                for refresh_hash in tokens
+            )
+            plans[count] = "\n".join(
+                row[0]
+                for row in await connection.fetch(
+                    f"EXPLAIN (ANALYZE, COSTS OFF) EXECUTE rotate{count} ({values})"
+                )
+            )
     finally:
         await connection.close()
-    assert "refresh_token_hash_key" in plan, plan
-    assert "Rows Removed by Filter" not in plan, plan  # no other token of the client read
-    assert "rows=1 loops=1" in plan.split("Insert on oauth_tokens")[1].splitlines()[0], plan
+    alone, together = plans[1], plans[3]
+    assert alone.count("refresh_token_hash_key") == 1, alone
+    assert together.count("refresh_token_hash_key") == 3, together  # one lookup each
+    for plan in (alone, together):
+        assert "Seq Scan on oauth_tokens" not in plan, plan
+        assert "Rows Removed by Filter" not in plan, plan  # no other token of the client read
+    # Every rotation spent its one row and issued one.
+    inserts = [line for line in together.splitlines() if "Insert on oauth_tokens" in line]
+    assert len(inserts) == 3 and all("rows=1 loops=1" in line for line in inserts), together
