@@ -12,6 +12,9 @@ refresh is (the same posted form, the same JSON read back): a bare handler that 
 form and answers a token-shaped JSON, and with --postgres the same handler running one
 trivial statement (`SELECT $1`) on an asyncpg pool sized as the store's. The second is
 what any refresh needing one round trip to the database could reach on this machine.
+With --postgres on this machine's own server, PostgreSQL's CPU per request (the time of
+every `postgres` process, from /proc) is reported beside the store's: the database is what
+all replicas share.
 Several interleaved rounds; medians reported. The store's CPU time per request (its
 process's user + system time, from /proc) is reported beside.
 With --postgres URL each store uses a fresh schema in that PostgreSQL database instead
@@ -149,6 +152,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def database_cpu_seconds() -> float:
+    """User + system CPU time so far of every process of the local PostgreSQL server."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name, fields = stat.split(" (", 1)[1].rsplit(")", 1)
+        if name == "postgres":
+            values = fields.split()
+            total += int(values[11]) + int(values[12])
+    return total / CLOCK_TICKS
+
+
 def _find_link(outbox: Path, email: str) -> str | None:
     for path in outbox.glob("*.eml"):
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
@@ -262,13 +282,23 @@ class Figures:
     p50: dict[str, list[float]] = field(default_factory=dict)
     p99: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
+    db: dict[str, list[float]] = field(default_factory=dict)  # PostgreSQL CPU ms/request
 
-    def add(self, target: str, rate: float, samples: list[float], cpu_ms: float | None) -> None:
+    def add(
+        self,
+        target: str,
+        rate: float,
+        samples: list[float],
+        cpu_ms: float | None,
+        db_ms: float | None = None,
+    ) -> None:
         self.rate.setdefault(target, []).append(rate)
         self.p50.setdefault(target, []).append(percentile(samples, 0.50) * 1000)
         self.p99.setdefault(target, []).append(percentile(samples, 0.99) * 1000)
         if cpu_ms is not None:
             self.cpu.setdefault(target, []).append(cpu_ms)
+        if db_ms is not None:
+            self.db.setdefault(target, []).append(db_ms)
 
     def median(self, kind: str, target: str) -> float:
         values = getattr(self, kind).get(target)
@@ -292,9 +322,10 @@ class Store:
         self.chains = [s.refresh_token for s in sessions[1:]]
         self.bearer = {"Authorization": f"Bearer {sessions[0].access_token}"}
 
-    async def measure_round(self, seconds: float, concurrency: int) -> None:
+    async def measure_round(self, seconds: float, concurrency: int, postgres: bool) -> None:
         for target in TARGETS:
             before = cpu_seconds(self.process.pid)
+            db_before = database_cpu_seconds() if postgres else 0.0
             if target == "GET /oauth/jwks":
                 rate, samples = await get_load(self.url + "/oauth/jwks", seconds, concurrency)
             elif target == "GET /oauth/userinfo":
@@ -304,7 +335,15 @@ class Store:
             else:
                 rate, samples = await refresh_load(self.url, self.chains, seconds)
             used = cpu_seconds(self.process.pid) - before
-            self.figures.add(target, rate, samples, used * 1000 / max(1, len(samples)))
+            db_used = database_cpu_seconds() - db_before if postgres else None
+            requests = max(1, len(samples))
+            self.figures.add(
+                target,
+                rate,
+                samples,
+                used * 1000 / requests,
+                db_used * 1000 / requests if db_used is not None else None,
+            )
 
 
 async def measure(args: argparse.Namespace, stores: list[Store], bare_url: str) -> None:
@@ -321,7 +360,7 @@ async def measure(args: argparse.Namespace, stores: list[Store], bare_url: str) 
             rate, samples = await refresh_load(bare_url + path, list(dummies), args.seconds)
             floor.add(name, rate, samples, None)
         for store in stores if index % 2 == 0 else reversed(stores):
-            await store.measure_round(args.seconds, args.concurrency)
+            await store.measure_round(args.seconds, args.concurrency, bool(args.postgres))
     report(args, stores, floor)
 
 
@@ -343,7 +382,7 @@ def report(args: argparse.Namespace, stores: list[Store], floor: Figures) -> Non
                 f"p50 {floor.median('p50', name):.2f} ms, p99 {floor.median('p99', name):.2f} ms"
             )
     header = f"{'target':30} {'store':10} {'req/s':>7} {'/ bare':>7} {'p50 ms':>8} {'p99 ms':>8}"
-    print(f"\n{header} {'CPU ms/req':>10}   req/s by round")
+    print(f"\n{header} {'CPU ms/req':>10} {'DB ms/req':>9}   req/s by round")
     for target in TARGETS:
         for store in stores:
             figures = store.figures
@@ -352,7 +391,8 @@ def report(args: argparse.Namespace, stores: list[Store], floor: Figures) -> Non
             print(
                 f"{target:30} {store.name:10} {rate:7.0f} {rate / bare_rate:7.2f} "
                 f"{figures.median('p50', target):8.2f} {figures.median('p99', target):8.2f} "
-                f"{figures.median('cpu', target):10.2f}   {rounds}"
+                f"{figures.median('cpu', target):10.2f} {figures.median('db', target):9.2f}"
+                f"   {rounds}"
             )
     refresh, one_statement = TARGETS[2], "bare POST + 1 statement"
     if one_statement in floor.rate:
@@ -367,12 +407,17 @@ def report(args: argparse.Namespace, stores: list[Store], floor: Figures) -> Non
         print(f"\nratios {new.name} / {base.name} (req/s: higher is better; p99, CPU: lower)")
         for target in TARGETS:
             ratios = [
-                new.figures.median(kind, target) / base.figures.median(kind, target)
-                for kind in ("rate", "p99", "cpu")
+                _ratio(new.figures.median(kind, target), base.figures.median(kind, target))
+                for kind in ("rate", "p99", "cpu", "db")
             ]
             print(
                 f"{target:30} req/s x{ratios[0]:.2f}   p99 x{ratios[1]:.2f}   CPU x{ratios[2]:.2f}"
+                f"   DB CPU x{ratios[3]:.2f}"
             )
+
+
+def _ratio(new: float, base: float) -> float:
+    return new / base if base else float("nan")  # no database work: no ratio
 
 
 def baseline_worktree(ref: str, into: Path) -> str:
