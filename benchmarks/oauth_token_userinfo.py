@@ -153,7 +153,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def database_cpu_seconds() -> float:
-    """User + system CPU time so far of every process of the local PostgreSQL server."""
+    """User + system CPU time so far of every process of the local PostgreSQL server, the
+    backends that exited included (a pool that closes connections: the postmaster, their
+    parent, holds their time once it has reaped them)."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -165,7 +167,7 @@ def database_cpu_seconds() -> float:
         name, fields = stat.split(" (", 1)[1].rsplit(")", 1)
         if name == "postgres":
             values = fields.split()
-            total += int(values[11]) + int(values[12])
+            total += sum(int(value) for value in values[11:15])  # own time, and reaped
     return total / CLOCK_TICKS
 
 
