@@ -64,7 +64,9 @@ async def test_a_schema_not_at_this_codes_head_makes_readyz_fail(shop):
     ready = await shop.client.get("/readyz")
     body = await ready.json()
     assert ready.status == 503
-    assert set(body["failing"]) == {"migrations"}
+    # BTCPay's check is bounded by the client's timeout (1 s in tests), which a loaded
+    # machine can overrun: it is not this test's subject, the database's and the schema's are.
+    assert "database" not in body["failing"] and "migrations" in body["failing"]
     assert "'elsewhere'" in body["failing"]["migrations"]
     assert "ethos cloud migrate" in body["failing"]["migrations"]
     assert (await shop.client.get("/healthz")).status == 200
