@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import math
 import random
 import re
 import secrets
@@ -360,11 +361,12 @@ class Storm:
         """The restart windows, once every request is in: from the fault until the last
         request that failed after it (and the probe's last failure, and HAProxy taking the
         killed replica out, and PostgreSQL answering again), but never later than
-        RECOVERY_LIMIT_S after that: a failure later than that is outside any window."""
+        RECOVERY_LIMIT_S after that: a failure later than that is outside any window. A
+        failure once PostgreSQL is restarting is that restart's, not the kill's."""
         failed = [r.at for r in self.recorder.failures()] + probe_failures
         if "HAProxy saw it down" in self.events:
             killed, down = self.events["kill"], self.events["HAProxy saw it down"]
-            limit = down + RECOVERY_LIMIT_S
+            limit = min(down + RECOVERY_LIMIT_S, self.events.get("pg restart", math.inf))
             end = max([down, *(f for f in failed if killed <= f <= limit)])
             self.events["kill recovered"] = end
             self.recorder.windows.append(("kill", killed, end + WINDOW_GRACE_S))
