@@ -124,10 +124,10 @@ def _parameters(rotation: Rotation) -> tuple[Any, ...]:
         rotation.now,
         rotation.expected_scope,
         rotation.scope,
-        rotation.access_token_hash,
-        rotation.new_refresh_hash,
-        rotation.access_expires_at,
-        rotation.refresh_expires_at,
+        rotation.new.access_token_hash,
+        rotation.new.refresh_token_hash,
+        rotation.new.access_expires_at,
+        rotation.new.refresh_expires_at,
     )
 
 
@@ -186,17 +186,7 @@ class PostgresTokenRows:
         expected_scope: str | None = None,
         scope: str | None = None,
     ) -> Issued | None:
-        rotation = Rotation(
-            refresh_hash,
-            client_id,
-            now,
-            expected_scope,
-            scope,
-            new.access_token_hash,
-            new.refresh_token_hash,
-            new.access_expires_at,
-            new.refresh_expires_at,
-        )
+        rotation = Rotation(refresh_hash, client_id, now, expected_scope, scope, new)
         return await self._rotations.async_rotate(rotation)
 
     async def _async_rotate_together(self, rotations: Sequence[Rotation]) -> list[Issued | None]:

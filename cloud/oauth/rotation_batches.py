@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from cloud.oauth.token_rows import NewToken
+
 _LOGGER = logging.getLogger(__name__)
 
 # Batches running at once per replica (each on a connection of its own).
@@ -40,17 +42,14 @@ MAX_BATCH = 16
 
 @dataclass(frozen=True)
 class Rotation:
-    """One refresh token to spend and its successor's row (hashes only)."""
+    """One refresh token to spend and its successor's row (`new`: hashes only)."""
 
     refresh_hash: str
     client_id: str
     now: datetime
     expected_scope: str | None
     scope: str | None
-    access_token_hash: str
-    new_refresh_hash: str
-    access_expires_at: datetime
-    refresh_expires_at: datetime
+    new: NewToken
 
 
 # What a rotation gave: the issued row's family and scope, or None when nothing was spent.

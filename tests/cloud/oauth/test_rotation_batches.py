@@ -20,19 +20,19 @@ from tests.conftest import DatabaseTarget
 from tests.support.databases import asyncpg_dsn
 
 
-def _rotation(refresh_hash: str) -> Rotation:
+def _new(refresh_hash: str | None = None) -> NewToken:
     now = utcnow()
-    return Rotation(
-        refresh_hash,
-        "client",
+    return NewToken(
+        secrets.token_hex(32),
+        refresh_hash or secrets.token_hex(32),
         now,
-        None,
-        None,
-        secrets.token_hex(32),
-        secrets.token_hex(32),
         now + timedelta(minutes=10),
         now + timedelta(days=30),
     )
+
+
+def _rotation(refresh_hash: str) -> Rotation:
+    return Rotation(refresh_hash, "client", utcnow(), None, None, _new())
 
 
 class RecordingRunner:
@@ -174,17 +174,6 @@ async def _live_tokens(connect, count: int) -> list[str]:
         return hashes
     finally:
         await connection.close()
-
-
-def _new(refresh_hash: str | None = None) -> NewToken:
-    now = utcnow()
-    return NewToken(
-        secrets.token_hex(32),
-        refresh_hash or secrets.token_hex(32),
-        now,
-        now + timedelta(minutes=10),
-        now + timedelta(days=30),
-    )
 
 
 @pytest.mark.e2e_only
