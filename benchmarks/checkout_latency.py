@@ -382,6 +382,34 @@ def start_target(target: Target, units: int, profile: str | None) -> None:
     wait_for_page(f"{target.base}/products/EPD-1", target.procs[1])
 
 
+async def concurrent_phase(
+    args: argparse.Namespace, base: str, pid: int, round_no: int, figures: dict[str, list[float]]
+) -> tuple[list[float], float]:
+    """The concurrent buyers against `base` (served by process `pid`): CPU per buyer,
+    checkout p99 and rate appended to `figures`; returns the checkout latencies and the
+    phase's length."""
+    cpu_before, start = cpu_seconds(pid), time.perf_counter()
+    shopping, bought = await concurrent_buyers(base, args.buyers, args.seconds, round_no)
+    elapsed = time.perf_counter() - start
+    figures["cpu"].append((cpu_seconds(pid) - cpu_before) * 1000 / len(bought))
+    figures["c99"].append(percentile(shopping, 99) * 1000)
+    figures["rate"].append(len(bought) / elapsed)
+    return shopping, elapsed
+
+
+async def burst(
+    args: argparse.Namespace, base: str, pid: int, figures: dict[str, list[float]]
+) -> tuple[list[float], list[str]]:
+    """The buyers all at the same instant: CPU per buyer and checkout p99 appended to
+    `figures`; returns the checkout latencies and the orders."""
+    latencies: list[float] = []
+    cpu_before = cpu_seconds(pid)
+    orders = await asyncio.gather(*(one_buyer(base, latencies) for _ in range(args.buyers)))
+    figures["bcpu"].append((cpu_seconds(pid) - cpu_before) * 1000 / args.buyers)
+    figures["p99"].append(percentile(latencies, 99) * 1000)
+    return latencies, list(orders)
+
+
 async def one_round(args: argparse.Namespace, target: Target, round_no: int) -> None:
     """Every load of one round against one store; its figures appended to the target's."""
     base, sim, figures = target.base, target.sim, target.figures
@@ -389,29 +417,20 @@ async def one_round(args: argparse.Namespace, target: Target, round_no: int) -> 
     for _ in range(10):  # one buyer at a time: the service time without queueing
         await one_buyer(base, alone)
     figures["s50"].append(statistics.median(alone) * 1000)
-    cpu_before, start = cpu_seconds(target.store_pid), time.perf_counter()
     with DiskFlushProbe(target.folder) as probe:
-        shopping, bought = await concurrent_buyers(base, args.buyers, args.seconds, round_no)
-    elapsed = time.perf_counter() - start
-    figures["cpu"].append((cpu_seconds(target.store_pid) - cpu_before) * 1000 / len(bought))
+        shopping, elapsed = await concurrent_phase(args, base, target.store_pid, round_no, figures)
     figures["c50"].append(statistics.median(shopping) * 1000)
-    figures["c99"].append(percentile(shopping, 99) * 1000)
     figures["slow"].append(1000 * sum(v * 1000 > GOAL_MS for v in shopping) / len(shopping))
     figures["f50"].append(statistics.median(probe.latencies) * 1000)
     figures["f999"].append(percentile(probe.latencies, 99.9) * 1000)
     figures["fmax"].append(max(probe.latencies) * 1000)
     figures["fslow"].append(sum(v * 1000 > GOAL_MS for v in probe.latencies) / elapsed * 60)
-    figures["rate"].append(len(bought) / elapsed)
-    latencies: list[float] = []
-    cpu_before = cpu_seconds(target.store_pid)
-    orders = await asyncio.gather(*(one_buyer(base, latencies) for _ in range(args.buyers)))
-    figures["bcpu"].append((cpu_seconds(target.store_pid) - cpu_before) * 1000 / args.buyers)
+    latencies, orders = await burst(args, base, target.store_pid, figures)
     baseline = await invoice_baseline(sim, args.buyers)
     figures["p50"].append(statistics.median(latencies) * 1000)
-    figures["p99"].append(percentile(latencies, 99) * 1000)
     figures["b50"].append(statistics.median(baseline) * 1000)
     figures["b99"].append(percentile(baseline, 99) * 1000)
-    invoice_ids = await invoice_ids_of(target.db_url, list(orders))
+    invoice_ids = await invoice_ids_of(target.db_url, orders)
     hooks, fetches = await webhooks_per_second(base, sim, invoice_ids)
     figures["hooks"].append(hooks)
     figures["fetch"].append(fetches)
@@ -492,18 +511,9 @@ def start_floor(floor: Target, pages: Path) -> None:
 
 async def floor_round(args: argparse.Namespace, floor: Target, round_no: int) -> None:
     """The concurrent phase and the burst against the floor, as against a store."""
-    figures, pid = floor.figures, floor.procs[0].pid
-    cpu_before, start = cpu_seconds(pid), time.perf_counter()
-    shopping, bought = await concurrent_buyers(floor.base, args.buyers, args.seconds, round_no)
-    elapsed = time.perf_counter() - start
-    figures["cpu"].append((cpu_seconds(pid) - cpu_before) * 1000 / len(bought))
-    figures["c99"].append(percentile(shopping, 99) * 1000)
-    figures["rate"].append(len(bought) / elapsed)
-    latencies: list[float] = []
-    cpu_before = cpu_seconds(pid)
-    await asyncio.gather(*(one_buyer(floor.base, latencies) for _ in range(args.buyers)))
-    figures["bcpu"].append((cpu_seconds(pid) - cpu_before) * 1000 / args.buyers)
-    figures["p99"].append(percentile(latencies, 99) * 1000)
+    pid = floor.procs[0].pid
+    await concurrent_phase(args, floor.base, pid, round_no, floor.figures)
+    await burst(args, floor.base, pid, floor.figures)
 
 
 async def run(args: argparse.Namespace, targets: list[Target], floor: Target) -> None:

@@ -146,10 +146,17 @@ def start(
     return proc, port
 
 
+def _process_times(stat_path: Path) -> tuple[str, list[int]]:
+    """A process's command name and its times in clock ticks, from /proc/<pid>/stat: user,
+    system, and its reaped children's user and system."""
+    name, fields = stat_path.read_text().split(" (", 1)[1].rsplit(")", 1)
+    return name, [int(value) for value in fields.split()[11:15]]
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    _name, times = _process_times(Path(f"/proc/{pid}/stat"))
+    return sum(times[:2]) / CLOCK_TICKS
 
 
 def database_cpu_seconds() -> float:
@@ -161,13 +168,11 @@ def database_cpu_seconds() -> float:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            name, times = _process_times(entry / "stat")
         except OSError:  # gone meanwhile
             continue
-        name, fields = stat.split(" (", 1)[1].rsplit(")", 1)
         if name == "postgres":
-            values = fields.split()
-            total += sum(int(value) for value in values[11:15])  # own time, and reaped
+            total += sum(times)  # own time, and reaped
     return total / CLOCK_TICKS
 
 
